@@ -1,0 +1,75 @@
+// Package firewall isolates affected systems from the network and records what it changed.
+//
+// A Provider applies isolation for one target. Every call returns Evidence: what was changed,
+// where, with the provider's own identifiers, so the incident timeline and the post-incident
+// report can show exactly what containment did.
+package firewall
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Target is one system to isolate, as the inventory describes it.
+type Target struct {
+	// System is the inventory name, e.g. "db-1".
+	System string `json:"system"`
+	// Addresses are the IP addresses or CIDRs of the system.
+	Addresses []string `json:"addresses,omitempty"`
+	// InstanceID is a cloud instance id (AWS provider).
+	InstanceID string `json:"instance_id,omitempty"`
+	// Alias is a firewall alias name (OPNsense provider).
+	Alias string `json:"alias,omitempty"`
+	// Allow lists addresses or CIDRs that isolation keeps reachable (forensics, management).
+	Allow []string `json:"allow,omitempty"`
+	// Incident is the incident id, passed on to providers that can record it (webhook).
+	Incident string `json:"incident,omitempty"`
+}
+
+// Evidence records one provider call.
+type Evidence struct {
+	Provider string    `json:"provider"`
+	Action   string    `json:"action"` // isolate, verify, release
+	System   string    `json:"system"`
+	At       time.Time `json:"at"`
+	// Changes are the exact changes made (or, for dry-run, that would be made), one per line.
+	Changes []string `json:"changes,omitempty"`
+	// Identifiers are the provider's own ids (rule handles, group ids, alias names).
+	Identifiers map[string]string `json:"identifiers,omitempty"`
+	Before      string            `json:"before,omitempty"`
+	After       string            `json:"after,omitempty"`
+	// InForce is set by Verify: whether the isolation was found in force.
+	InForce bool `json:"in_force,omitempty"`
+}
+
+// Provider applies, checks and lifts isolation. Isolate is idempotent: isolating twice leaves
+// one rule set; Release of a system that is not isolated changes nothing and succeeds.
+//
+// Verify returns an error only when it could not read the state; when it could, Evidence.InForce
+// tells whether the isolation is in force, and Evidence.After says what is missing if not.
+// Errors satisfying errors.Is(err, ErrPermanent) cannot be fixed by retrying; all others may be
+// retried.
+type Provider interface {
+	Name() string
+	Isolate(ctx context.Context, t Target) (Evidence, error)
+	Verify(ctx context.Context, t Target) (Evidence, error)
+	Release(ctx context.Context, t Target) (Evidence, error)
+}
+
+// ErrPermanent marks errors that retrying cannot fix (bad credentials, unknown instance).
+// Providers wrap it; the activity layer turns it into a non-retryable error.
+var ErrPermanent = errors.New("permanent firewall error")
+
+// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
