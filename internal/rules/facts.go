@@ -1,0 +1,341 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// UsageError is bad input: it names the offending field and says how to fix it. Callers map it
+// to exit code 2 (CLI) or to a rejected Update (workflow).
+type UsageError struct {
+	Field string
+	Msg   string
+}
+
+func (e *UsageError) Error() string { return "facts: " + e.Field + ": " + e.Msg }
+
+func usage(field, format string, args ...any) *UsageError {
+	return &UsageError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// The accepted values of the enumerated facts.
+var (
+	roles   = []string{"controller", "processor"}
+	risks   = []string{"unlikely", "risk", "high"}
+	sectors = []string{"health-covered-entity", "nis2-essential", "nis2-important", "us-listed"}
+)
+
+const factsFields = "aware_at, timezone, role, establishments, sectors, subjects_by_jurisdiction, " +
+	"data_categories, risk, encrypted_unintelligible, materiality_determined_at, significant_incident, submitted"
+
+// factsJSON mirrors Facts with times as strings, so a bad time is reported with its field name
+// and a time without an offset is refused.
+type factsJSON struct {
+	AwareAt                 *string           `json:"aware_at"`
+	Timezone                string            `json:"timezone"`
+	Role                    string            `json:"role"`
+	Establishments          []string          `json:"establishments"`
+	Sectors                 []string          `json:"sectors"`
+	SubjectsByJurisdiction  map[string]int    `json:"subjects_by_jurisdiction"`
+	DataCategories          []string          `json:"data_categories"`
+	Risk                    string            `json:"risk"`
+	EncryptedUnintelligible bool              `json:"encrypted_unintelligible"`
+	MaterialityDeterminedAt *string           `json:"materiality_determined_at"`
+	SignificantIncident     bool              `json:"significant_incident"`
+	Submitted               map[string]string `json:"submitted"`
+}
+
+// ParseFacts decodes facts from strict JSON: unknown or duplicate fields, trailing data, times
+// without an explicit UTC offset and every check of Validate are refused with a *UsageError.
+func ParseFacts(data []byte) (Facts, error) {
+	if err := checkDuplicateKeys(data); err != nil {
+		return Facts{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var raw factsJSON
+	if err := dec.Decode(&raw); err != nil {
+		return Facts{}, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Facts{}, usage("facts", "unexpected data after the JSON object; give exactly one object")
+	}
+	f := Facts{
+		Timezone:                raw.Timezone,
+		Role:                    raw.Role,
+		Establishments:          raw.Establishments,
+		Sectors:                 raw.Sectors,
+		SubjectsByJurisdiction:  raw.SubjectsByJurisdiction,
+		DataCategories:          raw.DataCategories,
+		Risk:                    raw.Risk,
+		EncryptedUnintelligible: raw.EncryptedUnintelligible,
+		SignificantIncident:     raw.SignificantIncident,
+	}
+	if raw.AwareAt == nil {
+		return Facts{}, usage("aware_at", "required: the instant the organisation became aware, RFC 3339 with offset (2026-03-01T09:30:00+01:00)")
+	}
+	var err error
+	if f.AwareAt, err = parseInstant("aware_at", *raw.AwareAt); err != nil {
+		return Facts{}, err
+	}
+	if raw.MaterialityDeterminedAt != nil {
+		t, err := parseInstant("materiality_determined_at", *raw.MaterialityDeterminedAt)
+		if err != nil {
+			return Facts{}, err
+		}
+		f.MaterialityDeterminedAt = &t
+	}
+	if raw.Submitted != nil {
+		f.Submitted = make(map[string]time.Time, len(raw.Submitted))
+		for _, id := range sortedKeys(raw.Submitted) {
+			field := "submitted." + id
+			if !rulebook.known[id] {
+				return Facts{}, unknownObligation(field, id)
+			}
+			t, err := parseInstant(field, raw.Submitted[id])
+			if err != nil {
+				return Facts{}, err
+			}
+			f.Submitted[id] = t
+		}
+	}
+	if err := f.Validate(); err != nil {
+		return Facts{}, err
+	}
+	return f, nil
+}
+
+// Validate checks facts built in code (the workflow's decision Update) the way ParseFacts checks
+// JSON. It returns nil or a *UsageError naming the first bad field.
+func (f Facts) Validate() error {
+	if f.AwareAt.IsZero() {
+		return usage("aware_at", "required: the instant the organisation became aware, RFC 3339 with offset (2026-03-01T09:30:00+01:00)")
+	}
+	if f.Timezone != "" {
+		if _, err := validTimezone(f.Timezone); err != nil {
+			return err
+		}
+	}
+	if f.Role != "" && !oneOf(f.Role, roles) {
+		return usage("role", "unknown role %q; use one of %s", f.Role, strings.Join(roles, ", "))
+	}
+	if f.Risk != "" && !oneOf(f.Risk, risks) {
+		return usage("risk", "unknown risk %q; use one of %s (or omit it until the DPO decides)", f.Risk, strings.Join(risks, ", "))
+	}
+	for i, s := range f.Sectors {
+		if !oneOf(s, sectors) {
+			return usage(fmt.Sprintf("sectors[%d]", i), "unknown sector %q; use any of %s", s, strings.Join(sectors, ", "))
+		}
+	}
+	for i, c := range f.Establishments {
+		if !validJurisdiction(c) {
+			return usage(fmt.Sprintf("establishments[%d]", i), "unknown jurisdiction code %q; %s", c, jurisdictionHint(c))
+		}
+	}
+	for _, c := range sortedKeys(f.SubjectsByJurisdiction) {
+		field := "subjects_by_jurisdiction." + c
+		if !validJurisdiction(c) {
+			return usage(field, "unknown jurisdiction code %q; %s", c, jurisdictionHint(c))
+		}
+		if n := f.SubjectsByJurisdiction[c]; n < 0 {
+			return usage(field, "negative count %d; give the number of affected subjects, 0 or more", n)
+		}
+	}
+	for i, c := range f.DataCategories {
+		if strings.TrimSpace(c) == "" {
+			return usage(fmt.Sprintf("data_categories[%d]", i), "empty category; remove it or name the category (health, financial, ...)")
+		}
+	}
+	if f.MaterialityDeterminedAt != nil && f.MaterialityDeterminedAt.IsZero() {
+		return usage("materiality_determined_at", "zero time; omit the field until materiality is determined")
+	}
+	for _, id := range sortedKeys(f.Submitted) {
+		field := "submitted." + id
+		if !rulebook.known[id] {
+			return unknownObligation(field, id)
+		}
+		if f.Submitted[id].IsZero() {
+			return usage(field, "zero time; give the instant the filing was submitted, RFC 3339 with offset")
+		}
+	}
+	return nil
+}
+
+func unknownObligation(field, id string) *UsageError {
+	return usage(field, "unknown obligation id %q; use one of %s", id, strings.Join(ObligationIDs(), ", "))
+}
+
+func oneOf(s string, list []string) bool {
+	for _, v := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// parseInstant accepts RFC 3339 with an explicit offset only. "-00:00" is refused too: RFC 3339
+// defines it as "offset unknown".
+func parseInstant(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		if strings.HasSuffix(s, "-00:00") {
+			return time.Time{}, usage(field, "%q has offset -00:00, which RFC 3339 defines as unknown; give the real offset or Z", s)
+		}
+		return t, nil
+	}
+	if _, errLocal := time.Parse("2006-01-02T15:04:05.999999999", s); errLocal == nil {
+		return time.Time{}, usage(field, "%q has no UTC offset; append Z or the offset, e.g. %s+01:00", s, s)
+	}
+	return time.Time{}, usage(field, "%q is not an RFC 3339 time; write e.g. 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z", s)
+}
+
+var (
+	zoneName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
+	zoneMu    sync.Mutex
+	zoneCache = map[string]*time.Location{}
+)
+
+// validTimezone loads an IANA zone. "Local" is refused (it differs between machines); names are
+// checked for shape first so no odd path reaches the zoneinfo lookup.
+func validTimezone(name string) (*time.Location, error) {
+	if name == "Local" || len(name) > 64 || !zoneName.MatchString(name) {
+		return nil, usage("timezone", "%q is not an IANA time zone name; write e.g. Europe/Berlin or America/New_York", name)
+	}
+	loc, err := location(name)
+	if err != nil {
+		return nil, usage("timezone", "unknown IANA time zone %q; write e.g. Europe/Berlin or America/New_York", name)
+	}
+	return loc, nil
+}
+
+// location caches zones: each is loaded once per process.
+func location(name string) (*time.Location, error) {
+	zoneMu.Lock()
+	defer zoneMu.Unlock()
+	if loc, ok := zoneCache[name]; ok {
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zoneCache[name] = loc
+	return loc, nil
+}
+
+// jsonError turns encoding/json's errors into a UsageError naming the field.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "facts"
+		}
+		return usage(field, "expected %s, got JSON %s", jsonKind(typeErr.Type.String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return usage("facts", "invalid JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return usage("facts", "empty or truncated JSON; give one object with at least aware_at")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return usage(name, "unknown field; the fields are %s", factsFields)
+	}
+	return usage("facts", "%s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(goType string) string {
+	switch goType {
+	case "int":
+		return "a whole number"
+	case "string", "*string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "[]string":
+		return "an array of strings"
+	case "rules.factsJSON":
+		return "an object"
+	}
+	if strings.HasPrefix(goType, "map[") {
+		return "an object"
+	}
+	return goType
+}
+
+// checkDuplicateKeys refuses an object that gives the same key twice: encoding/json would keep
+// the last silently, and "risk" given twice is ambiguous. Syntax errors are left to the decoder.
+func checkDuplicateKeys(data []byte) error {
+	type frame struct {
+		object  bool
+		wantKey bool
+		path    string
+		key     string
+		keys    map[string]bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []*frame
+	childPath := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := stack[len(stack)-1]
+		if !top.object {
+			return top.path
+		}
+		if top.path == "" {
+			return top.key
+		}
+		return top.path + "." + top.key
+	}
+	valueDone := func() {
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if top.object && top.wantKey {
+				if key, ok := tok.(string); ok {
+					if top.keys[key] {
+						field := key
+						if top.path != "" {
+							field = top.path + "." + key
+						}
+						return usage(field, "given twice; give each field once")
+					}
+					top.keys[key] = true
+					top.key = key
+					top.wantKey = false
+					continue
+				}
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true, path: childPath(), keys: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{path: childPath()})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}

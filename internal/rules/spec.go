@@ -1,0 +1,376 @@
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The rules are data: one file per regime under regimes/, one per holiday calendar under
+// calendars/. They are embedded and parsed once, at package initialisation; a broken file is a
+// programming error and panics there (and in the tests), never at Evaluate time.
+//
+//go:embed regimes/*.yaml calendars/*.yaml
+var dataFS embed.FS
+
+var rulebook = mustLoad(dataFS)
+
+// regimeSpec is one file under regimes/.
+type regimeSpec struct {
+	Regime      string           `yaml:"regime"`
+	Scope       scopeSpec        `yaml:"scope"`
+	Obligations []obligationSpec `yaml:"obligations"`
+	file        string
+}
+
+// scopeSpec says when a regime applies at all. Sectors: the organisation has one of them.
+// Establishments/Subjects: it is established in, or has affected subjects resident in, one of
+// these jurisdictions (codes, EEA, or US-*). Empty lists do not restrict.
+type scopeSpec struct {
+	Sectors        []string `yaml:"sectors"`
+	Establishments []string `yaml:"establishments"`
+	Subjects       []string `yaml:"subjects"`
+}
+
+type obligationSpec struct {
+	ID       string      `yaml:"id"`
+	Audience string      `yaml:"audience"`
+	Basis    string      `yaml:"basis"`
+	Template string      `yaml:"template"`
+	When     []condition `yaml:"when"`
+	Clocks   []clockSpec `yaml:"clocks"`
+}
+
+// condition is one test; exactly one of its kinds is set. All conditions of a list must hold;
+// any_of holds when one of its members does. Reason says why the obligation falls away when the
+// test fails; thresholds and requires write their own from the numbers.
+type condition struct {
+	Role        string      `yaml:"role"`
+	Risk        []string    `yaml:"risk"`
+	Unencrypted bool        `yaml:"unencrypted"`
+	Significant bool        `yaml:"significant_incident"`
+	Fact        string      `yaml:"fact"`
+	Sectors     []string    `yaml:"sectors"`
+	Categories  []string    `yaml:"categories"`
+	Subjects    *threshold  `yaml:"subjects"`
+	Requires    string      `yaml:"requires"`
+	AnyOf       []condition `yaml:"any_of"`
+	Reason      string      `yaml:"reason"`
+}
+
+// threshold compares a count of affected subjects with N. Per "scope" (the default) sums the
+// subjects resident in In (default: the regime's scope subjects, or everyone if it has none);
+// per "each" passes if any single jurisdiction of In passes (HIPAA media: per State).
+// AllIfEstablished counts every subject when the organisation is established in the regime.
+type threshold struct {
+	Op               string   `yaml:"op"`
+	N                int      `yaml:"n"`
+	Per              string   `yaml:"per"`
+	In               []string `yaml:"in"`
+	Of               string   `yaml:"of"`
+	AllIfEstablished bool     `yaml:"all_if_established"`
+}
+
+// clockSpec is one way the deadline can run. An obligation with several clocks is due at the
+// earliest of those whose conditions hold and whose trigger has happened.
+type clockSpec struct {
+	When     []condition `yaml:"when"`
+	Trigger  string      `yaml:"trigger"`  // aware_at | materiality_determined_at | submitted.<obligation-id>
+	From     string      `yaml:"from"`     // "" (the trigger) | year_end (the end of the trigger's calendar year)
+	Kind     string      `yaml:"kind"`     // hours | calendar_days | business_days | months
+	N        int         `yaml:"n"`        // how many units
+	Zone     string      `yaml:"zone"`     // IANA zone for day-based clocks; empty: the organisation's
+	Calendar string      `yaml:"calendar"` // holiday calendar for business days
+	At       string      `yaml:"at"`       // HH:MM due on the last day; default 23:59:59
+	Law      string      `yaml:"law"`      // the statute's vague wording when N is a policy SLA
+	Note     string      `yaml:"note"`     // appended to the rule text
+
+	atHour, atMin, atSec int
+	calTitle             string
+}
+
+// calendarSpec is one file under calendars/: public holidays as data, for the years it covers.
+type calendarSpec struct {
+	Name     string `yaml:"name"`
+	Title    string `yaml:"title"`
+	Years    []int  `yaml:"years"`
+	Holidays []struct {
+		Date string `yaml:"date"`
+		Name string `yaml:"name"`
+	} `yaml:"holidays"`
+	years map[int]bool
+	days  map[string]bool // "2006-01-02"
+}
+
+type book struct {
+	regimes   []*regimeSpec
+	calendars map[string]*calendarSpec
+	ids       []string // every obligation id, in file order
+	known     map[string]bool
+}
+
+func mustLoad(fsys fs.FS) *book {
+	b, err := load(fsys)
+	if err != nil {
+		panic("rules: embedded rule data is invalid: " + err.Error())
+	}
+	return b
+}
+
+func load(fsys fs.FS) (*book, error) {
+	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}}
+	calFiles, err := fs.Glob(fsys, "calendars/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range calFiles {
+		var c calendarSpec
+		if err := decodeStrict(fsys, name, &c); err != nil {
+			return nil, err
+		}
+		if err := c.prepare(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if b.calendars[c.Name] != nil {
+			return nil, fmt.Errorf("%s: calendar %q defined twice", name, c.Name)
+		}
+		b.calendars[c.Name] = &c
+	}
+	files, err := fs.Glob(fsys, "regimes/*.yaml") // sorted: the evaluation order is fixed
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range files {
+		r := &regimeSpec{file: path.Base(name)}
+		if err := decodeStrict(fsys, name, r); err != nil {
+			return nil, err
+		}
+		if err := b.check(r); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		b.regimes = append(b.regimes, r)
+	}
+	// Chained triggers may name an obligation of any regime, so they are checked last.
+	for _, r := range b.regimes {
+		for _, o := range r.Obligations {
+			for _, c := range o.Clocks {
+				if id, ok := strings.CutPrefix(c.Trigger, "submitted."); ok && !b.known[id] {
+					return nil, fmt.Errorf("%s: %s: trigger names unknown obligation %q", r.file, o.ID, id)
+				}
+			}
+		}
+	}
+	if len(b.ids) == 0 {
+		return nil, fmt.Errorf("no regimes")
+	}
+	return b, nil
+}
+
+func decodeStrict(fsys fs.FS, name string, v any) error {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func (c *calendarSpec) prepare() error {
+	if c.Name == "" || c.Title == "" || len(c.Years) == 0 {
+		return fmt.Errorf("calendar needs name, title and years")
+	}
+	c.years = map[int]bool{}
+	for _, y := range c.Years {
+		c.years[y] = true
+	}
+	c.days = map[string]bool{}
+	for _, h := range c.Holidays {
+		d, err := time.Parse("2006-01-02", h.Date)
+		if err != nil || h.Name == "" {
+			return fmt.Errorf("holiday %q %q: want date YYYY-MM-DD and a name", h.Date, h.Name)
+		}
+		if !c.years[d.Year()] {
+			return fmt.Errorf("holiday %s lies outside the years the calendar covers", h.Date)
+		}
+		if c.days[h.Date] {
+			return fmt.Errorf("holiday %s listed twice", h.Date)
+		}
+		c.days[h.Date] = true
+	}
+	return nil
+}
+
+func (b *book) check(r *regimeSpec) error {
+	if r.Regime == "" || len(r.Obligations) == 0 {
+		return fmt.Errorf("a regime needs a name and obligations")
+	}
+	for _, s := range r.Scope.Sectors {
+		if !oneOf(s, sectors) {
+			return fmt.Errorf("scope: unknown sector %q", s)
+		}
+	}
+	for _, p := range append(append([]string{}, r.Scope.Establishments...), r.Scope.Subjects...) {
+		if !validPattern(p) {
+			return fmt.Errorf("scope: unknown jurisdiction %q", p)
+		}
+	}
+	local := map[string]bool{}
+	for i := range r.Obligations {
+		o := &r.Obligations[i]
+		if o.ID == "" || o.Audience == "" || o.Basis == "" || o.Template == "" {
+			return fmt.Errorf("obligation %d: id, audience, basis and template are required", i)
+		}
+		if b.known[o.ID] {
+			return fmt.Errorf("%s: obligation id defined twice", o.ID)
+		}
+		for _, c := range o.When {
+			if err := checkCondition(c, local); err != nil {
+				return fmt.Errorf("%s: when: %w", o.ID, err)
+			}
+		}
+		if len(o.Clocks) == 0 {
+			return fmt.Errorf("%s: no clock", o.ID)
+		}
+		for j := range o.Clocks {
+			if err := b.checkClock(&o.Clocks[j], local); err != nil {
+				return fmt.Errorf("%s: clock %d: %w", o.ID, j, err)
+			}
+		}
+		local[o.ID] = true
+		b.known[o.ID] = true
+		b.ids = append(b.ids, o.ID)
+	}
+	return nil
+}
+
+// checkCondition: exactly one kind per condition; requires names an earlier obligation of the
+// same regime, so one pass in file order evaluates it.
+func checkCondition(c condition, earlier map[string]bool) error {
+	kinds := 0
+	count := func(set bool) {
+		if set {
+			kinds++
+		}
+	}
+	count(c.Role != "")
+	count(len(c.Risk) > 0)
+	count(c.Unencrypted)
+	count(c.Significant)
+	count(c.Fact != "")
+	count(len(c.Sectors) > 0)
+	count(len(c.Categories) > 0)
+	count(c.Subjects != nil)
+	count(c.Requires != "")
+	count(len(c.AnyOf) > 0)
+	if kinds != 1 {
+		return fmt.Errorf("condition %+v: set exactly one kind", c)
+	}
+	needReason := c.Subjects == nil && c.Requires == "" && len(c.AnyOf) == 0 && len(c.Categories) == 0
+	if needReason && c.Reason == "" {
+		return fmt.Errorf("condition %+v: reason is required", c)
+	}
+	switch {
+	case c.Role != "" && !oneOf(c.Role, roles):
+		return fmt.Errorf("unknown role %q", c.Role)
+	case c.Fact != "" && c.Fact != "materiality_determined_at":
+		return fmt.Errorf("unknown fact %q", c.Fact)
+	case c.Requires != "" && !earlier[c.Requires]:
+		return fmt.Errorf("requires %q: not an earlier obligation of this regime", c.Requires)
+	}
+	for _, r := range c.Risk {
+		if !oneOf(r, risks) {
+			return fmt.Errorf("unknown risk %q", r)
+		}
+	}
+	for _, s := range c.Sectors {
+		if !oneOf(s, sectors) {
+			return fmt.Errorf("unknown sector %q", s)
+		}
+	}
+	if t := c.Subjects; t != nil {
+		if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
+			return fmt.Errorf("threshold %+v: want op (>=, >, <, <=), n >= 0 and of", *t)
+		}
+		if t.Per != "" && t.Per != "scope" && t.Per != "each" {
+			return fmt.Errorf("threshold per %q: want scope or each", t.Per)
+		}
+		for _, p := range t.In {
+			if !validPattern(p) {
+				return fmt.Errorf("threshold: unknown jurisdiction %q", p)
+			}
+		}
+	}
+	for _, a := range c.AnyOf {
+		if err := checkCondition(a, earlier); err != nil {
+			return fmt.Errorf("any_of: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b *book) checkClock(c *clockSpec, earlier map[string]bool) error {
+	for _, w := range c.When {
+		if err := checkCondition(w, earlier); err != nil {
+			return fmt.Errorf("when: %w", err)
+		}
+	}
+	if c.Trigger != "aware_at" && c.Trigger != "materiality_determined_at" && !strings.HasPrefix(c.Trigger, "submitted.") {
+		return fmt.Errorf("unknown trigger %q", c.Trigger)
+	}
+	if c.N <= 0 {
+		return fmt.Errorf("n must be positive")
+	}
+	if c.From != "" && (c.From != "year_end" || c.Kind != "calendar_days") {
+		return fmt.Errorf("from %q: only year_end, with calendar_days", c.From)
+	}
+	switch c.Kind {
+	case "hours":
+		if c.Zone != "" || c.Calendar != "" || c.At != "" {
+			return fmt.Errorf("hours take no zone, calendar or at: they are elapsed time")
+		}
+	case "calendar_days", "months":
+		if c.Calendar != "" {
+			return fmt.Errorf("%s take no calendar", c.Kind)
+		}
+	case "business_days":
+		if b.calendars[c.Calendar] == nil {
+			return fmt.Errorf("unknown calendar %q", c.Calendar)
+		}
+		if c.Zone == "" {
+			return fmt.Errorf("business days need the zone of the calendar's country")
+		}
+		c.calTitle = b.calendars[c.Calendar].Title
+	default:
+		return fmt.Errorf("unknown kind %q", c.Kind)
+	}
+	if c.Zone != "" {
+		if _, err := location(c.Zone); err != nil {
+			return fmt.Errorf("zone: %w", err)
+		}
+	}
+	c.atHour, c.atMin, c.atSec = 23, 59, 59
+	if c.At != "" {
+		if c.Kind == "months" {
+			return fmt.Errorf("months keep the trigger's time of day; at is not allowed")
+		}
+		t, err := time.Parse("15:04", c.At)
+		if err != nil {
+			return fmt.Errorf("at %q: want HH:MM", c.At)
+		}
+		c.atHour, c.atMin, c.atSec = t.Hour(), t.Minute(), 0
+	}
+	return nil
+}
+
+// ObligationIDs lists every obligation id the rules know, in a stable order.
+func ObligationIDs() []string { return append([]string(nil), rulebook.ids...) }
