@@ -1,0 +1,82 @@
+package firewall
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// defaultHTTPTimeout bounds one HTTP call to a firewall API; the activity's own timeout and
+// Temporal's retries handle the rest.
+const defaultHTTPTimeout = 30 * time.Second
+
+// newHTTPClient returns a client that does not follow redirects (a redirected POST would be
+// replayed as a GET) and, when caFile is set, trusts its CAs as well as the system's.
+func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
+	var c http.Client
+	if base != nil {
+		c = *base
+	} else {
+		c.Timeout = defaultHTTPTimeout
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("read CA file: %w", err))
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, Permanent(fmt.Errorf("CA file %s holds no PEM certificate", caFile))
+		}
+		var tr *http.Transport
+		if bt, ok := c.Transport.(*http.Transport); ok && bt != nil {
+			tr = bt.Clone()
+		} else {
+			tr = http.DefaultTransport.(*http.Transport).Clone()
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		c.Transport = tr
+	}
+	return &c, nil
+}
+
+// readBody reads at most 1 MiB of a response body.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}
+
+// statusError classifies a non-2xx response: 408, 425 and 429 and every 5xx may succeed on
+// retry; other 4xx (bad credentials, unknown alias, rejected request) and redirects cannot.
+func statusError(op string, resp *http.Response, body []byte, hint string) error {
+	err := fmt.Errorf("%s: HTTP %d%s", op, resp.StatusCode, snippet(body))
+	if hint != "" {
+		err = fmt.Errorf("%w; %s", err, hint)
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusRequestTimeout, s == http.StatusTooEarly, s == http.StatusTooManyRequests, s >= 500:
+		return err
+	default:
+		return Permanent(err)
+	}
+}
+
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return ""
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return ": " + strings.Join(strings.Fields(s), " ")
+}
