@@ -1,0 +1,54 @@
+# Two commands do everything on a fresh machine with Go installed:
+#   make demo   runs the whole breach plan on the sample incident, on an embedded Temporal server
+#   make test   runs every test, including integration tests against a real Temporal dev server
+GO            ?= go
+TEMPORAL_CLI  := github.com/temporalio/cli/cmd/temporal
+TEMPORAL_VER  := v1.5.1
+BIN           := $(abspath bin)
+export BREACH_TEMPORAL_BIN := $(BIN)/temporal
+
+.PHONY: all build demo test unit compose-check bench bench-declare deps fuzz clean
+
+all: build
+
+# The pinned Temporal CLI, built from the Go module proxy (about five minutes the first time).
+bin/.temporal-$(TEMPORAL_VER):
+	@mkdir -p bin
+	@echo "building the Temporal CLI $(TEMPORAL_VER) into ./bin (first time only)…"
+	GOBIN=$(BIN) $(GO) install $(TEMPORAL_CLI)@$(TEMPORAL_VER)
+	@rm -f bin/.temporal-*
+	@touch $@
+
+bin/breach: FORCE
+	$(GO) build -o bin/breach ./cmd/breach
+
+build: bin/breach bin/.temporal-$(TEMPORAL_VER)
+
+demo: build
+	bin/breach demo
+
+# Debian packages the tests need (docker-compose validates the compose file).
+deps:
+	@scripts/deps.sh
+
+compose-check: deps
+	docker-compose -f docker-compose.yml config -q
+
+test: build compose-check
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzReader -fuzztime 30s ./internal/subjects
+
+# Declare -> first isolation call, 50 incidents on the dev server.
+bench: build
+	$(GO) test -run XXX -bench BenchmarkDeclareToIsolation -benchtime 1x -timeout 20m ./e2e
+
+clean:
+	rm -rf bin var
+
+FORCE:

@@ -1,0 +1,102 @@
+// Package activities holds every side effect of the breach plan. Each activity is a method on
+// Activities, whose fields are small interfaces with a real adapter and a local one.
+package activities
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/mail"
+)
+
+// DatasetRef names the affected-subjects dataset. The workflow holds only this reference and
+// counts, never the rows.
+type DatasetRef struct {
+	// URI is a file path or file:// URI of a CSV export.
+	URI string `json:"uri"`
+	// SHA256 pins the content once the scope phase has read it.
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Organisation describes the controller, for reports and notices.
+type Organisation struct {
+	Name           string   `json:"name"`
+	Timezone       string   `json:"timezone"`
+	Role           string   `json:"role"`
+	Establishments []string `json:"establishments,omitempty"`
+	Sectors        []string `json:"sectors,omitempty"`
+	// DPOContact is the Art. 33(3)(b) contact point.
+	DPOContact string `json:"dpo_contact"`
+	// MailFrom is the sender of reports and notices.
+	MailFrom string `json:"mail_from"`
+	// SubjectContact is where affected people can ask questions.
+	SubjectContact string `json:"subject_contact,omitempty"`
+}
+
+// Chat is the incident room: Slack, or the console and incident log. Best effort by contract:
+// callers never wait on it for containment or notification.
+type Chat interface {
+	OpenRoom(ctx context.Context, r RoomRequest) (Room, error)
+	Post(ctx context.Context, m ChatMessage) error
+}
+
+// RoomRequest asks for an incident room.
+type RoomRequest struct {
+	IncidentID string `json:"incident_id"`
+	Title      string `json:"title"`
+	Drill      bool   `json:"drill,omitempty"`
+	DeclaredBy string `json:"declared_by"`
+}
+
+// Room is an incident room.
+type Room struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// ChatMessage is one message to the incident room. Text never holds a subject's personal data.
+type ChatMessage struct {
+	IncidentID string `json:"incident_id"`
+	Kind       string `json:"kind"`
+	Text       string `json:"text"`
+	Drill      bool   `json:"drill,omitempty"`
+	// Urgent messages also reach the DPO and the incident commander directly.
+	Urgent bool `json:"urgent,omitempty"`
+}
+
+// Mailer sends one email. Sending a message whose Key was sent before delivers nothing new and
+// reports Duplicate.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (mail.Receipt, error)
+}
+
+// Firewalls finds the provider and target that isolate a named system.
+type Firewalls interface {
+	Resolve(system string) (firewall.Provider, firewall.Target, error)
+}
+
+// Datasets opens an affected-subjects dataset.
+type Datasets interface {
+	Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error)
+}
+
+// Activities carries the adapters every activity uses.
+type Activities struct {
+	Chat      Chat
+	Mail      Mailer
+	Firewalls Firewalls
+	Datasets  Datasets
+	// Dir is the root of local records: reports, evidence, timelines, the register.
+	Dir string
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}

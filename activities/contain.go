@@ -1,0 +1,93 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/firewall"
+)
+
+// ContainInput names one system of one incident.
+type ContainInput struct {
+	IncidentID string `json:"incident_id"`
+	System     string `json:"system"`
+	Drill      bool   `json:"drill,omitempty"`
+}
+
+// ErrTypeFirewallPermanent is the application error type of firewall errors that retries cannot
+// fix; the containment workflow turns them into a human task at once.
+const ErrTypeFirewallPermanent = "FirewallPermanent"
+
+// Isolate cuts the system off the network through its provider and records the evidence.
+func (a *Activities) Isolate(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+	return a.firewallCall(ctx, in, "isolate", firewall.Provider.Isolate)
+}
+
+// VerifyIsolation checks that the isolation is in force.
+func (a *Activities) VerifyIsolation(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+	return a.firewallCall(ctx, in, "verify", firewall.Provider.Verify)
+}
+
+// ReleaseIsolation lifts the isolation.
+func (a *Activities) ReleaseIsolation(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+	return a.firewallCall(ctx, in, "release", firewall.Provider.Release)
+}
+
+func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action string,
+	call func(firewall.Provider, context.Context, firewall.Target) (firewall.Evidence, error)) (firewall.Evidence, error) {
+	p, t, err := a.Firewalls.Resolve(in.System)
+	if err != nil {
+		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s: %w", action, in.System, err))
+	}
+	ev, err := call(p, ctx, t)
+	if err != nil {
+		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s via %s: %w", action, in.System, p.Name(), err))
+	}
+	if err := a.appendEvidence(in.IncidentID, ev); err != nil {
+		return firewall.Evidence{}, err
+	}
+	return ev, nil
+}
+
+func classifyFirewall(err error) error {
+	if errors.Is(err, firewall.ErrPermanent) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeFirewallPermanent, err)
+	}
+	return err
+}
+
+var evidenceMu sync.Mutex
+
+// EvidencePath is the JSON-lines file of an incident's containment evidence.
+func EvidencePath(root, incidentID string) string {
+	return filepath.Join(IncidentDir(root, incidentID), "containment-evidence.jsonl")
+}
+
+func (a *Activities) appendEvidence(incidentID string, ev firewall.Evidence) error {
+	line, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	path := EvidencePath(a.Dir, incidentID)
+	evidenceMu.Lock()
+	defer evidenceMu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("record evidence: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("record evidence: %w", err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("record evidence: %w", err)
+	}
+	return f.Close()
+}

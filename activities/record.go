@@ -1,0 +1,116 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/subjects"
+)
+
+// IncidentRecord is everything known about an incident, without personal data of a subject: what
+// the status query shows and what closing writes to the breach register.
+type IncidentRecord struct {
+	IncidentID   string              `json:"incident_id"`
+	Title        string              `json:"title"`
+	Description  string              `json:"description,omitempty"`
+	Drill        bool                `json:"drill,omitempty"`
+	Source       string              `json:"source"`
+	DeclaredBy   string              `json:"declared_by"`
+	AwareAt      time.Time           `json:"aware_at"`
+	AwareZone    string              `json:"aware_zone,omitempty"`
+	Organisation Organisation        `json:"organisation"`
+	Systems      []string            `json:"systems"`
+	Containment  []SystemStatus      `json:"containment"`
+	Dataset      DatasetRef          `json:"dataset"`
+	Scope        *subjects.Summary   `json:"scope,omitempty"`
+	ScopeError   string              `json:"scope_error,omitempty"`
+	Decision     *Decision           `json:"decision,omitempty"`
+	Obligations  []ObligationStatus  `json:"obligations"`
+	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
+	Alerts       AlertProgress       `json:"alerts"`
+	Timeline     []Event             `json:"timeline"`
+	ClosedAt     time.Time           `json:"closed_at,omitzero"`
+	ClosedBy     string              `json:"closed_by,omitempty"`
+	CloseSummary string              `json:"close_summary,omitempty"`
+	Records      *CloseOutput        `json:"records,omitempty"`
+}
+
+// Decision is the DPO's risk decision.
+type Decision struct {
+	By              string `json:"by"`
+	Risk            string `json:"risk"` // unlikely | risk | high
+	NotifyAuthority bool   `json:"notify_authority"`
+	NotifySubjects  bool   `json:"notify_subjects"`
+	Reasoning       string `json:"reasoning"`
+	// Consequences and Measures feed Art. 33(3)(c) and (d) and the customer notice.
+	Consequences string `json:"consequences,omitempty"`
+	Measures     string `json:"measures,omitempty"`
+	// Advice tells affected people what they can do themselves (Art. 34 notice).
+	Advice                  string    `json:"advice,omitempty"`
+	EncryptedUnintelligible bool      `json:"encrypted_unintelligible,omitempty"`
+	DecidedAt               time.Time `json:"decided_at"`
+}
+
+// Event is one line of the incident timeline. It never holds personal data of a subject.
+type Event struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"`
+	Text string    `json:"text"`
+}
+
+// SystemStatus is the containment state of one system.
+type SystemStatus struct {
+	System   string    `json:"system"`
+	State    string    `json:"state"` // isolating | contained | manual-required | released | failed
+	Provider string    `json:"provider,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+	Updated  time.Time `json:"updated"`
+	Manual   bool      `json:"manual,omitempty"`
+}
+
+// Containment states.
+const (
+	ContainIsolating = "isolating"
+	ContainContained = "contained"
+	ContainManual    = "manual-required"
+	ContainReleased  = "released"
+)
+
+// ObligationStatus is the state of one legal obligation's clock.
+type ObligationStatus struct {
+	rules.Obligation
+	State       string    `json:"state"` // drafting | awaiting-approval | submitting | awaiting-filing | awaiting-notices | filed
+	Method      string    `json:"method,omitempty"`
+	Draft       string    `json:"draft,omitempty"`
+	Report      string    `json:"report,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	SubmittedBy string    `json:"submitted_by,omitempty"`
+	Reference   string    `json:"reference,omitempty"`
+	Late        bool      `json:"late,omitempty"`
+	Reasons     string    `json:"reasons,omitempty"`
+	Escalations []string  `json:"escalations,omitempty"`
+}
+
+// Obligation states.
+const (
+	OblDrafting         = "drafting"
+	OblAwaitingApproval = "awaiting-approval"
+	OblSubmitting       = "submitting"
+	OblAwaitingFiling   = "awaiting-filing"
+	OblAwaitingNotices  = "awaiting-notices"
+	OblFiled            = "filed"
+)
+
+// AlertProgress is the progress of customer alerts.
+type AlertProgress struct {
+	State      string    `json:"state"` // not-required | sending | done
+	Total      int       `json:"total"`
+	Sent       int       `json:"sent"`
+	Invalid    int       `json:"invalid"`
+	Duplicates int       `json:"duplicates"`
+	Skipped    int       `json:"skipped"`
+	Failed     int       `json:"failed"`
+	Rows       int       `json:"rows"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero"`
+}

@@ -1,0 +1,56 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/templates"
+)
+
+// CloseOutput says where the closing records were written.
+type CloseOutput struct {
+	// Register is the breach-register entry (Art. 33(5)), written for every breach.
+	Register string `json:"register"`
+	// Report is the post-incident report.
+	Report string `json:"report"`
+	// Timeline is the incident timeline.
+	Timeline string `json:"timeline"`
+	// Evidence is the containment evidence.
+	Evidence string `json:"evidence"`
+}
+
+// RegisterDir holds one breach-register entry per incident.
+func RegisterDir(root string) string { return filepath.Join(root, "register") }
+
+// WriteRecords writes the breach-register entry, the post-incident report and the timeline.
+func (a *Activities) WriteRecords(ctx context.Context, rec IncidentRecord) (CloseOutput, error) {
+	dir := a.incidentDir(rec.IncidentID)
+	out := CloseOutput{
+		Register: filepath.Join(RegisterDir(a.Dir), rec.IncidentID+".json"),
+		Report:   filepath.Join(dir, "post-incident-report.md"),
+		Timeline: filepath.Join(dir, "timeline.md"),
+		Evidence: EvidencePath(a.Dir, rec.IncidentID),
+	}
+	entry, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return CloseOutput{}, err
+	}
+	if err := writeFileAtomic(out.Register, append(entry, '\n')); err != nil {
+		return CloseOutput{}, fmt.Errorf("write register entry for %s: %w", rec.IncidentID, err)
+	}
+	for name, path := range map[string]string{"post-incident-report": out.Report, "timeline": out.Timeline} {
+		text, err := templates.Render(name, rec)
+		if err != nil {
+			return CloseOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+		}
+		if err := writeFileAtomic(path, []byte(strings.TrimLeft(text, "\n"))); err != nil {
+			return CloseOutput{}, fmt.Errorf("write %s for %s: %w", name, rec.IncidentID, err)
+		}
+	}
+	return out, nil
+}

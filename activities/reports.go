@@ -1,0 +1,138 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/subjects"
+	"github.com/breachops/breach/templates"
+)
+
+// ReportInput is everything a regulator report is drafted from: facts, counts and decisions,
+// never a subject's personal data.
+type ReportInput struct {
+	IncidentID   string           `json:"incident_id"`
+	Title        string           `json:"title"`
+	Description  string           `json:"description,omitempty"`
+	Drill        bool             `json:"drill,omitempty"`
+	Obligation   rules.Obligation `json:"obligation"`
+	Organisation Organisation     `json:"organisation"`
+	AwareAt      time.Time        `json:"aware_at"`
+	AwareZone    string           `json:"aware_zone,omitempty"`
+	DeclaredBy   string           `json:"declared_by"`
+	Systems      []string         `json:"systems"`
+	Containment  []SystemStatus   `json:"containment"`
+	Scope        subjects.Summary `json:"scope"`
+	Decision     Decision         `json:"decision"`
+	// NotifySubjects and SubjectsReason say whether and why (not) subjects are told.
+	NotifySubjects bool   `json:"notify_subjects"`
+	SubjectsReason string `json:"subjects_reason,omitempty"`
+	// RecipientName and RecipientAddress name the authority.
+	RecipientName    string `json:"recipient_name,omitempty"`
+	RecipientAddress string `json:"recipient_address,omitempty"`
+	// Set when submitting.
+	LateReasons string    `json:"late_reasons,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	// Sequence numbers supplementary submissions; 0 is the initial one.
+	Sequence int `json:"sequence,omitempty"`
+}
+
+type reportView struct {
+	ReportInput
+	Final      bool
+	PreparedAt time.Time
+}
+
+// Draft is a drafted report.
+type Draft struct {
+	Path    string `json:"path"`
+	Subject string `json:"subject"`
+}
+
+// Submission is a submitted report.
+type Submission struct {
+	Path      string    `json:"path"`
+	MessageID string    `json:"message_id"`
+	At        time.Time `json:"at"`
+}
+
+// ReportsDir is where an incident's reports are written.
+func ReportsDir(root, incidentID string) string {
+	return filepath.Join(IncidentDir(root, incidentID), "reports")
+}
+
+func templateFor(o rules.Obligation) string {
+	if templates.Has(o.Template) {
+		return o.Template
+	}
+	return "generic-report"
+}
+
+func (a *Activities) renderReport(in ReportInput, final bool) (subject, body string, err error) {
+	out, err := templates.Render(templateFor(in.Obligation), reportView{ReportInput: in, Final: final, PreparedAt: a.now()})
+	if err != nil {
+		return "", "", temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+	}
+	subject, body = templates.SplitSubject(out)
+	return subject, body, nil
+}
+
+// DraftReport renders the report for approval.
+func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, error) {
+	subject, body, err := a.renderReport(in, false)
+	if err != nil {
+		return Draft{}, err
+	}
+	path := filepath.Join(ReportsDir(a.Dir, in.IncidentID), fmt.Sprintf("%s.draft.md", in.Obligation.ID))
+	if err := writeFileAtomic(path, []byte(body)); err != nil {
+		return Draft{}, err
+	}
+	return Draft{Path: path, Subject: subject}, nil
+}
+
+// SubmitReport writes the final report and sends it to the authority's address. The message key
+// is derived from the incident, obligation and sequence, so a retried activity sends once.
+func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submission, error) {
+	if in.SubmittedAt.IsZero() {
+		in.SubmittedAt = a.now()
+	}
+	subject, body, err := a.renderReport(in, true)
+	if err != nil {
+		return Submission{}, err
+	}
+	name := in.Obligation.ID
+	if in.Sequence > 0 {
+		name = fmt.Sprintf("%s.supplement-%d", name, in.Sequence)
+	}
+	path := filepath.Join(ReportsDir(a.Dir, in.IncidentID), name+".md")
+	if err := writeFileAtomic(path, []byte(body)); err != nil {
+		return Submission{}, err
+	}
+	sub := Submission{Path: path, At: in.SubmittedAt}
+	if in.RecipientAddress == "" {
+		return sub, nil
+	}
+	if in.Drill {
+		subject = "[DRILL] " + subject
+	}
+	res, err := a.Mail.Send(ctx, mail.Message{
+		Key:     in.IncidentID + "/authority/" + name,
+		From:    in.Organisation.MailFrom,
+		To:      in.RecipientAddress,
+		Subject: subject,
+		Text:    body,
+		Date:    in.SubmittedAt,
+		Headers: map[string]string{"X-Breach-Incident": in.IncidentID, "X-Breach-Obligation": in.Obligation.ID},
+	})
+	if err != nil {
+		return Submission{}, fmt.Errorf("send %s report for %s to %s: %w", in.Obligation.ID, in.IncidentID, in.RecipientName, err)
+	}
+	sub.MessageID = res.ID
+	return sub, nil
+}

@@ -1,0 +1,113 @@
+package activities
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/subjects"
+)
+
+// Error types of the scope phase that a retry cannot fix: the dataset must be corrected.
+const (
+	ErrTypeSubjectsMissingColumn = "SubjectsMissingColumn"
+	ErrTypeSubjectsUnreadable    = "SubjectsUnreadable"
+	ErrTypeSubjectsChanged       = "SubjectsChanged"
+)
+
+// ScopeInput names the dataset of one incident.
+type ScopeInput struct {
+	IncidentID string     `json:"incident_id"`
+	Dataset    DatasetRef `json:"dataset"`
+}
+
+// ScopeResult is the scope in counts, and the dataset reference pinned to its content.
+type ScopeResult struct {
+	Summary subjects.Summary `json:"summary"`
+	Dataset DatasetRef       `json:"dataset"`
+}
+
+// LocalDatasets opens datasets from the local file system.
+type LocalDatasets struct{}
+
+// Open opens a file path or file:// URI.
+func (LocalDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
+	path := strings.TrimPrefix(ref.URI, "file://")
+	if path == "" {
+		return nil, fmt.Errorf("no subjects dataset given: pass --subjects FILE.csv")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// duplicatesPath lists, one per line, the indexes of the data rows that repeat an earlier
+// subject.
+func duplicatesPath(root, incidentID, sha string) string {
+	return filepath.Join(IncidentDir(root, incidentID), "scope", sha+".duplicates")
+}
+
+// AssessScope reads the whole dataset and counts subjects and records by jurisdiction and data
+// category. Only counts and line numbers leave the activity.
+func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResult, error) {
+	f, err := a.Datasets.Open(ctx, in.Dataset)
+	if err != nil {
+		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
+	}
+	defer f.Close()
+	var dups []int
+	sum, err := subjects.Scan(f, func(is subjects.Issue) error {
+		if is.Kind == subjects.IssueDuplicate {
+			dups = append(dups, is.Row)
+		}
+		return nil
+	})
+	var mc *subjects.MissingColumnError
+	switch {
+	case errors.As(err, &mc):
+		return ScopeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsMissingColumn, nil, mc.Column)
+	case err != nil:
+		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
+	}
+	var b strings.Builder
+	for _, l := range dups {
+		b.WriteString(strconv.Itoa(l))
+		b.WriteByte('\n')
+	}
+	if err := writeFileAtomic(duplicatesPath(a.Dir, in.IncidentID, sum.SHA256), []byte(b.String())); err != nil {
+		return ScopeResult{}, err
+	}
+	ref := in.Dataset
+	ref.SHA256 = sum.SHA256
+	return ScopeResult{Summary: sum, Dataset: ref}, nil
+}
+
+func readDuplicates(path string) (map[int]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[int]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n, err := strconv.Atoi(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out[n] = true
+	}
+	return out, sc.Err()
+}

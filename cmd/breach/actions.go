@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/workflows"
+)
+
+// update sends a validated Update to an incident and waits for its answer. A rejection comes
+// back as an error carrying the validator's reason; nothing changed.
+func update(ctx context.Context, c client.Client, incidentID, name string, arg any, out any) error {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.IncidentWorkflowID(incidentID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %s", name, incidentID, cleanError(err))
+	}
+	if err := h.Get(ctx, out); err != nil {
+		return fmt.Errorf("%s %s rejected: %s", name, incidentID, cleanError(err))
+	}
+	return nil
+}
+
+// cleanError strips the SDK's wrapping down to the validator's sentence.
+func cleanError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " (type: "); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func withClient(cmd *cobra.Command, fn func(c client.Client) error) error {
+	c, err := dial(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}
+
+func requireAs(as string) error {
+	if strings.TrimSpace(as) == "" {
+		return usagef("--as is required: say who is acting (an identity from roles in the configuration)")
+	}
+	return nil
+}
+
+func newDecideCmd(g *globals) *cobra.Command {
+	var d workflows.Decision
+	cmd := &cobra.Command{
+		Use:   "decide ID --risk unlikely|risk|high --reasoning TEXT --as DPO",
+		Short: "Record the DPO's risk decision and which notifications go out",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(d.By); err != nil {
+				return err
+			}
+			switch d.Risk {
+			case "unlikely", "risk", "high":
+			default:
+				return usagef("--risk %q must be unlikely, risk or high", d.Risk)
+			}
+			if d.Risk != "unlikely" && !cmd.Flags().Changed("notify-authority") {
+				d.NotifyAuthority = true
+			}
+			if d.Risk == "high" && !cmd.Flags().Changed("notify-subjects") && !d.EncryptedUnintelligible {
+				d.NotifySubjects = true
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out workflows.Decision
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateDecide, d, &out); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "decision recorded: risk %s, notify authority %t, notify subjects %t (by %s)\n",
+					out.Risk, out.NotifyAuthority, out.NotifySubjects, out.By)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&d.Risk, "risk", "", "risk to people's rights and freedoms: unlikely, risk or high")
+	fl.BoolVar(&d.NotifyAuthority, "notify-authority", false, "notify the supervisory authority (default: yes unless risk is unlikely)")
+	fl.BoolVar(&d.NotifySubjects, "notify-subjects", false, "notify the affected people (default: yes when risk is high)")
+	fl.StringVar(&d.Reasoning, "reasoning", "", "why: recorded in the breach register (required)")
+	fl.StringVar(&d.Consequences, "consequences", "", "likely consequences for the people affected")
+	fl.StringVar(&d.Measures, "measures", "", "measures taken or proposed")
+	fl.StringVar(&d.Advice, "advice", "", "what affected people can do to protect themselves")
+	fl.BoolVar(&d.EncryptedUnintelligible, "encrypted", false, "the data is unintelligible to anyone unauthorised (e.g. strongly encrypted)")
+	fl.StringVar(&d.By, "as", "", "the DPO's identity")
+	return cmd
+}
+
+func newApproveCmd(g *globals) *cobra.Command {
+	var r workflows.ApproveRequest
+	cmd := &cobra.Command{
+		Use:   "approve ID --step report:OBLIGATION|isolation:SYSTEM --as NAME",
+		Short: "Approve a regulator report, or confirm a manual isolation",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			if r.Step == "" {
+				return usagef("--step is required: report:<obligation-id> or isolation:<system> (see breach status %s)", args[0])
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out string
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateApprove, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&r.Step, "step", "", "what to approve: report:<obligation-id> or isolation:<system>")
+	fl.StringVar(&r.Reasons, "reasons", "", "reasons for the delay (required after the deadline)")
+	fl.StringVar(&r.Note, "note", "", "a note for the record")
+	fl.StringVar(&r.By, "as", "", "who approves")
+	return cmd
+}
+
+func newFileCmd(g *globals) *cobra.Command {
+	var r workflows.FileRequest
+	cmd := &cobra.Command{
+		Use:   "file ID --obligation ID --reference REF --as DPO",
+		Short: "Confirm a report filed on an authority's portal, with its reference number",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			if r.Obligation == "" || r.Reference == "" {
+				return usagef("--obligation and --reference are both required")
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out string
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateFile, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&r.Obligation, "obligation", "", "the obligation filed, e.g. gdpr-art33-authority")
+	fl.StringVar(&r.Reference, "reference", "", "the authority's reference number")
+	fl.StringVar(&r.Reasons, "reasons", "", "reasons for the delay (required after the deadline)")
+	fl.StringVar(&r.By, "as", "", "who filed")
+	return cmd
+}
+
+func newCloseCmd(g *globals) *cobra.Command {
+	var r workflows.CloseRequest
+	cmd := &cobra.Command{
+		Use:   "close ID --as COMMANDER",
+		Short: "Close the incident and write the register entry, report and timeline",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out string
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateClose, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&r.Summary, "summary", "", "closing summary for the post-incident report")
+	cmd.Flags().StringVar(&r.By, "as", "", "the incident commander")
+	return cmd
+}
+
+func newSubjectsCmd(g *globals) *cobra.Command {
+	var r workflows.ReplaceSubjectsRequest
+	var path string
+	cmd := &cobra.Command{
+		Use:   "subjects ID --subjects FILE.csv --as NAME",
+		Short: "Give the scope phase a corrected subjects dataset",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			abs, err := filepath.Abs(path)
+			if err != nil || path == "" {
+				return usagef("--subjects FILE.csv is required")
+			}
+			if err := readable(abs); err != nil {
+				return usagef("--subjects %s cannot be read: %v", path, err)
+			}
+			r.Subjects = activities.DatasetRef{URI: abs}
+			return withClient(cmd, func(c client.Client) error {
+				var out string
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateReplaceSubjects, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&path, "subjects", "", "the corrected CSV")
+	cmd.Flags().StringVar(&r.By, "as", "", "who provides it")
+	return cmd
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/console"
+	"github.com/breachops/breach/internal/devserver"
+	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/workflows"
+)
+
+type globals struct {
+	configPath string
+	cfg        *config.Config
+}
+
+func (g *globals) config() (*config.Config, error) {
+	if g.cfg != nil {
+		return g.cfg, nil
+	}
+	cfg, err := config.Load(g.configPath)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	g.cfg = cfg
+	return cfg, nil
+}
+
+// clientOptions come from the SDK's envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS and API
+// key settings, or a temporal.toml profile.
+func clientOptions() (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, usagef("Temporal client configuration: %v", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = devserver.DefaultAddress
+	}
+	opts.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return opts, nil
+}
+
+// dial connects to Temporal, which must already be running.
+func dial(ctx context.Context) (client.Client, error) {
+	opts, err := clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	if !devserver.Answers(ctx, opts.HostPort) {
+		return nil, fmt.Errorf("no Temporal server answers at %s: start the local stack with `breach dev` in another terminal, or set TEMPORAL_ADDRESS", opts.HostPort)
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+// stack is a Temporal connection, and the embedded dev server when this process started one.
+type stack struct {
+	client client.Client
+	server *devserver.Server
+	uiURL  string
+}
+
+func (s *stack) Close() {
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.server != nil {
+		_ = s.server.Stop()
+	}
+}
+
+// ensureStack connects to Temporal, starting the embedded dev server when nothing answers at a
+// local address.
+func ensureStack(ctx context.Context, cfg *config.Config, log io.Writer) (*stack, error) {
+	opts, err := clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	st := &stack{uiURL: "http://localhost:" + devserver.UIPort}
+	if !devserver.Answers(ctx, opts.HostPort) {
+		host, _, _ := net.SplitHostPort(opts.HostPort)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("no Temporal server answers at %s; the embedded dev server only runs on this machine: unset TEMPORAL_ADDRESS or start the server", opts.HostPort)
+		}
+		fmt.Fprintf(log, "Starting the Temporal dev server at %s (state in %s)…\n", opts.HostPort, filepath.Join(cfg.Home, "temporal.db"))
+		srv, err := devserver.Start(ctx, devserver.Options{Address: opts.HostPort, Namespace: opts.Namespace,
+			DBFile: filepath.Join(cfg.Home, "temporal.db")})
+		if err != nil {
+			return nil, err
+		}
+		st.server = srv
+		st.uiURL = srv.UIURL
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	st.client = c
+	return st, nil
+}
+
+// buildActivities wires the adapters the configuration names: with none, the local ones.
+func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activities, error) {
+	fw, err := newFirewalls(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Activities{
+		Chat:      &console.Chat{Dir: cfg.Home, Out: chatOut},
+		Mail:      mail.Outbox{Dir: filepath.Join(cfg.Home, "outbox")},
+		Firewalls: fw,
+		Datasets:  activities.LocalDatasets{},
+		Dir:       cfg.Home,
+	}, nil
+}
+
+// declarationDefaults copies the configuration into a declaration, so the incident keeps the
+// roles and routes it was declared with.
+func declarationDefaults(cfg *config.Config, d *workflows.Declaration) {
+	o := cfg.Organisation
+	d.Organisation = activities.Organisation{Name: o.Name, Timezone: o.Timezone, Role: o.Role,
+		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
+		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
+	d.Roles = workflows.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
+	for _, r := range cfg.Routes {
+		d.Routes = append(d.Routes, workflows.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
+	}
+}
+
+func uiLink(uiURL, incidentID string) string {
+	return fmt.Sprintf("%s/namespaces/default/workflows/%s", uiURL, urlPathEscape(workflows.IncidentWorkflowID(incidentID)))
+}

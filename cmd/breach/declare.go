@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/workflows"
+)
+
+type declareFlags struct {
+	title, description, awareAt, subjects, key, as string
+	systems                                        []string
+	drill, json                                    bool
+}
+
+func newDeclareCmd(g *globals) *cobra.Command {
+	f := &declareFlags{}
+	cmd := &cobra.Command{
+		Use:   "declare --title TEXT --system NAME [--system NAME…] [--subjects FILE.csv]",
+		Short: "Declare a suspected breach and start the plan",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.config()
+			if err != nil {
+				return err
+			}
+			d, err := f.declaration(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			fw, err := newFirewalls(cfg)
+			if err != nil {
+				return err
+			}
+			if err := fw.checkSystems(d.Systems); err != nil {
+				return err
+			}
+			c, err := dial(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			res, err := declare(cmd.Context(), c, d)
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			verb := "declared"
+			if res.Existing {
+				verb = "already declared with this key"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n  follow: breach status %s --watch\n", res.IncidentID, verb, res.IncidentID)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.title, "title", "", "short title of the incident (required)")
+	fl.StringVar(&f.description, "description", "", "what happened, in a few sentences (no personal data)")
+	fl.StringArrayVar(&f.systems, "system", nil, "affected system: an inventory name or an IP address/CIDR (repeatable, at least one)")
+	fl.StringVar(&f.awareAt, "aware-at", "", "when the organisation became aware, RFC 3339 (default: now)")
+	fl.StringVar(&f.subjects, "subjects", "", "CSV export of the affected data subjects")
+	fl.StringVar(&f.key, "key", "", "idempotency key: declaring again with the same key returns the same incident")
+	fl.BoolVar(&f.drill, "drill", false, "a tabletop drill: nothing is filed with any authority")
+	fl.StringVar(&f.as, "as", defaultIdentity(), "who declares")
+	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func defaultIdentity() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q (did you forget a flag name?)", cmd.Name(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func oneIncidentArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s needs exactly one incident ID (e.g. INC-20261128-7F3A)", cmd.Name())
+	}
+	if !strings.HasPrefix(args[0], "INC-") {
+		return usagef("%q is not an incident ID: they look like INC-20261128-7F3A", args[0])
+	}
+	return nil
+}
+
+// declaration checks the flags and builds the declaration; nothing starts on bad input.
+func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows.Declaration, error) {
+	if strings.TrimSpace(f.title) == "" {
+		return workflows.Declaration{}, usagef("--title is required: give the incident a short title")
+	}
+	if len(f.systems) == 0 {
+		return workflows.Declaration{}, usagef("no affected system: name at least one with --system NAME (an inventory name or an IP address)")
+	}
+	aware := now
+	zone := "Local"
+	if f.awareAt != "" {
+		t, err := time.Parse(time.RFC3339, f.awareAt)
+		if err != nil {
+			return workflows.Declaration{}, usagef("--aware-at %q is not an RFC 3339 time with offset; write it like 2026-11-28T09:30:00+01:00", f.awareAt)
+		}
+		if t.After(now.Add(time.Minute)) {
+			return workflows.Declaration{}, usagef("--aware-at %s is in the future; give the moment the organisation became aware (or omit it for now)", f.awareAt)
+		}
+		aware = t
+		zone = t.Format("-07:00")
+	} else if loc := time.Local.String(); loc != "" {
+		zone = loc
+	}
+	var ds activities.DatasetRef
+	if f.subjects != "" {
+		abs, err := filepath.Abs(f.subjects)
+		if err != nil {
+			return workflows.Declaration{}, usagef("--subjects %s: %v", f.subjects, err)
+		}
+		if err := readable(abs); err != nil {
+			return workflows.Declaration{}, usagef("--subjects %s cannot be read: %v; check the path and permissions", f.subjects, err)
+		}
+		ds.URI = abs
+	}
+	id := newIncidentID(aware, f.key, now)
+	d := workflows.Declaration{
+		IncidentID: id, Title: strings.TrimSpace(f.title), Description: f.description, Systems: f.systems,
+		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: f.as, Source: "cli", Drill: f.drill, Subjects: ds, Key: f.key,
+	}
+	if f.drill {
+		d.Source = "drill"
+	}
+	declarationDefaults(cfg, &d)
+	if err := workflows.ValidateDeclaration(d); err != nil {
+		return workflows.Declaration{}, usagef("%v", err)
+	}
+	return d, nil
+}
+
+func readable(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return errors.New("it is a directory")
+	}
+	var b [1]byte
+	if _, err := fh.Read(b[:]); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// newIncidentID makes INC-YYYYMMDD-XXXX. With a key the suffix and date derive from the key and
+// the awareness time, so the same declaration maps to the same incident.
+func newIncidentID(aware time.Time, key string, now time.Time) string {
+	if key != "" {
+		h := sha256.Sum256([]byte(key))
+		return "INC-" + aware.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+	}
+	u := uuid.New()
+	return "INC-" + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(u[:2]))
+}
+
+type declareResult struct {
+	IncidentID string `json:"incident_id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Existing   bool   `json:"existing"`
+}
+
+// declare starts the incident workflow, or returns the one already started under its ID.
+func declare(ctx context.Context, c client.Client, d workflows.Declaration) (declareResult, error) {
+	wid := workflows.IncidentWorkflowID(d.IncidentID)
+	res := declareResult{IncidentID: d.IncidentID, WorkflowID: wid}
+	if d.Key != "" {
+		if desc, err := c.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
+			res.Existing = true
+			res.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+			return res, nil
+		}
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       wid,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.IncidentWorkflow, d)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		res.Existing = true
+		res.RunID = already.RunId
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
+	}
+	res.RunID = run.GetRunID()
+	return res, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func urlPathEscape(s string) string { return url.PathEscape(s) }

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/worker"
+	"github.com/breachops/breach/workflows"
+)
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker (starts the embedded dev server when no Temporal server answers locally)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd, g, false)
+		},
+	}
+}
+
+func newDevCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "dev",
+		Short: "Run the local stack: the Temporal dev server with its UI, and a worker; no incident",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd, g, true)
+		},
+	}
+}
+
+func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	st, err := ensureStack(cmd.Context(), cfg, out)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acts, err := buildActivities(cfg, out)
+	if err != nil {
+		return err
+	}
+	w := worker.New(st.client, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	if banner {
+		fmt.Fprintf(out, "Local stack running. Temporal UI: %s\nRecords in %s\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", st.uiURL, cfg.Home)
+	} else {
+		fmt.Fprintf(out, "worker polling task queue %q; records in %s\n", workflows.TaskQueue, cfg.Home)
+	}
+	<-cmd.Context().Done()
+	return nil
+}
+
+type demoFlags struct {
+	subjects string
+	systems  []string
+	timeout  time.Duration
+}
+
+func newDemoCmd(g *globals) *cobra.Command {
+	f := &demoFlags{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole plan on the sample breach in examples/, decisions auto-approved",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.configPath == "" {
+				g.configPath = filepath.Join("examples", "breach.yaml")
+			}
+			cfg, err := g.config()
+			if err != nil {
+				return err
+			}
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cfg, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.subjects, "subjects", filepath.Join("examples", "subjects.csv"), "subjects dataset")
+	cmd.Flags().StringArrayVar(&f.systems, "system", []string{"shop-db", "crm-api"}, "affected systems")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up after this long")
+	return cmd
+}
+
+func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlags) error {
+	if len(cfg.Roles.DPO) == 0 || len(cfg.Roles.Commander) == 0 {
+		return usagef("the demo needs a DPO and an incident commander in roles of %s", cfg.Path)
+	}
+	dpo, ic := cfg.Roles.DPO[0], cfg.Roles.Commander[0]
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+
+	st, err := ensureStack(ctx, cfg, out)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acts, err := buildActivities(cfg, nil)
+	if err != nil {
+		return err
+	}
+	w := worker.New(st.client, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	now := time.Now()
+	df := &declareFlags{
+		title:       "Customer database exposed through a misconfigured backup bucket",
+		description: "A nightly backup of the shop database was readable from the internet for nine days; access logs show downloads from unknown addresses.",
+		systems:     f.systems, subjects: f.subjects, as: ic,
+		awareAt: now.Add(-2 * time.Hour).Format(time.RFC3339),
+	}
+	d, err := df.declaration(cfg, now)
+	if err != nil {
+		return err
+	}
+	fw, err := newFirewalls(cfg)
+	if err != nil {
+		return err
+	}
+	if err := fw.checkSystems(d.Systems); err != nil {
+		return err
+	}
+	res, err := declare(ctx, st.client, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Declared %s: %s\n  as incident commander %s; the demo DPO is %s\n\n", res.IncidentID, d.Title, ic, dpo)
+
+	final, err := drive(ctx, out, st.client, res.IncidentID, autoPilot{dpo: dpo, ic: ic})
+	if err != nil {
+		return err
+	}
+	var result workflows.Result
+	if err := st.client.GetWorkflow(ctx, res.WorkflowID, "").Get(ctx, &result); err != nil {
+		return fmt.Errorf("incident %s did not complete: %w", res.IncidentID, err)
+	}
+	printWhereToLook(out, cfg, final, result, st.uiURL)
+	return nil
+}
+
+// autoPilot acts for the demo's DPO and incident commander.
+type autoPilot struct{ dpo, ic string }
+
+func (p autoPilot) act(ctx context.Context, c client.Client, id string, step workflows.PendingStep) (string, error) {
+	var out string
+	switch {
+	case step.Step == workflows.UpdateDecide:
+		var dec workflows.Decision
+		err := update(ctx, c, id, workflows.UpdateDecide, workflows.Decision{
+			By: p.dpo, Risk: "high", NotifyAuthority: true, NotifySubjects: true,
+			Reasoning:    "Names, email addresses and order histories were downloaded by unknown parties; identity fraud and targeted phishing are likely.",
+			Consequences: "Affected customers may receive convincing phishing emails that quote their orders, and may be targeted for fraud.",
+			Measures:     "The bucket was made private and the database and API isolated; access keys were rotated; a forensic review is under way.",
+			Advice:       "Be wary of emails that mention your orders and ask for payment or passwords; we will never ask for your password. Change your password if you reused it elsewhere.",
+		}, &dec)
+		return fmt.Sprintf("DPO %s decided: risk %s, notify authority and customers", p.dpo, dec.Risk), err
+	case strings.HasPrefix(step.Step, workflows.StepReport):
+		err := update(ctx, c, id, workflows.UpdateApprove, workflows.ApproveRequest{By: p.dpo, Step: step.Step}, &out)
+		return "DPO " + out, err
+	case strings.HasPrefix(step.Step, "file:"):
+		ob := strings.TrimPrefix(step.Step, "file:")
+		err := update(ctx, c, id, workflows.UpdateFile, workflows.FileRequest{By: p.dpo, Obligation: ob, Reference: "DEMO-" + id}, &out)
+		return out, err
+	case strings.HasPrefix(step.Step, workflows.StepIsolation):
+		err := update(ctx, c, id, workflows.UpdateApprove, workflows.ApproveRequest{By: p.ic, Step: step.Step, Note: "demo: isolated by hand"}, &out)
+		return out, err
+	case step.Step == workflows.UpdateClose:
+		err := update(ctx, c, id, workflows.UpdateClose, workflows.CloseRequest{By: p.ic, Summary: "Demo run: every step of the plan completed."}, &out)
+		return "incident commander " + p.ic + ": " + out, err
+	}
+	return "", fmt.Errorf("the demo cannot do step %s (%s) by itself", step.Step, step.Description)
+}
+
+// drive follows an incident, printing each phase and timeline event as it happens, and acts on
+// pending steps through the auto-pilot until the incident closes.
+func drive(ctx context.Context, out io.Writer, c client.Client, id string, p autoPilot) (workflows.Status, error) {
+	phase := ""
+	seen, lastSent := 0, -1
+	acted := map[string]bool{}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := queryStatus(ctx, c, id)
+		if err != nil && ctx.Err() == nil {
+			// The workflow may not have taken its first task yet.
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return st, fmt.Errorf("the demo timed out in phase %q: %w", phase, ctx.Err())
+		}
+		if st.Phase != phase {
+			phase = st.Phase
+			fmt.Fprintf(out, "== phase: %s ==\n", phase)
+		}
+		for ; seen < len(st.Timeline); seen++ {
+			e := st.Timeline[seen]
+			fmt.Fprintf(out, "  %s  %-18s %s\n", e.At.Local().Format("15:04:05"), e.Kind, e.Text)
+		}
+		if a := st.Alerts; a.State == workflows.AlertsSending && a.Total > 0 && a.Sent != lastSent {
+			lastSent = a.Sent
+			fmt.Fprintf(out, "  customer alerts %s %d/%d\n", progressBar(a.Sent, a.Total, 30), a.Sent, a.Total)
+		}
+		if phase == workflows.PhaseClosed {
+			return st, nil
+		}
+		for _, step := range st.Pending {
+			if acted[step.Step] {
+				continue
+			}
+			acted[step.Step] = true
+			msg, err := p.act(ctx, c, id, step)
+			if err != nil {
+				return st, err
+			}
+			fmt.Fprintf(out, "  >> %s\n", msg)
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+func printWhereToLook(out io.Writer, cfg *config.Config, st workflows.Status, res workflows.Result, uiURL string) {
+	fmt.Fprintf(out, "\nIncident %s closed. Where to look:\n", st.IncidentID)
+	fmt.Fprintf(out, "  firewall rules (dry-run, exact rules):  %s\n", activities.EvidencePath(cfg.Home, st.IncidentID))
+	for _, o := range st.Obligations {
+		if o.Report != "" {
+			fmt.Fprintf(out, "  %s report (%s):  %s\n", o.ID, o.Basis, o.Report)
+		}
+	}
+	notices := filepath.Join(cfg.Home, "outbox", st.IncidentID, "notices")
+	n := countFiles(notices, ".eml")
+	fmt.Fprintf(out, "  customer notices (%d .eml files):  %s\n", n, notices)
+	fmt.Fprintf(out, "  timeline:  %s\n", res.Records.Timeline)
+	fmt.Fprintf(out, "  breach register entry:  %s\n", res.Records.Register)
+	fmt.Fprintf(out, "  post-incident report:  %s\n", res.Records.Report)
+	fmt.Fprintf(out, "  incident room log:  %s\n", filepath.Join(activities.IncidentDir(cfg.Home, st.IncidentID), "incident.log"))
+	fmt.Fprintf(out, "  Temporal UI:  %s\n", uiLink(uiURL, st.IncidentID))
+	fmt.Fprintf(out, "  (the demo's Temporal server stops with it; its state is kept, so `breach dev` serves that link again)\n")
+}
+
+func countFiles(dir, suffix string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), suffix) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,133 @@
+// Package config reads the organisation's breach configuration: who holds which role, where
+// reports go, which adapters to use. Temporal connection settings are not here: they come from
+// the SDK's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the content of breach.yaml.
+type Config struct {
+	Organisation Organisation `yaml:"organisation"`
+	Roles        Roles        `yaml:"roles"`
+	// Routes say how each obligation's report reaches its authority.
+	Routes []Route `yaml:"routes"`
+	// Inventory is the path of the systems inventory (YAML), relative to this file.
+	Inventory string `yaml:"inventory"`
+	// Home is where local records live (reports, outbox, register, dev server database).
+	Home string `yaml:"home"`
+
+	// Path is the file the configuration was read from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Organisation describes the controller.
+type Organisation struct {
+	Name           string   `yaml:"name"`
+	Timezone       string   `yaml:"timezone"`
+	Role           string   `yaml:"role"`
+	Establishments []string `yaml:"establishments"`
+	Sectors        []string `yaml:"sectors"`
+	DPOContact     string   `yaml:"dpo_contact"`
+	MailFrom       string   `yaml:"mail_from"`
+	SubjectContact string   `yaml:"subject_contact"`
+}
+
+// Roles lists the identities holding each role.
+type Roles struct {
+	DPO       []string `yaml:"dpo"`
+	Commander []string `yaml:"commander"`
+}
+
+// Route is how one obligation's report is submitted.
+type Route struct {
+	Obligation string `yaml:"obligation"`
+	Method     string `yaml:"method"` // email | portal
+	Address    string `yaml:"address"`
+	Name       string `yaml:"name"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	return &Config{
+		Organisation: Organisation{Name: "Our organisation", Timezone: "UTC", Role: "controller",
+			DPOContact: "the data protection officer", MailFrom: "privacy@localhost.localdomain"},
+		Home: "var",
+	}
+}
+
+// Load reads a configuration file. An empty path means the defaults.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		return c, c.resolve("")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	c.Path = path
+	if err := c.resolve(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *Config) resolve(dir string) error {
+	if c.Organisation.Timezone == "" {
+		c.Organisation.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(c.Organisation.Timezone); err != nil {
+		return fmt.Errorf("organisation.timezone %q is not an IANA time zone (e.g. Europe/Berlin)", c.Organisation.Timezone)
+	}
+	switch c.Organisation.Role {
+	case "":
+		c.Organisation.Role = "controller"
+	case "controller", "processor":
+	default:
+		return fmt.Errorf("organisation.role %q must be controller or processor", c.Organisation.Role)
+	}
+	for i := range c.Organisation.Establishments {
+		c.Organisation.Establishments[i] = strings.ToUpper(c.Organisation.Establishments[i])
+	}
+	for i, r := range c.Routes {
+		switch r.Method {
+		case "email":
+			if r.Address == "" {
+				return fmt.Errorf("routes[%d] (%s): method email needs an address", i, r.Obligation)
+			}
+		case "portal":
+		default:
+			return fmt.Errorf("routes[%d] (%s): method %q must be email or portal", i, r.Obligation, r.Method)
+		}
+	}
+	if env := os.Getenv("BREACH_HOME"); env != "" {
+		c.Home = env
+	} else if c.Home == "" {
+		c.Home = "var"
+	}
+	if c.Inventory != "" && !filepath.IsAbs(c.Inventory) && dir != "" {
+		c.Inventory = filepath.Join(dir, c.Inventory)
+	}
+	abs, err := filepath.Abs(c.Home)
+	if err != nil {
+		return err
+	}
+	c.Home = abs
+	return nil
+}

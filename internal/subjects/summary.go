@@ -1,0 +1,107 @@
+package subjects
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+)
+
+// MaxListedIssues caps the issues listed one by one in a Summary; all are counted.
+const MaxListedIssues = 200
+
+// Summary is the scope of a dataset in counts only: safe for workflow history, logs and chat.
+type Summary struct {
+	// Rows is the number of data rows read.
+	Rows int `json:"rows"`
+	// Subjects is the number of distinct data subjects (duplicates excluded).
+	Subjects int `json:"subjects"`
+	// Records is the number of personal-data records: one per data category per subject.
+	Records int `json:"records"`
+	// Mailable is the number of distinct subjects with a valid email address.
+	Mailable   int `json:"mailable"`
+	Invalid    int `json:"invalid_addresses"`
+	Duplicates int `json:"duplicates"`
+	Unusable   int `json:"unusable_rows"`
+	// ByJurisdiction counts subjects by ISO country code, or US-XX for US states.
+	ByJurisdiction map[string]int `json:"by_jurisdiction"`
+	// ByCategory counts subjects by data category.
+	ByCategory  map[string]int `json:"by_category"`
+	IssueCounts map[string]int `json:"issue_counts,omitempty"`
+	Issues      []Issue        `json:"issues,omitempty"`
+	// SHA256 and Bytes identify the exact dataset the counts describe.
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Scan reads a whole dataset and returns its summary. onIssue, if not nil, sees every issue,
+// including those past MaxListedIssues.
+func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(r, h)}
+	s := Summary{ByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
+	rd, err := NewReader(cr, NewSeen())
+	if err != nil {
+		return Summary{}, err
+	}
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Summary{}, err
+		}
+		s.Rows++
+		if row.Problem != nil {
+			s.IssueCounts[row.Problem.Kind]++
+			if onIssue != nil {
+				if err := onIssue(*row.Problem); err != nil {
+					return Summary{}, err
+				}
+			}
+			if len(s.Issues) < MaxListedIssues {
+				s.Issues = append(s.Issues, *row.Problem)
+			}
+			switch {
+			case row.Problem.Kind == IssueDuplicate:
+				s.Duplicates++
+				continue
+			case row.IsSubject():
+				s.Invalid++
+			default:
+				s.Unusable++
+				continue
+			}
+		} else {
+			s.Mailable++
+		}
+		s.Subjects++
+		s.ByJurisdiction[row.Jurisdiction]++
+		if len(row.Categories) == 0 {
+			s.Records++
+		}
+		for _, c := range row.Categories {
+			s.ByCategory[c]++
+			s.Records++
+		}
+	}
+	// Drain anything the CSV reader did not consume so the hash covers the whole file.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return Summary{}, err
+	}
+	s.SHA256 = hex.EncodeToString(h.Sum(nil))
+	s.Bytes = cr.n
+	return s, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,215 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/subjects"
+)
+
+// NoticeChunkRows is how many dataset rows one SendNotices activity handles.
+const NoticeChunkRows = 1000
+
+// chunksPerRun bounds the history of one alerts run; then it continues as new.
+const chunksPerRun = 200
+
+// AlertsInput starts, or continues, the customer alerts of an incident.
+type AlertsInput struct {
+	IncidentID string                   `json:"incident_id"`
+	Drill      bool                     `json:"drill,omitempty"`
+	Dataset    activities.DatasetRef    `json:"dataset"`
+	Total      int                      `json:"total"`
+	Notice     activities.NoticeContent `json:"notice"`
+	// Carried across continue-as-new.
+	From      subjects.Position       `json:"from"`
+	Counts    activities.NoticeCounts `json:"counts"`
+	StartedAt time.Time               `json:"started_at,omitzero"`
+}
+
+// AlertsWorkflow sends the customer notice to every mailable subject of the dataset, chunk by
+// chunk, each chunk resumable, each address notified once.
+func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (AlertProgress, error) {
+	rep := newReporter(ctx)
+	if in.StartedAt.IsZero() {
+		in.StartedAt = workflow.Now(ctx).UTC()
+	}
+	progress := func(state string) AlertProgress {
+		return AlertProgress{State: state, Total: in.Total, Sent: in.Counts.Sent + in.Counts.AlreadySent,
+			Invalid: in.Counts.Invalid, Duplicates: in.Counts.Duplicates, Skipped: in.Counts.Unusable,
+			Rows: in.Counts.Rows, StartedAt: in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC()}
+	}
+	for chunk := 0; ; chunk++ {
+		if chunk == chunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return AlertProgress{}, workflow.NewContinueAsNewError(ctx, AlertsWorkflow, in)
+		}
+		var res activities.NoticeChunkResult
+		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, activities.NoticeChunkInput{
+			IncidentID: in.IncidentID, Drill: in.Drill, Dataset: in.Dataset, From: in.From,
+			MaxRows: NoticeChunkRows, Notice: in.Notice,
+		}).Get(ctx, &res)
+		if err != nil {
+			p := progress(AlertsSending)
+			rep.send(ctx, childState{Alerts: &p})
+			return p, fmt.Errorf("send customer notices from dataset row %d: %w", in.From.Index+1, err)
+		}
+		in.Counts.Add(res.Counts)
+		in.From = res.Next
+		if res.Done {
+			break
+		}
+		p := progress(AlertsSending)
+		rep.send(ctx, childState{Alerts: &p})
+	}
+	p := progress(AlertsDone)
+	rep.send(ctx, childState{Alerts: &p})
+	rep.event(ctx, "alerts-sent", fmt.Sprintf("Customer alerts finished: %d notices sent of %d; %d invalid addresses not mailed; %d duplicate rows skipped.",
+		p.Sent, p.Total, p.Invalid, p.Duplicates))
+	return p, nil
+}
+
+// isSubjectNotice tells obligations met by the customer alerts from reports to authorities.
+func isSubjectNotice(o rules.Obligation) bool {
+	return strings.HasSuffix(o.Template, "-notice") && !strings.Contains(o.Template, "media")
+}
+
+// startObligations evaluates the rules and starts one clock per obligation, and the customer
+// alerts when the decision calls for them.
+func (inc *incidentImpl) startObligations(ctx workflow.Context) error {
+	d := *inc.rec.Decision
+	res, err := rules.Evaluate(inc.facts(d))
+	if err != nil {
+		return fmt.Errorf("evaluate obligations: %w", err)
+	}
+	inc.rec.NotRequired = res.NotRequired
+	var lines []string
+	for _, o := range res.Obligations {
+		lines = append(lines, fmt.Sprintf("%s (%s, to %s) due %s", o.ID, o.Basis, o.Audience, o.DueAt.UTC().Format(time.RFC3339)))
+	}
+	for _, n := range res.NotRequired {
+		lines = append(lines, fmt.Sprintf("not required: %s: %s", n.ID, n.Reason))
+	}
+	text := "Obligations: " + strings.Join(lines, "; ")
+	if len(res.Obligations) == 0 {
+		text = "No notification is required. " + strings.Join(lines, "; ")
+	}
+	inc.event(ctx, "obligations", text)
+	inc.chat("obligations", text, false)
+
+	needAlerts := d.NotifySubjects
+	var started []workflow.Future
+	for _, o := range res.Obligations {
+		kind := KindReport
+		if isSubjectNotice(o) {
+			kind = KindNotice
+			needAlerts = true
+		}
+		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
+		route := inc.route(o.ID)
+		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Obligation: o, Kind: kind, Route: route,
+			Report: inc.reportInput(o, route)}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ObligationWorkflowID(inc.decl.IncidentID, o.ID)})
+		f := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
+		started = append(started, f.GetChildWorkflowExecution())
+		id := o.ID
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			var st ObligationStatus
+			if err := f.Get(ctx, &st); err != nil {
+				inc.event(ctx, "obligation-failed", fmt.Sprintf("The %s clock failed: %v", id, err))
+				inc.chat("obligation-failed", fmt.Sprintf("The %s clock failed: %v. File it by hand and record it in the register.", id, err), true)
+				return
+			}
+			inc.applyChildState(childState{Obligation: &st})
+		})
+	}
+	// Every clock must be running before anything signals it.
+	for _, f := range started {
+		if err := f.Get(ctx, nil); err != nil {
+			return fmt.Errorf("start an obligation clock: %w", err)
+		}
+	}
+	if !needAlerts {
+		inc.rec.Alerts = AlertProgress{State: AlertsNotRequired}
+		inc.alertsDone = true
+		return nil
+	}
+	inc.startAlerts(ctx)
+	return nil
+}
+
+func (inc *incidentImpl) route(obligationID string) Route {
+	for _, r := range inc.decl.Routes {
+		if r.Obligation == obligationID {
+			return r
+		}
+	}
+	return Route{Obligation: obligationID, Method: "portal"}
+}
+
+func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) activities.ReportInput {
+	d := *inc.rec.Decision
+	in := activities.ReportInput{
+		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Description: inc.decl.Description, Drill: inc.decl.Drill,
+		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
+		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...),
+		Decision: d, NotifySubjects: d.NotifySubjects, RecipientName: routeName(r, o), RecipientAddress: r.Address,
+	}
+	if !d.NotifySubjects {
+		in.SubjectsReason = "no high risk to the rights and freedoms of the data subjects (Art. 34(1))"
+		if d.EncryptedUnintelligible {
+			in.SubjectsReason = "the data is unintelligible to any person not authorised to access it (Art. 34(3)(a))"
+		}
+	}
+	if inc.rec.Scope != nil {
+		in.Scope = *inc.rec.Scope
+	}
+	return in
+}
+
+func (inc *incidentImpl) startAlerts(ctx workflow.Context) {
+	d := *inc.rec.Decision
+	org := inc.decl.Organisation
+	what := inc.decl.Title
+	if inc.decl.Description != "" {
+		what = inc.decl.Description
+	}
+	contact := org.SubjectContact
+	if contact == "" {
+		contact = org.DPOContact
+	}
+	total := 0
+	if inc.rec.Scope != nil {
+		total = inc.rec.Scope.Mailable
+	}
+	inc.rec.Alerts = AlertProgress{State: AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
+	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d subjects to notify.", total))
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: AlertsWorkflowID(inc.decl.IncidentID)})
+	f := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
+		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total,
+		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, WhatHappened: what,
+			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact},
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var p AlertProgress
+		if err := f.Get(ctx, &p); err != nil {
+			inc.event(ctx, "alerts-failed", "Customer alerts stopped: "+applicationMessage(err))
+			inc.chat("alerts-failed", "Customer alerts stopped: "+applicationMessage(err), true)
+			return
+		}
+		inc.rec.Alerts = p
+		inc.alertsDone = true
+		for _, o := range inc.rec.Obligations {
+			if isSubjectNotice(o.Obligation) {
+				err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
+					noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: p.Sent}).Get(ctx, nil)
+				if err != nil {
+					inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,253 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/internal/rules"
+)
+
+// Step prefixes of the approve Update.
+const (
+	StepReport    = "report:"
+	StepIsolation = "isolation:"
+)
+
+func (inc *incidentImpl) requireRole(role, who string) error {
+	if strings.TrimSpace(who) == "" {
+		return fmt.Errorf("no identity given: say who is acting (--as NAME)")
+	}
+	if !inc.decl.Roles.Has(role, who) {
+		return fmt.Errorf("%s does not hold the %s role for incident %s; ask someone who does, or add %s to roles.%s in the configuration",
+			who, role, inc.decl.IncidentID, who, role)
+	}
+	return nil
+}
+
+func (inc *incidentImpl) validateDecide(ctx workflow.Context, d Decision) error {
+	if err := inc.requireRole(RoleDPO, d.By); err != nil {
+		return err
+	}
+	if inc.rec.Decision != nil {
+		return fmt.Errorf("already decided by %s at %s (risk %s)", inc.rec.Decision.By,
+			inc.rec.Decision.DecidedAt.UTC().Format(time.RFC3339), inc.rec.Decision.Risk)
+	}
+	if inc.phase != PhaseDecide {
+		return fmt.Errorf("no decision is pending yet: the incident is in phase %q (the scope must be assessed first)", inc.phase)
+	}
+	switch d.Risk {
+	case "unlikely", "risk", "high":
+	default:
+		return fmt.Errorf("risk %q is not one of unlikely, risk, high", d.Risk)
+	}
+	if strings.TrimSpace(d.Reasoning) == "" {
+		return fmt.Errorf("reasoning is empty: the register must record why (Art. 33(5)); add --reasoning")
+	}
+	if d.Risk != "unlikely" && !d.NotifyAuthority {
+		return fmt.Errorf("risk %q requires notifying the supervisory authority (Art. 33(1)); set notify_authority, or record the risk as unlikely with your reasoning", d.Risk)
+	}
+	if d.NotifySubjects && d.Risk != "high" {
+		return fmt.Errorf("customer notices go out only on a high-risk finding (Art. 34(1)); risk is %q", d.Risk)
+	}
+	if d.Risk == "high" && !d.NotifySubjects && !d.EncryptedUnintelligible {
+		return fmt.Errorf("a high risk requires telling the data subjects (Art. 34(1)) unless the data is unintelligible (Art. 34(3)(a)); set notify_subjects or encrypted_unintelligible")
+	}
+	if _, err := rules.Evaluate(inc.facts(d)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (inc *incidentImpl) decide(ctx workflow.Context, d Decision) (Decision, error) {
+	d.DecidedAt = workflow.Now(ctx).UTC()
+	inc.rec.Decision = &d
+	text := fmt.Sprintf("DPO decision by %s: risk %s; notify authority: %t; notify subjects: %t. Reasoning: %s",
+		d.By, d.Risk, d.NotifyAuthority, d.NotifySubjects, d.Reasoning)
+	inc.event(ctx, "decision", text)
+	inc.chat("decision", text, false)
+	return d, nil
+}
+
+func (inc *incidentImpl) obligation(id string) (ObligationStatus, bool) {
+	for _, o := range inc.rec.Obligations {
+		if o.ID == id {
+			return o, true
+		}
+	}
+	return ObligationStatus{}, false
+}
+
+func (inc *incidentImpl) knownSteps() string {
+	var steps []string
+	for _, p := range inc.pendingSorted() {
+		steps = append(steps, p.Step)
+	}
+	if len(steps) == 0 {
+		return "nothing is pending"
+	}
+	return "pending: " + strings.Join(steps, ", ")
+}
+
+func lateError(o ObligationStatus, now time.Time) error {
+	return fmt.Errorf("the deadline of %s passed at %s (%s ago); a late filing must give the reasons for the delay: add --reasons",
+		o.ID, o.DueAt.UTC().Format(time.RFC3339), now.Sub(o.DueAt).Round(time.Minute))
+}
+
+func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest) error {
+	switch {
+	case strings.HasPrefix(r.Step, StepReport):
+		if err := inc.requireRole(RoleDPO, r.By); err != nil {
+			return err
+		}
+		id := strings.TrimPrefix(r.Step, StepReport)
+		o, ok := inc.obligation(id)
+		if !ok {
+			return fmt.Errorf("no obligation %q in incident %s (%s)", id, inc.decl.IncidentID, inc.knownSteps())
+		}
+		if o.State != OblAwaitingApproval {
+			return fmt.Errorf("the %s report is not awaiting approval: it is %s", id, o.State)
+		}
+		if now := workflow.Now(ctx); now.After(o.DueAt) && strings.TrimSpace(r.Reasons) == "" {
+			return lateError(o, now)
+		}
+		return nil
+	case strings.HasPrefix(r.Step, StepIsolation):
+		if err := inc.requireRole(RoleCommander, r.By); err != nil {
+			return err
+		}
+		sys := strings.TrimPrefix(r.Step, StepIsolation)
+		for _, s := range inc.rec.Containment {
+			if s.System == sys {
+				if s.State != ContainManual {
+					return fmt.Errorf("%s does not wait for a manual isolation: it is %s", sys, s.State)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no system %q in incident %s; systems: %s", sys, inc.decl.IncidentID, strings.Join(inc.decl.Systems, ", "))
+	default:
+		return fmt.Errorf("unknown step %q: use report:<obligation-id> or isolation:<system> (%s)", r.Step, inc.knownSteps())
+	}
+}
+
+func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string, error) {
+	switch {
+	case strings.HasPrefix(r.Step, StepReport):
+		id := strings.TrimPrefix(r.Step, StepReport)
+		inc.setObligationState(id, OblSubmitting)
+		inc.removePending(r.Step)
+		if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, id), "", signalApproveReport,
+			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
+			return "", fmt.Errorf("pass the approval to the %s clock: %w", id, err)
+		}
+		inc.event(ctx, "approved", fmt.Sprintf("Report %s approved by %s.", id, r.By))
+		return fmt.Sprintf("report %s approved by %s", id, r.By), nil
+	default:
+		sys := strings.TrimPrefix(r.Step, StepIsolation)
+		inc.removePending(r.Step)
+		if err := workflow.SignalExternalWorkflow(ctx, ContainmentWorkflowID(inc.decl.IncidentID, sys), "", signalManualConfirm,
+			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC()}).Get(ctx, nil); err != nil {
+			return "", fmt.Errorf("pass the confirmation to the containment of %s: %w", sys, err)
+		}
+		inc.event(ctx, "isolation-confirmed", fmt.Sprintf("Manual isolation of %s confirmed by %s.", sys, r.By))
+		return fmt.Sprintf("isolation of %s confirmed by %s", sys, r.By), nil
+	}
+}
+
+func (inc *incidentImpl) setObligationState(id, state string) {
+	for i := range inc.rec.Obligations {
+		if inc.rec.Obligations[i].ID == id {
+			inc.rec.Obligations[i].State = state
+		}
+	}
+}
+
+func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error {
+	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+		return err
+	}
+	o, ok := inc.obligation(r.Obligation)
+	if !ok {
+		return fmt.Errorf("no obligation %q in incident %s (%s)", r.Obligation, inc.decl.IncidentID, inc.knownSteps())
+	}
+	if o.State != OblAwaitingFiling {
+		return fmt.Errorf("%s does not wait for a portal filing: it is %s", r.Obligation, o.State)
+	}
+	if strings.TrimSpace(r.Reference) == "" {
+		return fmt.Errorf("a filing needs the authority's reference number: add --reference")
+	}
+	if now := workflow.Now(ctx); now.After(o.DueAt) && strings.TrimSpace(r.Reasons) == "" {
+		return lateError(o, now)
+	}
+	return nil
+}
+
+func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, error) {
+	inc.setObligationState(r.Obligation, OblSubmitting)
+	inc.removePending("file:" + r.Obligation)
+	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
+		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
+		return "", fmt.Errorf("pass the filing to the %s clock: %w", r.Obligation, err)
+	}
+	return fmt.Sprintf("%s filed by %s, reference %s", r.Obligation, r.By, r.Reference), nil
+}
+
+func (inc *incidentImpl) validateClose(ctx workflow.Context, r CloseRequest) error {
+	if err := inc.requireRole(RoleCommander, r.By); err != nil {
+		return err
+	}
+	if inc.closeReq != nil {
+		return fmt.Errorf("already closed by %s", inc.closeReq.By)
+	}
+	if out := inc.outstanding(); len(out) > 0 {
+		return fmt.Errorf("cannot close yet: %s", strings.Join(out, "; "))
+	}
+	return nil
+}
+
+func (inc *incidentImpl) close(ctx workflow.Context, r CloseRequest) (string, error) {
+	inc.closeReq = &r
+	return "closing " + inc.decl.IncidentID, nil
+}
+
+func (inc *incidentImpl) validateReplaceSubjects(ctx workflow.Context, r ReplaceSubjectsRequest) error {
+	if inc.decl.Roles.Has(RoleDPO, r.By) {
+		// The DPO may also correct the dataset.
+	} else if err := inc.requireRole(RoleCommander, r.By); err != nil {
+		return err
+	}
+	if inc.rec.ScopeError == "" {
+		return fmt.Errorf("the scope phase does not wait for a dataset (%s)", inc.knownSteps())
+	}
+	if strings.TrimSpace(r.Subjects.URI) == "" {
+		return fmt.Errorf("no dataset given: pass --subjects FILE.csv")
+	}
+	return nil
+}
+
+func (inc *incidentImpl) replaceSubjects(ctx workflow.Context, r ReplaceSubjectsRequest) (string, error) {
+	inc.replaceReq = &r
+	inc.event(ctx, "subjects-replaced", "A corrected subjects dataset was provided by "+r.By+".")
+	return "scope will be assessed again", nil
+}
+
+// approval and filing are the signals that carry a validated human decision to a child.
+// Containment is the containment state when the person acted, for the submitted report.
+type approval struct {
+	ApproveRequest
+	At          time.Time      `json:"at"`
+	Containment []SystemStatus `json:"containment,omitempty"`
+}
+
+type filing struct {
+	FileRequest
+	At          time.Time      `json:"at"`
+	Containment []SystemStatus `json:"containment,omitempty"`
+}
+
+func (inc *incidentImpl) containmentSnapshot() []SystemStatus {
+	return append([]SystemStatus{}, inc.rec.Containment...)
+}

@@ -1,0 +1,440 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/subjects"
+)
+
+// IncidentWorkflow runs the breach plan for one incident: open, contain, assess scope, decide,
+// notify, close.
+func IncidentWorkflow(ctx workflow.Context, d Declaration) (Result, error) {
+	inc := &incidentImpl{}
+	if err := inc.setup(ctx, d); err != nil {
+		return Result{}, err
+	}
+	return inc.run(ctx)
+}
+
+type incidentImpl struct {
+	decl    Declaration
+	rec     activities.IncidentRecord
+	phase   string
+	pending []PendingStep
+	logger  log.Logger
+
+	chatQueue   []activities.ChatMessage
+	containDone bool
+	alertsDone  bool
+	closeReq    *CloseRequest
+	replaceReq  *ReplaceSubjectsRequest
+}
+
+// ValidateDeclaration checks a declaration before anything starts.
+func ValidateDeclaration(d Declaration) error {
+	switch {
+	case d.IncidentID == "":
+		return errors.New("declaration: incident_id is empty")
+	case strings.TrimSpace(d.Title) == "":
+		return errors.New("declaration: title is empty; give the incident a short title")
+	case len(d.Systems) == 0:
+		return errors.New("declaration: no affected system; name at least one")
+	case d.AwareAt.IsZero():
+		return errors.New("declaration: aware_at is missing; when did the organisation become aware?")
+	case d.DeclaredBy == "":
+		return errors.New("declaration: declared_by is empty")
+	}
+	seen := map[string]bool{}
+	for _, s := range d.Systems {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "/ ") {
+			return fmt.Errorf("declaration: system name %q must be non-empty, without spaces or slashes", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("declaration: system %q is named twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
+	if err := ValidateDeclaration(d); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDeclaration", nil)
+	}
+	inc.decl = d
+	inc.logger = log.With(workflow.GetLogger(ctx), "incident", d.IncidentID)
+	inc.phase = PhaseOpen
+	inc.rec = activities.IncidentRecord{
+		IncidentID: d.IncidentID, Title: d.Title, Description: d.Description, Drill: d.Drill,
+		Source: d.Source, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt.UTC(), AwareZone: d.AwareZone,
+		Organisation: d.Organisation, Systems: d.Systems, Dataset: d.Subjects,
+		Obligations: []ObligationStatus{}, Timeline: []Event{},
+	}
+	for _, s := range d.Systems {
+		inc.rec.Containment = append(inc.rec.Containment, SystemStatus{System: s, State: ContainIsolating, Updated: workflow.Now(ctx)})
+	}
+
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
+		return Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted()}, nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, inc.decide,
+		workflow.UpdateHandlerOptions{Validator: inc.validateDecide}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inc.approve,
+		workflow.UpdateHandlerOptions{Validator: inc.validateApprove}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateFile, inc.file,
+		workflow.UpdateHandlerOptions{Validator: inc.validateFile}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, inc.close,
+		workflow.UpdateHandlerOptions{Validator: inc.validateClose}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateReplaceSubjects, inc.replaceSubjects,
+		workflow.UpdateHandlerOptions{Validator: inc.validateReplaceSubjects})
+}
+
+func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
+	d := inc.decl
+	mode := ""
+	if d.Drill {
+		mode = " [DRILL]"
+	}
+	inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
+		d.DeclaredBy, d.Source, mode, d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
+	workflow.Go(ctx, inc.receiveChildStates)
+	workflow.Go(ctx, inc.postChatQueue)
+
+	// Containment first: the isolation calls must not wait for chat or anything else.
+	inc.phase = PhaseContain
+	inc.startContainment(ctx)
+
+	// Chat is opened beside containment, best effort.
+	inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s\nGDPR Art. 33 deadline if notifiable: %s",
+		d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339),
+		d.AwareAt.UTC().Add(72*time.Hour).Format(time.RFC3339)), false)
+
+	// The legal clock does not wait for containment: scope is assessed meanwhile.
+	inc.phase = PhaseAssess
+	if err := inc.assessScope(ctx); err != nil {
+		return Result{}, err
+	}
+
+	inc.phase = PhaseDecide
+	inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
+		Description: "Decide the risk level and which notifications go out",
+		DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
+	inc.chat("decision-needed", fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID), true)
+	if err := workflow.Await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
+		return Result{}, err
+	}
+	inc.removePending(UpdateDecide)
+
+	inc.phase = PhaseNotify
+	if err := inc.startObligations(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := workflow.Await(ctx, inc.readyToClose); err != nil {
+		return Result{}, err
+	}
+
+	inc.phase = PhaseClose
+	inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
+	inc.chat("ready-to-close", fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID), false)
+	if err := workflow.Await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
+		return Result{}, err
+	}
+	inc.removePending(UpdateClose)
+	inc.rec.ClosedAt = workflow.Now(ctx).UTC()
+	inc.rec.ClosedBy = inc.closeReq.By
+	inc.rec.CloseSummary = inc.closeReq.Summary
+	inc.event(ctx, "closed", "Incident closed by "+inc.closeReq.By+".")
+
+	var out activities.CloseOutput
+	if err := workflow.ExecuteActivity(reportCtx(ctx), a.WriteRecords, inc.rec).Get(ctx, &out); err != nil {
+		return Result{}, fmt.Errorf("write the closing records of %s: %w", d.IncidentID, err)
+	}
+	inc.rec.Records = &out
+	inc.phase = PhaseClosed
+	inc.chat("closed", fmt.Sprintf("Incident closed. Register entry: %s; post-incident report: %s", out.Register, out.Report), false)
+	// Give the room a moment to hear the last messages; never wait long for chat.
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return len(inc.chatQueue) == 0 })
+	return Result{IncidentID: d.IncidentID, Records: out}, nil
+}
+
+// insertEvent keeps the timeline in time order: children report events a little after they
+// happen.
+func (inc *incidentImpl) insertEvent(e Event) {
+	tl := append(inc.rec.Timeline, e)
+	for i := len(tl) - 1; i > 0 && tl[i].At.Before(tl[i-1].At); i-- {
+		tl[i], tl[i-1] = tl[i-1], tl[i]
+	}
+	inc.rec.Timeline = tl
+}
+
+// event appends to the timeline. Text never holds personal data of a subject.
+func (inc *incidentImpl) event(ctx workflow.Context, kind, text string) {
+	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text})
+}
+
+func (inc *incidentImpl) chat(kind, text string, urgent bool) {
+	inc.chatQueue = append(inc.chatQueue, activities.ChatMessage{
+		IncidentID: inc.decl.IncidentID, Kind: kind, Text: text, Drill: inc.decl.Drill, Urgent: urgent,
+	})
+}
+
+// postChatQueue opens the room, then posts queued messages in order. Failures are logged and
+// dropped: chat never holds up the plan.
+func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
+	cctx := chatCtx(ctx)
+	var room activities.Room
+	err := workflow.ExecuteActivity(cctx, a.OpenRoom, activities.RoomRequest{
+		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
+	}).Get(ctx, &room)
+	if err != nil {
+		inc.logger.Warn("incident room could not be opened; going on without chat", "error", err)
+	} else {
+		inc.event(ctx, "room", "Incident room opened: "+room.Name)
+	}
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(inc.chatQueue) > 0 }); err != nil {
+			return
+		}
+		m := inc.chatQueue[0]
+		if err := workflow.ExecuteActivity(cctx, a.PostChat, m).Get(ctx, nil); err != nil {
+			inc.logger.Warn("chat message dropped", "kind", m.Kind, "error", err)
+		}
+		inc.chatQueue = inc.chatQueue[1:]
+	}
+}
+
+func (inc *incidentImpl) receiveChildStates(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, signalChildState)
+	for {
+		var cs childState
+		if !ch.Receive(ctx, &cs) {
+			return
+		}
+		inc.applyChildState(cs)
+	}
+}
+
+func (inc *incidentImpl) applyChildState(cs childState) {
+	if cs.System != nil {
+		for i := range inc.rec.Containment {
+			if inc.rec.Containment[i].System == cs.System.System {
+				inc.rec.Containment[i] = *cs.System
+			}
+		}
+	}
+	if cs.Obligation != nil {
+		for i := range inc.rec.Obligations {
+			if inc.rec.Obligations[i].ID == cs.Obligation.ID {
+				inc.rec.Obligations[i] = *cs.Obligation
+			}
+		}
+	}
+	if cs.Alerts != nil {
+		inc.rec.Alerts = *cs.Alerts
+	}
+	if cs.Event != nil {
+		inc.insertEvent(*cs.Event)
+	}
+	if cs.Chat != nil {
+		inc.chatQueue = append(inc.chatQueue, *cs.Chat)
+	}
+	if cs.Pending != nil {
+		if cs.Pending.Role == "" {
+			inc.removePending(cs.Pending.Step)
+		} else {
+			inc.removePending(cs.Pending.Step)
+			inc.pending = append(inc.pending, *cs.Pending)
+		}
+	}
+}
+
+func (inc *incidentImpl) addPending(ctx workflow.Context, p PendingStep) {
+	p.Since = workflow.Now(ctx).UTC()
+	inc.removePending(p.Step)
+	inc.pending = append(inc.pending, p)
+}
+
+func (inc *incidentImpl) removePending(step string) {
+	out := inc.pending[:0]
+	for _, p := range inc.pending {
+		if p.Step != step {
+			out = append(out, p)
+		}
+	}
+	inc.pending = out
+}
+
+func (inc *incidentImpl) pendingSorted() []PendingStep {
+	out := append([]PendingStep{}, inc.pending...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].DueAt.Equal(out[j].DueAt) {
+			if out[i].DueAt.IsZero() || out[j].DueAt.IsZero() {
+				return !out[i].DueAt.IsZero()
+			}
+			return out[i].DueAt.Before(out[j].DueAt)
+		}
+		return out[i].Step < out[j].Step
+	})
+	return out
+}
+
+func (inc *incidentImpl) startContainment(ctx workflow.Context) {
+	var futures []workflow.ChildWorkflowFuture
+	for _, s := range inc.decl.Systems {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: ContainmentWorkflowID(inc.decl.IncidentID, s),
+		})
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, ContainmentWorkflow, ContainmentInput{
+			IncidentID: inc.decl.IncidentID, System: s, Drill: inc.decl.Drill, Roles: inc.decl.Roles,
+		}))
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for i, f := range futures {
+			var st SystemStatus
+			if err := f.Get(ctx, &st); err != nil {
+				inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", inc.decl.Systems[i], err))
+				continue
+			}
+			inc.applyChildState(childState{System: &st})
+		}
+		inc.containDone = true
+		inc.event(ctx, "contained", "Containment finished for every affected system.")
+	})
+}
+
+func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
+	for {
+		var res activities.ScopeResult
+		err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, activities.ScopeInput{
+			IncidentID: inc.decl.IncidentID, Dataset: inc.rec.Dataset,
+		}).Get(ctx, &res)
+		if err == nil {
+			inc.rec.Scope = &res.Summary
+			inc.rec.Dataset = res.Dataset
+			inc.rec.ScopeError = ""
+			inc.removePending(UpdateReplaceSubjects)
+			text := scopeText(res.Summary)
+			inc.event(ctx, "scope", text)
+			inc.chat("scope", text, false)
+			return nil
+		}
+		inc.rec.ScopeError = applicationMessage(err)
+		inc.event(ctx, "scope-failed", "Scope assessment failed: "+inc.rec.ScopeError)
+		inc.chat("scope-failed", "Scope assessment failed: "+inc.rec.ScopeError+
+			fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID), true)
+		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,
+			Description: "Provide a corrected subjects dataset: " + inc.rec.ScopeError})
+		inc.replaceReq = nil
+		if err := workflow.Await(ctx, func() bool { return inc.replaceReq != nil }); err != nil {
+			return err
+		}
+		inc.rec.Dataset = inc.replaceReq.Subjects
+	}
+}
+
+func applicationMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
+
+func scopeText(s subjects.Summary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Scope: %d data subjects, %d records (%d rows read). %d can be mailed; %d invalid or missing addresses; %d duplicate rows; %d unusable rows.",
+		s.Subjects, s.Records, s.Rows, s.Mailable, s.Invalid, s.Duplicates, s.Unusable)
+	b.WriteString(" By jurisdiction:")
+	for _, k := range sortedKeys(s.ByJurisdiction) {
+		fmt.Fprintf(&b, " %s %d;", k, s.ByJurisdiction[k])
+	}
+	b.WriteString(" By category:")
+	for _, k := range sortedKeys(s.ByCategory) {
+		fmt.Fprintf(&b, " %s %d;", k, s.ByCategory[k])
+	}
+	if len(s.Issues) > 0 {
+		b.WriteString(" Dataset problems at lines:")
+		for i, is := range s.Issues {
+			if i == 20 {
+				fmt.Fprintf(&b, " … (%d more)", len(s.Issues)-20)
+				break
+			}
+			fmt.Fprintf(&b, " %d (%s);", is.Line, is.Kind)
+		}
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// facts builds the rules' facts from the scope and a decision.
+func (inc *incidentImpl) facts(d Decision) rules.Facts {
+	org := inc.decl.Organisation
+	f := rules.Facts{
+		AwareAt: inc.decl.AwareAt, Timezone: org.Timezone, Role: org.Role,
+		Establishments: org.Establishments, Sectors: org.Sectors,
+		Risk: d.Risk, EncryptedUnintelligible: d.EncryptedUnintelligible,
+	}
+	if inc.rec.Scope != nil {
+		f.SubjectsByJurisdiction = inc.rec.Scope.ByJurisdiction
+		f.DataCategories = sortedKeys(inc.rec.Scope.ByCategory)
+	}
+	return f
+}
+
+// readyToClose reports whether every step of the plan is done.
+func (inc *incidentImpl) readyToClose() bool { return len(inc.outstanding()) == 0 }
+
+// outstanding lists what still keeps the incident open.
+func (inc *incidentImpl) outstanding() []string {
+	var out []string
+	if !inc.containDone {
+		for _, s := range inc.rec.Containment {
+			if s.State != ContainContained && s.State != ContainReleased {
+				out = append(out, fmt.Sprintf("containment of %s is %s", s.System, s.State))
+			}
+		}
+		if len(out) == 0 {
+			out = append(out, "containment is finishing")
+		}
+	}
+	if inc.rec.Decision == nil {
+		out = append(out, "the DPO has not decided")
+	}
+	for _, o := range inc.rec.Obligations {
+		if o.State != OblFiled {
+			out = append(out, fmt.Sprintf("%s is %s (due %s)", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	if inc.rec.Alerts.State == AlertsSending && !inc.alertsDone {
+		out = append(out, fmt.Sprintf("customer alerts are sending (%d of %d)", inc.rec.Alerts.Sent, inc.rec.Alerts.Total))
+	}
+	return out
+}

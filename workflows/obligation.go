@@ -1,0 +1,235 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
+)
+
+// Obligation kinds.
+const (
+	// KindReport is a report to an authority: drafted, approved, submitted or filed.
+	KindReport = "report"
+	// KindNotice is fulfilled by the customer alerts.
+	KindNotice = "notice"
+)
+
+// ObligationInput starts the clock of one obligation.
+type ObligationInput struct {
+	IncidentID string           `json:"incident_id"`
+	Drill      bool             `json:"drill,omitempty"`
+	Obligation rules.Obligation `json:"obligation"`
+	Kind       string           `json:"kind"`
+	Route      Route            `json:"route"`
+	// Report is what the report is drafted from (KindReport).
+	Report activities.ReportInput `json:"report"`
+}
+
+// noticeCompletion tells a notice obligation that the customer alerts finished.
+type noticeCompletion struct {
+	At   time.Time `json:"at"`
+	Sent int       `json:"sent"`
+}
+
+// Escalation is one point at which a legal clock raises the alarm.
+type Escalation struct {
+	At    time.Time
+	Label string
+}
+
+// Escalations returns the escalation points of a clock from start to due: 50%, 75%, 90% of the
+// window, one hour before the deadline, and the deadline itself, in time order.
+func Escalations(start, due time.Time) []Escalation {
+	w := due.Sub(start)
+	points := []Escalation{
+		{start.Add(w / 2), "50% of the time has passed"},
+		{start.Add(w * 3 / 4), "75% of the time has passed"},
+		{start.Add(w * 9 / 10), "90% of the time has passed"},
+		{due.Add(-time.Hour), "one hour left"},
+		{due, "OVERDUE: the deadline has passed"},
+	}
+	out := points[:0]
+	for _, p := range points {
+		if !p.At.Before(start) {
+			out = append(out, p)
+		}
+	}
+	// Insertion sort: at most five points, and T-1h may precede 90% on short clocks.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].At.Before(out[j-1].At); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// OverdueReminderInterval is how often an overdue obligation is raised again.
+const OverdueReminderInterval = 6 * time.Hour
+
+// ObligationWorkflow is the durable clock of one legal obligation.
+func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationStatus, error) {
+	rep := newReporter(ctx)
+	o := in.Obligation
+	st := ObligationStatus{Obligation: o, State: OblDrafting, Method: in.Route.Method}
+	push := func() {
+		cp := st
+		cp.Escalations = append([]string{}, st.Escalations...)
+		rep.send(ctx, childState{Obligation: &cp})
+	}
+	push()
+
+	escCtx, stopEscalations := workflow.WithCancel(ctx)
+	workflow.Go(escCtx, func(ctx workflow.Context) {
+		escalate(ctx, in, &st, rep, push)
+	})
+	defer stopEscalations()
+
+	if in.Kind == KindNotice {
+		st.State = OblAwaitingNotices
+		push()
+		var done noticeCompletion
+		workflow.GetSignalChannel(ctx, signalNoticeComplete).Receive(ctx, &done)
+		stopEscalations()
+		st.State = OblFiled
+		st.SubmittedAt = done.At
+		st.Late = done.At.After(o.DueAt)
+		st.Reference = fmt.Sprintf("%d notices sent", done.Sent)
+		push()
+		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: %d notices sent to data subjects.", o.ID, done.Sent))
+		return st, nil
+	}
+
+	var draft activities.Draft
+	if err := workflow.ExecuteActivity(reportCtx(ctx), a.DraftReport, in.Report).Get(ctx, &draft); err != nil {
+		return st, fmt.Errorf("draft the %s report: %w", o.ID, err)
+	}
+	st.Draft = draft.Path
+	st.State = OblAwaitingApproval
+	step := StepReport + o.ID
+	rep.send(ctx, childState{Pending: &PendingStep{Step: step, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+		Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)}})
+	push()
+	rep.event(ctx, "drafted", fmt.Sprintf("%s report drafted: %s", o.ID, draft.Path))
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "approval-needed", Drill: in.Drill,
+		Text: fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
+			o.ID, o.Audience, draft.Path, o.DueAt.UTC().Format(time.RFC3339), in.IncidentID, step)})
+
+	var ok approval
+	workflow.GetSignalChannel(ctx, signalApproveReport).Receive(ctx, &ok)
+	st.Late = ok.At.After(o.DueAt)
+	st.Reasons = ok.Reasons
+	report := in.Report
+	report.LateReasons = ok.Reasons
+	if len(ok.Containment) > 0 {
+		report.Containment = ok.Containment
+	}
+
+	if in.Route.Method == "email" && in.Route.Address != "" && !in.Drill {
+		st.State = OblSubmitting
+		push()
+		report.SubmittedAt = ok.At
+		var sub activities.Submission
+		if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
+			return st, fmt.Errorf("submit the %s report: %w", o.ID, err)
+		}
+		st.Report = sub.Path
+		st.Reference = sub.MessageID
+		st.SubmittedAt = sub.At
+		st.SubmittedBy = ok.By
+	} else {
+		// Filed by a person on the authority's portal; a drill files nothing anywhere.
+		st.State = OblAwaitingFiling
+		rep.send(ctx, childState{Pending: &PendingStep{Step: "file:" + o.ID, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}})
+		push()
+		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filing-needed", Drill: in.Drill,
+			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
+				o.ID, routeName(in.Route, o), in.IncidentID, o.ID)})
+		var f filing
+		workflow.GetSignalChannel(ctx, signalFileReport).Receive(ctx, &f)
+		st.Late = f.At.After(o.DueAt)
+		if f.Reasons != "" {
+			st.Reasons = f.Reasons
+			report.LateReasons = f.Reasons
+		}
+		report.SubmittedAt = f.At
+		report.RecipientAddress = ""
+		if len(f.Containment) > 0 {
+			report.Containment = f.Containment
+		}
+		var sub activities.Submission
+		if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
+			return st, fmt.Errorf("record the %s filing: %w", o.ID, err)
+		}
+		st.Report = sub.Path
+		st.Reference = f.Reference
+		st.SubmittedAt = f.At
+		st.SubmittedBy = f.By
+	}
+	stopEscalations()
+	st.State = OblFiled
+	push()
+	late := ""
+	if st.Late {
+		late = " after its deadline, with reasons"
+	}
+	text := fmt.Sprintf("%s report submitted to %s%s (reference %s): %s", o.ID, routeName(in.Route, o), late, st.Reference, st.Report)
+	rep.event(ctx, "filed", text)
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filed", Text: text, Drill: in.Drill})
+	return st, nil
+}
+
+func routeName(r Route, o rules.Obligation) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return o.Audience
+}
+
+// escalate raises the alarm at each escalation point until cancelled, then keeps reminding
+// while the obligation is overdue.
+func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, push func()) {
+	o := in.Obligation
+	now := workflow.Now(ctx)
+	for _, e := range Escalations(o.ClockStart, o.DueAt) {
+		if e.At.Before(now) && !e.At.Equal(o.DueAt) {
+			continue // already past when the clock started; the next point still fires
+		}
+		if d := e.At.Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				return
+			}
+		}
+		raise(ctx, in, st, rep, push, e.Label)
+	}
+	for {
+		if err := workflow.Sleep(ctx, OverdueReminderInterval); err != nil {
+			return
+		}
+		raise(ctx, in, st, rep, push, "still OVERDUE")
+	}
+}
+
+func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, push func(), label string) {
+	o := in.Obligation
+	at := workflow.Now(ctx).UTC()
+	left := o.DueAt.Sub(at).Round(time.Minute)
+	when := fmt.Sprintf("%s left", left)
+	if left <= 0 {
+		when = fmt.Sprintf("overdue by %s", -left)
+	}
+	st.Escalations = append(st.Escalations, fmt.Sprintf("%s %s", at.Format(time.RFC3339), label))
+	push()
+	text := fmt.Sprintf("%s (%s, to %s): %s; due %s, %s; it is %s.", o.ID, o.Basis, o.Audience, label,
+		o.DueAt.UTC().Format(time.RFC3339), when, st.State)
+	if left <= 0 && !strings.Contains(o.Basis, "without undue delay") {
+		text += " File now, with the reasons for the delay."
+	}
+	rep.event(ctx, "escalation", text)
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "escalation", Text: text, Drill: in.Drill, Urgent: true})
+}

@@ -1,0 +1,70 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+)
+
+// a is used only to name activities: workflow.ExecuteActivity(ctx, a.Isolate, …).
+var a *activities.Activities
+
+// Chat is best effort: a few quick tries, then the plan goes on without it.
+func chatCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4,
+		},
+	})
+}
+
+// Firewall calls retry briefly; if automation cannot isolate, a person must, and quickly.
+func firewallCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeFirewallPermanent},
+		},
+	})
+}
+
+func scopeCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsMissingColumn, activities.ErrTypeSubjectsUnreadable},
+		},
+	})
+}
+
+// Reports and records are local writes or one email: retry until they succeed.
+func reportCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{"TemplateError"},
+		},
+	})
+}
+
+// NoticeHeartbeatTimeout bounds how long a crashed worker's chunk waits before another worker
+// resumes it from its last heartbeat.
+const NoticeHeartbeatTimeout = 10 * time.Second
+
+func noticeCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    NoticeHeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsUnreadable, activities.ErrTypeSubjectsChanged, "TemplateError"},
+		},
+	})
+}

@@ -1,0 +1,213 @@
+// Package workflows holds the breach plan as deterministic Temporal workflow code: the incident
+// workflow and its children (containment per system, one clock per legal obligation, customer
+// alerts). No I/O happens here; every side effect is an activity.
+package workflows
+
+import (
+	"time"
+
+	"github.com/breachops/breach/activities"
+)
+
+// TaskQueue is the one task queue all workflows and activities of the plan run on.
+const TaskQueue = "breach"
+
+// Message names.
+const (
+	QueryStatus           = "status"
+	UpdateDecide          = "decide"
+	UpdateApprove         = "approve"
+	UpdateFile            = "file"
+	UpdateClose           = "close"
+	UpdateReplaceSubjects = "replace-subjects"
+
+	// Signals between the incident and its children.
+	signalChildState     = "child-state"
+	signalManualConfirm  = "manual-confirm"
+	signalApproveReport  = "approve-report"
+	signalFileReport     = "file-report"
+	signalNoticeComplete = "notice-complete"
+)
+
+// Roles a person can hold in an incident.
+const (
+	RoleDPO       = "dpo"
+	RoleCommander = "commander"
+)
+
+// Phases of the plan, in order.
+const (
+	PhaseOpen    = "open"
+	PhaseContain = "contain"
+	PhaseAssess  = "assess"
+	PhaseDecide  = "decide"
+	PhaseNotify  = "notify"
+	PhaseClose   = "close"
+	PhaseClosed  = "closed"
+)
+
+// IncidentWorkflowID is the workflow ID of an incident.
+func IncidentWorkflowID(incidentID string) string { return "incident/" + incidentID }
+
+// ContainmentWorkflowID is the workflow ID of the containment of one system.
+func ContainmentWorkflowID(incidentID, system string) string {
+	return "incident/" + incidentID + "/contain/" + system
+}
+
+// ObligationWorkflowID is the workflow ID of the clock of one legal obligation.
+func ObligationWorkflowID(incidentID, obligationID string) string {
+	return "incident/" + incidentID + "/obligation/" + obligationID
+}
+
+// AlertsWorkflowID is the workflow ID of the customer alerts of an incident.
+func AlertsWorkflowID(incidentID string) string { return "incident/" + incidentID + "/alerts" }
+
+// Roles names the identities allowed to act in each role. It is fixed when the incident is
+// declared, so that validation is deterministic.
+type Roles struct {
+	DPO       []string `json:"dpo"`
+	Commander []string `json:"commander"`
+}
+
+// Has reports whether identity holds role.
+func (r Roles) Has(role, identity string) bool {
+	list := r.DPO
+	if role == RoleCommander {
+		list = r.Commander
+	}
+	for _, id := range list {
+		if id == identity && id != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Route says how an obligation's report reaches its audience.
+type Route struct {
+	Obligation string `json:"obligation"`
+	// Method is "email" (sent to Address) or "portal" (filed by a person, confirmed with the
+	// authority's reference number).
+	Method  string `json:"method"`
+	Address string `json:"address,omitempty"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Declaration starts an incident.
+type Declaration struct {
+	IncidentID  string   `json:"incident_id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Systems     []string `json:"systems"`
+	// AwareAt is when the organisation became aware (UTC); AwareZone keeps the source zone.
+	AwareAt    time.Time `json:"aware_at"`
+	AwareZone  string    `json:"aware_zone,omitempty"`
+	DeclaredBy string    `json:"declared_by"`
+	// Source is slack, cli or drill.
+	Source   string                `json:"source"`
+	Drill    bool                  `json:"drill,omitempty"`
+	Subjects activities.DatasetRef `json:"subjects"`
+	Key      string                `json:"key,omitempty"`
+
+	Roles        Roles                   `json:"roles"`
+	Organisation activities.Organisation `json:"organisation"`
+	Routes       []Route                 `json:"routes,omitempty"`
+}
+
+// ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or
+// "isolation:<system>" (a manual isolation is in force).
+type ApproveRequest struct {
+	By   string `json:"by"`
+	Step string `json:"step"`
+	// Reasons for the delay; required when the approval submits a report after its deadline.
+	Reasons string `json:"reasons,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// FileRequest confirms a filing made by a person on an authority's portal.
+type FileRequest struct {
+	By         string `json:"by"`
+	Obligation string `json:"obligation"`
+	Reference  string `json:"reference"`
+	Reasons    string `json:"reasons,omitempty"`
+}
+
+// CloseRequest closes the incident.
+type CloseRequest struct {
+	By      string `json:"by"`
+	Summary string `json:"summary,omitempty"`
+}
+
+// ReplaceSubjectsRequest points the scope phase at a corrected dataset.
+type ReplaceSubjectsRequest struct {
+	By       string                `json:"by"`
+	Subjects activities.DatasetRef `json:"subjects"`
+}
+
+// The incident record types are shared with the activities that write the records.
+type (
+	Decision         = activities.Decision
+	Event            = activities.Event
+	SystemStatus     = activities.SystemStatus
+	ObligationStatus = activities.ObligationStatus
+	AlertProgress    = activities.AlertProgress
+)
+
+// Containment states.
+const (
+	ContainIsolating = activities.ContainIsolating
+	ContainContained = activities.ContainContained
+	ContainManual    = activities.ContainManual
+	ContainReleased  = activities.ContainReleased
+)
+
+// Obligation states.
+const (
+	OblDrafting         = activities.OblDrafting
+	OblAwaitingApproval = activities.OblAwaitingApproval
+	OblSubmitting       = activities.OblSubmitting
+	OblAwaitingFiling   = activities.OblAwaitingFiling
+	OblAwaitingNotices  = activities.OblAwaitingNotices
+	OblFiled            = activities.OblFiled
+)
+
+// PendingStep is something a person must do.
+type PendingStep struct {
+	Step        string    `json:"step"`
+	Role        string    `json:"role"`
+	Description string    `json:"description"`
+	Since       time.Time `json:"since"`
+	DueAt       time.Time `json:"due_at,omitzero"`
+}
+
+// Status answers the status query: the incident record so far, its phase, and what people
+// must do next.
+type Status struct {
+	activities.IncidentRecord
+	Phase   string        `json:"phase"`
+	Pending []PendingStep `json:"pending"`
+}
+
+// Result is what a closed incident returns.
+type Result struct {
+	IncidentID string                 `json:"incident_id"`
+	Records    activities.CloseOutput `json:"records"`
+}
+
+// childState is what a child workflow reports to the incident.
+type childState struct {
+	System     *SystemStatus           `json:"system,omitempty"`
+	Obligation *ObligationStatus       `json:"obligation,omitempty"`
+	Alerts     *AlertProgress          `json:"alerts,omitempty"`
+	Event      *Event                  `json:"event,omitempty"`
+	Chat       *activities.ChatMessage `json:"chat,omitempty"`
+	// Pending adds a step a person must do, or removes it when Role is empty.
+	Pending *PendingStep `json:"pending,omitempty"`
+}
+
+// Alert states.
+const (
+	AlertsNotRequired = "not-required"
+	AlertsSending     = "sending"
+	AlertsDone        = "done"
+)
