@@ -184,7 +184,9 @@ func (n *NFTables) Release(ctx context.Context, t Target) (Evidence, error) {
 		c.DelChain(cs.chain)
 		ev.Changes = append(ev.Changes, fmt.Sprintf("delete chain inet %s %s (rule handles %s)", quarantineTable, cs.chain.Name, cs.handles()))
 	}
-	dropTable := len(st.others) == 0 && st.table.Use == uint32(len(st.chains))
+	// The table goes only when it holds nothing but our chains: its use count covers chains,
+	// sets, stateful objects and flowtables alike.
+	dropTable := len(st.others) == 0 && tableUse(st.table) == uint32(len(st.chains))
 	if dropTable {
 		c.DelTable(st.table)
 		ev.Changes = append(ev.Changes, "delete table inet "+quarantineTable)
@@ -400,6 +402,16 @@ func (st *nftState) identify(ev *Evidence) {
 			}
 		}
 	}
+}
+
+// tableUse returns the table's use count. google/nftables v0.3.0 decodes this big-endian
+// netlink attribute in host byte order; no real table holds 65536 objects, so a larger value
+// is a swapped one.
+func tableUse(t *nftables.Table) uint32 {
+	if t.Use > 0xffff {
+		return bits.ReverseBytes32(t.Use)
+	}
+	return t.Use
 }
 
 func hookNum(h string) *nftables.ChainHook {
