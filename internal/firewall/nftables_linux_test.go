@@ -24,7 +24,7 @@ import (
 //	                                       \------ forensics 203.0.113.2 (allowlisted)
 type topology struct {
 	router, victim, peer, forensics string // namespace paths
-	victimAddr, victim6, peerAddr       string
+	victimAddr, victim6, peerAddr   string
 }
 
 const (
