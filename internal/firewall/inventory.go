@@ -534,15 +534,17 @@ func nodeLine(root *yaml.Node, path ...any) int {
 }
 
 var yamlTypeNames = strings.NewReplacer(
-	"firewall.rawInventory", "the inventory (defaults, providers, systems)",
+	"not found in type firewall.rawInventory", "is not a top-level section (use defaults, providers, systems)",
+	"not found in type firewall.System", "is not a system field (use name, description, provider, addresses, instance_id, alias, allow)",
+	"not found in type firewall.Defaults", "is not a field of defaults (use provider, allow)",
+	"not found in type firewall.ProviderSettings", "is not a provider (use dry-run, nftables, aws, opnsense, webhook)",
+	"not found in type firewall.DryRunSettings", "is not a field of providers.dry-run",
+	"not found in type firewall.NFTablesSettings", "is not a field of providers.nftables",
+	"not found in type firewall.AWSSettings", "is not a field of providers.aws",
+	"not found in type firewall.OPNsenseSettings", "is not a field of providers.opnsense",
+	"not found in type firewall.WebhookSettings", "is not a field of providers.webhook",
+	"firewall.rawInventory", "the inventory",
 	"firewall.System", "a system",
-	"firewall.Defaults", "defaults",
-	"firewall.ProviderSettings", "providers",
-	"firewall.DryRunSettings", "providers.dry-run",
-	"firewall.NFTablesSettings", "providers.nftables",
-	"firewall.AWSSettings", "providers.aws",
-	"firewall.OPNsenseSettings", "providers.opnsense",
-	"firewall.WebhookSettings", "providers.webhook",
 	"yaml: unmarshal errors:\n  ", "",
 	"\n  ", "; ",
 )

@@ -126,6 +126,11 @@ func (r *Registry) For(ctx context.Context, system string) (Provider, Target, er
 	return p, r.inv.TargetOf(s), nil
 }
 
+// Resolve is For without a context, matching the activities' Firewalls interface.
+func (r *Registry) Resolve(system string) (Provider, Target, error) {
+	return r.For(context.Background(), system)
+}
+
 // Provider returns the named provider, building it on first use. Failures are not cached, so
 // a secret set later is picked up on retry.
 func (r *Registry) Provider(ctx context.Context, name string) (Provider, error) {
