@@ -38,18 +38,18 @@ const factsFields = "aware_at, timezone, role, establishments, sectors, subjects
 // factsJSON mirrors Facts with times as strings, so a bad time is reported with its field name
 // and a time without an offset is refused.
 type factsJSON struct {
-	AwareAt                 *string           `json:"aware_at"`
-	Timezone                string            `json:"timezone"`
-	Role                    string            `json:"role"`
-	Establishments          []string          `json:"establishments"`
-	Sectors                 []string          `json:"sectors"`
-	SubjectsByJurisdiction  map[string]int    `json:"subjects_by_jurisdiction"`
-	DataCategories          []string          `json:"data_categories"`
-	Risk                    string            `json:"risk"`
-	EncryptedUnintelligible bool              `json:"encrypted_unintelligible"`
-	MaterialityDeterminedAt *string           `json:"materiality_determined_at"`
-	SignificantIncident     bool              `json:"significant_incident"`
-	Submitted               map[string]string `json:"submitted"`
+	AwareAt                 *string                    `json:"aware_at"`
+	Timezone                string                     `json:"timezone"`
+	Role                    string                     `json:"role"`
+	Establishments          []string                   `json:"establishments"`
+	Sectors                 []string                   `json:"sectors"`
+	SubjectsByJurisdiction  map[string]json.RawMessage `json:"subjects_by_jurisdiction"`
+	DataCategories          []string                   `json:"data_categories"`
+	Risk                    string                     `json:"risk"`
+	EncryptedUnintelligible bool                       `json:"encrypted_unintelligible"`
+	MaterialityDeterminedAt *string                    `json:"materiality_determined_at"`
+	SignificantIncident     bool                       `json:"significant_incident"`
+	Submitted               map[string]string          `json:"submitted"`
 }
 
 // ParseFacts decodes facts from strict JSON: unknown or duplicate fields, trailing data, times
@@ -72,7 +72,6 @@ func ParseFacts(data []byte) (Facts, error) {
 		Role:                    raw.Role,
 		Establishments:          raw.Establishments,
 		Sectors:                 raw.Sectors,
-		SubjectsByJurisdiction:  raw.SubjectsByJurisdiction,
 		DataCategories:          raw.DataCategories,
 		Risk:                    raw.Risk,
 		EncryptedUnintelligible: raw.EncryptedUnintelligible,
@@ -84,6 +83,22 @@ func ParseFacts(data []byte) (Facts, error) {
 	var err error
 	if f.AwareAt, err = parseInstant("aware_at", *raw.AwareAt); err != nil {
 		return Facts{}, err
+	}
+	if raw.SubjectsByJurisdiction != nil {
+		// Decoded one by one so an error names the jurisdiction, not just the map.
+		f.SubjectsByJurisdiction = make(map[string]int, len(raw.SubjectsByJurisdiction))
+		for _, code := range sortedKeys(raw.SubjectsByJurisdiction) {
+			field := "subjects_by_jurisdiction." + code
+			if !validJurisdiction(code) {
+				return Facts{}, usage(field, "unknown jurisdiction code %q; %s", code, jurisdictionHint(code))
+			}
+			var n int
+			v := raw.SubjectsByJurisdiction[code]
+			if string(v) == "null" || json.Unmarshal(v, &n) != nil {
+				return Facts{}, usage(field, "expected a whole number of affected subjects, got %.40s", v)
+			}
+			f.SubjectsByJurisdiction[code] = n
+		}
 	}
 	if raw.MaterialityDeterminedAt != nil {
 		t, err := parseInstant("materiality_determined_at", *raw.MaterialityDeterminedAt)
@@ -248,7 +263,9 @@ func jsonError(err error) error {
 		return usage("facts", "empty or truncated JSON; give one object with at least aware_at")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
+		if name = strings.Trim(name, `"`); name == "" {
+			return usage("facts", "unknown field \"\" (empty name); the fields are %s", factsFields)
+		}
 		return usage(name, "unknown field; the fields are %s", factsFields)
 	}
 	return usage("facts", "%s", strings.TrimPrefix(err.Error(), "json: "))
@@ -314,6 +331,9 @@ func checkDuplicateKeys(data []byte) error {
 				if key, ok := tok.(string); ok {
 					if top.keys[key] {
 						field := key
+						if key == "" {
+							field = `""`
+						}
 						if top.path != "" {
 							field = top.path + "." + key
 						}

@@ -65,7 +65,12 @@ func Evaluate(f Facts) (Result, error) {
 	if err := f.Validate(); err != nil {
 		return Result{}, err
 	}
-	e := &evaluation{f: f, org: time.UTC, risk: f.Risk, role: f.Role, status: map[string]string{}}
+	return rulebook.evaluate(f), nil
+}
+
+// evaluate applies this book's rules to valid facts.
+func (b *book) evaluate(f Facts) Result {
+	e := &evaluation{b: b, f: f, org: time.UTC, risk: f.Risk, role: f.Role, status: map[string]string{}}
 	if f.Timezone != "" {
 		e.org, _ = location(f.Timezone) // Validate loaded it
 	}
@@ -76,7 +81,7 @@ func Evaluate(f Facts) (Result, error) {
 		e.role = "controller"
 	}
 	res := Result{Obligations: []Obligation{}, NotRequired: []NotRequired{}}
-	for _, r := range rulebook.regimes {
+	for _, r := range b.regimes {
 		if reason := e.outOfScope(r.Scope); reason != "" {
 			for _, o := range r.Obligations {
 				e.rule(&res, o.ID, reason)
@@ -87,17 +92,18 @@ func Evaluate(f Facts) (Result, error) {
 			e.obligation(&res, r, &r.Obligations[i])
 		}
 	}
-	slices.SortFunc(res.Obligations, func(a, b Obligation) int {
-		if c := a.DueAt.Compare(b.DueAt); c != 0 {
+	slices.SortFunc(res.Obligations, func(x, y Obligation) int {
+		if c := x.DueAt.Compare(y.DueAt); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return strings.Compare(x.ID, y.ID)
 	})
-	slices.SortFunc(res.NotRequired, func(a, b NotRequired) int { return strings.Compare(a.ID, b.ID) })
-	return res, nil
+	slices.SortFunc(res.NotRequired, func(x, y NotRequired) int { return strings.Compare(x.ID, y.ID) })
+	return res
 }
 
 type evaluation struct {
+	b          *book
 	f          Facts
 	org        *time.Location
 	risk, role string
@@ -166,7 +172,7 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 		if c.Zone != "" {
 			zone, _ = location(c.Zone) // checked when the rules were loaded
 		}
-		start, due, rule := rulebook.due(c, trigger, zone)
+		start, due, rule := e.b.due(c, trigger, zone)
 		if best == nil || due.Before(best.DueAt) {
 			best = &Obligation{
 				ID: o.ID, Regime: r.Regime, Audience: strings.ReplaceAll(o.Audience, "{matched}", strings.Join(matched, ", ")),

@@ -1,0 +1,134 @@
+package rules
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// withRealData copies the embedded rule files into a MapFS so a test can add or break one.
+func withRealData(t *testing.T, extra map[string]string) fstest.MapFS {
+	t.Helper()
+	m := fstest.MapFS{}
+	err := fs.WalkDir(dataFS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(dataFS, path)
+		m[path] = &fstest.MapFile{Data: data}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range extra {
+		m[name] = &fstest.MapFile{Data: []byte(text)}
+	}
+	return m
+}
+
+// Adding a regime is a data change: Japan's APPI (REGULATIONS.md §1) as a file, no Go code.
+func TestNewRegimeNeedsNoCode(t *testing.T) {
+	b, err := load(withRealData(t, map[string]string{"regimes/jp-appi.yaml": `
+regime: Japan APPI
+scope:
+  establishments: [JP]
+  subjects: [JP]
+obligations:
+  - id: jp-ppc-final
+    audience: Personal Information Protection Commission
+    basis: APPI Art. 26(1); PPC Rules Art. 8
+    template: jp-ppc-report
+    when:
+      - unencrypted: true
+        reason: advanced encryption exempts the report
+      - any_of:
+          - categories: [health]
+          - subjects: {op: ">", n: 1000, of: affected individuals}
+    clocks:
+      - trigger: aware_at
+        kind: calendar_days
+        n: 30
+        zone: Asia/Tokyo
+`}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := b.evaluate(build(ms(subj("JP", 1001))))
+	o, nr := find(res, "jp-ppc-final")
+	if o == nil {
+		t.Fatalf("jp-ppc-final not required: %+v", nr)
+	}
+	// Aware 2026-06-10 17:00 in Tokyo: day 30 is 9 July, ending 23:59:59 JST.
+	if want := ts("2026-07-09T14:59:59Z"); !o.DueAt.Equal(want) {
+		t.Errorf("due %s, want %s", o.DueAt, want)
+	}
+	res = b.evaluate(build(ms(subj("JP", 1000))))
+	if _, nr := find(res, "jp-ppc-final"); nr == nil || !strings.Contains(nr.Reason, "1000 affected individuals, more than 1000 required") {
+		t.Errorf("at 1000: %+v", nr)
+	}
+}
+
+func TestBrokenRuleDataIsRefused(t *testing.T) {
+	const head = "regime: X\nscope: {subjects: [FR]}\nobligations:\n"
+	const ob = "  - id: x-one\n    audience: a\n    basis: b\n    template: t\n"
+	cases := map[string]struct{ file, want string }{
+		"unknown yaml field":     {head + ob + "    deadline: 3\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "field deadline not found"},
+		"duplicate id":           {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
+		"id clashes with a real": {head + strings.Replace(ob, "x-one", "br-anpd", 1) + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
+		"no clock":               {head + ob, "no clock"},
+		"unknown kind":           {head + ob + "    clocks: [{trigger: aware_at, kind: fortnights, n: 1}]\n", "unknown kind"},
+		"unknown trigger":        {head + ob + "    clocks: [{trigger: discovered_at, kind: hours, n: 1}]\n", "unknown trigger"},
+		"chained to nothing":     {head + ob + "    clocks: [{trigger: submitted.x-zero, kind: hours, n: 1}]\n", `unknown obligation "x-zero"`},
+		"unknown calendar":       {head + ob + "    clocks: [{trigger: aware_at, kind: business_days, n: 1, calendar: mars, zone: UTC}]\n", "unknown calendar"},
+		"unknown zone":           {head + ob + "    clocks: [{trigger: aware_at, kind: calendar_days, n: 1, zone: Mars/Base}]\n", "zone"},
+		"hours with a zone":      {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1, zone: UTC}]\n", "elapsed time"},
+		"two kinds in one":       {head + ob + "    when: [{unencrypted: true, significant_incident: true, reason: r}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "exactly one kind"},
+		"no reason":              {head + ob + "    when: [{unencrypted: true}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "reason is required"},
+		"requires a later one":   {head + ob + "    when: [{requires: x-two}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "not an earlier obligation"},
+		"bad threshold op":       {head + ob + "    when: [{subjects: {op: '=>', n: 5, of: people}}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "threshold"},
+		"unknown jurisdiction":   {"regime: X\nscope: {subjects: [UK]}\nobligations:\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "unknown jurisdiction"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(withRealData(t, map[string]string{"regimes/zz-broken.yaml": c.file}))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+	_, err := load(withRealData(t, map[string]string{"calendars/bad.yaml": "name: bad\ntitle: Bad\nyears: [2026]\nholidays: [{date: \"2027-01-01\", name: x}]\n"}))
+	if err == nil || !strings.Contains(err.Error(), "outside the years") {
+		t.Errorf("holiday outside the covered years: err = %v", err)
+	}
+}
+
+func TestHolidayCalendarsCoverTwoYearsAtLeast(t *testing.T) {
+	for _, name := range []string{"us-federal", "br-national"} {
+		c := rulebook.calendars[name]
+		if c == nil {
+			t.Fatalf("calendar %s missing", name)
+		}
+		for _, y := range []int{2026, 2027} {
+			if !c.years[y] {
+				t.Errorf("%s does not cover %d", name, y)
+			}
+		}
+	}
+	us := rulebook.calendars["us-federal"]
+	for _, d := range []string{"2026-07-03", "2026-11-26", "2027-06-18", "2027-12-31"} {
+		if !us.days[d] {
+			t.Errorf("us-federal: %s should be a holiday", d)
+		}
+	}
+	br := rulebook.calendars["br-national"]
+	for _, d := range []string{"2026-04-03", "2026-11-20", "2027-03-26"} {
+		if !br.days[d] {
+			t.Errorf("br-national: %s should be a holiday", d)
+		}
+	}
+	if br.days["2026-02-17"] {
+		t.Error("br-national: Carnival is a ponto facultativo, kept as a business day")
+	}
+}
