@@ -54,6 +54,7 @@ func (o *OPNsense) now() time.Time {
 const opnsenseAllowNote = "allowlist not applied by this provider: the firewall's rules must pass it before blocking the alias"
 
 // Isolate adds the addresses of t missing from the alias, then applies the configuration.
+// Isolating twice adds nothing the second time.
 func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
 	ev, alias, err := o.start(t, "isolate")
 	if err != nil {
@@ -75,12 +76,11 @@ func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
 		}
 		ev.Changes = append(ev.Changes, fmt.Sprintf("alias_util add %s %s", alias, ca))
 	}
-	if len(ev.Changes) > 0 {
-		if err := o.reconfigure(ctx, op); err != nil {
-			return ev, err
-		}
-		ev.Changes = append(ev.Changes, "alias reconfigure")
+	// Applied every time: a retry after a failed reconfigure finds the entries already added.
+	if err := o.reconfigure(ctx, op); err != nil {
+		return ev, err
 	}
+	ev.Changes = append(ev.Changes, "alias reconfigure")
 	after, err := o.list(ctx, op, alias)
 	if err != nil {
 		return ev, err
@@ -133,12 +133,10 @@ func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
 		}
 		ev.Changes = append(ev.Changes, fmt.Sprintf("alias_util delete %s %s", alias, ca))
 	}
-	if len(ev.Changes) > 0 {
-		if err := o.reconfigure(ctx, op); err != nil {
-			return ev, err
-		}
-		ev.Changes = append(ev.Changes, "alias reconfigure")
+	if err := o.reconfigure(ctx, op); err != nil {
+		return ev, err
 	}
+	ev.Changes = append(ev.Changes, "alias reconfigure")
 	after, err := o.list(ctx, op, alias)
 	if err != nil {
 		return ev, err
