@@ -19,7 +19,7 @@ type UsageError struct {
 	Msg   string
 }
 
-func (e *UsageError) Error() string { return "facts: " + e.Field + ": " + e.Msg }
+func (e *UsageError) Error() string { return e.Field + ": " + e.Msg }
 
 func usage(field, format string, args ...any) *UsageError {
 	return &UsageError{Field: field, Msg: fmt.Sprintf(format, args...)}

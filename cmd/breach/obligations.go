@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/breachops/breach/internal/rules"
+)
+
+// newObligationsCmd is `breach obligations --facts FILE [--json] [--now TIME]`: the obligations
+// engine on a facts file, no server needed. Bad input returns a wrapped *rules.UsageError,
+// which main maps to exit code 2.
+func newObligationsCmd() *cobra.Command {
+	var factsPath, nowFlag string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "obligations --facts FILE [--json]",
+		Short: "List the notifications the law requires for a breach, nearest deadline first",
+		Long: `Evaluates the breach-notification rules (GDPR, UK GDPR, NIS2, HIPAA, SEC, US states, PIPEDA,
+Australia, Singapore, Brazil) on a facts file and prints every obligation with its audience,
+legal basis and due instant, then every obligation ruled out with the reason.
+
+The facts file is JSON, e.g.
+  {"aware_at": "2026-06-10T10:00:00+02:00", "timezone": "Europe/Berlin",
+   "establishments": ["DE"], "subjects_by_jurisdiction": {"FR": 1200, "US-CA": 640},
+   "risk": "high"}
+Use --facts - to read it from standard input.`,
+		Example:      "  breach obligations --facts facts.json\n  breach obligations --facts facts.json --json",
+		SilenceUsage: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "arguments",
+					Msg: fmt.Sprintf("unexpected %q; pass the facts file with --facts FILE", args[0])})
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if factsPath == "" {
+				return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--facts",
+					Msg: "required; give the path of a facts JSON file (or - for standard input)"})
+			}
+			now := time.Now()
+			if nowFlag != "" {
+				t, err := time.Parse(time.RFC3339, nowFlag)
+				if err != nil {
+					return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--now",
+						Msg: fmt.Sprintf("%q is not an RFC 3339 time; write e.g. 2026-06-11T09:00:00Z", nowFlag)})
+				}
+				now = t
+			}
+			data, err := readFacts(factsPath, cmd.InOrStdin())
+			if err != nil {
+				return fmt.Errorf("obligations: %w", err)
+			}
+			facts, err := rules.ParseFacts(data)
+			if err != nil {
+				return fmt.Errorf("obligations: %s: %w", factsPath, err)
+			}
+			res, err := rules.Evaluate(facts)
+			if err != nil {
+				return fmt.Errorf("obligations: %s: %w", factsPath, err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				return enc.Encode(res)
+			}
+			var notes []string
+			if facts.Risk == "" {
+				notes = append(notes, "risk not decided yet: evaluated as high, so nothing is ruled out on risk")
+			}
+			if facts.Timezone == "" {
+				notes = append(notes, "no timezone given: day-based clocks outside US states end in UTC")
+			}
+			out := cmd.OutOrStdout()
+			for _, n := range notes {
+				fmt.Fprintln(out, "Note: "+n)
+			}
+			if len(notes) > 0 {
+				fmt.Fprintln(out)
+			}
+			return rules.WriteTable(out, res, now)
+		},
+	}
+	cmd.Flags().StringVar(&factsPath, "facts", "", "facts JSON file (- for standard input)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"obligations":[…],"not_required":[…]} as JSON`)
+	cmd.Flags().StringVar(&nowFlag, "now", "", "show time left as of this RFC 3339 instant (default: the current time)")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "flags", Msg: err.Error() + "; see breach obligations --help"})
+	})
+	return cmd
+}
+
+func readFacts(path string, stdin io.Reader) ([]byte, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20+1))
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, &rules.UsageError{Field: "--facts", Msg: fmt.Sprintf("cannot read %s: %v", path, err)}
+	}
+	if len(data) > 1<<20 {
+		return nil, &rules.UsageError{Field: "--facts", Msg: path + " is larger than 1 MiB; facts are counts, not subject lists"}
+	}
+	return data, nil
+}

@@ -1,0 +1,106 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTimeLeft(t *testing.T) {
+	cases := map[time.Duration]string{
+		72 * time.Hour:                      "3d 00h",
+		49*time.Hour + 59*time.Minute:       "2d 01h",
+		5*time.Hour + 30*time.Minute + 59e9: "5h 30m",
+		12 * time.Minute:                    "12m",
+		0:                                   "0m",
+		-3 * time.Hour:                      "OVERDUE 3h 00m",
+		-(26 * time.Hour):                   "OVERDUE 1d 02h",
+	}
+	for d, want := range cases {
+		if got := TimeLeft(d); got != want {
+			t.Errorf("TimeLeft(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	res, err := Evaluate(build(ms(est("DE"), subj("FR", 10, "US-TX", 300))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, res, ts("2026-06-13T07:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "4 obligations, nearest deadline first (time left as of 2026-06-13 07:00 UTC)") {
+		t.Errorf("header: %q", lines[0])
+	}
+	// Nearest first: the GDPR 72 hours (1h left), then Texas AG, then Texas individuals.
+	order := []string{"gdpr-art33-authority", "gdpr-art34-subjects", "us-tx-attorney-general", "us-tx-individuals", "Not required (26)"}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(out, s)
+		if i <= last {
+			t.Errorf("%q out of order in\n%s", s, out)
+		}
+		last = i
+	}
+	if !strings.Contains(out, "2026-06-13 08:00:00  1h 00m") {
+		t.Errorf("GDPR row should show 1h left:\n%s", out)
+	}
+	if !strings.Contains(out, "us-ca-residents") || !strings.Contains(out, "not in scope: no affected subjects resident in US-CA") {
+		t.Errorf("ruled-out obligations missing:\n%s", out)
+	}
+}
+
+// The JSON is exactly {"obligations":[…],"not_required":[{"id":…,"reason":…}]}, instants in UTC.
+func TestResultJSONShape(t *testing.T) {
+	res, err := Evaluate(build(ms(subj("FR", 1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string][]map[string]any
+	if err := json.Unmarshal(data, &top); err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 2 || top["obligations"] == nil || top["not_required"] == nil {
+		t.Fatalf("top-level keys: %s", data)
+	}
+	wantKeys := "audience basis clock_start due_at id regime rule template trigger"
+	for _, o := range top["obligations"] {
+		if got := keys(o); got != wantKeys {
+			t.Errorf("obligation keys %q, want %q", got, wantKeys)
+		}
+	}
+	if got := top["obligations"][0]["due_at"]; got != "2026-06-13T08:00:00Z" {
+		t.Errorf("due_at = %v", got)
+	}
+	for _, n := range top["not_required"] {
+		if got := keys(n); got != "id reason" {
+			t.Errorf("not_required keys %q", got)
+		}
+	}
+	// An empty result still has both arrays, never null.
+	empty, _ := json.Marshal(Result{Obligations: []Obligation{}, NotRequired: []NotRequired{}})
+	if string(empty) != `{"obligations":[],"not_required":[]}` {
+		t.Errorf("empty result: %s", empty)
+	}
+}
+
+func keys(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, " ")
+}
