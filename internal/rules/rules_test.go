@@ -184,6 +184,7 @@ var obligationCases = []obligationCase{
 	// California.
 	{name: "30 days, Pacific", id: "us-ca-residents", mods: ms(subj("US-CA", 1)), due: "2026-07-10T06:59:59Z"},
 	{name: "across US spring DST", id: "us-ca-residents", mods: ms(subj("US-CA", 1), aware("2026-03-01T12:00:00-08:00")), due: "2026-03-31T06:59:59Z"},
+	{name: "across US autumn DST", id: "us-ca-residents", mods: ms(subj("US-CA", 1), aware("2026-10-15T12:00:00-07:00")), due: "2026-11-14T07:59:59Z"},
 	{name: "across the leap day 2028-02-29", id: "us-ca-residents", mods: ms(subj("US-CA", 1), aware("2028-02-15T12:00:00-08:00")), due: "2028-03-16T06:59:59Z"},
 	{name: "day 1 is California's day", id: "us-ca-residents", mods: ms(subj("US-CA", 1), aware("2026-06-10T05:00:00+02:00")), due: "2026-07-09T06:59:59Z"},
 	{name: "encrypted", id: "us-ca-residents", mods: ms(subj("US-CA", 1), encrypted()), not: "unencrypted"},
