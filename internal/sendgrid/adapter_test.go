@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,10 +50,11 @@ func TestSendSingle(t *testing.T) {
 func TestSendRefusesBadMessagesWithoutARequest(t *testing.T) {
 	f := newFixture(t)
 	for name, mutate := range map[string]func(*mail.Message){
-		"bad sender":    func(m *mail.Message) { m.From = "dpo" },
-		"bad recipient": func(m *mail.Message) { m.To = "a@b@c" },
-		"no subject":    func(m *mail.Message) { m.Subject = " " },
-		"no body":       func(m *mail.Message) { m.Text = "" },
+		"bad sender":      func(m *mail.Message) { m.From = "dpo" },
+		"bad recipient":   func(m *mail.Message) { m.To = "a@b@c" },
+		"no subject":      func(m *mail.Message) { m.Subject = " " },
+		"no body":         func(m *mail.Message) { m.Text = "" },
+		"reserved header": func(m *mail.Message) { m.Headers = map[string]string{"Reply-To": "x@example.com"} },
 	} {
 		m := report()
 		mutate(&m)
@@ -101,6 +104,43 @@ func TestSendBatchAccepted(t *testing.T) {
 	}
 	if p := body.Personalizations[3]; p.Substitutions["-name-"] != "Customer 3" || p.CustomArgs[ArgBatchKey] != b.Key || p.CustomArgs[ArgIncidentID] != b.IncidentID {
 		t.Errorf("personalization 3 = %+v", p)
+	}
+}
+
+// TestConcurrentBatches: one Client used from many goroutines; every request carries its
+// own body (sendgrid-go keeps the body on its request struct, which must not be shared).
+func TestConcurrentBatches(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				key := fmt.Sprintf("INC-1/b-%d-%d", w, i)
+				rs := recipients(50, "w"+strconv.Itoa(w)+"i"+strconv.Itoa(i)+"r%d@example.com")
+				if _, err := f.client.SendBatch(context.Background(), testBatch(key, rs)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := range 8 {
+		for i := range 5 {
+			key := fmt.Sprintf("INC-1/b-%d-%d", w, i)
+			got := f.srv.Batch(key)
+			prefix := "w" + strconv.Itoa(w) + "i" + strconv.Itoa(i) + "r"
+			if len(got) != 1 || len(got[0].Addresses) != 50 {
+				t.Fatalf("batch %s recorded %d times", key, len(got))
+			}
+			for _, a := range got[0].Addresses {
+				if !strings.HasPrefix(a, prefix) {
+					t.Errorf("batch %s carried another batch's recipient", key)
+				}
+			}
+		}
+	}
+	if st := f.srv.Stats(); st.Delivered != 2000 || st.Duplicated != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
 

@@ -45,6 +45,12 @@ const (
 	defaultRateLimitWait = time.Second
 )
 
+// reservedHeaders may not be set through the headers field (Mail Send contract).
+var reservedHeaders = map[string]struct{}{
+	"x-sg-id": {}, "x-sg-eid": {}, "received": {}, "dkim-signature": {}, "content-type": {},
+	"content-transfer-encoding": {}, "to": {}, "from": {}, "subject": {}, "reply-to": {}, "cc": {}, "bcc": {},
+}
+
 // HostFromEnv returns $SENDGRID_API_HOST, or DefaultHost when it is unset or empty.
 func HostFromEnv() string {
 	if h := strings.TrimSpace(os.Getenv(EnvHost)); h != "" {
@@ -124,6 +130,11 @@ func (c *Client) Send(ctx context.Context, m mail.Message) (string, error) {
 		return "", &Error{Op: op, Kind: ErrInvalidInput, Err: errors.New("subject is empty")}
 	case m.Text == "":
 		return "", &Error{Op: op, Kind: ErrInvalidInput, Err: errors.New("body is empty")}
+	}
+	for k := range m.Headers {
+		if _, reserved := reservedHeaders[strings.ToLower(k)]; reserved {
+			return "", &Error{Op: op, Kind: ErrInvalidInput, Err: fmt.Errorf("header %s is set by SendGrid and may not be overridden", k)}
+		}
 	}
 	p := &sgmail.Personalization{To: []*sgmail.Email{{Address: m.To}}}
 	if m.Key != "" {

@@ -30,7 +30,7 @@ var (
 	// ErrNoEmailActivity: the account cannot query the Email Activity API (it is a paid
 	// add-on, and EU regional subusers have no activity data). Reconciliation by query is
 	// impossible; the caller falls back to resending.
-	ErrNoEmailActivity = errors.New("Email Activity API not available for this account")
+	ErrNoEmailActivity = errors.New("no Email Activity API for this account")
 	// ErrInvalidInput: the call was refused before any request was made.
 	ErrInvalidInput = errors.New("invalid input")
 )

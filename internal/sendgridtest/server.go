@@ -87,7 +87,9 @@ func (k FaultKind) String() string {
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Fault is one injected failure.
+// Fault is one injected failure. A fault is taken by the next Mail Send request that
+// passes authorization, whatever its body: a drop fault taken by an invalid request is
+// spent on its 400 answer.
 type Fault struct {
 	Kind FaultKind
 	// Wait is how far in the future the rate limit resets (RateLimit only).
@@ -121,7 +123,7 @@ type Stats struct {
 	// Accepted counts requests that were accepted (202, 200 in sandbox mode, or dropped
 	// after accepting).
 	Accepted int
-	// BadRequests counts 400 answers, Faults the injected failures.
+	// BadRequests counts 400 answers, Faults the injected faults taken.
 	BadRequests int
 	Faults      int
 	// Delivered counts deliveries outside sandbox mode; Unique the distinct addresses among
