@@ -3,6 +3,12 @@
 // A Provider applies isolation for one target. Every call returns Evidence: what was changed,
 // where, with the provider's own identifiers, so the incident timeline and the post-incident
 // report can show exactly what containment did.
+//
+// Providers: DryRun (records the nftables rules it would apply), NFTables (netlink, inside a
+// chosen network namespace), AWS (security-group quarantine), OPNsense (quarantine alias) and
+// Webhook (signed request to the company's own automation). The systems inventory
+// (LoadInventory) says which provider isolates which system; a Registry hands out the provider
+// and Target for a system name or a bare address.
 package firewall
 
 import (

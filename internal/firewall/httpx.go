@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -47,6 +48,21 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 		c.Transport = tr
 	}
 	return &c, nil
+}
+
+// redactURL drops credentials and the query (where tokens tend to hide) from a URL recorded
+// in evidence.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "redacted"
+	}
+	u.Fragment = ""
+	return u.String()
 }
 
 // readBody reads at most 1 MiB of a response body.

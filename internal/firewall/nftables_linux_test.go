@@ -185,8 +185,8 @@ func hostRuleset(t *testing.T) []string {
 }
 
 func TestNFTablesIsolatesAtRouter(t *testing.T) {
-	hostBefore := hostRuleset(t)
 	top := newTopology(t)
+	hostBefore := hostRuleset(t)
 	ctx := context.Background()
 
 	// A table of someone else's in the same namespace, which release must leave alone.
@@ -296,8 +296,8 @@ func TestNFTablesIsolatesAtRouter(t *testing.T) {
 }
 
 func TestNFTablesIsolatesInVictimNamespace(t *testing.T) {
-	hostBefore := hostRuleset(t)
 	top := newTopology(t)
+	hostBefore := hostRuleset(t)
 	ctx := context.Background()
 	p, err := NewNFTables(NFTablesSettings{NetNS: top.victim, Hooks: []string{"input", "output"}})
 	if err != nil {

@@ -163,7 +163,7 @@ func (o *OPNsense) start(t Target, action string) (Evidence, string, error) {
 			return ev, "", Permanent(fmt.Errorf("%s %s via opnsense: %w", action, t.System, err))
 		}
 	}
-	ev.Identifiers = map[string]string{"firewall": o.BaseURL, "alias": t.Alias}
+	ev.Identifiers = map[string]string{"firewall": redactURL(o.BaseURL), "alias": t.Alias}
 	return ev, t.Alias, nil
 }
 

@@ -39,7 +39,7 @@ type WebhookRequest struct {
 }
 
 // WebhookResponse is what the automation answers with a 2xx status. RuleID is required for
-// isolate; InForce is required for verify.
+// isolate (and recorded when present for verify and release); InForce is required for verify.
 type WebhookResponse struct {
 	RuleID  json.RawMessage `json:"rule_id,omitempty"`
 	InForce *bool           `json:"in_force,omitempty"`
@@ -92,7 +92,7 @@ func (w *Webhook) Isolate(ctx context.Context, t Target) (Evidence, error) {
 	if ruleID(resp.RuleID) == "" {
 		return ev, Permanent(fmt.Errorf("isolate %s via webhook: the answer has no rule_id; the receiver must return {\"rule_id\": ...}", t.System))
 	}
-	ev.Changes = []string{fmt.Sprintf("POST %s action=isolate system=%s addresses=%s allow=%s", w.URL, t.System,
+	ev.Changes = []string{fmt.Sprintf("POST %s action=isolate system=%s addresses=%s allow=%s", redactURL(w.URL), t.System,
 		strings.Join(t.Addresses, ","), strings.Join(t.Allow, ","))}
 	ev.After = "isolation rule " + ruleID(resp.RuleID) + " reported by the receiver"
 	return ev, nil
@@ -118,7 +118,7 @@ func (w *Webhook) Release(ctx context.Context, t Target) (Evidence, error) {
 	if err != nil {
 		return ev, err
 	}
-	ev.Changes = []string{fmt.Sprintf("POST %s action=release system=%s", w.URL, t.System)}
+	ev.Changes = []string{fmt.Sprintf("POST %s action=release system=%s", redactURL(w.URL), t.System)}
 	ev.After = "receiver reports the isolation lifted"
 	return ev, nil
 }
@@ -126,7 +126,7 @@ func (w *Webhook) Release(ctx context.Context, t Target) (Evidence, error) {
 func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookResponse, Evidence, error) {
 	op := fmt.Sprintf("%s %s via webhook", action, t.System)
 	ev := Evidence{Provider: w.Name(), Action: action, System: t.System, At: w.now(),
-		Identifiers: map[string]string{"url": w.URL}}
+		Identifiers: map[string]string{"url": redactURL(w.URL)}}
 	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: nonNil(t.Addresses),
 		InstanceID: t.InstanceID, Allow: nonNil(t.Allow), Incident: t.Incident})
 	if err != nil {

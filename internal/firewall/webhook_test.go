@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,6 +201,19 @@ func TestWebhookFaults(t *testing.T) {
 
 	if _, err := NewWebhook("https://x", nil, nil); !errors.Is(err, ErrPermanent) {
 		t.Errorf("empty secret: %v; want a permanent error", err)
+	}
+}
+
+func TestWebhookEvidenceRedactsURL(t *testing.T) {
+	a, srv := newAutomation(t)
+	p, _ := NewWebhook(srv.URL+"/hook?token=abc123", a.secret, nil)
+	ev, err := p.Isolate(context.Background(), Target{System: "db-1", Addresses: []string{"10.0.1.5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(ev)
+	if strings.Contains(string(b), "abc123") {
+		t.Errorf("evidence leaks the URL's token: %s", b)
 	}
 }
 
