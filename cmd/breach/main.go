@@ -73,7 +73,7 @@ func newRootCmd() *cobra.Command {
 		newFileCmd(g),
 		newCloseCmd(g),
 		newSubjectsCmd(g),
-		// TMP newObligationsCmd(),
+		newObligationsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,423 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/subjects"
+)
+
+var start = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+
+type incidentSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+
+	mu    sync.Mutex
+	chats []activities.ChatMessage
+}
+
+func TestIncident(t *testing.T) { suite.Run(t, new(incidentSuite)) }
+
+func (s *incidentSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(start)
+	s.env.RegisterWorkflow(ContainmentWorkflow)
+	s.env.RegisterWorkflow(ObligationWorkflow)
+	s.env.RegisterWorkflow(AlertsWorkflow)
+	s.env.RegisterActivity(&activities.Activities{})
+	s.chats = nil
+	// A broken test would otherwise skip through overdue reminders for ever.
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 60*24*time.Hour)
+}
+
+func (s *incidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+func declaration() Declaration {
+	return Declaration{
+		IncidentID: "INC-20261128-TEST", Title: "Backup bucket exposed", Systems: []string{"shop-db", "crm-api"},
+		AwareAt: start, AwareZone: "Europe/Berlin", DeclaredBy: "ic", Source: "cli",
+		Subjects: activities.DatasetRef{URI: "/data/subjects.csv"},
+		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
+		Organisation: activities.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
+			Establishments: []string{"DE"}, DPOContact: "dpo@example.test", MailFrom: "privacy@example.test"},
+		Routes: []Route{{Obligation: "gdpr-art33-authority", Method: "email", Address: "dpa@authority.example", Name: "DPA"}},
+	}
+}
+
+func scope() subjects.Summary {
+	return subjects.Summary{Rows: 12, Subjects: 10, Records: 20, Mailable: 9, Invalid: 1, Duplicates: 2,
+		ByJurisdiction: map[string]int{"DE": 7, "FR": 3}, ByCategory: map[string]int{"contact": 10, "order-history": 10}, SHA256: "abc"}
+}
+
+// mockBase mocks chat and firewall as succeeding.
+func (s *incidentSuite) mockBase() {
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{ID: "log", Name: "#inc"}, nil).Maybe()
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+		s.mu.Lock()
+		s.chats = append(s.chats, m)
+		s.mu.Unlock()
+		return nil
+	}).Maybe()
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ContainInput) (firewall.Evidence, error) {
+			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
+		}).Times(2)
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Times(2)
+}
+
+func (s *incidentSuite) mockHappyPath() {
+	s.mockBase()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
+		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{Register: "/reg.json"}, nil).Once()
+}
+
+func (s *incidentSuite) mockNotices() {
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{
+		Done: true, Counts: activities.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil).Once()
+}
+
+func (s *incidentSuite) update(at time.Duration, name string, arg any, rejected *error) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, fmt.Sprintf("%s-%s", name, at), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) {
+				if rejected != nil {
+					*rejected = err
+					return
+				}
+				s.Fail("update rejected", "%s at %s: %v", name, at, err)
+			},
+			OnComplete: func(any, error) {},
+		}, arg)
+	}, at)
+}
+
+func (s *incidentSuite) status() Status {
+	v, err := s.env.QueryWorkflow(QueryStatus)
+	s.Require().NoError(err)
+	var st Status
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+func highRisk(by string) Decision {
+	return Decision{By: by, Risk: "high", NotifyAuthority: true, NotifySubjects: true, Reasoning: "exfiltrated",
+		Consequences: "phishing", Measures: "isolated"}
+}
+
+func (s *incidentSuite) TestWholePlan() {
+	s.mockHappyPath()
+	s.mockNotices()
+	var submitted activities.ReportInput
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+			submitted = in
+			return activities.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
+		}).Once()
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic", Summary: "done"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res Result
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Equal("/reg.json", res.Records.Register)
+
+	st := s.status()
+	s.Equal(PhaseClosed, st.Phase)
+	for _, c := range st.Containment {
+		s.Equal(ContainContained, c.State, c.System)
+	}
+	s.Equal(AlertsDone, st.Alerts.State)
+	s.Equal(9, st.Alerts.Sent)
+	ids := map[string]ObligationStatus{}
+	for _, o := range st.Obligations {
+		ids[o.ID] = o
+	}
+	s.Require().Contains(ids, "gdpr-art33-authority")
+	s.Require().Contains(ids, "gdpr-art34-subjects")
+	s.Equal(OblFiled, ids["gdpr-art33-authority"].State)
+	s.Equal("msg-1", ids["gdpr-art33-authority"].Reference)
+	s.Equal(start.Add(2*time.Hour), ids["gdpr-art33-authority"].SubmittedAt)
+	s.False(ids["gdpr-art33-authority"].Late)
+	s.Equal(OblFiled, ids["gdpr-art34-subjects"].State)
+	s.Equal(start.Add(72*time.Hour), ids["gdpr-art33-authority"].DueAt)
+	// The report was drafted from the incident's real counts and sent to the configured authority.
+	s.Equal(10, submitted.Scope.Subjects)
+	s.Equal("dpa@authority.example", submitted.RecipientAddress)
+	s.Empty(submitted.LateReasons)
+	// The report carries containment as it stood at approval, not at the decision.
+	for _, c := range submitted.Containment {
+		s.Equal(ContainContained, c.State)
+	}
+	s.Empty(st.Pending)
+	s.Equal(start.Add(3*time.Hour), st.ClosedAt)
+	kinds := map[string]bool{}
+	for _, e := range st.Timeline {
+		kinds[e.Kind] = true
+	}
+	for _, k := range []string{"declared", "isolated", "scope", "decision", "obligations", "drafted", "filed", "alerts-sent", "closed"} {
+		s.True(kinds[k], "timeline lacks %s", k)
+	}
+	for i := 1; i < len(st.Timeline); i++ {
+		s.False(st.Timeline[i].At.Before(st.Timeline[i-1].At), "timeline out of order at %d", i)
+	}
+}
+
+func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons() {
+	s.mockHappyPath()
+	s.mockNotices()
+	var submitted activities.ReportInput
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+			submitted = in
+			return activities.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
+		}).Once()
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	var tooEarlyClose, lateWithoutReasons error
+	s.update(50*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &tooEarlyClose)
+	s.update(73*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, &lateWithoutReasons)
+	var mid Status
+	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 73*time.Hour+time.Minute)
+	s.update(74*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority",
+		Reasons: "the forensic confirmation arrived at hour 72"}, nil)
+	s.update(75*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+
+	s.Require().Error(tooEarlyClose)
+	s.Contains(tooEarlyClose.Error(), "gdpr-art33-authority is awaiting-approval")
+	s.Require().Error(lateWithoutReasons)
+	s.Contains(lateWithoutReasons.Error(), "reasons for the delay")
+	// The rejected late approval changed nothing.
+	var art33 ObligationStatus
+	for _, o := range mid.Obligations {
+		if o.ID == "gdpr-art33-authority" {
+			art33 = o
+		}
+	}
+	s.Equal(OblAwaitingApproval, art33.State)
+	want := []time.Duration{36 * time.Hour, 54 * time.Hour, 64*time.Hour + 48*time.Minute, 71 * time.Hour, 72 * time.Hour}
+	s.Require().Len(art33.Escalations, len(want), "%v", art33.Escalations)
+	for i, d := range want {
+		s.True(strings.HasPrefix(art33.Escalations[i], start.Add(d).Format(time.RFC3339)), "escalation %d: %s, want at %s", i, art33.Escalations[i], d)
+	}
+	s.Contains(art33.Escalations[4], "OVERDUE")
+
+	s.Equal("the forensic confirmation arrived at hour 72", submitted.LateReasons)
+	st := s.status()
+	for _, o := range st.Obligations {
+		if o.ID == "gdpr-art33-authority" {
+			s.True(o.Late)
+			s.Equal(OblFiled, o.State)
+		}
+	}
+	// Each escalation reached the incident room.
+	n := 0
+	for _, m := range s.chats {
+		if m.Kind == "escalation" && strings.HasPrefix(m.Text, "gdpr-art33-authority") {
+			n++
+		}
+	}
+	s.GreaterOrEqual(n, 5)
+}
+
+func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
+	s.mockHappyPath()
+	s.mockNotices()
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	var byIC, byStranger, badRisk, noReason, lowRiskNotice, twice error
+	s.update(30*time.Minute, UpdateDecide, highRisk("ic"), &byIC)
+	s.update(31*time.Minute, UpdateDecide, highRisk("mallory"), &byStranger)
+	s.update(32*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "catastrophic", Reasoning: "x"}, &badRisk)
+	s.update(33*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "high", NotifyAuthority: true, NotifySubjects: true}, &noReason)
+	s.update(34*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "risk", NotifyAuthority: true, NotifySubjects: true, Reasoning: "x"}, &lowRiskNotice)
+	var before Status
+	s.env.RegisterDelayedCallback(func() { before = s.status() }, 50*time.Minute)
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(61*time.Minute, UpdateDecide, highRisk("dpo"), &twice)
+	var forgedApproval error
+	s.update(90*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "report:gdpr-art33-authority"}, &forgedApproval)
+	var unknownStep error
+	s.update(91*time.Minute, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:no-such-obligation"}, &unknownStep)
+	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().NoError(s.env.GetWorkflowError())
+	for name, err := range map[string]error{"by ic": byIC, "by stranger": byStranger} {
+		s.Require().Error(err, name)
+		s.Contains(err.Error(), "does not hold the dpo role", name)
+	}
+	s.ErrorContains(badRisk, "not one of unlikely, risk, high")
+	s.ErrorContains(noReason, "reasoning is empty")
+	s.ErrorContains(lowRiskNotice, "only on a high-risk finding")
+	s.ErrorContains(twice, "already decided by dpo")
+	s.ErrorContains(forgedApproval, "does not hold the dpo role")
+	s.ErrorContains(unknownStep, `no obligation "no-such-obligation"`)
+	s.Nil(before.Decision, "a rejected decision must leave the state unchanged")
+	s.Equal(PhaseDecide, before.Phase)
+	s.Equal("dpo", s.status().Decision.By)
+}
+
+func (s *incidentSuite) TestChatOutageBlocksNothing() {
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, errors.New("slack is down"))
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Times(2)
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{InForce: true}, nil).Times(2)
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	s.mockNotices()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	st := s.status()
+	s.Equal(PhaseClosed, st.Phase)
+	s.Equal(AlertsDone, st.Alerts.State)
+}
+
+func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, nil).Maybe()
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+		s.chats = append(s.chats, m)
+		return nil
+	}).Maybe()
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
+		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", activities.ErrTypeFirewallPermanent, nil)).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	s.mockNotices()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	d := declaration()
+	d.Systems = []string{"shop-db"}
+	var waiting Status
+	s.env.RegisterDelayedCallback(func() { waiting = s.status() }, 10*time.Minute)
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	var tooEarly, wrongRole error
+	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &tooEarly)
+	s.update(4*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "isolation:shop-db"}, &wrongRole)
+	s.update(5*time.Hour, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
+	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Require().Len(waiting.Containment, 1)
+	s.Equal(ContainManual, waiting.Containment[0].State)
+	s.Contains(waiting.Containment[0].Detail, "unknown instance")
+	steps := []string{}
+	for _, p := range waiting.Pending {
+		steps = append(steps, p.Step)
+	}
+	s.Contains(steps, "isolation:shop-db")
+	s.ErrorContains(tooEarly, "containment of shop-db is manual-required")
+	s.ErrorContains(wrongRole, "does not hold the commander role")
+	st := s.status()
+	s.Equal(ContainContained, st.Containment[0].State)
+	s.True(st.Containment[0].Manual)
+	s.Contains(st.Containment[0].Detail, "pulled the cable")
+	// Reminders were raised while nobody confirmed: every 15 minutes for almost five hours.
+	reminders := 0
+	for _, m := range s.chats {
+		if m.Kind == "manual-isolation-reminder" {
+			reminders++
+		}
+	}
+	s.GreaterOrEqual(reminders, 15)
+}
+
+func (s *incidentSuite) TestUnlikelyRiskFilesNothingAndStillWritesTheRegister() {
+	s.mockBase()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
+	var rec activities.IncidentRecord
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.IncidentRecord) (activities.CloseOutput, error) {
+		rec = r
+		return activities.CloseOutput{Register: "/reg"}, nil
+	}).Once()
+	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
+	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Empty(rec.Obligations)
+	s.Equal(AlertsNotRequired, rec.Alerts.State)
+	reasons := map[string]string{}
+	for _, n := range rec.NotRequired {
+		reasons[n.ID] = n.Reason
+	}
+	s.Contains(reasons, "gdpr-art33-authority")
+	s.Contains(reasons, "gdpr-art34-subjects")
+}
+
+func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
+	s.mockBase()
+	s.mockNotices()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
+		activities.ScopeResult{}, temporal.NewNonRetryableApplicationError(`subjects dataset: required column "email" is missing`, activities.ErrTypeSubjectsMissingColumn, nil)).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/fixed.csv"}}).Return(
+		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/fixed.csv", SHA256: "f"}}, nil).Once()
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	var failed Status
+	s.env.RegisterDelayedCallback(func() { failed = s.status() }, 10*time.Minute)
+	s.update(20*time.Minute, UpdateReplaceSubjects, ReplaceSubjectsRequest{By: "ic", Subjects: activities.DatasetRef{URI: "/data/fixed.csv"}}, nil)
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Contains(failed.ScopeError, `column "email"`)
+	s.Equal(PhaseAssess, failed.Phase)
+	st := s.status()
+	s.Equal("f", st.Dataset.SHA256)
+	s.Empty(st.ScopeError)
+}
+
+func TestEscalationPoints(t *testing.T) {
+	cases := []struct {
+		name       string
+		start, due time.Time
+		want       []time.Duration
+	}{
+		{"72 hours", start, start.Add(72 * time.Hour), []time.Duration{36 * time.Hour, 54 * time.Hour, 64*time.Hour + 48*time.Minute, 71 * time.Hour, 72 * time.Hour}},
+		{"4 hours: T-1h before 90%", start, start.Add(4 * time.Hour), []time.Duration{2 * time.Hour, 3 * time.Hour, 3 * time.Hour, 3*time.Hour + 36*time.Minute, 4 * time.Hour}},
+		{"30 minutes: T-1h before the start is dropped", start, start.Add(30 * time.Minute), []time.Duration{15 * time.Minute, 22*time.Minute + 30*time.Second, 27 * time.Minute, 30 * time.Minute}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Escalations(c.start, c.due)
+			require.Len(t, got, len(c.want))
+			for i, d := range c.want {
+				require.Equal(t, c.start.Add(d), got[i].At, "point %d (%s)", i, got[i].Label)
+			}
+		})
+	}
+}
