@@ -46,6 +46,7 @@ func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action s
 	if err != nil {
 		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s: %w", action, in.System, err))
 	}
+	t.Incident = in.IncidentID
 	ev, err := call(p, ctx, t)
 	if err != nil {
 		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s via %s: %w", action, in.System, p.Name(), err))

@@ -51,7 +51,7 @@ func newDeclareCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := fw.checkSystems(d.Systems); err != nil {
+			if err := checkSystems(fw, d.Systems); err != nil {
 				return err
 			}
 			c, err := dial(cmd.Context())

@@ -136,7 +136,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	if err != nil {
 		return err
 	}
-	if err := fw.checkSystems(d.Systems); err != nil {
+	if err := checkSystems(fw, d.Systems); err != nil {
 		return err
 	}
 	res, err := declare(ctx, st.client, d)

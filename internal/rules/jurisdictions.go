@@ -85,3 +85,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// KnownJurisdiction reports whether code is an ISO 3166-1 alpha-2 country code or a US state
+// as US-XX: the keys subjects_by_jurisdiction accepts.
+func KnownJurisdiction(code string) bool { return validJurisdiction(code) }

@@ -5,14 +5,15 @@ package subjects
 
 import (
 	"bufio"
-
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/rules"
 )
 
 // Row is one data subject as read from the dataset. It holds personal data: it must stay inside
@@ -159,7 +160,15 @@ func (s *Seen) add(id, email string) bool {
 // NewReader reads the header from r and returns a reader positioned at the first data row.
 // seen may be nil (no duplicate detection).
 func NewReader(r io.Reader, seen *Seen) (*Reader, error) {
-	cr := newCSV(r)
+	// The byte order mark goes before the CSV reader sees it: left in, it makes a quoted first
+	// header field a syntax error.
+	br := bufio.NewReaderSize(r, 64<<10)
+	var base int64
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
+		br.Discard(len(bom))
+		base = int64(len(bom))
+	}
+	cr := newCSV(br)
 	rec, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("subjects dataset is empty: the first line must be a header row (id,email,name,country,data_categories)")
@@ -171,7 +180,7 @@ func NewReader(r io.Reader, seen *Seen) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{r: cr, header: h, seen: seen}
+	rd := &Reader{r: cr, header: h, base: base, seen: seen}
 	rd.nextLine = rd.endLine(rec)
 	return rd, nil
 }
@@ -203,6 +212,8 @@ func (r *Reader) endLine(rec []string) int {
 	return r.line0 + l + strings.Count(rec[len(rec)-1], "\n") + 1
 }
 
+const bom = "\ufeff"
+
 func newCSV(r io.Reader) *csv.Reader {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
 	cr.FieldsPerRecord = -1
@@ -217,18 +228,25 @@ func (r *Reader) Header() Header { return r.header }
 // Next returns the next row, or io.EOF. A row that cannot be used has Problem set; a syntax
 // error that the CSV reader cannot recover from is returned as an error naming the line.
 func (r *Reader) Next() (Row, error) {
-	rec, err := r.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return Row{}, fmt.Errorf("subjects dataset line %d: %v; fix the quoting on that line", r.line0+pe.StartLine, pe.Err)
+	var rec []string
+	var line int
+	// A loop, not recursion, over blank lines: a file of millions of them must not overflow the
+	// stack.
+	for {
+		var err error
+		rec, err = r.r.Read()
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return Row{}, fmt.Errorf("subjects dataset line %d: %v; fix the quoting on that line", r.line0+pe.StartLine, pe.Err)
+			}
+			return Row{}, err
 		}
-		return Row{}, err
-	}
-	line, _ := r.r.FieldPos(0)
-	r.nextLine = r.endLine(rec)
-	if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-		return r.Next() // a blank line
+		line, _ = r.r.FieldPos(0)
+		r.nextLine = r.endLine(rec)
+		if len(rec) != 1 || strings.TrimSpace(rec[0]) != "" {
+			break
+		}
 	}
 	r.index++
 	row := Row{Index: r.index, Line: r.line0 + line}
@@ -257,7 +275,8 @@ func (r *Reader) Next() (Row, error) {
 	state := strings.ToUpper(field("state"))
 	if cats := field("data_categories"); cats != "" {
 		for _, c := range strings.FieldsFunc(cats, func(r rune) bool { return r == ';' || r == '|' }) {
-			if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+			// A category listed twice is still one record of that subject.
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && !slices.Contains(row.Categories, c) {
 				row.Categories = append(row.Categories, c)
 			}
 		}
@@ -308,22 +327,6 @@ func jurisdiction(country, state string) string {
 	return country
 }
 
-func validJurisdiction(j string) bool {
-	country, sub, hasSub := strings.Cut(j, "-")
-	if len(country) != 2 || !isUpper(country) {
-		return false
-	}
-	if !hasSub {
-		return true
-	}
-	return country == "US" && len(sub) == 2 && isUpper(sub)
-}
-
-func isUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
+// validJurisdiction accepts exactly the codes the obligations engine knows, so that a scope it
+// accepts can always be decided on.
+func validJurisdiction(j string) bool { return rules.KnownJurisdiction(j) }
