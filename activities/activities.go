@@ -40,6 +40,27 @@ type Organisation struct {
 type Chat interface {
 	OpenRoom(ctx context.Context, r RoomRequest) (Room, error)
 	Post(ctx context.Context, m ChatMessage) error
+	// UpdateCard shows the incident card, edited in place (never a new message per change).
+	UpdateCard(ctx context.Context, c Card) error
+}
+
+// Card is the incident card: phase, containment, deadlines, alerts, what is pending. It holds no
+// personal data of a subject.
+type Card struct {
+	IncidentID  string             `json:"incident_id"`
+	Title       string             `json:"title"`
+	Drill       bool               `json:"drill,omitempty"`
+	Phase       string             `json:"phase"`
+	DeclaredBy  string             `json:"declared_by"`
+	AwareAt     time.Time          `json:"aware_at"`
+	Containment []SystemStatus     `json:"containment"`
+	Risk        string             `json:"risk,omitempty"`
+	Obligations []ObligationStatus `json:"obligations,omitempty"`
+	Alerts      AlertProgress      `json:"alerts"`
+	// Pending lists what people must do next, as "step (role): description".
+	Pending  []string  `json:"pending,omitempty"`
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+	ClosedBy string    `json:"closed_by,omitempty"`
 }
 
 // RoomRequest asks for an incident room.

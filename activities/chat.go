@@ -21,3 +21,11 @@ func (a *Activities) PostChat(ctx context.Context, m ChatMessage) error {
 	}
 	return nil
 }
+
+// UpdateCard shows the current incident card.
+func (a *Activities) UpdateCard(ctx context.Context, c Card) error {
+	if err := a.Chat.UpdateCard(ctx, c); err != nil {
+		return fmt.Errorf("update the card of %s: %w", c.IncidentID, err)
+	}
+	return nil
+}

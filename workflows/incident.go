@@ -34,6 +34,7 @@ type incidentImpl struct {
 	logger  log.Logger
 
 	chatQueue   []activities.ChatMessage
+	sentCardKey string
 	containDone bool
 	alertsDone  bool
 	closeReq    *CloseRequest
@@ -173,7 +174,9 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	inc.phase = PhaseClosed
 	inc.chat("closed", fmt.Sprintf("Incident closed. Register entry: %s; post-incident report: %s", out.Register, out.Report), false)
 	// Give the room a moment to hear the last messages; never wait long for chat.
-	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return len(inc.chatQueue) == 0 })
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
+		return len(inc.chatQueue) == 0 && inc.cardKey() == inc.sentCardKey
+	})
 	return Result{IncidentID: d.IncidentID, Records: out}, nil
 }
 
@@ -211,16 +214,67 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 	} else {
 		inc.event(ctx, "room", "Incident room opened: "+room.Name)
 	}
+	var lastCardAt time.Time
 	for {
-		if err := workflow.Await(ctx, func() bool { return len(inc.chatQueue) > 0 }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(inc.chatQueue) > 0 || inc.cardKey() != inc.sentCardKey }); err != nil {
 			return
 		}
-		m := inc.chatQueue[0]
-		if err := workflow.ExecuteActivity(cctx, a.PostChat, m).Get(ctx, nil); err != nil {
-			inc.logger.Warn("chat message dropped", "kind", m.Kind, "error", err)
+		if len(inc.chatQueue) > 0 {
+			m := inc.chatQueue[0]
+			if err := workflow.ExecuteActivity(cctx, a.PostChat, m).Get(ctx, nil); err != nil {
+				inc.logger.Warn("chat message dropped", "kind", m.Kind, "error", err)
+			}
+			inc.chatQueue = inc.chatQueue[1:]
+			continue
 		}
-		inc.chatQueue = inc.chatQueue[1:]
+		// The card is edited at most every CardInterval; messages go first.
+		if wait := lastCardAt.Add(CardInterval).Sub(workflow.Now(ctx)); wait > 0 && inc.phase != PhaseClosed {
+			if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(inc.chatQueue) > 0 }); err != nil {
+				return
+			}
+			continue
+		}
+		key := inc.cardKey()
+		if err := workflow.ExecuteActivity(cctx, a.UpdateCard, inc.card()).Get(ctx, nil); err != nil {
+			inc.logger.Warn("card update dropped", "error", err)
+		}
+		inc.sentCardKey = key
+		lastCardAt = workflow.Now(ctx)
 	}
+}
+
+// CardInterval is the least time between two edits of the incident card.
+const CardInterval = 3 * time.Second
+
+func (inc *incidentImpl) card() activities.Card {
+	c := activities.Card{IncidentID: inc.rec.IncidentID, Title: inc.rec.Title, Drill: inc.rec.Drill, Phase: inc.phase,
+		DeclaredBy: inc.rec.DeclaredBy, AwareAt: inc.rec.AwareAt, Containment: inc.rec.Containment,
+		Obligations: inc.rec.Obligations, Alerts: inc.rec.Alerts, ClosedAt: inc.rec.ClosedAt, ClosedBy: inc.rec.ClosedBy}
+	if inc.rec.Decision != nil {
+		c.Risk = inc.rec.Decision.Risk
+	}
+	for _, p := range inc.pendingSorted() {
+		c.Pending = append(c.Pending, fmt.Sprintf("%s (%s): %s", p.Step, p.Role, p.Description))
+	}
+	return c
+}
+
+// cardKey changes whenever the card would show something new.
+func (inc *incidentImpl) cardKey() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%d|%d|", inc.phase, len(inc.pending), inc.rec.Alerts.Sent)
+	for _, s := range inc.rec.Containment {
+		b.WriteString(s.State)
+		b.WriteByte(',')
+	}
+	for _, o := range inc.rec.Obligations {
+		fmt.Fprintf(&b, "%s:%t,", o.State, o.Late)
+	}
+	if inc.rec.Decision != nil {
+		b.WriteString(inc.rec.Decision.Risk)
+	}
+	b.WriteString(inc.rec.Alerts.State)
+	return b.String()
 }
 
 func (inc *incidentImpl) receiveChildStates(ctx workflow.Context) {

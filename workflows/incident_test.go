@@ -29,6 +29,7 @@ type incidentSuite struct {
 
 	mu    sync.Mutex
 	chats []activities.ChatMessage
+	cards []activities.Card
 }
 
 func TestIncident(t *testing.T) { suite.Run(t, new(incidentSuite)) }
@@ -41,6 +42,7 @@ func (s *incidentSuite) SetupTest() {
 	s.env.RegisterWorkflow(AlertsWorkflow)
 	s.env.RegisterActivity(&activities.Activities{})
 	s.chats = nil
+	s.cards = nil
 	// A broken test would otherwise skip through overdue reminders for ever.
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 60*24*time.Hour)
 }
@@ -66,6 +68,12 @@ func scope() subjects.Summary {
 
 // mockBase mocks chat and firewall as succeeding.
 func (s *incidentSuite) mockBase() {
+	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.Card) error {
+		s.mu.Lock()
+		s.cards = append(s.cards, c)
+		s.mu.Unlock()
+		return nil
+	}).Maybe()
 	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{ID: "log", Name: "#inc"}, nil).Maybe()
 	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
 		s.mu.Lock()
@@ -171,6 +179,15 @@ func (s *incidentSuite) TestWholePlan() {
 	}
 	s.Empty(st.Pending)
 	s.Equal(start.Add(3*time.Hour), st.ClosedAt)
+	// The card was edited as the plan moved, and ends showing the closed incident.
+	s.Require().NotEmpty(s.cards)
+	last := s.cards[len(s.cards)-1]
+	s.Equal(PhaseClosed, last.Phase)
+	s.Equal("ic", last.ClosedBy)
+	s.Equal("high", last.Risk)
+	for i := 1; i < len(s.cards); i++ {
+		s.NotEqual(s.cards[i-1], s.cards[i], "card %d repeats the previous one", i)
+	}
 	kinds := map[string]bool{}
 	for _, e := range st.Timeline {
 		kinds[e.Kind] = true
@@ -284,6 +301,7 @@ func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 func (s *incidentSuite) TestChatOutageBlocksNothing() {
 	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, errors.New("slack is down"))
 	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
+	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Times(2)
 	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{InForce: true}, nil).Times(2)
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
@@ -305,6 +323,7 @@ func (s *incidentSuite) TestChatOutageBlocksNothing() {
 
 func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, nil).Maybe()
+	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil).Maybe()
 	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
 		s.chats = append(s.chats, m)
 		return nil

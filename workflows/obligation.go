@@ -111,9 +111,8 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	st.Draft = draft.Path
 	st.State = OblAwaitingApproval
 	step := StepReport + o.ID
-	rep.send(ctx, childState{Pending: &PendingStep{Step: step, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
-		Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)}})
-	push()
+	sendPending(ctx, rep, &st, &PendingStep{Step: step, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+		Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)}, push)
 	rep.event(ctx, "drafted", fmt.Sprintf("%s report drafted: %s", o.ID, draft.Path))
 	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "approval-needed", Drill: in.Drill,
 		Text: fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
@@ -144,9 +143,8 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	} else {
 		// Filed by a person on the authority's portal; a drill files nothing anywhere.
 		st.State = OblAwaitingFiling
-		rep.send(ctx, childState{Pending: &PendingStep{Step: "file:" + o.ID, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
-			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}})
-		push()
+		sendPending(ctx, rep, &st, &PendingStep{Step: "file:" + o.ID, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}, push)
 		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filing-needed", Drill: in.Drill,
 			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
 				o.ID, routeName(in.Route, o), in.IncidentID, o.ID)})
@@ -182,6 +180,24 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	rep.event(ctx, "filed", text)
 	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filed", Text: text, Drill: in.Drill})
 	return st, nil
+}
+
+// changePendingWithState is the workflow.GetVersion change that sends a step for a person in
+// the same signal as the obligation state that makes it actionable. Before it, the step and
+// the state were two signals, and an approval made between them was refused as "not awaiting
+// approval: it is drafting".
+const changePendingWithState = "obligation-pending-with-state"
+
+// sendPending tells the incident that a person must act, together with the state in st.
+func sendPending(ctx workflow.Context, rep reporter, st *ObligationStatus, p *PendingStep, push func()) {
+	if workflow.GetVersion(ctx, changePendingWithState, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		rep.send(ctx, childState{Pending: p})
+		push()
+		return
+	}
+	cp := *st
+	cp.Escalations = append([]string{}, st.Escalations...)
+	rep.send(ctx, childState{Obligation: &cp, Pending: p})
 }
 
 func routeName(r Route, o rules.Obligation) string {

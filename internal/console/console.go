@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/templates"
 )
 
 // Chat writes each incident's messages to <Dir>/incidents/<id>/incident.log and to Out.
@@ -117,4 +118,26 @@ func (c *Chat) write(incidentID, kind, text string, urgent bool) error {
 		fmt.Fprint(c.Out, line)
 	}
 	return nil
+}
+
+// CardPath is where the console keeps an incident's card.
+func CardPath(dir, incidentID string) string {
+	return filepath.Join(activities.IncidentDir(dir, incidentID), "card.txt")
+}
+
+// UpdateCard rewrites the incident's card file in place.
+func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
+	text, err := templates.Render("card", card)
+	if err != nil {
+		return err
+	}
+	path := CardPath(c.Dir, card.IncidentID)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("console card: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o640); err != nil {
+		return fmt.Errorf("console card: %w", err)
+	}
+	return os.Rename(tmp, path)
 }

@@ -1,0 +1,145 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/console"
+)
+
+// 2024-03-06 01:00 in UTC+2 is still 5 March in UTC.
+var day = time.Date(2024, 3, 6, 1, 0, 0, 0, time.FixedZone("EET", 2*3600))
+
+var channelPattern = regexp.MustCompile(`^(inc|drill)-[0-9]{8}-[a-z0-9]+(-[a-z0-9]+)*$`)
+
+func TestChannelName(t *testing.T) {
+	tests := []struct {
+		title string
+		drill bool
+		want  string
+	}{
+		{"Database leak", false, "inc-20240305-database-leak"},
+		{"Database leak", true, "drill-20240305-database-leak"},
+		{"CRM Export On S3", false, "inc-20240305-crm-export-on-s3"},
+		{"Daten-Leck bei Müller & Söhne!!", false, "inc-20240305-daten-leck-bei-m-ller-s-hne"},
+		{"  --Hello,,, World--  ", false, "inc-20240305-hello-world"},
+		{"a/b\\c_d.e:f", false, "inc-20240305-a-b-c-d-e-f"},
+		{"tab\tand\nnewline", false, "inc-20240305-tab-and-newline"},
+		{"", false, "inc-20240305-incident"},
+		{"!!! ???", true, "drill-20240305-incident"},
+		{"日本語のインシデント", false, "inc-20240305-incident"},
+		{"Ölunfall 2024", false, "inc-20240305-lunfall-2024"},
+		{strings.Repeat("a", 100), false, "inc-20240305-" + strings.Repeat("a", 67)},
+		// The cut at 80 falls just after a dash, which is dropped.
+		{strings.Repeat("x", 66) + " yyyy", false, "inc-20240305-" + strings.Repeat("x", 66)},
+		{strings.Repeat("Ünïcödé ", 30), true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.title, func(t *testing.T) {
+			got := console.ChannelName("INC-1", tt.title, tt.drill, day)
+			if tt.want != "" {
+				assert.Equal(t, tt.want, got)
+			}
+			assert.LessOrEqual(t, len(got), 80)
+			assert.Regexp(t, channelPattern, got)
+		})
+	}
+}
+
+func TestSlug(t *testing.T) {
+	assert.Equal(t, "payment-db-1-exposed", console.Slug("Payment DB-1 exposed"))
+	assert.Equal(t, "incident", console.Slug("—"))
+}
+
+func newChat(t *testing.T) (*console.Chat, *bytes.Buffer) {
+	t.Helper()
+	var out bytes.Buffer
+	now := time.Date(2024, 3, 5, 15, 30, 0, 0, time.FixedZone("CET", 3600))
+	return &console.Chat{Dir: t.TempDir(), Out: &out, Now: func() time.Time { return now }}, &out
+}
+
+func readLog(t *testing.T, c *console.Chat, incidentID string) string {
+	t.Helper()
+	b, err := os.ReadFile(console.LogPath(c.Dir, incidentID))
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestPostAppendsToLogAndOut(t *testing.T) {
+	c, out := newChat(t)
+	ctx := context.Background()
+
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "containment", Text: "db-1 isolated via nftables"}))
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "deadline", Text: "GDPR Art. 33 report due in 12h", Urgent: true}))
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-2", Kind: "note", Text: "another incident"}))
+
+	want := "2024-03-05T14:30:00Z [INC-1] containment: db-1 isolated via nftables\n" +
+		"2024-03-05T14:30:00Z [INC-1] ! deadline: GDPR Art. 33 report due in 12h\n"
+	assert.Equal(t, want, readLog(t, c, "INC-1"))
+	assert.Equal(t, "2024-03-05T14:30:00Z [INC-2] note: another incident\n", readLog(t, c, "INC-2"))
+	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-2] note: another incident\n", out.String())
+	assert.Equal(t, filepath.Join(c.Dir, "incidents", "INC-1", "incident.log"), console.LogPath(c.Dir, "INC-1"))
+
+	// A new adapter over the same directory (a restarted worker) appends, it does not truncate.
+	again := &console.Chat{Dir: c.Dir, Now: c.Now}
+	require.NoError(t, again.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "note", Text: "after restart"}))
+	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-1] note: after restart\n", readLog(t, c, "INC-1"))
+}
+
+func TestPostMarksDrills(t *testing.T) {
+	c, out := newChat(t)
+	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-9", Kind: "decision", Text: "DPO decides: high risk", Drill: true, Urgent: true}))
+	line := "2024-03-05T14:30:00Z [INC-9] ! decision: [DRILL] DPO decides: high risk\n"
+	assert.Equal(t, line, readLog(t, c, "INC-9"))
+	assert.Equal(t, line, out.String())
+
+	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-10", Kind: "note", Text: "real"}))
+	assert.NotContains(t, readLog(t, c, "INC-10"), "DRILL")
+}
+
+func TestOpenRoom(t *testing.T) {
+	c, out := newChat(t)
+	room, err := c.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: "INC-1", Title: "Payment DB exposed", DeclaredBy: "ann", Drill: true})
+	require.NoError(t, err)
+	assert.Equal(t, activities.Room{ID: console.LogPath(c.Dir, "INC-1"), Name: "#drill-20240305-payment-db-exposed"}, room)
+	line := "2024-03-05T14:30:00Z [INC-1] room: #drill-20240305-payment-db-exposed opened for INC-1 (declared by ann)\n"
+	assert.Equal(t, line, readLog(t, c, "INC-1"))
+	assert.Equal(t, line, out.String())
+}
+
+func TestConcurrentPostsKeepWholeLines(t *testing.T) {
+	c, out := newChat(t)
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-1", Kind: "note", Text: fmt.Sprintf("message %02d", i)}))
+		}()
+	}
+	wg.Wait()
+
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("2024-03-05T14:30:00Z [INC-1] note: message %02d", i))
+	}
+	for _, got := range []string{readLog(t, c, "INC-1"), out.String()} {
+		lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+		sort.Strings(lines)
+		assert.Equal(t, want, lines)
+	}
+}
