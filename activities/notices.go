@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
 )
@@ -19,11 +21,35 @@ import (
 type NoticeContent struct {
 	OrgName      string `json:"org_name"`
 	From         string `json:"from"`
+	Title        string `json:"title"`
 	WhatHappened string `json:"what_happened"`
 	Consequences string `json:"consequences,omitempty"`
 	Measures     string `json:"measures,omitempty"`
 	Advice       string `json:"advice,omitempty"`
 	Contact      string `json:"contact"`
+	// AwareAt is when the organisation discovered the breach.
+	AwareAt time.Time `json:"aware_at"`
+	// Routes say which notice each person receives: the first route covering the person's
+	// jurisdiction. A person no route covers is not notified (no law requires it).
+	Routes []NoticeRoute `json:"routes"`
+}
+
+// NoticeRoute is the notice one obligation requires, and whom it covers.
+type NoticeRoute struct {
+	Obligation string `json:"obligation"`
+	Template   string `json:"template"`
+	// Subjects are jurisdiction patterns (a code, EEA, US-*); empty covers everyone.
+	Subjects []string `json:"subjects,omitempty"`
+}
+
+// route returns the notice route for a person resident in jurisdiction, if any.
+func (c NoticeContent) route(jurisdiction string) (NoticeRoute, bool) {
+	for _, r := range c.Routes {
+		if (rules.Obligation{Subjects: r.Subjects}).Covers(jurisdiction) {
+			return r, true
+		}
+	}
+	return NoticeRoute{}, false
 }
 
 // NoticeChunkInput asks for the notices of the next MaxRows rows from Position.
@@ -44,6 +70,8 @@ type NoticeCounts struct {
 	Invalid     int `json:"invalid"`
 	Duplicates  int `json:"duplicates"`
 	Unusable    int `json:"unusable"`
+	// NotCovered counts people no notice obligation covers (e.g. outside the laws that apply).
+	NotCovered int `json:"not_covered"`
 }
 
 // Add adds o to c.
@@ -54,6 +82,7 @@ func (c *NoticeCounts) Add(o NoticeCounts) {
 	c.Invalid += o.Invalid
 	c.Duplicates += o.Duplicates
 	c.Unusable += o.Unusable
+	c.NotCovered += o.NotCovered
 }
 
 // NoticeChunkResult says where the next chunk starts and what this one did.
@@ -65,10 +94,11 @@ type NoticeChunkResult struct {
 
 type noticeView struct {
 	NoticeContent
-	IncidentID string
-	Drill      bool
-	Name       string
-	Categories []string
+	IncidentID   string
+	Drill        bool
+	Name         string
+	Categories   []string
+	Jurisdiction string
 }
 
 // SendNotices sends the customer notice to every mailable subject in a range of rows, exactly
@@ -125,7 +155,12 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 		case !row.Mailable():
 			res.Counts.Invalid++
 		default:
-			dup, err := a.sendNotice(ctx, in, row)
+			route, ok := in.Notice.route(row.Jurisdiction)
+			if !ok {
+				res.Counts.NotCovered++
+				break
+			}
+			dup, err := a.sendNotice(ctx, in, row, route)
 			if err != nil {
 				return res, err
 			}
@@ -147,9 +182,14 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 	return res, nil
 }
 
-func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, row subjects.Row) (duplicate bool, err error) {
-	out, err := templates.Render("gdpr-art34-notice", noticeView{
+func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, row subjects.Row, route NoticeRoute) (duplicate bool, err error) {
+	tmpl := route.Template
+	if !templates.Has(tmpl) {
+		tmpl = "gdpr-art34-notice"
+	}
+	out, err := templates.Render(tmpl, noticeView{
 		NoticeContent: in.Notice, IncidentID: in.IncidentID, Drill: in.Drill, Name: row.Name, Categories: row.Categories,
+		Jurisdiction: row.Jurisdiction,
 	})
 	if err != nil {
 		return false, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)

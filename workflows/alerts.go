@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -38,7 +39,7 @@ func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (AlertProgress, error)
 	}
 	progress := func(state string) AlertProgress {
 		return AlertProgress{State: state, Total: in.Total, Sent: in.Counts.Sent + in.Counts.AlreadySent,
-			Invalid: in.Counts.Invalid, Duplicates: in.Counts.Duplicates, Skipped: in.Counts.Unusable,
+			Invalid: in.Counts.Invalid, Duplicates: in.Counts.Duplicates, Skipped: in.Counts.Unusable + in.Counts.NotCovered,
 			Rows: in.Counts.Rows, StartedAt: in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC()}
 	}
 	for chunk := 0; ; chunk++ {
@@ -81,17 +82,26 @@ func (inc *incidentImpl) startAlerts(ctx workflow.Context) {
 	if contact == "" {
 		contact = org.DPOContact
 	}
+	routes := inc.noticeRoutes()
 	total := 0
 	if inc.rec.Scope != nil {
-		total = inc.rec.Scope.Mailable
+		for _, j := range sortedKeys(inc.rec.Scope.MailableByJurisdiction) {
+			for _, r := range routes {
+				if (rules.Obligation{Subjects: r.Subjects}).Covers(j) {
+					total += inc.rec.Scope.MailableByJurisdiction[j]
+					break
+				}
+			}
+		}
 	}
 	inc.rec.Alerts = AlertProgress{State: AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
 	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d subjects to notify.", total))
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: AlertsWorkflowID(inc.decl.IncidentID)})
 	f := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
 		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total,
-		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, WhatHappened: what,
-			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact},
+		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
+			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
+			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var p AlertProgress
@@ -112,4 +122,27 @@ func (inc *incidentImpl) startAlerts(ctx workflow.Context) {
 			}
 		}
 	})
+}
+
+// noticeRoutes lists the notices the obligations require, the most specific first: a person
+// covered by a state's or country's own notice gets that one; one notice per person.
+func (inc *incidentImpl) noticeRoutes() []activities.NoticeRoute {
+	var specific, general []activities.NoticeRoute
+	for _, o := range inc.rec.Obligations {
+		if !isSubjectNotice(o.Obligation) {
+			continue
+		}
+		r := activities.NoticeRoute{Obligation: o.ID, Template: o.Template, Subjects: o.Subjects}
+		if len(o.Subjects) > 0 {
+			specific = append(specific, r)
+		} else {
+			general = append(general, r)
+		}
+	}
+	routes := append(specific, general...)
+	if len(routes) == 0 && inc.rec.Decision != nil && inc.rec.Decision.NotifySubjects {
+		// The DPO chose to notify though no listed law requires it: everyone gets the plain notice.
+		routes = append(routes, activities.NoticeRoute{Obligation: "dpo-decision", Template: "gdpr-art34-notice"})
+	}
+	return routes
 }

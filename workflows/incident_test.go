@@ -63,7 +63,7 @@ func declaration() Declaration {
 
 func scope() subjects.Summary {
 	return subjects.Summary{Rows: 12, Subjects: 10, Records: 20, Mailable: 9, Invalid: 1, Duplicates: 2,
-		ByJurisdiction: map[string]int{"DE": 7, "FR": 3}, ByCategory: map[string]int{"contact": 10, "order-history": 10}, SHA256: "abc"}
+		ByJurisdiction: map[string]int{"DE": 7, "FR": 3}, MailableByJurisdiction: map[string]int{"DE": 6, "FR": 3}, ByCategory: map[string]int{"contact": 10, "order-history": 10}, SHA256: "abc"}
 }
 
 // mockBase mocks chat and firewall as succeeding.
@@ -157,6 +157,7 @@ func (s *incidentSuite) TestWholePlan() {
 	}
 	s.Equal(AlertsDone, st.Alerts.State)
 	s.Equal(9, st.Alerts.Sent)
+	s.Equal(9, st.Alerts.Total)
 	ids := map[string]ObligationStatus{}
 	for _, o := range st.Obligations {
 		ids[o.ID] = o

@@ -41,6 +41,23 @@ type Obligation struct {
 	DueAt      time.Time `json:"due_at"`
 	Rule       string    `json:"rule"`
 	Template   string    `json:"template"`
+	// Subjects are the jurisdiction patterns (a code, EEA, or US-*) of the people the
+	// obligation protects; empty means every affected subject (e.g. a regime that applies
+	// through the organisation's establishment). Notices go to the people it covers.
+	Subjects []string `json:"subjects,omitempty"`
+}
+
+// Covers reports whether the obligation protects a subject resident in jurisdiction code.
+func (o Obligation) Covers(code string) bool {
+	if len(o.Subjects) == 0 {
+		return true
+	}
+	for _, p := range o.Subjects {
+		if matchJurisdiction(p, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // NotRequired is an obligation that was considered and ruled out, with the reason.
@@ -177,6 +194,9 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 			best = &Obligation{
 				ID: o.ID, Regime: r.Regime, Audience: strings.ReplaceAll(o.Audience, "{matched}", strings.Join(matched, ", ")),
 				Basis: o.Basis, Trigger: c.Trigger, ClockStart: start, DueAt: due, Rule: rule, Template: o.Template,
+			}
+			if !e.established(r.Scope.Establishments) && len(r.Scope.Subjects) > 0 {
+				best.Subjects = append([]string(nil), r.Scope.Subjects...)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -75,10 +76,15 @@ func TestResultJSONShape(t *testing.T) {
 	if len(top) != 2 || top["obligations"] == nil || top["not_required"] == nil {
 		t.Fatalf("top-level keys: %s", data)
 	}
-	wantKeys := "audience basis clock_start due_at id regime rule template trigger"
+	// subjects appears when the obligation covers only some jurisdictions (here: GDPR without an
+	// EEA establishment covers EEA residents).
+	wantKeys := "audience basis clock_start due_at id regime rule subjects template trigger"
 	for _, o := range top["obligations"] {
 		if got := keys(o); got != wantKeys {
 			t.Errorf("obligation keys %q, want %q", got, wantKeys)
+		}
+		if got := fmt.Sprint(o["subjects"]); got != "[EEA]" {
+			t.Errorf("subjects = %s, want [EEA]", got)
 		}
 	}
 	if got := top["obligations"][0]["due_at"]; got != "2026-06-13T08:00:00Z" {

@@ -25,6 +25,8 @@ type Summary struct {
 	Unusable   int `json:"unusable_rows"`
 	// ByJurisdiction counts subjects by ISO country code, or US-XX for US states.
 	ByJurisdiction map[string]int `json:"by_jurisdiction"`
+	// MailableByJurisdiction counts the subjects with a usable address, by jurisdiction.
+	MailableByJurisdiction map[string]int `json:"mailable_by_jurisdiction"`
 	// ByCategory counts subjects by data category.
 	ByCategory  map[string]int `json:"by_category"`
 	IssueCounts map[string]int `json:"issue_counts,omitempty"`
@@ -39,7 +41,7 @@ type Summary struct {
 func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 	h := sha256.New()
 	cr := &countingReader{r: io.TeeReader(r, h)}
-	s := Summary{ByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
+	s := Summary{ByJurisdiction: map[string]int{}, MailableByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
 	rd, err := NewReader(cr, NewSeen())
 	if err != nil {
 		return Summary{}, err
@@ -75,6 +77,7 @@ func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 			}
 		} else {
 			s.Mailable++
+			s.MailableByJurisdiction[row.Jurisdiction]++
 		}
 		s.Subjects++
 		s.ByJurisdiction[row.Jurisdiction]++
