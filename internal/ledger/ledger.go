@@ -108,6 +108,13 @@ type Ledger struct {
 	db      *sql.DB
 	dialect dialect
 	now     func() time.Time
+
+	// fullChunk is RecordOutcomes' statement for outcomeRows subjects, prepared once on
+	// SQLite, where parsing a 500-row INSERT costs as much as running it. (pgx caches
+	// prepared statements per connection by itself.) It is prepared at Open: preparing
+	// inside a transaction would wait for the only SQLite connection, which the
+	// transaction holds.
+	fullChunk *sql.Stmt
 }
 
 type dialect int
@@ -147,6 +154,12 @@ func Open(ctx context.Context, dsn string) (*Ledger, error) {
 		l.db.Close()
 		return nil, fmt.Errorf("ledger: create schema in %s: %w", redactDSN(dsn), err)
 	}
+	if l.dialect == sqliteDialect {
+		if l.fullChunk, err = l.db.PrepareContext(ctx, l.outcomeInsert(outcomeRows)); err != nil {
+			l.db.Close()
+			return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), err)
+		}
+	}
 	return l, nil
 }
 
@@ -172,7 +185,12 @@ func redactDSN(dsn string) string {
 }
 
 // Close closes the database.
-func (l *Ledger) Close() error { return l.db.Close() }
+func (l *Ledger) Close() error {
+	if l.fullChunk != nil {
+		l.fullChunk.Close()
+	}
+	return l.db.Close()
+}
 
 // DB exposes the database handle, for tests and reports.
 func (l *Ledger) DB() *sql.DB { return l.db }
@@ -406,23 +424,20 @@ func (l *Ledger) RecordOutcomes(ctx context.Context, incident string, outcomes [
 	}
 	defer tx.Rollback()
 	stamp := l.stamp()
+	args := make([]any, 0, 5*min(len(uniq), outcomeRows))
 	for start := 0; start < len(uniq); start += outcomeRows {
 		chunk := uniq[start:min(start+outcomeRows, len(uniq))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO notify_subjects (incident_id, subject_key, batch_key, outcome, updated_at) VALUES `)
-		args := make([]any, 0, 5*len(chunk))
-		for i, o := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?)")
+		args = args[:0]
+		for _, o := range chunk {
 			args = append(args, incident, o.SubjectKey, o.BatchKey, string(o.Outcome), stamp)
 		}
-		q.WriteString(` ON CONFLICT (incident_id, subject_key) DO UPDATE SET
-			outcome = excluded.outcome, batch_key = excluded.batch_key, updated_at = excluded.updated_at
-			WHERE notify_subjects.outcome <> 'possibly_duplicated'
-			AND (notify_subjects.outcome <> excluded.outcome OR notify_subjects.batch_key <> excluded.batch_key)`)
-		if _, err := tx.ExecContext(ctx, l.rebind(q.String()), args...); err != nil {
+		var err error
+		if len(chunk) == outcomeRows && l.fullChunk != nil {
+			_, err = tx.StmtContext(ctx, l.fullChunk).ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, l.outcomeInsert(len(chunk)), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
 		}
 	}
@@ -430,6 +445,23 @@ func (l *Ledger) RecordOutcomes(ctx context.Context, incident string, outcomes [
 		return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
 	}
 	return nil
+}
+
+// outcomeInsert is the upsert of n subjects' outcomes.
+func (l *Ledger) outcomeInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO notify_subjects (incident_id, subject_key, batch_key, outcome, updated_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?)")
+	}
+	q.WriteString(` ON CONFLICT (incident_id, subject_key) DO UPDATE SET
+		outcome = excluded.outcome, batch_key = excluded.batch_key, updated_at = excluded.updated_at
+		WHERE notify_subjects.outcome <> 'possibly_duplicated'
+		AND (notify_subjects.outcome <> excluded.outcome OR notify_subjects.batch_key <> excluded.batch_key)`)
+	return l.rebind(q.String())
 }
 
 func validOutcome(o Outcome) bool {

@@ -17,12 +17,12 @@ import (
 // backend opens a fresh, empty ledger and returns the DSN it used.
 type backend struct {
 	name string
-	open func(t *testing.T) (*Ledger, string)
+	open func(t testing.TB) (*Ledger, string)
 }
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) (*Ledger, string) {
+		{"sqlite", func(t testing.TB) (*Ledger, string) {
 			t.Helper()
 			dsn := filepath.Join(t.TempDir(), "ledger.db")
 			return openLedger(t, dsn), dsn
@@ -31,7 +31,7 @@ func backends() []backend {
 	}
 }
 
-func openLedger(t *testing.T, dsn string) *Ledger {
+func openLedger(t testing.TB, dsn string) *Ledger {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -58,7 +58,7 @@ func postgresDSNs() []string {
 
 // openPostgres opens a ledger in a schema of its own, dropped when the test ends. It skips
 // when no PostgreSQL answers (CI has one at 127.0.0.1:5432).
-func openPostgres(t *testing.T) (*Ledger, string) {
+func openPostgres(t testing.TB) (*Ledger, string) {
 	t.Helper()
 	var admin *sql.DB
 	var base string
@@ -407,5 +407,32 @@ func TestOpenDSN(t *testing.T) {
 	l := openLedger(t, ":memory:")
 	if l.Driver() != "sqlite" {
 		t.Errorf("driver %s", l.Driver())
+	}
+}
+
+// BenchmarkBatchCycle is the ledger's share of sending one batch of 1,000: mark sending,
+// mark accepted, record 1,000 outcomes. The notification benchmark does it 1,000 times.
+func BenchmarkBatchCycle(b *testing.B) {
+	ctx := context.Background()
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			l, _ := be.open(b)
+			outs := make([]SubjectOutcome, 1000)
+			for i := 0; b.Loop(); i++ {
+				key := fmt.Sprintf("b-%06d", i)
+				if err := l.MarkSending(ctx, inc, key); err != nil {
+					b.Fatal(err)
+				}
+				if err := l.MarkAccepted(ctx, inc, key, "m"); err != nil {
+					b.Fatal(err)
+				}
+				for j := range outs {
+					outs[j] = SubjectOutcome{SubjectKey: fmt.Sprintf("s-%d-%d", i, j), BatchKey: key, Outcome: Sent}
+				}
+				if err := l.RecordOutcomes(ctx, inc, outs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
