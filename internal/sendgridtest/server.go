@@ -212,7 +212,9 @@ func (s *Server) Close() {
 	}
 }
 
-// Inject queues faults: each of the next Mail Send requests takes the next fault.
+// Inject queues faults: each of the next Mail Send requests takes the next fault. A zero
+// Fault lets its request through, so Inject(Fault{}, Fault{Kind: ServerError}) fails the
+// second request.
 func (s *Server) Inject(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -362,8 +364,8 @@ func (s *Server) mailSend(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	fault, faulty := s.nextFault()
-	if faulty {
+	fault, _ := s.nextFault()
+	if fault.Kind != 0 {
 		s.mu.Lock()
 		s.stats.Faults++
 		s.mu.Unlock()
