@@ -46,9 +46,12 @@ type Decision struct {
 	Consequences string `json:"consequences,omitempty"`
 	Measures     string `json:"measures,omitempty"`
 	// Advice tells affected people what they can do themselves (Art. 34 notice).
-	Advice                  string    `json:"advice,omitempty"`
-	EncryptedUnintelligible bool      `json:"encrypted_unintelligible,omitempty"`
-	DecidedAt               time.Time `json:"decided_at"`
+	Advice                  string `json:"advice,omitempty"`
+	EncryptedUnintelligible bool   `json:"encrypted_unintelligible,omitempty"`
+	// SignificantIncident (NIS2) and MaterialityDeterminedAt (SEC) are facts the rules need.
+	SignificantIncident     bool       `json:"significant_incident,omitempty"`
+	MaterialityDeterminedAt *time.Time `json:"materiality_determined_at,omitempty"`
+	DecidedAt               time.Time  `json:"decided_at"`
 }
 
 // Event is one line of the incident timeline. It never holds personal data of a subject.
@@ -89,6 +92,18 @@ type ObligationStatus struct {
 	Late        bool      `json:"late,omitempty"`
 	Reasons     string    `json:"reasons,omitempty"`
 	Escalations []string  `json:"escalations,omitempty"`
+	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
+	Supplements []Supplement `json:"supplements,omitempty"`
+}
+
+// Supplement is one supplementary submission of a filed report.
+type Supplement struct {
+	Sequence  int       `json:"sequence"`
+	At        time.Time `json:"at"`
+	By        string    `json:"by"`
+	Note      string    `json:"note"`
+	Report    string    `json:"report"`
+	Reference string    `json:"reference,omitempty"`
 }
 
 // Obligation states.

@@ -39,8 +39,10 @@ type ReportInput struct {
 	// Set when submitting.
 	LateReasons string    `json:"late_reasons,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
-	// Sequence numbers supplementary submissions; 0 is the initial one.
-	Sequence int `json:"sequence,omitempty"`
+	// Sequence numbers supplementary submissions; 0 is the initial one. Supplement says what
+	// the supplementary submission adds.
+	Sequence   int    `json:"sequence,omitempty"`
+	Supplement string `json:"supplement,omitempty"`
 }
 
 type reportView struct {

@@ -71,7 +71,36 @@ func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (AlertProgress, error)
 	return p, nil
 }
 
-func (inc *incidentImpl) startAlerts(ctx workflow.Context) {
+// runAlerts runs the customer alerts whenever more are wanted: after the decision, and again
+// when a corrected dataset or a new notice obligation adds people. Each address is notified once
+// per incident whatever the number of runs.
+func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return inc.alertsWanted > inc.alertsStarted }); err != nil {
+			return
+		}
+		inc.alertsStarted = inc.alertsWanted
+		p, err := inc.sendAlerts(ctx, inc.alertsStarted)
+		if err != nil {
+			inc.event(ctx, "alerts-failed", "Customer alerts stopped: "+applicationMessage(err))
+			inc.chat("alerts-failed", "Customer alerts stopped: "+applicationMessage(err), true)
+			continue
+		}
+		inc.rec.Alerts = p
+		inc.alertsRun = inc.alertsStarted
+		for _, o := range inc.rec.Obligations {
+			if isSubjectNotice(o.Obligation) && o.State != OblFiled {
+				err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
+					noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: p.Sent}).Get(ctx, nil)
+				if err != nil {
+					inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
+				}
+			}
+		}
+	}
+}
+
+func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgress, error) {
 	d := *inc.rec.Decision
 	org := inc.decl.Organisation
 	what := inc.decl.Title
@@ -95,33 +124,20 @@ func (inc *incidentImpl) startAlerts(ctx workflow.Context) {
 		}
 	}
 	inc.rec.Alerts = AlertProgress{State: AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
-	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d subjects to notify.", total))
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: AlertsWorkflowID(inc.decl.IncidentID)})
-	f := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
+	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d people to notify.", total))
+	id := AlertsWorkflowID(inc.decl.IncidentID)
+	if run > 1 {
+		id = fmt.Sprintf("%s-%d", id, run)
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
+	var p AlertProgress
+	err := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
 		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total,
 		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
 			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
 			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		var p AlertProgress
-		if err := f.Get(ctx, &p); err != nil {
-			inc.event(ctx, "alerts-failed", "Customer alerts stopped: "+applicationMessage(err))
-			inc.chat("alerts-failed", "Customer alerts stopped: "+applicationMessage(err), true)
-			return
-		}
-		inc.rec.Alerts = p
-		inc.alertsDone = true
-		for _, o := range inc.rec.Obligations {
-			if isSubjectNotice(o.Obligation) {
-				err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
-					noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: p.Sent}).Get(ctx, nil)
-				if err != nil {
-					inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
-				}
-			}
-		}
-	})
+	}).Get(ctx, &p)
+	return p, err
 }
 
 // noticeRoutes lists the notices the obligations require, the most specific first: a person

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
@@ -16,42 +17,107 @@ type ContainmentInput struct {
 	System     string `json:"system"`
 	Drill      bool   `json:"drill,omitempty"`
 	Roles      Roles  `json:"roles"`
+	// WaitForRelease keeps the containment running once the system is contained, until the
+	// incident asks it to release the isolation or to finish; cancelling it releases. Incidents
+	// started before release existed leave it unset, and their containment ends at contained.
+	WaitForRelease bool `json:"wait_for_release,omitempty"`
 }
 
 // ManualReminderInterval is how often a waiting manual isolation is raised again.
 const ManualReminderInterval = 15 * time.Minute
 
-// ContainmentWorkflow isolates one system and verifies the isolation. If automation fails, a
-// person is asked to isolate by hand and confirm, and is reminded until they do.
-func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatus, error) {
-	rep := newReporter(ctx)
-	st := SystemStatus{System: in.System, State: ContainIsolating, Updated: workflow.Now(ctx).UTC()}
-	call := activities.ContainInput{IncidentID: in.IncidentID, System: in.System, Drill: in.Drill}
-	fctx := firewallCtx(ctx)
+// Signals between the incident and its containment children about ending an isolation.
+const (
+	signalContainmentEnd = "containment-end"
+	signalReleaseOutcome = "release-outcome"
+)
 
+// changeContainUntilRelease is the workflow.GetVersion change after which containment children
+// stay until released or finished by the incident, instead of ending once contained.
+const changeContainUntilRelease = "containment-until-release"
+
+// containmentEnd ends a containment's wait: release the isolation, or (on a close without
+// release_on_close) keep it and finish.
+type containmentEnd struct {
+	Release bool `json:"release"`
+	// Manual confirms that a system isolated by hand was released by hand.
+	Manual bool      `json:"manual,omitempty"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+	// RequestID is the release Update's ID, under which the outcome is reported; empty on close.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// releaseOutcome answers a release Update: the state after the attempt, and why it failed.
+type releaseOutcome struct {
+	RequestID string       `json:"request_id"`
+	Status    SystemStatus `json:"status"`
+	Error     string       `json:"error,omitempty"`
+}
+
+// ContainmentWorkflow isolates one system and verifies the isolation. If automation fails, a
+// person is asked to isolate by hand and confirm, and is reminded until they do. With
+// WaitForRelease it then holds the isolation until the incident releases it (on request or at
+// close) or finishes it, and releases it if cancelled.
+func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatus, error) {
+	c := &containment{in: in, rep: newReporter(ctx),
+		call: activities.ContainInput{IncidentID: in.IncidentID, System: in.System, Drill: in.Drill}}
+	c.st = SystemStatus{System: in.System, State: ContainIsolating, Updated: workflow.Now(ctx).UTC()}
+	if !in.WaitForRelease {
+		err := c.contain(ctx, firewallCtx(ctx))
+		return c.st, err
+	}
+	// A cancelled isolation call is waited for, so that the release after it cannot overtake it.
+	err := c.contain(ctx, workflow.WithWaitForCancellation(firewallCtx(ctx), true))
+	if err == nil {
+		err = c.hold(ctx)
+	}
+	if err != nil && ctx.Err() != nil {
+		c.compensate(ctx)
+	}
+	return c.st, err
+}
+
+type containment struct {
+	in   ContainmentInput
+	rep  reporter
+	call activities.ContainInput
+	st   SystemStatus
+}
+
+// contain isolates and verifies, or has a person isolate by hand. It returns once the system is
+// contained, or with the error that cancelled the wait.
+func (c *containment) contain(ctx, fctx workflow.Context) error {
+	in, rep := c.in, c.rep
 	var ev firewall.Evidence
-	err := workflow.ExecuteActivity(fctx, a.Isolate, call).Get(ctx, &ev)
+	err := workflow.ExecuteActivity(fctx, a.Isolate, c.call).Get(ctx, &ev)
 	if err == nil {
 		var vev firewall.Evidence
-		if err = workflow.ExecuteActivity(fctx, a.VerifyIsolation, call).Get(ctx, &vev); err == nil && !vev.InForce {
+		if err = workflow.ExecuteActivity(fctx, a.VerifyIsolation, c.call).Get(ctx, &vev); err == nil && !vev.InForce {
 			err = fmt.Errorf("verification found the isolation of %s not in force", in.System)
 		}
 	}
 	if err == nil {
-		st.State = ContainContained
-		st.Provider = ev.Provider
-		st.Detail = ev.After
-		st.Updated = workflow.Now(ctx).UTC()
+		c.st.State = ContainContained
+		c.st.Provider = ev.Provider
+		c.st.Detail = ev.After
+		c.st.Updated = workflow.Now(ctx).UTC()
+		st := c.st
 		rep.send(ctx, childState{System: &st})
 		rep.event(ctx, "isolated", fmt.Sprintf("%s isolated via %s and verified: %s", in.System, ev.Provider, ev.After))
-		return st, nil
+		return nil
+	}
+	if c.in.WaitForRelease && ctx.Err() != nil {
+		return err
 	}
 
 	// Automation failed: a person isolates by hand.
-	st.State = ContainManual
-	st.Detail = applicationMessage(err)
-	st.Updated = workflow.Now(ctx).UTC()
+	c.st.State = ContainManual
+	c.st.Detail = applicationMessage(err)
+	c.st.Updated = workflow.Now(ctx).UTC()
 	step := StepIsolation + in.System
+	st := c.st
 	rep.send(ctx, childState{System: &st, Pending: &PendingStep{
 		Step: step, Role: RoleCommander, Since: st.Updated,
 		Description: fmt.Sprintf("Isolate %s manually, then confirm", in.System),
@@ -66,7 +132,7 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 	for waited := 1; ; waited++ {
 		ok, err := workflow.AwaitWithTimeout(ctx, ManualReminderInterval, func() bool { return confirmCh.Len() > 0 })
 		if err != nil {
-			return st, err
+			return err
 		}
 		if ok {
 			confirmCh.Receive(ctx, &confirm)
@@ -75,13 +141,307 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-isolation-reminder", Drill: in.Drill, Urgent: true,
 			Text: fmt.Sprintf("%s is still not isolated after %s. %s", in.System, time.Duration(waited)*ManualReminderInterval, ask)})
 	}
-	st.State = ContainContained
-	st.Manual = true
-	st.Detail = "isolated manually, confirmed by " + confirm.By
+	c.st.State = ContainContained
+	c.st.Manual = true
+	c.st.Detail = "isolated manually, confirmed by " + confirm.By
 	if confirm.Note != "" {
-		st.Detail += ": " + confirm.Note
+		c.st.Detail += ": " + confirm.Note
 	}
-	st.Updated = confirm.At
+	c.st.Updated = confirm.At
+	st = c.st
 	rep.send(ctx, childState{System: &st})
-	return st, nil
+	return nil
+}
+
+// hold keeps the isolation until the incident ends it. A failed release leaves the system
+// isolated and waits for another request.
+func (c *containment) hold(ctx workflow.Context) error {
+	ch := workflow.GetSignalChannel(ctx, signalContainmentEnd)
+	for {
+		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 }); err != nil {
+			return err
+		}
+		var end containmentEnd
+		ch.ReceiveAsync(&end)
+		if c.end(ctx, end) {
+			return nil
+		}
+	}
+}
+
+// end carries out one end request and reports whether the containment is over.
+func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
+	in := c.in
+	onClose := end.RequestID == ""
+	if !end.Release {
+		return true
+	}
+	why := ""
+	if end.Reason != "" {
+		why = " (" + end.Reason + ")"
+	}
+	if c.st.Manual {
+		if !end.Manual {
+			text := fmt.Sprintf("%s was isolated by hand (%s), so breach cannot lift it: lift the isolation by hand when it is safe. It stays recorded as isolated.",
+				in.System, c.st.Detail)
+			c.rep.event(ctx, "release-manual", text)
+			c.rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-release", Text: text, Drill: in.Drill, Urgent: true})
+			c.outcome(ctx, end, text)
+			return onClose
+		}
+		c.st.State = ContainReleased
+		c.st.Detail = "isolation lifted by hand, confirmed by " + end.By + why
+		c.st.Updated = workflow.Now(ctx).UTC()
+		st := c.st
+		c.rep.send(ctx, childState{System: &st})
+		c.rep.event(ctx, "released", fmt.Sprintf("Manual isolation of %s lifted by hand, confirmed by %s%s.", in.System, end.By, why))
+		c.outcome(ctx, end, "")
+		return true
+	}
+
+	var ev firewall.Evidence
+	if err := workflow.ExecuteActivity(firewallCtx(ctx), a.ReleaseIsolation, c.call).Get(ctx, &ev); err != nil {
+		if ctx.Err() != nil {
+			return false // cancelled: the compensation releases
+		}
+		text := fmt.Sprintf("Releasing %s via %s failed: %s. %s is still isolated.", in.System, c.st.Provider, applicationMessage(err), in.System)
+		if onClose {
+			text += " Lift the isolation through the firewall by hand when it is safe."
+		}
+		c.rep.event(ctx, "release-failed", text)
+		c.rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "release-failed", Text: text, Drill: in.Drill, Urgent: true})
+		c.outcome(ctx, end, text)
+		return onClose
+	}
+	c.released(ctx, ev, fmt.Sprintf("by %s%s", end.By, why))
+	c.outcome(ctx, end, "")
+	return true
+}
+
+// released records a successful release through the provider.
+func (c *containment) released(ctx workflow.Context, ev firewall.Evidence, how string) {
+	c.st.State = ContainReleased
+	c.st.Provider = ev.Provider
+	c.st.Detail = ev.After
+	c.st.Updated = workflow.Now(ctx).UTC()
+	st := c.st
+	c.rep.send(ctx, childState{System: &st})
+	c.rep.event(ctx, "released", fmt.Sprintf("%s released via %s %s: %s", c.in.System, ev.Provider, how, ev.After))
+}
+
+func (c *containment) outcome(ctx workflow.Context, end containmentEnd, failure string) {
+	if end.RequestID == "" || c.rep.parentID == "" {
+		return
+	}
+	o := releaseOutcome{RequestID: end.RequestID, Status: c.st, Error: failure}
+	if err := workflow.SignalExternalWorkflow(ctx, c.rep.parentID, "", signalReleaseOutcome, o).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not answer the release request", "system", c.in.System, "error", err)
+	}
+}
+
+// compensate lifts the isolation after a cancellation, in a context that survives it.
+// Whatever automation may have applied is released (releasing is idempotent); an isolation
+// made by hand is left to people, who are asked in chat.
+func (c *containment) compensate(ctx workflow.Context) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	in := c.in
+	if c.st.State == ContainReleased {
+		return
+	}
+	if c.st.Manual {
+		c.tell(dctx, "manual-release", fmt.Sprintf("Containment of %s was cancelled. %s was isolated by hand (%s): lift the isolation by hand when it is safe.",
+			in.System, in.System, c.st.Detail))
+		return
+	}
+	wasManual := c.st.State == ContainManual
+	var ev firewall.Evidence
+	if err := workflow.ExecuteActivity(firewallCtx(dctx), a.ReleaseIsolation, c.call).Get(dctx, &ev); err != nil {
+		c.tell(dctx, "release-failed", fmt.Sprintf("Containment of %s was cancelled, but releasing it failed: %s. It may still be isolated: lift the isolation through the firewall by hand.",
+			in.System, applicationMessage(err)))
+		return
+	}
+	c.released(dctx, ev, "after the containment was cancelled")
+	if wasManual {
+		c.tell(dctx, "manual-release", fmt.Sprintf("Containment of %s was cancelled while waiting for a manual isolation. If %s was isolated by hand, lift that by hand too.",
+			in.System, in.System))
+	}
+}
+
+// tell records an event and posts to the incident room directly: after a cancellation the
+// incident no longer posts its chat queue.
+func (c *containment) tell(ctx workflow.Context, kind, text string) {
+	c.rep.event(ctx, kind, text)
+	m := activities.ChatMessage{IncidentID: c.in.IncidentID, Kind: kind, Text: text, Drill: c.in.Drill, Urgent: true}
+	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, m).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("chat message dropped", "kind", kind, "error", err)
+	}
+}
+
+// containmentChildren follows an incident's containment children.
+type containmentChildren struct {
+	// holding is set when the children wait for release (changeContainUntilRelease).
+	holding bool
+	// futures are in the order of Declaration.Systems.
+	futures []workflow.ChildWorkflowFuture
+	// outcomes of release Updates, by Update ID, until the Update reads them.
+	outcomes map[string]releaseOutcome
+	// releasing names the systems with a release Update in progress.
+	releasing map[string]bool
+}
+
+func (inc *incidentImpl) startContainment(ctx workflow.Context) {
+	hold := workflow.GetVersion(ctx, changeContainUntilRelease, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	var futures []workflow.ChildWorkflowFuture
+	for _, s := range inc.decl.Systems {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: ContainmentWorkflowID(inc.decl.IncidentID, s),
+			// The incident waits for a cancelled child's compensation before it ends.
+			WaitForCancellation: hold,
+		})
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, ContainmentWorkflow, ContainmentInput{
+			IncidentID: inc.decl.IncidentID, System: s, Drill: inc.decl.Drill, Roles: inc.decl.Roles, WaitForRelease: hold,
+		}))
+	}
+	if !hold {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for i, f := range futures {
+				var st SystemStatus
+				if err := f.Get(ctx, &st); err != nil {
+					inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", inc.decl.Systems[i], err))
+					continue
+				}
+				inc.applyChildState(childState{System: &st})
+			}
+			inc.containDone = true
+			inc.event(ctx, "contained", "Containment finished for every affected system.")
+		})
+		return
+	}
+
+	inc.contain = containmentChildren{holding: true, futures: futures,
+		outcomes: map[string]releaseOutcome{}, releasing: map[string]bool{}}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, signalReleaseOutcome)
+		for {
+			var o releaseOutcome
+			if !ch.Receive(ctx, &o) {
+				return
+			}
+			inc.contain.outcomes[o.RequestID] = o
+		}
+	})
+	// Children now report "contained" by signal and stay; their results arrive at release or close.
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		sel := workflow.NewSelector(ctx)
+		for i, f := range futures {
+			sys := inc.decl.Systems[i]
+			sel.AddFuture(f, func(f workflow.Future) {
+				var st SystemStatus
+				if err := f.Get(ctx, &st); err != nil {
+					if !temporal.IsCanceledError(err) {
+						inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", sys, err))
+					}
+					return
+				}
+				inc.applyChildState(childState{System: &st})
+			})
+		}
+		for range futures {
+			sel.Select(ctx)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if err := workflow.Await(ctx, inc.containmentSettled); err != nil {
+			return
+		}
+		inc.containDone = true
+		inc.event(ctx, "contained", "Containment finished for every affected system: each is isolated, released, or its containment ended.")
+	})
+}
+
+// containmentSettled reports whether no system waits to be isolated any more.
+func (inc *incidentImpl) containmentSettled() bool {
+	for i, s := range inc.rec.Containment {
+		if s.State != ContainContained && s.State != ContainReleased && !inc.contain.futures[i].IsReady() {
+			return false
+		}
+	}
+	return true
+}
+
+// endContainment runs when the incident closes: every containment still holding an isolation
+// releases it (release_on_close) or keeps it and finishes, and the incident waits for them all.
+func (inc *incidentImpl) endContainment(ctx workflow.Context) {
+	if !inc.contain.holding {
+		return
+	}
+	if err := workflow.Await(ctx, func() bool { return len(inc.contain.releasing) == 0 }); err != nil {
+		return
+	}
+	release := inc.decl.ReleaseOnClose
+	by := ""
+	if inc.closeReq != nil {
+		by = inc.closeReq.By
+	}
+	end := containmentEnd{Release: release, By: by, Reason: "incident closed", At: workflow.Now(ctx).UTC()}
+	var signals []workflow.Future
+	var signalled []string
+	for i, s := range inc.decl.Systems {
+		if inc.contain.futures[i].IsReady() {
+			continue
+		}
+		signals = append(signals, workflow.SignalExternalWorkflow(ctx, ContainmentWorkflowID(inc.decl.IncidentID, s), "", signalContainmentEnd, end))
+		signalled = append(signalled, s)
+	}
+	for i, f := range signals {
+		if err := f.Get(ctx, nil); err != nil {
+			inc.logger.Warn("could not end a containment; it may have ended already", "system", signalled[i], "error", err)
+		}
+	}
+	for i, f := range inc.contain.futures {
+		var st SystemStatus
+		if err := f.Get(ctx, &st); err != nil {
+			inc.logger.Warn("containment ended with an error", "system", inc.decl.Systems[i], "error", err)
+			continue
+		}
+		inc.applyChildState(childState{System: &st})
+	}
+	settle(ctx)
+	for _, s := range inc.rec.Containment {
+		if s.State != ContainContained {
+			continue
+		}
+		how := "through its firewall (" + s.Provider + ")"
+		if s.Manual {
+			how = "by hand"
+		}
+		inc.event(ctx, "kept-isolated", fmt.Sprintf("%s stays isolated after the close; lift it %s when it is safe.", s.System, how))
+	}
+}
+
+// settle lets every other coroutine run once, so that signals already delivered (a child's
+// last reports, sent before it ended) are applied before the caller reads the state.
+func settle(ctx workflow.Context) {
+	ran := false
+	workflow.Go(ctx, func(workflow.Context) { ran = true })
+	_ = workflow.Await(ctx, func() bool { return ran })
+}
+
+// settleContainment runs when the incident is cancelled: the children, cancelled with it,
+// release their isolation, and the incident waits for them so that its end does not cut their
+// compensation short.
+func (inc *incidentImpl) settleContainment(ctx workflow.Context) {
+	if !inc.contain.holding {
+		return
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	for _, f := range inc.contain.futures {
+		var st SystemStatus
+		if err := f.Get(dctx, &st); err == nil {
+			inc.applyChildState(childState{System: &st})
+		}
+	}
+	settle(dctx)
 }

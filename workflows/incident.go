@@ -23,7 +23,11 @@ func IncidentWorkflow(ctx workflow.Context, d Declaration) (Result, error) {
 	if err := inc.setup(ctx, d); err != nil {
 		return Result{}, err
 	}
-	return inc.run(ctx)
+	res, err := inc.run(ctx)
+	if err != nil && ctx.Err() != nil {
+		inc.settleContainment(ctx)
+	}
+	return res, err
 }
 
 type incidentImpl struct {
@@ -36,9 +40,15 @@ type incidentImpl struct {
 	chatQueue   []activities.ChatMessage
 	sentCardKey string
 	containDone bool
-	alertsDone  bool
-	closeReq    *CloseRequest
-	replaceReq  *ReplaceSubjectsRequest
+	contain     containmentChildren
+
+	// Customer alert runs: wanted, started and finished generations.
+	alertsWanted, alertsStarted, alertsRun int
+	// reevalReason is set when facts changed and the rules must run again.
+	reevalReason   string
+	datasetChanged bool
+	closeReq       *CloseRequest
+	replaceReq     *ReplaceSubjectsRequest
 }
 
 // ValidateDeclaration checks a declaration before anything starts.
@@ -106,6 +116,18 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 		workflow.UpdateHandlerOptions{Validator: inc.validateClose}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease, inc.release,
+		workflow.UpdateHandlerOptions{Validator: inc.validateRelease}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAmend, inc.amend,
+		workflow.UpdateHandlerOptions{Validator: inc.validateAmend}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSupplement, inc.supplement,
+		workflow.UpdateHandlerOptions{Validator: inc.validateSupplement}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateReplaceSubjects, inc.replaceSubjects,
 		workflow.UpdateHandlerOptions{Validator: inc.validateReplaceSubjects})
 }
@@ -165,6 +187,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	inc.rec.ClosedBy = inc.closeReq.By
 	inc.rec.CloseSummary = inc.closeReq.Summary
 	inc.event(ctx, "closed", "Incident closed by "+inc.closeReq.By+".")
+	inc.endContainment(ctx)
 
 	var out activities.CloseOutput
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.WriteRecords, inc.rec).Get(ctx, &out); err != nil {
@@ -298,8 +321,17 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 	}
 	if cs.Obligation != nil {
 		for i := range inc.rec.Obligations {
-			if inc.rec.Obligations[i].ID == cs.Obligation.ID {
-				inc.rec.Obligations[i] = *cs.Obligation
+			o := &inc.rec.Obligations[i]
+			if o.ID != cs.Obligation.ID {
+				continue
+			}
+			wasFiled := o.State == OblFiled
+			supplements := o.Supplements
+			*o = *cs.Obligation
+			o.Supplements = supplements
+			if o.State == OblFiled && !wasFiled {
+				// A filing may start a chained clock (NIS2 final report, California AG).
+				inc.reevalReason = "after " + o.ID + " was filed"
 			}
 		}
 	}
@@ -350,30 +382,6 @@ func (inc *incidentImpl) pendingSorted() []PendingStep {
 		return out[i].Step < out[j].Step
 	})
 	return out
-}
-
-func (inc *incidentImpl) startContainment(ctx workflow.Context) {
-	var futures []workflow.ChildWorkflowFuture
-	for _, s := range inc.decl.Systems {
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: ContainmentWorkflowID(inc.decl.IncidentID, s),
-		})
-		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, ContainmentWorkflow, ContainmentInput{
-			IncidentID: inc.decl.IncidentID, System: s, Drill: inc.decl.Drill, Roles: inc.decl.Roles,
-		}))
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for i, f := range futures {
-			var st SystemStatus
-			if err := f.Get(ctx, &st); err != nil {
-				inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", inc.decl.Systems[i], err))
-				continue
-			}
-			inc.applyChildState(childState{System: &st})
-		}
-		inc.containDone = true
-		inc.event(ctx, "contained", "Containment finished for every affected system.")
-	})
 }
 
 func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
@@ -455,6 +463,7 @@ func (inc *incidentImpl) facts(d Decision) rules.Facts {
 		AwareAt: inc.decl.AwareAt, Timezone: org.Timezone, Role: org.Role,
 		Establishments: org.Establishments, Sectors: org.Sectors,
 		Risk: d.Risk, EncryptedUnintelligible: d.EncryptedUnintelligible,
+		SignificantIncident: d.SignificantIncident, MaterialityDeterminedAt: d.MaterialityDeterminedAt,
 	}
 	if inc.rec.Scope != nil {
 		f.SubjectsByJurisdiction = inc.rec.Scope.ByJurisdiction
@@ -487,8 +496,11 @@ func (inc *incidentImpl) outstanding() []string {
 			out = append(out, fmt.Sprintf("%s is %s (due %s)", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339)))
 		}
 	}
-	if inc.rec.Alerts.State == AlertsSending && !inc.alertsDone {
+	if inc.alertsRun < inc.alertsWanted {
 		out = append(out, fmt.Sprintf("customer alerts are sending (%d of %d)", inc.rec.Alerts.Sent, inc.rec.Alerts.Total))
+	}
+	if inc.reevalReason != "" {
+		out = append(out, "the obligations are being re-evaluated")
 	}
 	return out
 }

@@ -44,7 +44,7 @@ func (s *incidentSuite) SetupTest() {
 	s.chats = nil
 	s.cards = nil
 	// A broken test would otherwise skip through overdue reminders for ever.
-	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 60*24*time.Hour)
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 120*24*time.Hour)
 }
 
 func (s *incidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }

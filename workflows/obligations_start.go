@@ -17,47 +17,123 @@ func isSubjectNotice(o rules.Obligation) bool {
 }
 
 // startObligations evaluates the rules and starts one clock per obligation, and the customer
-// alerts when the decision calls for them.
+// alerts when an obligation or the decision calls for them. From then on, facts that change (a
+// corrected dataset, a filing that starts a chained clock, an amended decision) re-evaluate the
+// rules: new obligations start, none already running is lost.
 func (inc *incidentImpl) startObligations(ctx workflow.Context) error {
-	d := *inc.rec.Decision
-	res, err := rules.Evaluate(inc.facts(d))
+	newNotices, err := inc.evaluateObligations(ctx, "after the DPO's decision")
 	if err != nil {
-		return fmt.Errorf("evaluate obligations: %w", err)
+		return err
 	}
-	inc.rec.NotRequired = res.NotRequired
-	var lines []string
+	if newNotices || inc.rec.Decision.NotifySubjects {
+		inc.alertsWanted++
+	} else {
+		inc.rec.Alerts = AlertProgress{State: AlertsNotRequired}
+	}
+	workflow.Go(ctx, inc.runAlerts)
+	workflow.Go(ctx, inc.reevaluate)
+	return nil
+}
+
+// reevaluate runs the rules again whenever facts change.
+func (inc *incidentImpl) reevaluate(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return inc.reevalReason != "" }); err != nil {
+			return
+		}
+		why := inc.reevalReason
+		inc.reevalReason = ""
+		newNotices, err := inc.evaluateObligations(ctx, why)
+		if err != nil {
+			inc.event(ctx, "obligations-failed", "Re-evaluating the obligations failed: "+err.Error())
+			continue
+		}
+		if newNotices || (inc.datasetChanged && inc.alertsWanted > 0) {
+			inc.alertsWanted++
+		}
+		inc.datasetChanged = false
+	}
+}
+
+// filedAt lists the filings so far: chained clocks run from them.
+func (inc *incidentImpl) filedAt() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, o := range inc.rec.Obligations {
+		if o.State == OblFiled && !o.SubmittedAt.IsZero() {
+			out[o.ID] = o.SubmittedAt
+		}
+	}
+	return out
+}
+
+// evaluateObligations applies the rules to the current facts and starts a clock for every
+// obligation not yet running. It reports whether a new obligation is a notice to people.
+func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (newNotices bool, err error) {
+	f := inc.facts(*inc.rec.Decision)
+	f.Submitted = inc.filedAt()
+	res, err := rules.Evaluate(f)
+	if err != nil {
+		return false, fmt.Errorf("evaluate obligations: %w", err)
+	}
+	running := map[string]bool{}
+	for _, o := range inc.rec.Obligations {
+		running[o.ID] = true
+	}
+	first := len(inc.rec.Obligations) == 0
+	var added []rules.Obligation
 	for _, o := range res.Obligations {
+		if !running[o.ID] {
+			added = append(added, o)
+		}
+	}
+	inc.rec.NotRequired = inc.rec.NotRequired[:0]
+	for _, n := range res.NotRequired {
+		if running[n.ID] {
+			inc.event(ctx, "obligation-kept", fmt.Sprintf("%s keeps running although the facts no longer require it (%s); close it by filing.", n.ID, n.Reason))
+			continue
+		}
+		inc.rec.NotRequired = append(inc.rec.NotRequired, n)
+	}
+	var lines []string
+	for _, o := range added {
 		lines = append(lines, fmt.Sprintf("%s (%s, to %s) due %s", o.ID, o.Basis, o.Audience, o.DueAt.UTC().Format(time.RFC3339)))
 	}
-	for _, n := range res.NotRequired {
-		lines = append(lines, fmt.Sprintf("not required: %s: %s", n.ID, n.Reason))
+	if first {
+		for _, n := range res.NotRequired {
+			lines = append(lines, fmt.Sprintf("not required: %s: %s", n.ID, n.Reason))
+		}
 	}
-	text := "Obligations: " + strings.Join(lines, "; ")
-	if len(res.Obligations) == 0 {
-		text = "No notification is required. " + strings.Join(lines, "; ")
+	switch {
+	case first && len(added) == 0:
+		inc.event(ctx, "obligations", "No notification is required. "+strings.Join(lines, "; "))
+		inc.chat("obligations", "No notification is required. "+strings.Join(lines, "; "), false)
+	case first:
+		inc.event(ctx, "obligations", "Obligations: "+strings.Join(lines, "; "))
+		inc.chat("obligations", "Obligations: "+strings.Join(lines, "; "), false)
+	case len(added) > 0:
+		text := fmt.Sprintf("New obligations %s: %s", why, strings.Join(lines, "; "))
+		inc.event(ctx, "obligations-added", text)
+		inc.chat("obligations-added", text, true)
 	}
-	inc.event(ctx, "obligations", text)
-	inc.chat("obligations", text, false)
 
-	needAlerts := d.NotifySubjects
 	var started []workflow.Future
-	for _, o := range res.Obligations {
+	for _, o := range added {
 		kind := KindReport
 		if isSubjectNotice(o) {
 			kind = KindNotice
-			needAlerts = true
+			newNotices = true
 		}
 		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
 		route := inc.route(o.ID)
 		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Obligation: o, Kind: kind, Route: route,
 			Report: inc.reportInput(o, route)}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ObligationWorkflowID(inc.decl.IncidentID, o.ID)})
-		f := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
-		started = append(started, f.GetChildWorkflowExecution())
+		fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
+		started = append(started, fut.GetChildWorkflowExecution())
 		id := o.ID
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			var st ObligationStatus
-			if err := f.Get(ctx, &st); err != nil {
+			if err := fut.Get(ctx, &st); err != nil {
 				inc.event(ctx, "obligation-failed", fmt.Sprintf("The %s clock failed: %v", id, err))
 				inc.chat("obligation-failed", fmt.Sprintf("The %s clock failed: %v. File it by hand and record it in the register.", id, err), true)
 				return
@@ -66,18 +142,12 @@ func (inc *incidentImpl) startObligations(ctx workflow.Context) error {
 		})
 	}
 	// Every clock must be running before anything signals it.
-	for _, f := range started {
-		if err := f.Get(ctx, nil); err != nil {
-			return fmt.Errorf("start an obligation clock: %w", err)
+	for _, fut := range started {
+		if err := fut.Get(ctx, nil); err != nil {
+			return newNotices, fmt.Errorf("start an obligation clock: %w", err)
 		}
 	}
-	if !needAlerts {
-		inc.rec.Alerts = AlertProgress{State: AlertsNotRequired}
-		inc.alertsDone = true
-		return nil
-	}
-	inc.startAlerts(ctx)
-	return nil
+	return newNotices, nil
 }
 
 func (inc *incidentImpl) route(obligationID string) Route {

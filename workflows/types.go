@@ -20,6 +20,9 @@ const (
 	UpdateFile            = "file"
 	UpdateClose           = "close"
 	UpdateReplaceSubjects = "replace-subjects"
+	UpdateAmend           = "amend"
+	UpdateSupplement      = "supplement"
+	UpdateRelease         = "release"
 
 	// Signals between the incident and its children.
 	signalChildState     = "child-state"
@@ -112,6 +115,9 @@ type Declaration struct {
 	Roles        Roles                   `json:"roles"`
 	Organisation activities.Organisation `json:"organisation"`
 	Routes       []Route                 `json:"routes,omitempty"`
+	// ReleaseOnClose lifts every isolation when the incident closes (config
+	// containment.release_on_close); otherwise systems stay isolated after the close.
+	ReleaseOnClose bool `json:"release_on_close,omitempty"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or

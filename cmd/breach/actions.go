@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -97,7 +98,108 @@ func newDecideCmd(g *globals) *cobra.Command {
 	fl.StringVar(&d.Measures, "measures", "", "measures taken or proposed")
 	fl.StringVar(&d.Advice, "advice", "", "what affected people can do to protect themselves")
 	fl.BoolVar(&d.EncryptedUnintelligible, "encrypted", false, "the data is unintelligible to anyone unauthorised (e.g. strongly encrypted)")
+	fl.BoolVar(&d.SignificantIncident, "significant", false, "a significant incident under NIS2 (severe disruption, financial loss, or considerable damage to others)")
+	fl.Var(&timeFlag{&d.MaterialityDeterminedAt}, "materiality-at", "when the incident was determined material (SEC 8-K), RFC 3339")
 	fl.StringVar(&d.By, "as", "", "the DPO's identity")
+	return cmd
+}
+
+// timeFlag is an optional RFC 3339 instant.
+type timeFlag struct{ t **time.Time }
+
+func (f *timeFlag) String() string {
+	if f.t == nil || *f.t == nil {
+		return ""
+	}
+	return (*f.t).Format(time.RFC3339)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time with offset (e.g. 2026-11-28T09:30:00+01:00)", s)
+	}
+	*f.t = &t
+	return nil
+}
+
+func (f *timeFlag) Type() string { return "time" }
+
+func newAmendCmd(g *globals) *cobra.Command {
+	var r workflows.AmendRequest
+	var path string
+	var significant bool
+	cmd := &cobra.Command{
+		Use:   "amend ID [--subjects FILE.csv] [--significant] [--materiality-at TIME] --as DPO",
+		Short: "Change the facts after the decision; the obligations are re-evaluated, none running is lost",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			if path != "" {
+				abs, err := filepath.Abs(path)
+				if err != nil {
+					return usagef("--subjects %s: %v", path, err)
+				}
+				if err := readable(abs); err != nil {
+					return usagef("--subjects %s cannot be read: %v", path, err)
+				}
+				r.Subjects = &activities.DatasetRef{URI: abs}
+			}
+			if cmd.Flags().Changed("significant") {
+				r.SignificantIncident = &significant
+			}
+			if r.Subjects == nil && r.SignificantIncident == nil && r.MaterialityDeterminedAt == nil {
+				return usagef("nothing to amend: give --subjects, --significant or --materiality-at")
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out string
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateAmend, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&path, "subjects", "", "a corrected or larger subjects dataset")
+	fl.BoolVar(&significant, "significant", false, "a significant incident under NIS2 (false to withdraw)")
+	fl.Var(&timeFlag{&r.MaterialityDeterminedAt}, "materiality-at", "when the incident was determined material (SEC 8-K), RFC 3339")
+	fl.StringVar(&r.Note, "note", "", "why the facts changed")
+	fl.StringVar(&r.By, "as", "", "the DPO")
+	return cmd
+}
+
+func newSupplementCmd(g *globals) *cobra.Command {
+	var r workflows.SupplementRequest
+	cmd := &cobra.Command{
+		Use:   "supplement ID --obligation ID --note TEXT --as DPO",
+		Short: "Submit further information for a filed report (phased reporting, GDPR Art. 33(4))",
+		Args:  oneIncidentArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireAs(r.By); err != nil {
+				return err
+			}
+			if r.Obligation == "" || strings.TrimSpace(r.Note) == "" {
+				return usagef("--obligation and --note are both required")
+			}
+			return withClient(cmd, func(c client.Client) error {
+				var out activities.Supplement
+				if err := update(cmd.Context(), c, args[0], workflows.UpdateSupplement, r, &out); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "supplement %d to %s submitted: %s\n", out.Sequence, r.Obligation, out.Report)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&r.Obligation, "obligation", "", "the filed obligation, e.g. gdpr-art33-authority")
+	fl.StringVar(&r.Note, "note", "", "what the supplement adds")
+	fl.StringVar(&r.Reference, "reference", "", "the authority's reference, for a portal submission")
+	fl.StringVar(&r.By, "as", "", "the DPO")
 	return cmd
 }
 

@@ -138,6 +138,7 @@ func declarationDefaults(cfg *config.Config, d *workflows.Declaration) {
 		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
 		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
 	d.Roles = workflows.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
+	d.ReleaseOnClose = cfg.Containment.ReleaseOnClose
 	for _, r := range cfg.Routes {
 		d.Routes = append(d.Routes, workflows.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
 	}

@@ -73,6 +73,8 @@ func newRootCmd() *cobra.Command {
 		newFileCmd(g),
 		newCloseCmd(g),
 		newSubjectsCmd(g),
+		newAmendCmd(g),
+		newSupplementCmd(g),
 		newObligationsCmd(),
 	)
 	return root

@@ -26,6 +26,8 @@ type Config struct {
 	Inventory string `yaml:"inventory"`
 	// Home is where local records live (reports, outbox, register, dev server database).
 	Home string `yaml:"home"`
+	// Containment adjusts how isolation is ended.
+	Containment Containment `yaml:"containment"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -47,6 +49,13 @@ type Organisation struct {
 type Roles struct {
 	DPO       []string `yaml:"dpo"`
 	Commander []string `yaml:"commander"`
+}
+
+// Containment adjusts how isolation is ended.
+type Containment struct {
+	// ReleaseOnClose lifts every automated isolation when the incident closes; systems
+	// isolated by hand are left to people, with a message asking them to lift it.
+	ReleaseOnClose bool `yaml:"release_on_close"`
 }
 
 // Route is how one obligation's report is submitted.

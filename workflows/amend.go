@@ -1,0 +1,146 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
+)
+
+// AmendRequest changes the facts after the decision: a corrected or larger dataset, a NIS2
+// significance finding, an SEC materiality determination. The rules run again; obligations
+// already running are kept.
+type AmendRequest struct {
+	By                      string                 `json:"by"`
+	Subjects                *activities.DatasetRef `json:"subjects,omitempty"`
+	SignificantIncident     *bool                  `json:"significant_incident,omitempty"`
+	MaterialityDeterminedAt *time.Time             `json:"materiality_determined_at,omitempty"`
+	Note                    string                 `json:"note,omitempty"`
+}
+
+// SupplementRequest submits more information for a filed report (GDPR Art. 33(4) phases).
+type SupplementRequest struct {
+	By         string `json:"by"`
+	Obligation string `json:"obligation"`
+	Note       string `json:"note"`
+	// Reference is the authority's reference for a portal submission.
+	Reference string `json:"reference,omitempty"`
+}
+
+func (inc *incidentImpl) amended(r AmendRequest) Decision {
+	d := *inc.rec.Decision
+	if r.SignificantIncident != nil {
+		d.SignificantIncident = *r.SignificantIncident
+	}
+	if r.MaterialityDeterminedAt != nil {
+		t := r.MaterialityDeterminedAt.UTC()
+		d.MaterialityDeterminedAt = &t
+	}
+	return d
+}
+
+func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) error {
+	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+		return err
+	}
+	if inc.rec.Decision == nil {
+		return fmt.Errorf("nothing to amend yet: the DPO has not decided (%s)", inc.knownSteps())
+	}
+	if inc.closeReq != nil {
+		return fmt.Errorf("incident %s is closed", inc.decl.IncidentID)
+	}
+	if r.Subjects == nil && r.SignificantIncident == nil && r.MaterialityDeterminedAt == nil {
+		return fmt.Errorf("nothing to amend: give a corrected dataset, a significance finding or a materiality determination")
+	}
+	if r.Subjects != nil && strings.TrimSpace(r.Subjects.URI) == "" {
+		return fmt.Errorf("no dataset given: pass --subjects FILE.csv")
+	}
+	if r.MaterialityDeterminedAt != nil && r.MaterialityDeterminedAt.After(workflow.Now(ctx).Add(time.Minute)) {
+		return fmt.Errorf("materiality_determined_at %s is in the future", r.MaterialityDeterminedAt.UTC().Format(time.RFC3339))
+	}
+	_, err := rules.Evaluate(inc.facts(inc.amended(r)))
+	return err
+}
+
+func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, error) {
+	var changes []string
+	if r.Subjects != nil {
+		var res activities.ScopeResult
+		if err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, activities.ScopeInput{
+			IncidentID: inc.decl.IncidentID, Dataset: *r.Subjects,
+		}).Get(ctx, &res); err != nil {
+			return "", fmt.Errorf("the corrected dataset was not taken: %s", applicationMessage(err))
+		}
+		inc.rec.Scope = &res.Summary
+		inc.rec.Dataset = res.Dataset
+		inc.datasetChanged = true
+		changes = append(changes, "dataset: "+scopeText(res.Summary))
+	}
+	d := inc.amended(r)
+	inc.rec.Decision = &d
+	if r.SignificantIncident != nil {
+		changes = append(changes, fmt.Sprintf("significant incident (NIS2): %t", d.SignificantIncident))
+	}
+	if r.MaterialityDeterminedAt != nil {
+		changes = append(changes, "materiality determined at "+d.MaterialityDeterminedAt.Format(time.RFC3339))
+	}
+	text := fmt.Sprintf("Facts amended by %s: %s", r.By, strings.Join(changes, "; "))
+	if r.Note != "" {
+		text += ". " + r.Note
+	}
+	inc.event(ctx, "amended", text)
+	inc.chat("amended", text, false)
+	inc.reevalReason = "after the facts were amended"
+	return "amended; obligations are re-evaluated", nil
+}
+
+func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRequest) error {
+	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+		return err
+	}
+	o, ok := inc.obligation(r.Obligation)
+	if !ok {
+		return fmt.Errorf("no obligation %q in incident %s", r.Obligation, inc.decl.IncidentID)
+	}
+	if isSubjectNotice(o.Obligation) {
+		return fmt.Errorf("%s is met by the customer notices; there is no report to supplement", o.ID)
+	}
+	if o.State != OblFiled {
+		return fmt.Errorf("%s is %s: a supplement follows a filed report", o.ID, o.State)
+	}
+	if strings.TrimSpace(r.Note) == "" {
+		return fmt.Errorf("say what the supplement adds: --note")
+	}
+	return nil
+}
+
+func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (activities.Supplement, error) {
+	o, _ := inc.obligation(r.Obligation)
+	route := inc.route(o.ID)
+	in := inc.reportInput(o.Obligation, route)
+	in.Sequence = len(o.Supplements) + 1
+	in.Supplement = r.Note
+	in.SubmittedAt = workflow.Now(ctx).UTC()
+	if route.Method != "email" || inc.decl.Drill {
+		in.RecipientAddress = ""
+	}
+	var sub activities.Submission
+	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, in).Get(ctx, &sub); err != nil {
+		return activities.Supplement{}, fmt.Errorf("submit supplement %d of %s: %w", in.Sequence, o.ID, err)
+	}
+	s := activities.Supplement{Sequence: in.Sequence, At: in.SubmittedAt, By: r.By, Note: r.Note, Report: sub.Path, Reference: r.Reference}
+	if s.Reference == "" {
+		s.Reference = sub.MessageID
+	}
+	for i := range inc.rec.Obligations {
+		if inc.rec.Obligations[i].ID == o.ID {
+			inc.rec.Obligations[i].Supplements = append(inc.rec.Obligations[i].Supplements, s)
+		}
+	}
+	inc.event(ctx, "supplement", fmt.Sprintf("Supplement %d to %s submitted by %s: %s", s.Sequence, o.ID, r.By, s.Report))
+	return s, nil
+}
