@@ -1,0 +1,124 @@
+package slack_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	slackgo "github.com/slack-go/slack"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/breachops/breach/activities"
+	breachslack "github.com/breachops/breach/internal/slack"
+)
+
+// The texts are the workflow's own messages (workflows/incident.go, obligation.go,
+// containment.go).
+func TestRequestOf(t *testing.T) {
+	const id = "INC-20261128-7F3A"
+	tests := []struct {
+		kind, text     string
+		action, step   string
+		wantNoButton   bool
+		wantButtonText string
+	}{
+		{kind: "decision-needed", text: "The DPO must decide the risk and the notifications: breach decide " + id + " --risk unlikely|risk|high --reasoning \"…\" --as <dpo>",
+			action: breachslack.ActionDecide, step: "decide"},
+		{kind: "approval-needed", text: "The gdpr-art33-authority report to the supervisory authority is drafted (/var/x.md), due 2026-12-01T07:30:00Z. Approve: breach approve " + id + " --step report:gdpr-art33-authority --as <dpo>",
+			action: breachslack.ActionApproveReport, step: "report:gdpr-art33-authority"},
+		{kind: "manual-isolation", text: "Automatic isolation of shop-db failed (timeout). Isolate shop-db manually, then confirm: breach approve " + id + " --step isolation:shop-db --as <commander>",
+			action: breachslack.ActionConfirmIsolation, step: "isolation:shop-db"},
+		{kind: "manual-isolation-reminder", text: "shop-db is still not isolated after 30m0s. Automatic isolation of shop-db failed (x). Isolate shop-db manually, then confirm: breach approve " + id + " --step isolation:shop-db --as <commander>",
+			action: breachslack.ActionConfirmIsolation, step: "isolation:shop-db"},
+		{kind: "filing-needed", text: "File the approved uk-gdpr-art33-ico report with the ICO, then confirm: breach file " + id + " --obligation uk-gdpr-art33-ico --reference REF --as <dpo>",
+			action: breachslack.ActionFileReport, step: "file:uk-gdpr-art33-ico"},
+		{kind: "ready-to-close", text: "Every step is done. The incident commander can close: breach close " + id + " --as <commander>",
+			action: breachslack.ActionClose, step: "close"},
+		{kind: "approval-needed", text: "no step named", wantNoButton: true},
+		{kind: "manual-isolation", text: "--step report:x is not an isolation", wantNoButton: true},
+		{kind: "scope", text: "Scope: 3 subjects", wantNoButton: true},
+		{kind: "escalation", text: "--step report:x", wantNoButton: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+"/"+tt.step, func(t *testing.T) {
+			m := activities.ChatMessage{IncidentID: id, Kind: tt.kind, Text: tt.text}
+			r, ok := breachslack.RequestOf(m)
+			if tt.wantNoButton {
+				assert.False(t, ok)
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, tt.action, r.ActionID)
+			assert.Equal(t, tt.step, r.Step)
+			gotID, gotStep, ok := breachslack.ParseButtonValue(breachslack.ButtonValue(id, r.Step))
+			require.True(t, ok)
+			assert.Equal(t, id, gotID)
+			assert.Equal(t, tt.step, gotStep)
+		})
+	}
+}
+
+func TestParseButtonValue(t *testing.T) {
+	for _, v := range []string{"", "INC-20261128-7F3A", "INC-20261128-7F3A ", "x report:a", "INC-1-2 close",
+		"INC-20261128-7F3A report:a b", "INC-20261128-7F3A\nclose"} {
+		_, _, ok := breachslack.ParseButtonValue(v)
+		assert.False(t, ok, "%q", v)
+	}
+}
+
+func TestReplaceActions(t *testing.T) {
+	m := activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "ready-to-close", Text: "Every step is done."}
+	blocks := breachslack.MessageBlocks(m)
+	// The blocks come back from Slack in an interaction payload.
+	raw, err := json.Marshal(blocks)
+	require.NoError(t, err)
+	var parsed slackgo.Blocks
+	require.NoError(t, json.Unmarshal(raw, &parsed))
+
+	outcome := breachslack.Outcome("Closed", commander, clock, "")
+	out, replaced := breachslack.ReplaceActions(parsed.BlockSet, outcome)
+	require.True(t, replaced)
+	assert.Equal(t, []string{breachslack.BlockMessage, breachslack.BlockOutcome}, breachslack.BlockIDs(out))
+	assert.Equal(t, ":white_check_mark: Closed by <@UIC000001> at 2026-11-28 09:30 UTC", outcome)
+	_, again := breachslack.ReplaceActions(out, outcome)
+	assert.False(t, again)
+}
+
+func TestModalsHaveUniqueBlockIDs(t *testing.T) {
+	for _, v := range []slackgo.ModalViewRequest{
+		breachslack.DeclareModal("{}", "title", clock),
+		breachslack.DecideModal("{}", "INC-20261128-7F3A"),
+		breachslack.FileModal("{}", "INC-20261128-7F3A", "uk-gdpr-art33-ico"),
+	} {
+		assert.True(t, slackgo.ValidateUniqueBlockID(v), v.CallbackID)
+		assert.LessOrEqual(t, len(v.Title.Text), 24, "Slack limits modal titles")
+	}
+}
+
+func TestTopicAndLeft(t *testing.T) {
+	c := activities.Card{IncidentID: "INC-20261128-7F3A", Phase: "contain", AwareAt: clock, Drill: true}
+	assert.Equal(t, "[DRILL] INC-20261128-7F3A · next deadline: GDPR Art. 33 (if notifiable) due 2026-12-01 09:30 UTC", breachslack.Topic(c))
+	assert.Equal(t, "71h 00m left", breachslack.Left(clock.Add(71*time.Hour), clock))
+	assert.Equal(t, "5d 2h left", breachslack.Left(clock.Add(122*time.Hour), clock))
+	assert.Equal(t, "OVERDUE by 1h 30m", breachslack.Left(clock.Add(-90*time.Minute), clock))
+}
+
+func TestCardBlocksFitSlackLimits(t *testing.T) {
+	long := make([]activities.SystemStatus, 400)
+	for i := range long {
+		long[i] = activities.SystemStatus{System: "system-with-a-long-name", State: activities.ContainIsolating}
+	}
+	c := activities.Card{IncidentID: "INC-20261128-7F3A", Title: string(make([]byte, 500)), Phase: "contain", Containment: long}
+	for _, b := range breachslack.CardBlocks(c, clock) {
+		raw, err := json.Marshal(b)
+		require.NoError(t, err)
+		var v struct {
+			Text struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &v))
+		assert.LessOrEqual(t, len(v.Text.Text), 3000)
+	}
+}

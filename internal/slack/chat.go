@@ -1,0 +1,428 @@
+// Package slack is the Slack chat adapter: each incident gets a private channel
+// (inc-YYYYMMDD-<slug>) with the incident card pinned and edited in place, messages with
+// decision buttons, and direct messages to the DPO and the incident commander when something is
+// urgent. It talks to the Slack Web API through slack-go with an injectable base URL and HTTP
+// client, and never sleeps: a rate limit becomes an activity error carrying Slack's
+// Retry-After as the next retry delay.
+//
+// The incident → channel and card mapping is kept in a small JSON file per incident under
+// BREACH_HOME (RoomFile). A worker that has lost the file (another machine, a wiped disk)
+// recovers it from Slack: the channel whose purpose names the incident (conversations.list),
+// and the card among its pins (pins.list).
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	slackgo "github.com/slack-go/slack"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/activities"
+)
+
+// DefaultAPIURL is Slack's Web API.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// ErrTypeNoRoom is returned by Post when the incident has no channel yet.
+const ErrTypeNoRoom = "SlackNoRoom"
+
+// Config configures the adapter.
+type Config struct {
+	// Token is the bot token (xoxb-…), from SLACK_BOT_TOKEN.
+	Token string
+	// APIURL is the Web API base URL; empty means DefaultAPIURL. Tests point it at a local
+	// server (SLACK_API_URL).
+	APIURL string
+	// HTTPClient carries every call; nil means a client with a 15 s timeout.
+	HTTPClient *http.Client
+	// Dir is BREACH_HOME, where the room mapping is kept; empty keeps it in memory only.
+	Dir string
+	// Responders are Slack user ids invited to every incident channel.
+	Responders []string
+	// DPO and Commanders hold the roles (from the configuration); the Slack user ids among
+	// them are invited and receive urgent messages directly.
+	DPO        []string
+	Commanders []string
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Chat is the Slack adapter of activities.Chat.
+type Chat struct {
+	api   *slackgo.Client
+	cfg   Config
+	store *store
+	locks sync.Map // incident id → *sync.Mutex
+}
+
+var _ activities.Chat = (*Chat)(nil)
+
+// NormalizeAPIURL adds the trailing slash slack-go expects.
+func NormalizeAPIURL(u string) string {
+	if u == "" {
+		return DefaultAPIURL
+	}
+	if !strings.HasSuffix(u, "/") {
+		u += "/"
+	}
+	return u
+}
+
+// NewAPI builds a Web API client on baseURL with hc (nil: a 15 s timeout).
+func NewAPI(token, baseURL string, hc *http.Client, opts ...slackgo.Option) *slackgo.Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	return slackgo.New(token, append([]slackgo.Option{slackgo.OptionAPIURL(NormalizeAPIURL(baseURL)), slackgo.OptionHTTPClient(hc)}, opts...)...)
+}
+
+// New returns the adapter.
+func New(cfg Config) (*Chat, error) {
+	if strings.TrimSpace(cfg.Token) == "" {
+		return nil, errors.New("slack: no bot token: set SLACK_BOT_TOKEN to the app's xoxb- token")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Chat{api: NewAPI(cfg.Token, cfg.APIURL, cfg.HTTPClient), cfg: cfg, store: &store{dir: cfg.Dir}}, nil
+}
+
+func (c *Chat) now() time.Time {
+	if c.cfg.Now != nil {
+		return c.cfg.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (c *Chat) lock(incidentID string) func() {
+	m, _ := c.locks.LoadOrStore(incidentID, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// purpose names the incident: it is how a worker without the room file finds the channel, and
+// how `/breach status` knows which incident a channel belongs to.
+func purpose(incidentID, title string) string {
+	return truncate("Breach incident "+incidentID+": "+title+". The pinned message is the incident card.", maxTopic)
+}
+
+// OpenRoom creates the private incident channel, names the incident in its purpose and topic,
+// invites the declarer and the responders, and posts and pins the card. A retry resumes where
+// the last attempt stopped.
+func (c *Chat) OpenRoom(ctx context.Context, r activities.RoomRequest) (activities.Room, error) {
+	defer c.lock(r.IncidentID)()
+	rm, err := c.openRoom(ctx, r)
+	if err != nil {
+		return activities.Room{}, err
+	}
+	return activities.Room{ID: rm.ChannelID, Name: "#" + rm.Name, URL: "https://slack.com/app_redirect?channel=" + rm.ChannelID}, nil
+}
+
+func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, error) {
+	// With a room file, no file means a new incident: no need to search Slack for it.
+	rm, found, err := c.store.load(r.IncidentID)
+	if err == nil && !found && c.store.dir == "" {
+		rm, found, err = c.room(ctx, r.IncidentID)
+	}
+	if err != nil {
+		return rm, err
+	}
+	if !found {
+		rm = room{IncidentID: r.IncidentID}
+	}
+	if rm.ChannelID == "" {
+		day := c.now()
+		for attempt := 1; rm.ChannelID == "" && attempt <= 50; attempt++ {
+			name := ChannelName(r.Title, r.Drill, day, attempt)
+			ch, err := c.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: name, IsPrivate: true})
+			if slackCode(err) == "name_taken" {
+				continue
+			}
+			if err != nil {
+				return rm, classify("conversations.create "+name, err)
+			}
+			rm.ChannelID, rm.Name = ch.ID, ch.Name
+			if rm.Name == "" {
+				rm.Name = name
+			}
+		}
+		if rm.ChannelID == "" {
+			return rm, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("slack: every channel name from %s to -50 is taken; archive old incident channels", ChannelName(r.Title, r.Drill, day, 1)),
+				ErrTypePermanent, nil)
+		}
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	if !rm.PurposeSet {
+		if _, err := c.api.SetPurposeOfConversationContext(ctx, rm.ChannelID, purpose(r.IncidentID, r.Title)); err != nil {
+			if err := c.bestEffort("conversations.setPurpose", err); err != nil {
+				return rm, err
+			}
+		}
+		rm.PurposeSet = true
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	if rm.Topic == "" {
+		topic := truncate(r.IncidentID+" · "+r.Title, maxTopic)
+		if r.Drill {
+			topic = "[DRILL] " + topic
+		}
+		if _, err := c.api.SetTopicOfConversationContext(ctx, rm.ChannelID, topic); err != nil {
+			if err := c.bestEffort("conversations.setTopic", err); err != nil {
+				return rm, err
+			}
+		}
+		rm.Topic = topic
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	if !rm.Invited {
+		if err := c.invite(ctx, rm.ChannelID, UserIDs([]string{r.DeclaredBy}, c.cfg.Responders, c.cfg.DPO, c.cfg.Commanders)); err != nil {
+			return rm, err
+		}
+		rm.Invited = true
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	if rm.CardTS == "" {
+		card := activities.Card{IncidentID: r.IncidentID, Title: r.Title, Drill: r.Drill, Phase: "open", DeclaredBy: r.DeclaredBy}
+		_, ts, err := c.api.PostMessageContext(ctx, rm.ChannelID,
+			slackgo.MsgOptionText(CardText(card), false), slackgo.MsgOptionBlocks(CardBlocks(card, c.now())...))
+		if err != nil {
+			return rm, classify("chat.postMessage (card)", err)
+		}
+		rm.CardTS = ts
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	if !rm.Pinned {
+		err := c.api.AddPinContext(ctx, rm.ChannelID, slackgo.NewRefToMessage(rm.ChannelID, rm.CardTS))
+		if err != nil && slackCode(err) != "already_pinned" {
+			if err := c.bestEffort("pins.add", err); err != nil {
+				return rm, err
+			}
+		}
+		rm.Pinned = true
+		if err := c.store.save(rm); err != nil {
+			return rm, err
+		}
+	}
+	return rm, nil
+}
+
+// bestEffort lets a permanent failure of a cosmetic step pass (logged); anything a retry can fix
+// is returned.
+func (c *Chat) bestEffort(op string, err error) error {
+	cerr := classify(op, err)
+	var ae *temporal.ApplicationError
+	if errors.As(cerr, &ae) && ae.NonRetryable() && slackCode(err) != "invalid_auth" && slackCode(err) != "not_authed" {
+		c.cfg.Logger.Warn("slack step skipped", "op", op, "error", err)
+		return nil
+	}
+	return cerr
+}
+
+// invite adds users to the channel; one user that cannot be invited does not keep the others
+// out.
+func (c *Chat) invite(ctx context.Context, channelID string, users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
+	_, err := c.api.InviteUsersToConversationContext(ctx, channelID, users...)
+	switch code := slackCode(err); {
+	case err == nil, code == "already_in_channel", code == "cant_invite_self":
+		return nil
+	case code == "" || code == "ratelimited":
+		return classify("conversations.invite", err)
+	}
+	if len(users) == 1 {
+		return c.bestEffort("conversations.invite "+users[0], err)
+	}
+	for _, u := range users {
+		if err := c.invite(ctx, channelID, []string{u}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// room loads the mapping of an incident, recovering it from Slack when this worker has none
+// (another worker opened the room, or the file was lost).
+func (c *Chat) room(ctx context.Context, incidentID string) (room, bool, error) {
+	rm, found, err := c.store.load(incidentID)
+	if err != nil || found {
+		return rm, found, err
+	}
+	rm, found, err = c.recover(ctx, incidentID)
+	if err != nil || !found {
+		return rm, found, err
+	}
+	c.cfg.Logger.Info("slack room recovered from Slack", "incident", incidentID, "channel", rm.ChannelID)
+	return rm, true, c.store.save(rm)
+}
+
+// recover finds the channel whose purpose names the incident, and the card among its pins.
+func (c *Chat) recover(ctx context.Context, incidentID string) (room, bool, error) {
+	params := &slackgo.GetConversationsParameters{Types: []string{"private_channel", "public_channel"}, ExcludeArchived: true, Limit: 200}
+	for page := 0; page < 100; page++ {
+		chans, next, err := c.api.GetConversationsContext(ctx, params)
+		if err != nil {
+			return room{}, false, classify("conversations.list", err)
+		}
+		for _, ch := range chans {
+			if FindIncidentID(ch.Purpose.Value) != incidentID {
+				continue
+			}
+			rm := room{IncidentID: incidentID, ChannelID: ch.ID, Name: ch.Name, PurposeSet: true, Topic: ch.Topic.Value, Invited: true}
+			items, _, err := c.api.ListPinsContext(ctx, ch.ID)
+			if err != nil {
+				return room{}, false, classify("pins.list", err)
+			}
+			for _, it := range items {
+				if it.Message != nil && isCard(it.Message, incidentID) {
+					rm.CardTS, rm.Pinned = it.Message.Timestamp, true
+					break
+				}
+			}
+			return rm, true, nil
+		}
+		if next == "" {
+			break
+		}
+		params.Cursor = next
+	}
+	return room{}, false, nil
+}
+
+func isCard(m *slackgo.Message, incidentID string) bool {
+	for _, id := range BlockIDs(m.Blocks.BlockSet) {
+		if id == BlockCardHeader {
+			return m.Text == "" || strings.Contains(m.Text, incidentID)
+		}
+	}
+	return false
+}
+
+// postKey names the running Post activity, the same on each of its retries.
+func postKey(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	info := activity.GetInfo(ctx)
+	return info.WorkflowExecution.RunID + "/" + info.ActivityID
+}
+
+// Post posts a message to the incident channel, with its decision button when it asks for one;
+// an urgent message also goes to the DPO and the incident commander directly. A retry does not
+// repeat what the failed attempt already posted.
+func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
+	defer c.lock(m.IncidentID)()
+	rm, found, err := c.room(ctx, m.IncidentID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return temporal.NewNonRetryableApplicationError("slack: incident "+m.IncidentID+" has no channel yet (opening it failed)", ErrTypeNoRoom, nil)
+	}
+	if key := postKey(ctx); key == "" || rm.LastPost.Key != key {
+		rm.LastPost = postProgress{Key: key}
+	}
+	text := MessageText(m)
+	if !rm.LastPost.done("channel") {
+		if _, _, err := c.api.PostMessageContext(ctx, rm.ChannelID, slackgo.MsgOptionText(text, false),
+			slackgo.MsgOptionBlocks(MessageBlocks(m)...)); err != nil {
+			return classify("chat.postMessage "+m.Kind, err)
+		}
+		rm.LastPost.mark("channel")
+		if err := c.store.save(rm); err != nil {
+			return err
+		}
+	}
+	if !m.Urgent {
+		return nil
+	}
+	dm := fmt.Sprintf("%s in <#%s>: %s", m.IncidentID, rm.ChannelID, text)
+	for _, u := range UserIDs(c.cfg.DPO, c.cfg.Commanders) {
+		step := "dm:" + u
+		if rm.LastPost.done(step) {
+			continue
+		}
+		if err := c.direct(ctx, u, dm); err != nil {
+			return err
+		}
+		rm.LastPost.mark(step)
+		if err := c.store.save(rm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Chat) direct(ctx context.Context, user, text string) error {
+	ch, _, _, err := c.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+	if err != nil {
+		return c.bestEffort("conversations.open "+user, err)
+	}
+	if _, _, err := c.api.PostMessageContext(ctx, ch.ID, slackgo.MsgOptionText(text, false)); err != nil {
+		return c.bestEffort("chat.postMessage (direct message to "+user+")", err)
+	}
+	return nil
+}
+
+// UpdateCard edits the pinned card in place with chat.update, and moves the channel topic to
+// the nearest deadline when it changes. When the room could not be opened before, it is opened
+// now; when someone deleted the card, a new one is posted and pinned.
+func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
+	defer c.lock(card.IncidentID)()
+	rm, found, err := c.room(ctx, card.IncidentID)
+	if err != nil {
+		return err
+	}
+	if !found || rm.CardTS == "" || !rm.Pinned {
+		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
+			return err
+		}
+	}
+	blocks := CardBlocks(card, c.now())
+	text := CardText(card)
+	_, _, _, err = c.api.UpdateMessageContext(ctx, rm.ChannelID, rm.CardTS, slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
+	if code := slackCode(err); code == "message_not_found" || code == "cant_update_message" {
+		rm.CardTS, rm.Pinned = "", false
+		if err := c.store.save(rm); err != nil {
+			return err
+		}
+		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
+			return err
+		}
+		_, _, _, err = c.api.UpdateMessageContext(ctx, rm.ChannelID, rm.CardTS, slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
+	}
+	if err != nil {
+		return classify("chat.update (card)", err)
+	}
+	if topic := Topic(card); topic != rm.Topic {
+		if _, err := c.api.SetTopicOfConversationContext(ctx, rm.ChannelID, topic); err != nil {
+			if err := c.bestEffort("conversations.setTopic", err); err != nil {
+				return err
+			}
+		}
+		rm.Topic = topic
+		return c.store.save(rm)
+	}
+	return nil
+}

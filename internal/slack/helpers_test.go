@@ -1,0 +1,97 @@
+package slack_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/breachops/breach/activities"
+	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/slack/slackfake"
+)
+
+const token = "xoxb-test-token"
+
+// Slack user ids of the test organisation.
+const (
+	dpo       = "UDPO00001"
+	commander = "UIC000001"
+	responder = "URESP0001"
+	declarer  = "UDECL0001"
+)
+
+var clock = time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+
+func newWorkspace(t *testing.T) *slackfake.Workspace {
+	t.Helper()
+	ws := slackfake.New(token)
+	t.Cleanup(ws.Close)
+	return ws
+}
+
+func newChat(t *testing.T, ws *slackfake.Workspace, dir string) *breachslack.Chat {
+	t.Helper()
+	c, err := breachslack.New(breachslack.Config{
+		Token: token, APIURL: ws.APIURL(), Dir: dir,
+		Responders: []string{responder, "not-a-slack-id"},
+		DPO:        []string{dpo, "demo-dpo"}, Commanders: []string{commander},
+		Now: func() time.Time { return clock },
+	})
+	require.NoError(t, err)
+	return c
+}
+
+func roomRequest(id string) activities.RoomRequest {
+	return activities.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: declarer}
+}
+
+// blocksOf decodes a message's blocks into generic maps.
+func blocksOf(t *testing.T, raw json.RawMessage) []map[string]any {
+	t.Helper()
+	var bs []map[string]any
+	require.NoError(t, json.Unmarshal(raw, &bs))
+	return bs
+}
+
+func blockIDs(t *testing.T, raw json.RawMessage) []string {
+	t.Helper()
+	var ids []string
+	for _, b := range blocksOf(t, raw) {
+		id, _ := b["block_id"].(string)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// cardOf returns the pinned card message of the only incident channel.
+func cardOf(t *testing.T, ws *slackfake.Workspace, channelID string) slackfake.Message {
+	t.Helper()
+	ch, ok := ws.Channel(channelID)
+	require.True(t, ok)
+	require.Len(t, ch.Pins, 1, "one pinned card")
+	for _, m := range ws.Messages(channelID) {
+		if m.TS == ch.Pins[0] {
+			return m
+		}
+	}
+	t.Fatalf("pinned message %s not found", ch.Pins[0])
+	return slackfake.Message{}
+}
+
+func cards(ws *slackfake.Workspace, channelID string) int {
+	n := 0
+	for _, m := range ws.Messages(channelID) {
+		if strings.Contains(string(m.Blocks), breachslack.BlockCardHeader) {
+			n++
+		}
+	}
+	return n
+}
+
+// unescaped is JSON as a person reads it: encoding/json escapes <, > and &.
+func unescaped(raw json.RawMessage) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(raw))
+}

@@ -1,0 +1,93 @@
+package slack
+
+import (
+	"time"
+
+	slackgo "github.com/slack-go/slack"
+)
+
+func option(value, text string) *slackgo.OptionBlockObject {
+	return slackgo.NewOptionBlockObject(value, plain(text), nil)
+}
+
+func textInput(id, label, placeholder, initial string, multiline, optional bool, hint string) *slackgo.InputBlock {
+	el := slackgo.NewPlainTextInputBlockElement(plain(placeholder), id)
+	el.InitialValue = initial
+	el.Multiline = multiline
+	el.MaxLength = 3000
+	var h *slackgo.TextBlockObject
+	if hint != "" {
+		h = plain(hint)
+	}
+	in := slackgo.NewInputBlock(id, plain(label), h, el)
+	in.Optional = optional
+	return in
+}
+
+func modal(callbackID, title, submit, metadata string, blocks ...slackgo.Block) slackgo.ModalViewRequest {
+	return slackgo.ModalViewRequest{
+		Type:            slackgo.VTModal,
+		CallbackID:      callbackID,
+		Title:           plain(truncate(title, 24)),
+		Submit:          plain(submit),
+		Close:           plain("Cancel"),
+		PrivateMetadata: metadata,
+		Blocks:          slackgo.Blocks{BlockSet: blocks},
+	}
+}
+
+// DeclareModal is the form of `/breach declare [title]`. metadata travels back with the
+// submission (the channel and response URL of the command).
+func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewRequest {
+	aware := slackgo.NewDateTimePickerBlockElement(InputAwareAt)
+	aware.InitialDateTime = now.Unix()
+	severity := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How bad does it look?"), InputSeverity)
+	for _, s := range Severities {
+		severity.Options = append(severity.Options, option(s, s))
+	}
+	severity.InitialOption = option("high", "high")
+	return modal(ViewDeclare, "Declare a breach", "Declare", metadata,
+		textInput(InputTitle, "Title", "Customer database exposed through a public backup", title, false, false, ""),
+		textInput(InputSystems, "Affected systems", "shop-db, crm-api", "", false, false,
+			"Inventory names or IP addresses, separated by commas. Isolation starts at once."),
+		slackgo.NewInputBlock(InputAwareAt, plain("Aware since"), plain("When the organisation became aware: the legal clocks run from here."), aware),
+		slackgo.NewInputBlock(InputSeverity, plain("Severity"), nil, severity),
+		textInput(InputWhat, "What happened", "A few sentences. No personal data of the people affected.", "", true, true, ""),
+		textInput(InputSubjects, "Affected-subjects dataset", "/data/exports/affected.csv", "", false, true,
+			"CSV export on the worker's machine (path or file:// URI). It can be given later."),
+	)
+}
+
+// DecideModal is the DPO's risk decision for an incident.
+func DecideModal(metadata, incidentID string) slackgo.ModalViewRequest {
+	risk := slackgo.NewRadioButtonsBlockElement(InputRisk,
+		option("unlikely", "Unlikely to result in a risk to people"),
+		option("risk", "A risk to people's rights and freedoms"),
+		option("high", "A high risk to people's rights and freedoms"))
+	authority := option(NotifyAuthority, "Notify the supervisory authority")
+	notify := slackgo.NewCheckboxGroupsBlockElement(InputNotify,
+		authority,
+		option(NotifySubjects, "Notify the affected people"),
+		option(NotifyEncrypted, "The data is unintelligible to anyone unauthorised (e.g. strongly encrypted)"))
+	notify.InitialOptions = []*slackgo.OptionBlockObject{authority}
+	notifyBlock := slackgo.NewInputBlock(InputNotify, plain("Notifications"), nil, notify)
+	notifyBlock.Optional = true
+	return modal(ViewDecide, "DPO decision", "Record decision", metadata,
+		slackgo.NewSectionBlock(md("Risk decision for *"+incidentID+"*. It is recorded in the breach register with your reasoning (GDPR Art. 33(5))."), nil, nil),
+		slackgo.NewInputBlock(InputRisk, plain("Risk level"), nil, risk),
+		notifyBlock,
+		textInput(InputReasoning, "Reasoning", "Why this risk level, and why these notifications", "", true, false, ""),
+		textInput(InputConsequen, "Likely consequences", "For the people affected", "", true, true, ""),
+		textInput(InputMeasures, "Measures taken or proposed", "", "", true, true, ""),
+		textInput(InputAdvice, "Advice to the people affected", "What they can do to protect themselves", "", true, true, ""),
+	)
+}
+
+// FileModal confirms a report filed on an authority's portal.
+func FileModal(metadata, incidentID, obligation string) slackgo.ModalViewRequest {
+	return modal(ViewFile, "Confirm a filing", "Confirm", metadata,
+		slackgo.NewSectionBlock(md("The *"+Escape(obligation)+"* report of *"+incidentID+"* was filed on the authority's portal."), nil, nil),
+		textInput(InputReference, "Reference number", "The authority's reference", "", false, false, ""),
+		textInput(InputReasons, "Reasons for the delay", "Required when the deadline has passed", "", true, true, ""),
+	)
+}
