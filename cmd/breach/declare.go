@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/config"
@@ -145,7 +146,7 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 		}
 		ds.URI = abs
 	}
-	id := newIncidentID(aware, f.key, now)
+	id := newIncidentID(aware, f.key, now, 0)
 	d := workflows.Declaration{
 		IncidentID: id, Title: strings.TrimSpace(f.title), Description: f.description, Systems: f.systems,
 		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: f.as, Source: "cli", Drill: f.drill, Subjects: ds, Key: f.key,
@@ -181,14 +182,24 @@ func readable(path string) error {
 }
 
 // newIncidentID makes INC-YYYYMMDD-XXXX. With a key the suffix and date derive from the key and
-// the awareness time, so the same declaration maps to the same incident.
-func newIncidentID(aware time.Time, key string, now time.Time) string {
+// the awareness time, so the same declaration maps to the same incident; attempt moves to the
+// next candidate when another incident already holds the ID.
+func newIncidentID(aware time.Time, key string, now time.Time, attempt int) string {
 	if key != "" {
-		h := sha256.Sum256([]byte(key))
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", key, attempt)))
 		return "INC-" + aware.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
 	}
 	u := uuid.New()
 	return "INC-" + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(u[:2]))
+}
+
+// memoKey names the memo field holding a hash of the declaration key, so that a keyed declare
+// can tell its own incident from another that happens to have the same ID.
+const memoKey = "breach_key_sha256"
+
+func keyHash(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
 }
 
 type declareResult struct {
@@ -198,34 +209,59 @@ type declareResult struct {
 	Existing   bool   `json:"existing"`
 }
 
-// declare starts the incident workflow, or returns the one already started under its ID.
+// declare starts the incident workflow. With a key, declaring again returns the incident
+// started with that key; an ID already taken by another incident moves on to the next candidate.
 func declare(ctx context.Context, c client.Client, d workflows.Declaration) (declareResult, error) {
-	wid := workflows.IncidentWorkflowID(d.IncidentID)
-	res := declareResult{IncidentID: d.IncidentID, WorkflowID: wid}
-	if d.Key != "" {
-		if desc, err := c.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
-			res.Existing = true
-			res.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-			return res, nil
+	const attempts = 8
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			d.IncidentID = newIncidentID(d.AwareAt, d.Key, time.Now(), attempt)
 		}
-	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       wid,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.IncidentWorkflow, d)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		res.Existing = true
-		res.RunID = already.RunId
+		wid := workflows.IncidentWorkflowID(d.IncidentID)
+		res := declareResult{IncidentID: d.IncidentID, WorkflowID: wid}
+		opts := client.StartWorkflowOptions{
+			ID:                       wid,
+			TaskQueue:                workflows.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}
+		if d.Key != "" {
+			opts.Memo = map[string]any{memoKey: keyHash(d.Key)}
+		}
+		run, err := c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, d)
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &already) {
+			if d.Key != "" && startedWithKey(ctx, c, wid, d.Key) {
+				res.Existing = true
+				res.RunID = already.RunId
+				return res, nil
+			}
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
+		}
+		res.RunID = run.GetRunID()
 		return res, nil
 	}
+	return declareResult{}, fmt.Errorf("no free incident ID after %d attempts; try again", attempts)
+}
+
+// startedWithKey reports whether the incident wid was declared with key.
+func startedWithKey(ctx context.Context, c client.Client, wid, key string) bool {
+	desc, err := c.DescribeWorkflowExecution(ctx, wid, "")
 	if err != nil {
-		return res, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
+		return false
 	}
-	res.RunID = run.GetRunID()
-	return res, nil
+	p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoKey]
+	if p == nil {
+		return false
+	}
+	var got string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
+		return false
+	}
+	return got == keyHash(key)
 }
 
 func printJSON(w io.Writer, v any) error {
