@@ -1,7 +1,9 @@
-// Package worker builds the Temporal worker that runs the breach plan.
+// Package worker builds the Temporal workers that run the breach plan.
 package worker
 
 import (
+	"errors"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -18,14 +20,56 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
-// New returns a worker on the plan's task queue with everything registered.
-func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
-	Register(w, acts)
-	return w
+// Workers polls the plan's task queues: the main one, and containment's own, so that isolating
+// a system never waits behind chat, scope or notices of other incidents.
+type Workers struct {
+	all []sdkworker.Worker
 }
 
-// Run runs a worker until interrupted (SIGINT, SIGTERM).
+// New returns the workers of the plan with everything registered.
+func New(c client.Client, acts *activities.Activities) *Workers {
+	opts := sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4}
+	main := sdkworker.New(c, workflows.TaskQueue, opts)
+	Register(main, acts)
+	contain := sdkworker.New(c, workflows.ContainmentTaskQueue, opts)
+	Register(contain, acts)
+	return &Workers{all: []sdkworker.Worker{main, contain}}
+}
+
+// Start starts polling.
+func (w *Workers) Start() error {
+	for i, x := range w.all {
+		if err := x.Start(); err != nil {
+			for _, started := range w.all[:i] {
+				started.Stop()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops polling and waits for running tasks.
+func (w *Workers) Stop() {
+	for _, x := range w.all {
+		x.Stop()
+	}
+}
+
+// Run polls until interrupt is closed or receives.
+func (w *Workers) Run(interrupt <-chan interface{}) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-interrupt
+	w.Stop()
+	return nil
+}
+
+// Run runs the workers until interrupted (SIGINT, SIGTERM).
 func Run(c client.Client, acts *activities.Activities) error {
+	if c == nil {
+		return errors.New("worker: no Temporal client")
+	}
 	return New(c, acts).Run(sdkworker.InterruptCh())
 }

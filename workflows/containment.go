@@ -11,6 +11,10 @@ import (
 	"github.com/breachops/breach/internal/firewall"
 )
 
+// changeOneIsolatedSignal reports a successful isolation to the incident in one signal
+// instead of two.
+const changeOneIsolatedSignal = "containment-one-isolated-signal"
+
 // ContainmentInput names the system to isolate.
 type ContainmentInput struct {
 	IncidentID string `json:"incident_id"`
@@ -104,8 +108,14 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 		c.st.Detail = ev.After
 		c.st.Updated = workflow.Now(ctx).UTC()
 		st := c.st
-		rep.send(ctx, childState{System: &st})
-		rep.event(ctx, "isolated", fmt.Sprintf("%s isolated via %s and verified: %s", in.System, ev.Provider, ev.After))
+		text := fmt.Sprintf("%s isolated via %s and verified: %s", in.System, ev.Provider, ev.After)
+		if workflow.GetVersion(ctx, changeOneIsolatedSignal, workflow.DefaultVersion, 1) == 1 {
+			// One signal for state and event: under a burst of incidents every message costs.
+			rep.send(ctx, childState{System: &st, Event: &Event{At: st.Updated, Kind: "isolated", Text: text}})
+		} else {
+			rep.send(ctx, childState{System: &st})
+			rep.event(ctx, "isolated", text)
+		}
 		return nil
 	}
 	if c.in.WaitForRelease && ctx.Err() != nil {
@@ -296,6 +306,7 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 	for _, s := range inc.decl.Systems {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: ContainmentWorkflowID(inc.decl.IncidentID, s),
+			TaskQueue:  ContainmentTaskQueue,
 			// The incident waits for a cancelled child's compensation before it ends.
 			WaitForCancellation: hold,
 		})

@@ -9,8 +9,12 @@ import (
 	"github.com/breachops/breach/activities"
 )
 
-// TaskQueue is the one task queue all workflows and activities of the plan run on.
+// TaskQueue is the task queue of the plan's workflows and activities.
 const TaskQueue = "breach"
+
+// ContainmentTaskQueue carries containment alone (its child workflows and firewall calls), so
+// that isolation is never queued behind the rest of a burst of incidents.
+const ContainmentTaskQueue = "breach-containment"
 
 // Message names.
 const (
