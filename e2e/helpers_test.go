@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/breachops/breach/internal/devserver"
 	"net"
 	"net/mail"
 	"os"
@@ -111,6 +112,7 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 		ExistingPath:  bin,
 		ClientOptions: &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{}},
 		LogLevel:      "error",
+		ExtraArgs:     devserver.ServerArgs(),
 		Stdout:        logf,
 		Stderr:        logf,
 	})

@@ -17,6 +17,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.ContainmentWorkflow)
 	r.RegisterWorkflow(workflows.ObligationWorkflow)
 	r.RegisterWorkflow(workflows.AlertsWorkflow)
+	r.RegisterWorkflow(workflows.DrillWorkflow)
 	r.RegisterActivity(acts)
 }
 
@@ -28,9 +29,13 @@ type Workers struct {
 
 // New returns the workers of the plan with everything registered.
 func New(c client.Client, acts *activities.Activities) *Workers {
-	opts := sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4}
+	opts := sdkworker.Options{
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+	}
 	main := sdkworker.New(c, workflows.TaskQueue, opts)
 	Register(main, acts)
+	main.RegisterActivity(&activities.DrillActivities{Client: c, Dir: acts.Dir})
 	contain := sdkworker.New(c, workflows.ContainmentTaskQueue, opts)
 	Register(contain, acts)
 	return &Workers{all: []sdkworker.Worker{main, contain}}

@@ -24,6 +24,12 @@ const DefaultAddress = "127.0.0.1:7233"
 // UIPort is the port of the Temporal UI of the embedded server.
 const UIPort = "8233"
 
+// ServerArgs are the dev server settings the product relies on: eager activity execution lets a
+// workflow task's first activity (an isolation call) start on the same worker at once.
+func ServerArgs() []string {
+	return []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true"}
+}
+
 // Options configure the embedded server.
 type Options struct {
 	// Binary is the temporal CLI; empty means FindBinary.
@@ -115,6 +121,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		EnableUI:      true,
 		UIPort:        UIPort,
 		LogLevel:      "error",
+		ExtraArgs:     ServerArgs(),
 		Stdout:        out,
 		Stderr:        out,
 	})
