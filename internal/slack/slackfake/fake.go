@@ -98,12 +98,14 @@ type Workspace struct {
 	triggers   map[string]string
 	faults     func(method string, call int) *Fault
 	ims        map[string]string
+	sock       socket
 }
 
 // New starts a workspace whose bot token is token.
 func New(token string) *Workspace {
 	w := &Workspace{Token: token, channels: map[string]*Channel{}, messages: map[string][]*Message{},
-		calls: map[string]int{}, triggers: map[string]string{}, ims: map[string]string{}}
+		calls: map[string]int{}, triggers: map[string]string{}, ims: map[string]string{},
+		sock: socket{connected: make(chan struct{}), acks: map[string]chan json.RawMessage{}}}
 	routes := map[string]http.HandlerFunc{
 		"/conversations.create":     w.api(w.create),
 		"/conversations.setTopic":   w.api(w.setTopic),
@@ -121,6 +123,8 @@ func New(token string) *Workspace {
 		"/views.open":               w.api(w.viewsOpen),
 		"/views.update":             w.api(w.viewsUpdate),
 		"/response/":                w.response,
+		"/apps.connections.open":    w.appsConnectionsOpen,
+		"/socket":                   w.socketHandler,
 	}
 	w.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
 		paths := make([]string, 0, len(routes))

@@ -88,6 +88,7 @@ func (p *Person) Send(path string, body []byte) (Result, error) {
 // Do sends a prepared request (a replay, a forgery) and reads the answer.
 func (p *Person) Do(req *http.Request, body []byte) (Result, error) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
 	resp, err := p.client().Do(req)
 	if err != nil {
 		return Result{Request: req, Payload: body}, err

@@ -1,0 +1,237 @@
+package ingress_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/ingress"
+	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/slack/slackfake"
+	"github.com/breachops/breach/workflows"
+)
+
+const (
+	secret   = "8f742231b10e8888abcd99yyyzzz85a5"
+	botToken = "xoxb-ingress-test"
+
+	dpoID      = "UDPO00001"
+	icID       = "UIC000001"
+	outsiderID = "UOUT00001"
+	incidentID = "INC-20261128-7F3A"
+)
+
+// update is one Update the fake Temporal received.
+type update struct {
+	Incident, Name string
+	Arg            any
+}
+
+// fakeTemporal holds incidents in memory and validates roles as the workflow does.
+type fakeTemporal struct {
+	mu       sync.Mutex
+	declared []workflows.Declaration
+	updates  []update
+	running  map[string]workflows.Status
+	reject   string
+}
+
+func newFakeTemporal() *fakeTemporal {
+	return &fakeTemporal{running: map[string]workflows.Status{}}
+}
+
+func (f *fakeTemporal) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.running[d.IncidentID]; ok {
+		return true, nil
+	}
+	f.declared = append(f.declared, d)
+	f.running[d.IncidentID] = workflows.Status{
+		IncidentRecord: activities.IncidentRecord{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt},
+		Phase:          workflows.PhaseContain,
+	}
+	return false, nil
+}
+
+func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.running[id]; !ok {
+		return "", ingress.ErrNoIncident
+	}
+	if f.reject != "" {
+		return "", &ingress.RejectedError{Reason: f.reject}
+	}
+	var by, role string
+	switch a := arg.(type) {
+	case workflows.Decision:
+		by, role = a.By, workflows.RoleDPO
+	case workflows.ApproveRequest:
+		by, role = a.By, workflows.RoleDPO
+		if strings.HasPrefix(a.Step, workflows.StepIsolation) {
+			role = workflows.RoleCommander
+		}
+	case workflows.FileRequest:
+		by, role = a.By, workflows.RoleDPO
+	case workflows.CloseRequest:
+		by, role = a.By, workflows.RoleCommander
+	}
+	roles := workflows.Roles{DPO: []string{dpoID}, Commander: []string{icID}}
+	if !roles.Has(role, by) {
+		return "", &ingress.RejectedError{Reason: fmt.Sprintf("%s does not hold the %s role for incident %s", by, role, id)}
+	}
+	f.updates = append(f.updates, update{id, name, arg})
+	if d, ok := arg.(workflows.Decision); ok {
+		return "risk " + d.Risk, nil
+	}
+	return name + " done", nil
+}
+
+func (f *fakeTemporal) Status(ctx context.Context, id string) (workflows.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.running[id]
+	if !ok {
+		return st, ingress.ErrNoIncident
+	}
+	return st, nil
+}
+
+func (f *fakeTemporal) Open(ctx context.Context) ([]ingress.OpenIncident, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ingress.OpenIncident
+	for id := range f.running {
+		out = append(out, ingress.OpenIncident{IncidentID: id})
+	}
+	return out, nil
+}
+
+func (f *fakeTemporal) Declared() []workflows.Declaration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]workflows.Declaration(nil), f.declared...)
+}
+
+func (f *fakeTemporal) Updates() []update {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]update(nil), f.updates...)
+}
+
+func (f *fakeTemporal) touched() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.declared) + len(f.updates)
+}
+
+// harness is a Slack workspace, the ingress on a real listener, a fake Temporal, and people.
+type harness struct {
+	t        testing.TB
+	ws       *slackfake.Workspace
+	temporal *fakeTemporal
+	srv      *ingress.Server
+	url      string
+	chat     *breachslack.Chat
+	now      time.Time
+	dpo, ic  *slackfake.Person
+	outsider *slackfake.Person
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	h := &harness{t: t, ws: slackfake.New(botToken), temporal: newFakeTemporal(), now: time.Now()}
+	t.Cleanup(h.ws.Close)
+	srv, err := ingress.New(ingress.Config{
+		SigningSecret: secret,
+		Temporal:      h.temporal,
+		API:           breachslack.NewAPI(botToken, h.ws.APIURL(), nil),
+		Defaults: func(d *workflows.Declaration) {
+			d.Roles = workflows.Roles{DPO: []string{dpoID}, Commander: []string{icID}}
+			d.Organisation.Timezone = "Europe/Berlin"
+		},
+		CheckSystems: func(systems []string) error {
+			for _, s := range systems {
+				if s == "unknown-db" {
+					return fmt.Errorf("%s is not in the inventory (known: shop-db, crm-api)", s)
+				}
+			}
+			return nil
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	h.srv = srv
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	h.url = hs.URL
+	h.chat, err = breachslack.New(breachslack.Config{Token: botToken, APIURL: h.ws.APIURL(), Dir: t.TempDir(),
+		DPO: []string{dpoID}, Commanders: []string{icID}})
+	require.NoError(t, err)
+	person := func(id, name string) *slackfake.Person {
+		return &slackfake.Person{ID: id, Name: name, WS: h.ws, Ingress: h.url, Secret: secret, HTTP: hs.Client()}
+	}
+	h.dpo, h.ic, h.outsider = person(dpoID, "dana"), person(icID, "ian"), person(outsiderID, "olga")
+	return h
+}
+
+// incident declares an incident in the fake Temporal and opens its channel through the Slack
+// adapter, as the worker would.
+func (h *harness) incident() activities.Room {
+	h.t.Helper()
+	_, err := h.temporal.Declare(context.Background(), workflows.Declaration{IncidentID: incidentID, Title: "Customer DB exposed",
+		DeclaredBy: icID, AwareAt: h.now.Add(-time.Hour)})
+	require.NoError(h.t, err)
+	h.temporal.mu.Lock()
+	h.temporal.declared = nil
+	h.temporal.mu.Unlock()
+	room, err := h.chat.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: incidentID, Title: "Customer DB exposed", DeclaredBy: icID})
+	require.NoError(h.t, err)
+	return room
+}
+
+// post posts a workflow message to the incident room and returns it as Slack shows it.
+func (h *harness) post(room activities.Room, kind, text string) slackfake.Message {
+	h.t.Helper()
+	require.NoError(h.t, h.chat.Post(context.Background(), activities.ChatMessage{IncidentID: incidentID, Kind: kind, Text: text}))
+	msgs := h.ws.Messages(room.ID)
+	return msgs[len(msgs)-1]
+}
+
+func (h *harness) message(channelID, ts string) slackfake.Message {
+	h.t.Helper()
+	for _, m := range h.ws.Messages(channelID) {
+		if m.TS == ts {
+			return m
+		}
+	}
+	h.t.Fatalf("no message %s in %s", ts, channelID)
+	return slackfake.Message{}
+}
+
+// ephemeralsFor lists what only user saw.
+func (h *harness) ephemeralsFor(user string) []string {
+	var out []string
+	for _, e := range h.ws.Ephemerals() {
+		if e.User == user {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+func unescaped(s string) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
+}
+
+func urlEscape(s string) string { return url.QueryEscape(s) }

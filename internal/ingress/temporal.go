@@ -1,0 +1,149 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/workflows"
+)
+
+// Temporal is what the ingress needs from the workflow engine. The handlers see only this, so
+// they are tested without a server.
+type Temporal interface {
+	// Declare starts the incident workflow; existing is true when an incident with the same ID
+	// was already started (a repeated submission).
+	Declare(ctx context.Context, d workflows.Declaration) (existing bool, err error)
+	// Update sends a validated Update and waits for its answer. A validator's refusal is a
+	// *RejectedError; an incident that does not exist (or no longer runs) is ErrNoIncident.
+	Update(ctx context.Context, incidentID, name string, arg any) (string, error)
+	// Status queries an incident.
+	Status(ctx context.Context, incidentID string) (workflows.Status, error)
+	// Open lists the running incidents, newest first.
+	Open(ctx context.Context) ([]OpenIncident, error)
+}
+
+// OpenIncident is a running incident.
+type OpenIncident struct {
+	IncidentID string
+	Started    time.Time
+}
+
+// ErrNoIncident is an incident that does not exist or is not running.
+var ErrNoIncident = errors.New("no such running incident")
+
+// RejectedError is an Update the workflow refused; Reason is the validator's sentence.
+type RejectedError struct{ Reason string }
+
+func (e *RejectedError) Error() string { return "refused: " + e.Reason }
+
+// NewTemporal adapts a Temporal client.
+func NewTemporal(c client.Client) Temporal { return temporalClient{c} }
+
+type temporalClient struct{ c client.Client }
+
+func (t temporalClient) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+	wid := workflows.IncidentWorkflowID(d.IncidentID)
+	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       wid,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.IncidentWorkflow, d)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
+	}
+	return false, nil
+}
+
+func (t temporalClient) Update(ctx context.Context, incidentID, name string, arg any) (string, error) {
+	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.IncidentWorkflowID(incidentID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var out any
+		if err = h.Get(ctx, &out); err == nil {
+			return describe(out), nil
+		}
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return "", ErrNoIncident
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return "", &RejectedError{Reason: cleanReason(app.Error())}
+	}
+	return "", fmt.Errorf("%s %s: %w", name, incidentID, err)
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if r, ok := x["risk"].(string); ok {
+			return "risk " + r
+		}
+	}
+	return ""
+}
+
+// cleanReason strips the SDK's wrapping down to the validator's sentence.
+func cleanReason(msg string) string {
+	if i := strings.Index(msg, " (type: "); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func (t temporalClient) Status(ctx context.Context, incidentID string) (workflows.Status, error) {
+	var st workflows.Status
+	v, err := t.c.QueryWorkflow(ctx, workflows.IncidentWorkflowID(incidentID), "", workflows.QueryStatus)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return st, ErrNoIncident
+	}
+	if err != nil {
+		return st, fmt.Errorf("status of %s: %w", incidentID, err)
+	}
+	return st, v.Get(&st)
+}
+
+func (t temporalClient) Open(ctx context.Context) ([]OpenIncident, error) {
+	resp, err := t.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    "WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running'",
+		PageSize: 50,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	var out []OpenIncident
+	for _, e := range resp.GetExecutions() {
+		if e.GetType().GetName() != "IncidentWorkflow" {
+			continue
+		}
+		out = append(out, OpenIncident{
+			IncidentID: strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "incident/"),
+			Started:    e.GetStartTime().AsTime(),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
+	return out, nil
+}
