@@ -18,6 +18,7 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
+	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -121,13 +122,28 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	chat, err := newChat(cfg, chatOut)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
-		Chat:      &console.Chat{Dir: cfg.Home, Out: chatOut},
+		Chat:      chat,
 		Mail:      mail.Outbox{Dir: filepath.Join(cfg.Home, "outbox")},
 		Firewalls: fw,
 		Datasets:  activities.LocalDatasets{},
 		Dir:       cfg.Home,
 	}, nil
+}
+
+// newChat is the Slack adapter when SLACK_BOT_TOKEN is set (SLACK_API_URL, SLACK_RESPONDERS),
+// else the console. The Slack user ids among the roles are invited and receive urgent messages.
+func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
+	token := os.Getenv("SLACK_BOT_TOKEN")
+	if token == "" {
+		return &console.Chat{Dir: cfg.Home, Out: out}, nil
+	}
+	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Dir: cfg.Home,
+		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander})
 }
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the
