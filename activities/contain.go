@@ -42,7 +42,11 @@ func (a *Activities) ReleaseIsolation(ctx context.Context, in ContainInput) (fir
 
 func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action string,
 	call func(firewall.Provider, context.Context, firewall.Target) (firewall.Evidence, error)) (firewall.Evidence, error) {
-	p, t, err := a.Firewalls.Resolve(in.System)
+	fws := a.Firewalls
+	if in.Drill {
+		fws = DrillFirewalls(fws, a.Dir) // a drill never changes a real firewall
+	}
+	p, t, err := fws.Resolve(in.System)
 	if err != nil {
 		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s: %w", action, in.System, err))
 	}

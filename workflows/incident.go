@@ -141,6 +141,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
 		d.DeclaredBy, d.Source, mode, d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
 	workflow.Go(ctx, inc.receiveChildStates)
+	workflow.Go(ctx, inc.receiveInjects)
 	workflow.Go(ctx, inc.postChatQueue)
 
 	// Containment first: the isolation calls must not wait for chat or anything else.

@@ -83,7 +83,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 	var added []rules.Obligation
 	for _, o := range res.Obligations {
 		if !running[o.ID] {
-			added = append(added, o)
+			added = append(added, inc.drillClock(o))
 		}
 	}
 	inc.rec.NotRequired = inc.rec.NotRequired[:0]

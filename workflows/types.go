@@ -28,6 +28,10 @@ const (
 	UpdateSupplement      = "supplement"
 	UpdateRelease         = "release"
 
+	// SignalDrillInject delivers a drill's inject (DrillInject) into a drill incident's timeline
+	// and chat.
+	SignalDrillInject = "drill-inject"
+
 	// Signals between the incident and its children.
 	signalChildState     = "child-state"
 	signalManualConfirm  = "manual-confirm"
@@ -122,6 +126,10 @@ type Declaration struct {
 	// ReleaseOnClose lifts every isolation when the incident closes (config
 	// containment.release_on_close); otherwise systems stay isolated after the close.
 	ReleaseOnClose bool `json:"release_on_close,omitempty"`
+	// TimeScale, in a drill, runs the legal clocks this many times faster (above 1).
+	TimeScale float64 `json:"time_scale,omitempty"`
+	// Scenario names the drill scenario the incident rehearses.
+	Scenario string `json:"scenario,omitempty"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or

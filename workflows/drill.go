@@ -1,0 +1,515 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/scenario"
+)
+
+// DrillWorkflowID is the workflow ID of a drill started by hand.
+func DrillWorkflowID(incidentID string) string { return "drill/" + incidentID }
+
+// DrillScheduleWorkflowID is the workflow ID a drill schedule gives its runs; Temporal appends
+// the scheduled time to it.
+func DrillScheduleWorkflowID(scheduleID string) string { return "drill/scheduled/" + scheduleID }
+
+// QueryDrill answers a drill's progress (DrillProgress).
+const QueryDrill = "drill"
+
+// MaxTimeScale bounds --time-scale: beyond it a second of machine latency is days of drill time.
+const MaxTimeScale = 100000
+
+// DrillInject is a piece of news a drill delivers into its incident's timeline and chat.
+type DrillInject struct {
+	At   scenario.Duration `json:"at"`
+	Text string            `json:"text"`
+}
+
+// DrillInput starts a drill.
+type DrillInput struct {
+	// IncidentID is the drill's incident; empty for scheduled runs, which derive one from the
+	// run.
+	IncidentID string            `json:"incident_id,omitempty"`
+	Scenario   scenario.Scenario `json:"scenario"`
+	// TimeScale runs drill time, and the legal clocks, this many times faster; below 1 means 1.
+	TimeScale   float64 `json:"time_scale,omitempty"`
+	AutoApprove bool    `json:"auto_approve,omitempty"`
+	// Base carries the configuration's organisation, roles and routes; the drill fills in the
+	// rest of the incident's declaration from the scenario.
+	Base       Declaration `json:"base"`
+	ScheduleID string      `json:"schedule_id,omitempty"`
+}
+
+// DrillProgress answers QueryDrill.
+type DrillProgress struct {
+	IncidentID string                    `json:"incident_id"`
+	Scenario   string                    `json:"scenario"`
+	State      string                    `json:"state"` // running | scoring | done
+	StartedAt  time.Time                 `json:"started_at"`
+	EndsAt     time.Time                 `json:"ends_at"`
+	Injects    []activities.InjectResult `json:"injects"`
+}
+
+// ValidateDrillInput checks a drill before it starts.
+func ValidateDrillInput(in DrillInput) error {
+	sc := in.Scenario
+	switch {
+	case strings.TrimSpace(sc.Title) == "" || len(sc.Systems) == 0:
+		return errors.New("drill: the scenario has no title or no systems")
+	case sc.Subjects == "":
+		return errors.New("drill: the scenario names no subjects dataset")
+	case sc.Duration <= 0:
+		return errors.New("drill: the scenario's duration must be longer than zero")
+	case math.IsNaN(in.TimeScale) || in.TimeScale > MaxTimeScale:
+		return fmt.Errorf("drill: time scale %g must be between 1 and %d", in.TimeScale, MaxTimeScale)
+	case in.IncidentID != "" && !strings.HasPrefix(in.IncidentID, "INC-"):
+		return fmt.Errorf("drill: incident id %q must look like INC-20261128-7F3A", in.IncidentID)
+	}
+	return nil
+}
+
+// da is used only to name drill activities.
+var da *activities.DrillActivities
+
+// DrillWorkflow runs a tabletop drill: the real incident plan as a child in drill mode, the
+// scenario's injects on durable timers, the auto-pilot when asked, and at the end a score of
+// every target, written as a report and posted to the incident room.
+func DrillWorkflow(ctx workflow.Context, in DrillInput) (activities.DrillReport, error) {
+	dr := &drillImpl{in: in}
+	if err := dr.setup(ctx); err != nil {
+		return activities.DrillReport{}, err
+	}
+	return dr.run(ctx)
+}
+
+type drillImpl struct {
+	in       DrillInput
+	scale    float64
+	decl     Declaration
+	dpo, ic  string
+	logger   log.Logger
+	progress DrillProgress
+	ended    bool
+}
+
+func (dr *drillImpl) setup(ctx workflow.Context) error {
+	in := dr.in
+	if err := ValidateDrillInput(in); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDrill", nil)
+	}
+	dr.scale = math.Max(in.TimeScale, 1)
+	start := workflow.Now(ctx).UTC()
+	id := in.IncidentID
+	if id == "" {
+		h := sha256.Sum256([]byte(workflow.GetInfo(ctx).WorkflowExecution.RunID))
+		id = "INC-" + start.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+	}
+	sc := in.Scenario
+	d := in.Base
+	dr.dpo = persona(sc.Roles.DPO.As, d.Roles.DPO, "drill-dpo")
+	dr.ic = persona(sc.Roles.Commander.As, d.Roles.Commander, "drill-ic")
+	d.Roles = Roles{DPO: withIdentity(d.Roles.DPO, dr.dpo), Commander: withIdentity(d.Roles.Commander, dr.ic)}
+	d.IncidentID, d.Title, d.Description, d.Systems = id, sc.Title, sc.Description, sc.Systems
+	d.AwareAt, d.AwareZone = start, d.Organisation.Timezone
+	d.DeclaredBy, d.Source, d.Drill, d.Key = dr.ic, "drill", true, ""
+	d.Subjects = activities.DatasetRef{URI: sc.Subjects}
+	d.TimeScale, d.Scenario = dr.scale, sc.Name
+	if len(sc.Facts.Establishments) > 0 {
+		d.Organisation.Establishments = sc.Facts.Establishments
+	}
+	if len(sc.Facts.Sectors) > 0 {
+		d.Organisation.Sectors = sc.Facts.Sectors
+	}
+	if sc.Facts.Role != "" {
+		d.Organisation.Role = sc.Facts.Role
+	}
+	if err := ValidateDeclaration(d); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDrill", nil)
+	}
+	dr.decl = d
+	dr.logger = log.With(workflow.GetLogger(ctx), "drill", id, "scenario", sc.Name)
+	dr.progress = DrillProgress{IncidentID: id, Scenario: sc.Name, State: "running", StartedAt: start,
+		EndsAt: start.Add(dr.wall(sc.Duration)), Injects: []activities.InjectResult{}}
+	for _, inj := range sc.Injects {
+		dr.progress.Injects = append(dr.progress.Injects, activities.InjectResult{At: inj.At, Text: inj.Text})
+	}
+	return workflow.SetQueryHandler(ctx, QueryDrill, func() (DrillProgress, error) { return dr.progress, nil })
+}
+
+func persona(as string, configured []string, fallback string) string {
+	switch {
+	case as != "":
+		return as
+	case len(configured) > 0 && configured[0] != "":
+		return configured[0]
+	}
+	return fallback
+}
+
+func withIdentity(list []string, id string) []string {
+	out := append([]string{}, list...)
+	for _, x := range out {
+		if x == id {
+			return out
+		}
+	}
+	return append(out, id)
+}
+
+// wall converts drill time to workflow time.
+func (dr *drillImpl) wall(d scenario.Duration) time.Duration {
+	return time.Duration(float64(d) / dr.scale)
+}
+
+func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
+	sc, id := dr.in.Scenario, dr.decl.IncidentID
+	start, end := dr.progress.StartedAt, dr.progress.EndsAt
+	ref := activities.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
+
+	childCtx, cancelIncident := workflow.WithCancel(ctx)
+	childCtx = workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
+		WorkflowID:          ref.WorkflowID,
+		ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WaitForCancellation: true,
+	})
+	incident := workflow.ExecuteChildWorkflow(childCtx, IncidentWorkflow, dr.decl)
+	if err := incident.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return activities.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", id, err)
+	}
+	var incidentErr error
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		incidentErr = incident.Get(ctx, nil)
+		dr.ended = true
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) { dr.deliverInjects(ctx, incident) })
+
+	var pilot workflow.Future
+	if dr.in.AutoApprove {
+		pilot = workflow.ExecuteActivity(autoPilotCtx(ctx, end.Sub(start)), da.AutoPilot, activities.AutoPilotInput{
+			IncidentRef: ref, TimeScale: dr.scale, DPO: dr.dpo, Commander: dr.ic,
+			Roles: sc.Roles, Responses: sc.Responses, Decision: drillDecision(sc), Until: end,
+		})
+	}
+
+	if _, err := workflow.AwaitWithTimeout(ctx, end.Sub(workflow.Now(ctx)), func() bool { return dr.ended }); err != nil {
+		return activities.DrillReport{}, err
+	}
+	dr.progress.State = "scoring"
+	var notes []string
+	outcome := activities.DrillClosed
+	if !dr.ended {
+		outcome = activities.DrillTimeUp
+	} else if incidentErr != nil {
+		notes = append(notes, "The incident workflow failed: "+applicationMessage(incidentErr))
+	}
+
+	var pilotRes activities.AutoPilotResult
+	if pilot != nil {
+		// The auto-pilot stops by itself at the close or the drill's end.
+		if ok, _ := workflow.AwaitWithTimeout(ctx, 2*time.Minute, pilot.IsReady); ok {
+			if err := pilot.Get(ctx, &pilotRes); err != nil {
+				notes = append(notes, "The auto-pilot failed: "+applicationMessage(err))
+			}
+		} else {
+			notes = append(notes, "The auto-pilot did not stop at the drill's end; its answers are in the incident's timeline.")
+		}
+	}
+
+	// Read the incident before ending it, so the score sees it as the drill's time ran out.
+	var view activities.IncidentView
+	if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.IncidentStatus, ref).Get(ctx, &view); err != nil {
+		notes = append(notes, "The incident's status could not be read, so nothing could be scored: "+applicationMessage(err))
+	}
+	endAt := workflow.Now(ctx).UTC()
+	if outcome == activities.DrillTimeUp {
+		notes = append(notes, fmt.Sprintf("The drill's time ran out at T+%s in phase %q; the incident was cancelled (its containment released, dry-run).", sc.Duration, view.Phase))
+		cancelIncident()
+		if ok, _ := workflow.AwaitWithTimeout(ctx, 5*time.Minute, func() bool { return dr.ended }); !ok {
+			notes = append(notes, "The incident did not finish its cancellation within 5 minutes.")
+		}
+	}
+
+	rep := activities.DrillReport{
+		DrillID: workflow.GetInfo(ctx).WorkflowExecution.ID, IncidentID: id, Scenario: sc.Name, Title: sc.Title,
+		ScheduleID: dr.in.ScheduleID, TimeScale: dr.scale, AutoApprove: dr.in.AutoApprove,
+		StartedAt: start, EndedAt: endAt, Elapsed: dr.drillTime(endAt.Sub(start)), Duration: sc.Duration,
+		Outcome: outcome, Phase: view.Phase, Injects: dr.progress.Injects, Answers: pilotRes.Answers, Notes: notes,
+	}
+	for i := range rep.Injects {
+		if !rep.Injects[i].Delivered && rep.Injects[i].Note == "" {
+			rep.Injects[i].Note = "the drill ended first"
+		}
+	}
+	if view.IncidentID != "" {
+		rep.Targets, rep.Met, rep.Missed, rep.Open = ScoreTargets(sc, view, start, endAt, dr.scale)
+	}
+	if rep.Met+rep.Missed > 0 {
+		rep.Score = rep.Met * 100 / (rep.Met + rep.Missed)
+	}
+	if err := workflow.ExecuteActivity(reportCtx(ctx), da.WriteDrillReport, rep).Get(ctx, &rep); err != nil {
+		return rep, fmt.Errorf("write the report of drill %s: %w", id, err)
+	}
+	dr.progress.State = "done"
+	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, activities.ChatMessage{
+		IncidentID: id, Kind: "drill-score", Drill: true, Text: scoreText(rep),
+	}).Get(ctx, nil); err != nil {
+		dr.logger.Warn("drill score not posted to chat", "error", err)
+	}
+	return rep, nil
+}
+
+// drillTime converts workflow time back to drill time.
+func (dr *drillImpl) drillTime(d time.Duration) scenario.Duration {
+	return scenario.Duration(time.Duration(float64(d) * dr.scale).Round(time.Second))
+}
+
+// deliverInjects signals each inject to the incident at its time.
+func (dr *drillImpl) deliverInjects(ctx workflow.Context, incident workflow.ChildWorkflowFuture) {
+	start := dr.progress.StartedAt
+	for i, inj := range dr.in.Scenario.Injects {
+		if d := start.Add(dr.wall(inj.At)).Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				return
+			}
+		}
+		res := &dr.progress.Injects[i]
+		if dr.ended {
+			res.Note = "the incident had closed"
+			continue
+		}
+		if err := incident.SignalChildWorkflow(ctx, SignalDrillInject, DrillInject{At: inj.At, Text: inj.Text}).Get(ctx, nil); err != nil {
+			res.Note = "not delivered: " + err.Error()
+			continue
+		}
+		res.Delivered, res.DeliveredAt = true, workflow.Now(ctx).UTC()
+	}
+}
+
+func drillDecision(sc scenario.Scenario) Decision {
+	d := sc.Decision
+	return Decision{Risk: d.Risk, NotifyAuthority: d.Risk != "unlikely", NotifySubjects: d.NotifySubjects,
+		EncryptedUnintelligible: d.EncryptedUnintelligible, SignificantIncident: d.SignificantIncident,
+		Reasoning: d.Reasoning, Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice}
+}
+
+func scoreText(r activities.DrillReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Drill %q finished (%s after T+%s): score %d%%, %d met, %d missed", r.Scenario, r.Outcome, r.Elapsed, r.Score, r.Met, r.Missed)
+	if r.Open > 0 {
+		fmt.Fprintf(&b, ", %d open", r.Open)
+	}
+	b.WriteString(".")
+	for _, t := range r.Targets {
+		if t.Result == activities.TargetMissed {
+			fmt.Fprintf(&b, " Missed %s (target %s): %s.", t.Step, t.Target, t.Detail)
+		}
+	}
+	fmt.Fprintf(&b, " Report: %s", r.Markdown)
+	return b.String()
+}
+
+// ScoreTargets scores each of the scenario's targets against the incident as it stood at the
+// drill's end. Durations are drill time: workflow time since start multiplied by scale.
+func ScoreTargets(sc scenario.Scenario, v activities.IncidentView, start, end time.Time, scale float64) (out []activities.TargetResult, met, missed, open int) {
+	drill := func(t time.Time) scenario.Duration {
+		return scenario.Duration(time.Duration(float64(t.Sub(start)) * scale).Round(time.Second))
+	}
+	ran := drill(end)
+	for _, t := range sc.Targets {
+		r := activities.TargetResult{Step: t.Step, Human: scenario.HumanStep(t.Step), Target: t.Within}
+		if r.Human {
+			r.Role = scenario.RoleOf(t.Step)
+		}
+		at, done, applicable, detail := stepDone(t.Step, v)
+		switch {
+		case !applicable:
+			r.Result, r.Detail = activities.TargetNotApplicable, detail
+		case done:
+			r.Done, r.Actual = true, max(drill(at), 0)
+			if r.Actual <= t.Within {
+				r.Result = activities.TargetMet
+				met++
+			} else {
+				r.Result, r.Detail = activities.TargetMissed, fmt.Sprintf("%s late", r.Actual-t.Within)
+				missed++
+			}
+		case ran >= t.Within:
+			r.Actual, r.Result, r.Detail = ran, activities.TargetMissed, fmt.Sprintf("not done after %s", t.Within)
+			if detail != "" {
+				r.Detail += "; " + detail
+			}
+			missed++
+		default:
+			r.Actual, r.Result, r.Detail = ran, activities.TargetOpen, "the drill ended before the target"
+			open++
+		}
+		out = append(out, r)
+	}
+	return out, met, missed, open
+}
+
+// stepDone finds when a step was done: its instant, whether it is done, whether this run of the
+// plan has the step at all, and what is missing.
+func stepDone(step string, v activities.IncidentView) (at time.Time, done, applicable bool, detail string) {
+	base, arg, _ := strings.Cut(step, ":")
+	switch base {
+	case scenario.StepContain:
+		for _, s := range v.Containment {
+			if arg != "" && s.System != arg {
+				continue
+			}
+			t, ok := containedAt(s, v.Timeline)
+			if !ok {
+				return time.Time{}, false, true, s.System + " is " + s.State
+			}
+			at = later(at, t)
+		}
+		return at, !at.IsZero(), true, ""
+	case scenario.StepScope:
+		for _, e := range v.Timeline {
+			if e.Kind == "scope" {
+				return e.At, true, true, ""
+			}
+		}
+		return time.Time{}, false, true, ""
+	case scenario.StepDecide:
+		if v.Decision != nil {
+			return v.Decision.DecidedAt, true, true, ""
+		}
+		return time.Time{}, false, true, "the DPO has not decided"
+	case scenario.StepApprove, scenario.StepFile:
+		if v.Decision == nil {
+			return time.Time{}, false, true, "the DPO has not decided, so no report was drafted"
+		}
+		n := 0
+		for _, o := range v.Obligations {
+			if (arg != "" && o.ID != arg) || isSubjectNotice(o.Obligation) {
+				continue
+			}
+			n++
+			t, ok := o.SubmittedAt, o.State == OblFiled
+			if base == scenario.StepApprove {
+				t, ok = approvedAt(o.ID, v.Timeline)
+			}
+			if !ok {
+				return time.Time{}, false, true, fmt.Sprintf("%s is %s", o.ID, o.State)
+			}
+			at = later(at, t)
+		}
+		if n == 0 {
+			return time.Time{}, false, false, "no report was required in this run"
+		}
+		return at, true, true, ""
+	case scenario.StepNotify:
+		switch v.Alerts.State {
+		case AlertsDone:
+			return v.Alerts.UpdatedAt, true, true, ""
+		case AlertsNotRequired:
+			return time.Time{}, false, false, "no customer notice was required in this run"
+		}
+		if v.Decision == nil {
+			return time.Time{}, false, true, "the DPO has not decided"
+		}
+		return time.Time{}, false, true, fmt.Sprintf("%d of %d notices sent", v.Alerts.Sent, v.Alerts.Total)
+	case scenario.StepClose:
+		if !v.ClosedAt.IsZero() {
+			return v.ClosedAt, true, true, ""
+		}
+		return time.Time{}, false, true, "the incident is " + v.Phase
+	}
+	return time.Time{}, false, false, "unknown step"
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// containedAt is when a system was first contained: the isolation event, else the status time.
+func containedAt(s SystemStatus, timeline []Event) (time.Time, bool) {
+	for _, e := range timeline {
+		if (e.Kind == "isolated" && strings.HasPrefix(e.Text, s.System+" isolated")) ||
+			(e.Kind == "isolation-confirmed" && strings.Contains(e.Text, " of "+s.System+" confirmed")) {
+			return e.At, true
+		}
+	}
+	if s.State == ContainContained {
+		return s.Updated, true
+	}
+	return time.Time{}, false
+}
+
+func approvedAt(obligationID string, timeline []Event) (time.Time, bool) {
+	for _, e := range timeline {
+		if e.Kind == "approved" && strings.HasPrefix(e.Text, "Report "+obligationID+" approved") {
+			return e.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// receiveInjects adds each drill inject to the timeline and the incident room. A real incident
+// ignores them: drill content never enters its record.
+func (inc *incidentImpl) receiveInjects(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalDrillInject)
+	for {
+		var in DrillInject
+		if !ch.Receive(ctx, &in) {
+			return
+		}
+		if !inc.decl.Drill {
+			inc.logger.Warn("drill inject refused: this incident is not a drill", "text", in.Text)
+			continue
+		}
+		text := fmt.Sprintf("Inject at T+%s: %s", in.At, in.Text)
+		inc.event(ctx, "inject", text)
+		inc.chat("inject", text, true)
+	}
+}
+
+// drillClock compresses a drill's legal clock by its time scale, so 72 hours last 72 minutes at
+// scale 60; escalations follow, as they derive from the clock's start and due instants.
+func (inc *incidentImpl) drillClock(o rules.Obligation) rules.Obligation {
+	d := inc.decl
+	if !d.Drill || d.TimeScale <= 1 {
+		return o
+	}
+	w := o.DueAt.Sub(o.ClockStart)
+	due := o.ClockStart.Add(time.Duration(float64(w) / d.TimeScale))
+	o.Rule = strings.TrimSpace(o.Rule + fmt.Sprintf(" Drill at %gx speed: the deadline is compressed from %s to %s after the clock's start (due %s instead of %s).",
+		d.TimeScale, scenario.FormatDuration(w), scenario.FormatDuration(due.Sub(o.ClockStart)),
+		due.UTC().Format(time.RFC3339), o.DueAt.UTC().Format(time.RFC3339)))
+	o.DueAt = due
+	return o
+}
+
+func autoPilotCtx(ctx workflow.Context, span time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    span + 10*time.Minute,
+		ScheduleToCloseTimeout: span + 15*time.Minute,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+}
+
+func drillStatusCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
+	})
+}

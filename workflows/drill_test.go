@@ -1,0 +1,383 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/scenario"
+)
+
+type drillSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+
+	mu        sync.Mutex
+	chats     []activities.ChatMessage
+	report    activities.DrillReport
+	cancelled []string
+	// real is set when the test runs an incident that is not a drill.
+	real bool
+}
+
+func TestDrill(t *testing.T) { suite.Run(t, new(drillSuite)) }
+
+func (s *drillSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(start)
+	s.env.RegisterWorkflow(IncidentWorkflow)
+	s.env.RegisterWorkflow(ContainmentWorkflow)
+	s.env.RegisterWorkflow(ObligationWorkflow)
+	s.env.RegisterWorkflow(AlertsWorkflow)
+	s.env.RegisterActivity(&activities.Activities{})
+	s.env.RegisterActivity(&activities.DrillActivities{})
+	s.chats, s.report, s.cancelled, s.real = nil, activities.DrillReport{}, nil, false
+	s.env.SetOnChildWorkflowCanceledListener(func(info *workflow.Info) {
+		s.cancelled = append(s.cancelled, info.WorkflowExecution.ID)
+	})
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 60*24*time.Hour)
+}
+
+// mockPlan mocks every activity of the incident plan as succeeding, and the drill's status
+// read as the incident's own status query.
+func (s *drillSuite) mockPlan() {
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{Name: "#drill-x"}, nil).Maybe()
+	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil).Maybe()
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+		s.mu.Lock()
+		s.chats = append(s.chats, m)
+		s.mu.Unlock()
+		return nil
+	}).Maybe()
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ContainInput) (firewall.Evidence, error) {
+			s.Equal(!s.real, in.Drill, "containment of a drill must ask for the drill-safe firewall")
+			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
+		}).Maybe()
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Maybe()
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
+		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Maybe()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil).Maybe()
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+			s.Empty(in.RecipientAddress, "a drill must not send a report to an authority")
+			return activities.Submission{Path: "/r/" + in.Obligation.ID + ".md", At: in.SubmittedAt}, nil
+		}).Maybe()
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{
+		Done: true, Counts: activities.NoticeCounts{Rows: 10, Sent: 9, Invalid: 1}}, nil).Maybe()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{Register: "/reg.json"}, nil).Maybe()
+	s.env.OnActivity(da.IncidentStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref activities.IncidentRef) (activities.IncidentView, error) {
+			v, err := s.env.QueryWorkflowByID(ref.WorkflowID, QueryStatus)
+			if err != nil {
+				return activities.IncidentView{}, err
+			}
+			var view activities.IncidentView
+			return view, v.Get(&view)
+		})
+	s.env.OnActivity(da.WriteDrillReport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.DrillReport) (activities.DrillReport, error) {
+			r.Markdown = "/drills/" + r.IncidentID + ".md"
+			s.report = r
+			return r, nil
+		}).Once()
+}
+
+func drillScenario() scenario.Scenario {
+	return scenario.Scenario{
+		Name: "ransomware", Title: "Ransomware with exfiltration", Systems: []string{"shop-db", "crm-api"},
+		Subjects: "/data/subjects.csv", Duration: scenario.Duration(96 * time.Hour),
+		Decision: scenario.Decision{Risk: "high", NotifySubjects: true, Reasoning: "exfiltrated"},
+		Injects: []scenario.Inject{
+			{At: scenario.Duration(20 * time.Minute), Text: "A sample appears on a leak site."},
+			{At: scenario.Duration(2 * time.Hour), Text: "The attackers demand a ransom."},
+		},
+		Targets: []scenario.Target{
+			{Step: "contain", Within: scenario.Duration(30 * time.Minute)},
+			{Step: "scope", Within: scenario.Duration(2 * time.Hour)},
+			{Step: "decide", Within: scenario.Duration(4 * time.Hour)},
+			{Step: "approve", Within: scenario.Duration(24 * time.Hour)},
+			{Step: "file:gdpr-art33-authority", Within: scenario.Duration(72 * time.Hour)},
+			{Step: "notify", Within: scenario.Duration(72 * time.Hour)},
+			{Step: "close", Within: scenario.Duration(96 * time.Hour)},
+		},
+	}
+}
+
+func drillInput(scale float64) DrillInput {
+	base := declaration()
+	return DrillInput{IncidentID: "INC-20261128-D001", Scenario: drillScenario(), TimeScale: scale, Base: base}
+}
+
+func (s *drillSuite) incidentStatus(id string) Status {
+	v, err := s.env.QueryWorkflowByID(IncidentWorkflowID(id), QueryStatus)
+	s.Require().NoError(err)
+	var st Status
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+// Injects reach the incident's timeline and room at their times, divided by the time scale.
+func (s *drillSuite) TestInjectsFireAtTheirTimes() {
+	for _, scale := range []float64{1, 60} {
+		s.Run(fmt.Sprintf("scale %g", scale), func() {
+			s.SetupTest()
+			s.mockPlan()
+			var timeline []Event
+			in := drillInput(scale)
+			in.Scenario.Duration = scenario.Duration(3 * time.Hour)
+			s.env.RegisterDelayedCallback(func() {
+				timeline = s.incidentStatus(in.IncidentID).Timeline
+			}, time.Duration(float64(3*time.Hour)/scale)-time.Second)
+			s.env.ExecuteWorkflow(DrillWorkflow, in)
+			s.Require().True(s.env.IsWorkflowCompleted())
+			s.Require().NoError(s.env.GetWorkflowError())
+
+			var injects []Event
+			for _, e := range timeline {
+				if e.Kind == "inject" {
+					injects = append(injects, e)
+				}
+			}
+			s.Require().Len(injects, 2, "timeline: %v", timeline)
+			for i, want := range []time.Duration{20 * time.Minute, 2 * time.Hour} {
+				s.Equal(start.Add(time.Duration(float64(want)/scale)), injects[i].At, "inject %d", i)
+				s.True(s.report.Injects[i].Delivered)
+				s.Equal(injects[i].At, s.report.Injects[i].DeliveredAt)
+			}
+			s.Contains(injects[0].Text, "Inject at T+20m: A sample appears on a leak site.")
+			var chatted []string
+			for _, m := range s.chats {
+				if m.Kind == "inject" {
+					s.True(m.Drill, "an inject is posted as a drill message")
+					chatted = append(chatted, m.Text)
+				}
+			}
+			s.Len(chatted, 2)
+		})
+	}
+}
+
+// Nobody answers: the automated steps are met, every human step is missed once its target has
+// passed, and the incident is cancelled at the drill's end.
+func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
+	s.mockPlan()
+	in := drillInput(1)
+	s.env.ExecuteWorkflow(DrillWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var rep activities.DrillReport
+	s.Require().NoError(s.env.GetWorkflowResult(&rep))
+
+	s.Equal(activities.DrillTimeUp, rep.Outcome)
+	s.Equal(scenario.Duration(96*time.Hour), rep.Elapsed)
+	s.Equal(PhaseDecide, rep.Phase)
+	got := map[string]activities.TargetResult{}
+	for _, t := range rep.Targets {
+		got[t.Step] = t
+	}
+	for _, step := range []string{"contain", "scope"} {
+		s.Equal(activities.TargetMet, got[step].Result, "%s: %+v", step, got[step])
+		s.False(got[step].Human)
+	}
+	for _, step := range []string{"decide", "approve", "file:gdpr-art33-authority", "notify", "close"} {
+		t := got[step]
+		s.Equal(activities.TargetMissed, t.Result, "%s: %+v", step, t)
+		s.False(t.Done)
+		s.Contains(t.Detail, "not done after "+t.Target.String())
+	}
+	s.True(got["decide"].Human)
+	s.Equal("dpo", got["decide"].Role)
+	s.Equal("commander", got["close"].Role)
+	s.Equal(2, rep.Met)
+	s.Equal(5, rep.Missed)
+	s.Equal(28, rep.Score)
+	s.Contains(s.cancelled, IncidentWorkflowID(in.IncidentID), "the incident is cancelled at the drill's end")
+	s.Equal(rep.IncidentID, s.report.IncidentID, "the report is written")
+
+	var score *activities.ChatMessage
+	for i := range s.chats {
+		if s.chats[i].Kind == "drill-score" {
+			score = &s.chats[i]
+		}
+	}
+	s.Require().NotNil(score, "the score is posted to the incident room")
+	s.True(score.Drill)
+	s.Contains(score.Text, "score 28%")
+	s.Contains(score.Text, "Missed decide (target 4h)")
+}
+
+// A drill that the team plays through: targets met and missed with the actual durations.
+func (s *drillSuite) TestPlayedThroughScoresActualDurations() {
+	s.mockPlan()
+	in := drillInput(1)
+	child := IncidentWorkflowID(in.IncidentID)
+	upd := func(at time.Duration, name string, arg any) {
+		s.env.RegisterDelayedCallback(func() {
+			s.NoError(s.env.UpdateWorkflowByID(child, name, name+at.String(), &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { s.Fail("update rejected", "%s: %v", name, err) },
+				OnComplete: func(any, error) {}}, arg))
+		}, at)
+	}
+	upd(5*time.Hour, UpdateDecide, highRisk("dpo"))
+	upd(10*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"})
+	upd(11*time.Hour, UpdateFile, FileRequest{By: "dpo", Obligation: "gdpr-art33-authority", Reference: "DRILL-1"})
+	upd(12*time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	s.env.ExecuteWorkflow(DrillWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var rep activities.DrillReport
+	s.Require().NoError(s.env.GetWorkflowResult(&rep))
+
+	s.Equal(activities.DrillClosed, rep.Outcome)
+	s.Empty(s.cancelled)
+	got := map[string]activities.TargetResult{}
+	for _, t := range rep.Targets {
+		got[t.Step] = t
+	}
+	s.Equal(activities.TargetMissed, got["decide"].Result)
+	s.Equal(scenario.Duration(5*time.Hour), got["decide"].Actual)
+	s.Equal("1h late", got["decide"].Detail)
+	s.Equal(activities.TargetMet, got["approve"].Result)
+	s.Equal(scenario.Duration(10*time.Hour), got["approve"].Actual)
+	s.Equal(activities.TargetMet, got["file:gdpr-art33-authority"].Result)
+	s.Equal(scenario.Duration(11*time.Hour), got["file:gdpr-art33-authority"].Actual)
+	s.Equal(activities.TargetMet, got["close"].Result)
+	s.Equal(scenario.Duration(12*time.Hour), got["close"].Actual)
+	s.Equal(activities.TargetMet, got["notify"].Result)
+	s.Equal(6, rep.Met)
+	s.Equal(1, rep.Missed)
+}
+
+// At --time-scale 60 the GDPR 72-hour clock lasts 72 minutes and its escalations come
+// proportionally: 50% at 36m, 75% at 54m, 90% at 64m48s, overdue at 72m. (The "one hour left"
+// point stays one real hour before the compressed deadline, at 12m.)
+func (s *drillSuite) TestTimeScaleCompressesTheGDPRClock() {
+	s.mockPlan()
+	in := drillInput(60)
+	child := IncidentWorkflowID(in.IncidentID)
+	s.env.RegisterDelayedCallback(func() {
+		s.NoError(s.env.UpdateWorkflowByID(child, UpdateDecide, "decide", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { s.Fail("decide rejected", "%v", err) }, OnComplete: func(any, error) {}},
+			highRisk("dpo")))
+	}, time.Minute)
+	var gdpr ObligationStatus
+	s.env.RegisterDelayedCallback(func() {
+		for _, o := range s.incidentStatus(in.IncidentID).Obligations {
+			if o.ID == "gdpr-art33-authority" {
+				gdpr = o
+			}
+		}
+	}, 80*time.Minute)
+	s.env.ExecuteWorkflow(DrillWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+
+	s.Require().Equal("gdpr-art33-authority", gdpr.ID)
+	s.Equal(start, gdpr.ClockStart)
+	s.Equal(start.Add(72*time.Minute), gdpr.DueAt)
+	s.Contains(gdpr.Rule, "Drill at 60x speed: the deadline is compressed from 3d to 1h12m")
+	var at []time.Duration
+	for _, e := range gdpr.Escalations {
+		ts, _, _ := strings.Cut(e, " ")
+		tm, err := time.Parse(time.RFC3339, ts)
+		s.Require().NoError(err)
+		at = append(at, tm.Sub(start))
+	}
+	s.Equal([]time.Duration{12 * time.Minute, 36 * time.Minute, 54 * time.Minute, 64*time.Minute + 48*time.Second, 72 * time.Minute}, at,
+		"escalations %v", gdpr.Escalations)
+	s.Equal(Escalations(start, start.Add(72*time.Hour))[0].At.Sub(start)/60, 36*time.Minute, "proportional to the real clock's 50% point")
+}
+
+// Injects into an incident that is not a drill are refused: drill content never enters a real
+// record.
+func (s *drillSuite) TestARealIncidentIgnoresInjects() {
+	s.real = true
+	s.mockPlan()
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDrillInject, DrillInject{Text: "not for real incidents"})
+	}, time.Minute)
+	var st Status
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryStatus)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&st))
+		s.env.CancelWorkflow()
+	}, time.Hour)
+	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	for _, e := range st.Timeline {
+		s.NotEqual("inject", e.Kind)
+	}
+	s.NotEmpty(st.Timeline)
+}
+
+// A scheduled run has no incident ID: it derives one from its run.
+func (s *drillSuite) TestScheduledRunDerivesItsIncidentID() {
+	s.mockPlan()
+	in := drillInput(1)
+	in.IncidentID = ""
+	in.Scenario.Duration = scenario.Duration(time.Hour)
+	s.env.ExecuteWorkflow(DrillWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+	var rep activities.DrillReport
+	s.Require().NoError(s.env.GetWorkflowResult(&rep))
+	s.Regexp(`^INC-20261128-[0-9A-F]{4}$`, rep.IncidentID)
+}
+
+// The drill activities speak the incident's messages without importing this package; these
+// keep the two in step.
+func TestDrillActivitiesMirrorTheIncidentMessages(t *testing.T) {
+	for mirror, want := range map[string]string{
+		activities.DrillQueryStatus: QueryStatus, activities.DrillUpdateDecide: UpdateDecide,
+		activities.DrillUpdateApprove: UpdateApprove, activities.DrillUpdateFile: UpdateFile,
+		activities.DrillUpdateClose: UpdateClose, activities.DrillStepReport: StepReport,
+		activities.DrillStepIsolation: StepIsolation, activities.DrillPhaseClosed: PhaseClosed,
+	} {
+		if mirror != want {
+			t.Errorf("activities mirror %q, the incident says %q", mirror, want)
+		}
+	}
+	st := Status{Phase: PhaseDecide, Pending: []PendingStep{{Step: "decide", Role: RoleDPO, Description: "d", Since: start, DueAt: start.Add(time.Hour)}}}
+	st.IncidentID = "INC-1"
+	b, _ := json.Marshal(st)
+	var v activities.IncidentView
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := json.Marshal(v)
+	if string(b) != string(back) {
+		t.Errorf("IncidentView does not mirror Status:\n%s\n%s", b, back)
+	}
+	// The auto-pilot's requests carry the same JSON fields as the incident's.
+	for _, pair := range [][2]reflect.Type{
+		{reflect.TypeOf(ApproveRequest{}), reflect.TypeOf(activities.DrillApprove{})},
+		{reflect.TypeOf(FileRequest{}), reflect.TypeOf(activities.DrillFile{})},
+		{reflect.TypeOf(CloseRequest{}), reflect.TypeOf(activities.DrillClose{})},
+	} {
+		if a, b := jsonFields(pair[0]), jsonFields(pair[1]); a != b {
+			t.Errorf("%s has fields %s, the auto-pilot's %s has %s", pair[0].Name(), a, pair[1].Name(), b)
+		}
+	}
+}
+
+func jsonFields(t reflect.Type) string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		out = append(out, t.Field(i).Tag.Get("json"))
+	}
+	return strings.Join(out, " ")
+}
