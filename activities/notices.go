@@ -60,6 +60,10 @@ type NoticeChunkInput struct {
 	From       subjects.Position `json:"from"`
 	MaxRows    int               `json:"max_rows"`
 	Notice     NoticeContent     `json:"notice"`
+	// Rerun is set on a later alerts run of the incident: people may have been notified under
+	// other batches, so each is looked up before sending (SendGrid path; the outbox is keyed by
+	// address anyway).
+	Rerun bool `json:"rerun,omitempty"`
 }
 
 // NoticeCounts counts what happened to rows.
@@ -72,6 +76,13 @@ type NoticeCounts struct {
 	Unusable    int `json:"unusable"`
 	// NotCovered counts people no notice obligation covers (e.g. outside the laws that apply).
 	NotCovered int `json:"not_covered"`
+	// Rejected counts people SendGrid refused (a 400 isolated by splitting): not notified.
+	Rejected int `json:"rejected,omitempty"`
+	// PossiblyDuplicated counts people sent again after an unknown outcome, without Email
+	// Activity to check whether the first request reached them.
+	PossiblyDuplicated int `json:"possibly_duplicated,omitempty"`
+	// Ambiguous counts batches whose last request had an unknown outcome and were reconciled.
+	Ambiguous int `json:"ambiguous,omitempty"`
 }
 
 // Add adds o to c.
@@ -83,6 +94,9 @@ func (c *NoticeCounts) Add(o NoticeCounts) {
 	c.Duplicates += o.Duplicates
 	c.Unusable += o.Unusable
 	c.NotCovered += o.NotCovered
+	c.Rejected += o.Rejected
+	c.PossiblyDuplicated += o.PossiblyDuplicated
+	c.Ambiguous += o.Ambiguous
 }
 
 // NoticeChunkResult says where the next chunk starts and what this one did.
@@ -102,9 +116,17 @@ type noticeView struct {
 }
 
 // SendNotices sends the customer notice to every mailable subject in a range of rows, exactly
-// once per address: each notice is keyed by a pseudonym of its address, and a key already sent
-// is skipped. It heartbeats its position, so a retry resumes where the last attempt stopped.
+// once per address. It heartbeats its position, so a retry resumes where the last attempt
+// stopped.
+//
+// Through SendGrid (Mail is a *SendGridMail), people go out in batches of up to 1,000 per
+// request, kept exactly once by the notification ledger (see SendGridMail.sendNotices). With
+// the outbox, each notice is keyed by a pseudonym of its address, and a key already sent is
+// skipped.
 func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (NoticeChunkResult, error) {
+	if sg, ok := a.Mail.(*SendGridMail); ok {
+		return sg.sendNotices(ctx, a.Datasets, a.Dir, in)
+	}
 	res := NoticeChunkResult{Next: in.From}
 	if activity.HasHeartbeatDetails(ctx) {
 		var hb NoticeChunkResult

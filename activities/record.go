@@ -118,14 +118,23 @@ const (
 
 // AlertProgress is the progress of customer alerts.
 type AlertProgress struct {
-	State      string    `json:"state"` // not-required | sending | done
-	Total      int       `json:"total"`
-	Sent       int       `json:"sent"`
-	Invalid    int       `json:"invalid"`
-	Duplicates int       `json:"duplicates"`
-	Skipped    int       `json:"skipped"`
-	Failed     int       `json:"failed"`
-	Rows       int       `json:"rows"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	UpdatedAt  time.Time `json:"updated_at,omitzero"`
+	State      string `json:"state"` // not-required | sending | done
+	Total      int    `json:"total"`
+	Sent       int    `json:"sent"`
+	Invalid    int    `json:"invalid"`
+	Duplicates int    `json:"duplicates"`
+	Skipped    int    `json:"skipped"`
+	// Failed counts people whose notice SendGrid refused (a 400 for their address alone).
+	Failed int `json:"failed"`
+	// Ambiguous counts batches whose request had an unknown outcome (a lost connection, a
+	// worker stopped mid-request), reconciled through Email Activity or sent again.
+	Ambiguous int `json:"ambiguous"`
+	// PossiblyDuplicated counts people sent again after an unknown outcome without Email
+	// Activity to check: they may have two notices. PossiblyDuplicatedList names the file
+	// listing them (subject keys and dataset rows, no personal data).
+	PossiblyDuplicated     int       `json:"possibly_duplicated"`
+	PossiblyDuplicatedList string    `json:"possibly_duplicated_list,omitempty"`
+	Rows                   int       `json:"rows"`
+	StartedAt              time.Time `json:"started_at,omitzero"`
+	UpdatedAt              time.Time `json:"updated_at,omitzero"`
 }

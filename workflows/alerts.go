@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
@@ -11,11 +12,17 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-// NoticeChunkRows is how many dataset rows one SendNotices activity handles.
+// NoticeChunkRows is how many dataset rows one SendNotices activity handles when the notice
+// plan does not say (the outbox).
 const NoticeChunkRows = 1000
 
 // chunksPerRun bounds the history of one alerts run; then it continues as new.
 const chunksPerRun = 200
+
+// changeAlertsPlan is the workflow.GetVersion change after which an alerts run first asks for
+// a notice plan (ranges sent side by side on the SendGrid path), sends, and ends with the
+// ledger's account. Before it, chunks followed one another and the counts were the chunks'.
+const changeAlertsPlan = "alerts-plan"
 
 // AlertsInput starts, or continues, the customer alerts of an incident.
 type AlertsInput struct {
@@ -24,15 +31,206 @@ type AlertsInput struct {
 	Dataset    activities.DatasetRef    `json:"dataset"`
 	Total      int                      `json:"total"`
 	Notice     activities.NoticeContent `json:"notice"`
+	// Run numbers the alerts runs of the incident from 1. Later runs may meet people an
+	// earlier run notified, so each person is looked up before sending.
+	Run int `json:"run,omitempty"`
 	// Carried across continue-as-new.
 	From      subjects.Position       `json:"from"`
 	Counts    activities.NoticeCounts `json:"counts"`
 	StartedAt time.Time               `json:"started_at,omitzero"`
+	// Plan is the notice plan once made; NextRange the first of its ranges not yet sent.
+	Plan      *activities.NoticePlan `json:"plan,omitempty"`
+	NextRange int                    `json:"next_range,omitempty"`
 }
 
-// AlertsWorkflow sends the customer notice to every mailable subject of the dataset, chunk by
-// chunk, each chunk resumable, each address notified once.
+// AlertsWorkflow sends the customer notice to every mailable subject of the dataset, range by
+// range, each range resumable, each address notified once. Only positions, counts and batch
+// keys pass through it: the activities read the people from the dataset.
 func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (AlertProgress, error) {
+	if workflow.GetVersion(ctx, changeAlertsPlan, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return alertsChunked(ctx, in)
+	}
+	w := &alertsImpl{in: in, rep: newReporter(ctx)}
+	return w.run(ctx)
+}
+
+type alertsImpl struct {
+	in  AlertsInput
+	rep reporter
+}
+
+func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
+	in := &w.in
+	if in.StartedAt.IsZero() {
+		in.StartedAt = workflow.Now(ctx).UTC()
+	}
+	if in.Plan == nil {
+		var plan activities.NoticePlan
+		err := workflow.ExecuteActivity(planCtx(ctx), a.PlanNotices, activities.NoticePlanInput{
+			IncidentID: in.IncidentID, Dataset: in.Dataset, From: in.From,
+		}).Get(ctx, &plan)
+		if err != nil {
+			return w.fail(ctx, fmt.Errorf("plan customer notices: %w", err))
+		}
+		in.Plan = &plan
+	}
+	var err error
+	if len(in.Plan.Starts) == 0 {
+		err = w.chunks(ctx)
+	} else {
+		err = w.ranges(ctx)
+	}
+	if err != nil {
+		return AlertProgress{}, err
+	}
+	p := w.progress(ctx, AlertsDone)
+	var sum activities.NoticeSummary
+	err = workflow.ExecuteActivity(finishCtx(ctx), a.FinishNotices, activities.NoticeFinishInput{
+		IncidentID: in.IncidentID, Dataset: in.Dataset,
+	}).Get(ctx, &sum)
+	switch {
+	case err != nil:
+		// The notices are out; only the ledger's account is missing.
+		w.rep.event(ctx, "alerts-account-failed", "Could not read the notification ledger's account of the alerts: "+applicationMessage(err))
+	case sum.Ledger:
+		p.Sent, p.Failed, p.Ambiguous = sum.Sent, sum.Rejected, sum.AmbiguousBatches
+		p.PossiblyDuplicated, p.PossiblyDuplicatedList = sum.PossiblyDuplicated, sum.List
+	}
+	w.rep.send(ctx, childState{Alerts: &p})
+	text := fmt.Sprintf("Customer alerts finished: %d notices sent of %d; %d invalid addresses not mailed; %d duplicate rows skipped.",
+		p.Sent, p.Total, p.Invalid, p.Duplicates)
+	if p.Failed > 0 {
+		text += fmt.Sprintf(" %d addresses refused by SendGrid.", p.Failed)
+	}
+	if p.Ambiguous > 0 {
+		text += fmt.Sprintf(" %d batches had an unknown outcome and were reconciled.", p.Ambiguous)
+	}
+	if p.PossiblyDuplicated > 0 {
+		text += fmt.Sprintf(" %d people may have received the notice twice (no Email Activity to check); listed in %s.", p.PossiblyDuplicated, p.PossiblyDuplicatedList)
+	}
+	w.rep.event(ctx, "alerts-sent", text)
+	return p, nil
+}
+
+func (w *alertsImpl) chunkInput(from subjects.Position) activities.NoticeChunkInput {
+	rows := w.in.Plan.RangeRows
+	if rows <= 0 {
+		rows = NoticeChunkRows
+	}
+	return activities.NoticeChunkInput{IncidentID: w.in.IncidentID, Drill: w.in.Drill, Dataset: w.in.Dataset,
+		From: from, MaxRows: rows, Notice: w.in.Notice, Rerun: w.in.Run > 1}
+}
+
+// chunks sends one chunk after another, each starting where the last ended.
+func (w *alertsImpl) chunks(ctx workflow.Context) error {
+	in := &w.in
+	for chunk := 0; ; chunk++ {
+		if chunk == chunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return workflow.NewContinueAsNewError(ctx, AlertsWorkflow, *in)
+		}
+		var res activities.NoticeChunkResult
+		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, w.chunkInput(in.From)).Get(ctx, &res)
+		if err != nil {
+			_, err := w.fail(ctx, fmt.Errorf("send customer notices from dataset row %d: %w", in.From.Index+1, err))
+			return err
+		}
+		in.Counts.Add(res.Counts)
+		in.From = res.Next
+		if res.Done {
+			return nil
+		}
+		p := w.progress(ctx, AlertsSending)
+		w.rep.send(ctx, childState{Alerts: &p})
+	}
+}
+
+// ranges sends the plan's ranges, Parallel at a time, reporting after each. Before it
+// continues as new, the ranges under way finish, so the new run starts at NextRange.
+func (w *alertsImpl) ranges(ctx workflow.Context) error {
+	in := &w.in
+	starts := in.Plan.Starts
+	parallel := max(1, in.Plan.Parallel)
+	sel := workflow.NewSelector(ctx)
+	running, started := 0, 0
+	var failure error
+	for {
+		for failure == nil && running < parallel && in.NextRange < len(starts) && started < chunksPerRun &&
+			!workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			from := starts[in.NextRange]
+			in.NextRange++
+			started++
+			running++
+			f := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, w.chunkInput(from))
+			sel.AddFuture(f, func(f workflow.Future) {
+				running--
+				var res activities.NoticeChunkResult
+				if err := f.Get(ctx, &res); err != nil {
+					if failure == nil {
+						failure = fmt.Errorf("send customer notices from dataset row %d: %w", from.Index+1, err)
+					}
+					return
+				}
+				in.Counts.Add(res.Counts)
+				if in.From.Index < res.Next.Index {
+					in.From = res.Next
+				}
+				p := w.progress(ctx, AlertsSending)
+				w.rep.send(ctx, childState{Alerts: &p})
+			})
+		}
+		if running == 0 {
+			break
+		}
+		sel.Select(ctx)
+	}
+	if failure != nil {
+		_, err := w.fail(ctx, failure)
+		return err
+	}
+	if in.NextRange < len(starts) {
+		return workflow.NewContinueAsNewError(ctx, AlertsWorkflow, *in)
+	}
+	return nil
+}
+
+func (w *alertsImpl) fail(ctx workflow.Context, err error) (AlertProgress, error) {
+	p := w.progress(ctx, AlertsSending)
+	w.rep.send(ctx, childState{Alerts: &p})
+	return p, err
+}
+
+func (w *alertsImpl) progress(ctx workflow.Context, state string) AlertProgress {
+	c := w.in.Counts
+	return AlertProgress{State: state, Total: w.in.Total, Sent: c.Sent + c.AlreadySent + c.PossiblyDuplicated,
+		Invalid: c.Invalid, Duplicates: c.Duplicates, Skipped: c.Unusable + c.NotCovered, Failed: c.Rejected,
+		Ambiguous: c.Ambiguous, PossiblyDuplicated: c.PossiblyDuplicated,
+		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC()}
+}
+
+// planCtx reads the whole dataset once; it heartbeats so a lost worker is noticed.
+func planCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsUnreadable},
+		},
+	})
+}
+
+// finishCtx reads the ledger and writes one list: retry until it works.
+func finishCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10,
+		},
+	})
+}
+
+// alertsChunked is AlertsWorkflow before changeAlertsPlan, kept for the histories it made.
+func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) {
 	rep := newReporter(ctx)
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx).UTC()
@@ -132,7 +330,7 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
 	var p AlertProgress
 	err := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
-		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total,
+		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total, Run: run,
 		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
 			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
 			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
