@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -126,13 +127,48 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := newMail(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
 		Chat:      chat,
-		Mail:      mail.Outbox{Dir: filepath.Join(cfg.Home, "outbox")},
+		Mail:      mailer,
 		Firewalls: fw,
 		Datasets:  activities.LocalDatasets{},
 		Dir:       cfg.Home,
 	}, nil
+}
+
+// newMail is SendGrid when SENDGRID_API_KEY is set (SENDGRID_API_HOST; customer notices and
+// reports, exactly once through the ledger at BREACH_LEDGER_DSN, by default ledger.db in
+// BREACH_HOME; BREACH_EMAIL_ACTIVITY_LAG), else the outbox folder.
+func newMail(cfg *config.Config) (activities.Mailer, error) {
+	key := os.Getenv("SENDGRID_API_KEY")
+	if key == "" {
+		return mail.Outbox{Dir: filepath.Join(cfg.Home, "outbox")}, nil
+	}
+	lag := time.Duration(-1) // the default
+	if v := os.Getenv("BREACH_EMAIL_ACTIVITY_LAG"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, usagef("BREACH_EMAIL_ACTIVITY_LAG=%q: give a duration such as 2m, or 0s", v)
+		}
+		lag = d
+	}
+	dsn := os.Getenv("BREACH_LEDGER_DSN")
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.Home, 0o750); err != nil {
+			return nil, fmt.Errorf("create %s for the notification ledger: %w", cfg.Home, err)
+		}
+		dsn = filepath.Join(cfg.Home, "ledger.db")
+	}
+	sg, err := activities.NewSendGridMail(context.Background(), activities.SendGridConfig{
+		APIKey: key, Host: os.Getenv("SENDGRID_API_HOST"), LedgerDSN: dsn, ActivityLag: lag})
+	if err != nil {
+		return nil, fmt.Errorf("email through SendGrid: %w", err)
+	}
+	return sg, nil
 }
 
 // newChat is the Slack adapter when SLACK_BOT_TOKEN is set (SLACK_API_URL, SLACK_RESPONDERS),
