@@ -218,10 +218,13 @@ func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (Aut
 	defer tick.Stop()
 	for {
 		activity.RecordHeartbeat(ctx, res)
+		if !in.Until.IsZero() && !d.now().Before(in.Until) {
+			return res, nil
+		}
 		v, err := d.IncidentStatus(ctx, in.IncidentRef)
 		if err == nil {
 			now := d.now()
-			if v.Phase == DrillPhaseClosed || (!in.Until.IsZero() && !now.Before(in.Until)) {
+			if v.Phase == DrillPhaseClosed {
 				return res, nil
 			}
 			for _, p := range v.Pending {

@@ -114,8 +114,7 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	start := workflow.Now(ctx).UTC()
 	id := in.IncidentID
 	if id == "" {
-		h := sha256.Sum256([]byte(workflow.GetInfo(ctx).WorkflowExecution.RunID))
-		id = "INC-" + start.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+		id = dr.derivedID(ctx, start, 0)
 	}
 	sc := in.Scenario
 	d := in.Base
@@ -149,6 +148,13 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	return workflow.SetQueryHandler(ctx, QueryDrill, func() (DrillProgress, error) { return dr.progress, nil })
 }
 
+// derivedID is a scheduled run's incident ID: from its run ID, and attempt when an earlier
+// candidate was taken.
+func (dr *drillImpl) derivedID(ctx workflow.Context, start time.Time, attempt int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, attempt)))
+	return "INC-" + start.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+}
+
 func persona(as string, configured []string, fallback string) string {
 	switch {
 	case as != "":
@@ -175,20 +181,32 @@ func (dr *drillImpl) wall(d scenario.Duration) time.Duration {
 }
 
 func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
-	sc, id := dr.in.Scenario, dr.decl.IncidentID
+	sc := dr.in.Scenario
 	start, end := dr.progress.StartedAt, dr.progress.EndsAt
-	ref := activities.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
 
 	childCtx, cancelIncident := workflow.WithCancel(ctx)
-	childCtx = workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
-		WorkflowID:          ref.WorkflowID,
-		ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		WaitForCancellation: true,
-	})
-	incident := workflow.ExecuteChildWorkflow(childCtx, IncidentWorkflow, dr.decl)
-	if err := incident.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		return activities.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", id, err)
+	var incident workflow.ChildWorkflowFuture
+	for attempt := 0; ; attempt++ {
+		cctx := workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
+			WorkflowID:          IncidentWorkflowID(dr.decl.IncidentID),
+			ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+			WaitForCancellation: true,
+		})
+		incident = workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, dr.decl)
+		err := incident.GetChildWorkflowExecution().Get(ctx, nil)
+		if err == nil {
+			break
+		}
+		var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if dr.in.IncidentID == "" && errors.As(err, &taken) && attempt < 5 {
+			dr.decl.IncidentID = dr.derivedID(ctx, start, attempt+1)
+			dr.progress.IncidentID = dr.decl.IncidentID
+			continue
+		}
+		return activities.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", dr.decl.IncidentID, err)
 	}
+	id := dr.decl.IncidentID
+	ref := activities.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
 	var incidentErr error
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		incidentErr = incident.Get(ctx, nil)
