@@ -326,3 +326,24 @@ func TestUnknownActionsAndIncidents(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(all, "does not name an incident"))
 	assert.Empty(t, h.temporal.Updates())
 }
+
+// Slack failing while the buttons are replaced: retried, the outcome still shows.
+func TestOutcomeShownThroughSlackFailures(t *testing.T) {
+	h := newHarness(t)
+	room := h.incident()
+	m := h.post(room, "ready-to-close", "Every step is done. breach close "+incidentID)
+	h.ws.SetFaults(func(method string, call int) *slackfake.Fault {
+		if method == "chat.update" && call == 1 {
+			return &slackfake.Fault{Status: 429, RetryAfter: 1}
+		}
+		if method == "chat.update" && call == 2 {
+			return &slackfake.Fault{Status: 503}
+		}
+		return nil
+	})
+	_, err := h.ic.Click(m, breachslack.ActionClose)
+	require.NoError(t, err)
+	h.srv.Wait()
+	assert.Equal(t, 3, h.ws.Calls("chat.update"))
+	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Closed by <@"+icID+">")
+}

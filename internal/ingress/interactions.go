@@ -155,8 +155,11 @@ func (s *Server) act(ctx context.Context, at where, incident, update string, arg
 	if text == "" {
 		text = outcome
 	}
-	if _, _, _, err := s.cfg.API.UpdateMessageContext(ctx, at.channel, at.messageTS,
-		slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...)); err != nil {
+	if err := retry(ctx, func() error {
+		_, _, _, err := s.cfg.API.UpdateMessageContext(ctx, at.channel, at.messageTS,
+			slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
+		return err
+	}); err != nil {
 		s.cfg.Logger.Warn("slack chat.update of the decision message failed", "channel", at.channel, "error", err)
 	}
 }

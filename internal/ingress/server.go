@@ -256,7 +256,10 @@ func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 // bot is in, else through the response URL.
 func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text string) {
 	if channelID != "" {
-		_, err := s.cfg.API.PostEphemeralContext(ctx, channelID, userID, slackgo.MsgOptionText(text, false))
+		err := retry(ctx, func() error {
+			_, err := s.cfg.API.PostEphemeralContext(ctx, channelID, userID, slackgo.MsgOptionText(text, false))
+			return err
+		})
 		if err == nil {
 			return
 		}
@@ -279,5 +282,38 @@ func errText(err error) string {
 		return "Temporal did not answer in time; try again in a minute (nothing was changed if this was refused)"
 	default:
 		return fmt.Sprint(err)
+	}
+}
+
+// retry runs a Slack call up to three times when Slack is busy (429, honouring Retry-After up
+// to 5 s) or failing (5xx, network). This runs after the acknowledgement, so waiting is fine.
+func retry(ctx context.Context, call func() error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = call(); err == nil || attempt == 3 {
+			return err
+		}
+		wait := time.Duration(attempt) * 300 * time.Millisecond
+		var rl *slackgo.RateLimitedError
+		var sc slackgo.StatusCodeError
+		var se slackgo.SlackErrorResponse
+		switch {
+		case errors.As(err, &rl):
+			wait = min(max(rl.RetryAfter, time.Second), 5*time.Second)
+		case errors.As(err, &sc) && sc.Retryable():
+		case errors.As(err, &se):
+			if se.Err != "ratelimited" && se.Err != "internal_error" && se.Err != "service_unavailable" {
+				return err
+			}
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
 	}
 }
