@@ -15,6 +15,7 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -55,7 +56,14 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 	if os.Getenv("BREACH_TEMPORAL_BIN") == "" {
 		t.Fatal("BREACH_TEMPORAL_BIN is not set: run the e2e tests through `make test` (it builds the pinned Temporal CLI and exports its path), or set it to a temporal binary")
 	}
-	s := startStack(t, stackOptions{})
+	// Email goes through a local SendGrid: a drill may only send it sandbox-mode requests.
+	const sgKey = "SG.e2e-drill-key"
+	sg, err := sendgridtest.Start("127.0.0.1:0", sendgridtest.Options{APIKey: sgKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sg.Close)
+	s := startStack(t, stackOptions{env: []string{"SENDGRID_API_KEY=" + sgKey, "SENDGRID_API_HOST=" + sg.URL, "BREACH_EMAIL_ACTIVITY_LAG=0s"}})
 	w := s.startWorker()
 
 	scenarioPath := filepath.Join(s.dir, "e2e-drill.yaml")
@@ -222,6 +230,20 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		}
 	}
 	checkDryRunEvidence(t, activities.EvidencePath(s.home, id))
+	stats := sg.Stats()
+	if stats.Delivered != 0 || stats.Sandboxed != 3 {
+		t.Errorf("SendGrid delivered %d messages and sandboxed %d; a drill delivers none and sandboxes the 3 notices", stats.Delivered, stats.Sandboxed)
+	}
+	for _, req := range sg.Requests() {
+		if !req.Sandbox {
+			t.Errorf("a drill sent a Mail Send request outside sandbox mode: %q to %v", req.Subject, req.Addresses)
+		}
+		for _, a := range req.Addresses {
+			if a == authorityAddress {
+				t.Errorf("a drill mailed the authority through SendGrid: %q", req.Subject)
+			}
+		}
+	}
 	checkNoAuthorityMail(t, filepath.Join(s.home, "outbox"))
 	checkDrillChat(t, console.LogPath(s.home, id))
 
