@@ -35,8 +35,8 @@ func newServeCmd(g *globals) *cobra.Command {
 
 Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions on --addr;
 GET /healthz answers ok. With --socket-mode the same handlers receive Slack's requests over
-a WebSocket that breach opens, for companies without a public URL (--addr then serves only
-/healthz; --addr "" serves nothing).
+a WebSocket that breach opens, for companies without a public URL; --addr then still answers
+/healthz (and the HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
 
 Environment: SLACK_BOT_TOKEN (xoxb-…, required), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN
 (xapp-…, Socket Mode), SLACK_API_URL (another Web API base URL). Temporal: TEMPORAL_ADDRESS
