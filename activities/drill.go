@@ -153,11 +153,13 @@ type AutoPilotInput struct {
 
 // AutoPilotAnswer is one step the auto-pilot answered, or tried to.
 type AutoPilotAnswer struct {
-	Step   string    `json:"step"`
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-	Result string    `json:"result,omitempty"`
-	Error  string    `json:"error,omitempty"`
+	Step string    `json:"step"`
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
+	// Offset is At in drill time since the start; the drill fills it in.
+	Offset scenario.Duration `json:"offset"`
+	Result string            `json:"result,omitempty"`
+	Error  string            `json:"error,omitempty"`
 }
 
 // AutoPilotResult lists what the auto-pilot did.
@@ -296,6 +298,9 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p Pendi
 		var out any
 		if err = h.Get(ctx, &out); err == nil {
 			ans.Result = fmt.Sprint(out)
+			if dec, ok := arg.(Decision); ok {
+				ans.Result = fmt.Sprintf("decided risk %s; notify authority %t, subjects %t", dec.Risk, dec.NotifyAuthority, dec.NotifySubjects)
+			}
 		}
 	}
 	if err != nil {
@@ -370,7 +375,9 @@ type InjectResult struct {
 	Text        string            `json:"text"`
 	Delivered   bool              `json:"delivered"`
 	DeliveredAt time.Time         `json:"delivered_at,omitzero"`
-	Note        string            `json:"note,omitempty"`
+	// Offset is DeliveredAt in drill time since the start.
+	Offset scenario.Duration `json:"offset,omitempty"`
+	Note   string            `json:"note,omitempty"`
 }
 
 // DrillsDir holds drill reports: <id>.md and <id>.json per drill.

@@ -133,6 +133,14 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		t.Fatalf("trigger --json did not name the drill it started: %v\n%s", err, r)
 	}
 	id := trig.IncidentID
+	// While it runs, another trigger is skipped: overlapping drills would score each other.
+	r = s.mustBreach("drill", "trigger", created.ID, "--json")
+	var again struct {
+		Skipped bool `json:"skipped"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &again); err != nil || !again.Skipped {
+		t.Fatalf("a trigger while the drill runs must be skipped: %v\n%s", err, r)
+	}
 
 	var rep activities.DrillReport
 	waitFor(t, 4*time.Minute, "the drill's report", func() (bool, string) {

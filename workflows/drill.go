@@ -266,6 +266,9 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		StartedAt: start, EndedAt: endAt, Elapsed: dr.drillTime(endAt.Sub(start)), Duration: sc.Duration,
 		Outcome: outcome, Phase: view.Phase, Injects: dr.progress.Injects, Answers: pilotRes.Answers, Notes: notes,
 	}
+	for i := range rep.Answers {
+		rep.Answers[i].Offset = dr.drillTime(rep.Answers[i].At.Sub(start))
+	}
 	for i := range rep.Injects {
 		if !rep.Injects[i].Delivered && rep.Injects[i].Note == "" {
 			rep.Injects[i].Note = "the drill ended first"
@@ -313,6 +316,7 @@ func (dr *drillImpl) deliverInjects(ctx workflow.Context, incident workflow.Chil
 			continue
 		}
 		res.Delivered, res.DeliveredAt = true, workflow.Now(ctx).UTC()
+		res.Offset = dr.drillTime(res.DeliveredAt.Sub(start))
 	}
 }
 
@@ -446,7 +450,7 @@ func stepDone(step string, v activities.IncidentView) (at time.Time, done, appli
 		if !v.ClosedAt.IsZero() {
 			return v.ClosedAt, true, true, ""
 		}
-		return time.Time{}, false, true, "the incident is " + v.Phase
+		return time.Time{}, false, true, "the incident is in phase " + v.Phase
 	}
 	return time.Time{}, false, false, "unknown step"
 }

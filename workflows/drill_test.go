@@ -158,6 +158,7 @@ func (s *drillSuite) TestInjectsFireAtTheirTimes() {
 				s.Equal(start.Add(time.Duration(float64(want)/scale)), injects[i].At, "inject %d", i)
 				s.True(s.report.Injects[i].Delivered)
 				s.Equal(injects[i].At, s.report.Injects[i].DeliveredAt)
+				s.Equal(scenario.Duration(want), s.report.Injects[i].Offset, "delivery in drill time")
 			}
 			s.Contains(injects[0].Text, "Inject at T+20m: A sample appears on a leak site.")
 			var chatted []string
