@@ -245,21 +245,24 @@ func (c *Chat) invite(ctx context.Context, channelID string, users []string) err
 		return nil
 	}
 	_, err := c.api.InviteUsersToConversationContext(ctx, channelID, users...)
-	switch code := slackCode(err); {
-	case err == nil, code == "already_in_channel", code == "cant_invite_self":
+	code := slackCode(err)
+	switch {
+	case err == nil:
 		return nil
 	case code == "" || code == "ratelimited":
 		return classify("conversations.invite", err)
-	}
-	if len(users) == 1 {
-		return c.bestEffort("conversations.invite "+users[0], err)
-	}
-	for _, u := range users {
-		if err := c.invite(ctx, channelID, []string{u}); err != nil {
-			return err
+	case len(users) > 1:
+		// Slack refuses the whole list for one bad entry: invite one by one.
+		for _, u := range users {
+			if err := c.invite(ctx, channelID, []string{u}); err != nil {
+				return err
+			}
 		}
+		return nil
+	case code == "already_in_channel" || code == "cant_invite_self":
+		return nil
 	}
-	return nil
+	return c.bestEffort("conversations.invite "+users[0], err)
 }
 
 // room loads the mapping of an incident, recovering it from Slack when this worker has none

@@ -342,3 +342,20 @@ func TestNewNeedsToken(t *testing.T) {
 	assert.True(t, errors.Is(err, err))
 	assert.Contains(t, err.Error(), "SLACK_BOT_TOKEN")
 }
+
+// Someone who left the company is still listed as a responder: the others are invited, and
+// urgent messages still reach whoever can get them.
+func TestDeactivatedUsers(t *testing.T) {
+	ws := newWorkspace(t)
+	ws.RemoveUser(responder)
+	ws.RemoveUser(dpo)
+	c := newChat(t, ws, t.TempDir())
+	ctx := context.Background()
+	room, err := c.OpenRoom(ctx, roomRequest("INC-20261128-7F3A"))
+	require.NoError(t, err)
+	ch, _ := ws.Channel(room.ID)
+	assert.ElementsMatch(t, []string{slackfake.BotUserID, declarer, commander}, ch.Members)
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true, Text: "75% of the time is gone"}))
+	assert.Len(t, ws.DirectMessages(commander), 1)
+	assert.Empty(t, ws.DirectMessages(dpo))
+}

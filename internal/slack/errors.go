@@ -49,6 +49,12 @@ var permanent = map[string]string{
 	"invalid_name_maxlength":   "Slack refused the channel name",
 	"invalid_name_punctuation": "Slack refused the channel name",
 	"invalid_name_required":    "Slack refused the channel name",
+	"user_not_found":           "a configured Slack user id does not exist (left the company?)",
+	"user_disabled":            "a configured Slack user is deactivated",
+	"cant_invite":              "a configured Slack user cannot be invited",
+	"user_is_restricted":       "a configured Slack user is a guest and cannot be invited",
+	"user_is_ultra_restricted": "a configured Slack user is a single-channel guest",
+	"cannot_dm_bot":            "a configured Slack user id is a bot",
 }
 
 // classify turns an error of the Slack Web API into a Temporal application error: a rate limit

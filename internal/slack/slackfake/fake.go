@@ -98,13 +98,14 @@ type Workspace struct {
 	triggers   map[string]string
 	faults     func(method string, call int) *Fault
 	ims        map[string]string
+	gone       map[string]bool
 	sock       socket
 }
 
 // New starts a workspace whose bot token is token.
 func New(token string) *Workspace {
 	w := &Workspace{Token: token, channels: map[string]*Channel{}, messages: map[string][]*Message{},
-		calls: map[string]int{}, triggers: map[string]string{}, ims: map[string]string{},
+		calls: map[string]int{}, triggers: map[string]string{}, ims: map[string]string{}, gone: map[string]bool{},
 		sock: socket{connected: make(chan struct{}), acks: map[string]chan json.RawMessage{}}}
 	routes := map[string]http.HandlerFunc{
 		"/conversations.create":     w.api(w.create),
@@ -258,6 +259,14 @@ func (w *Workspace) Responses() []Response {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]Response(nil), w.responses...)
+}
+
+// RemoveUser deactivates a user: inviting them or opening a direct message fails with
+// user_not_found, as for someone who left the company.
+func (w *Workspace) RemoveUser(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gone[id] = true
 }
 
 // NewTrigger records a trigger_id for a user's interaction, as Slack does; views.open accepts
@@ -434,7 +443,7 @@ func (w *Workspace) invite(req request) (any, string) {
 		return nil, code
 	}
 	for _, u := range strings.Split(req.get("users"), ",") {
-		if u == "" || !strings.HasPrefix(u, "U") && !strings.HasPrefix(u, "W") {
+		if u == "" || w.gone[u] || !strings.HasPrefix(u, "U") && !strings.HasPrefix(u, "W") {
 			return nil, "user_not_found"
 		}
 	}
@@ -486,7 +495,7 @@ func (w *Workspace) open(req request) (any, string) {
 	if user == "" || strings.Contains(user, ",") {
 		return nil, "invalid_arguments"
 	}
-	if !strings.HasPrefix(user, "U") && !strings.HasPrefix(user, "W") {
+	if w.gone[user] || !strings.HasPrefix(user, "U") && !strings.HasPrefix(user, "W") {
 		return nil, "user_not_found"
 	}
 	id, ok := w.ims[user]
