@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -199,6 +202,19 @@ func TestDeclareToClose(t *testing.T) {
 		ids := s.incidentIDs()
 		return len(ids) == 1 && ids[0] == id, fmt.Sprintf("incidents %v, want [%s]", ids, id)
 	})
+
+	// Two different keys whose first candidate IDs collide: the second gets its own incident.
+	keyA, keyB := collidingKeys(t)
+	other := append([]string{}, declareArgs...)
+	other[len(other)-3] = keyA
+	a := s.declare(other...)
+	other[len(other)-3] = keyB
+	b := s.declare(other...)
+	require.False(t, b.Existing, "a different key is a different incident")
+	require.NotEqual(t, a.IncidentID, b.IncidentID)
+	for _, x := range []declared{a, b} {
+		require.NoError(t, s.client.CancelWorkflow(context.Background(), "incident/"+x.IncidentID, ""))
+	}
 }
 
 // TestWorkerKilledMidIncident kills the worker with SIGKILL while customer notices are going
@@ -312,4 +328,22 @@ func readMessage(t *testing.T, path string) *mail.Message {
 	m, err := mail.ReadMessage(f)
 	require.NoError(t, err, "%s is not an RFC 5322 message", path)
 	return m
+}
+
+// collidingKeys finds two declaration keys whose first incident-ID candidates are the same
+// (two hex bytes of SHA-256: a birthday search over a few hundred keys).
+func collidingKeys(t *testing.T) (string, string) {
+	t.Helper()
+	seen := map[string]string{}
+	for i := 0; i < 100000; i++ {
+		k := fmt.Sprintf("collide-%d", i)
+		h := sha256.Sum256([]byte(k + "\x000"))
+		p := hex.EncodeToString(h[:2])
+		if prev, ok := seen[p]; ok {
+			return prev, k
+		}
+		seen[p] = k
+	}
+	t.Fatal("no colliding keys found")
+	return "", ""
 }

@@ -224,6 +224,8 @@ func declare(ctx context.Context, c client.Client, d workflows.Declaration) (dec
 			TaskQueue:                workflows.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			// Without this the SDK hands back the run already holding the ID as if it were ours.
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
 		}
 		if d.Key != "" {
 			opts.Memo = map[string]any{memoKey: keyHash(d.Key)}

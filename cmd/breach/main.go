@@ -72,10 +72,13 @@ func newRootCmd() *cobra.Command {
 		newApproveCmd(g),
 		newFileCmd(g),
 		newCloseCmd(g),
+		newReleaseCmd(g),
 		newSubjectsCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
 		newObligationsCmd(),
+		newDrillCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }
