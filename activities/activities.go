@@ -66,9 +66,11 @@ type Card struct {
 // RoomRequest asks for an incident room.
 type RoomRequest struct {
 	IncidentID string `json:"incident_id"`
-	Title      string `json:"title"`
-	Drill      bool   `json:"drill,omitempty"`
-	DeclaredBy string `json:"declared_by"`
+	// AwareAt lets the room show the first deadline from the start.
+	AwareAt    time.Time `json:"aware_at,omitzero"`
+	Title      string    `json:"title"`
+	Drill      bool      `json:"drill,omitempty"`
+	DeclaredBy string    `json:"declared_by"`
 }
 
 // Room is an incident room.

@@ -299,7 +299,9 @@ func (s *drillSuite) TestTimeScaleCompressesTheGDPRClock() {
 		s.Require().NoError(err)
 		at = append(at, tm.Sub(start))
 	}
-	s.Equal([]time.Duration{12 * time.Minute, 36 * time.Minute, 54 * time.Minute, 64*time.Minute + 48*time.Second, 72 * time.Minute}, at,
+	// Every point is the real clock's divided by 60: the hour before the deadline is one minute.
+	// Overdue reminders come every 6 hours of drill time: 6 minutes.
+	s.Equal([]time.Duration{36 * time.Minute, 54 * time.Minute, 64*time.Minute + 48*time.Second, 71 * time.Minute, 72 * time.Minute, 78 * time.Minute}, at,
 		"escalations %v", gdpr.Escalations)
 	s.Equal(Escalations(start, start.Add(72*time.Hour))[0].At.Sub(start)/60, 36*time.Minute, "proportional to the real clock's 50% point")
 }

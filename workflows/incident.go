@@ -231,7 +231,7 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 	cctx := chatCtx(ctx)
 	var room activities.Room
 	err := workflow.ExecuteActivity(cctx, a.OpenRoom, activities.RoomRequest{
-		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
+		IncidentID: inc.decl.IncidentID, AwareAt: inc.decl.AwareAt.UTC(), Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
 	}).Get(ctx, &room)
 	if err != nil {
 		inc.logger.Warn("incident room could not be opened; going on without chat", "error", err)

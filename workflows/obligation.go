@@ -28,6 +28,9 @@ type ObligationInput struct {
 	Route      Route            `json:"route"`
 	// Report is what the report is drafted from (KindReport).
 	Report activities.ReportInput `json:"report"`
+	// TimeScale compresses a drill's clock: the hour-before warning and the overdue reminders
+	// shrink with the deadline. 0 or 1: real time.
+	TimeScale float64 `json:"time_scale,omitempty"`
 }
 
 // noticeCompletion tells a notice obligation that the customer alerts finished.
@@ -44,13 +47,20 @@ type Escalation struct {
 
 // Escalations returns the escalation points of a clock from start to due: 50%, 75%, 90% of the
 // window, one hour before the deadline, and the deadline itself, in time order.
-func Escalations(start, due time.Time) []Escalation {
+func Escalations(start, due time.Time) []Escalation { return escalations(start, due, 1) }
+
+// escalations is Escalations for a clock running scale times faster (drills): the hour before
+// the deadline is an hour of drill time.
+func escalations(start, due time.Time, scale float64) []Escalation {
+	if scale < 1 {
+		scale = 1
+	}
 	w := due.Sub(start)
 	points := []Escalation{
 		{start.Add(w / 2), "50% of the time has passed"},
 		{start.Add(w * 3 / 4), "75% of the time has passed"},
 		{start.Add(w * 9 / 10), "90% of the time has passed"},
-		{due.Add(-time.Hour), "one hour left"},
+		{due.Add(-time.Duration(float64(time.Hour) / scale)), "one hour left"},
 		{due, "OVERDUE: the deadline has passed"},
 	}
 	out := points[:0]
@@ -212,7 +222,7 @@ func routeName(r Route, o rules.Obligation) string {
 func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, push func()) {
 	o := in.Obligation
 	now := workflow.Now(ctx)
-	for _, e := range Escalations(o.ClockStart, o.DueAt) {
+	for _, e := range escalations(o.ClockStart, o.DueAt, in.TimeScale) {
 		if e.At.Before(now) && !e.At.Equal(o.DueAt) {
 			continue // already past when the clock started; the next point still fires
 		}
@@ -224,7 +234,7 @@ func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, re
 		raise(ctx, in, st, rep, push, e.Label)
 	}
 	for {
-		if err := workflow.Sleep(ctx, OverdueReminderInterval); err != nil {
+		if err := workflow.Sleep(ctx, scaled(OverdueReminderInterval, in.TimeScale)); err != nil {
 			return
 		}
 		raise(ctx, in, st, rep, push, "still OVERDUE")
@@ -248,4 +258,11 @@ func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep r
 	}
 	rep.event(ctx, "escalation", text)
 	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "escalation", Text: text, Drill: in.Drill, Urgent: true})
+}
+
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 1 {
+		return d
+	}
+	return time.Duration(float64(d) / scale)
 }

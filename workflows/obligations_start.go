@@ -125,7 +125,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		}
 		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
 		route := inc.route(o.ID)
-		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Obligation: o, Kind: kind, Route: route,
+		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
 			Report: inc.reportInput(o, route)}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ObligationWorkflowID(inc.decl.IncidentID, o.ID)})
 		fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)

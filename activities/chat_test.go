@@ -1,0 +1,48 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+)
+
+type failingChat struct{ err error }
+
+func (f failingChat) OpenRoom(context.Context, RoomRequest) (Room, error) { return Room{}, f.err }
+func (f failingChat) Post(context.Context, ChatMessage) error             { return f.err }
+func (f failingChat) UpdateCard(context.Context, Card) error              { return f.err }
+
+// The chat service's retry advice survives the activity layer: Slack's Retry-After becomes the
+// next retry delay, and a revoked token stops the retries.
+func TestChatErrorsKeepRetryAdvice(t *testing.T) {
+	limited := temporal.NewApplicationErrorWithOptions("ratelimited", "SlackRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: 30 * time.Second})
+	revoked := temporal.NewNonRetryableApplicationError("invalid_auth", "SlackAuth", nil)
+	for _, c := range []struct {
+		in           error
+		retryable    bool
+		delay        time.Duration
+		wantTypeName string
+	}{
+		{limited, true, 30 * time.Second, "SlackRateLimited"},
+		{revoked, false, 0, "SlackAuth"},
+	} {
+		a := &Activities{Chat: failingChat{c.in}}
+		for _, err := range []error{
+			a.PostChat(context.Background(), ChatMessage{IncidentID: "INC-1", Kind: "card"}),
+			a.UpdateCard(context.Background(), Card{IncidentID: "INC-1"}),
+		} {
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr), "%v", err)
+			require.Equal(t, c.wantTypeName, appErr.Type())
+			require.Equal(t, !c.retryable, appErr.NonRetryable())
+			require.Equal(t, c.delay, appErr.NextRetryDelay())
+			require.Contains(t, appErr.Message(), "INC-1")
+		}
+	}
+	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), ChatMessage{IncidentID: "INC-1", Kind: "card"})
+	require.EqualError(t, plain, "post card message for INC-1: boom")
+}
