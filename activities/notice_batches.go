@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -402,35 +403,102 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 	} else if err != nil {
 		return c, err
 	}
-	res, sendErr := s.Client.SendSplit(ctx, b)
-	outs := make([]ledger.SubjectOutcome, 0, len(res.Accepted)+len(res.Rejected))
-	for _, i := range res.Accepted {
-		outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[i].Key, BatchKey: key, Outcome: outcome})
-	}
-	for _, r := range res.Rejected {
-		outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[r.Index].Key, BatchKey: key, Outcome: ledger.Rejected})
-	}
-	if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
-		// Left sending: a retry reconciles the batch.
-		return c, errors.Join(err, sendErr)
-	}
-	if outcome == ledger.PossiblyDuplicated {
-		c.PossiblyDuplicated += len(res.Accepted)
-	} else {
-		c.Sent += len(res.Accepted)
-	}
-	c.Rejected += len(res.Rejected)
-	if sendErr != nil {
-		mark := led.MarkFailed
-		if errors.Is(sendErr, sendgrid.ErrAmbiguous) {
-			mark = led.MarkAmbiguous
+	var ids []string
+	for round := 1; ; round++ {
+		res, sendErr := s.Client.SendBatch(ctx, b)
+		if errors.Is(sendErr, sendgrid.ErrBadRequest) {
+			if refused, ok := refusedRecipients(sendgrid.BadRequestFields(sendErr), len(b.Recipients)); ok && round <= maxNamedRounds {
+				// SendGrid named the addresses it refuses: record them before anything
+				// else, so that no retry has to find them again, and send the rest.
+				rest, outs := splitRefused(b, refused)
+				if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
+					return c, err
+				}
+				c.Rejected += len(outs)
+				if b.Recipients = rest; len(rest) == 0 {
+					break
+				}
+				continue
+			}
+			// It did not say who: bisect.
+			res, sendErr = s.Client.SendSplit(ctx, b)
 		}
-		if err := mark(ctx, inc, key, sendErr.Error()); err != nil {
-			return c, errors.Join(sendErr, err)
+		outs := make([]ledger.SubjectOutcome, 0, len(res.Accepted)+len(res.Rejected))
+		for _, i := range res.Accepted {
+			outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[i].Key, BatchKey: key, Outcome: outcome})
 		}
-		return c, sendGridError(sendErr, s.activityLag())
+		for _, r := range res.Rejected {
+			outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[r.Index].Key, BatchKey: key, Outcome: ledger.Rejected})
+		}
+		if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
+			// Left sending: a retry reconciles the batch.
+			return c, errors.Join(err, sendErr)
+		}
+		if outcome == ledger.PossiblyDuplicated {
+			c.PossiblyDuplicated += len(res.Accepted)
+		} else {
+			c.Sent += len(res.Accepted)
+		}
+		c.Rejected += len(res.Rejected)
+		if sendErr != nil {
+			mark := led.MarkFailed
+			if errors.Is(sendErr, sendgrid.ErrAmbiguous) {
+				mark = led.MarkAmbiguous
+			}
+			if err := mark(ctx, inc, key, sendErr.Error()); err != nil {
+				return c, errors.Join(sendErr, err)
+			}
+			return c, sendGridError(sendErr, s.activityLag())
+		}
+		ids = append(ids, res.MessageIDs...)
+		break
 	}
-	return c, led.MarkAccepted(ctx, inc, key, strings.Join(res.MessageIDs, ","))
+	if len(ids) == 0 {
+		ids = append(ids, "refused")
+	}
+	return c, led.MarkAccepted(ctx, inc, key, strings.Join(ids, ","))
+}
+
+// maxNamedRounds bounds how often a batch is resent without the addresses SendGrid named,
+// before bisecting instead.
+const maxNamedRounds = 3
+
+var recipientField = regexp.MustCompile(`^personalizations\.(\d+)\.(?:to|cc|bcc)\.\d+\.email$`)
+
+// refusedRecipients reads which recipients a 400 refuses from its field errors
+// ("personalizations.12.to.0.email"). ok is false unless every error names a recipient of
+// the batch: then only bisection can tell.
+func refusedRecipients(fields []sendgrid.FieldError, n int) (idx map[int]bool, ok bool) {
+	if len(fields) == 0 {
+		return nil, false
+	}
+	idx = map[int]bool{}
+	for _, f := range fields {
+		m := recipientField.FindStringSubmatch(f.Field)
+		if m == nil {
+			return nil, false
+		}
+		i, err := strconv.Atoi(m[1])
+		if err != nil || i >= n {
+			return nil, false
+		}
+		idx[i] = true
+	}
+	return idx, true
+}
+
+// splitRefused drops the refused recipients from b and returns the rest and their outcomes.
+func splitRefused(b sendgrid.Batch, refused map[int]bool) ([]sendgrid.Recipient, []ledger.SubjectOutcome) {
+	rest := make([]sendgrid.Recipient, 0, len(b.Recipients)-len(refused))
+	var outs []ledger.SubjectOutcome
+	for i, r := range b.Recipients {
+		if refused[i] {
+			outs = append(outs, ledger.SubjectOutcome{SubjectKey: r.Key, BatchKey: b.Key, Outcome: ledger.Rejected})
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	return rest, outs
 }
 
 // pending splits recipients into those with no final outcome in the ledger yet, and counts

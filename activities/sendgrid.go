@@ -18,8 +18,10 @@ import (
 type SendGridClient interface {
 	// Send delivers one message: a report to an authority.
 	Send(ctx context.Context, m mail.Message) (string, error)
-	// SendSplit delivers one batch of up to 1,000 personalised notices, bisecting it on a 400
-	// to isolate the addresses SendGrid refuses.
+	// SendBatch delivers one batch of up to 1,000 personalised notices in one request.
+	SendBatch(ctx context.Context, b sendgrid.Batch) (sendgrid.BatchResult, error)
+	// SendSplit delivers a batch like SendBatch, bisecting it on a 400 to isolate the
+	// addresses SendGrid refuses.
 	SendSplit(ctx context.Context, b sendgrid.Batch) (sendgrid.BatchResult, error)
 	// FindByBatchKey lists, through Email Activity, what SendGrid accepted for a batch.
 	FindByBatchKey(ctx context.Context, key string) ([]sendgrid.ActivityMessage, error)

@@ -48,24 +48,45 @@ type sgFixture struct {
 	heartbeat *batchProgress
 }
 
-type sgOption func(*sendgridtest.Options, *SendGridMail)
-
-func withoutActivity() sgOption {
-	return func(o *sendgridtest.Options, _ *SendGridMail) { o.NoEmailActivity = true }
+type sgSetup struct {
+	server    sendgridtest.Options
+	opaque400 bool
 }
+
+type sgOption func(*sgSetup)
+
+func withoutActivity() sgOption { return func(s *sgSetup) { s.server.NoEmailActivity = true } }
+
+// opaque400s makes the front strip the field names from 400 answers, as for an error that
+// does not say which recipient it is about: only bisection can find it then.
+func opaque400s() sgOption { return func(s *sgSetup) { s.opaque400 = true } }
 
 func newSGFixture(t *testing.T, opts ...sgOption) *sgFixture {
 	t.Helper()
-	sopts := sendgridtest.Options{APIKey: sgKey}
-	sg := &SendGridMail{RangeRows: 3000, Parallel: 2}
+	setup := sgSetup{server: sendgridtest.Options{APIKey: sgKey}}
 	for _, o := range opts {
-		o(&sopts, sg)
+		o(&setup)
 	}
-	srv := sendgridtest.New(sopts)
+	sg := &SendGridMail{RangeRows: 3000, Parallel: 2}
+	srv := sendgridtest.New(setup.server)
 	cs := newContractChecker(t)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs.check(t, r)
-		srv.ServeHTTP(w, r)
+		if !setup.opaque400 {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		if rec.Code == http.StatusBadRequest {
+			io.WriteString(w, `{"errors":[{"message":"Bad Request","field":null,"help":null}]}`)
+			return
+		}
+		w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(ts.Close)
 	return newSGFixtureAt(t, srv, ts.URL, sg)
@@ -359,6 +380,30 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		o, err := f.led.Subject(context.Background(), "INC-1", SubjectKey("INC-1", "person1234@example.net"))
 		require.NoError(t, err)
 		require.Equal(t, ledger.Rejected, o.Outcome)
+	})
+	t.Run("a 400 that does not say who is bisected", func(t *testing.T) {
+		f := newSGFixture(t, opaque400s())
+		ref := f.scope(dataset(t, 1500))
+		f.srv.Reject("person20@example.net", "PERSON1234@example.net")
+		counts, errs := f.run(ref, 3000, notice(), 1)
+		require.Empty(t, errs)
+		require.Equal(t, 1498, counts.Sent)
+		require.Equal(t, 2, counts.Rejected)
+		want := wantAddresses(1500)
+		delete(want, "person20@example.net")
+		delete(want, "person1234@example.net")
+		checkDeliveries(t, f.srv, want)
+		require.Greater(t, f.srv.Stats().BadRequests, 10, "bisection takes several requests")
+	})
+	t.Run("a 400 under a 429 storm: what SendGrid refused is kept, so retries progress", func(t *testing.T) {
+		f := newSGFixture(t)
+		ref := f.scope(dataset(t, 1500))
+		f.srv.Reject("person20@example.net", "person1234@example.net", "person1301@example.net")
+		f.srv.FaultEvery(2, sendgridtest.Fault{Kind: sendgridtest.RateLimit, Wait: time.Millisecond})
+		counts, errs := f.run(ref, 3000, notice(), 20)
+		require.NotEmpty(t, errs)
+		require.Equal(t, 1497, counts.Sent)
+		require.Equal(t, 3, counts.Rejected)
 	})
 	t.Run("a dropped connection after acceptance is reconciled through Email Activity", func(t *testing.T) {
 		f := newSGFixture(t)
