@@ -7,7 +7,7 @@ TEMPORAL_VER  := v1.5.1
 BIN           := $(abspath bin)
 export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 
-.PHONY: all build demo test unit compose-check bench bench-declare deps fuzz clean
+.PHONY: all build demo test unit compose-check bench bench-isolation bench-slack deps fuzz clean
 
 all: build
 
@@ -44,9 +44,18 @@ unit:
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzReader -fuzztime 30s ./internal/subjects
 
-# Declare -> first isolation call, 50 incidents on the dev server.
+# Benchmarks print figures; nothing asserts times.
+# Declare -> first isolation call, 50 incidents back to back (and one at a time) on the dev server.
 bench: build
 	$(GO) test -run XXX -bench BenchmarkDeclareToIsolation -benchtime 1x -timeout 20m ./e2e
+
+# Declare -> isolation in force (nftables in network namespaces, probed), 30 incidents; root.
+bench-isolation: build
+	$(GO) test -run XXX -bench BenchmarkIsolationInForce -benchtime 1x -timeout 20m ./e2e
+
+# Slack slash command acknowledgement: 200 signed commands from 20 clients.
+bench-slack:
+	$(GO) test -run XXX -bench BenchmarkSlashCommandAck -benchtime 1x ./internal/ingress
 
 clean:
 	rm -rf bin var
