@@ -7,7 +7,7 @@ TEMPORAL_VER  := v1.5.1
 BIN           := $(abspath bin)
 export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 
-.PHONY: all build demo test unit compose-check bench bench-isolation bench-slack deps fuzz clean
+.PHONY: all build demo test unit lint compose-check bench bench-isolation bench-slack deps fuzz clean
 
 all: build
 
@@ -34,8 +34,14 @@ deps:
 compose-check: deps
 	docker-compose -f docker-compose.yml config -q
 
-test: build compose-check
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+test: build compose-check lint
 	$(GO) test -count=1 -timeout 40m ./...
 
 unit:

@@ -251,11 +251,11 @@ func declare(ctx context.Context, c client.Client, d workflows.Declaration) (dec
 
 // startedWithKey reports whether the incident wid was declared with key.
 func startedWithKey(ctx context.Context, c client.Client, wid, key string) bool {
-	desc, err := c.DescribeWorkflowExecution(ctx, wid, "")
+	desc, err := c.DescribeWorkflow(ctx, wid, "")
 	if err != nil {
 		return false
 	}
-	p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoKey]
+	p := desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoKey]
 	if p == nil {
 		return false
 	}

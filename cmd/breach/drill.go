@@ -162,7 +162,7 @@ func freeDrillIncidentID(ctx context.Context, c client.Client, now time.Time) st
 	for range 8 {
 		u := uuid.New()
 		id = "INC-" + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(u[:2]))
-		if _, err := c.DescribeWorkflowExecution(ctx, workflows.IncidentWorkflowID(id), ""); err != nil {
+		if _, err := c.DescribeWorkflow(ctx, workflows.IncidentWorkflowID(id), ""); err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
 				return id
