@@ -100,7 +100,19 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		SigningSecret: secret,
 		Temporal:      ingress.NewTemporal(c),
 		API:           api,
-		Defaults:      func(d *workflows.Declaration) { declarationDefaults(cfg, d) },
+		Defaults: func(d *workflows.Declaration) {
+			declarationDefaults(cfg, d)
+			// Roles may name Slack user groups: the incident keeps their members at declaration.
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			var err error
+			if d.Roles.DPO, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.DPO); err != nil {
+				logger.Warn("roles.dpo", "error", err)
+			}
+			if d.Roles.Commander, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.Commander); err != nil {
+				logger.Warn("roles.commander", "error", err)
+			}
+		},
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
 				if _, err := fw.Inventory().Resolve(s); err != nil {
