@@ -46,20 +46,11 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	st, err := ensureStack(cmd.Context(), cfg, out)
+	st, stop, err := startLocal(cmd.Context(), cfg, out, out)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acts, err := buildActivities(cfg, out)
-	if err != nil {
-		return err
-	}
-	w := worker.New(st.client, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	defer w.Stop()
+	defer stop()
 	if banner {
 		fmt.Fprintf(out, "Local stack running. Temporal UI: %s\nRecords in %s\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", st.uiURL, cfg.Home)
 	} else {
@@ -67,6 +58,26 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 	}
 	<-cmd.Context().Done()
 	return nil
+}
+
+// startLocal connects to Temporal (starting the embedded server when none answers locally) and
+// starts the workers in this process; chat goes to chatOut when it is not nil. stop undoes both.
+func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer) (*stack, func(), error) {
+	st, err := ensureStack(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	acts, err := buildActivities(cfg, chatOut)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	w := worker.New(st.client, acts)
+	if err := w.Start(); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("start worker: %w", err)
+	}
+	return st, func() { w.Stop(); st.Close() }, nil
 }
 
 type demoFlags struct {
@@ -106,20 +117,11 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 
-	st, err := ensureStack(ctx, cfg, out)
+	st, stop, err := startLocal(ctx, cfg, out, nil)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acts, err := buildActivities(cfg, nil)
-	if err != nil {
-		return err
-	}
-	w := worker.New(st.client, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	defer w.Stop()
+	defer stop()
 
 	now := time.Now()
 	df := &declareFlags{
