@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
@@ -161,4 +163,14 @@ func TestAlertsOutboxChunksFollowOneAnother(t *testing.T) {
 	require.Equal(t, []int{0, 1000, 2000}, froms)
 	require.Equal(t, 2985, p.Sent)
 	require.Equal(t, 15, p.Invalid)
+}
+
+// A history recorded before changeAlertsPlan (testdata/alerts-before-plan.json: 2,401 rows in
+// three chunks of the outbox path) still replays: it takes the old chunk loop.
+func TestReplayAlertsHistoryFromBeforeThePlan(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(AlertsWorkflow)
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", "alerts-before-plan.json")); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
 }
