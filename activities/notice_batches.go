@@ -255,28 +255,31 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 		first, last := blk.start.Index+1, blk.end.Index
 		for _, lg := range byLabel {
 			grp := lg.group
-			plan := sendgrid.Plan(lg.recipients, 0)
-			// The scope's list has every repeated address already; Plan is the safety net
-			// that keeps a request within the contract whatever the list says.
-			blk.rows.Duplicates += len(plan.Duplicates)
-			blk.rows.Invalid += len(plan.Invalid)
-			for i, b := range plan.Batches {
-				label := grp.label
-				if i > 0 {
-					label += "." + strconv.Itoa(i)
+			// The scope's list has every repeated address already; this is the safety net
+			// that keeps each request within the contract (each address once) whatever the
+			// list says. The reader has validated every address.
+			seen := make(map[string]struct{}, len(lg.recipients))
+			rs := lg.recipients[:0]
+			for _, r := range lg.recipients {
+				n := mail.Normalize(r.Email)
+				if _, dup := seen[n]; dup {
+					blk.rows.Duplicates++
+					continue
 				}
-				blk.batches = append(blk.batches, labelledBatch{label: label, batch: sendgrid.Batch{
-					IncidentID: in.IncidentID,
-					Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, sha, first, last, label),
-					From:       in.Notice.From,
-					FromName:   in.Notice.OrgName,
-					Subject:    grp.subject,
-					Text:       grp.text,
-					Categories: []string{"breach-notice", grp.template},
-					Sandbox:    in.Drill,
-					Recipients: b,
-				}})
+				seen[n] = struct{}{}
+				rs = append(rs, r)
 			}
+			blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
+				IncidentID: in.IncidentID,
+				Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, sha, first, last, grp.label),
+				From:       in.Notice.From,
+				FromName:   in.Notice.OrgName,
+				Subject:    grp.subject,
+				Text:       grp.text,
+				Categories: []string{"breach-notice", grp.template},
+				Sandbox:    in.Drill,
+				Recipients: rs,
+			}})
 		}
 		sort.Slice(blk.batches, func(i, j int) bool { return blk.batches[i].label < blk.batches[j].label })
 		select {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/breachops/breach/activities"
@@ -29,7 +31,9 @@ import (
 // posts the same batches to a fresh local server in a bare loop: one request after another,
 // read from the same CSV, no workflow, no ledger. It prints both wall times, their ratio (the
 // target is 1.25 or less), the requests each made, and the worker's peak RSS (VmHWM; the
-// target is under 256 MiB). It asserts no time. BREACH_BENCH_SUBJECTS changes the size.
+// target is under 256 MiB). It asserts no time. BREACH_BENCH_SUBJECTS changes the size;
+// BREACH_BENCH_POSTGRES (a postgres:// DSN) puts the ledger in a fresh schema of that database
+// instead of the default SQLite file.
 //
 //	make bench-notify
 //	go test -run XXX -bench BenchmarkNotify -benchtime 1x -timeout 60m ./e2e
@@ -47,9 +51,10 @@ func BenchmarkNotify(b *testing.B) {
 		flow := benchWorkflow(b, csvPath, n)
 		bare := benchBareLoop(b, csvPath, flow.batch)
 		ratio := flow.wall.Seconds() / bare.wall.Seconds()
-		fmt.Printf("\nnotify %d subjects\n", n)
-		fmt.Printf("  full workflow: %8.2fs  %5d Mail Send requests (%d with notices)  worker peak RSS %.1f MiB\n",
-			flow.wall.Seconds(), flow.requests, flow.notices, float64(flow.peakRSS)/(1<<20))
+		fmt.Printf("\nnotify %d subjects, ledger on %s\n", n, flow.ledger)
+		fmt.Printf("  full workflow: %8.2fs  %5d Mail Send requests (%d with notices)  worker peak RSS %.1f MiB (alerts worker %.1f MiB, scope worker %.1f MiB)\n",
+			flow.wall.Seconds(), flow.requests, flow.notices, float64(flow.peakRSS)/(1<<20), float64(flow.alertsRSS)/(1<<20), float64(flow.scopeRSS)/(1<<20))
+		fmt.Printf("  alerts phases: %s\n", flow.phases)
 		fmt.Printf("  bare loop:     %8.2fs  %5d Mail Send requests\n", bare.wall.Seconds(), bare.requests)
 		fmt.Printf("  ratio workflow/bare: %.3f (target <= 1.25); worker VmHWM %d kB (target < 262144 kB)\n\n", ratio, flow.peakRSS>>10)
 		b.ReportMetric(flow.wall.Seconds(), "workflow-s")
@@ -57,13 +62,19 @@ func BenchmarkNotify(b *testing.B) {
 		b.ReportMetric(ratio, "ratio")
 		b.ReportMetric(float64(flow.notices), "requests")
 		b.ReportMetric(float64(flow.peakRSS)/(1<<20), "worker-peak-MiB")
+		b.ReportMetric(float64(flow.alertsRSS)/(1<<20), "alerts-worker-peak-MiB")
 	}
 }
 
 type benchRun struct {
+	ledger            string
+	phases            string
 	wall              time.Duration
 	requests, notices int64
 	peakRSS           int64
+	// alertsRSS and scopeRSS are the peaks of the worker that sent the notices and of the
+	// one that ran the scope phase.
+	alertsRSS, scopeRSS int64
 	// batch is the incident-wide part of the first notice batch, for the bare loop.
 	batch sendgrid.Batch
 }
@@ -92,10 +103,28 @@ func writeBenchSubjects(b *testing.B, path string, n int) {
 func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 	b.Helper()
 	sg := startSendGrid(b, sendgridtest.Options{}, false)
-	s := startStack(b, stackOptions{env: sg.env("0s")})
+	env, ledgerName := sg.env("0s"), "SQLite"
+	if dsn := os.Getenv("BREACH_BENCH_POSTGRES"); dsn != "" {
+		env, ledgerName = append(env, "BREACH_LEDGER_DSN="+benchPostgresSchema(b, dsn)), "PostgreSQL"
+	}
+	s := startStack(b, stackOptions{env: env})
 	w := s.startWorker()
 	id := s.declare("--title", "Bench: customer table exposed", "--system", "shop-db", "--subjects", csvPath, "--as", commander).IncidentID
-	final := newPilot(s, id, w).until(45*time.Minute, "the incident to close", func(st workflows.Status) bool {
+	p := newPilot(s, id, w)
+	// The scope phase keeps a set of every subject to find duplicates; the alerts must not
+	// grow with the dataset. A fresh worker takes over before the decision, so that the two
+	// phases' peaks are measured apart.
+	var scopePeak int64
+	p.beforeDecide = func(workflows.Status) {
+		var err error
+		if scopePeak, err = vmHWM(w.cmd.Process.Pid); err != nil {
+			b.Fatalf("read the worker's peak RSS: %v", err)
+		}
+		w.stop()
+		w = s.startWorker()
+		p.worker = w
+	}
+	final := p.until(45*time.Minute, "the incident to close", func(st workflows.Status) bool {
 		return st.Phase == workflows.PhaseClosed
 	})
 	peak, err := vmHWM(w.cmd.Process.Pid)
@@ -114,6 +143,7 @@ func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var phases []string
 	for _, e := range resp.GetExecutions() {
 		if st := e.GetStartTime().AsTime(); first.IsZero() || st.Before(first) {
 			first = st
@@ -121,8 +151,10 @@ func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 		if ct := e.GetCloseTime().AsTime(); ct.After(last) {
 			last = ct
 		}
+		phases = append(phases, alertsPhases(b, s, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()))
 	}
-	run := benchRun{wall: last.Sub(first), requests: sg.mailSend.Load(), notices: sg.notices.Load(), peakRSS: peak}
+	run := benchRun{ledger: ledgerName, phases: strings.Join(phases, "; "), wall: last.Sub(first), requests: sg.mailSend.Load(),
+		notices: sg.notices.Load(), peakRSS: max(peak, scopePeak), alertsRSS: peak, scopeRSS: scopePeak}
 	sg.mu.Lock()
 	body := sg.firstBody
 	sg.mu.Unlock()
@@ -209,4 +241,70 @@ func vmHWM(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM line")
+}
+
+// benchPostgresSchema creates a schema of its own in the database at dsn, dropped when the
+// benchmark ends, and returns a DSN that uses it.
+func benchPostgresSchema(b *testing.B, dsn string) string {
+	b.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema := fmt.Sprintf("bench_notify_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatalf("create schema in %s: %v", dsn, err)
+	}
+	b.Cleanup(func() {
+		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			b.Logf("drop schema %s: %v", schema, err)
+		}
+		db.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+// alertsPhases tells, from an alerts run's history, how long planning, sending (first range
+// scheduled to last range completed) and the final account took.
+func alertsPhases(b *testing.B, s *stack, id, runID string) string {
+	b.Helper()
+	type span struct{ from, to time.Time }
+	spans := map[string]*span{}
+	types := map[int64]string{}
+	var start, end time.Time
+	it := s.client.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		at := ev.GetEventTime().AsTime()
+		if start.IsZero() {
+			start = at
+		}
+		end = at
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			name := a.GetActivityType().GetName()
+			types[ev.GetEventId()] = name
+			if spans[name] == nil {
+				spans[name] = &span{from: at}
+			}
+		}
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			if sp := spans[types[a.GetScheduledEventId()]]; sp != nil {
+				sp.to = at
+			}
+		}
+	}
+	out := fmt.Sprintf("run %s: %.2fs", runID[len(runID)-4:], end.Sub(start).Seconds())
+	for _, name := range []string{"PlanNotices", "SendNotices", "FinishNotices"} {
+		if sp := spans[name]; sp != nil {
+			out += fmt.Sprintf(", %s %.2fs", name, sp.to.Sub(sp.from).Seconds())
+		}
+	}
+	return out
 }
