@@ -142,10 +142,11 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 
 // sqliteLedgerPragmas are the ledger's SQLite settings (WAL, a busy timeout, immediate
 // transactions) plus two for a million outcome rows keyed by hash, each batch touching a
-// thousand pages: a 32 MiB page cache, and a checkpoint every 50,000 WAL pages rather than
-// 1,000, which made recording a batch about three times cheaper.
+// thousand pages: a checkpoint every 50,000 WAL pages rather than 1,000, and an 8 MiB page
+// cache. Together they make recording a batch about twice as cheap; the cache also bounds the
+// memory of SQLite's sorter (a larger one let the ledger's progress count take 65 MB more).
 const sqliteLedgerPragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
-	"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(50000)"
+	"&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(50000)"
 
 // newMail is SendGrid when SENDGRID_API_KEY is set (SENDGRID_API_HOST; customer notices and
 // reports, exactly once through the ledger at BREACH_LEDGER_DSN, by default ledger.db in
