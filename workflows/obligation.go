@@ -108,9 +108,9 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 		st.State = OblFiled
 		st.SubmittedAt = done.At
 		st.Late = done.At.After(o.DueAt)
-		st.Reference = fmt.Sprintf("%d notices sent", done.Sent)
+		st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
 		push()
-		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: %d notices sent to data subjects.", o.ID, done.Sent))
+		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: the customer alerts sent %s's notice to everyone it covers (%d notices in all, each person once).", o.ID, o.Audience, done.Sent))
 		return st, nil
 	}
 
