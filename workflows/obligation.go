@@ -110,7 +110,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 		st.Late = done.At.After(o.DueAt)
 		st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
 		push()
-		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: the customer alerts sent %s's notice to everyone it covers (%d notices in all, each person once).", o.ID, o.Audience, done.Sent))
+		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: every person it covers (%s) got a notice; %d notices in all, each person once.", o.ID, o.Audience, done.Sent))
 		return st, nil
 	}
 
