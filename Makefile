@@ -7,7 +7,7 @@ TEMPORAL_VER  := v1.5.1
 BIN           := $(abspath bin)
 export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 
-.PHONY: all build demo test unit lint compose-check bench bench-isolation bench-slack deps fuzz clean
+.PHONY: all build demo test unit lint compose-check bench bench-isolation bench-slack bench-notify deps fuzz clean
 
 all: build
 
@@ -58,6 +58,11 @@ bench: build
 # Declare -> isolation in force (nftables in network namespaces, probed), 30 incidents; root.
 bench-isolation: build
 	$(GO) test -run XXX -bench BenchmarkIsolationInForce -benchtime 1x -timeout 20m ./e2e
+
+# 1,000,000 customer notices through the full workflow into a local SendGrid, against a bare loop
+# posting the same batches. BREACH_BENCH_POSTGRES=postgres://… puts the ledger on PostgreSQL.
+bench-notify: build
+	$(GO) test -run XXX -bench BenchmarkNotify -benchtime 1x -timeout 60m ./e2e
 
 # Slack slash command acknowledgement: 200 signed commands from 20 clients.
 bench-slack:

@@ -12,7 +12,7 @@ import (
 func (a *Activities) OpenRoom(ctx context.Context, r RoomRequest) (Room, error) {
 	room, err := a.Chat.OpenRoom(ctx, r)
 	if err != nil {
-		return Room{}, chatError(fmt.Sprintf("open incident room for %s", r.IncidentID), err)
+		return Room{}, keepRetryAdvice(fmt.Sprintf("open incident room for %s", r.IncidentID), err)
 	}
 	return room, nil
 }
@@ -20,7 +20,7 @@ func (a *Activities) OpenRoom(ctx context.Context, r RoomRequest) (Room, error) 
 // PostChat posts one message to the incident room.
 func (a *Activities) PostChat(ctx context.Context, m ChatMessage) error {
 	if err := a.Chat.Post(ctx, m); err != nil {
-		return chatError(fmt.Sprintf("post %s message for %s", m.Kind, m.IncidentID), err)
+		return keepRetryAdvice(fmt.Sprintf("post %s message for %s", m.Kind, m.IncidentID), err)
 	}
 	return nil
 }
@@ -28,14 +28,15 @@ func (a *Activities) PostChat(ctx context.Context, m ChatMessage) error {
 // UpdateCard shows the current incident card.
 func (a *Activities) UpdateCard(ctx context.Context, c Card) error {
 	if err := a.Chat.UpdateCard(ctx, c); err != nil {
-		return chatError(fmt.Sprintf("update the card of %s", c.IncidentID), err)
+		return keepRetryAdvice(fmt.Sprintf("update the card of %s", c.IncidentID), err)
 	}
 	return nil
 }
 
-// chatError names the operation while keeping what the adapter told Temporal: its error type,
-// whether to retry, and the delay the chat service asked for (Slack's Retry-After).
-func chatError(op string, err error) error {
+// keepRetryAdvice names the operation while keeping what the adapter told Temporal: its error
+// type, whether to retry, and the delay the service asked for (Slack's Retry-After, SendGrid's
+// X-RateLimit-Reset).
+func keepRetryAdvice(op string, err error) error {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) {
 		return fmt.Errorf("%s: %w", op, err)

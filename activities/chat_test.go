@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+
+	bmail "github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/rules"
 )
 
 type failingChat struct{ err error }
@@ -45,4 +48,23 @@ func TestChatErrorsKeepRetryAdvice(t *testing.T) {
 	}
 	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), ChatMessage{IncidentID: "INC-1", Kind: "card"})
 	require.EqualError(t, plain, "post card message for INC-1: boom")
+}
+
+type limitedMailer struct{}
+
+func (limitedMailer) Send(context.Context, bmail.Message) (bmail.Receipt, error) {
+	return bmail.Receipt{}, temporal.NewApplicationErrorWithOptions("rate limited", "SendGridRateLimited",
+		temporal.ApplicationErrorOptions{NextRetryDelay: 42 * time.Second})
+}
+
+// The regulator report honours SendGrid's rate-limit reset like the notices do.
+func TestSubmitReportKeepsRetryAdvice(t *testing.T) {
+	a := &Activities{Mail: limitedMailer{}, Dir: t.TempDir()}
+	_, err := a.SubmitReport(context.Background(), ReportInput{IncidentID: "INC-1", RecipientAddress: "dpa@authority.example",
+		RecipientName: "DPA", Obligation: rules.Obligation{ID: "gdpr-art33-authority", Template: "gdpr-art33-report"},
+		Organisation: Organisation{Name: "Shop", MailFrom: "privacy@shop.example"}})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.Equal(t, 42*time.Second, appErr.NextRetryDelay())
+	require.Contains(t, appErr.Message(), "gdpr-art33-authority")
 }

@@ -133,7 +133,7 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 		Headers: map[string]string{"X-Breach-Incident": in.IncidentID, "X-Breach-Obligation": in.Obligation.ID},
 	})
 	if err != nil {
-		return Submission{}, fmt.Errorf("send %s report for %s to %s: %w", in.Obligation.ID, in.IncidentID, in.RecipientName, err)
+		return Submission{}, keepRetryAdvice(fmt.Sprintf("send %s report for %s to %s", in.Obligation.ID, in.IncidentID, in.RecipientName), err)
 	}
 	sub.MessageID = res.ID
 	return sub, nil
