@@ -1,0 +1,33 @@
+package workflows
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+// The whole demo incident, recorded from a real dev server: the incident itself, a containment,
+// a regulator report's clock, a notice obligation's clock and the customer alerts. Any change
+// to workflow behaviour must keep these replaying (workflow.GetVersion with a named change).
+// To record again after a deliberate, versioned change, run `breach demo`, start
+// `bin/temporal server start-dev --db-filename var/temporal.db`, and save each run with
+// `temporal workflow show --workflow-id … --output json`.
+func TestReplayDemoIncident(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(IncidentWorkflow)
+	r.RegisterWorkflow(ContainmentWorkflow)
+	r.RegisterWorkflow(ObligationWorkflow)
+	r.RegisterWorkflow(AlertsWorkflow)
+	r.RegisterWorkflow(DrillWorkflow)
+	for _, name := range []string{
+		"demo", "demo-contain-shop-db", "demo-obligation-gdpr-art33-authority",
+		"demo-obligation-gdpr-art34-subjects", "demo-alerts",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
+				t.Fatalf("replay %s: %v", name, err)
+			}
+		})
+	}
+}
