@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -142,11 +143,11 @@ func progressBar(done, total, width int) string {
 }
 
 func left(due, now time.Time) string {
-	d := due.Sub(now).Round(time.Minute)
+	d := due.Sub(now)
 	if d < 0 {
-		return fmt.Sprintf("OVERDUE by %s", -d)
+		return rules.TimeLeft(d)
 	}
-	return fmt.Sprintf("%s left", d)
+	return rules.TimeLeft(d) + " left"
 }
 
 func renderStatus(w io.Writer, st workflows.Status, now time.Time) {
