@@ -115,6 +115,19 @@ func purpose(incidentID, title string) string {
 	return truncate("Breach incident "+incidentID+": "+title+". The pinned message is the incident card.", maxTopic)
 }
 
+// OpeningTopic is the channel topic before the obligations are known: the GDPR Art. 33 deadline
+// that applies if the breach is notifiable, counted from the awareness time.
+func OpeningTopic(r activities.RoomRequest) string {
+	t := r.IncidentID + " · " + r.Title
+	if !r.AwareAt.IsZero() {
+		t = r.IncidentID + " · GDPR Art. 33 deadline if notifiable: " + r.AwareAt.Add(72*time.Hour).UTC().Format("2006-01-02 15:04 UTC") + " · " + r.Title
+	}
+	if r.Drill {
+		t = "[DRILL] " + t
+	}
+	return truncate(t, maxTopic)
+}
+
 // OpenRoom creates the private incident channel, names the incident in its purpose and topic,
 // invites the declarer and the responders, and posts and pins the card. A retry resumes where
 // the last attempt stopped.
@@ -176,10 +189,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	if rm.Topic == "" {
-		topic := truncate(r.IncidentID+" · "+r.Title, maxTopic)
-		if r.Drill {
-			topic = "[DRILL] " + topic
-		}
+		topic := OpeningTopic(r)
 		if _, err := c.api.SetTopicOfConversationContext(ctx, rm.ChannelID, topic); err != nil {
 			if err := c.bestEffort("conversations.setTopic", err); err != nil {
 				return rm, err

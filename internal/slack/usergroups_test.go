@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/breachops/breach/activities"
 )
 
 func TestExpandUserGroups(t *testing.T) {
@@ -37,4 +40,11 @@ func TestExpandUserGroups(t *testing.T) {
 	for id, want := range map[string]bool{"S0PRIVACY1": true, "U0DANA0001": false, "Sam": false, "S0priv4cy1": false} {
 		require.Equal(t, want, IsUserGroupID(id), id)
 	}
+}
+
+func TestOpeningTopicShowsTheFirstDeadline(t *testing.T) {
+	aware := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	got := OpeningTopic(activities.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: "Backup exposed", AwareAt: aware})
+	require.Equal(t, "INC-20261128-7F3A · GDPR Art. 33 deadline if notifiable: 2026-12-01 09:30 UTC · Backup exposed", got)
+	require.Equal(t, "[DRILL] INC-1 · Drill", OpeningTopic(activities.RoomRequest{IncidentID: "INC-1", Title: "Drill", Drill: true}))
 }
