@@ -59,6 +59,9 @@ type Event struct {
 	At   time.Time `json:"at"`
 	Kind string    `json:"kind"`
 	Text string    `json:"text"`
+	// About names what the event concerns, for tools that read the timeline: a system for
+	// containment events, an obligation id for report events.
+	About string `json:"about,omitempty"`
 }
 
 // SystemStatus is the containment state of one system.

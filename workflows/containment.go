@@ -111,7 +111,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 		text := fmt.Sprintf("%s isolated via %s and verified: %s", in.System, ev.Provider, ev.After)
 		if workflow.GetVersion(ctx, changeOneIsolatedSignal, workflow.DefaultVersion, 1) == 1 {
 			// One signal for state and event: under a burst of incidents every message costs.
-			rep.send(ctx, childState{System: &st, Event: &Event{At: st.Updated, Kind: "isolated", Text: text}})
+			rep.send(ctx, childState{System: &st, Event: &Event{At: st.Updated, Kind: "isolated", Text: text, About: in.System}})
 		} else {
 			rep.send(ctx, childState{System: &st})
 			rep.event(ctx, "isolated", text)

@@ -143,7 +143,7 @@ func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
 			return "", fmt.Errorf("pass the approval to the %s clock: %w", id, err)
 		}
-		inc.event(ctx, "approved", fmt.Sprintf("Report %s approved by %s.", id, r.By))
+		inc.eventAbout(ctx, "approved", id, fmt.Sprintf("Report %s approved by %s.", id, r.By))
 		return fmt.Sprintf("report %s approved by %s", id, r.By), nil
 	default:
 		sys := strings.TrimPrefix(r.Step, StepIsolation)
@@ -152,7 +152,7 @@ func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC()}).Get(ctx, nil); err != nil {
 			return "", fmt.Errorf("pass the confirmation to the containment of %s: %w", sys, err)
 		}
-		inc.event(ctx, "isolation-confirmed", fmt.Sprintf("Manual isolation of %s confirmed by %s.", sys, r.By))
+		inc.eventAbout(ctx, "isolation-confirmed", sys, fmt.Sprintf("Manual isolation of %s confirmed by %s.", sys, r.By))
 		return fmt.Sprintf("isolation of %s confirmed by %s", sys, r.By), nil
 	}
 }

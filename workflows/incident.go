@@ -216,7 +216,12 @@ func (inc *incidentImpl) insertEvent(e Event) {
 
 // event appends to the timeline. Text never holds personal data of a subject.
 func (inc *incidentImpl) event(ctx workflow.Context, kind, text string) {
-	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text})
+	inc.eventAbout(ctx, kind, "", text)
+}
+
+// eventAbout is event naming what it concerns (a system, an obligation id).
+func (inc *incidentImpl) eventAbout(ctx workflow.Context, kind, about, text string) {
+	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text, About: about})
 }
 
 func (inc *incidentImpl) chat(kind, text string, urgent bool) {

@@ -190,9 +190,14 @@ func (s *incidentSuite) TestWholePlan() {
 		s.NotEqual(s.cards[i-1], s.cards[i], "card %d repeats the previous one", i)
 	}
 	kinds := map[string]bool{}
+	about := map[string]bool{}
 	for _, e := range st.Timeline {
 		kinds[e.Kind] = true
+		if e.About != "" {
+			about[e.Kind+":"+e.About] = true
+		}
 	}
+	s.True(about["isolated:shop-db"] && about["isolated:crm-api"] && about["approved:gdpr-art33-authority"], "events name what they concern: %v", about)
 	for _, k := range []string{"declared", "isolated", "scope", "decision", "obligations", "drafted", "filed", "alerts-sent", "closed"} {
 		s.True(kinds[k], "timeline lacks %s", k)
 	}
