@@ -433,7 +433,17 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 		for _, r := range res.Rejected {
 			outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[r.Index].Key, BatchKey: key, Outcome: ledger.Rejected})
 		}
-		if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
+		if sendErr == nil {
+			// Accepted: the people's outcomes and the batch's state in one transaction.
+			ids = append(ids, res.MessageIDs...)
+			if len(ids) == 0 {
+				ids = append(ids, "refused")
+			}
+			if err := led.RecordAccepted(ctx, inc, key, strings.Join(ids, ","), outs); err != nil {
+				// Left sending: a retry reconciles the batch.
+				return c, err
+			}
+		} else if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
 			// Left sending: a retry reconciles the batch.
 			return c, errors.Join(err, sendErr)
 		}
@@ -453,8 +463,7 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 			}
 			return c, sendGridError(sendErr, s.activityLag())
 		}
-		ids = append(ids, res.MessageIDs...)
-		break
+		return c, nil
 	}
 	if len(ids) == 0 {
 		ids = append(ids, "refused")

@@ -128,7 +128,7 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	if !ok || sg.Ledger == nil {
 		return NoticeSummary{}, nil
 	}
-	p, err := sg.Ledger.Progress(ctx, in.IncidentID)
+	p, keys, err := sg.Ledger.Report(ctx, in.IncidentID)
 	if err != nil {
 		return NoticeSummary{}, err
 	}
@@ -148,10 +148,6 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 		if b.AmbiguousAttempts > 0 && strings.Contains(b.Key, "/notice/") {
 			sum.AmbiguousBatches++
 		}
-	}
-	keys, err := sg.Ledger.PossiblyDuplicated(ctx, in.IncidentID)
-	if err != nil {
-		return NoticeSummary{}, err
 	}
 	if len(keys) == 0 {
 		return sum, nil

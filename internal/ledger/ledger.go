@@ -7,18 +7,29 @@
 // Subjects are keyed by a stable pseudonymous subject key, never by address: the ledger
 // holds no personal data.
 //
+// Outcomes are written as records, one row per batch and outcome listing its subjects, so
+// that recording a batch of 1,000 costs a few pages, not a page per person (a million people
+// are a million scattered keys). Progress and Report count the records without rewriting
+// them; Subject, which looks one person up (a later alerts run, a resumed batch), first folds
+// the incident's records into a table keyed by subject.
+//
 // Open chooses the database by DSN: a SQLite file (pure Go driver, the embedded default) or
 // PostgreSQL (postgres:// or postgresql://, production). The schema is created on open.
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -115,7 +126,17 @@ type Ledger struct {
 	// inside a transaction would wait for the only SQLite connection, which the
 	// transaction holds.
 	fullChunk *sql.Stmt
+	// compactStmts are the compact outcome upserts of compactSizes rows, prepared at Open on
+	// SQLite: a write of n rows runs the largest that fit, then the smaller ones.
+	compactStmts map[int]*sql.Stmt
+
+	// refs caches notify_refs numbers, committed ones only. Rows of notify_refs are never
+	// deleted or renumbered.
+	refsMu sync.Mutex
+	refs   map[refKey]int64
 }
+
+type refKey struct{ incident, batch string }
 
 type dialect int
 
@@ -131,7 +152,7 @@ func Open(ctx context.Context, dsn string) (*Ledger, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, errors.New("ledger: empty DSN: give a SQLite file path or a postgres:// URL")
 	}
-	l := &Ledger{now: time.Now}
+	l := &Ledger{now: time.Now, refs: map[refKey]int64{}}
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -158,6 +179,15 @@ func Open(ctx context.Context, dsn string) (*Ledger, error) {
 		if l.fullChunk, err = l.db.PrepareContext(ctx, l.outcomeInsert(outcomeRows)); err != nil {
 			l.db.Close()
 			return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), err)
+		}
+		l.compactStmts = map[int]*sql.Stmt{}
+		for _, n := range compactSizes {
+			st, err := l.db.PrepareContext(ctx, l.compactInsert(n))
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), err)
+			}
+			l.compactStmts[n] = st
 		}
 	}
 	return l, nil
@@ -188,6 +218,9 @@ func redactDSN(dsn string) string {
 func (l *Ledger) Close() error {
 	if l.fullChunk != nil {
 		l.fullChunk.Close()
+	}
+	for _, st := range l.compactStmts {
+		st.Close()
 	}
 	return l.db.Close()
 }
@@ -277,15 +310,19 @@ func (l *Ledger) MarkAccepted(ctx context.Context, incident, key, messageID stri
 	if err := checkIDs(incident, key); err != nil {
 		return fmt.Errorf("ledger: mark batch accepted: %w", err)
 	}
-	_, err := l.db.ExecContext(ctx, l.rebind(`INSERT INTO notify_batches
-		(incident_id, batch_key, state, message_id, updated_at) VALUES (?, ?, 'accepted', ?, ?)
-		ON CONFLICT (incident_id, batch_key) DO UPDATE SET
-			state = 'accepted', message_id = excluded.message_id, reason = '', updated_at = excluded.updated_at
-		WHERE notify_batches.state <> 'accepted'`), incident, key, messageID, l.stamp())
+	_, err := l.db.ExecContext(ctx, l.acceptQuery(), incident, key, messageID, l.stamp())
 	if err != nil {
 		return fmt.Errorf("ledger: mark batch %s/%s accepted: %w", incident, key, err)
 	}
 	return nil
+}
+
+func (l *Ledger) acceptQuery() string {
+	return l.rebind(`INSERT INTO notify_batches
+		(incident_id, batch_key, state, message_id, updated_at) VALUES (?, ?, 'accepted', ?, ?)
+		ON CONFLICT (incident_id, batch_key) DO UPDATE SET
+			state = 'accepted', message_id = excluded.message_id, reason = '', updated_at = excluded.updated_at
+		WHERE notify_batches.state <> 'accepted'`)
 }
 
 // MarkAmbiguous records that the request may have reached SendGrid but its outcome is
@@ -385,9 +422,53 @@ func (l *Ledger) Batches(ctx context.Context, incident string, states ...BatchSt
 	return out, nil
 }
 
-// outcomeRows is how many subjects one INSERT carries (5 parameters each, well under
-// SQLite's and PostgreSQL's parameter limits).
+// outcomeRows is how many subjects one INSERT into notify_subjects carries (5 parameters
+// each, well under SQLite's and PostgreSQL's parameter limits).
 const outcomeRows = 500
+
+// compactRows is how many subjects one INSERT into notify_outcomes carries (4 parameters
+// each): a whole batch of 1,000 in one statement.
+const compactRows = 1000
+
+// compactSizes are the statement sizes prepared on SQLite, largest first.
+var compactSizes = []int{compactRows, 100, 10, 1}
+
+// Outcome codes in notify_outcomes.
+var outcomeCodes = map[Outcome]int{Sent: 1, InvalidAddress: 2, Duplicate: 3, Rejected: 4, PossiblyDuplicated: 5}
+
+const possiblyDuplicatedCode = 5
+
+func outcomeOf(code int) Outcome {
+	for o, c := range outcomeCodes {
+		if c == code {
+			return o
+		}
+	}
+	return Outcome(fmt.Sprintf("unknown-%d", code))
+}
+
+// encodeSubject is a subject key as notify_outcomes stores it: the usual key, 32 lowercase
+// hex digits, as its 16 bytes; any other key as its bytes and a NUL (two when that would make
+// 16 bytes), so that the two forms never meet. Keys must not hold a NUL.
+func encodeSubject(k string) []byte {
+	if len(k) == 32 {
+		if b, err := hex.DecodeString(k); err == nil && hex.EncodeToString(b) == k {
+			return b
+		}
+	}
+	b := append([]byte(k), 0)
+	if len(b) == 16 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func decodeSubject(b []byte) string {
+	if len(b) == 16 {
+		return hex.EncodeToString(b)
+	}
+	return strings.TrimRight(string(b), "\x00")
+}
 
 // RecordOutcomes records subjects' outcomes in one transaction. Repeating is harmless. A
 // later outcome replaces an earlier one, except that PossiblyDuplicated is never replaced.
@@ -399,12 +480,30 @@ func (l *Ledger) RecordOutcomes(ctx context.Context, incident string, outcomes [
 	if len(outcomes) == 0 {
 		return nil
 	}
+	return l.record(ctx, incident, outcomes, "", "")
+}
+
+// RecordAccepted records the outcomes of a batch's people (as RecordOutcomes) and the
+// batch's acceptance (as MarkAccepted) in one transaction: either both are recorded or
+// neither.
+func (l *Ledger) RecordAccepted(ctx context.Context, incident, key, messageID string, outcomes []SubjectOutcome) error {
+	if err := checkIDs(incident, key); err != nil {
+		return fmt.Errorf("ledger: mark batch accepted: %w", err)
+	}
+	return l.record(ctx, incident, outcomes, key, messageID)
+}
+
+// record writes outcomes and, when key is set, marks that batch accepted, in one transaction.
+func (l *Ledger) record(ctx context.Context, incident string, outcomes []SubjectOutcome, key, messageID string) error {
 	// PostgreSQL refuses to update one row twice in a statement: keep one entry per subject.
 	idx := make(map[string]int, len(outcomes))
 	uniq := make([]SubjectOutcome, 0, len(outcomes))
 	for _, o := range outcomes {
 		if o.SubjectKey == "" {
 			return fmt.Errorf("ledger: record outcomes of %s: empty subject key", incident)
+		}
+		if strings.IndexByte(o.SubjectKey, 0) >= 0 {
+			return fmt.Errorf("ledger: record outcomes of %s: subject key with a NUL byte", incident)
 		}
 		if !validOutcome(o.Outcome) {
 			return fmt.Errorf("ledger: record outcomes of %s: unknown outcome %q", incident, o.Outcome)
@@ -423,6 +522,452 @@ func (l *Ledger) RecordOutcomes(ctx context.Context, incident string, outcomes [
 		return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
 	}
 	defer tx.Rollback()
+	var fresh map[refKey]int64
+	if len(uniq) > 0 {
+		legacy, err := l.legacyIncident(ctx, tx, incident)
+		if err != nil {
+			return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
+		}
+		if legacy {
+			err = l.writeLegacy(ctx, tx, incident, uniq)
+		} else {
+			fresh, err = l.appendRecords(ctx, tx, incident, uniq)
+		}
+		if err != nil {
+			return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
+		}
+	}
+	if key != "" {
+		if _, err := tx.ExecContext(ctx, l.acceptQuery(), incident, key, messageID, l.stamp()); err != nil {
+			return fmt.Errorf("ledger: mark batch %s/%s accepted: %w", incident, key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
+	}
+	if len(fresh) > 0 {
+		l.refsMu.Lock()
+		for k, id := range fresh {
+			l.refs[k] = id
+		}
+		l.refsMu.Unlock()
+	}
+	return nil
+}
+
+// legacyIncident tells whether the incident has outcomes in notify_subjects, written before
+// the compact table existed: its outcomes are then kept recording there.
+func (l *Ledger) legacyIncident(ctx context.Context, tx *sql.Tx, incident string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, l.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM notify_subjects WHERE incident_id = ? LIMIT 1) s`), incident).Scan(&n)
+	return n > 0, err
+}
+
+// ref numbers (incident, batch key) in notify_refs, creating the number if needed. created
+// tells that it was not cached: the caller caches it once the transaction commits.
+func (l *Ledger) ref(ctx context.Context, tx *sql.Tx, incident, batch string) (id int64, created bool, err error) {
+	k := refKey{incident, batch}
+	l.refsMu.Lock()
+	id, ok := l.refs[k]
+	l.refsMu.Unlock()
+	if ok {
+		return id, false, nil
+	}
+	if _, err := tx.ExecContext(ctx, l.rebind(`INSERT INTO notify_refs (incident_id, batch_key) VALUES (?, ?)
+		ON CONFLICT (incident_id, batch_key) DO NOTHING`), incident, batch); err != nil {
+		return 0, false, err
+	}
+	err = tx.QueryRowContext(ctx, l.rebind(`SELECT id FROM notify_refs WHERE incident_id = ? AND batch_key = ?`), incident, batch).Scan(&id)
+	return id, true, err
+}
+
+type compactRow struct {
+	subject []byte
+	batch   int64
+	outcome int
+}
+
+// upsertCompact upserts rows into notify_outcomes, sorted by subject so that the
+// statements walk the table's pages in order.
+func (l *Ledger) upsertCompact(ctx context.Context, tx *sql.Tx, incRef int64, rows []compactRow) error {
+	sort.Slice(rows, func(i, j int) bool { return bytes.Compare(rows[i].subject, rows[j].subject) < 0 })
+	args := make([]any, 0, 4*min(len(rows), compactRows))
+	for len(rows) > 0 {
+		n := min(len(rows), compactRows)
+		var st *sql.Stmt
+		if l.compactStmts != nil {
+			for _, size := range compactSizes {
+				if size <= n {
+					n, st = size, l.compactStmts[size]
+					break
+				}
+			}
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, incRef, r.subject, r.batch, r.outcome)
+		}
+		var err error
+		if st != nil {
+			_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, l.compactInsert(n), args...)
+		}
+		if err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// appendRecords writes outcomes as notify_records rows: one per batch key and outcome.
+func (l *Ledger) appendRecords(ctx context.Context, tx *sql.Tx, incident string, outs []SubjectOutcome) (map[refKey]int64, error) {
+	fresh := map[refKey]int64{}
+	incRef, created, err := l.ref(ctx, tx, incident, "")
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fresh[refKey{incident, ""}] = incRef
+	}
+	type group struct {
+		batch   string
+		outcome Outcome
+	}
+	var order []group
+	keys := map[group][]string{}
+	for _, o := range outs {
+		g := group{o.BatchKey, o.Outcome}
+		if _, ok := keys[g]; !ok {
+			order = append(order, g)
+		}
+		keys[g] = append(keys[g], o.SubjectKey)
+	}
+	for _, g := range order {
+		var batch int64
+		if g.batch != "" {
+			if batch, created, err = l.ref(ctx, tx, incident, g.batch); err != nil {
+				return nil, err
+			}
+			if created {
+				fresh[refKey{incident, g.batch}] = batch
+			}
+		}
+		if _, err := tx.ExecContext(ctx, l.rebind(`INSERT INTO notify_records (incident, batch, outcome, subjects) VALUES (?, ?, ?, ?)`),
+			incRef, batch, outcomeCodes[g.outcome], encodeSubjects(keys[g])); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
+}
+
+// encodeSubjects lists subject keys in a notify_records row: each encoded (encodeSubject)
+// and preceded by its length as a uvarint.
+func encodeSubjects(keys []string) []byte {
+	b := make([]byte, 0, 17*len(keys))
+	for _, k := range keys {
+		e := encodeSubject(k)
+		b = binary.AppendUvarint(b, uint64(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+// splitSubjects is the inverse of encodeSubjects, as encoded keys: substrings of s.
+func splitSubjects(s string) ([]string, error) {
+	var out []string
+	for len(s) > 0 {
+		n, w := binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
+		if w <= 0 || uint64(len(s)-w) < n {
+			return nil, errors.New("corrupt subject list in notify_records")
+		}
+		out = append(out, s[w:w+int(n)])
+		s = s[w+int(n):]
+	}
+	return out, nil
+}
+
+// incidentRef reads the incident's number, if it has one.
+func (l *Ledger) incidentRef(ctx context.Context, q querier, incident string) (int64, bool, error) {
+	l.refsMu.Lock()
+	id, ok := l.refs[refKey{incident, ""}]
+	l.refsMu.Unlock()
+	if ok {
+		return id, true, nil
+	}
+	err := q.QueryRowContext(ctx, l.rebind(`SELECT id FROM notify_refs WHERE incident_id = ? AND batch_key = ''`), incident).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	l.refsMu.Lock()
+	l.refs[refKey{incident, ""}] = id
+	l.refsMu.Unlock()
+	return id, true, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// record is one notify_records row, read.
+type record struct {
+	seq     int64
+	batch   int64
+	outcome int
+	keys    []string // encoded
+}
+
+// readRecords reads the incident's records in the order they were written.
+func (l *Ledger) readRecords(ctx context.Context, q querier, incRef int64) ([]record, error) {
+	rows, err := q.QueryContext(ctx, l.rebind(`SELECT seq, batch, outcome, subjects FROM notify_records WHERE incident = ? ORDER BY seq`), incRef)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []record
+	for rows.Next() {
+		var r record
+		var raw []byte
+		if err := rows.Scan(&r.seq, &r.batch, &r.outcome, &raw); err != nil {
+			return nil, err
+		}
+		if r.keys, err = splitSubjects(string(raw)); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// apply is what record r makes of a subject's outcome cur (0: none): it replaces it, unless
+// it is possibly duplicated.
+func apply(cur int, r *record) int {
+	if cur == possiblyDuplicatedCode {
+		return cur
+	}
+	return r.outcome
+}
+
+// foldRecords is how many records fold handles at a time (some 100,000 subjects).
+var foldRecords = 100
+
+// fold moves the incident's records into notify_outcomes, one row per subject, so that one
+// subject can be looked up.
+func (l *Ledger) fold(ctx context.Context, incident string) error {
+	incRef, ok, err := l.incidentRef(ctx, l.db, incident)
+	if err != nil || !ok {
+		return err
+	}
+	var pending int
+	if err := l.db.QueryRowContext(ctx, l.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM notify_records WHERE incident = ? LIMIT 1) r`), incRef).Scan(&pending); err != nil || pending == 0 {
+		return err
+	}
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if l.dialect == postgresDialect {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('breach-ledger-fold-' || $1::text))`, incident); err != nil {
+			return err
+		}
+	}
+	recs, err := l.readRecords(ctx, tx, incRef)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	type state struct {
+		batch   int64
+		outcome int
+	}
+	// Records a group at a time, in order, so that memory stays bounded: within a group, the
+	// last record of a subject wins (a possibly duplicated one sticks), as the upsert does
+	// between groups.
+	for start := 0; start < len(recs); start += foldRecords {
+		group := recs[start:min(start+foldRecords, len(recs))]
+		final := map[string]state{}
+		for i := range group {
+			r := &group[i]
+			for _, k := range r.keys {
+				st := final[k]
+				if o := apply(st.outcome, r); o != st.outcome || st.outcome != possiblyDuplicatedCode {
+					final[k] = state{batch: r.batch, outcome: o}
+				}
+			}
+			r.keys = nil
+		}
+		rows := make([]compactRow, 0, len(final))
+		for k, st := range final {
+			rows = append(rows, compactRow{subject: []byte(k), batch: st.batch, outcome: st.outcome})
+		}
+		if err := l.upsertCompact(ctx, tx, incRef, rows); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(recs); start += 500 {
+		chunk := recs[start:min(start+500, len(recs))]
+		args := make([]any, 0, len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.seq)
+		}
+		if _, err := tx.ExecContext(ctx, l.rebind(`DELETE FROM notify_records WHERE seq IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Account is the incident's subjects counted per outcome (every outcome present, zero when
+// none) and, sorted, the keys of those possibly duplicated: Progress's Subjects and
+// PossiblyDuplicated in one reading.
+func (l *Ledger) Account(ctx context.Context, incident string) (map[Outcome]int, []string, error) {
+	counts := map[Outcome]int{}
+	for _, o := range Outcomes {
+		counts[o] = 0
+	}
+	// Incidents begun before the compact tables.
+	if err := l.countOutcomes(ctx, counts, `SELECT outcome, COUNT(*) FROM notify_subjects WHERE incident_id = ? GROUP BY outcome`, incident); err != nil {
+		return nil, nil, fmt.Errorf("ledger: account of %s: %w", incident, err)
+	}
+	pd, err := l.legacyPossiblyDuplicated(ctx, incident)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: account of %s: %w", incident, err)
+	}
+	if err := l.accountCompact(ctx, incident, counts, &pd); err != nil {
+		return nil, nil, fmt.Errorf("ledger: account of %s: %w", incident, err)
+	}
+	// Sorted here, not in SQL: byte order, whatever the database's collation.
+	sort.Strings(pd)
+	return counts, pd, nil
+}
+
+// accountCompact counts the outcomes of notify_outcomes and notify_records together, as if
+// the records were folded, without writing: the records are sorted by subject in memory
+// and merged with the table's rows, read in subject order.
+func (l *Ledger) accountCompact(ctx context.Context, incident string, counts map[Outcome]int, pd *[]string) error {
+	incRef, ok, err := l.incidentRef(ctx, l.db, incident)
+	if err != nil || !ok {
+		return err
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if l.dialect == postgresDialect {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := l.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	recs, err := l.readRecords(ctx, tx, incRef)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		key string
+		rec int32
+	}
+	n := 0
+	for _, r := range recs {
+		n += len(r.keys)
+	}
+	entries := make([]entry, 0, n)
+	for i, r := range recs {
+		for _, k := range r.keys {
+			entries = append(entries, entry{k, int32(i)})
+		}
+		recs[i].keys = nil
+	}
+	// By subject, then in the order the records were written.
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return int(a.rec - b.rec)
+	})
+	count := func(key string, outcome int) {
+		if outcome == 0 {
+			return
+		}
+		counts[outcomeOf(outcome)]++
+		if outcome == possiblyDuplicatedCode {
+			*pd = append(*pd, decodeSubject([]byte(key)))
+		}
+	}
+	// next applies the records of entries[i:]'s first subject to cur; it returns the outcome
+	// and the index past them.
+	next := func(i, cur int) (int, int) {
+		k := entries[i].key
+		for ; i < len(entries) && entries[i].key == k; i++ {
+			cur = apply(cur, &recs[entries[i].rec])
+		}
+		return cur, i
+	}
+	rows, err := tx.QueryContext(ctx, l.rebind(`SELECT subject, outcome FROM notify_outcomes WHERE incident = ? ORDER BY subject`), incRef)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	var prev string
+	for rows.Next() {
+		var raw []byte
+		var outcome int
+		if err := rows.Scan(&raw, &outcome); err != nil {
+			return err
+		}
+		key := string(raw)
+		if key < prev {
+			return errors.New("notify_outcomes not read in byte order")
+		}
+		prev = key
+		for i < len(entries) && entries[i].key < key {
+			var o int
+			o, i = next(i, 0)
+			count(entries[i-1].key, o)
+		}
+		if i < len(entries) && entries[i].key == key {
+			outcome, i = next(i, outcome)
+		}
+		count(key, outcome)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i < len(entries) {
+		var o int
+		o, i = next(i, 0)
+		count(entries[i-1].key, o)
+	}
+	return nil
+}
+
+// compactInsert is the upsert of n subjects' outcomes into notify_outcomes.
+func (l *Ledger) compactInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO notify_outcomes (incident, subject, batch, outcome) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?)")
+	}
+	q.WriteString(` ON CONFLICT (incident, subject) DO UPDATE SET
+		outcome = excluded.outcome, batch = excluded.batch
+		WHERE notify_outcomes.outcome <> ` + strconv.Itoa(possiblyDuplicatedCode) + `
+		AND (notify_outcomes.outcome <> excluded.outcome OR notify_outcomes.batch <> excluded.batch)`)
+	return l.rebind(q.String())
+}
+
+// writeLegacy upserts outcomes into notify_subjects, for incidents begun there.
+func (l *Ledger) writeLegacy(ctx context.Context, tx *sql.Tx, incident string, uniq []SubjectOutcome) error {
 	stamp := l.stamp()
 	args := make([]any, 0, 5*min(len(uniq), outcomeRows))
 	for start := 0; start < len(uniq); start += outcomeRows {
@@ -438,11 +983,8 @@ func (l *Ledger) RecordOutcomes(ctx context.Context, incident string, outcomes [
 			_, err = tx.ExecContext(ctx, l.outcomeInsert(len(chunk)), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("ledger: record outcomes of %s: %w", incident, err)
 	}
 	return nil
 }
@@ -473,9 +1015,28 @@ func validOutcome(o Outcome) bool {
 	return false
 }
 
-// Subject reads one subject's outcome; ErrNotFound when none was recorded.
+// Subject reads one subject's outcome; ErrNotFound when none was recorded. It folds the
+// incident's records first (see fold): the first lookup after many batches takes a while.
 func (l *Ledger) Subject(ctx context.Context, incident, subjectKey string) (SubjectOutcome, error) {
 	var o SubjectOutcome
+	if err := l.fold(ctx, incident); err != nil {
+		return SubjectOutcome{}, fmt.Errorf("ledger: read subject %s of %s: %w", subjectKey, incident, err)
+	}
+	if strings.IndexByte(subjectKey, 0) < 0 {
+		var code int
+		err := l.db.QueryRowContext(ctx, l.rebind(`SELECT o.outcome, COALESCE(b.batch_key, '')
+			FROM notify_refs i JOIN notify_outcomes o ON o.incident = i.id
+			LEFT JOIN notify_refs b ON b.id = o.batch
+			WHERE i.incident_id = ? AND i.batch_key = '' AND o.subject = ?`), incident, encodeSubject(subjectKey)).Scan(&code, &o.BatchKey)
+		switch {
+		case err == nil:
+			o.SubjectKey, o.Outcome = subjectKey, outcomeOf(code)
+			return o, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return SubjectOutcome{}, fmt.Errorf("ledger: read subject %s of %s: %w", subjectKey, incident, err)
+		}
+	}
+	// Not in the compact table: maybe in the one of incidents begun before it.
 	var outcome string
 	err := l.db.QueryRowContext(ctx, l.rebind(`SELECT subject_key, batch_key, outcome FROM notify_subjects
 		WHERE incident_id = ? AND subject_key = ?`), incident, subjectKey).Scan(&o.SubjectKey, &o.BatchKey, &outcome)
@@ -492,6 +1053,12 @@ func (l *Ledger) Subject(ctx context.Context, incident, subjectKey string) (Subj
 // Progress counts the incident's batches per state and subjects per outcome. Every state
 // and outcome is present in the maps, zero when none.
 func (l *Ledger) Progress(ctx context.Context, incident string) (Progress, error) {
+	p, _, err := l.Report(ctx, incident)
+	return p, err
+}
+
+// Report is Progress and PossiblyDuplicated in one reading of the subjects.
+func (l *Ledger) Report(ctx context.Context, incident string) (Progress, []string, error) {
 	p := Progress{Batches: map[BatchState]int{}, Subjects: map[Outcome]int{}}
 	for _, s := range BatchStates {
 		p.Batches[s] = 0
@@ -502,63 +1069,84 @@ func (l *Ledger) Progress(ctx context.Context, incident string) (Progress, error
 	rows, err := l.db.QueryContext(ctx, l.rebind(`SELECT state, COUNT(*), COALESCE(SUM(recipients), 0)
 		FROM notify_batches WHERE incident_id = ? GROUP BY state`), incident)
 	if err != nil {
-		return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
+		return Progress{}, nil, fmt.Errorf("ledger: progress of %s: %w", incident, err)
 	}
 	for rows.Next() {
 		var state string
 		var n, recipients int
 		if err := rows.Scan(&state, &n, &recipients); err != nil {
 			rows.Close()
-			return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
+			return Progress{}, nil, fmt.Errorf("ledger: progress of %s: %w", incident, err)
 		}
 		p.Batches[BatchState(state)] = n
 		p.Recipients += recipients
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
+		return Progress{}, nil, fmt.Errorf("ledger: progress of %s: %w", incident, err)
 	}
-	rows, err = l.db.QueryContext(ctx, l.rebind(`SELECT outcome, COUNT(*) FROM notify_subjects
-		WHERE incident_id = ? GROUP BY outcome`), incident)
+	subjects, pd, err := l.Account(ctx, incident)
 	if err != nil {
-		return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
+		return Progress{}, nil, err
+	}
+	p.Subjects = subjects
+	return p, pd, nil
+}
+
+// countOutcomes adds the (outcome, count) rows of query q to counts. The outcome is a name or
+// a code.
+func (l *Ledger) countOutcomes(ctx context.Context, counts map[Outcome]int, q, incident string) error {
+	rows, err := l.db.QueryContext(ctx, l.rebind(q), incident)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var outcome string
+		var outcome any
 		var n int
 		if err := rows.Scan(&outcome, &n); err != nil {
-			return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
+			return err
 		}
-		p.Subjects[Outcome(outcome)] = n
+		switch v := outcome.(type) {
+		case string:
+			counts[Outcome(v)] += n
+		case []byte:
+			counts[Outcome(v)] += n
+		case int64:
+			counts[outcomeOf(int(v))] += n
+		case int32:
+			counts[outcomeOf(int(v))] += n
+		case int16:
+			counts[outcomeOf(int(v))] += n
+		default:
+			return fmt.Errorf("outcome of type %T", outcome)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return Progress{}, fmt.Errorf("ledger: progress of %s: %w", incident, err)
-	}
-	return p, nil
+	return rows.Err()
 }
 
 // PossiblyDuplicated lists, sorted, the subject keys that may have received two notices,
 // for the incident report.
 func (l *Ledger) PossiblyDuplicated(ctx context.Context, incident string) ([]string, error) {
+	_, pd, err := l.Account(ctx, incident)
+	return pd, err
+}
+
+// legacyPossiblyDuplicated lists the possibly duplicated subjects in notify_subjects.
+func (l *Ledger) legacyPossiblyDuplicated(ctx context.Context, incident string) ([]string, error) {
 	rows, err := l.db.QueryContext(ctx, l.rebind(`SELECT subject_key FROM notify_subjects
 		WHERE incident_id = ? AND outcome = 'possibly_duplicated'`), incident)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: possibly duplicated subjects of %s: %w", incident, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("ledger: possibly duplicated subjects of %s: %w", incident, err)
+			return nil, err
 		}
 		out = append(out, k)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: possibly duplicated subjects of %s: %w", incident, err)
-	}
-	// Sorted here, not in SQL: byte order, whatever the database's collation.
-	sort.Strings(out)
-	return out, nil
+	return out, rows.Err()
 }
