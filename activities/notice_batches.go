@@ -517,14 +517,20 @@ func splitRefused(b sendgrid.Batch, refused map[int]bool) ([]sendgrid.Recipient,
 // of those with one (notified, or refused by SendGrid).
 func (s *SendGridMail) pending(ctx context.Context, incident string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
 	var c NoticeCounts
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.Key
+	}
+	known, err := s.Ledger.Subjects(ctx, incident, keys)
+	if err != nil {
+		return nil, c, err
+	}
 	rest := make([]sendgrid.Recipient, 0, len(rs))
 	for _, r := range rs {
-		o, err := s.Ledger.Subject(ctx, incident, r.Key)
+		o, ok := known[r.Key]
 		switch {
-		case errors.Is(err, ledger.ErrNotFound):
+		case !ok:
 			rest = append(rest, r)
-		case err != nil:
-			return nil, c, err
 		case o.Outcome == ledger.Sent, o.Outcome == ledger.PossiblyDuplicated:
 			c.AlreadySent++
 		case o.Outcome == ledger.Rejected:

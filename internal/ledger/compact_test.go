@@ -107,6 +107,23 @@ func TestRecordsFold(t *testing.T) {
 			}
 		}
 		check("folded again")
+		// In bulk, alike, across lookup chunks.
+		var keys []string
+		for i := range 1200 {
+			keys = append(keys, key(i))
+		}
+		keys = append(keys, key(9999), key(100000), "id-7")
+		got, err := l.Subjects(ctx, inc, keys)
+		must(t, err)
+		if len(got) != len(keys)-1 {
+			t.Errorf("Subjects found %d of %d", len(got), len(keys))
+		}
+		for _, k := range keys {
+			o, err := l.Subject(ctx, inc, k)
+			if g, ok := got[k]; ok != (err == nil) || (ok && g != o) {
+				t.Errorf("subject %s: Subjects %+v %v, Subject %+v %v", k, g, ok, o, err)
+			}
+		}
 		if _, err := l.Subject(ctx, inc, key(100000)); err == nil {
 			t.Error("a subject never recorded was found")
 		}
@@ -145,6 +162,12 @@ func TestLegacyLedger(t *testing.T) {
 		if o.Outcome != want {
 			t.Errorf("subject %d: %s, want %s", i, o.Outcome, want)
 		}
+	}
+	keys := []string{fmt.Sprintf("%032x", 0), fmt.Sprintf("%032x", 1), fmt.Sprintf("%032x", 3), fmt.Sprintf("%032x", 4)}
+	got, err := l.Subjects(ctx, inc, keys)
+	must(t, err)
+	if len(got) != 3 || got[keys[1]].Outcome != PossiblyDuplicated || got[keys[2]].BatchKey != "b-new" {
+		t.Errorf("Subjects: %+v", got)
 	}
 	c, pd := account(t, l)
 	if want := (map[Outcome]int{Sent: 2, PossiblyDuplicated: 1, Rejected: 1, InvalidAddress: 0, Duplicate: 0}); !reflect.DeepEqual(c, want) {

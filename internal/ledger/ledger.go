@@ -1050,6 +1050,84 @@ func (l *Ledger) Subject(ctx context.Context, incident, subjectKey string) (Subj
 	return o, nil
 }
 
+// lookupRows is how many subjects one lookup query of Subjects names.
+const lookupRows = 500
+
+// Subjects reads the outcomes of several subjects at once, by subject key; subjects with no
+// outcome are absent from the map. Like Subject, it folds the incident's records first.
+func (l *Ledger) Subjects(ctx context.Context, incident string, keys []string) (map[string]SubjectOutcome, error) {
+	out := make(map[string]SubjectOutcome, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if err := l.fold(ctx, incident); err != nil {
+		return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+	}
+	var rest []string
+	for start := 0; start < len(keys); start += lookupRows {
+		chunk := keys[start:min(start+lookupRows, len(keys))]
+		args := []any{incident}
+		for _, k := range chunk {
+			args = append(args, encodeSubject(k))
+		}
+		rows, err := l.db.QueryContext(ctx, l.rebind(`SELECT o.subject, o.outcome, COALESCE(b.batch_key, '')
+			FROM notify_refs i JOIN notify_outcomes o ON o.incident = i.id
+			LEFT JOIN notify_refs b ON b.id = o.batch
+			WHERE i.incident_id = ? AND i.batch_key = '' AND o.subject IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+		}
+		for rows.Next() {
+			var raw []byte
+			var code int
+			var o SubjectOutcome
+			if err := rows.Scan(&raw, &code, &o.BatchKey); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+			}
+			o.SubjectKey, o.Outcome = decodeSubject(raw), outcomeOf(code)
+			out[o.SubjectKey] = o
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+		}
+	}
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			rest = append(rest, k)
+		}
+	}
+	// Not in the compact table: maybe in the one of incidents begun before it.
+	for start := 0; start < len(rest); start += lookupRows {
+		chunk := rest[start:min(start+lookupRows, len(rest))]
+		args := []any{incident}
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		rows, err := l.db.QueryContext(ctx, l.rebind(`SELECT subject_key, batch_key, outcome FROM notify_subjects
+			WHERE incident_id = ? AND subject_key IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+		}
+		for rows.Next() {
+			var o SubjectOutcome
+			var outcome string
+			if err := rows.Scan(&o.SubjectKey, &o.BatchKey, &outcome); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+			}
+			o.Outcome = Outcome(outcome)
+			out[o.SubjectKey] = o
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: read subjects of %s: %w", incident, err)
+		}
+	}
+	return out, nil
+}
+
 // Progress counts the incident's batches per state and subjects per outcome. Every state
 // and outcome is present in the maps, zero when none.
 func (l *Ledger) Progress(ctx context.Context, incident string) (Progress, error) {
