@@ -65,6 +65,33 @@ type nfyCrashPlan struct {
 	at    map[int64]int
 	delay map[int64]time.Duration
 	kill  func(n int64, moment int)
+
+	// carried counts kills whose request never completed (its worker had just been killed, or
+	// the local server dropped it): each goes to the next request instead, so that every
+	// planned kill happens.
+	mu      sync.Mutex
+	carried int
+}
+
+// due reports whether request n carries a kill, and at which moment.
+func (p *nfyCrashPlan) due(n int64) (int, bool) {
+	if m, ok := p.at[n]; ok {
+		return m, true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.carried > 0 {
+		p.carried--
+		return crashAnswered, true
+	}
+	return -1, false
+}
+
+// missed hands a kill that could not happen on to a later request.
+func (p *nfyCrashPlan) missed() {
+	p.mu.Lock()
+	p.carried++
+	p.mu.Unlock()
 }
 
 // startSendGrid starts the local SendGrid; check enables the contract check of every request.
@@ -114,7 +141,7 @@ func (g *nfySendGrid) serve(w http.ResponseWriter, r *http.Request) {
 	plan := g.crash.Load()
 	moment, crash := -1, false
 	if n > 0 && plan != nil {
-		moment, crash = plan.at[n]
+		moment, crash = plan.due(n)
 	}
 	if crash && moment == crashLost {
 		plan.kill(n, moment)
@@ -128,7 +155,11 @@ func (g *nfySendGrid) serve(w http.ResponseWriter, r *http.Request) {
 	out.Header = r.Header.Clone()
 	resp, err := http.DefaultTransport.RoundTrip(out)
 	if err != nil {
-		// The local server dropped the connection (an injected fault): drop ours too.
+		// The local server dropped the connection (an injected fault), or the worker that sent
+		// the request is gone: drop ours too, and let a later request carry this one's kill.
+		if crash {
+			plan.missed()
+		}
 		panic(http.ErrAbortHandler)
 	}
 	defer resp.Body.Close()
