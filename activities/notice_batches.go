@@ -1,12 +1,10 @@
 package activities
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -144,22 +142,11 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string,
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	f, err := ds.Open(ctx, in.Dataset)
+	rd, f, err := openAt(ctx, ds, in.Dataset, st.Next)
 	if err != nil {
-		return res, fmt.Errorf("open subjects dataset %s: %w", in.Dataset.URI, err)
+		return res, err
 	}
 	defer f.Close()
-	head, err := subjects.NewReader(f, nil)
-	if err != nil {
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
-	}
-	rd := head
-	if st.Next.Offset > 0 {
-		if _, err := f.Seek(st.Next.Offset, io.SeekStart); err != nil {
-			return res, fmt.Errorf("seek subjects dataset %s: %w", in.Dataset.URI, err)
-		}
-		rd = subjects.Resume(f, head.Header(), st.Next, nil)
-	}
 
 	hb := startHeartbeats(ctx, st)
 	defer hb.close()
@@ -571,26 +558,4 @@ func (s *SendGridMail) reconcile(ctx context.Context, b sendgrid.Batch, lastAtte
 		return nil, 0, err
 	}
 	return rest, len(outs), nil
-}
-
-// readDuplicateRange reads the scope's list of duplicate rows, keeping those from first to
-// last: a chunk holds its own share only, however large the dataset.
-func readDuplicateRange(path string, first, last int) (map[int]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[int]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		n, err := strconv.Atoi(sc.Text())
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if n >= first && n <= last {
-			out[n] = true
-		}
-	}
-	return out, sc.Err()
 }

@@ -134,27 +134,16 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 			res = hb
 		}
 	}
-	dups, err := readDuplicates(duplicatesPath(a.Dir, in.IncidentID, in.Dataset.SHA256))
+	dups, err := readDuplicateRange(duplicatesPath(a.Dir, in.IncidentID, in.Dataset.SHA256), res.Next.Index+1, in.From.Index+in.MaxRows)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	f, err := a.Datasets.Open(ctx, in.Dataset)
+	rd, f, err := openAt(ctx, a.Datasets, in.Dataset, res.Next)
 	if err != nil {
-		return res, fmt.Errorf("open subjects dataset %s: %w", in.Dataset.URI, err)
+		return res, err
 	}
 	defer f.Close()
-	head, err := subjects.NewReader(f, nil)
-	if err != nil {
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
-	}
-	rd := head
-	if res.Next.Offset > 0 {
-		if _, err := f.Seek(res.Next.Offset, io.SeekStart); err != nil {
-			return res, fmt.Errorf("seek subjects dataset %s: %w", in.Dataset.URI, err)
-		}
-		rd = subjects.Resume(f, head.Header(), res.Next, nil)
-	}
 	limit := in.MaxRows - (res.Next.Index - in.From.Index)
 	for n := 0; n < limit; n++ {
 		if err := ctx.Err(); err != nil {

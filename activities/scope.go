@@ -94,7 +94,31 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 	return ScopeResult{Summary: sum, Dataset: ref}, nil
 }
 
-func readDuplicates(path string) (map[int]bool, error) {
+// openAt opens the dataset and returns a reader standing at pos (a Position from an earlier
+// reader of the same dataset; the zero Position is the first data row).
+func openAt(ctx context.Context, ds Datasets, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
+	f, err := ds.Open(ctx, ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open subjects dataset %s: %w", ref.URI, err)
+	}
+	head, err := subjects.NewReader(f, nil)
+	if err != nil {
+		f.Close()
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+	}
+	if pos.Offset == 0 {
+		return head, f, nil
+	}
+	if _, err := f.Seek(pos.Offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("seek subjects dataset %s: %w", ref.URI, err)
+	}
+	return subjects.Resume(f, head.Header(), pos, nil), f, nil
+}
+
+// readDuplicateRange reads the scope's list of duplicate rows, keeping those from first to
+// last: a chunk holds its own share only, however large the dataset.
+func readDuplicateRange(path string, first, last int) (map[int]bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -107,7 +131,9 @@ func readDuplicates(path string) (map[int]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out[n] = true
+		if n >= first && n <= last {
+			out[n] = true
+		}
 	}
 	return out, sc.Err()
 }
