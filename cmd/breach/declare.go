@@ -48,13 +48,6 @@ func newDeclareCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fw, err := newFirewalls(cfg)
-			if err != nil {
-				return err
-			}
-			if err := checkSystems(fw, d.Systems); err != nil {
-				return err
-			}
 			c, err := dial(cmd.Context())
 			if err != nil {
 				return err
@@ -112,7 +105,8 @@ func oneIncidentArg(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// declaration checks the flags and builds the declaration; nothing starts on bad input.
+// declaration checks the flags, and the systems against the inventory, and builds the
+// declaration; nothing starts on bad input.
 func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows.Declaration, error) {
 	if strings.TrimSpace(f.title) == "" {
 		return workflows.Declaration{}, usagef("--title is required: give the incident a short title")
@@ -157,6 +151,13 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 	declarationDefaults(cfg, &d)
 	if err := workflows.ValidateDeclaration(d); err != nil {
 		return workflows.Declaration{}, usagef("%v", err)
+	}
+	fw, err := newFirewalls(cfg)
+	if err != nil {
+		return workflows.Declaration{}, err
+	}
+	if err := checkSystems(fw, d.Systems); err != nil {
+		return workflows.Declaration{}, err
 	}
 	return d, nil
 }

@@ -134,13 +134,6 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	if err != nil {
 		return err
 	}
-	fw, err := newFirewalls(cfg)
-	if err != nil {
-		return err
-	}
-	if err := checkSystems(fw, d.Systems); err != nil {
-		return err
-	}
 	res, err := declare(ctx, st.client, d)
 	if err != nil {
 		return err
