@@ -107,10 +107,7 @@ func TestSendNoticesExactlyOncePerAddressAcrossChunksAndRuns(t *testing.T) {
 	a, m := newTestActivities(t)
 	env.RegisterActivity(a)
 	path := dataset(t, 95)
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
-	require.NoError(t, err)
-	var scope ScopeResult
-	require.NoError(t, v.Get(&scope))
+	scope := assess(t, env, a, path)
 	require.Equal(t, 95, scope.Summary.Mailable)
 	require.Equal(t, 2, scope.Summary.Duplicates)
 
@@ -140,10 +137,7 @@ func TestSendNoticesUsesTheNoticeOfEachPersonsLaw(t *testing.T) {
 	a, _ := newTestActivities(t)
 	env.RegisterActivity(a)
 	path := dataset(t, 20)
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
-	require.NoError(t, err)
-	var scope ScopeResult
-	require.NoError(t, v.Get(&scope))
+	scope := assess(t, env, a, path)
 	runChunks(t, env, a, scope.Dataset, 1000)
 	dir := filepath.Join(a.Dir, "outbox", "INC-1", "notices")
 	entries, _ := os.ReadDir(dir)
@@ -171,11 +165,8 @@ func TestSendNoticesOnlyToPeopleALawCovers(t *testing.T) {
 	a, _ := newTestActivities(t)
 	env.RegisterActivity(a)
 	path := dataset(t, 20)
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
-	require.NoError(t, err)
-	var scope ScopeResult
-	require.NoError(t, v.Get(&scope))
-	v, err = env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 1000,
+	scope := assess(t, env, a, path)
+	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 1000,
 		Notice: NoticeContent{OrgName: "Shop", From: "privacy@example.test", Contact: "c", Routes: routes[:1]}})
 	require.NoError(t, err)
 	var res NoticeChunkResult
@@ -191,11 +182,8 @@ func TestSendNoticesErrorsCarryNoPersonalData(t *testing.T) {
 	m.fail = 1
 	env.RegisterActivity(a)
 	path := dataset(t, 3)
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
-	require.NoError(t, err)
-	var scope ScopeResult
-	require.NoError(t, v.Get(&scope))
-	_, err = env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
+	scope := assess(t, env, a, path)
+	_, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "person1@example.net")
 	require.NotContains(t, err.Error(), "Person 1")
@@ -221,10 +209,7 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 	a, m := newTestActivities(t)
 	env.RegisterActivity(a)
 	path := dataset(t, 30)
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
-	require.NoError(t, err)
-	var scope ScopeResult
-	require.NoError(t, v.Get(&scope))
+	scope := assess(t, env, a, path)
 
 	// Where a first attempt stood after 12 rows.
 	f, err := os.Open(path)
@@ -239,11 +224,21 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 	f.Close()
 	env.SetHeartbeatDetails(NoticeChunkResult{Next: pos, Counts: NoticeCounts{Rows: 12, Sent: 12}})
 
-	v, err = env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
+	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
 	require.NoError(t, err)
 	var res NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, 20, res.Counts.Rows, "12 carried from the heartbeat, 8 read now")
 	require.Equal(t, 8, m.calls, "rows before the heartbeat are not read again")
 	require.Equal(t, 20, res.Next.Index)
+}
+
+// assess runs the scope phase over path, as the workflow does before any notice.
+func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, path string) ScopeResult {
+	t.Helper()
+	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
+	require.NoError(t, err)
+	var scope ScopeResult
+	require.NoError(t, v.Get(&scope))
+	return scope
 }

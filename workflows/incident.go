@@ -351,10 +351,8 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 		inc.chatQueue = append(inc.chatQueue, *cs.Chat)
 	}
 	if cs.Pending != nil {
-		if cs.Pending.Role == "" {
-			inc.removePending(cs.Pending.Step)
-		} else {
-			inc.removePending(cs.Pending.Step)
+		inc.removePending(cs.Pending.Step)
+		if cs.Pending.Role != "" {
 			inc.pending = append(inc.pending, *cs.Pending)
 		}
 	}
