@@ -86,22 +86,23 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	rep := newReporter(ctx)
 	o := in.Obligation
 	st := ObligationStatus{Obligation: o, State: OblDrafting, Method: in.Route.Method}
-	push := func() {
-		cp := st
-		cp.Escalations = append([]string{}, st.Escalations...)
+	// push reports st from the coroutine that calls it: a coroutine may block only on its own
+	// context (see escalate), so it takes the caller's ctx rather than closing over one.
+	push := func(ctx workflow.Context) {
+		cp := snapshot(&st)
 		rep.send(ctx, childState{Obligation: &cp})
 	}
-	push()
+	push(ctx)
 
 	escCtx, stopEscalations := workflow.WithCancel(ctx)
 	workflow.Go(escCtx, func(ctx workflow.Context) {
-		escalate(ctx, in, &st, rep, push)
+		escalate(ctx, in, &st, rep)
 	})
 	defer stopEscalations()
 
 	if in.Kind == KindNotice {
 		st.State = OblAwaitingNotices
-		push()
+		push(ctx)
 		var done noticeCompletion
 		workflow.GetSignalChannel(ctx, signalNoticeComplete).Receive(ctx, &done)
 		stopEscalations()
@@ -109,7 +110,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 		st.SubmittedAt = done.At
 		st.Late = done.At.After(o.DueAt)
 		st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
-		push()
+		push(ctx)
 		rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: every person it covers (%s) got a notice; %d notices in all, each person once.", o.ID, o.Audience, done.Sent))
 		return st, nil
 	}
@@ -124,9 +125,10 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	sendPending(ctx, rep, &st, &PendingStep{Step: step, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
 		Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)}, push)
 	rep.event(ctx, "drafted", fmt.Sprintf("%s report drafted: %s", o.ID, draft.Path))
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "approval-needed", Drill: in.Drill,
-		Text: fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
-			o.ID, o.Audience, draft.Path, o.DueAt.UTC().Format(time.RFC3339), in.IncidentID, step)})
+	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
+		o.ID, o.Audience, draft.Path, o.DueAt.UTC().Format(time.RFC3339), in.IncidentID, step)
+	ask += lateHintAt(workflow.Now(ctx), o.DueAt)
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "approval-needed", Drill: in.Drill, Text: ask})
 
 	var ok approval
 	workflow.GetSignalChannel(ctx, signalApproveReport).Receive(ctx, &ok)
@@ -140,7 +142,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 
 	if in.Route.Method == "email" && in.Route.Address != "" && !in.Drill {
 		st.State = OblSubmitting
-		push()
+		push(ctx)
 		report.SubmittedAt = ok.At
 		var sub activities.Submission
 		if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
@@ -157,7 +159,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}, push)
 		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filing-needed", Drill: in.Drill,
 			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
-				o.ID, routeName(in.Route, o), in.IncidentID, o.ID)})
+				o.ID, routeName(in.Route, o), in.IncidentID, o.ID) + lateHintAt(workflow.Now(ctx), o.DueAt)})
 		var f filing
 		workflow.GetSignalChannel(ctx, signalFileReport).Receive(ctx, &f)
 		st.Late = f.At.After(o.DueAt)
@@ -181,7 +183,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	}
 	stopEscalations()
 	st.State = OblFiled
-	push()
+	push(ctx)
 	late := ""
 	if st.Late {
 		late = " after its deadline, with reasons"
@@ -192,6 +194,16 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	return st, nil
 }
 
+// lateHint tells a person acting after the deadline what the law asks of a late filing.
+const lateHint = ` --reasons "…" (the deadline has passed: the law asks for the reasons for the delay)`
+
+func lateHintAt(now, due time.Time) string {
+	if now.After(due) {
+		return lateHint
+	}
+	return ""
+}
+
 // changePendingWithState is the workflow.GetVersion change that sends a step for a person in
 // the same signal as the obligation state that makes it actionable. Before it, the step and
 // the state were two signals, and an approval made between them was refused as "not awaiting
@@ -199,15 +211,21 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 const changePendingWithState = "obligation-pending-with-state"
 
 // sendPending tells the incident that a person must act, together with the state in st.
-func sendPending(ctx workflow.Context, rep reporter, st *ObligationStatus, p *PendingStep, push func()) {
+func sendPending(ctx workflow.Context, rep reporter, st *ObligationStatus, p *PendingStep, push func(workflow.Context)) {
 	if workflow.GetVersion(ctx, changePendingWithState, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		rep.send(ctx, childState{Pending: p})
-		push()
+		push(ctx)
 		return
 	}
+	cp := snapshot(st)
+	rep.send(ctx, childState{Obligation: &cp, Pending: p})
+}
+
+// snapshot copies st for a signal, so that later changes to st do not alias it.
+func snapshot(st *ObligationStatus) ObligationStatus {
 	cp := *st
 	cp.Escalations = append([]string{}, st.Escalations...)
-	rep.send(ctx, childState{Obligation: &cp, Pending: p})
+	return cp
 }
 
 func routeName(r Route, o rules.Obligation) string {
@@ -217,11 +235,23 @@ func routeName(r Route, o rules.Obligation) string {
 	return o.Audience
 }
 
+// changeEscalationOwnContext is the workflow.GetVersion change after which an escalation is
+// reported from the escalating coroutine with its own context, in one signal carrying the
+// obligation's state, the timeline event and the chat message. Before it, the escalation pushed
+// the state through a closure over the workflow's root context; blocking on that context from
+// another coroutine panics ("trying to block on coroutine which is already blocked"), so every
+// obligation with a parent failed its workflow task at its first escalation and retried it
+// forever. Those stuck tasks never completed, so no history holds the old escalation's
+// commands; a stuck clock resumes under this version when a fixed worker retries its task.
+const changeEscalationOwnContext = "obligation-escalation-own-context"
+
 // escalate raises the alarm at each escalation point until cancelled, then keeps reminding
-// while the obligation is overdue.
-func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, push func()) {
+// while the obligation is overdue. It runs in its own coroutine: every blocking call in it uses
+// the ctx it was given, never the workflow's root context.
+func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter) {
 	o := in.Obligation
 	now := workflow.Now(ctx)
+	lateStart := !now.Before(o.DueAt)
 	for _, e := range escalations(o.ClockStart, o.DueAt, in.TimeScale) {
 		if e.At.Before(now) && !e.At.Equal(o.DueAt) {
 			continue // already past when the clock started; the next point still fires
@@ -231,17 +261,21 @@ func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, re
 				return
 			}
 		}
-		raise(ctx, in, st, rep, push, e.Label)
+		label := e.Label
+		if lateStart && e.At.Equal(o.DueAt) {
+			label = "OVERDUE from the start: the deadline had passed when the clock started"
+		}
+		raise(ctx, in, st, rep, label)
 	}
 	for {
 		if err := workflow.Sleep(ctx, scaled(OverdueReminderInterval, in.TimeScale)); err != nil {
 			return
 		}
-		raise(ctx, in, st, rep, push, "still OVERDUE")
+		raise(ctx, in, st, rep, "still OVERDUE")
 	}
 }
 
-func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, push func(), label string) {
+func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, label string) {
 	o := in.Obligation
 	at := workflow.Now(ctx).UTC()
 	left := o.DueAt.Sub(at).Round(time.Minute)
@@ -250,14 +284,23 @@ func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep r
 		when = fmt.Sprintf("overdue by %s", -left)
 	}
 	st.Escalations = append(st.Escalations, fmt.Sprintf("%s %s", at.Format(time.RFC3339), label))
-	push()
 	text := fmt.Sprintf("%s (%s, to %s): %s; due %s, %s; it is %s.", o.ID, o.Basis, o.Audience, label,
 		o.DueAt.UTC().Format(time.RFC3339), when, st.State)
 	if left <= 0 && !strings.Contains(o.Basis, "without undue delay") {
 		text += " File now, with the reasons for the delay."
 	}
-	rep.event(ctx, "escalation", text)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "escalation", Text: text, Drill: in.Drill, Urgent: true})
+	chat := activities.ChatMessage{IncidentID: in.IncidentID, Kind: "escalation", Text: text, Drill: in.Drill, Urgent: true}
+	if workflow.GetVersion(ctx, changeEscalationOwnContext, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Only a clock without a parent (whose reports are no-ops) completed this path.
+		cp := snapshot(st)
+		rep.send(ctx, childState{Obligation: &cp})
+		rep.event(ctx, "escalation", text)
+		rep.chat(ctx, chat)
+		return
+	}
+	cp := snapshot(st)
+	rep.send(ctx, childState{Obligation: &cp, Chat: &chat,
+		Event: &Event{At: at, Kind: "escalation", Text: text, About: o.ID}})
 }
 
 func scaled(d time.Duration, scale float64) time.Duration {

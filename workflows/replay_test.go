@@ -31,3 +31,30 @@ func TestReplayDemoIncident(t *testing.T) {
 		})
 	}
 }
+
+// Obligation clocks and their incidents around changeEscalationOwnContext, recorded from a real
+// dev server:
+//   - escalation-stuck-*: before the fix, an incident declared 80 hours after awareness; its
+//     clock's first escalation panicked and the workflow task failed (running incidents like it
+//     must replay under the fixed code);
+//   - escalation-recovered-obligation: that clock after a fixed worker took over the same run;
+//   - escalation-halftime-*: after the fix, a clock that escalated at 50% while awaiting
+//     approval, its signal to the incident completing in a later task, then approved, filed,
+//     and the incident closed. Without the fix, replaying it panics as the worker did.
+func TestReplayEscalationHistories(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(IncidentWorkflow)
+	r.RegisterWorkflow(ContainmentWorkflow)
+	r.RegisterWorkflow(ObligationWorkflow)
+	r.RegisterWorkflow(AlertsWorkflow)
+	for _, name := range []string{
+		"escalation-stuck-obligation", "escalation-stuck-incident", "escalation-recovered-obligation",
+		"escalation-halftime-obligation", "escalation-halftime-incident",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
+				t.Fatalf("replay %s: %v", name, err)
+			}
+		})
+	}
+}
