@@ -313,15 +313,6 @@ routes:
 	assert.Equal(t, []string{"US", "US-NY", "GB"}, c.Organisation.Establishments)
 }
 
-// Every configuration shipped or written by the tests loads.
-func TestShippedConfigurationsLoad(t *testing.T) {
-	t.Setenv("BREACH_HOME", "")
-	for _, path := range []string{filepath.Join("..", "..", "examples", "breach.yaml")} {
-		_, err := config.Load(path)
-		assert.NoError(t, err, path)
-	}
-}
-
 func TestLoadMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.yaml")
 	_, err := config.Load(path)
