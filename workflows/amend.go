@@ -62,8 +62,10 @@ func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) err
 	if r.MaterialityDeterminedAt != nil && r.MaterialityDeterminedAt.After(workflow.Now(ctx).Add(time.Minute)) {
 		return fmt.Errorf("materiality_determined_at %s is in the future", r.MaterialityDeterminedAt.UTC().Format(time.RFC3339))
 	}
-	_, err := rules.Evaluate(inc.facts(inc.amended(r)))
-	return err
+	if _, err := rules.Evaluate(inc.facts(inc.amended(r))); err != nil {
+		return inc.unevaluable(err, "amendment")
+	}
+	return nil
 }
 
 func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, error) {

@@ -56,7 +56,7 @@ func (inc *incidentImpl) validateDecide(ctx workflow.Context, d Decision) error 
 		return fmt.Errorf("a high risk requires telling the data subjects (Art. 34(1)) unless the data is unintelligible (Art. 34(3)(a)); set notify_subjects or encrypted_unintelligible")
 	}
 	if _, err := rules.Evaluate(inc.facts(d)); err != nil {
-		return err
+		return inc.unevaluable(err, "decision")
 	}
 	return nil
 }

@@ -135,7 +135,7 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	if sc.Facts.Role != "" {
 		d.Organisation.Role = sc.Facts.Role
 	}
-	if err := ValidateDeclaration(d); err != nil {
+	if err := validateShape(d); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDrill", nil)
 	}
 	dr.decl = d

@@ -51,8 +51,26 @@ type incidentImpl struct {
 	replaceReq     *ReplaceSubjectsRequest
 }
 
-// ValidateDeclaration checks a declaration before anything starts.
+// ValidateDeclaration checks a declaration before anything starts: what the workflows check
+// themselves (validateShape), that someone holds each role, and that the rules can evaluate the
+// organisation facts it carries, so that no incident starts which nobody could decide. The CLI
+// and the Slack ingress call it before starting an incident.
 func ValidateDeclaration(d Declaration) error {
+	if err := validateShape(d); err != nil {
+		return err
+	}
+	if len(d.Roles.DPO) == 0 {
+		return errors.New("declaration: nobody holds the dpo role, so nobody could decide the incident; add an identity to roles.dpo in the configuration (breach.yaml)")
+	}
+	if len(d.Roles.Commander) == 0 {
+		return errors.New("declaration: nobody holds the commander role, so nobody could close the incident; add an identity to roles.commander in the configuration (breach.yaml)")
+	}
+	return checkOrganisation(d)
+}
+
+// validateShape is what the incident and drill workflows check when they start. It must not
+// grow: a stricter check would fail, on replay, incidents that started under this one.
+func validateShape(d Declaration) error {
 	switch {
 	case d.IncidentID == "":
 		return errors.New("declaration: incident_id is empty")
@@ -79,7 +97,7 @@ func ValidateDeclaration(d Declaration) error {
 }
 
 func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
-	if err := ValidateDeclaration(d); err != nil {
+	if err := validateShape(d); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDeclaration", nil)
 	}
 	inc.decl = d

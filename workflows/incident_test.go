@@ -426,6 +426,38 @@ func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
 	s.Empty(st.ScopeError)
 }
 
+// An incident declared with a sector the rules do not know (before declarations were checked)
+// cannot be decided: the DPO's decision is refused with what is wrong, who corrects it where,
+// and how to get out of the incident, and the incident waits unchanged until it is cancelled.
+func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTheFix() {
+	s.mockBase()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
+		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
+	d := declaration()
+	d.Organisation.Sectors = []string{"retail"}
+	var refused error
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), &refused)
+	var after Status
+	s.env.RegisterDelayedCallback(func() { after = s.status() }, 90*time.Minute)
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*time.Hour)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.Require().Error(refused, "the decision must be refused")
+	for _, want := range []string{
+		`the organisation's sector "retail" is unknown to the rulebook`,
+		"the configuration (breach.yaml, organisation.sectors) must be corrected",
+		"known sectors are health-covered-entity, nis2-essential, nis2-important, us-listed",
+		"declare the breach again, and cancel INC-20261128-TEST",
+	} {
+		s.Contains(refused.Error(), want)
+	}
+	s.Nil(after.Decision, "a refused decision leaves the state unchanged")
+	s.Equal(PhaseDecide, after.Phase)
+	var canceled *temporal.CanceledError
+	s.ErrorAs(s.env.GetWorkflowError(), &canceled, "cancelling gets out of the incident")
+}
+
 func TestEscalationPoints(t *testing.T) {
 	cases := []struct {
 		name       string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,6 +35,10 @@ func (g *globals) config() (*config.Config, error) {
 	}
 	cfg, err := config.Load(g.configPath)
 	if err != nil {
+		var problems config.Problems
+		if errors.As(err, &problems) {
+			return nil, err // exit code 2, each problem at its line
+		}
 		return nil, usagef("%v", err)
 	}
 	g.cfg = cfg

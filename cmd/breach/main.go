@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -37,9 +38,15 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "breach:", err)
+	return exitCode(err)
+}
+
+// exitCode is 2 for bad input (a usage error, bad facts, a bad configuration), else 1.
+func exitCode(err error) int {
 	var ue usageError
 	var re *rules.UsageError
-	if errors.As(err, &ue) || errors.As(err, &re) || isFlagError(err) {
+	var ce config.Problems
+	if errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &ce) || isFlagError(err) {
 		return 2
 	}
 	return 1
@@ -76,7 +83,7 @@ func newRootCmd() *cobra.Command {
 		newSubjectsCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
-		newObligationsCmd(),
+		newObligationsCmd(g),
 		newDrillCmd(g),
 		newServeCmd(g),
 	)

@@ -14,8 +14,9 @@ import (
 
 // newObligationsCmd is `breach obligations --facts FILE [--json] [--now TIME]`: the obligations
 // engine on a facts file, no server needed. Bad input returns a wrapped *rules.UsageError,
-// which main maps to exit code 2.
-func newObligationsCmd() *cobra.Command {
+// which main maps to exit code 2. It does not use the configuration, but a named one that cannot
+// work is refused here too, as by every command that reads it.
+func newObligationsCmd(g *globals) *cobra.Command {
 	var factsPath, nowFlag string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -40,6 +41,11 @@ Use --facts - to read it from standard input.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.configPath != "" {
+				if _, err := g.config(); err != nil {
+					return err
+				}
+			}
 			if factsPath == "" {
 				return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--facts",
 					Msg: "required; give the path of a facts JSON file (or - for standard input)"})

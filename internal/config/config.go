@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -75,7 +74,9 @@ func Default() *Config {
 	}
 }
 
-// Load reads a configuration file. An empty path means the defaults.
+// Load reads a configuration file. An empty path means the defaults. A file that cannot work
+// (a sector, role, jurisdiction or obligation the rules do not know, a bad address, a malformed
+// identity) is refused with every problem, each at its line: the error is Problems.
 func Load(path string) (*Config, error) {
 	c := Default()
 	if path == "" {
@@ -85,10 +86,8 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read configuration %s: %w", path, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	if err := c.decode(path, data); err != nil {
+		return nil, err
 	}
 	c.Path = path
 	if err := c.resolve(filepath.Dir(path)); err != nil {
@@ -97,33 +96,35 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// decode reads the file strictly onto c, which holds the defaults, then checks it. The file is
+// read into a yaml.Node first so that every problem can name its line.
+func (c *Config) decode(path string, data []byte) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Problems{syntaxProblem(path, err)}
+	}
+	pos := positionsOf(&root)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return decodeProblems(path, pos, err)
+	}
+	if p := c.check(path, pos); len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+// resolve fills in defaults and makes paths absolute; check has already refused bad values.
 func (c *Config) resolve(dir string) error {
 	if c.Organisation.Timezone == "" {
 		c.Organisation.Timezone = "UTC"
 	}
-	if _, err := time.LoadLocation(c.Organisation.Timezone); err != nil {
-		return fmt.Errorf("organisation.timezone %q is not an IANA time zone (e.g. Europe/Berlin)", c.Organisation.Timezone)
-	}
-	switch c.Organisation.Role {
-	case "":
+	if c.Organisation.Role == "" {
 		c.Organisation.Role = "controller"
-	case "controller", "processor":
-	default:
-		return fmt.Errorf("organisation.role %q must be controller or processor", c.Organisation.Role)
 	}
 	for i := range c.Organisation.Establishments {
 		c.Organisation.Establishments[i] = strings.ToUpper(c.Organisation.Establishments[i])
-	}
-	for i, r := range c.Routes {
-		switch r.Method {
-		case "email":
-			if r.Address == "" {
-				return fmt.Errorf("routes[%d] (%s): method email needs an address", i, r.Obligation)
-			}
-		case "portal":
-		default:
-			return fmt.Errorf("routes[%d] (%s): method %q must be email or portal", i, r.Obligation, r.Method)
-		}
 	}
 	if env := os.Getenv("BREACH_HOME"); env != "" {
 		c.Home = env

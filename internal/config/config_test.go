@@ -1,8 +1,10 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,7 +32,7 @@ organisation:
   timezone: Europe/Berlin
   role: processor
   establishments: [de, fr]
-  sectors: [retail]
+  sectors: [nis2-important]
   dpo_contact: "Dana Schmidt, dpo@example-shop.test"
   mail_from: privacy@example-shop.test
   subject_contact: privacy@example-shop.test
@@ -42,7 +44,7 @@ routes:
     method: email
     address: reports@authority.example
     name: Berlin Commissioner
-  - obligation: us-ca-ag
+  - obligation: us-ca-attorney-general
     method: portal
 inventory: inventory/systems.yaml
 home: `+home+`
@@ -55,7 +57,7 @@ home: `+home+`
 		Timezone:       "Europe/Berlin",
 		Role:           "processor",
 		Establishments: []string{"DE", "FR"},
-		Sectors:        []string{"retail"},
+		Sectors:        []string{"nis2-important"},
 		DPOContact:     "Dana Schmidt, dpo@example-shop.test",
 		MailFrom:       "privacy@example-shop.test",
 		SubjectContact: "privacy@example-shop.test",
@@ -63,7 +65,7 @@ home: `+home+`
 	assert.Equal(t, config.Roles{DPO: []string{"dana"}, Commander: []string{"ian", "ida"}}, c.Roles)
 	assert.Equal(t, []config.Route{
 		{Obligation: "gdpr-art33-authority", Method: "email", Address: "reports@authority.example", Name: "Berlin Commissioner"},
-		{Obligation: "us-ca-ag", Method: "portal"},
+		{Obligation: "us-ca-attorney-general", Method: "portal"},
 	}, c.Routes)
 	assert.Equal(t, filepath.Join(filepath.Dir(path), "inventory", "systems.yaml"), c.Inventory)
 	assert.Equal(t, home, c.Home)
@@ -152,47 +154,89 @@ func TestLoadExample(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// Every problem names the file, the line and the field, says what is wrong and how to fix it.
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		content string
+		line    int
+		field   string
 		errHas  []string
 	}{
-		{
-			name:    "unknown top-level field",
-			content: "inventroy: systems.yaml\n",
-			errHas:  []string{"inventroy"},
-		},
-		{
-			name:    "unknown nested field",
-			content: "organisation:\n  name: X\n  dpo_contcat: someone\n",
-			errHas:  []string{"dpo_contcat"},
-		},
-		{
-			name:    "bad timezone",
-			content: "organisation:\n  timezone: Mars/Olympus_Mons\n",
-			errHas:  []string{"organisation.timezone", "Mars/Olympus_Mons"},
-		},
-		{
-			name:    "bad role",
-			content: "organisation:\n  role: owner\n",
-			errHas:  []string{"organisation.role", `"owner"`, "controller or processor"},
-		},
-		{
-			name:    "email route without address",
-			content: "routes:\n  - obligation: gdpr-art33-authority\n    method: portal\n  - obligation: uk-ico\n    method: email\n",
-			errHas:  []string{"routes[1]", "uk-ico", "needs an address"},
-		},
-		{
-			name:    "unknown route method",
-			content: "routes:\n  - obligation: uk-ico\n    method: fax\n",
-			errHas:  []string{"routes[0]", `"fax"`, "email or portal"},
-		},
-		{
-			name:    "not YAML",
-			content: "organisation: [unclosed\n",
-			errHas:  []string{"configuration"},
-		},
+		// The layout.
+		{"unknown top-level field", "home: var\ninventroy: systems.yaml\n", 2, "inventroy",
+			[]string{`unknown field "inventroy" (did you mean inventory?)`, "the top-level fields are organisation, roles, routes, inventory, home, containment"}},
+		{"unknown organisation field", "organisation:\n  name: X\n  dpo_contcat: someone\n", 3, "organisation.dpo_contcat",
+			[]string{"did you mean dpo_contact?", "the fields of organisation are name, timezone"}},
+		{"unknown route field", "routes:\n  - obligation: gdpr-art33-authority\n    method: portal\n    adress: x@y.example\n", 4, "routes[0].adress",
+			[]string{"did you mean address?", "the fields of routes are obligation, method, address, name"}},
+		{"a single identity where a list is wanted", "roles:\n  commander: [ian]\n  dpo: dana\n", 3, "roles.dpo",
+			[]string{`expected a list, e.g. [dana], got "dana"`}},
+		{"a list where a mapping is wanted", "home: var\norganisation:\n  - name: X\n", 3, "organisation",
+			[]string{"expected a mapping (name, timezone", "got a list"}},
+		{"routes as a mapping", "routes:\n  obligation: gdpr-art33-authority\n", 2, "routes",
+			[]string{"expected a list of mappings (obligation, method, address, name), got a mapping"}},
+		{"a field given twice", "organisation:\n  name: A\n  timezone: UTC\n  name: B\n", 4, "organisation.name",
+			[]string{"given twice", "keep one"}},
+		// yaml.v3 gives the line where the unclosed list's enclosing block starts, at most one early.
+		{"not YAML", "home: var\norganisation: [unclosed\n", 1, "",
+			[]string{"not YAML at or after this line", "did not find expected ',' or ']'"}},
+		{"tab indentation", "home: var\norganisation:\n\tname: X\n", 3, "",
+			[]string{"not YAML at or after this line", "tab"}},
+
+		// The organisation, against the rules' vocabulary.
+		{"unknown sector", "organisation:\n  name: Shop\n  sectors: [nis2-important, retail]\n", 3, "organisation.sectors[1]",
+			[]string{`unknown sector "retail"`, "health-covered-entity (a HIPAA covered entity", "nis2-essential", "nis2-important", "us-listed", "or none"}},
+		{"misspelt sector", "organisation:\n  sectors:\n    - us-listed\n    - nis2-esential\n", 4, "organisation.sectors[1]",
+			[]string{"did you mean nis2-essential?"}},
+		{"unknown jurisdiction", "organisation:\n  establishments: [DE, XX]\n", 2, "organisation.establishments[1]",
+			[]string{`"XX" is not a jurisdiction`, "ISO 3166-1 alpha-2"}},
+		{"UK for GB", "organisation:\n  establishments:\n    - uk\n", 3, "organisation.establishments[0]",
+			[]string{`"uk"`, "use GB"}},
+		{"EU is not a country", "organisation:\n  establishments: [EU]\n", 2, "organisation.establishments[0]",
+			[]string{"member state code such as DE"}},
+		{"unknown role", "organisation:\n  role: owner\n", 2, "organisation.role",
+			[]string{`unknown role "owner"`, "controller or processor"}},
+		{"misspelt role", "organisation:\n  name: X\n  role: proccessor\n", 3, "organisation.role",
+			[]string{"did you mean processor?"}},
+		{"unknown time zone", "organisation:\n  timezone: Mars/Olympus_Mons\n", 2, "organisation.timezone",
+			[]string{`"Mars/Olympus_Mons"`, "IANA name such as Europe/Berlin"}},
+		{"Local time zone", "organisation:\n  name: X\n  timezone: Local\n", 3, "organisation.timezone",
+			[]string{"Local is this machine's zone", "IANA name"}},
+		{"sender not an address", "organisation:\n  mail_from: privacy\n", 2, "organisation.mail_from",
+			[]string{`"privacy" is not an email address`, "privacy@example.com"}},
+		{"sender with a display name", "organisation:\n  mail_from: Privacy Team <privacy@shop.example>\n", 2, "organisation.mail_from",
+			[]string{"write the bare address privacy@shop.example"}},
+
+		// Roles.
+		{"empty identity", "roles:\n  dpo: [dana, \"\"]\n", 2, "roles.dpo[1]",
+			[]string{"empty identity"}},
+		{"identity with spaces", "roles:\n  commander:\n    - ian\n    - \" ida\"\n", 4, "roles.commander[1]",
+			[]string{`" ida" has spaces around it`, `write "ida"`}},
+		{"identity twice", "roles:\n  dpo:\n    - dana\n    - lea\n    - dana\n", 5, "roles.dpo[2]",
+			[]string{`"dana" is listed twice (also roles.dpo[0])`}},
+		{"identity twice, once with spaces", "roles:\n  dpo:\n    - dana\n    - \"dana \"\n", 4, "roles.dpo[1]",
+			[]string{`write "dana"`, "already roles.dpo[0]: remove this entry"}},
+
+		// Routes.
+		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33\n    method: portal\n", 2, "routes[0].obligation",
+			[]string{`unknown obligation id "gdpr-art33" (did you mean gdpr-art33-authority?)`, "uk-gdpr-art33-ico", "br-anpd"}},
+		{"route without obligation", "routes:\n  - method: portal\n", 2, "routes[0].obligation",
+			[]string{"missing", "gdpr-art33-authority"}},
+		{"two routes for one obligation", "routes:\n  - obligation: br-anpd\n    method: portal\n  - obligation: br-anpd\n    method: portal\n", 4, "routes[1].obligation",
+			[]string{"a second route for br-anpd (the first is routes[0], line 2)"}},
+		{"route without method", "routes:\n  - obligation: br-anpd\n", 2, "routes[0].method",
+			[]string{"missing", "email", "portal"}},
+		{"unknown route method", "routes:\n  - obligation: uk-gdpr-art33-ico\n    method: fax\n", 3, "routes[0].method",
+			[]string{`unknown method "fax"`, "write email or portal"}},
+		{"misspelt route method", "routes:\n  - obligation: uk-gdpr-art33-ico\n    method: emial\n    address: ico@ico.example\n", 3, "routes[0].method",
+			[]string{"did you mean email?"}},
+		{"email route without address", "routes:\n  - obligation: gdpr-art33-authority\n    method: portal\n  - obligation: uk-gdpr-art33-ico\n    method: email\n", 4, "routes[1].address",
+			[]string{"method email needs the authority's address", "or use method portal"}},
+		{"email route with a bad address", "routes:\n  - obligation: gdpr-art33-authority\n    method: email\n    address: dpa-at-authority.example\n", 4, "routes[0].address",
+			[]string{`"dpa-at-authority.example" is not an email address`}},
+		{"email route with a display name", "routes:\n  - obligation: gdpr-art33-authority\n    method: email\n    address: \"Berlin DPA <dpa@authority.example>\"\n", 4, "routes[0].address",
+			[]string{"write the bare address dpa@authority.example (the authority's name goes in name:)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,12 +244,73 @@ func TestLoadErrors(t *testing.T) {
 			c, err := config.Load(path)
 			require.Error(t, err)
 			assert.Nil(t, c)
-			assert.Contains(t, err.Error(), path)
+			var problems config.Problems
+			require.ErrorAs(t, err, &problems)
+			require.Len(t, problems, 1, "want exactly one problem: %v", err)
+			p := problems[0]
+			assert.Equal(t, path, p.File)
+			assert.Equal(t, tt.line, p.Line, "line: %v", err)
+			assert.Equal(t, tt.field, p.Field, "field: %v", err)
+			want := fmt.Sprintf("configuration %s:%d: ", path, tt.line)
+			assert.True(t, strings.HasPrefix(err.Error(), want), "%q should start with %q", err, want)
 			for _, s := range tt.errHas {
 				assert.Contains(t, err.Error(), s)
 			}
 		})
 	}
+}
+
+// A file with several problems reports them all, in line order, one a line.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	path := writeConfig(t, `organisation:
+  name: Shop
+  role: owner
+  sectors: [retail]
+roles:
+  dpo: [""]
+routes:
+  - obligation: gdpr-art33-authority
+    method: fax
+`)
+	_, err := config.Load(path)
+	require.Error(t, err)
+	var problems config.Problems
+	require.ErrorAs(t, err, &problems)
+	var got []string
+	for _, p := range problems {
+		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Field))
+	}
+	assert.Equal(t, []string{"3 organisation.role", "4 organisation.sectors[0]", "6 roles.dpo[0]", "9 routes[0].method"}, got)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 5, err.Error())
+	assert.Equal(t, "configuration "+path+" has 4 problems:", lines[0])
+	assert.True(t, strings.HasPrefix(lines[2], "  "+path+":4: organisation.sectors[0]: unknown sector"), lines[2])
+	var one *config.Error
+	require.ErrorAs(t, err, &one, "each problem is a *config.Error to errors.As")
+	assert.Equal(t, 3, one.Line)
+}
+
+// What the checks accept: lower-case jurisdiction codes, US states, the same person in both
+// roles, a portal route with no address.
+func TestLoadAcceptsTheVocabulary(t *testing.T) {
+	t.Setenv("BREACH_HOME", "")
+	c, err := config.Load(writeConfig(t, `organisation:
+  timezone: America/New_York
+  role: processor
+  establishments: [us, US-NY, gb]
+  sectors: [health-covered-entity, us-listed, nis2-essential, nis2-important]
+roles:
+  dpo: [dana]
+  commander: [dana, U012AB3CD]
+routes:
+  - obligation: hipaa-hhs
+    method: portal
+  - obligation: sec-8k-item105
+    method: email
+    address: edgar@sec.example
+`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"US", "US-NY", "GB"}, c.Organisation.Establishments)
 }
 
 func TestLoadMissingFile(t *testing.T) {

@@ -25,11 +25,10 @@ func usage(field, format string, args ...any) *UsageError {
 	return &UsageError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// The accepted values of the enumerated facts.
+// The accepted values of the enumerated facts; the sectors are data (sectors.yaml).
 var (
-	roles   = []string{"controller", "processor"}
-	risks   = []string{"unlikely", "risk", "high"}
-	sectors = []string{"health-covered-entity", "nis2-essential", "nis2-important", "us-listed"}
+	roles = []string{"controller", "processor"}
+	risks = []string{"unlikely", "risk", "high"}
 )
 
 const factsFields = "aware_at, timezone, role, establishments, sectors, subjects_by_jurisdiction, " +
@@ -139,14 +138,15 @@ func (f Facts) Validate() error {
 		}
 	}
 	if f.Role != "" && !oneOf(f.Role, roles) {
-		return usage("role", "unknown role %q; use one of %s", f.Role, strings.Join(roles, ", "))
+		return usage("role", "unknown role %q%s; use one of %s", f.Role, didYouMean(f.Role, roles), strings.Join(roles, ", "))
 	}
 	if f.Risk != "" && !oneOf(f.Risk, risks) {
 		return usage("risk", "unknown risk %q; use one of %s (or omit it until the DPO decides)", f.Risk, strings.Join(risks, ", "))
 	}
 	for i, s := range f.Sectors {
-		if !oneOf(s, sectors) {
-			return usage(fmt.Sprintf("sectors[%d]", i), "unknown sector %q; use any of %s", s, strings.Join(sectors, ", "))
+		if !KnownSector(s) {
+			return usage(fmt.Sprintf("sectors[%d]", i), "unknown sector %q%s; the rules know %s: list those that apply, or none",
+				s, didYouMean(s, SectorNames()), sectorList())
 		}
 	}
 	for i, c := range f.Establishments {
@@ -184,7 +184,7 @@ func (f Facts) Validate() error {
 }
 
 func unknownObligation(field, id string) *UsageError {
-	return usage(field, "unknown obligation id %q; use one of %s", id, strings.Join(ObligationIDs(), ", "))
+	return usage(field, "unknown obligation id %q%s; use one of %s", id, didYouMean(id, ObligationIDs()), strings.Join(ObligationIDs(), ", "))
 }
 
 func oneOf(s string, list []string) bool {

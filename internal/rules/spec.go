@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -13,10 +14,10 @@ import (
 )
 
 // The rules are data: one file per regime under regimes/, one per holiday calendar under
-// calendars/. They are embedded and parsed once, at package initialisation; a broken file is a
+// calendars/, and the sectors they test in sectors.yaml. They are embedded and parsed once, at package initialisation; a broken file is a
 // programming error and panics there (and in the tests), never at Evaluate time.
 //
-//go:embed regimes/*.yaml calendars/*.yaml
+//go:embed regimes/*.yaml calendars/*.yaml sectors.yaml
 var dataFS embed.FS
 
 var rulebook = mustLoad(dataFS)
@@ -113,7 +114,17 @@ type book struct {
 	calendars map[string]*calendarSpec
 	ids       []string // every obligation id, in file order
 	known     map[string]bool
+	sectors   []Sector        // sectors.yaml, in file order
+	sectorSet map[string]bool // their names
+	tested    map[string]bool // sectors some regime tests
 }
+
+// sectorsFile is sectors.yaml.
+type sectorsFile struct {
+	Sectors []Sector `yaml:"sectors"`
+}
+
+var sectorName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
 func mustLoad(fsys fs.FS) *book {
 	b, err := load(fsys)
@@ -124,7 +135,21 @@ func mustLoad(fsys fs.FS) *book {
 }
 
 func load(fsys fs.FS) (*book, error) {
-	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}}
+	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}, sectorSet: map[string]bool{}, tested: map[string]bool{}}
+	var sf sectorsFile
+	if err := decodeStrict(fsys, "sectors.yaml", &sf); err != nil {
+		return nil, err
+	}
+	for _, sec := range sf.Sectors {
+		if !sectorName.MatchString(sec.Name) || sec.Title == "" {
+			return nil, fmt.Errorf("sectors.yaml: sector %q: want a lowercase-dashed name and a title", sec.Name)
+		}
+		if b.sectorSet[sec.Name] {
+			return nil, fmt.Errorf("sectors.yaml: sector %q listed twice", sec.Name)
+		}
+		b.sectorSet[sec.Name] = true
+		b.sectors = append(b.sectors, sec)
+	}
 	calFiles, err := fs.Glob(fsys, "calendars/*.yaml")
 	if err != nil {
 		return nil, err
@@ -168,6 +193,11 @@ func load(fsys fs.FS) (*book, error) {
 	}
 	if len(b.ids) == 0 {
 		return nil, fmt.Errorf("no regimes")
+	}
+	for _, sec := range b.sectors {
+		if !b.tested[sec.Name] {
+			return nil, fmt.Errorf("sectors.yaml: no regime tests sector %q; remove it or name it in a regime", sec.Name)
+		}
 	}
 	return b, nil
 }
@@ -215,9 +245,10 @@ func (b *book) check(r *regimeSpec) error {
 		return fmt.Errorf("a regime needs a name and obligations")
 	}
 	for _, s := range r.Scope.Sectors {
-		if !oneOf(s, sectors) {
-			return fmt.Errorf("scope: unknown sector %q", s)
+		if !b.sectorSet[s] {
+			return fmt.Errorf("scope: unknown sector %q (sectors.yaml lists the known ones)", s)
 		}
+		b.tested[s] = true
 	}
 	for _, p := range append(append([]string{}, r.Scope.Establishments...), r.Scope.Subjects...) {
 		if !validPattern(p) {
@@ -234,7 +265,7 @@ func (b *book) check(r *regimeSpec) error {
 			return fmt.Errorf("%s: obligation id defined twice", o.ID)
 		}
 		for _, c := range o.When {
-			if err := checkCondition(c, local); err != nil {
+			if err := b.checkCondition(c, local); err != nil {
 				return fmt.Errorf("%s: when: %w", o.ID, err)
 			}
 		}
@@ -255,7 +286,7 @@ func (b *book) check(r *regimeSpec) error {
 
 // checkCondition: exactly one kind per condition; requires names an earlier obligation of the
 // same regime, so one pass in file order evaluates it.
-func checkCondition(c condition, earlier map[string]bool) error {
+func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 	kinds := 0
 	count := func(set bool) {
 		if set {
@@ -293,9 +324,10 @@ func checkCondition(c condition, earlier map[string]bool) error {
 		}
 	}
 	for _, s := range c.Sectors {
-		if !oneOf(s, sectors) {
-			return fmt.Errorf("unknown sector %q", s)
+		if !b.sectorSet[s] {
+			return fmt.Errorf("unknown sector %q (sectors.yaml lists the known ones)", s)
 		}
+		b.tested[s] = true
 	}
 	if t := c.Subjects; t != nil {
 		if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
@@ -311,7 +343,7 @@ func checkCondition(c condition, earlier map[string]bool) error {
 		}
 	}
 	for _, a := range c.AnyOf {
-		if err := checkCondition(a, earlier); err != nil {
+		if err := b.checkCondition(a, earlier); err != nil {
 			return fmt.Errorf("any_of: %w", err)
 		}
 	}
@@ -320,7 +352,7 @@ func checkCondition(c condition, earlier map[string]bool) error {
 
 func (b *book) checkClock(c *clockSpec, earlier map[string]bool) error {
 	for _, w := range c.When {
-		if err := checkCondition(w, earlier); err != nil {
+		if err := b.checkCondition(w, earlier); err != nil {
 			return fmt.Errorf("when: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -74,21 +75,23 @@ func TestBrokenRuleDataIsRefused(t *testing.T) {
 	const head = "regime: X\nscope: {subjects: [FR]}\nobligations:\n"
 	const ob = "  - id: x-one\n    audience: a\n    basis: b\n    template: t\n"
 	cases := map[string]struct{ file, want string }{
-		"unknown yaml field":     {head + ob + "    deadline: 3\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "field deadline not found"},
-		"duplicate id":           {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
-		"id clashes with a real": {head + strings.Replace(ob, "x-one", "br-anpd", 1) + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
-		"no clock":               {head + ob, "no clock"},
-		"unknown kind":           {head + ob + "    clocks: [{trigger: aware_at, kind: fortnights, n: 1}]\n", "unknown kind"},
-		"unknown trigger":        {head + ob + "    clocks: [{trigger: discovered_at, kind: hours, n: 1}]\n", "unknown trigger"},
-		"chained to nothing":     {head + ob + "    clocks: [{trigger: submitted.x-zero, kind: hours, n: 1}]\n", `unknown obligation "x-zero"`},
-		"unknown calendar":       {head + ob + "    clocks: [{trigger: aware_at, kind: business_days, n: 1, calendar: mars, zone: UTC}]\n", "unknown calendar"},
-		"unknown zone":           {head + ob + "    clocks: [{trigger: aware_at, kind: calendar_days, n: 1, zone: Mars/Base}]\n", "zone"},
-		"hours with a zone":      {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1, zone: UTC}]\n", "elapsed time"},
-		"two kinds in one":       {head + ob + "    when: [{unencrypted: true, significant_incident: true, reason: r}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "exactly one kind"},
-		"no reason":              {head + ob + "    when: [{unencrypted: true}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "reason is required"},
-		"requires a later one":   {head + ob + "    when: [{requires: x-two}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "not an earlier obligation"},
-		"bad threshold op":       {head + ob + "    when: [{subjects: {op: '=>', n: 5, of: people}}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "threshold"},
-		"unknown jurisdiction":   {"regime: X\nscope: {subjects: [UK]}\nobligations:\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "unknown jurisdiction"},
+		"unknown yaml field":                   {head + ob + "    deadline: 3\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "field deadline not found"},
+		"duplicate id":                         {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
+		"id clashes with a real":               {head + strings.Replace(ob, "x-one", "br-anpd", 1) + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "defined twice"},
+		"no clock":                             {head + ob, "no clock"},
+		"unknown kind":                         {head + ob + "    clocks: [{trigger: aware_at, kind: fortnights, n: 1}]\n", "unknown kind"},
+		"unknown trigger":                      {head + ob + "    clocks: [{trigger: discovered_at, kind: hours, n: 1}]\n", "unknown trigger"},
+		"chained to nothing":                   {head + ob + "    clocks: [{trigger: submitted.x-zero, kind: hours, n: 1}]\n", `unknown obligation "x-zero"`},
+		"unknown calendar":                     {head + ob + "    clocks: [{trigger: aware_at, kind: business_days, n: 1, calendar: mars, zone: UTC}]\n", "unknown calendar"},
+		"unknown zone":                         {head + ob + "    clocks: [{trigger: aware_at, kind: calendar_days, n: 1, zone: Mars/Base}]\n", "zone"},
+		"hours with a zone":                    {head + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1, zone: UTC}]\n", "elapsed time"},
+		"two kinds in one":                     {head + ob + "    when: [{unencrypted: true, significant_incident: true, reason: r}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "exactly one kind"},
+		"no reason":                            {head + ob + "    when: [{unencrypted: true}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "reason is required"},
+		"requires a later one":                 {head + ob + "    when: [{requires: x-two}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "not an earlier obligation"},
+		"bad threshold op":                     {head + ob + "    when: [{subjects: {op: '=>', n: 5, of: people}}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "threshold"},
+		"unknown jurisdiction":                 {"regime: X\nscope: {subjects: [UK]}\nobligations:\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", "unknown jurisdiction"},
+		"scope sector not in sectors.yaml":     {"regime: X\nscope: {sectors: [retail]}\nobligations:\n" + ob + "    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", `unknown sector "retail"`},
+		"condition sector not in sectors.yaml": {head + ob + "    when: [{sectors: [nis2-essentail], reason: r}]\n    clocks: [{trigger: aware_at, kind: hours, n: 1}]\n", `unknown sector "nis2-essentail"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -101,6 +104,72 @@ func TestBrokenRuleDataIsRefused(t *testing.T) {
 	_, err := load(withRealData(t, map[string]string{"calendars/bad.yaml": "name: bad\ntitle: Bad\nyears: [2026]\nholidays: [{date: \"2027-01-01\", name: x}]\n"}))
 	if err == nil || !strings.Contains(err.Error(), "outside the years") {
 		t.Errorf("holiday outside the covered years: err = %v", err)
+	}
+}
+
+// The sectors are data: sectors.yaml lists them, a regime may test only those, and each must be
+// tested by some regime (else naming it in a configuration would change nothing).
+func TestSectorsFileIsTheVocabulary(t *testing.T) {
+	sectors := func(body string) map[string]string { return map[string]string{"sectors.yaml": "sectors:\n" + body} }
+	real, err := fs.ReadFile(dataFS, "sectors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		extra map[string]string
+		want  string
+	}{
+		{"a sector no regime tests", map[string]string{"sectors.yaml": string(real) + "  - name: retail\n    title: a shop\n"}, `no regime tests sector "retail"`},
+		{"a sector listed twice", map[string]string{"sectors.yaml": string(real) + "  - name: us-listed\n    title: again\n"}, `"us-listed" listed twice`},
+		{"a sector without a title", sectors("  - name: us-listed\n"), "title"},
+		{"a name that is not lowercase-dashed", sectors("  - name: US Listed\n    title: t\n"), "lowercase-dashed"},
+		{"a sector a regime tests is missing", sectors("  - name: us-listed\n    title: t\n"), "unknown sector"},
+		{"an unknown field", sectors("  - name: us-listed\n    title: t\n    law: x\n"), "field law not found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(withRealData(t, c.extra))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+
+	tested := map[string]bool{}
+	var walk func(cs []condition)
+	walk = func(cs []condition) {
+		for _, c := range cs {
+			for _, s := range c.Sectors {
+				tested[s] = true
+			}
+			walk(c.AnyOf)
+		}
+	}
+	for _, r := range rulebook.regimes {
+		for _, s := range r.Scope.Sectors {
+			tested[s] = true
+		}
+		for _, o := range r.Obligations {
+			walk(o.When)
+			for _, c := range o.Clocks {
+				walk(c.When)
+			}
+		}
+	}
+	got := SectorNames()
+	slices.Sort(got)
+	want := sortedKeys(tested)
+	if !slices.Equal(got, want) {
+		t.Errorf("SectorNames() = %v, want the sectors the regimes test %v", got, want)
+	}
+	for _, s := range Sectors() {
+		if !KnownSector(s.Name) || s.Title == "" {
+			t.Errorf("sector %+v: want known, with a title", s)
+		}
+	}
+	if KnownSector("retail") {
+		t.Error(`KnownSector("retail") = true`)
 	}
 }
 

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// badConfig is a complete configuration but for one sector the rules do not know, on line 5.
+const badConfig = `organisation:
+  name: Shop GmbH
+  timezone: Europe/Berlin
+  establishments: [DE]
+  sectors: [retail]
+roles:
+  dpo: [dana]
+  commander: [ian]
+routes:
+  - obligation: gdpr-art33-authority
+    method: email
+    address: dpa@authority.example
+`
+
+// Every command that reads the configuration refuses one that cannot work with exit code 2 and
+// the file and line, before it dials, starts a server or reads its input.
+func TestBadConfigurationExitsTwoBeforeAnythingStarts(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "breach.yaml")
+	writeTestFile(t, bad, badConfig)
+	good := filepath.Join(dir, "good.yaml")
+	writeTestFile(t, good, strings.Replace(badConfig, "[retail]", "[nis2-important]", 1))
+	facts := filepath.Join(dir, "facts.json")
+	writeTestFile(t, facts, `{"aware_at": "2026-06-10T10:00:00+02:00", "establishments": ["DE"]}`)
+
+	// Should a command go past the configuration, nothing answers and no server can start.
+	t.Setenv("TEMPORAL_ADDRESS", unusedAddress(t))
+	t.Setenv("BREACH_TEMPORAL_BIN", filepath.Join(dir, "no-temporal-here"))
+	t.Setenv("BREACH_HOME", filepath.Join(dir, "home"))
+	t.Setenv("BREACH_CONFIG", "")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("SLACK_SIGNING_SECRET", "secret")
+
+	commands := [][]string{
+		{"declare", "--title", "Backup exposed", "--system", "10.0.0.1"},
+		{"worker"},
+		{"dev"},
+		{"demo"},
+		{"serve", "--addr", unusedAddress(t)},
+		{"obligations", "--facts", facts},
+	}
+	for _, args := range commands {
+		t.Run(args[0], func(t *testing.T) {
+			err := execute(t, append([]string{"--config", bad}, args...))
+			if err == nil {
+				t.Fatal("a configuration naming sector retail was accepted")
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exit code %d, want 2: %v", code, err)
+			}
+			for _, want := range []string{bad + ":5: organisation.sectors[0]: unknown sector \"retail\"", "nis2-essential"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+	t.Run("the same file with a known sector", func(t *testing.T) {
+		if err := execute(t, []string{"--config", good, "obligations", "--facts", facts}); err != nil {
+			t.Fatalf("obligations with a good configuration: %v", err)
+		}
+	})
+}
+
+func execute(t *testing.T, args []string) error {
+	t.Helper()
+	root := newRootCmd()
+	root.SetArgs(args)
+	var out strings.Builder
+	root.SetOut(&out)
+	root.SetErr(&out)
+	return root.ExecuteContext(context.Background())
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unusedAddress is a loopback address nothing listens on.
+func unusedAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}

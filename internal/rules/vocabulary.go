@@ -1,0 +1,67 @@
+package rules
+
+import (
+	"strings"
+
+	"github.com/breachops/breach/internal/spelling"
+)
+
+// The rules' vocabulary: the words facts may use, from the rule data, so that whatever feeds the
+// rules (the configuration, a scenario, a facts file) checks against one source.
+
+// Sector is a sector the regimes test; an organisation lists the ones that apply to it.
+type Sector struct {
+	Name string `yaml:"name"`
+	// Title says what the sector means, in a few words.
+	Title string `yaml:"title"`
+}
+
+// Sectors lists the sectors the rules know (sectors.yaml), in file order.
+func Sectors() []Sector { return append([]Sector(nil), rulebook.sectors...) }
+
+// SectorNames lists the names of Sectors.
+func SectorNames() []string {
+	names := make([]string, 0, len(rulebook.sectors))
+	for _, s := range rulebook.sectors {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// KnownSector reports whether the rules know the sector name.
+func KnownSector(name string) bool { return rulebook.sectorSet[name] }
+
+// Roles lists the organisation roles the rules tell apart (the role fact).
+func Roles() []string { return append([]string(nil), roles...) }
+
+// KnownObligation reports whether id is an obligation id of some regime.
+func KnownObligation(id string) bool { return rulebook.known[id] }
+
+// CheckTimezone checks an organisation time zone as the rules do: an IANA name, not "Local"
+// (which differs between machines). It returns nil or a *UsageError for field "timezone".
+func CheckTimezone(name string) error {
+	if _, err := validTimezone(name); err != nil {
+		return err
+	}
+	return nil
+}
+
+// JurisdictionHint says how to fix a code that KnownJurisdiction refuses.
+func JurisdictionHint(code string) string { return jurisdictionHint(code) }
+
+// didYouMean is " (did you mean X?)" when word looks like a misspelling of one of known.
+func didYouMean(word string, known []string) string {
+	if n := spelling.Nearest(word, known); n != "" {
+		return " (did you mean " + n + "?)"
+	}
+	return ""
+}
+
+// sectorList is the known sectors with what each means, for messages.
+func sectorList() string {
+	parts := make([]string, 0, len(rulebook.sectors))
+	for _, s := range rulebook.sectors {
+		parts = append(parts, s.Name+" ("+s.Title+")")
+	}
+	return strings.Join(parts, ", ")
+}
