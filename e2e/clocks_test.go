@@ -12,7 +12,9 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/workflows"
@@ -314,6 +316,28 @@ func checkEscalationInstants(tb testing.TB, o workflows.ObligationStatus, scale 
 	}
 }
 
+// recordHistory saves a workflow's history as JSON (the form `temporal workflow show --output
+// json` prints and the replay tests read) into $BREACH_RECORD_HISTORIES, when it is set: that is
+// how workflows/testdata is recorded again after a deliberate, versioned change.
+func (s *stack) recordHistory(workflowID string, events []*historypb.HistoryEvent) {
+	s.tb.Helper()
+	dir := os.Getenv("BREACH_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		s.tb.Fatalf("encode the history of %s: %v", workflowID, err)
+	}
+	name := strings.NewReplacer("/", "-", ":", "-").Replace(s.tb.Name()+"-"+workflowID) + ".json"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
 func readFile(tb testing.TB, path string) string {
 	tb.Helper()
 	b, err := os.ReadFile(path)
@@ -344,17 +368,20 @@ func (s *stack) checkNoTaskFailed(w *workerProc) {
 		for _, e := range resp.GetExecutions() {
 			n++
 			ex := e.GetExecution()
+			var events []*historypb.HistoryEvent
 			it := s.client.GetWorkflowHistory(ctx, ex.GetWorkflowId(), ex.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 			for it.HasNext() {
 				ev, err := it.Next()
 				if err != nil {
 					s.tb.Fatalf("history of %s: %v", ex.GetWorkflowId(), err)
 				}
+				events = append(events, ev)
 				if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED {
 					s.tb.Errorf("a workflow task of %s failed (event %d): %s", ex.GetWorkflowId(), ev.GetEventId(),
 						ev.GetWorkflowTaskFailedEventAttributes().GetFailure().GetMessage())
 				}
 			}
+			s.recordHistory(ex.GetWorkflowId(), events)
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
 			break
