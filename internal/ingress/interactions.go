@@ -146,10 +146,15 @@ func (s *Server) act(ctx context.Context, at where, incident, update string, arg
 	}
 	blocks, replaced := breachslack.ReplaceActions(at.blocks, outcome)
 	if !replaced {
-		blocks = []slackgo.Block{
-			slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, breachslack.Escape(at.text), false, false), nil, nil),
-			slackgo.NewContextBlock(breachslack.BlockOutcome, slackgo.NewTextBlockObject(slackgo.MarkdownType, outcome, false, false)),
+		// The message's blocks did not come back (they did not fit the modal's metadata): its
+		// text, as Slack keeps it (already escaped), and the outcome.
+		var kept []slackgo.Block
+		if at.text != "" {
+			kept = append(kept, slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType,
+				breachslack.TruncateMrkdwn(at.text, 3000), false, false), nil, nil, slackgo.SectionBlockOptionBlockID(breachslack.BlockMessage)))
 		}
+		kept = append(kept, slackgo.NewContextBlock(breachslack.BlockOutcome, slackgo.NewTextBlockObject(slackgo.MarkdownType, outcome, false, false)))
+		blocks = breachslack.WithRevision(kept)
 	}
 	text := at.text
 	if text == "" {
