@@ -123,7 +123,7 @@ func (s *Server) openDeclare(ctx context.Context, cmd slackgo.SlashCommand, titl
 	}
 	if _, err := s.cfg.API.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
 		s.cfg.Logger.Warn("slack views.open failed", "error", err)
-		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not open the declaration form ("+err.Error()+"). Try again, or declare from the CLI: `breach declare --title … --system …`"))
+		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not open the declaration form ("+errText(err)+"). Try again, or declare from the CLI: `breach declare --title … --system …`"))
 	}
 }
 

@@ -99,7 +99,7 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		trigger := cb.TriggerID
 		s.later("open modal", func(ctx context.Context) {
 			if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-				s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+err.Error()+"); click again, or use the CLI.")
+				s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+errText(err)+"); click again, or use the CLI.")
 			}
 		})
 	case breachslack.ActionApproveReport:
