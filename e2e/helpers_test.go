@@ -67,6 +67,8 @@ type stackOptions struct {
 	webhookURL string
 	// env is added to the environment of every breach process (secrets).
 	env []string
+	// config replaces the configuration the tests write by default (configYAML).
+	config string
 }
 
 // stack is one dev server, one BREACH_HOME and one configuration, for one test.
@@ -97,7 +99,10 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	if len(o.systems) == 0 {
 		o.systems = defaultSystems()
 	}
-	writeFile(tb, s.config, configYAML())
+	if o.config == "" {
+		o.config = configYAML()
+	}
+	writeFile(tb, s.config, o.config)
 	writeFile(tb, filepath.Join(dir, "systems.yaml"), inventoryYAML(o.systems, o.webhookURL))
 
 	s.addr = freeHostPort(tb)

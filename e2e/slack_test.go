@@ -1,30 +1,24 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
-
-	"github.com/breachops/breach/activities"
-	"github.com/breachops/breach/internal/firewall"
-	"github.com/breachops/breach/internal/ingress"
-	"github.com/breachops/breach/internal/mail"
-	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
-	"github.com/breachops/breach/worker"
 	"github.com/breachops/breach/workflows"
+
+	breachslack "github.com/breachops/breach/internal/slack"
 )
 
 // Slack identities of the organisation in these tests.
@@ -33,158 +27,162 @@ const (
 	slackCommander = "UE2EIC001"
 	slackToken     = "xoxb-e2e"
 	slackSecret    = "e2e-signing-secret"
+	slackGeneral   = "C0GENERAL"
 )
 
-// slackWorld is one incident's world seen from Slack: a real Temporal dev server, a worker
-// built in-process whose chat is the Slack adapter, the ingress on a real listener, and a Slack
-// workspace (slacktest, extended) where people type and click.
+// slackOrg is the organisation part of a Slack test's configuration.
+type slackOrg struct {
+	establishments string // YAML flow list: [DE]
+	sectors        string // YAML flow list, or ""
+}
+
+// slackWorld is one incident's world seen from Slack: a real Temporal dev server, `breach
+// worker` and `breach serve` as subprocesses configured for Slack, and a Slack workspace that
+// enforces Slack's documented limits, where people type and click.
 type slackWorld struct {
 	t        *testing.T
+	s        *stack
 	ws       *slackfake.Workspace
-	client   client.Client
-	ingress  *ingress.Server
-	home     string
+	worker   *workerProc
 	dpo, ic  *slackfake.Person
 	subjects string
 }
 
-func slackTemporalBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("BREACH_TEMPORAL_BIN")
-	if bin == "" {
-		t.Fatal("BREACH_TEMPORAL_BIN is not set: run the tests with `make test` (it exports it), or export BREACH_TEMPORAL_BIN=$PWD/bin/temporal after `make bin/.temporal-v1.5.1`")
+func slackConfigYAML(org slackOrg) string {
+	sectors := ""
+	if org.sectors != "" {
+		sectors = "  sectors: " + org.sectors + "\n"
 	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("BREACH_TEMPORAL_BIN=%s: %v; `make bin/.temporal-v1.5.1` builds the pinned Temporal CLI", bin, err)
-	}
-	return bin
+	// No route for the authority report: it is filed on the portal and confirmed in Slack.
+	return fmt.Sprintf(`# Written by the e2e Slack tests: roles are Slack user ids.
+organisation:
+  name: Example Shop GmbH
+  timezone: Europe/Berlin
+  role: controller
+  establishments: %s
+%s  dpo_contact: "Dana, Data Protection Officer, dpo@example-shop.test"
+  mail_from: privacy@example-shop.test
+  subject_contact: privacy@example-shop.test
+roles:
+  dpo: [%s]
+  commander: [%s]
+inventory: systems.yaml
+`, org.establishments, sectors, slackDPO, slackCommander)
 }
 
-func newSlackWorld(t *testing.T) *slackWorld {
+func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
 	t.Helper()
-	bin := slackTemporalBin(t)
-	dir := t.TempDir()
-	w := &slackWorld{t: t, ws: slackfake.New(slackToken), home: filepath.Join(dir, "home")}
-	t.Cleanup(w.ws.Close)
-
-	logf, err := os.Create(filepath.Join(dir, "temporal.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logf.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	quiet := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  bin,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quiet},
-		LogLevel:      "error",
-		Stdout:        logf,
-		Stderr:        logf,
+	ws := slackfake.New(slackToken)
+	// Registered first, so it runs last: after the worker and the ingress have stopped.
+	t.Cleanup(func() {
+		if vs := ws.Violations(); len(vs) > 0 {
+			t.Errorf("breach sent Slack requests that break Slack's documented limits:\n%s", slackfake.FormatViolations(vs))
+		}
+		ws.Close()
 	})
-	if err != nil {
-		t.Fatalf("start the Temporal dev server %s: %v (log in %s)", bin, err, logf.Name())
-	}
-	t.Cleanup(func() { _ = dev.Stop() })
-	w.client = dev.Client()
-
-	w.subjects = filepath.Join(dir, "subjects.csv")
-	slackWriteFile(t, w.subjects, "id,email,name,country,state,data_categories\n"+
-		"C1,anna.keller@example.net,Anna Keller,DE,,contact;order-history\n"+
-		"C2,jonas.wolf@example.net,Jonas Wolf,DE,,contact\n"+
-		"C3,mia.braun@example.net,Mia Braun,DE,,contact;order-history\n")
-	inv, err := firewall.ParseInventory([]byte("defaults:\n  provider: dry-run\nsystems:\n  - name: shop-db\n    addresses: [198.51.100.21]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw := firewall.NewRegistry(inv, firewall.Options{DryRunPath: filepath.Join(w.home, "firewall-dry-run.jsonl")})
-
-	chat, err := breachslack.New(breachslack.Config{Token: slackToken, APIURL: w.ws.APIURL(), Dir: w.home,
-		DPO: []string{slackDPO}, Commanders: []string{slackCommander}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts := &activities.Activities{Chat: chat, Mail: mail.Outbox{Dir: filepath.Join(w.home, "outbox")},
-		Firewalls: fw, Datasets: activities.LocalDatasets{}, Dir: w.home}
-	wk := worker.New(w.client, acts)
-	if err := wk.Start(); err != nil {
-		t.Fatalf("start the worker: %v", err)
-	}
-	t.Cleanup(wk.Stop)
-
-	srv, err := ingress.New(ingress.Config{
-		SigningSecret: slackSecret,
-		Temporal:      ingress.NewTemporal(w.client),
-		API:           breachslack.NewAPI(slackToken, w.ws.APIURL(), nil),
-		Defaults:      slackDefaults,
-		CheckSystems: func(systems []string) error {
-			for _, s := range systems {
-				if _, err := inv.Resolve(s); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close() })
-	w.ingress = srv
+	s := startStack(t, stackOptions{config: slackConfigYAML(org), env: []string{
+		"SLACK_BOT_TOKEN=" + slackToken, "SLACK_API_URL=" + ws.APIURL(), "SLACK_SIGNING_SECRET=" + slackSecret,
+	}})
+	w := &slackWorld{t: t, s: s, ws: ws, subjects: filepath.Join(s.dir, "subjects.csv")}
+	w.worker = s.startWorker()
+	ingress := "http://" + startServe(s)
 	person := func(id, name string) *slackfake.Person {
-		return &slackfake.Person{ID: id, Name: name, WS: w.ws, Ingress: hs.URL, Secret: slackSecret, HTTP: hs.Client()}
+		return &slackfake.Person{ID: id, Name: name, WS: ws, Ingress: ingress, Secret: slackSecret,
+			HTTP: &http.Client{Timeout: 10 * time.Second}}
 	}
 	w.dpo, w.ic = person(slackDPO, "dana"), person(slackCommander, "ian")
 	return w
 }
 
-// slackDefaults is the organisation's configuration, as `breach serve` copies it into each
-// declaration: roles are Slack user ids.
-func slackDefaults(d *workflows.Declaration) {
-	d.Organisation = activities.Organisation{Name: "Example Shop GmbH", Timezone: "Europe/Berlin", Role: "controller",
-		Establishments: []string{"DE"}, DPOContact: "Dana, dpo@example-shop.test", MailFrom: "privacy@example-shop.test",
-		SubjectContact: "privacy@example-shop.test"}
-	d.Roles = workflows.Roles{DPO: []string{slackDPO}, Commander: []string{slackCommander}}
-	d.Routes = []workflows.Route{{Obligation: "gdpr-art33-authority", Method: "email",
-		Address: "breach-reports@supervisory-authority.example", Name: "Berlin Commissioner for Data Protection"}}
-}
-
-func slackWriteFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		t.Fatal(err)
+// startServe runs `breach serve` on a free local port and returns its address once it answers.
+func startServe(s *stack) string {
+	s.tb.Helper()
+	addr := freeHostPort(s.tb)
+	logPath := filepath.Join(s.dir, "serve.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		s.tb.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(content), 0o640); err != nil {
-		t.Fatal(err)
+	cmd := exec.Command(breachBin, "serve", "--addr", addr)
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = s.env, s.dir, f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		s.tb.Fatalf("start breach serve: %v", err)
 	}
-}
-
-// slackEventually waits for cond, checking it every 100 ms; it is never an assertion of speed.
-func slackEventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", timeout, what)
+	p := &workerProc{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	s.tb.Cleanup(func() {
+		p.stop()
+		if s.tb.Failed() {
+			s.tb.Logf("%s (tail):\n%s", logPath, tail(logPath, 30))
 		}
-		time.Sleep(100 * time.Millisecond)
+	})
+	waitFor(s.tb, time.Minute, "breach serve to answer on "+addr, func() (bool, string) {
+		if p.exited() {
+			s.tb.Fatalf("breach serve exited:\n%s", tail(logPath, 30))
+		}
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	return addr
+}
+
+// slackSubject is one row of a subjects CSV, made up: no real person's data.
+type slackSubject struct {
+	country, state, categories string
+}
+
+func (w *slackWorld) writeSubjects(rows []slackSubject) {
+	w.t.Helper()
+	var b bytes.Buffer
+	c := csv.NewWriter(&b)
+	_ = c.Write([]string{"id", "email", "name", "country", "state", "data_categories"})
+	for i, r := range rows {
+		_ = c.Write([]string{fmt.Sprintf("C%05d", i+1), fmt.Sprintf("subject-%05d@example.net", i+1),
+			fmt.Sprintf("Subject %05d", i+1), r.country, r.state, r.categories})
+	}
+	c.Flush()
+	if err := os.WriteFile(w.subjects, b.Bytes(), 0o644); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
+func (w *slackWorld) eventually(timeout time.Duration, what string, cond func() bool) {
+	w.t.Helper()
+	waitFor(w.t, timeout, what, func() (bool, string) {
+		if w.worker.exited() {
+			w.t.Fatalf("breach worker exited:\n%s", tail(w.worker.log, 30))
+		}
+		return cond(), ""
+	})
+}
+
+func (w *slackWorld) views(callbackID string) []slackfake.View {
+	var out []slackfake.View
+	for _, v := range w.ws.Views() {
+		if v.CallbackID == callbackID {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// view waits for the n-th modal opened with callbackID.
 func (w *slackWorld) view(callbackID string, n int) slackfake.View {
 	w.t.Helper()
 	var v slackfake.View
-	slackEventually(w.t, time.Minute, fmt.Sprintf("modal %s number %d to open", callbackID, n), func() bool {
-		seen := 0
-		for _, x := range w.ws.Views() {
-			if x.CallbackID == callbackID {
-				if seen++; seen == n {
-					v = x
-					return true
-				}
-			}
+	w.eventually(time.Minute, fmt.Sprintf("modal %s number %d to open", callbackID, n), func() bool {
+		if vs := w.views(callbackID); len(vs) >= n {
+			v = vs[n-1]
+			return true
 		}
 		return false
 	})
@@ -194,7 +192,7 @@ func (w *slackWorld) view(callbackID string, n int) slackfake.View {
 func (w *slackWorld) incidentChannel() slackfake.Channel {
 	w.t.Helper()
 	var ch slackfake.Channel
-	slackEventually(w.t, time.Minute, "the incident channel with its pinned card", func() bool {
+	w.eventually(time.Minute, "the incident channel with its pinned card", func() bool {
 		for _, c := range w.ws.Channels() {
 			if strings.HasPrefix(c.Name, "inc-") && len(c.Pins) == 1 {
 				ch = c
@@ -211,7 +209,7 @@ func (w *slackWorld) incidentChannel() slackfake.Channel {
 func (w *slackWorld) button(channelID, actionID string, clicked map[string]bool) slackfake.Message {
 	w.t.Helper()
 	var msg slackfake.Message
-	slackEventually(w.t, 2*time.Minute, "a message with the button "+actionID, func() bool {
+	w.eventually(2*time.Minute, "a message with the button "+actionID, func() bool {
 		for _, m := range w.ws.Messages(channelID) {
 			for _, b := range slackfake.Buttons(m.Blocks) {
 				if b.ActionID == actionID && !clicked[m.TS] {
@@ -236,6 +234,24 @@ func (w *slackWorld) card(channelID string) slackfake.Message {
 	return slackfake.Message{}
 }
 
+func (w *slackWorld) message(channelID, ts string) slackfake.Message {
+	for _, m := range w.ws.Messages(channelID) {
+		if m.TS == ts {
+			return m
+		}
+	}
+	return slackfake.Message{}
+}
+
+func (w *slackWorld) ephemeral(user, contains string) bool {
+	for _, e := range w.ws.Ephemerals() {
+		if e.User == user && strings.Contains(e.Text, contains) {
+			return true
+		}
+	}
+	return false
+}
+
 func slackUnescape(s string) string {
 	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
 }
@@ -250,14 +266,26 @@ func (w *slackWorld) mustOK(res slackfake.Result, err error) {
 	}
 }
 
+// slackRun is what one incident played in Slack looks like.
+type slackRun struct {
+	title string
+	// afterDecision runs once the DPO's decision is recorded.
+	afterDecision func(incident string)
+	// wantObligations is how many obligations the card must show once decided.
+	wantObligations int
+	// budget bounds the approving and filing.
+	budget time.Duration
+}
+
 // runSlackIncident plays the whole incident as people in Slack: /breach declare → the form →
-// the DPO's decision → the report approved → close; the card ends showing closed.
-func runSlackIncident(t *testing.T, w *slackWorld) {
-	const general = "C0GENERAL"
-	w.mustOK(w.ic.Command(general, "declare Customer database exposed"))
+// /breach status → the DPO's decision (form) → every report approved (button) and every portal
+// filing confirmed (form) → /breach status in another channel → close. It returns the incident
+// ID, its channel and the workflow's result.
+func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackfake.Channel, workflows.Result) {
+	w.mustOK(w.ic.Command(slackGeneral, "declare "+run.title))
 	declare := w.view(breachslack.ViewDeclare, 1)
 	w.mustOK(w.ic.Submit(declare, slackfake.Values{}.
-		Set(breachslack.InputTitle, slackfake.Text("Customer database exposed")).
+		Set(breachslack.InputTitle, slackfake.Text(run.title)).
 		Set(breachslack.InputSystems, slackfake.Text("shop-db")).
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
@@ -277,19 +305,15 @@ func runSlackIncident(t *testing.T, w *slackWorld) {
 	if incident == "" {
 		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
 	}
+	shownTitle := breachslack.Escape(run.title)
 
 	clicked := map[string]bool{}
 	decideMsg := w.button(ch.ID, breachslack.ActionDecide, clicked)
 
 	// Someone asks where things stand, in the incident channel.
 	w.mustOK(w.ic.Command(ch.ID, "status"))
-	slackEventually(t, time.Minute, "the status answer", func() bool {
-		for _, e := range w.ws.Ephemerals() {
-			if e.User == slackCommander && strings.Contains(e.Text, incident+": Customer database exposed") && strings.Contains(e.Text, "left") {
-				return true
-			}
-		}
-		return false
+	w.eventually(time.Minute, "the status answer", func() bool {
+		return w.ephemeral(slackCommander, incident+": "+shownTitle) && w.ephemeral(slackCommander, "left")
 	})
 
 	w.mustOK(w.dpo.Click(decideMsg, breachslack.ActionDecide))
@@ -301,50 +325,88 @@ func runSlackIncident(t *testing.T, w *slackWorld) {
 		Set(breachslack.InputConsequen, slackfake.Text("Targeted phishing that quotes orders.")).
 		Set(breachslack.InputMeasures, slackfake.Text("Bucket made private; keys rotated.")).
 		Set(breachslack.InputAdvice, slackfake.Text("Be wary of emails that mention your orders."))))
-	slackEventually(t, time.Minute, "the decision message to show who decided", func() bool {
-		for _, m := range w.ws.Messages(ch.ID) {
-			if m.TS == decideMsg.TS {
-				return strings.Contains(slackUnescape(string(m.Blocks)), "Decided by <@"+slackDPO+">")
-			}
-		}
-		return false
+	w.eventually(time.Minute, "the decision message to show who decided", func() bool {
+		return strings.Contains(slackUnescape(string(w.message(ch.ID, decideMsg.TS).Blocks)), "Decided by <@"+slackDPO+">")
+	})
+	if run.afterDecision != nil {
+		run.afterDecision(incident)
+	}
+	w.eventually(2*time.Minute, fmt.Sprintf("the card to show %d obligations", run.wantObligations), func() bool {
+		return strings.Count(slackUnescape(string(w.card(ch.ID).Blocks)), "• `") >= run.wantObligations+1 // + shop-db
 	})
 
-	approve := w.button(ch.ID, breachslack.ActionApproveReport, clicked)
-	// The incident commander may not approve the regulator report: only the clicker hears why.
-	w.mustOK(w.ic.Click(approve, breachslack.ActionApproveReport))
-	slackEventually(t, time.Minute, "the refusal, shown to the commander only", func() bool {
-		for _, e := range w.ws.Ephemerals() {
-			if e.User == slackCommander && strings.Contains(e.Text, "does not hold the dpo role") {
-				return true
-			}
+	// The DPO approves every report and confirms every portal filing as they come; the
+	// commander's attempt to approve the first report is refused, to the commander only.
+	refused := false
+	var closeMsg slackfake.Message
+	approvals, filings := 0, 0
+	waitFor(t, run.budget, "every report approved and filed, then the close button", func() (bool, string) {
+		if w.worker.exited() {
+			t.Fatalf("breach worker exited:\n%s", tail(w.worker.log, 30))
 		}
-		return false
-	})
-	w.mustOK(w.dpo.Click(approve, breachslack.ActionApproveReport))
-	slackEventually(t, time.Minute, "the approval message to show who approved", func() bool {
 		for _, m := range w.ws.Messages(ch.ID) {
-			if m.TS == approve.TS {
-				return strings.Contains(slackUnescape(string(m.Blocks)), "Approved by <@"+slackDPO+">") && len(slackfake.Buttons(m.Blocks)) == 0
+			if clicked[m.TS] {
+				continue
+			}
+			for _, b := range slackfake.Buttons(m.Blocks) {
+				switch b.ActionID {
+				case breachslack.ActionApproveReport:
+					if !refused {
+						w.mustOK(w.ic.Click(m, breachslack.ActionApproveReport))
+						w.eventually(time.Minute, "the refusal, shown to the commander only", func() bool {
+							return w.ephemeral(slackCommander, "does not hold the dpo role")
+						})
+						refused = true
+					}
+					clicked[m.TS] = true
+					approvals++
+					w.mustOK(w.dpo.Click(m, breachslack.ActionApproveReport))
+				case breachslack.ActionFileReport:
+					clicked[m.TS] = true
+					filings++
+					w.mustOK(w.dpo.Click(m, breachslack.ActionFileReport))
+					v := w.view(breachslack.ViewFile, filings)
+					ob := strings.TrimPrefix(strings.Fields(b.Value)[1], "file:")
+					w.mustOK(w.dpo.Submit(v, slackfake.Values{}.Set(breachslack.InputReference, slackfake.Text("PORTAL-"+ob))))
+				case breachslack.ActionClose:
+					closeMsg = m
+				}
 			}
 		}
-		return false
+		return closeMsg.TS != "", fmt.Sprintf("%d reports approved, %d filings confirmed", approvals, filings)
+	})
+	if approvals == 0 || filings == 0 {
+		t.Errorf("the run approved %d reports and confirmed %d filings: the path through the forms was not taken", approvals, filings)
+	}
+
+	// Anywhere else, /breach status lists the open incidents.
+	w.mustOK(w.dpo.Command(slackGeneral, "status"))
+	w.eventually(time.Minute, "the list of open incidents", func() bool {
+		return w.ephemeral(slackDPO, "Open incidents (1)") && w.ephemeral(slackDPO, incident)
 	})
 
-	closeMsg := w.button(ch.ID, breachslack.ActionClose, clicked)
 	w.mustOK(w.ic.Click(closeMsg, breachslack.ActionClose))
-
 	var result workflows.Result
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := w.client.GetWorkflow(ctx, workflows.IncidentWorkflowID(incident), "").Get(ctx, &result); err != nil {
+	if err := w.s.client.GetWorkflow(ctx, workflows.IncidentWorkflowID(incident), "").Get(ctx, &result); err != nil {
 		t.Fatalf("incident %s did not complete: %v", incident, err)
 	}
-	slackEventually(t, time.Minute, "the card to show the incident closed", func() bool {
+	w.eventually(time.Minute, "the card to show the incident closed", func() bool {
 		c := w.card(ch.ID)
 		return strings.Contains(c.Text, "Phase: closed") && strings.Contains(slackUnescape(string(c.Blocks)), "Closed <!date^")
 	})
+	for ts := range clicked {
+		if m := w.message(ch.ID, ts); len(slackfake.Buttons(m.Blocks)) > 0 {
+			t.Errorf("message %s still has buttons after they were used: %s", ts, m.Text)
+		}
+	}
+	return incident, ch, result
+}
 
+// checkSlackRun checks what every run leaves in Slack and in the result.
+func checkSlackRun(t *testing.T, w *slackWorld, incident string, ch slackfake.Channel, result workflows.Result) {
+	t.Helper()
 	card := w.card(ch.ID)
 	cards := 0
 	for _, m := range w.ws.Messages(ch.ID) {
@@ -367,15 +429,23 @@ func runSlackIncident(t *testing.T, w *slackWorld) {
 	if len(w.ws.DirectMessages(slackDPO)) == 0 {
 		t.Error("the DPO got no direct message for the urgent decision")
 	}
-	if incidents := slackChannelsNamed(w.ws, "inc-"); incidents != 1 {
-		t.Errorf("%d incident channels, want 1", incidents)
+	if n := slackChannelsNamed(w.ws, "inc-"); n != 1 {
+		t.Errorf("%d incident channels, want 1", n)
 	}
 	if result.Records.Register == "" {
 		t.Errorf("no register entry: %+v", result)
 	}
 	raw, _ := json.Marshal(result)
-	if strings.Contains(string(raw), "anna.keller@example.net") {
+	if strings.Contains(string(raw), "@example.net") {
 		t.Error("a subject's address is in the workflow result")
+	}
+	for _, m := range w.ws.Messages(ch.ID) {
+		if strings.Contains(m.Text, "@example.net") || strings.Contains(string(m.Blocks), "@example.net") {
+			t.Errorf("a subject's address is in a Slack message: %s", m.Text)
+		}
+	}
+	if vs := w.ws.Violations(); len(vs) > 0 {
+		t.Fatalf("breach sent Slack requests that break Slack's documented limits:\n%s", slackfake.FormatViolations(vs))
 	}
 }
 
@@ -389,20 +459,22 @@ func slackChannelsNamed(ws *slackfake.Workspace, prefix string) int {
 	return n
 }
 
+func germanCustomers(w *slackWorld) {
+	w.writeSubjects([]slackSubject{{"DE", "", "contact;order-history"}, {"DE", "", "contact"}, {"DE", "", "contact;order-history"}})
+}
+
 func TestSlackIncident(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal dev server")
-	}
-	runSlackIncident(t, newSlackWorld(t))
+	w := newSlackWorld(t, slackOrg{establishments: "[DE]"})
+	germanCustomers(w)
+	incident, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
+	checkSlackRun(t, w, incident, ch, result)
 }
 
 // Slack answers 429 with Retry-After and 500s while the incident runs; the chat activities are
 // retried, and the incident completes with the card correct.
 func TestSlackIncidentThroughSlackFailures(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal dev server")
-	}
-	w := newSlackWorld(t)
+	w := newSlackWorld(t, slackOrg{establishments: "[DE]"})
+	germanCustomers(w)
 	w.ws.SetFaults(func(method string, call int) *slackfake.Fault {
 		rateLimited := &slackfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1}
 		unavailable := &slackfake.Fault{Status: http.StatusInternalServerError}
@@ -416,10 +488,87 @@ func TestSlackIncidentThroughSlackFailures(t *testing.T) {
 		}
 		return nil
 	})
-	runSlackIncident(t, w)
+	incident, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
+	checkSlackRun(t, w, incident, ch, result)
 	for _, m := range []string{"conversations.create", "pins.add", "chat.update", "chat.postMessage"} {
 		if w.ws.Calls(m) < 2 {
 			t.Errorf("%s was called %d times: the fault was not retried", m, w.ws.Calls(m))
 		}
+	}
+}
+
+// slackLongTitle is 200 characters in several scripts, with characters mrkdwn must escape.
+func slackLongTitle() string {
+	base := "Données exposées à Zürich & <prod> — Διαρροή δεδομένων — Утечка данных — 顧客データ漏洩 — تسريب البيانات — 🚨👩🏽‍💻 "
+	r := []rune(strings.Repeat(base, 3))
+	return string(r[:200])
+}
+
+// A large incident: a 200-character title in several scripts, and customers in the EU, the UK,
+// Canada, Australia, Singapore, Brazil and six US states of an organisation in health care,
+// NIS2-essential and listed, which the DPO finds a significant incident: 27 obligations (28
+// once the NIS2 notification is filed), each approved and filed from Slack, every one of them
+// on the card.
+func TestSlackLargeIncident(t *testing.T) {
+	w := newSlackWorld(t, slackOrg{establishments: "[DE, GB, CA, AU, SG, BR]",
+		sectors: "[health-covered-entity, nis2-essential, us-listed]"})
+	var rows []slackSubject
+	for _, c := range []string{"DE", "GB", "CA", "AU", "SG", "BR"} {
+		rows = append(rows, slackSubject{c, "", "health;financial"})
+	}
+	for state, n := range map[string]int{"CA": 1, "NY": 1, "CO": 500, "FL": 500, "TX": 250, "WA": 501} {
+		for range n {
+			rows = append(rows, slackSubject{"US", state, "contact;health"})
+		}
+	}
+	w.writeSubjects(rows)
+	title := slackLongTitle()
+	if utf8.RuneCountInString(title) != 200 {
+		t.Fatalf("the title has %d characters", utf8.RuneCountInString(title))
+	}
+
+	run := slackRun{title: title, wantObligations: 27, budget: 10 * time.Minute,
+		afterDecision: func(incident string) {
+			// NIS2 significance is the one fact the decision form does not ask.
+			w.s.mustBreach("amend", incident, "--significant", "--as", slackDPO)
+		}}
+	incident, ch, result := runSlackIncident(t, w, run)
+	checkSlackRun(t, w, incident, ch, result)
+
+	card := w.card(ch.ID)
+	shown := slackUnescape(string(card.Blocks))
+	st, err := w.s.status(incident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The 27 of the decision, and the NIS2 final report, whose clock starts when the NIS2
+	// notification is filed.
+	if len(st.Obligations) != 28 {
+		t.Errorf("%d obligations, want 28", len(st.Obligations))
+	}
+	for _, o := range st.Obligations {
+		if !strings.Contains(shown, "`"+o.ID+"`") {
+			t.Errorf("the card does not show %s", o.ID)
+		}
+		if o.State != workflows.OblFiled {
+			t.Errorf("%s is %s", o.ID, o.State)
+		}
+	}
+	var blocks []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(card.Blocks, &blocks); err != nil || len(blocks) == 0 || blocks[0].Type != "header" {
+		t.Fatalf("the card has no header: %v %s", err, card.Blocks)
+	}
+	head := blocks[0].Text.Text
+	if !utf8.ValidString(head) || utf8.RuneCountInString(head) > 150 ||
+		!strings.HasPrefix(":rotating_light: "+incident+": "+title, strings.TrimSuffix(head, "…")) {
+		t.Errorf("the card's header is not the start of the title in whole characters: %q", head)
+	}
+	if ch, _ := w.ws.Channel(ch.ID); !utf8.ValidString(ch.Purpose) || !strings.Contains(ch.Purpose, incident) {
+		t.Errorf("the channel purpose is %q", ch.Purpose)
 	}
 }

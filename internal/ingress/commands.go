@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,19 +52,32 @@ type meta struct {
 	Text   string          `json:"x,omitempty"`
 }
 
-// maxMetadata is Slack's limit on private_metadata.
+// maxMetadata is Slack's limit on private_metadata, in characters.
 const maxMetadata = 3000
 
+// encode is the metadata as JSON of at most maxMetadata characters: the message's blocks are
+// left out when they do not fit, then its text is shortened.
 func (m meta) encode() string {
-	b, _ := json.Marshal(m)
-	if len(b) > maxMetadata {
-		m.Blocks = nil
-		if len(m.Text) > 1500 {
-			m.Text = m.Text[:1500]
-		}
-		b, _ = json.Marshal(m)
+	enc := func(m meta) string {
+		var b bytes.Buffer
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(false)
+		_ = e.Encode(m)
+		return strings.TrimSuffix(b.String(), "\n")
 	}
-	return string(b)
+	s := enc(m)
+	if breachslack.Chars(s) <= maxMetadata {
+		return s
+	}
+	m.Blocks = nil
+	for n := 1500; n > 0; n /= 2 {
+		m.Text = breachslack.TruncateMrkdwn(m.Text, n)
+		if s = enc(m); breachslack.Chars(s) <= maxMetadata {
+			return s
+		}
+	}
+	m.Text = ""
+	return enc(m)
 }
 
 func decodeMeta(s string) meta {
@@ -109,7 +123,7 @@ func (s *Server) openDeclare(ctx context.Context, cmd slackgo.SlashCommand, titl
 	}
 	if _, err := s.cfg.API.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
 		s.cfg.Logger.Warn("slack views.open failed", "error", err)
-		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not open the declaration form ("+err.Error()+"). Try again, or declare from the CLI: `breach declare --title … --system …`"))
+		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not open the declaration form ("+errText(err)+"). Try again, or declare from the CLI: `breach declare --title … --system …`"))
 	}
 }
 

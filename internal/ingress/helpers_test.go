@@ -151,7 +151,13 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, ws: slackfake.New(botToken), temporal: newFakeTemporal(), now: time.Now()}
-	t.Cleanup(h.ws.Close)
+	// Runs last: after the ingress finished its work, nothing it sent may break Slack's limits.
+	t.Cleanup(func() {
+		if vs := h.ws.Violations(); len(vs) > 0 {
+			t.Errorf("Slack's limits were broken:\n%s", slackfake.FormatViolations(vs))
+		}
+		h.ws.Close()
+	})
 	srv, err := ingress.New(ingress.Config{
 		SigningSecret: secret,
 		Temporal:      h.temporal,

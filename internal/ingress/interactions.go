@@ -99,7 +99,7 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		trigger := cb.TriggerID
 		s.later("open modal", func(ctx context.Context) {
 			if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-				s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+err.Error()+"); click again, or use the CLI.")
+				s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+errText(err)+"); click again, or use the CLI.")
 			}
 		})
 	case breachslack.ActionApproveReport:
@@ -146,10 +146,15 @@ func (s *Server) act(ctx context.Context, at where, incident, update string, arg
 	}
 	blocks, replaced := breachslack.ReplaceActions(at.blocks, outcome)
 	if !replaced {
-		blocks = []slackgo.Block{
-			slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, breachslack.Escape(at.text), false, false), nil, nil),
-			slackgo.NewContextBlock(breachslack.BlockOutcome, slackgo.NewTextBlockObject(slackgo.MarkdownType, outcome, false, false)),
+		// The message's blocks did not come back (they did not fit the modal's metadata): its
+		// text, as Slack keeps it (already escaped), and the outcome.
+		var kept []slackgo.Block
+		if at.text != "" {
+			kept = append(kept, slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType,
+				breachslack.TruncateMrkdwn(at.text, 3000), false, false), nil, nil, slackgo.SectionBlockOptionBlockID(breachslack.BlockMessage)))
 		}
+		kept = append(kept, slackgo.NewContextBlock(breachslack.BlockOutcome, slackgo.NewTextBlockObject(slackgo.MarkdownType, outcome, false, false)))
+		blocks = breachslack.WithRevision(kept)
 	}
 	text := at.text
 	if text == "" {

@@ -22,6 +22,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
+	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -196,7 +197,7 @@ func (s *Server) serveCommand(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	cmd, err := ParseCommand(body)
 	if err != nil {
-		writeReply(w, ephemeral("breach could not read this request: "+err.Error()))
+		writeReply(w, ephemeral("breach could not read this request: "+errText(err)))
 		return
 	}
 	writeReply(w, s.command(cmd, sigKey))
@@ -209,7 +210,7 @@ func (s *Server) serveInteraction(w http.ResponseWriter, r *http.Request, body [
 	}
 	cb, err := ParseInteraction(body)
 	if err != nil {
-		writeReply(w, ephemeral("breach could not read this request: "+err.Error()))
+		writeReply(w, ephemeral("breach could not read this request: "+errText(err)))
 		return
 	}
 	writeReply(w, s.interaction(cb, sigKey))
@@ -273,15 +274,16 @@ func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text 
 
 func fmtUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
+// errText is an error as Slack shows it to a person: mrkdwn, so escaped.
 func errText(err error) string {
 	var rej *RejectedError
 	switch {
 	case errors.As(err, &rej):
-		return rej.Reason
+		return breachslack.Escape(rej.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "Temporal did not answer in time; try again in a minute (nothing was changed if this was refused)"
 	default:
-		return fmt.Sprint(err)
+		return breachslack.Escape(fmt.Sprint(err))
 	}
 }
 

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -80,14 +82,6 @@ var Severities = []string{"low", "medium", "high", "critical"}
 // Risks the DPO can record.
 var Risks = []string{"unlikely", "risk", "high"}
 
-// Slack limits.
-const (
-	maxSectionText = 3000
-	maxHeaderText  = 150
-	maxTopic       = 250
-	maxFallback    = 3500
-)
-
 // ButtonValue is the value of a decision button: the incident and the step it acts on.
 func ButtonValue(incidentID, step string) string { return incidentID + " " + step }
 
@@ -100,30 +94,19 @@ func ParseButtonValue(v string) (incidentID, step string, ok bool) {
 	return id, step, true
 }
 
-func plain(s string) *slackgo.TextBlockObject {
-	return slackgo.NewTextBlockObject(slackgo.PlainTextType, truncate(s, maxHeaderText), false, false)
+// plain is a plain_text object of at most n characters.
+func plain(s string, n int) *slackgo.TextBlockObject {
+	return slackgo.NewTextBlockObject(slackgo.PlainTextType, Truncate(s, n), false, false)
 }
 
+// md is a mrkdwn object; text longer than a section allows is cut at a token boundary.
 func md(s string) *slackgo.TextBlockObject {
-	return slackgo.NewTextBlockObject(slackgo.MarkdownType, truncate(s, maxSectionText), false, false)
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, TruncateMrkdwn(s, maxSectionText), false, false)
 }
 
 func section(blockID, text string) *slackgo.SectionBlock {
 	return slackgo.NewSectionBlock(md(text), nil, nil, slackgo.SectionBlockOptionBlockID(blockID))
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // SlackDate shows an instant in each reader's own time zone, with a UTC fallback.
 func SlackDate(t time.Time) string {
@@ -172,12 +155,13 @@ func label(m map[string]string, s string) string {
 }
 
 // CardText is the card as plain text: the notification fallback and what screen readers get.
+// It is mrkdwn to Slack, so the text is escaped.
 func CardText(c activities.Card) string {
 	text, err := templates.Render("card", c)
 	if err != nil {
 		text = c.IncidentID + ": " + c.Title + "\nPhase: " + c.Phase
 	}
-	return truncate(text, maxFallback)
+	return TruncateMrkdwn(Escape(text), maxFallback)
 }
 
 // NextDeadline is the open obligation due soonest; without obligations yet, the GDPR Art. 33
@@ -210,7 +194,7 @@ func Topic(c activities.Card) string {
 	default:
 		t += " · " + c.Phase
 	}
-	return truncate(t, maxTopic)
+	return Truncate(t, maxTopic)
 }
 
 // Left says how long until due, or how long overdue.
@@ -235,65 +219,90 @@ func shortDuration(d time.Duration) string {
 	}
 }
 
-// CardBlocks renders the incident card. now is when it is rendered (for time left).
+// How much of the card each list may take. A card stays far below Slack's 50 blocks, and its
+// text below about 12,000 characters: Slack refuses longer messages with msg_blocks_too_long
+// although no page documents that limit (slackapi/bolt-js#2509, #2867).
+const (
+	cardContainmentChars = 2000
+	cardObligationChars  = 6000
+	cardPendingChars     = 1500
+)
+
+// CardBlocks renders the incident card. now is when it is rendered (for time left). Lists too
+// long for the card end with how many were left out and where to see them all.
 func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 	head := ":rotating_light: " + c.IncidentID + ": " + c.Title
 	if c.Drill {
 		head = ":test_tube: [DRILL] " + c.IncidentID + ": " + c.Title
 	}
-	blocks := []slackgo.Block{slackgo.NewHeaderBlock(plain(head), slackgo.HeaderBlockOptionBlockID(BlockCardHeader))}
+	blocks := []slackgo.Block{slackgo.NewHeaderBlock(plain(head, maxHeaderText), slackgo.HeaderBlockOptionBlockID(BlockCardHeader))}
 
+	aware := "not yet known"
+	if !c.AwareAt.IsZero() {
+		aware = SlackDate(c.AwareAt)
+	}
+	declaredBy := Mention(c.DeclaredBy)
+	if declaredBy == "" {
+		declaredBy = "unknown"
+	}
 	fields := []*slackgo.TextBlockObject{
-		md("*Phase*\n" + PhaseLabel(c.Phase)),
-		md("*Declared by*\n" + Mention(c.DeclaredBy)),
-		md("*Aware since*\n" + SlackDate(c.AwareAt)),
+		field("*Phase*\n" + PhaseLabel(c.Phase)),
+		field("*Declared by*\n" + declaredBy),
+		field("*Aware since*\n" + aware),
 	}
 	if c.Risk != "" {
-		fields = append(fields, md("*Risk (DPO)*\n"+Escape(c.Risk)))
+		fields = append(fields, field("*Risk (DPO)*\n"+Escape(c.Risk)))
 	}
 	if what, due, ok := NextDeadline(c); ok {
-		fields = append(fields, md(fmt.Sprintf("*Next deadline*\n%s: %s (%s)", Escape(what), SlackDate(due), Left(due, now))))
+		fields = append(fields, field(fmt.Sprintf("*Next deadline*\n%s: %s (%s)", Escape(what), SlackDate(due), Left(due, now))))
 	}
 	blocks = append(blocks, slackgo.NewSectionBlock(nil, fields, nil, slackgo.SectionBlockOptionBlockID(BlockCardSummary)))
 
-	var b strings.Builder
-	b.WriteString("*Containment*")
+	status := fmt.Sprintf("`/breach status` in this channel, or `breach status %s`", c.IncidentID)
+	var lines []string
 	for _, s := range c.Containment {
-		fmt.Fprintf(&b, "\n• `%s`: %s", Escape(s.System), label(containLabels, s.State))
+		line := fmt.Sprintf("• `%s`: %s", Escape(s.System), label(containLabels, s.State))
 		if s.Provider != "" {
-			fmt.Fprintf(&b, " via %s", Escape(s.Provider))
+			line += " via " + Escape(s.Provider)
 		}
 		if s.Manual && s.Detail != "" {
-			fmt.Fprintf(&b, " (%s)", mentionIDs(s.Detail))
+			line += " (" + mentionIDs(s.Detail) + ")"
 		}
+		lines = append(lines, line)
 	}
-	if len(c.Containment) == 0 {
-		b.WriteString("\nnone yet")
+	if len(lines) == 0 {
+		lines = []string{"none yet"}
 	}
-	blocks = append(blocks, section(BlockCardContainment, b.String()))
+	blocks = append(blocks, listSections(BlockCardContainment, "*Containment*", lines, cardContainmentChars,
+		func(n int) string {
+			return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "system", "systems"), status)
+		})...)
 
 	if len(c.Obligations) > 0 {
-		b.Reset()
-		b.WriteString("*Notifications*")
 		obs := append([]activities.ObligationStatus{}, c.Obligations...)
 		sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
+		lines = lines[:0]
 		for _, o := range obs {
-			fmt.Fprintf(&b, "\n• `%s` to %s: %s", Escape(o.ID), Escape(o.Audience), label(obligationLabels, o.State))
+			line := fmt.Sprintf("• `%s` to %s: %s", Escape(o.ID), Escape(o.Audience), label(obligationLabels, o.State))
 			if o.State == activities.OblFiled {
 				if !o.SubmittedAt.IsZero() {
-					fmt.Fprintf(&b, " %s", SlackDate(o.SubmittedAt))
+					line += " " + SlackDate(o.SubmittedAt)
 				}
 				if o.SubmittedBy != "" {
-					fmt.Fprintf(&b, ", approved by %s", Mention(o.SubmittedBy))
+					line += ", approved by " + Mention(o.SubmittedBy)
 				}
 			} else {
-				fmt.Fprintf(&b, ", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
+				line += fmt.Sprintf(", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
 			}
 			if o.Late {
-				b.WriteString(" :red_circle: *LATE*")
+				line += " :red_circle: *LATE*"
 			}
+			lines = append(lines, line)
 		}
-		blocks = append(blocks, section(BlockCardObligations, b.String()))
+		blocks = append(blocks, listSections(BlockCardObligations, "*Notifications*", lines, cardObligationChars,
+			func(n int) string {
+				return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "obligation", "obligations"), status)
+			})...)
 	}
 
 	if a := c.Alerts; a.State != "" {
@@ -308,12 +317,12 @@ func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 	}
 
 	if len(c.Pending) > 0 {
-		b.Reset()
-		b.WriteString("*Waiting for*")
+		lines = lines[:0]
 		for _, p := range c.Pending {
-			b.WriteString("\n• " + Escape(p))
+			lines = append(lines, "• "+Escape(p))
 		}
-		blocks = append(blocks, section(BlockCardPending, b.String()))
+		blocks = append(blocks, listSections(BlockCardPending, "*Waiting for*", lines, cardPendingChars,
+			func(n int) string { return fmt.Sprintf("… and %d more: %s", n, status) })...)
 	}
 
 	footer := "Updated " + SlackDate(now)
@@ -321,7 +330,68 @@ func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 		footer = fmt.Sprintf(":white_check_mark: Closed %s by %s", SlackDate(c.ClosedAt), Mention(c.ClosedBy))
 	}
 	blocks = append(blocks, slackgo.NewContextBlock(BlockCardFooter, md(footer)))
-	return blocks
+	return WithRevision(blocks)
+}
+
+func field(s string) *slackgo.TextBlockObject {
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, TruncateMrkdwn(s, maxFieldText), false, false)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// listSections shows a heading and its lines in as many sections as the lines need (each at
+// most maxSectionText characters, each line whole unless it alone is longer), using at most
+// budget characters. The lines that do not fit are counted in a last line, more(n).
+func listSections(blockID, heading string, lines []string, budget int, more func(n int) string) []slackgo.Block {
+	// A line never takes a section alone beyond the section's limit.
+	for i, l := range lines {
+		lines[i] = TruncateMrkdwn(l, maxSectionText-Chars(heading)-1)
+	}
+	pack := func(reserve int) (chunks []string, used int) {
+		cur, total := heading, Chars(heading)
+		for _, l := range lines {
+			n := 1 + Chars(l)
+			if total+n+reserve > budget {
+				break
+			}
+			if Chars(cur)+n > maxSectionText {
+				chunks = append(chunks, cur)
+				cur = l
+				total += n - 1
+			} else {
+				cur += "\n" + l
+				total += n
+			}
+			used++
+		}
+		return append(chunks, cur), used
+	}
+	chunks, used := pack(0)
+	if used < len(lines) {
+		// Room for the line that says what was left out, in the last section too.
+		reserve := 1 + Chars(more(len(lines)))
+		chunks, used = pack(reserve)
+		last := chunks[len(chunks)-1] + "\n" + more(len(lines)-used)
+		if Chars(last) > maxSectionText {
+			chunks = append(chunks, more(len(lines)-used))
+		} else {
+			chunks[len(chunks)-1] = last
+		}
+	}
+	out := make([]slackgo.Block, len(chunks))
+	for i, text := range chunks {
+		id := blockID
+		if i > 0 {
+			id = fmt.Sprintf("%s-%d", blockID, i+1)
+		}
+		out[i] = section(id, text)
+	}
+	return out
 }
 
 var userIDInText = regexp.MustCompile(`\b[UW][A-Z0-9]{8,}\b`)
@@ -402,7 +472,8 @@ func Overdue(m activities.ChatMessage) bool {
 	return m.Kind == "escalation" && strings.Contains(strings.ToLower(m.Text), "overdue")
 }
 
-// MessageText is a room message as plain text (notification fallback).
+// MessageText is a room message as text: the notification fallback. It is mrkdwn to Slack, so
+// it is escaped: the workflow's texts show commands such as `--as <dpo>`.
 func MessageText(m activities.ChatMessage) string {
 	text := m.Text
 	if m.Drill {
@@ -411,11 +482,15 @@ func MessageText(m activities.ChatMessage) string {
 	if Overdue(m) {
 		text = "OVERDUE: " + text
 	}
-	return truncate(text, maxFallback)
+	return TruncateMrkdwn(Escape(text), maxFallback)
 }
 
+// maxMessageSections bounds how many sections a long room message takes.
+const maxMessageSections = 4
+
 // MessageBlocks renders a room message, with its decision button when it asks for one. An
-// overdue deadline is loud: it notifies everyone active in the channel.
+// overdue deadline is loud: it notifies everyone active in the channel. A text longer than a
+// section continues in the next ones, cut between lines or clauses.
 func MessageBlocks(m activities.ChatMessage) []slackgo.Block {
 	icon := kindIcons[m.Kind]
 	if icon == "" {
@@ -431,22 +506,34 @@ func MessageBlocks(m activities.ChatMessage) []slackgo.Block {
 	case m.Urgent:
 		prefix += "*Urgent* "
 	}
-	text := prefix + icon + " " + mentionIDs(m.Text)
-	blocks := []slackgo.Block{section(BlockMessage, text)}
+	chunks := chunkMrkdwn(prefix+icon+" "+mentionIDs(m.Text), maxSectionText)
+	if len(chunks) > maxMessageSections {
+		rest := fmt.Sprintf("… (the rest is in `breach status %s`)", m.IncidentID)
+		chunks = chunks[:maxMessageSections]
+		chunks[maxMessageSections-1] = TruncateMrkdwn(chunks[maxMessageSections-1], maxSectionText-Chars(rest)-1) + "\n" + rest
+	}
+	var blocks []slackgo.Block
+	for i, text := range chunks {
+		id := BlockMessage
+		if i > 0 {
+			id = fmt.Sprintf("%s-%d", BlockMessage, i+1)
+		}
+		blocks = append(blocks, section(id, text))
+	}
 	if r, ok := RequestOf(m); ok {
 		blocks = append(blocks, ActionBlock(m.IncidentID, r))
 	}
-	return blocks
+	return WithRevision(blocks)
 }
 
 // ActionBlock is the button of a request.
 func ActionBlock(incidentID string, r Request) *slackgo.ActionBlock {
-	btn := slackgo.NewButtonBlockElement(r.ActionID, ButtonValue(incidentID, r.Step), plain(r.Label))
+	btn := slackgo.NewButtonBlockElement(r.ActionID, ButtonValue(incidentID, r.Step), plain(r.Label, maxButtonText))
 	btn.Style = slackgo.StylePrimary
 	if r.ActionID == ActionClose {
-		btn.Confirm = slackgo.NewConfirmationBlockObject(plain("Close "+incidentID+"?"),
-			md("Closing writes the breach-register entry and the post-incident report. It cannot be undone."),
-			plain("Close the incident"), plain("Not yet"))
+		btn.Confirm = slackgo.NewConfirmationBlockObject(plain("Close "+incidentID+"?", maxConfirmTitle),
+			plain("Closing writes the breach-register entry and the post-incident report. It cannot be undone.", maxConfirmText),
+			plain("Close the incident", maxConfirmButton), plain("Not yet", maxConfirmButton))
 	}
 	return slackgo.NewActionBlock(BlockActions, btn)
 }
@@ -457,23 +544,101 @@ func Outcome(verb, userID string, at time.Time, detail string) string {
 	if detail != "" {
 		s += ": " + Escape(detail)
 	}
-	return s
+	return TruncateMrkdwn(s, maxSectionText)
 }
 
 // ReplaceActions returns blocks with the decision buttons replaced by outcome, and whether
-// there were buttons to replace.
+// there were buttons to replace. The blocks get new block_ids, as Slack asks of an updated
+// message.
 func ReplaceActions(blocks []slackgo.Block, outcome string) ([]slackgo.Block, bool) {
 	out := make([]slackgo.Block, 0, len(blocks))
 	replaced := false
 	for _, b := range blocks {
-		if ab, ok := b.(*slackgo.ActionBlock); ok && ab.BlockID == BlockActions {
+		if ab, ok := b.(*slackgo.ActionBlock); ok && IsBlock(ab.BlockID, BlockActions) {
 			out = append(out, slackgo.NewContextBlock(BlockOutcome, md(outcome)))
 			replaced = true
 			continue
 		}
 		out = append(out, b)
 	}
-	return out, replaced
+	return WithRevision(out), replaced
+}
+
+// Block ids carry a revision: Slack asks that "block_id should be unique for each message and
+// each iteration of a message. If a message is updated, use a new block_id." A block id is
+// its name ("breach_card_obligations", "-2" for its second section) and "." and a hash of
+// what the blocks show, so an edited message gets new ids and an unchanged one the same.
+
+// WithRevision gives blocks their names followed by the revision of their content.
+func WithRevision(blocks []slackgo.Block) []slackgo.Block {
+	names := make([]string, len(blocks))
+	for i, b := range blocks {
+		names[i], _, _ = strings.Cut(blockID(b), ".")
+		setBlockID(b, names[i])
+	}
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return blocks
+	}
+	sum := sha256.Sum256(raw)
+	rev := hex.EncodeToString(sum[:5])
+	for i, b := range blocks {
+		if names[i] != "" {
+			setBlockID(b, names[i]+"."+rev)
+		}
+	}
+	return blocks
+}
+
+// IsBlock reports whether the block id id is the block name, in any revision and part.
+func IsBlock(id, name string) bool {
+	base, _, _ := strings.Cut(id, ".")
+	if base == name {
+		return true
+	}
+	part, ok := strings.CutPrefix(base, name+"-")
+	return ok && part != "" && strings.Trim(part, "0123456789") == ""
+}
+
+// Revision is the revision part of a block id, or "".
+func Revision(id string) string {
+	_, rev, _ := strings.Cut(id, ".")
+	return rev
+}
+
+func blockID(b slackgo.Block) string {
+	switch b := b.(type) {
+	case *slackgo.SectionBlock:
+		return b.BlockID
+	case *slackgo.HeaderBlock:
+		return b.BlockID
+	case *slackgo.ContextBlock:
+		return b.BlockID
+	case *slackgo.ActionBlock:
+		return b.BlockID
+	case *slackgo.DividerBlock:
+		return b.BlockID
+	case *slackgo.InputBlock:
+		return b.BlockID
+	}
+	return ""
+}
+
+func setBlockID(b slackgo.Block, id string) {
+	switch b := b.(type) {
+	case *slackgo.SectionBlock:
+		b.BlockID = id
+	case *slackgo.HeaderBlock:
+		b.BlockID = id
+	case *slackgo.ContextBlock:
+		b.BlockID = id
+	case *slackgo.ActionBlock:
+		b.BlockID = id
+	case *slackgo.DividerBlock:
+		b.BlockID = id
+	case *slackgo.InputBlock:
+		b.BlockID = id
+	}
 }
 
 // BlockIDs lists the block ids of blocks, for tests and lookups.
@@ -490,6 +655,15 @@ func BlockIDs(blocks []slackgo.Block) []string {
 		if json.Unmarshal(raw, &v) == nil {
 			ids = append(ids, v.BlockID)
 		}
+	}
+	return ids
+}
+
+// BlockNames lists the block ids of blocks without their revisions.
+func BlockNames(blocks []slackgo.Block) []string {
+	ids := BlockIDs(blocks)
+	for i, id := range ids {
+		ids[i], _, _ = strings.Cut(id, ".")
 	}
 	return ids
 }

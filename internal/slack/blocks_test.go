@@ -76,10 +76,14 @@ func TestReplaceActions(t *testing.T) {
 	var parsed slackgo.Blocks
 	require.NoError(t, json.Unmarshal(raw, &parsed))
 
+	before := breachslack.BlockIDs(parsed.BlockSet)
 	outcome := breachslack.Outcome("Closed", commander, clock, "")
 	out, replaced := breachslack.ReplaceActions(parsed.BlockSet, outcome)
 	require.True(t, replaced)
-	assert.Equal(t, []string{breachslack.BlockMessage, breachslack.BlockOutcome}, breachslack.BlockIDs(out))
+	assert.Equal(t, []string{breachslack.BlockMessage, breachslack.BlockOutcome}, breachslack.BlockNames(out))
+	for _, id := range breachslack.BlockIDs(out) {
+		assert.NotContains(t, before, id, "an updated message gets new block_ids")
+	}
 	assert.Equal(t, ":white_check_mark: Closed by <@UIC000001> at 2026-11-28 09:30 UTC", outcome)
 	_, again := breachslack.ReplaceActions(out, outcome)
 	assert.False(t, again)

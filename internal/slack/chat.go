@@ -112,7 +112,7 @@ func (c *Chat) lock(incidentID string) func() {
 // purpose names the incident: it is how a worker without the room file finds the channel, and
 // how `/breach status` knows which incident a channel belongs to.
 func purpose(incidentID, title string) string {
-	return truncate("Breach incident "+incidentID+": "+title+". The pinned message is the incident card.", maxTopic)
+	return Truncate("Breach incident "+incidentID+": "+title+". The pinned message is the incident card.", maxTopic)
 }
 
 // OpeningTopic is the channel topic before the obligations are known: the GDPR Art. 33 deadline
@@ -125,7 +125,7 @@ func OpeningTopic(r activities.RoomRequest) string {
 	if r.Drill {
 		t = "[DRILL] " + t
 	}
-	return truncate(t, maxTopic)
+	return Truncate(t, maxTopic)
 }
 
 // OpenRoom creates the private incident channel, names the incident in its purpose and topic,
@@ -210,13 +210,14 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	if rm.CardTS == "" {
-		card := activities.Card{IncidentID: r.IncidentID, Title: r.Title, Drill: r.Drill, Phase: "open", DeclaredBy: r.DeclaredBy}
+		card := activities.Card{IncidentID: r.IncidentID, Title: r.Title, Drill: r.Drill, Phase: "open", DeclaredBy: r.DeclaredBy, AwareAt: r.AwareAt}
+		blocks := CardBlocks(card, c.now())
 		_, ts, err := c.api.PostMessageContext(ctx, rm.ChannelID,
-			slackgo.MsgOptionText(CardText(card), false), slackgo.MsgOptionBlocks(CardBlocks(card, c.now())...))
+			slackgo.MsgOptionText(CardText(card), false), slackgo.MsgOptionBlocks(blocks...))
 		if err != nil {
 			return rm, classify("chat.postMessage (card)", err)
 		}
-		rm.CardTS = ts
+		rm.CardTS, rm.CardRev = ts, cardRev(blocks)
 		if err := c.store.save(rm); err != nil {
 			return rm, err
 		}
@@ -309,7 +310,7 @@ func (c *Chat) recover(ctx context.Context, incidentID string) (room, bool, erro
 			}
 			for _, it := range items {
 				if it.Message != nil && isCard(it.Message, incidentID) {
-					rm.CardTS, rm.Pinned = it.Message.Timestamp, true
+					rm.CardTS, rm.Pinned, rm.CardRev = it.Message.Timestamp, true, cardRev(it.Message.Blocks.BlockSet)
 					break
 				}
 			}
@@ -325,11 +326,19 @@ func (c *Chat) recover(ctx context.Context, incidentID string) (room, bool, erro
 
 func isCard(m *slackgo.Message, incidentID string) bool {
 	for _, id := range BlockIDs(m.Blocks.BlockSet) {
-		if id == BlockCardHeader {
+		if IsBlock(id, BlockCardHeader) {
 			return m.Text == "" || strings.Contains(m.Text, incidentID)
 		}
 	}
 	return false
+}
+
+// cardRev is the revision of a card's blocks.
+func cardRev(blocks []slackgo.Block) string {
+	if ids := BlockIDs(blocks); len(ids) > 0 {
+		return Revision(ids[0])
+	}
+	return ""
 }
 
 // postKey names the running Post activity, the same on each of its retries.
@@ -414,6 +423,10 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 	}
 	blocks := CardBlocks(card, c.now())
 	text := CardText(card)
+	if rev := cardRev(blocks); rev != "" && rev == rm.CardRev {
+		// The card already shows this; Slack asks for new block_ids on every update.
+		return c.updateTopic(ctx, rm, card)
+	}
 	_, _, _, err = c.api.UpdateMessageContext(ctx, rm.ChannelID, rm.CardTS, slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
 	if code := slackCode(err); code == "message_not_found" || code == "cant_update_message" {
 		rm.CardTS, rm.Pinned = "", false
@@ -423,11 +436,23 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
 			return err
 		}
+		if rm.CardRev == cardRev(blocks) {
+			return c.updateTopic(ctx, rm, card)
+		}
 		_, _, _, err = c.api.UpdateMessageContext(ctx, rm.ChannelID, rm.CardTS, slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
 	}
 	if err != nil {
 		return classify("chat.update (card)", err)
 	}
+	rm.CardRev = cardRev(blocks)
+	if err := c.store.save(rm); err != nil {
+		return err
+	}
+	return c.updateTopic(ctx, rm, card)
+}
+
+// updateTopic moves the channel topic to the card's nearest deadline when it changed.
+func (c *Chat) updateTopic(ctx context.Context, rm room, card activities.Card) error {
 	if topic := Topic(card); topic != rm.Topic {
 		if _, err := c.api.SetTopicOfConversationContext(ctx, rm.ChannelID, topic); err != nil {
 			if err := c.bestEffort("conversations.setTopic", err); err != nil {

@@ -73,7 +73,7 @@ func TestOpenRoom(t *testing.T) {
 
 	card := cardOf(t, ws, room.ID)
 	assert.Equal(t, []string{breachslack.BlockCardHeader, breachslack.BlockCardSummary, breachslack.BlockCardContainment, breachslack.BlockCardFooter},
-		blockIDs(t, card.Blocks))
+		blockNames(t, card.Blocks))
 	assert.Contains(t, card.Text, "INC-20261128-7F3A")
 	assert.FileExists(t, breachslack.RoomFile(dir, "INC-20261128-7F3A"))
 

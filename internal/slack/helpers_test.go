@@ -25,10 +25,17 @@ const (
 
 var clock = time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 
+// newWorkspace is a Slack workspace that enforces Slack's documented limits: the test fails if
+// anything the adapter sent broke one of them.
 func newWorkspace(t *testing.T) *slackfake.Workspace {
 	t.Helper()
 	ws := slackfake.New(token)
-	t.Cleanup(ws.Close)
+	t.Cleanup(func() {
+		if vs := ws.Violations(); len(vs) > 0 {
+			t.Errorf("Slack's limits were broken:\n%s", slackfake.FormatViolations(vs))
+		}
+		ws.Close()
+	})
 	return ws
 }
 
@@ -56,12 +63,14 @@ func blocksOf(t *testing.T, raw json.RawMessage) []map[string]any {
 	return bs
 }
 
-func blockIDs(t *testing.T, raw json.RawMessage) []string {
+// blockNames lists the block ids of a message without their revisions.
+func blockNames(t *testing.T, raw json.RawMessage) []string {
 	t.Helper()
 	var ids []string
 	for _, b := range blocksOf(t, raw) {
 		id, _ := b["block_id"].(string)
-		ids = append(ids, id)
+		name, _, _ := strings.Cut(id, ".")
+		ids = append(ids, name)
 	}
 	return ids
 }

@@ -25,6 +25,9 @@ type room struct {
 	// CardTS is the timestamp of the pinned card message, edited with chat.update.
 	CardTS string `json:"card_ts,omitempty"`
 	Pinned bool   `json:"pinned,omitempty"`
+	// CardRev is the revision of the card's blocks as last posted (see WithRevision): an update
+	// that would show the same is not sent.
+	CardRev string `json:"card_rev,omitempty"`
 	// LastPost is the progress of the latest Post activity, keyed by its activity.
 	LastPost postProgress `json:"last_post"`
 }

@@ -7,19 +7,25 @@ import (
 )
 
 func option(value, text string) *slackgo.OptionBlockObject {
-	return slackgo.NewOptionBlockObject(value, plain(text), nil)
+	return slackgo.NewOptionBlockObject(value, plain(text, maxOptionText), nil)
 }
 
-func textInput(id, label, placeholder, initial string, multiline, optional bool, hint string) *slackgo.InputBlock {
-	el := slackgo.NewPlainTextInputBlockElement(plain(placeholder), id)
-	el.InitialValue = initial
-	el.Multiline = multiline
-	el.MaxLength = 3000
-	var h *slackgo.TextBlockObject
-	if hint != "" {
-		h = plain(hint)
+// optionalPlain is a plain_text object, or nil for no text: Slack refuses an empty one.
+func optionalPlain(s string, n int) *slackgo.TextBlockObject {
+	if s == "" {
+		return nil
 	}
-	in := slackgo.NewInputBlock(id, plain(label), h, el)
+	return plain(s, n)
+}
+
+// textInput is an input block with a plain-text input whose block and action ids are both id.
+// An empty placeholder or hint is left out.
+func textInput(id, label, placeholder, initial string, multiline, optional bool, hint string) *slackgo.InputBlock {
+	el := slackgo.NewPlainTextInputBlockElement(optionalPlain(placeholder, maxPlaceholder), id)
+	el.InitialValue = Truncate(initial, maxInputLength)
+	el.Multiline = multiline
+	el.MaxLength = maxInputLength
+	in := slackgo.NewInputBlock(id, plain(label, maxLabel), optionalPlain(hint, maxLabel), el)
 	in.Optional = optional
 	return in
 }
@@ -28,9 +34,9 @@ func modal(callbackID, title, submit, metadata string, blocks ...slackgo.Block) 
 	return slackgo.ModalViewRequest{
 		Type:            slackgo.VTModal,
 		CallbackID:      callbackID,
-		Title:           plain(truncate(title, 24)),
-		Submit:          plain(submit),
-		Close:           plain("Cancel"),
+		Title:           plain(title, maxModalTitle),
+		Submit:          plain(submit, maxModalTitle),
+		Close:           plain("Cancel", maxModalTitle),
 		PrivateMetadata: metadata,
 		Blocks:          slackgo.Blocks{BlockSet: blocks},
 	}
@@ -41,7 +47,7 @@ func modal(callbackID, title, submit, metadata string, blocks ...slackgo.Block) 
 func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewRequest {
 	aware := slackgo.NewDateTimePickerBlockElement(InputAwareAt)
 	aware.InitialDateTime = now.Unix()
-	severity := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How bad does it look?"), InputSeverity)
+	severity := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How bad does it look?", maxPlaceholder), InputSeverity)
 	for _, s := range Severities {
 		severity.Options = append(severity.Options, option(s, s))
 	}
@@ -50,8 +56,8 @@ func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewReques
 		textInput(InputTitle, "Title", "Customer database exposed through a public backup", title, false, false, ""),
 		textInput(InputSystems, "Affected systems", "shop-db, crm-api", "", false, false,
 			"Inventory names or IP addresses, separated by commas. Isolation starts at once."),
-		slackgo.NewInputBlock(InputAwareAt, plain("Aware since"), plain("When the organisation became aware: the legal clocks run from here."), aware),
-		slackgo.NewInputBlock(InputSeverity, plain("Severity"), nil, severity),
+		slackgo.NewInputBlock(InputAwareAt, plain("Aware since", maxLabel), plain("When the organisation became aware: the legal clocks run from here.", maxLabel), aware),
+		slackgo.NewInputBlock(InputSeverity, plain("Severity", maxLabel), nil, severity),
 		textInput(InputWhat, "What happened", "A few sentences. No personal data of the people affected.", "", true, true, ""),
 		textInput(InputSubjects, "Affected-subjects dataset", "/data/exports/affected.csv", "", false, true,
 			"CSV export on the worker's machine (path or file:// URI). It can be given later."),
@@ -70,11 +76,11 @@ func DecideModal(metadata, incidentID string) slackgo.ModalViewRequest {
 		option(NotifySubjects, "Notify the affected people"),
 		option(NotifyEncrypted, "The data is unintelligible to anyone unauthorised (e.g. strongly encrypted)"))
 	notify.InitialOptions = []*slackgo.OptionBlockObject{authority}
-	notifyBlock := slackgo.NewInputBlock(InputNotify, plain("Notifications"), nil, notify)
+	notifyBlock := slackgo.NewInputBlock(InputNotify, plain("Notifications", maxLabel), nil, notify)
 	notifyBlock.Optional = true
 	return modal(ViewDecide, "DPO decision", "Record decision", metadata,
 		slackgo.NewSectionBlock(md("Risk decision for *"+incidentID+"*. It is recorded in the breach register with your reasoning (GDPR Art. 33(5))."), nil, nil),
-		slackgo.NewInputBlock(InputRisk, plain("Risk level"), nil, risk),
+		slackgo.NewInputBlock(InputRisk, plain("Risk level", maxLabel), nil, risk),
 		notifyBlock,
 		textInput(InputReasoning, "Reasoning", "Why this risk level, and why these notifications", "", true, false, ""),
 		textInput(InputConsequen, "Likely consequences", "For the people affected", "", true, true, ""),

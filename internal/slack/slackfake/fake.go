@@ -99,6 +99,7 @@ type Workspace struct {
 	faults     func(method string, call int) *Fault
 	ims        map[string]string
 	gone       map[string]bool
+	violations []Violation
 	sock       socket
 }
 
@@ -166,6 +167,21 @@ func (w *Workspace) Calls(method string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.calls[method]
+}
+
+// Violations lists every documented Slack rule that a request broke, oldest first; see
+// limits.go. A request that Slack would refuse was answered with Slack's error code; the others
+// were accepted as Slack accepts them (truncated, or a rule Slack only recommends).
+func (w *Workspace) Violations() []Violation {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Violation(nil), w.violations...)
+}
+
+// check records violations and returns the error Slack answers for them, or "".
+func (w *Workspace) check(vs []Violation) string {
+	w.violations = append(w.violations, vs...)
+	return firstCode(vs)
 }
 
 // Channels lists the channels and direct messages in creation order.
@@ -392,8 +408,8 @@ func messageJSON(m *Message) map[string]any {
 
 func (w *Workspace) create(req request) (any, string) {
 	name := req.get("name")
-	if name == "" || len(name) > 80 || strings.ToLower(name) != name || strings.ContainsAny(name, " .,#@") {
-		return nil, "invalid_name"
+	if code := w.check(CheckChannelName("conversations.create", name)); code != "" {
+		return nil, code
 	}
 	for _, c := range w.channels {
 		if c.Name == name {
@@ -418,8 +434,8 @@ func (w *Workspace) setTopic(req request) (any, string) {
 	if code != "" {
 		return nil, code
 	}
-	if len(req.get("topic")) > 250 {
-		return nil, "too_long"
+	if code := w.check(CheckTopic("conversations.setTopic", req.get("topic"))); code != "" {
+		return nil, code
 	}
 	c.Topic = req.get("topic")
 	return map[string]any{"channel": channelJSON(c)}, ""
@@ -430,8 +446,8 @@ func (w *Workspace) setPurpose(req request) (any, string) {
 	if code != "" {
 		return nil, code
 	}
-	if len(req.get("purpose")) > 250 {
-		return nil, "too_long"
+	if code := w.check(CheckPurpose("conversations.setPurpose", req.get("purpose"))); code != "" {
+		return nil, code
 	}
 	c.Purpose = req.get("purpose")
 	return map[string]any{"channel": channelJSON(c)}, ""
@@ -518,11 +534,11 @@ func (w *Workspace) postMessage(req request) (any, string) {
 	if !contains(c.Members, BotUserID) {
 		return nil, "not_in_channel"
 	}
+	if code := w.check(CheckMessage("chat.postMessage", req.get("text"), req.get("blocks"))); code != "" {
+		return nil, code
+	}
 	m := &Message{Channel: c.ID, TS: w.nextTS(), User: BotUserID, Text: req.get("text")}
 	if b := req.get("blocks"); b != "" {
-		if !json.Valid([]byte(b)) {
-			return nil, "invalid_blocks"
-		}
 		m.Blocks = json.RawMessage(b)
 	}
 	w.messages[c.ID] = append(w.messages[c.ID], m)
@@ -547,13 +563,14 @@ func (w *Workspace) update(req request) (any, string) {
 	if m == nil {
 		return nil, "message_not_found"
 	}
+	if code := w.check(CheckMessage("chat.update", req.get("text"), req.get("blocks"))); code != "" {
+		return nil, code
+	}
 	if t := req.get("text"); t != "" {
 		m.Text = t
 	}
 	if b := req.get("blocks"); b != "" {
-		if !json.Valid([]byte(b)) {
-			return nil, "invalid_blocks"
-		}
+		w.check(CheckUpdatedBlockIDs("chat.update", m.Blocks, []byte(b)))
 		m.Blocks = json.RawMessage(b)
 	}
 	m.Edits++
@@ -571,6 +588,9 @@ func (w *Workspace) postEphemeral(req request) (any, string) {
 	}
 	if !contains(c.Members, user) {
 		return nil, "user_not_in_channel"
+	}
+	if code := w.check(CheckMessage("chat.postEphemeral", req.get("text"), req.get("blocks"))); code != "" {
+		return nil, code
 	}
 	e := Ephemeral{Channel: c.ID, User: user, Text: req.get("text")}
 	if b := req.get("blocks"); b != "" {
@@ -625,6 +645,9 @@ func (w *Workspace) viewsOpen(req request) (any, string) {
 	if json.Unmarshal(raw, &v) != nil {
 		return nil, "invalid_arguments"
 	}
+	if code := w.check(CheckView("views.open", "/view", raw)); code != "" {
+		return nil, code
+	}
 	w.seq++
 	view := &View{ID: fmt.Sprintf("V%08d", w.seq), TriggerID: trigger, User: user, CallbackID: v.CallbackID, Metadata: v.PrivateMetadata, Raw: raw}
 	w.views = append(w.views, view)
@@ -635,6 +658,9 @@ func (w *Workspace) viewsUpdate(req request) (any, string) {
 	id := req.get("view_id")
 	for _, v := range w.views {
 		if v.ID == id {
+			if code := w.check(CheckView("views.update", "/view", req.json["view"])); code != "" {
+				return nil, code
+			}
 			v.Raw = req.json["view"]
 			return map[string]any{"view": map[string]any{"id": v.ID}}, ""
 		}
@@ -650,14 +676,20 @@ func (w *Workspace) response(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "invalid_payload", http.StatusBadRequest)
 		return
 	}
+	var blocks []byte
+	if msg.Blocks != nil {
+		blocks, _ = json.Marshal(msg.Blocks)
+	}
 	w.mu.Lock()
+	if code := w.check(CheckMessage("response_url", msg.Text, string(blocks))); code != "" {
+		w.mu.Unlock()
+		http.Error(rw, code, http.StatusBadRequest)
+		return
+	}
 	w.responses = append(w.responses, Response{Tag: tag, ResponseType: msg.ResponseType, ReplaceOriginal: msg.ReplaceOriginal, Text: msg.Text, Raw: body})
 	if msg.ResponseType != "in_channel" {
 		user, _, _ := strings.Cut(tag, "/")
-		e := Ephemeral{User: user, Text: msg.Text}
-		if msg.Blocks != nil {
-			e.Blocks, _ = json.Marshal(msg.Blocks)
-		}
+		e := Ephemeral{User: user, Text: msg.Text, Blocks: blocks}
 		w.ephemerals = append(w.ephemerals, e)
 	}
 	w.mu.Unlock()
