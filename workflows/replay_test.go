@@ -58,3 +58,28 @@ func TestReplayEscalationHistories(t *testing.T) {
 		})
 	}
 }
+
+// A drill at 4,320x recorded by e2e TestClockEscalatesThroughEveryPointOnARealServer (run it with
+// BREACH_RECORD_HISTORIES=DIR): every child kind under its real parent. The drill starts the
+// incident; the incident starts a containment, a report clock that escalates at every point and
+// twice more while overdue, a notice clock, and the customer alerts, each reporting back by
+// signal.
+func TestReplayDrillWithEveryChildUnderItsParent(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(IncidentWorkflow)
+	r.RegisterWorkflow(ContainmentWorkflow)
+	r.RegisterWorkflow(ObligationWorkflow)
+	r.RegisterWorkflow(AlertsWorkflow)
+	r.RegisterWorkflow(DrillWorkflow)
+	for _, name := range []string{
+		"clock-drill-X", "clock-incident-X", "clock-incident-X-contain-shop-db",
+		"clock-incident-X-obligation-gdpr-art33-authority", "clock-incident-X-obligation-gdpr-art34-subjects",
+		"clock-incident-X-alerts",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
+				t.Fatalf("replay %s: %v", name, err)
+			}
+		})
+	}
+}

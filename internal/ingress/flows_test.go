@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
 	"github.com/breachops/breach/workflows"
@@ -200,6 +201,42 @@ func TestApproveButton(t *testing.T) {
 	assert.Contains(t, unescaped(string(after.Blocks)), "The gdpr-art33-authority report is drafted.")
 }
 
+// A report past its deadline is not approved by a click alone: the button opens a form that
+// asks for the reasons for the delay, and the approval carries them.
+func TestLateApproveAsksForReasons(t *testing.T) {
+	h := newHarness(t)
+	room := h.incident()
+	due := h.now.Add(-2 * time.Hour)
+	h.temporal.mu.Lock()
+	st := h.temporal.running[incidentID]
+	st.Obligations = []workflows.ObligationStatus{{Obligation: rules.Obligation{ID: "gdpr-art33-authority", DueAt: due}, State: workflows.OblAwaitingApproval}}
+	h.temporal.running[incidentID] = st
+	h.temporal.mu.Unlock()
+	m := h.post(room, "approval-needed", "The gdpr-art33-authority report is drafted. Approve: breach approve "+incidentID+" --step report:gdpr-art33-authority --as <dpo>")
+
+	_, err := h.dpo.Click(m, breachslack.ActionApproveReport)
+	require.NoError(t, err)
+	h.srv.Wait()
+	assert.Empty(t, h.temporal.Updates(), "a late report is not approved without reasons")
+	views := h.ws.Views()
+	require.Len(t, views, 1)
+	assert.Equal(t, breachslack.ViewApproveLate, views[0].CallbackID)
+
+	res, err := h.dpo.Submit(views[0], slackfake.Values{}.Set(breachslack.InputReasons, slackfake.Text(" ")))
+	require.NoError(t, err)
+	assert.Contains(t, string(res.Body), `"response_action":"errors"`)
+	assert.Contains(t, string(res.Body), breachslack.InputReasons)
+
+	const reasons = "The forensic confirmation arrived after the deadline."
+	_, err = h.dpo.Submit(views[0], slackfake.Values{}.Set(breachslack.InputReasons, slackfake.Text(reasons)))
+	require.NoError(t, err)
+	h.srv.Wait()
+	ups := h.temporal.Updates()
+	require.Len(t, ups, 1)
+	assert.Equal(t, workflows.ApproveRequest{By: dpoID, Step: "report:gdpr-art33-authority", Reasons: reasons}, ups[0].Arg)
+	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Approved by <@"+dpoID+">")
+}
+
 func TestIsolationAndCloseButtons(t *testing.T) {
 	h := newHarness(t)
 	room := h.incident()
@@ -214,10 +251,13 @@ func TestIsolationAndCloseButtons(t *testing.T) {
 	require.NoError(t, err)
 	h.srv.Wait()
 
-	ups := h.temporal.Updates()
-	require.Len(t, ups, 2)
-	assert.Equal(t, workflows.ApproveRequest{By: icID, Step: "isolation:shop-db", Note: "confirmed in Slack"}, ups[0].Arg)
-	assert.Equal(t, workflows.CloseRequest{By: icID}, ups[1].Arg)
+	// The two clicks are worked on side by side: their Updates may arrive in either order.
+	var args []any
+	for _, u := range h.temporal.Updates() {
+		args = append(args, u.Arg)
+	}
+	assert.ElementsMatch(t, []any{workflows.ApproveRequest{By: icID, Step: "isolation:shop-db", Note: "confirmed in Slack"},
+		workflows.CloseRequest{By: icID}}, args)
 	assert.Contains(t, unescaped(string(h.message(room.ID, iso.TS).Blocks)), "Confirmed by <@"+icID+">")
 	assert.Contains(t, unescaped(string(h.message(room.ID, closing.TS).Blocks)), "Closed by <@"+icID+">")
 	assert.Len(t, h.ephemeralsFor(dpoID), 1, "the DPO is not the commander")

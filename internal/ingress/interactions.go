@@ -103,7 +103,21 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 			}
 		})
 	case breachslack.ActionApproveReport:
+		trigger := cb.TriggerID
 		s.later("approve", func(ctx context.Context) {
+			// A report past its deadline needs the reasons for the delay: ask for them in a form
+			// while the click's trigger is still valid (Slack allows 3 seconds).
+			if due, late := s.lateReport(ctx, incident, strings.TrimPrefix(step, workflows.StepReport)); late {
+				m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incident, Step: step, MessageTS: at.messageTS, Text: at.text}
+				if raw, err := json.Marshal(at.blocks); err == nil {
+					m.Blocks = raw
+				}
+				view := breachslack.ApproveLateModal(m.encode(), incident, strings.TrimPrefix(step, workflows.StepReport), due)
+				if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
+					s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+errText(err)+"); click again, or use the CLI with --reasons.")
+				}
+				return
+			}
 			s.act(ctx, at, incident, workflows.UpdateApprove, workflows.ApproveRequest{By: at.user, Step: step}, "Approved")
 		})
 	case breachslack.ActionConfirmIsolation:
@@ -216,6 +230,22 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 			return nil
 		}
 		s.later("decide", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateDecide, d, "Decided") })
+	case breachslack.ViewApproveLate:
+		reasons := text(cb.View.State, breachslack.InputReasons)
+		if reasons == "" {
+			return slackgo.NewErrorsViewSubmissionResponse(map[string]string{breachslack.InputReasons: "The reasons for the delay are required for a late report."})
+		}
+		if !breachslack.IsIncidentID(m.Incident) || !strings.HasPrefix(m.Step, workflows.StepReport) {
+			s.later("bad modal", func(ctx context.Context) {
+				s.tell(ctx, at.channel, at.user, at.responseURL, "This form does not name an incident and a report; nothing was changed.")
+			})
+			return nil
+		}
+		if !s.replays.first(now, "view:"+cb.View.ID) {
+			return nil
+		}
+		r := workflows.ApproveRequest{By: cb.User.ID, Step: m.Step, Reasons: reasons}
+		s.later("approve late", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateApprove, r, "Approved") })
 	case breachslack.ViewFile:
 		ref := text(cb.View.State, breachslack.InputReference)
 		if ref == "" {
@@ -352,4 +382,22 @@ func decision(cb slackgo.InteractionCallback) (workflows.Decision, map[string]st
 		}
 	}
 	return d, errs
+}
+
+// lateReport reports whether an obligation's deadline has passed, and when it was. When the
+// incident cannot be read quickly the click is treated as on time: the workflow's validator
+// still refuses a late approval without reasons, and says so.
+func (s *Server) lateReport(ctx context.Context, incident, obligation string) (time.Time, bool) {
+	qctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	st, err := s.cfg.Temporal.Status(qctx, incident)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, o := range st.Obligations {
+		if o.ID == obligation {
+			return o.DueAt, s.now().After(o.DueAt)
+		}
+	}
+	return time.Time{}, false
 }

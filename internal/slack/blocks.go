@@ -48,6 +48,8 @@ const (
 	ViewDeclare = "breach_declare"
 	ViewDecide  = "breach_decide"
 	ViewFile    = "breach_file"
+	// ViewApproveLate approves a report after its deadline, with the reasons for the delay.
+	ViewApproveLate = "breach_approve_late"
 )
 
 // Inputs of the modals. Each input block's block_id and its element's action_id are the same

@@ -97,3 +97,13 @@ func FileModal(metadata, incidentID, obligation string) slackgo.ModalViewRequest
 		textInput(InputReasons, "Reasons for the delay", "Required when the deadline has passed", "", true, true, ""),
 	)
 }
+
+// ApproveLateModal approves a report whose deadline has passed: the law asks for the reasons
+// for the delay (GDPR Art. 33(1)), so the button opens this form instead of approving at once.
+func ApproveLateModal(metadata, incidentID, obligation string, due time.Time) slackgo.ModalViewRequest {
+	return modal(ViewApproveLate, "Approve a late report", "Approve", metadata,
+		slackgo.NewSectionBlock(md("The deadline of the *"+Escape(obligation)+"* report of *"+incidentID+"* passed "+SlackDate(due)+
+			". A late report must give the reasons for the delay; they are submitted with it and kept in the register."), nil, nil),
+		textInput(InputReasons, "Reasons for the delay", "Why the report could not be made in time", "", true, false, ""),
+	)
+}
