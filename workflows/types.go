@@ -1,6 +1,13 @@
 // Package workflows holds the breach plan as deterministic Temporal workflow code: the incident
 // workflow and its children (containment per system, one clock per legal obligation, customer
 // alerts). No I/O happens here; every side effect is an activity.
+//
+// A coroutine (the workflow function, each workflow.Go, each Update handler) blocks only on the
+// context it was given: a helper or closure that may block takes ctx as a parameter and never
+// captures another coroutine's. Blocking on a context owned by a coroutine that is itself
+// blocked panics on a real server ("trying to block on coroutine which is already blocked"),
+// while the test environment, which answers signals at once, never shows it; the replay tests
+// over histories recorded on a real server do.
 package workflows
 
 import (
