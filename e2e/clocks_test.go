@@ -169,24 +169,6 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 	s.checkNoTaskFailed(w)
 }
 
-// idle polls the status without acting on pending steps.
-func (p *pilot) idle(timeout time.Duration, what string, done func(workflows.Status) bool) workflows.Status {
-	p.s.tb.Helper()
-	var last workflows.Status
-	waitFor(p.s.tb, timeout, what, func() (bool, string) {
-		if p.worker != nil && p.worker.exited() {
-			p.s.tb.Fatalf("breach worker exited unexpectedly:\n%s", tail(p.worker.log, 30))
-		}
-		st, err := p.s.status(p.id)
-		if err != nil {
-			return false, err.Error()
-		}
-		last = st
-		return done(st), summary(st)
-	})
-	return last
-}
-
 func hasPending(st workflows.Status, step string) bool {
 	for _, p := range st.Pending {
 		if p.Step == step {

@@ -407,6 +407,17 @@ func newPilot(s *stack, id string, w *workerProc) *pilot {
 // until polls the status, acting on pending steps, until done holds.
 func (p *pilot) until(timeout time.Duration, what string, done func(workflows.Status) bool) workflows.Status {
 	p.s.tb.Helper()
+	return p.poll(timeout, what, done, true)
+}
+
+// idle polls the status without acting on pending steps.
+func (p *pilot) idle(timeout time.Duration, what string, done func(workflows.Status) bool) workflows.Status {
+	p.s.tb.Helper()
+	return p.poll(timeout, what, done, false)
+}
+
+func (p *pilot) poll(timeout time.Duration, what string, done func(workflows.Status) bool, act bool) workflows.Status {
+	p.s.tb.Helper()
 	var last workflows.Status
 	waitFor(p.s.tb, timeout, what, func() (bool, string) {
 		if p.worker != nil && p.worker.exited() {
@@ -420,7 +431,9 @@ func (p *pilot) until(timeout time.Duration, what string, done func(workflows.St
 		if done(st) {
 			return true, ""
 		}
-		p.act(st)
+		if act {
+			p.act(st)
+		}
 		return false, summary(st)
 	})
 	return last

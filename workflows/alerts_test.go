@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
@@ -168,9 +166,5 @@ func TestAlertsOutboxChunksFollowOneAnother(t *testing.T) {
 // A history recorded before changeAlertsPlan (testdata/alerts-before-plan.json: 2,401 rows in
 // three chunks of the outbox path) still replays: it takes the old chunk loop.
 func TestReplayAlertsHistoryFromBeforeThePlan(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(AlertsWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", "alerts-before-plan.json")); err != nil {
-		t.Fatalf("replay: %v", err)
-	}
+	replayAll(t, "alerts-before-plan")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/firewall"
@@ -443,21 +441,7 @@ func (s *containSuite) TestWithoutWaitForReleaseEndsWhenContained() {
 // behaviour under changeContainUntilRelease. Since: a release by Update, a containment that
 // released, and an incident cancelled with its containments releasing in a disconnected context.
 func TestReplayRecordedHistories(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(IncidentWorkflow)
-	r.RegisterWorkflow(ContainmentWorkflow)
-	r.RegisterWorkflow(ObligationWorkflow)
-	r.RegisterWorkflow(AlertsWorkflow)
-	for _, name := range []string{
-		"incident-before-release", "containment-before-release",
+	replayAll(t, "incident-before-release", "containment-before-release",
 		"incident-release-requested", "containment-released",
-		"incident-cancelled", "containment-cancelled",
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := filepath.Join("testdata", name+".json")
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
-				t.Fatalf("replay %s: %v", f, err)
-			}
-		})
-	}
+		"incident-cancelled", "containment-cancelled")
 }

@@ -14,16 +14,20 @@ import (
 // `bin/temporal server start-dev --db-filename var/temporal.db`, and save each run with
 // `temporal workflow show --workflow-id … --output json`.
 func TestReplayDemoIncident(t *testing.T) {
+	replayAll(t, "demo", "demo-contain-shop-db", "demo-obligation-gdpr-art33-authority",
+		"demo-obligation-gdpr-art34-subjects", "demo-alerts")
+}
+
+// replayAll replays each named history of testdata with every workflow of the plan registered.
+func replayAll(t *testing.T, names ...string) {
+	t.Helper()
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(IncidentWorkflow)
 	r.RegisterWorkflow(ContainmentWorkflow)
 	r.RegisterWorkflow(ObligationWorkflow)
 	r.RegisterWorkflow(AlertsWorkflow)
 	r.RegisterWorkflow(DrillWorkflow)
-	for _, name := range []string{
-		"demo", "demo-contain-shop-db", "demo-obligation-gdpr-art33-authority",
-		"demo-obligation-gdpr-art34-subjects", "demo-alerts",
-	} {
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
 				t.Fatalf("replay %s: %v", name, err)
@@ -42,21 +46,8 @@ func TestReplayDemoIncident(t *testing.T) {
 //     approval, its signal to the incident completing in a later task, then approved, filed,
 //     and the incident closed. Without the fix, replaying it panics as the worker did.
 func TestReplayEscalationHistories(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(IncidentWorkflow)
-	r.RegisterWorkflow(ContainmentWorkflow)
-	r.RegisterWorkflow(ObligationWorkflow)
-	r.RegisterWorkflow(AlertsWorkflow)
-	for _, name := range []string{
-		"escalation-stuck-obligation", "escalation-stuck-incident", "escalation-recovered-obligation",
-		"escalation-halftime-obligation", "escalation-halftime-incident",
-	} {
-		t.Run(name, func(t *testing.T) {
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
-				t.Fatalf("replay %s: %v", name, err)
-			}
-		})
-	}
+	replayAll(t, "escalation-stuck-obligation", "escalation-stuck-incident", "escalation-recovered-obligation",
+		"escalation-halftime-obligation", "escalation-halftime-incident")
 }
 
 // A drill at 4,320x recorded by e2e TestClockEscalatesThroughEveryPointOnARealServer (run it with
@@ -65,21 +56,7 @@ func TestReplayEscalationHistories(t *testing.T) {
 // twice more while overdue, a notice clock, and the customer alerts, each reporting back by
 // signal.
 func TestReplayDrillWithEveryChildUnderItsParent(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(IncidentWorkflow)
-	r.RegisterWorkflow(ContainmentWorkflow)
-	r.RegisterWorkflow(ObligationWorkflow)
-	r.RegisterWorkflow(AlertsWorkflow)
-	r.RegisterWorkflow(DrillWorkflow)
-	for _, name := range []string{
-		"clock-drill-X", "clock-incident-X", "clock-incident-X-contain-shop-db",
+	replayAll(t, "clock-drill-X", "clock-incident-X", "clock-incident-X-contain-shop-db",
 		"clock-incident-X-obligation-gdpr-art33-authority", "clock-incident-X-obligation-gdpr-art34-subjects",
-		"clock-incident-X-alerts",
-	} {
-		t.Run(name, func(t *testing.T) {
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", name+".json")); err != nil {
-				t.Fatalf("replay %s: %v", name, err)
-			}
-		})
-	}
+		"clock-incident-X-alerts")
 }
