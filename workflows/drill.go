@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/scenario"
 )
@@ -75,8 +76,8 @@ func ValidateDrillInput(in DrillInput) error {
 		return errors.New("drill: the scenario's duration must be longer than zero")
 	case math.IsNaN(in.TimeScale) || in.TimeScale > MaxTimeScale:
 		return fmt.Errorf("drill: time scale %g must be between 1 and %d", in.TimeScale, MaxTimeScale)
-	case in.IncidentID != "" && !strings.HasPrefix(in.IncidentID, "INC-"):
-		return fmt.Errorf("drill: incident id %q must look like INC-20261128-7F3A", in.IncidentID)
+	case in.IncidentID != "" && !incident.IsID(in.IncidentID):
+		return fmt.Errorf("drill: %v", incident.ValidateID(in.IncidentID))
 	}
 	return nil
 }
@@ -151,9 +152,17 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 // derivedID is a scheduled run's incident ID: from its run ID, and attempt when an earlier
 // candidate was taken.
 func (dr *drillImpl) derivedID(ctx workflow.Context, start time.Time, attempt int) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, attempt)))
-	return "INC-" + start.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+	seed := fmt.Sprintf("%s\x00%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, attempt)
+	if workflow.GetVersion(ctx, changeLongIncidentIDs, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		h := sha256.Sum256([]byte(seed))
+		return "INC-" + start.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+	}
+	return incident.DerivedID(start, seed)
 }
+
+// changeLongIncidentIDs is the workflow.GetVersion change after which a scheduled drill's
+// incident ID carries 64 bits (incident.DerivedID) instead of 16.
+const changeLongIncidentIDs = "incident-ids-64-bits"
 
 func persona(as string, configured []string, fallback string) string {
 	switch {

@@ -338,7 +338,7 @@ func (s *drillSuite) TestScheduledRunDerivesItsIncidentID() {
 	s.Require().NoError(s.env.GetWorkflowError())
 	var rep activities.DrillReport
 	s.Require().NoError(s.env.GetWorkflowResult(&rep))
-	s.Regexp(`^INC-20261128-[0-9A-F]{4}$`, rep.IncidentID)
+	s.Regexp(`^INC-20261128-[0-9A-F]{16}$`, rep.IncidentID)
 }
 
 // The drill activities speak the incident's messages without importing this package; these

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -59,6 +60,9 @@ func ValidateDeclaration(d Declaration) error {
 	if err := validateShape(d); err != nil {
 		return err
 	}
+	if err := incident.ValidateID(d.IncidentID); err != nil {
+		return errors.New("declaration: " + err.Error())
+	}
 	if len(d.Roles.DPO) == 0 {
 		return errors.New("declaration: nobody holds the dpo role, so nobody could decide the incident; add an identity to roles.dpo in the configuration (breach.yaml)")
 	}
@@ -67,6 +71,11 @@ func ValidateDeclaration(d Declaration) error {
 	}
 	return checkOrganisation(d)
 }
+
+// changeValidIncidentID is the workflow.GetVersion change after which an incident refuses to
+// start with an ID that is not one (incident.ValidateID): the ID names paths and Slack channels.
+// Incidents started before keep running whatever their ID.
+const changeValidIncidentID = "incident-valid-id"
 
 // validateShape is what the incident and drill workflows check when they start. It must not
 // grow: a stricter check would fail, on replay, incidents that started under this one.
@@ -99,6 +108,11 @@ func validateShape(d Declaration) error {
 func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 	if err := validateShape(d); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDeclaration", nil)
+	}
+	if workflow.GetVersion(ctx, changeValidIncidentID, workflow.DefaultVersion, 1) == 1 {
+		if err := incident.ValidateID(d.IncidentID); err != nil {
+			return temporal.NewNonRetryableApplicationError("declaration: "+err.Error(), "InvalidDeclaration", nil)
+		}
 	}
 	inc.decl = d
 	inc.logger = log.With(workflow.GetLogger(ctx), "incident", d.IncidentID)

@@ -51,7 +51,7 @@ func (s *incidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T())
 
 func declaration() Declaration {
 	return Declaration{
-		IncidentID: "INC-20261128-TEST", Title: "Backup bucket exposed", Systems: []string{"shop-db", "crm-api"},
+		IncidentID: "INC-20261128-7E57", Title: "Backup bucket exposed", Systems: []string{"shop-db", "crm-api"},
 		AwareAt: start, AwareZone: "Europe/Berlin", DeclaredBy: "ic", Source: "cli",
 		Subjects: activities.DatasetRef{URI: "/data/subjects.csv"},
 		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
@@ -406,9 +406,9 @@ func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
 	s.mockNotices()
 	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
 		activities.ScopeResult{}, temporal.NewNonRetryableApplicationError(`subjects dataset: required column "email" is missing`, activities.ErrTypeSubjectsMissingColumn, nil)).Once()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/fixed.csv"}}).Return(
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/fixed.csv"}}).Return(
 		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/fixed.csv", SHA256: "f"}}, nil).Once()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
 	var failed Status
@@ -448,7 +448,7 @@ func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTh
 		`the organisation's sector "retail" is unknown to the rulebook`,
 		"the configuration (breach.yaml, organisation.sectors) must be corrected",
 		"known sectors are health-covered-entity, nis2-essential, nis2-important, us-listed",
-		"declare the breach again, and cancel INC-20261128-TEST",
+		"declare the breach again, and cancel INC-20261128-7E57",
 	} {
 		s.Contains(refused.Error(), want)
 	}

@@ -168,13 +168,13 @@ func (s *incidentSuite) TestHIPAASixtyDayClockEscalates() {
 // its clock, and the running ones are kept.
 func (s *incidentSuite) TestAmendedDatasetStartsNewObligationsAndKeepsRunningOnes() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
 		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "a"}}, nil).Once()
 	bigger := scope()
 	bigger.Subjects, bigger.Mailable = 14, 13
 	bigger.ByJurisdiction = map[string]int{"DE": 7, "FR": 3, "US-TX": 4}
 	bigger.MailableByJurisdiction = map[string]int{"DE": 6, "FR": 3, "US-TX": 4}
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-TEST", Dataset: activities.DatasetRef{URI: "/data/more.csv"}}).Return(
+	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/more.csv"}}).Return(
 		activities.ScopeResult{Summary: bigger, Dataset: activities.DatasetRef{URI: "/data/more.csv", SHA256: "b"}}, nil).Once()
 	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(

@@ -79,8 +79,8 @@ func TestUnevaluableSaysWhoCorrectsWhichFact(t *testing.T) {
 	}{
 		{"sector from the configuration", func(d *Declaration, _ *Decision) { d.Organisation.Sectors = []string{"retail"} }, "decision",
 			[]string{`the organisation's sector "retail" is unknown to the rulebook; the configuration (breach.yaml, organisation.sectors) must be corrected: known sectors are`,
-				"Incident INC-20261128-TEST keeps the organisation facts it was declared with, so no decision can be recorded in it",
-				"declare the breach again", "temporal workflow cancel --workflow-id incident/INC-20261128-TEST"}},
+				"Incident INC-20261128-7E57 keeps the organisation facts it was declared with, so no decision can be recorded in it",
+				"declare the breach again", "temporal workflow cancel --workflow-id incident/INC-20261128-7E57"}},
 		{"sector of a drill", func(d *Declaration, _ *Decision) { d.Organisation.Sectors = []string{"retail"}; d.Drill = true }, "decision",
 			[]string{"(or, in a drill, the scenario's facts.sectors)"}},
 		{"establishment", func(d *Declaration, _ *Decision) { d.Organisation.Establishments = []string{"EU"} }, "amendment",

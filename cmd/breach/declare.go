@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -23,6 +22,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/workflows"
 )
@@ -99,8 +99,8 @@ func oneIncidentArg(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return usagef("%s needs exactly one incident ID (e.g. INC-20261128-7F3A)", cmd.Name())
 	}
-	if !strings.HasPrefix(args[0], "INC-") {
-		return usagef("%q is not an incident ID: they look like INC-20261128-7F3A", args[0])
+	if err := incident.ValidateID(args[0]); err != nil {
+		return usagef("%v", err)
 	}
 	return nil
 }
@@ -187,11 +187,9 @@ func readable(path string) error {
 // next candidate when another incident already holds the ID.
 func newIncidentID(aware time.Time, key string, now time.Time, attempt int) string {
 	if key != "" {
-		h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", key, attempt)))
-		return "INC-" + aware.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
+		return incident.KeyedID(aware, key, attempt)
 	}
-	u := uuid.New()
-	return "INC-" + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(u[:2]))
+	return incident.NewID(now)
 }
 
 // memoKey names the memo field holding a hash of the declaration key, so that a keyed declare

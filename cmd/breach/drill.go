@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -21,6 +20,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/scenario"
 	"github.com/breachops/breach/workflows"
@@ -160,8 +160,7 @@ func newDrillRunCmd(g *globals) *cobra.Command {
 func freeDrillIncidentID(ctx context.Context, c client.Client, now time.Time) string {
 	var id string
 	for range 8 {
-		u := uuid.New()
-		id = "INC-" + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(u[:2]))
+		id = incident.NewID(now)
 		if _, err := c.DescribeWorkflow(ctx, workflows.IncidentWorkflowID(id), ""); err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {

@@ -3,8 +3,6 @@ package ingress
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
 )
 
@@ -183,7 +182,4 @@ func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand) {
 
 // IncidentID derives the incident ID from the awareness time and a key, as the CLI does with
 // --key: the same submission always maps to the same incident.
-func IncidentID(aware time.Time, key string) string {
-	h := sha256.Sum256([]byte(key))
-	return "INC-" + aware.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(h[:2]))
-}
+func IncidentID(aware time.Time, key string) string { return incident.KeyedID(aware, key, 0) }

@@ -49,7 +49,7 @@ func TestDeclare(t *testing.T) {
 	ds := h.temporal.Declared()
 	require.Len(t, ds, 1)
 	d := ds[0]
-	assert.Regexp(t, `^INC-[0-9]{8}-[0-9A-F]{4}$`, d.IncidentID)
+	assert.Regexp(t, `^INC-[0-9]{8}-[0-9A-F]{16}$`, d.IncidentID)
 	assert.Equal(t, "Customer DB exposed", d.Title)
 	assert.Equal(t, []string{"shop-db", "crm-api"}, d.Systems)
 	assert.Equal(t, icID, d.DeclaredBy)

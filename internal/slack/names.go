@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/console"
 )
 
@@ -67,12 +68,8 @@ func Escape(s string) string {
 	return r.Replace(s)
 }
 
-var incidentIDPattern = regexp.MustCompile(`INC-[0-9]{8}-[0-9A-F]{4,}`)
-
-// FindIncidentID returns the first incident ID in s ("INC-20261128-7F3A"), or "".
-func FindIncidentID(s string) string { return incidentIDPattern.FindString(s) }
+// FindIncidentID returns the first incident ID in s, or "".
+func FindIncidentID(s string) string { return incident.FindID(s) }
 
 // IsIncidentID reports whether s is exactly an incident ID.
-func IsIncidentID(s string) bool {
-	return len(s) < 40 && incidentIDPattern.FindString(s) == s && s != ""
-}
+func IsIncidentID(s string) bool { return incident.IsID(s) }
