@@ -14,7 +14,8 @@ import (
 // DatasetRef names the affected-subjects dataset. The workflow holds only this reference and
 // counts, never the rows.
 type DatasetRef struct {
-	// URI is a file path or file:// URI of a CSV export.
+	// URI names a dataset of the store: dataset:<name>. (Incidents declared before the store
+	// carry a path; the worker no longer opens those.)
 	URI string `json:"uri"`
 	// SHA256 pins the content once the scope phase has read it.
 	SHA256 string `json:"sha256,omitempty"`

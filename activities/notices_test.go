@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func (m *countingMailer) Send(ctx context.Context, msg bmail.Message) (bmail.Rec
 func newTestActivities(t *testing.T) (*Activities, *countingMailer) {
 	dir := t.TempDir()
 	m := &countingMailer{Outbox: bmail.Outbox{Dir: filepath.Join(dir, "outbox")}}
-	return &Activities{Mail: m, Datasets: LocalDatasets{}, Dir: dir}, m
+	return &Activities{Mail: m, Datasets: pathDatasets{}, Dir: dir}, m
 }
 
 var routes = []NoticeRoute{
@@ -241,4 +242,12 @@ func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities,
 	var scope ScopeResult
 	require.NoError(t, v.Get(&scope))
 	return scope
+}
+
+// pathDatasets opens a dataset reference as a file path: the activity tests write their
+// datasets to temporary files.
+type pathDatasets struct{}
+
+func (pathDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
+	return os.Open(ref.URI)
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -35,20 +36,12 @@ type ScopeResult struct {
 	Dataset DatasetRef       `json:"dataset"`
 }
 
-// LocalDatasets opens datasets from the local file system.
-type LocalDatasets struct{}
+// StoreDatasets opens the datasets of the store (dataset:<name>): never a path a person gave.
+type StoreDatasets struct{ Store *datasets.Store }
 
-// Open opens a file path or file:// URI.
-func (LocalDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
-	path := strings.TrimPrefix(ref.URI, "file://")
-	if path == "" {
-		return nil, fmt.Errorf("no subjects dataset given: pass --subjects FILE.csv")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+// Open opens a dataset of the store.
+func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
+	return d.Store.Open(ctx, ref.URI)
 }
 
 // duplicatesPath lists, one per line, the indexes of the data rows that repeat an earlier

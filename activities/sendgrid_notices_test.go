@@ -102,7 +102,7 @@ func newSGFixtureAt(t *testing.T, srv *sendgridtest.Server, url string, sg *Send
 	t.Cleanup(func() { led.Close() })
 	sg.Client, sg.Ledger = client, led
 	f := &sgFixture{t: t, sg: sg, srv: srv, led: led, url: url,
-		acts: &Activities{Mail: sg, Datasets: LocalDatasets{}, Dir: dir}}
+		acts: &Activities{Mail: sg, Datasets: pathDatasets{}, Dir: dir}}
 	var s testsuite.WorkflowTestSuite
 	f.env = s.NewTestActivityEnvironment()
 	f.env.RegisterActivity(f.acts)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/console"
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
@@ -70,18 +71,23 @@ systems:
 	if err != nil {
 		b.Fatal(err)
 	}
-	subjectsCSV := filepath.Join(dir, "subjects.csv")
-	if err := os.WriteFile(subjectsCSV, []byte("id,email,name,country,data_categories\nB1,b1@example.net,B One,DE,contact\n"), 0o644); err != nil {
+	home := filepath.Join(dir, "home")
+	store, err := datasets.Open(filepath.Join(home, "datasets"), 0)
+	if err != nil {
 		b.Fatal(err)
 	}
+	ds, err := store.Add(context.Background(), "subjects.csv", strings.NewReader("id,email,name,country,data_categories\nB1,b1@example.net,B One,DE,contact\n"), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	subjectsCSV := ds.Ref
 
 	c := isoBenchDevServer(b, dir)
-	home := filepath.Join(dir, "home")
 	acts := &activities.Activities{
 		Chat:      &console.Chat{Dir: home, Out: io.Discard},
 		Mail:      mail.Outbox{Dir: filepath.Join(home, "outbox")},
 		Firewalls: firewall.NewRegistry(inventory, firewall.Options{DryRunPath: filepath.Join(home, "dry-run.jsonl")}),
-		Datasets:  activities.LocalDatasets{},
+		Datasets:  activities.StoreDatasets{Store: store},
 		Dir:       home,
 	}
 	w := worker.New(c, acts)

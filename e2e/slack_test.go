@@ -46,6 +46,8 @@ type slackWorld struct {
 	worker   *workerProc
 	dpo, ic  *slackfake.Person
 	subjects string
+	// dataset is the name under which the subjects file is in the dataset store.
+	dataset string
 }
 
 func slackConfigYAML(org slackOrg) string {
@@ -153,6 +155,9 @@ func (w *slackWorld) writeSubjects(rows []slackSubject) {
 	if err := os.WriteFile(w.subjects, b.Bytes(), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
+	// A person adds the export to the dataset store; the declare form names it.
+	w.dataset = "slack-e2e-subjects.csv"
+	w.s.mustBreach("datasets", "add", w.subjects, "--name", w.dataset, "--replace")
 }
 
 func (w *slackWorld) eventually(timeout time.Duration, what string, cond func() bool) {
@@ -290,7 +295,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
 		Set(breachslack.InputWhat, slackfake.Text("A backup of the shop database was readable from the internet.")).
-		Set(breachslack.InputSubjects, slackfake.Text(w.subjects))))
+		Set(breachslack.InputSubjects, slackfake.Text(w.dataset))))
 
 	ch := w.incidentChannel()
 	if !ch.Private {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -127,7 +126,7 @@ func (f *timeFlag) Type() string { return "time" }
 
 func newAmendCmd(g *globals) *cobra.Command {
 	var r workflows.AmendRequest
-	var path string
+	var sf subjectsFlags
 	var significant bool
 	cmd := &cobra.Command{
 		Use:   "amend ID [--subjects FILE.csv] [--significant] [--materiality-at TIME] --as DPO",
@@ -137,21 +136,22 @@ func newAmendCmd(g *globals) *cobra.Command {
 			if err := requireAs(r.By); err != nil {
 				return err
 			}
-			if path != "" {
-				abs, err := filepath.Abs(path)
-				if err != nil {
-					return usagef("--subjects %s: %v", path, err)
-				}
-				if err := readable(abs); err != nil {
-					return usagef("--subjects %s cannot be read: %v", path, err)
-				}
-				r.Subjects = &activities.DatasetRef{URI: abs}
-			}
 			if cmd.Flags().Changed("significant") {
 				r.SignificantIncident = &significant
 			}
-			if r.Subjects == nil && r.SignificantIncident == nil && r.MaterialityDeterminedAt == nil {
-				return usagef("nothing to amend: give --subjects, --significant or --materiality-at")
+			if !sf.given() && r.SignificantIncident == nil && r.MaterialityDeterminedAt == nil {
+				return usagef("nothing to amend: give --subjects (or --dataset), --significant or --materiality-at")
+			}
+			if sf.given() {
+				cfg, err := g.config()
+				if err != nil {
+					return err
+				}
+				ds, err := sf.resolve(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				r.Subjects = &ds
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
@@ -164,7 +164,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&path, "subjects", "", "a corrected or larger subjects dataset")
+	sf.register(fl, "a corrected or larger subjects dataset")
 	fl.BoolVar(&significant, "significant", false, "a significant incident under NIS2 (false to withdraw)")
 	fl.Var(&timeFlag{&r.MaterialityDeterminedAt}, "materiality-at", "when the incident was determined material (SEC 8-K), RFC 3339")
 	fl.StringVar(&r.Note, "note", "", "why the facts changed")
@@ -292,23 +292,25 @@ func newCloseCmd(g *globals) *cobra.Command {
 
 func newSubjectsCmd(g *globals) *cobra.Command {
 	var r workflows.ReplaceSubjectsRequest
-	var path string
+	var sf subjectsFlags
 	cmd := &cobra.Command{
-		Use:   "subjects ID --subjects FILE.csv --as NAME",
+		Use:   "subjects ID (--subjects FILE.csv | --dataset NAME) --as NAME",
 		Short: "Give the scope phase a corrected subjects dataset",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireAs(r.By); err != nil {
 				return err
 			}
-			abs, err := filepath.Abs(path)
-			if err != nil || path == "" {
-				return usagef("--subjects FILE.csv is required")
+			if !sf.given() {
+				return usagef("--subjects FILE.csv or --dataset NAME is required")
 			}
-			if err := readable(abs); err != nil {
-				return usagef("--subjects %s cannot be read: %v", path, err)
+			cfg, err := g.config()
+			if err != nil {
+				return err
 			}
-			r.Subjects = activities.DatasetRef{URI: abs}
+			if r.Subjects, err = sf.resolve(cmd.Context(), cfg); err != nil {
+				return err
+			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, args[0], workflows.UpdateReplaceSubjects, r, &out); err != nil {
@@ -319,7 +321,7 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&path, "subjects", "", "the corrected CSV")
+	sf.register(cmd.Flags(), "the corrected dataset")
 	cmd.Flags().StringVar(&r.By, "as", "", "who provides it")
 	return cmd
 }

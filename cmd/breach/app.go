@@ -136,11 +136,15 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	store, err := openDatasets(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
 		Chat:      chat,
 		Mail:      mailer,
 		Firewalls: fw,
-		Datasets:  activities.LocalDatasets{},
+		Datasets:  activities.StoreDatasets{Store: store},
 		Dir:       cfg.Home,
 	}, nil
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,16 +20,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/workflows"
 )
 
 type declareFlags struct {
-	title, description, awareAt, subjects, key, as string
-	systems                                        []string
-	drill, json                                    bool
+	title, description, awareAt, key, as string
+	subjects                             subjectsFlags
+	systems                              []string
+	drill, json                          bool
 }
 
 func newDeclareCmd(g *globals) *cobra.Command {
@@ -44,7 +43,7 @@ func newDeclareCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := f.declaration(cfg, time.Now())
+			d, err := f.declaration(cmd.Context(), cfg, time.Now())
 			if err != nil {
 				return err
 			}
@@ -73,7 +72,7 @@ func newDeclareCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.description, "description", "", "what happened, in a few sentences (no personal data)")
 	fl.StringArrayVar(&f.systems, "system", nil, "affected system: an inventory name or an IP address/CIDR (repeatable, at least one)")
 	fl.StringVar(&f.awareAt, "aware-at", "", "when the organisation became aware, RFC 3339 (default: now)")
-	fl.StringVar(&f.subjects, "subjects", "", "CSV export of the affected data subjects")
+	f.subjects.register(fl, "the affected data subjects")
 	fl.StringVar(&f.key, "key", "", "idempotency key: declaring again with the same key returns the same incident")
 	fl.BoolVar(&f.drill, "drill", false, "a tabletop drill: nothing is filed with any authority")
 	fl.StringVar(&f.as, "as", defaultIdentity(), "who declares")
@@ -107,7 +106,7 @@ func oneIncidentArg(cmd *cobra.Command, args []string) error {
 
 // declaration checks the flags, and the systems against the inventory, and builds the
 // declaration; nothing starts on bad input.
-func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows.Declaration, error) {
+func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now time.Time) (workflows.Declaration, error) {
 	if strings.TrimSpace(f.title) == "" {
 		return workflows.Declaration{}, usagef("--title is required: give the incident a short title")
 	}
@@ -129,21 +128,10 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 	} else if loc := time.Local.String(); loc != "" {
 		zone = loc
 	}
-	var ds activities.DatasetRef
-	if f.subjects != "" {
-		abs, err := filepath.Abs(f.subjects)
-		if err != nil {
-			return workflows.Declaration{}, usagef("--subjects %s: %v", f.subjects, err)
-		}
-		if err := readable(abs); err != nil {
-			return workflows.Declaration{}, usagef("--subjects %s cannot be read: %v; check the path and permissions", f.subjects, err)
-		}
-		ds.URI = abs
-	}
 	id := newIncidentID(aware, f.key, now, 0)
 	d := workflows.Declaration{
 		IncidentID: id, Title: strings.TrimSpace(f.title), Description: f.description, Systems: f.systems,
-		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: f.as, Source: "cli", Drill: f.drill, Subjects: ds, Key: f.key,
+		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: f.as, Source: "cli", Drill: f.drill, Key: f.key,
 	}
 	if f.drill {
 		d.Source = "drill"
@@ -159,27 +147,13 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 	if err := checkSystems(fw, d.Systems); err != nil {
 		return workflows.Declaration{}, err
 	}
+	// Last: the dataset enters the store only once everything else is right.
+	if f.subjects.given() {
+		if d.Subjects, err = f.subjects.resolve(ctx, cfg); err != nil {
+			return workflows.Declaration{}, err
+		}
+	}
 	return d, nil
-}
-
-func readable(path string) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	if st.IsDir() {
-		return errors.New("it is a directory")
-	}
-	var b [1]byte
-	if _, err := fh.Read(b[:]); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
 }
 
 // newIncidentID makes INC-YYYYMMDD-XXXX. With a key the suffix and date derive from the key and

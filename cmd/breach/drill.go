@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,7 +58,7 @@ func (f *drillFlags) register(cmd *cobra.Command) {
 }
 
 // input loads the scenario and builds the drill's input; nothing starts on bad input.
-func (f *drillFlags) input(cfg *config.Config, warn io.Writer) (workflows.DrillInput, error) {
+func (f *drillFlags) input(ctx context.Context, cfg *config.Config, warn io.Writer) (workflows.DrillInput, error) {
 	if f.scenario == "" {
 		return workflows.DrillInput{}, usagef("--scenario is required: a scenario file such as examples/scenarios/lost-laptop.yaml")
 	}
@@ -83,6 +80,11 @@ func (f *drillFlags) input(cfg *config.Config, warn io.Writer) (workflows.DrillI
 	}
 	if err := workflows.ValidateDrillInput(in); err != nil {
 		return workflows.DrillInput{}, usagef("%v", err)
+	}
+	// The dataset goes into the store: the worker reads no path, and a schedule outlives the
+	// scenario's directory.
+	if in.Scenario.Subjects, err = keepDataset(ctx, cfg, in.Scenario); err != nil {
+		return workflows.DrillInput{}, err
 	}
 	return in, nil
 }
@@ -108,7 +110,7 @@ func newDrillRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in, err := f.input(cfg, cmd.ErrOrStderr())
+			in, err := f.input(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -209,7 +211,7 @@ func newDrillScheduleCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in, err := f.input(cfg, cmd.ErrOrStderr())
+			in, err := f.input(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -227,11 +229,6 @@ func newDrillScheduleCmd(g *globals) *cobra.Command {
 			}
 			if !scheduleIDRE(id) {
 				return usagef("--id %q: use letters, digits, dots and dashes", id)
-			}
-			// The dataset is copied beside the drill records, so the schedule does not depend
-			// on the scenario's directory staying where it is.
-			if in.Scenario.Subjects, err = keepDataset(cfg.Home, in.Scenario); err != nil {
-				return err
 			}
 			in.ScheduleID = id
 			return withClient(cmd, func(c client.Client) error {
@@ -307,22 +304,19 @@ func timeOrNone(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// keepDataset copies the scenario's dataset to BREACH_HOME/drills/datasets/, named by its
-// content, and returns the copy's path.
-func keepDataset(home string, sc scenario.Scenario) (string, error) {
-	data, err := os.ReadFile(sc.Subjects)
+// keepDataset adds the scenario's dataset to the dataset store, named by its content, and
+// returns its reference: a scheduled drill reads it long after the scenario file is gone.
+func keepDataset(ctx context.Context, cfg *config.Config, sc scenario.Scenario) (string, error) {
+	store, err := openDatasets(cfg)
 	if err != nil {
-		return "", usagef("scenario %s: subjects %s: %v", sc.Name, sc.Subjects, err)
+		return "", err
 	}
-	sum := sha256.Sum256(data)
-	path := filepath.Join(activities.DrillsDir(home), "datasets", sc.Name+"-"+hex.EncodeToString(sum[:6])+".csv")
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", fmt.Errorf("keep the drill's dataset: %w", err)
+	defer store.Close()
+	info, err := store.AddFile(ctx, sc.Subjects)
+	if err != nil {
+		return "", usagef("scenario %s: subjects: %v", sc.Name, err)
 	}
-	if err := os.WriteFile(path, data, 0o640); err != nil {
-		return "", fmt.Errorf("keep the drill's dataset: %w", err)
-	}
-	return path, nil
+	return info.Ref, nil
 }
 
 // scheduleRow is one drill schedule as `breach drill schedules` shows it.

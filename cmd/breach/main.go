@@ -81,6 +81,7 @@ func newRootCmd() *cobra.Command {
 		newCloseCmd(g),
 		newReleaseCmd(g),
 		newSubjectsCmd(g),
+		newDatasetsCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
 		newObligationsCmd(g),

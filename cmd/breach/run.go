@@ -127,10 +127,10 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	df := &declareFlags{
 		title:       "Customer database exposed through a misconfigured backup bucket",
 		description: "A nightly backup of the shop database was readable from the internet for nine days; access logs show downloads from unknown addresses.",
-		systems:     f.systems, subjects: f.subjects, as: ic,
+		systems:     f.systems, subjects: subjectsFlags{file: f.subjects}, as: ic,
 		awareAt: now.Add(-2 * time.Hour).Format(time.RFC3339),
 	}
-	d, err := df.declaration(cfg, now)
+	d, err := df.declaration(ctx, cfg, now)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,9 @@ func (c *Config) check(file string, pos positions) Problems {
 	c.checkIdentities(add, "roles.dpo", c.Roles.DPO)
 	c.checkIdentities(add, "roles.commander", c.Roles.Commander)
 	c.checkRoutes(add, pos)
+	if c.Datasets.MaxBytes < 0 {
+		add("datasets.max_bytes", "%d is negative: give the largest dataset in bytes, or leave it out for 4 GiB", c.Datasets.MaxBytes)
+	}
 	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
 	return p
 }

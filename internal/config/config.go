@@ -27,6 +27,8 @@ type Config struct {
 	Home string `yaml:"home"`
 	// Containment adjusts how isolation is ended.
 	Containment Containment `yaml:"containment"`
+	// Datasets is the store of affected-subjects datasets.
+	Datasets Datasets `yaml:"datasets"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -55,6 +57,15 @@ type Containment struct {
 	// ReleaseOnClose lifts every automated isolation when the incident closes; systems
 	// isolated by hand are left to people, with a message asking them to lift it.
 	ReleaseOnClose bool `yaml:"release_on_close"`
+}
+
+// Datasets is where the affected-subjects datasets live: the command line adds files there and
+// the worker reads them from there, never from a path a person gives.
+type Datasets struct {
+	// Dir is the store's directory, relative to this file; default <home>/datasets.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds one dataset; default 4 GiB (a 10 million row export is about 1.5 GB).
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Route is how one obligation's report is submitted.
@@ -139,5 +150,14 @@ func (c *Config) resolve(dir string) error {
 		return err
 	}
 	c.Home = abs
+	switch {
+	case c.Datasets.Dir == "":
+		c.Datasets.Dir = filepath.Join(c.Home, "datasets")
+	case !filepath.IsAbs(c.Datasets.Dir) && dir != "":
+		c.Datasets.Dir = filepath.Join(dir, c.Datasets.Dir)
+	}
+	if c.Datasets.Dir, err = filepath.Abs(c.Datasets.Dir); err != nil {
+		return err
+	}
 	return nil
 }

@@ -126,6 +126,7 @@ func TestLoadEmptyFileGivesDefaults(t *testing.T) {
 			require.NoError(t, err)
 			want := config.Default()
 			want.Home = filepath.Join(wd, "var")
+			want.Datasets.Dir = filepath.Join(wd, "var", "datasets")
 			want.Path = path
 			assert.Equal(t, want, c)
 		})
@@ -140,6 +141,7 @@ func TestLoadNoPathGivesDefaults(t *testing.T) {
 	require.NoError(t, err)
 	want := config.Default()
 	want.Home = filepath.Join(wd, "var")
+	want.Datasets.Dir = filepath.Join(wd, "var", "datasets")
 	assert.Equal(t, want, c)
 }
 

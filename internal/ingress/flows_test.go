@@ -22,7 +22,7 @@ func declareValues(systems string) slackfake.Values {
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
 		Set(breachslack.InputWhat, slackfake.Text("A backup bucket was public.")).
-		Set(breachslack.InputSubjects, slackfake.Text("/data/affected.csv"))
+		Set(breachslack.InputSubjects, slackfake.Text("affected-march.csv"))
 }
 
 func TestDeclare(t *testing.T) {
@@ -55,7 +55,7 @@ func TestDeclare(t *testing.T) {
 	assert.Equal(t, icID, d.DeclaredBy)
 	assert.Equal(t, "slack", d.Source)
 	assert.Equal(t, "Severity: high. A backup bucket was public.", d.Description)
-	assert.Equal(t, "/data/affected.csv", d.Subjects.URI)
+	assert.Equal(t, "dataset:affected-march.csv", d.Subjects.URI)
 	assert.Equal(t, []string{dpoID}, d.Roles.DPO, "roles come from the configuration")
 	assert.Equal(t, "Europe/Berlin", d.AwareZone)
 	assert.WithinDuration(t, time.Now().Add(-2*time.Hour), d.AwareAt, 2*time.Second)
@@ -90,7 +90,8 @@ func TestDeclareFormErrors(t *testing.T) {
 		{"system named twice", declareValues("shop-db, shop-db"), breachslack.InputSystems},
 		{"no title", declareValues("shop-db").Set(breachslack.InputTitle, slackfake.Text("  ")), breachslack.InputTitle},
 		{"aware in the future", declareValues("shop-db").Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(time.Hour))), breachslack.InputAwareAt},
-		{"relative dataset path", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("affected.csv")), breachslack.InputSubjects},
+		{"a path instead of a dataset", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("/proc/self/environ")), breachslack.InputSubjects},
+		{"a path out of the store", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("../../etc/passwd")), breachslack.InputSubjects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/datasets"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
 )
@@ -302,9 +302,9 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Ti
 		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
 	}
 	severity, _ := stateValue(st, breachslack.InputSeverity)
-	subjects := text(st, breachslack.InputSubjects)
-	if subjects != "" && !filepath.IsAbs(strings.TrimPrefix(subjects, "file://")) {
-		errs[breachslack.InputSubjects] = "Give an absolute path on the worker's machine, or a file:// URI."
+	subjects := strings.TrimPrefix(text(st, breachslack.InputSubjects), datasets.Scheme)
+	if subjects != "" && datasets.ValidateName(subjects) != nil {
+		errs[breachslack.InputSubjects] = "Give the name of a dataset in breach's dataset store (breach datasets list), not a path."
 	}
 	if len(errs) > 0 {
 		return workflows.Declaration{}, errs
@@ -320,7 +320,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Ti
 	d := workflows.Declaration{
 		IncidentID: IncidentID(aware, key), Title: title, Description: desc, Systems: systems,
 		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: cb.User.ID, Source: "slack", Drill: m.Drill,
-		Subjects: activities.DatasetRef{URI: subjects}, Key: key,
+		Subjects: datasetRef(subjects), Key: key,
 	}
 	if m.Drill {
 		d.Source = "drill"
@@ -400,4 +400,12 @@ func (s *Server) lateReport(ctx context.Context, incident, obligation string) (t
 		}
 	}
 	return time.Time{}, false
+}
+
+// datasetRef is the store's reference for a dataset name; none when no name was given.
+func datasetRef(name string) activities.DatasetRef {
+	if name == "" {
+		return activities.DatasetRef{}
+	}
+	return activities.DatasetRef{URI: datasets.Ref(name)}
 }

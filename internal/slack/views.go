@@ -59,8 +59,8 @@ func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewReques
 		slackgo.NewInputBlock(InputAwareAt, plain("Aware since", maxLabel), plain("When the organisation became aware: the legal clocks run from here.", maxLabel), aware),
 		slackgo.NewInputBlock(InputSeverity, plain("Severity", maxLabel), nil, severity),
 		textInput(InputWhat, "What happened", "A few sentences. No personal data of the people affected.", "", true, true, ""),
-		textInput(InputSubjects, "Affected-subjects dataset", "/data/exports/affected.csv", "", false, true,
-			"CSV export on the worker's machine (path or file:// URI). It can be given later."),
+		textInput(InputSubjects, "Affected-subjects dataset", "customers-march.csv", "", false, true,
+			"The name of a dataset in breach's dataset store (breach datasets list). It can be given later."),
 	)
 }
 

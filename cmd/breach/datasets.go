@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/datasets"
+)
+
+// openDatasets opens the configuration's dataset store.
+func openDatasets(cfg *config.Config) (*datasets.Store, error) {
+	s, err := datasets.Open(cfg.Datasets.Dir, cfg.Datasets.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w; set datasets.dir in the configuration to a directory the worker can write", err)
+	}
+	return s, nil
+}
+
+// subjectsFlags is how a command names its affected-subjects dataset: a local file, added to
+// the store, or a dataset already in the store. The incident only ever carries the store's
+// reference.
+type subjectsFlags struct {
+	file, dataset string
+}
+
+func (s *subjectsFlags) register(fl *pflag.FlagSet, what string) {
+	fl.StringVar(&s.file, "subjects", "", what+": a CSV file, added to the dataset store")
+	fl.StringVar(&s.dataset, "dataset", "", what+": a dataset already in the store (breach datasets list)")
+}
+
+func (s *subjectsFlags) given() bool { return s.file != "" || s.dataset != "" }
+
+// resolve adds the file to the store, or checks that the named dataset is there.
+func (s *subjectsFlags) resolve(ctx context.Context, cfg *config.Config) (activities.DatasetRef, error) {
+	if s.file != "" && s.dataset != "" {
+		return activities.DatasetRef{}, usagef("give --subjects FILE or --dataset NAME, not both")
+	}
+	store, err := openDatasets(cfg)
+	if err != nil {
+		return activities.DatasetRef{}, err
+	}
+	defer store.Close()
+	if s.dataset != "" {
+		if err := datasets.ValidateName(s.dataset); err != nil {
+			return activities.DatasetRef{}, usagef("--dataset: %v", err)
+		}
+		f, err := store.Open(ctx, datasets.Ref(s.dataset))
+		if err != nil {
+			return activities.DatasetRef{}, usagef("--dataset %s: %v", s.dataset, err)
+		}
+		f.Close()
+		return activities.DatasetRef{URI: datasets.Ref(s.dataset)}, nil
+	}
+	info, err := store.AddFile(ctx, s.file)
+	var tl *datasets.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return activities.DatasetRef{}, usagef("--subjects %s: %v", s.file, err)
+	case err != nil:
+		return activities.DatasetRef{}, usagef("--subjects %v", err)
+	}
+	return activities.DatasetRef{URI: info.Ref}, nil
+}
+
+func newDatasetsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "datasets",
+		Short: "The store of affected-subjects datasets: add and list",
+		Long: "Incidents read their affected people from the dataset store (datasets.dir, default BREACH_HOME/datasets), " +
+			"never from a path: add an export here, then name it when declaring (--dataset) or in Slack's declare form.",
+	}
+	var name string
+	var replace, asJSON bool
+	add := &cobra.Command{
+		Use:   "add FILE [--name NAME]",
+		Short: "Add a CSV export to the store",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("add needs exactly one file")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.config()
+			if err != nil {
+				return err
+			}
+			store, err := openDatasets(cfg)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			var info datasets.Info
+			if name == "" {
+				info, err = store.AddFile(cmd.Context(), args[0])
+			} else {
+				if err := datasets.ValidateName(name); err != nil {
+					return usagef("--name: %v", err)
+				}
+				f, oerr := datasets.OpenRegular(args[0], store.MaxBytes())
+				if oerr != nil {
+					return usagef("%v", oerr)
+				}
+				defer f.Close()
+				info, err = store.Add(cmd.Context(), name, f, replace)
+			}
+			if err != nil {
+				return usagef("%v", err)
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), info)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s added (%d bytes, sha256 %s)\n  use it: breach declare … --dataset %s\n", info.Name, info.Size, info.SHA256, info.Name)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&name, "name", "", "the dataset's name (default: the file's name and the start of its hash)")
+	add.Flags().BoolVar(&replace, "replace", false, "replace a dataset of that name")
+	add.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	var listJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the datasets of the store, newest first",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.config()
+			if err != nil {
+				return err
+			}
+			store, err := openDatasets(cfg)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			infos, err := store.List()
+			if err != nil {
+				return err
+			}
+			if listJSON {
+				if infos == nil {
+					infos = []datasets.Info{}
+				}
+				return printJSON(cmd.OutOrStdout(), infos)
+			}
+			if len(infos) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "no datasets in %s; add one with: breach datasets add FILE.csv\n", store.Dir())
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tBYTES\tADDED (UTC)")
+			for _, i := range infos {
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", i.Name, i.Size, i.Modified.Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().BoolVar(&listJSON, "json", false, "print as JSON")
+	cmd.AddCommand(add, list)
+	return cmd
+}

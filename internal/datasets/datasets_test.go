@@ -1,0 +1,184 @@
+package datasets
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func newStore(t *testing.T, max int64) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "datasets"), max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestAddListOpen(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, 0)
+	info, err := s.Add(ctx, "march-export.csv", strings.NewReader("id,email\n1,a@example.net\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Ref != "dataset:march-export.csv" || info.Size != 25 || len(info.SHA256) != 64 {
+		t.Fatalf("info %+v", info)
+	}
+	if _, err := s.Add(ctx, "march-export.csv", strings.NewReader("x"), false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("adding over an existing dataset without replace: %v", err)
+	}
+	list, err := s.List()
+	if err != nil || len(list) != 1 || list[0].Name != "march-export.csv" {
+		t.Fatalf("list %+v, %v", list, err)
+	}
+	f, err := s.Open(ctx, info.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	if string(b) != "id,email\n1,a@example.net\n" {
+		t.Fatalf("read back %q", b)
+	}
+}
+
+func TestAddFileNamesByContent(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, 0)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "Affected customers (März).csv")
+	if err := os.WriteFile(p, []byte("id,email\n1,a@example.net\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddFile(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ValidateName(a.Name) != nil || !strings.HasPrefix(a.Name, "Affected-customers--M-rz-") || !strings.HasSuffix(a.Name, ".csv") {
+		t.Fatalf("derived name %q", a.Name)
+	}
+	again, err := s.AddFile(ctx, p)
+	if err != nil || again.Name != a.Name {
+		t.Fatalf("the same file added twice: %q then %q (%v)", a.Name, again.Name, err)
+	}
+	if err := os.WriteFile(p, []byte("id,email\n2,b@example.net\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := s.AddFile(ctx, p)
+	if err != nil || changed.Name == a.Name {
+		t.Fatalf("a changed file must be a new dataset: %q (%v)", changed.Name, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, 10)
+	_, err := s.Add(ctx, "big.csv", strings.NewReader(strings.Repeat("x", 11)), false)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) {
+		t.Fatalf("an 11-byte dataset in a 10-byte store: %v", err)
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Fatalf("a refused dataset left %+v behind", list)
+	}
+	if _, err := s.Add(ctx, "fits.csv", strings.NewReader(strings.Repeat("x", 10)), false); err != nil {
+		t.Fatal(err)
+	}
+	// A file grown in the store past the limit is refused when opened.
+	if err := os.WriteFile(filepath.Join(s.Dir(), "grown.csv"), []byte(strings.Repeat("x", 20)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, Ref("grown.csv")); !errors.As(err, &tl) {
+		t.Fatalf("opening a dataset over the limit: %v", err)
+	}
+}
+
+// Nothing a person names reaches outside the store: not a path, not a link, not `..`.
+func TestOpenStaysInTheStore(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, 0)
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte("TOKEN=hunter2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(s.Dir(), "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/self/environ", filepath.Join(s.Dir(), "environ.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(s.Dir(), "sub.csv"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(s.Dir(), "fifo.csv"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{
+		outside, "file://" + outside, "/proc/self/environ", "dataset:../secret.txt", "dataset:/etc/passwd",
+		"dataset:link.csv", "dataset:environ.csv", "dataset:sub.csv", "dataset:fifo.csv", "dataset:.hidden", "",
+	} {
+		f, err := s.Open(ctx, ref)
+		if err == nil {
+			f.Close()
+			t.Errorf("Open(%q) succeeded", ref)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q): the error quotes the file: %v", ref, err)
+		}
+	}
+	list, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Errorf("List shows links, directories or pipes: %+v", list)
+	}
+}
+
+func TestOpenRegularRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.csv")
+	if err := os.WriteFile(big, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		dir:                      "a directory",
+		"/dev/zero":              "a device",
+		fifo:                     "a named pipe",
+		filepath.Join(dir, "no"): "cannot be read",
+		big:                      "larger than",
+	} {
+		f, err := OpenRegular(path, 5)
+		if err == nil {
+			f.Close()
+			t.Errorf("OpenRegular(%s) succeeded", path)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("OpenRegular(%s): %v; want %q", path, err, want)
+		}
+	}
+}
+
+func TestNameOf(t *testing.T) {
+	for ref, ok := range map[string]bool{
+		"dataset:a.csv": true, "dataset:A_b-1.csv": true, "a.csv": false, "/data/a.csv": false,
+		"file:///data/a.csv": false, "dataset:": false, "dataset:-a": false, "dataset:a/b": false, "dataset:a..b": false,
+	} {
+		if _, err := NameOf(ref); (err == nil) != ok {
+			t.Errorf("NameOf(%q): %v, want ok %t", ref, err, ok)
+		}
+	}
+}
