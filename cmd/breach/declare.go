@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,13 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/declare"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -52,7 +46,7 @@ func newDeclareCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			res, err := declare(cmd.Context(), c, d)
+			res, err := declare.Start(cmd.Context(), c, d, declare.Options{})
 			if err != nil {
 				return err
 			}
@@ -164,79 +158,6 @@ func newIncidentID(aware time.Time, key string, now time.Time, attempt int) stri
 		return incident.KeyedID(aware, key, attempt)
 	}
 	return incident.NewID(now)
-}
-
-// memoKey names the memo field holding a hash of the declaration key, so that a keyed declare
-// can tell its own incident from another that happens to have the same ID.
-const memoKey = "breach_key_sha256"
-
-func keyHash(key string) string {
-	h := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(h[:])
-}
-
-type declareResult struct {
-	IncidentID string `json:"incident_id"`
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	Existing   bool   `json:"existing"`
-}
-
-// declare starts the incident workflow. With a key, declaring again returns the incident
-// started with that key; an ID already taken by another incident moves on to the next candidate.
-func declare(ctx context.Context, c client.Client, d workflows.Declaration) (declareResult, error) {
-	const attempts = 8
-	for attempt := 0; attempt < attempts; attempt++ {
-		if attempt > 0 {
-			d.IncidentID = newIncidentID(d.AwareAt, d.Key, time.Now(), attempt)
-		}
-		wid := workflows.IncidentWorkflowID(d.IncidentID)
-		res := declareResult{IncidentID: d.IncidentID, WorkflowID: wid}
-		opts := client.StartWorkflowOptions{
-			ID:                       wid,
-			TaskQueue:                workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			// Without this the SDK hands back the run already holding the ID as if it were ours.
-			WorkflowExecutionErrorWhenAlreadyStarted: true,
-		}
-		if d.Key != "" {
-			opts.Memo = map[string]any{memoKey: keyHash(d.Key)}
-		}
-		run, err := c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, d)
-		var already *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &already) {
-			if d.Key != "" && startedWithKey(ctx, c, wid, d.Key) {
-				res.Existing = true
-				res.RunID = already.RunId
-				return res, nil
-			}
-			continue
-		}
-		if err != nil {
-			return res, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
-		}
-		res.RunID = run.GetRunID()
-		return res, nil
-	}
-	return declareResult{}, fmt.Errorf("no free incident ID after %d attempts; try again", attempts)
-}
-
-// startedWithKey reports whether the incident wid was declared with key.
-func startedWithKey(ctx context.Context, c client.Client, wid, key string) bool {
-	desc, err := c.DescribeWorkflow(ctx, wid, "")
-	if err != nil {
-		return false
-	}
-	p := desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoKey]
-	if p == nil {
-		return false
-	}
-	var got string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
-		return false
-	}
-	return got == keyHash(key)
 }
 
 func printJSON(w io.Writer, v any) error {

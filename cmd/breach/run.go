@@ -14,6 +14,7 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/declare"
 	"github.com/breachops/breach/worker"
 	"github.com/breachops/breach/workflows"
 )
@@ -134,7 +135,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	if err != nil {
 		return err
 	}
-	res, err := declare(ctx, st.client, d)
+	res, err := declare.Start(ctx, st.client, d, declare.Options{})
 	if err != nil {
 		return err
 	}

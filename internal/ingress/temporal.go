@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/internal/declare"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -52,21 +52,11 @@ func NewTemporal(c client.Client) Temporal { return temporalClient{c} }
 type temporalClient struct{ c client.Client }
 
 func (t temporalClient) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
-	wid := workflows.IncidentWorkflowID(d.IncidentID)
-	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       wid,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.IncidentWorkflow, d)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return true, nil
-	}
+	res, err := declare.Start(ctx, t.c, d, declare.Options{})
 	if err != nil {
-		return false, fmt.Errorf("start incident %s: %w", d.IncidentID, err)
+		return false, err
 	}
-	return false, nil
+	return res.Existing, nil
 }
 
 func (t temporalClient) Update(ctx context.Context, incidentID, name string, arg any) (string, error) {
