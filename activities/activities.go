@@ -4,6 +4,7 @@ package activities
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"time"
 
@@ -115,7 +116,9 @@ type Activities struct {
 	Datasets  Datasets
 	// Dir is the root of local records: reports, evidence, timelines, the register.
 	Dir string
-	Now func() time.Time
+	// AutopilotKey signs what a drill's auto-pilot decides for the scenario's people.
+	AutopilotKey ed25519.PrivateKey
+	Now          func() time.Time
 }
 
 func (a *Activities) now() time.Time {

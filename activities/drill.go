@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/scenario"
 	"github.com/breachops/breach/templates"
@@ -52,6 +54,9 @@ func (f drillFirewalls) Resolve(system string) (firewall.Provider, firewall.Targ
 // through the incident's Updates, reading the incident's status, and writing the scored report.
 type DrillActivities struct {
 	Client client.Client
+	// Key signs the auto-pilot's answers (incident.DrillAutopilot); a drill trusts it only if
+	// it was declared with its public key (AutopilotKey).
+	Key ed25519.PrivateKey
 	// Dir is the root of local records; drill reports go to Dir/drills.
 	Dir string
 	// Poll is how often the auto-pilot reads the incident's status; zero means 250 ms.
@@ -100,22 +105,60 @@ type PendingView struct {
 // FileRequest and CloseRequest.
 type (
 	DrillApprove struct {
-		By      string `json:"by"`
-		Step    string `json:"step"`
-		Reasons string `json:"reasons,omitempty"`
-		Note    string `json:"note,omitempty"`
+		By        string              `json:"by"`
+		Step      string              `json:"step"`
+		Reasons   string              `json:"reasons,omitempty"`
+		Note      string              `json:"note,omitempty"`
+		Signature *incident.Signature `json:"signature,omitempty"`
 	}
 	DrillFile struct {
-		By         string `json:"by"`
-		Obligation string `json:"obligation"`
-		Reference  string `json:"reference"`
-		Reasons    string `json:"reasons,omitempty"`
+		By         string              `json:"by"`
+		Obligation string              `json:"obligation"`
+		Reference  string              `json:"reference"`
+		Reasons    string              `json:"reasons,omitempty"`
+		Signature  *incident.Signature `json:"signature,omitempty"`
 	}
 	DrillClose struct {
-		By      string `json:"by"`
-		Summary string `json:"summary,omitempty"`
+		By        string              `json:"by"`
+		Summary   string              `json:"summary,omitempty"`
+		Signature *incident.Signature `json:"signature,omitempty"`
 	}
 )
+
+// AutopilotKey returns the public key the auto-pilot signs with, for the drill's declaration.
+func (d *DrillActivities) AutopilotKey(ctx context.Context) (string, error) {
+	if d.Key == nil {
+		return "", temporal.NewNonRetryableApplicationError("this worker has no auto-pilot key (BREACH_HOME/keys/drill-autopilot.key)", "NoAutopilotKey", nil)
+	}
+	return incident.EncodePublicKey(d.Key.Public().(ed25519.PublicKey)), nil
+}
+
+// sign signs an answer as the auto-pilot; without a key the answer goes unsigned (a drill
+// declared without keys takes it so).
+func (d *DrillActivities) sign(incidentID, update string, arg any, now time.Time) (any, error) {
+	if d.Key == nil {
+		return arg, nil
+	}
+	sig, err := incident.Sign(d.Key, incident.DrillAutopilot, incidentID, update, arg, now)
+	if err != nil {
+		return nil, err
+	}
+	switch a := arg.(type) {
+	case Decision:
+		a.Signature = sig
+		return a, nil
+	case DrillApprove:
+		a.Signature = sig
+		return a, nil
+	case DrillFile:
+		a.Signature = sig
+		return a, nil
+	case DrillClose:
+		a.Signature = sig
+		return a, nil
+	}
+	return nil, fmt.Errorf("the auto-pilot cannot sign a %T", arg)
+}
 
 // IncidentRef names an incident workflow.
 type IncidentRef struct {
@@ -285,6 +328,11 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p Pendi
 		name, arg = DrillUpdateClose, DrillClose{By: in.Commander, Summary: "Drill completed; the auto-pilot played the DPO and the incident commander."}
 	default:
 		ans.Error = "the auto-pilot does not answer this step; a person must"
+		return ans
+	}
+	arg, err := d.sign(in.IncidentID, name, arg, now)
+	if err != nil {
+		ans.Error = err.Error()
 		return ans
 	}
 	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

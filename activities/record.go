@@ -3,6 +3,7 @@ package activities
 import (
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -52,6 +53,18 @@ type Decision struct {
 	SignificantIncident     bool       `json:"significant_incident,omitempty"`
 	MaterialityDeterminedAt *time.Time `json:"materiality_determined_at,omitempty"`
 	DecidedAt               time.Time  `json:"decided_at"`
+	// Signature vouches for By (see incident.Keys).
+	Signature *incident.Signature `json:"signature,omitempty"`
+}
+
+// SetSignature attaches the signature that vouches for d.By.
+func (d *Decision) SetSignature(s *incident.Signature) { d.Signature = s }
+
+// Signed returns who decided, the signature vouching for them, and the decision as signed.
+func (d Decision) Signed() (string, *incident.Signature, any) {
+	u := d
+	u.Signature = nil
+	return d.By, d.Signature, u
 }
 
 // Event is one line of the incident timeline. It never holds personal data of a subject.
@@ -62,6 +75,9 @@ type Event struct {
 	// About names what the event concerns, for tools that read the timeline: a system for
 	// containment events, an obligation id for report events.
 	About string `json:"about,omitempty"`
+	// Signature is the signed request the event records a decision of, as evidence of who
+	// decided: the signer, the key, the time and the signature itself.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // SystemStatus is the containment state of one system.

@@ -146,6 +146,10 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	s.env = append(s.env, "TEMPORAL_ADDRESS="+s.addr, "TEMPORAL_NAMESPACE=default",
 		"BREACH_HOME="+s.home, "BREACH_CONFIG="+s.config)
 	s.env = append(s.env, o.env...)
+	// Everyone the tests act as signs with a key of their own, as a person would.
+	for _, who := range []string{dpo, commander, outsider} {
+		s.mustBreach("keys", "init", "--as", who)
+	}
 	return s
 }
 
@@ -162,6 +166,9 @@ organisation:
 roles:
   dpo: [%s]
   commander: [%s]
+# The tests' people keep their keys in BREACH_HOME (startStack makes them).
+signing:
+  trust_local_keys: true
 routes:
   - obligation: gdpr-art33-authority
     method: email

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -20,6 +21,8 @@ type AmendRequest struct {
 	SignificantIncident     *bool                  `json:"significant_incident,omitempty"`
 	MaterialityDeterminedAt *time.Time             `json:"materiality_determined_at,omitempty"`
 	Note                    string                 `json:"note,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // SupplementRequest submits more information for a filed report (GDPR Art. 33(4) phases).
@@ -29,6 +32,8 @@ type SupplementRequest struct {
 	Note       string `json:"note"`
 	// Reference is the authority's reference for a portal submission.
 	Reference string `json:"reference,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 func (inc *incidentImpl) amended(r AmendRequest) Decision {

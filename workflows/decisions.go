@@ -186,6 +186,9 @@ func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error
 }
 
 func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, error) {
+	if r.Signature != nil {
+		inc.eventAbout(ctx, "filing-confirmed", r.Obligation, fmt.Sprintf("Filing of %s on the authority's portal confirmed by %s, reference %s.", r.Obligation, r.By, r.Reference))
+	}
 	inc.setObligationState(r.Obligation, OblSubmitting)
 	inc.removePending("file:" + r.Obligation)
 	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,

@@ -160,6 +160,10 @@ func (dr *drillImpl) derivedID(ctx workflow.Context, start time.Time, attempt in
 	return incident.DerivedID(start, seed)
 }
 
+// changeAutopilotSigns is the workflow.GetVersion change after which a drill with the auto-pilot
+// asks for the auto-pilot's public key and declares its incident trusting it.
+const changeAutopilotSigns = "drill-autopilot-signs"
+
 // changeLongIncidentIDs is the workflow.GetVersion change after which a scheduled drill's
 // incident ID carries 64 bits (incident.DerivedID) instead of 16.
 const changeLongIncidentIDs = "incident-ids-64-bits"
@@ -193,6 +197,15 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 	sc := dr.in.Scenario
 	start, end := dr.progress.StartedAt, dr.progress.EndsAt
 
+	if dr.in.AutoApprove && workflow.GetVersion(ctx, changeAutopilotSigns, workflow.DefaultVersion, 1) == 1 {
+		// The auto-pilot signs what it decides for the scenario's people: the incident is
+		// declared trusting its key, in this drill only.
+		var pub string
+		if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.AutopilotKey).Get(ctx, &pub); err != nil {
+			return activities.DrillReport{}, fmt.Errorf("the drill's auto-pilot has no signing key: %w", err)
+		}
+		dr.decl.Keys.Autopilot = pub
+	}
 	childCtx, cancelIncident := workflow.WithCancel(ctx)
 	var incident workflow.ChildWorkflowFuture
 	for attempt := 0; ; attempt++ {

@@ -50,6 +50,8 @@ type incidentImpl struct {
 	datasetChanged bool
 	closeReq       *CloseRequest
 	replaceReq     *ReplaceSubjectsRequest
+	// nonces of the signatures accepted lately: a signed request is accepted once.
+	nonces map[string]time.Time
 }
 
 // ValidateDeclaration checks a declaration before anything starts: what the workflows check
@@ -132,36 +134,21 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, inc.decide,
-		workflow.UpdateHandlerOptions{Validator: inc.validateDecide}); err != nil {
-		return err
+	for _, err := range []error{
+		setSignedUpdate(ctx, inc, UpdateDecide, inc.decide, inc.validateDecide),
+		setSignedUpdate(ctx, inc, UpdateApprove, inc.approve, inc.validateApprove),
+		setSignedUpdate(ctx, inc, UpdateFile, inc.file, inc.validateFile),
+		setSignedUpdate(ctx, inc, UpdateClose, inc.close, inc.validateClose),
+		setSignedUpdate(ctx, inc, UpdateRelease, inc.release, inc.validateRelease),
+		setSignedUpdate(ctx, inc, UpdateAmend, inc.amend, inc.validateAmend),
+		setSignedUpdate(ctx, inc, UpdateSupplement, inc.supplement, inc.validateSupplement),
+		setSignedUpdate(ctx, inc, UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
+	} {
+		if err != nil {
+			return err
+		}
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inc.approve,
-		workflow.UpdateHandlerOptions{Validator: inc.validateApprove}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateFile, inc.file,
-		workflow.UpdateHandlerOptions{Validator: inc.validateFile}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, inc.close,
-		workflow.UpdateHandlerOptions{Validator: inc.validateClose}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease, inc.release,
-		workflow.UpdateHandlerOptions{Validator: inc.validateRelease}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAmend, inc.amend,
-		workflow.UpdateHandlerOptions{Validator: inc.validateAmend}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSupplement, inc.supplement,
-		workflow.UpdateHandlerOptions{Validator: inc.validateSupplement}); err != nil {
-		return err
-	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateReplaceSubjects, inc.replaceSubjects,
-		workflow.UpdateHandlerOptions{Validator: inc.validateReplaceSubjects})
+	return nil
 }
 
 func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
@@ -219,7 +206,8 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	inc.rec.ClosedAt = workflow.Now(ctx).UTC()
 	inc.rec.ClosedBy = inc.closeReq.By
 	inc.rec.CloseSummary = inc.closeReq.Summary
-	inc.event(ctx, "closed", "Incident closed by "+inc.closeReq.By+".")
+	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: "closed",
+		Text: "Incident closed by " + inc.closeReq.By + ".", Signature: inc.closeReq.Signature})
 	inc.endContainment(ctx)
 
 	var out activities.CloseOutput
@@ -253,7 +241,8 @@ func (inc *incidentImpl) event(ctx workflow.Context, kind, text string) {
 
 // eventAbout is event naming what it concerns (a system, an obligation id).
 func (inc *incidentImpl) eventAbout(ctx workflow.Context, kind, about, text string) {
-	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text, About: about})
+	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text, About: about,
+		Signature: signatureOf(ctx)})
 }
 
 func (inc *incidentImpl) chat(kind, text string, urgent bool) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/breachops/breach/incident"
 )
 
 // ReleaseRequest lifts the isolation of one system: the compensation of its containment.
@@ -16,6 +18,8 @@ type ReleaseRequest struct {
 	// Manual confirms that a system isolated by hand has been released by hand; breach cannot
 	// lift such an isolation itself.
 	Manual bool `json:"manual,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest) error {

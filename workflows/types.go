@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 )
 
 // TaskQueue is the task queue of the plan's workflows and activities.
@@ -137,6 +138,9 @@ type Declaration struct {
 	TimeScale float64 `json:"time_scale,omitempty"`
 	// Scenario names the drill scenario the incident rehearses.
 	Scenario string `json:"scenario,omitempty"`
+	// Keys are the public keys that vouch for the actors' decisions. Incidents declared before
+	// signatures have none, and take their decisions unsigned.
+	Keys incident.Keys `json:"keys,omitzero"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or
@@ -147,6 +151,8 @@ type ApproveRequest struct {
 	// Reasons for the delay; required when the approval submits a report after its deadline.
 	Reasons string `json:"reasons,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // FileRequest confirms a filing made by a person on an authority's portal.
@@ -155,18 +161,24 @@ type FileRequest struct {
 	Obligation string `json:"obligation"`
 	Reference  string `json:"reference"`
 	Reasons    string `json:"reasons,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // CloseRequest closes the incident.
 type CloseRequest struct {
 	By      string `json:"by"`
 	Summary string `json:"summary,omitempty"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // ReplaceSubjectsRequest points the scope phase at a corrected dataset.
 type ReplaceSubjectsRequest struct {
 	By       string                `json:"by"`
 	Subjects activities.DatasetRef `json:"subjects"`
+	// Signature vouches for By.
+	Signature *incident.Signature `json:"signature,omitempty"`
 }
 
 // The incident record types are shared with the activities that write the records.

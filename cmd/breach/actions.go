@@ -10,16 +10,39 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/keys"
 	"github.com/breachops/breach/workflows"
 )
 
 // update sends a validated Update to an incident and waits for its answer. A rejection comes
 // back as an error carrying the validator's reason; nothing changed.
-func update(ctx context.Context, c client.Client, incidentID, name string, arg any, out any) error {
+// signable is a request the person acting signs: every Update of the incident takes one.
+type signable interface {
+	Signed() (by string, sig *incident.Signature, unsigned any)
+	SetSignature(*incident.Signature)
+}
+
+// update signs req with the acting person's key and sends it as the Update name.
+func update(ctx context.Context, c client.Client, g *globals, incidentID, name string, req signable, out any) error {
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	by, _, unsigned := req.Signed()
+	key, err := keys.LoadSigner(cfg.Home, by)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	sig, err := incident.Sign(key, by, incidentID, name, unsigned, time.Now())
+	if err != nil {
+		return err
+	}
+	req.SetSignature(sig)
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.IncidentWorkflowID(incidentID),
 		UpdateName:   name,
-		Args:         []any{arg},
+		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -49,11 +72,33 @@ func withClient(cmd *cobra.Command, fn func(c client.Client) error) error {
 	return fn(c)
 }
 
-func requireAs(as string) error {
-	if strings.TrimSpace(as) == "" {
-		return usagef("--as is required: say who is acting (an identity from roles in the configuration)")
+// requireAs checks --as and names it as a command-line actor: "dana" is cli:dana. The command
+// line acts only as cli: actors: a Slack user acts in Slack, where the ingress vouches for them.
+func requireAs(as *string) error {
+	a, err := cliActor(*as)
+	if err != nil {
+		return err
 	}
+	*as = a
 	return nil
+}
+
+func cliActor(as string) (string, error) {
+	as = strings.TrimSpace(as)
+	if as == "" {
+		return "", usagef("--as is required: say who is acting (an identity from roles in the configuration)")
+	}
+	if !strings.Contains(as, ":") {
+		as = incident.CLIActor(as)
+	}
+	src, _, err := incident.ParseActor(as)
+	if err != nil {
+		return "", usagef("--as: %v", err)
+	}
+	if src != incident.SourceCLI {
+		return "", usagef("--as %s: the command line acts only as cli:<name> actors, with their own signing key; a %s user acts in %s", as, src, src)
+	}
+	return as, nil
 }
 
 func newDecideCmd(g *globals) *cobra.Command {
@@ -63,7 +108,7 @@ func newDecideCmd(g *globals) *cobra.Command {
 		Short: "Record the DPO's risk decision and which notifications go out",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(d.By); err != nil {
+			if err := requireAs(&d.By); err != nil {
 				return err
 			}
 			switch d.Risk {
@@ -79,7 +124,7 @@ func newDecideCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out workflows.Decision
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateDecide, d, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateDecide, &d, &out); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "decision recorded: risk %s, notify authority %t, notify subjects %t (by %s)\n",
@@ -133,7 +178,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 		Short: "Change the facts after the decision; the obligations are re-evaluated, none running is lost",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("significant") {
@@ -155,7 +200,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateAmend, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateAmend, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -179,7 +224,7 @@ func newSupplementCmd(g *globals) *cobra.Command {
 		Short: "Submit further information for a filed report (phased reporting, GDPR Art. 33(4))",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if r.Obligation == "" || strings.TrimSpace(r.Note) == "" {
@@ -187,7 +232,7 @@ func newSupplementCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out activities.Supplement
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateSupplement, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateSupplement, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "supplement %d to %s submitted: %s\n", out.Sequence, r.Obligation, out.Report)
@@ -210,7 +255,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 		Short: "Approve a regulator report, or confirm a manual isolation",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if r.Step == "" {
@@ -218,7 +263,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateApprove, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateApprove, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -241,7 +286,7 @@ func newFileCmd(g *globals) *cobra.Command {
 		Short: "Confirm a report filed on an authority's portal, with its reference number",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if r.Obligation == "" || r.Reference == "" {
@@ -249,7 +294,7 @@ func newFileCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateFile, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateFile, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -272,12 +317,12 @@ func newCloseCmd(g *globals) *cobra.Command {
 		Short: "Close the incident and write the register entry, report and timeline",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateClose, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateClose, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -298,7 +343,7 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 		Short: "Give the scope phase a corrected subjects dataset",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if !sf.given() {
@@ -313,7 +358,7 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateReplaceSubjects, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateReplaceSubjects, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)

@@ -140,12 +140,17 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	pilot, err := autopilotKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the drill auto-pilot's signing key: %w", err)
+	}
 	return &activities.Activities{
-		Chat:      chat,
-		Mail:      mailer,
-		Firewalls: fw,
-		Datasets:  activities.StoreDatasets{Store: store},
-		Dir:       cfg.Home,
+		Chat:         chat,
+		Mail:         mailer,
+		Firewalls:    fw,
+		Datasets:     activities.StoreDatasets{Store: store},
+		AutopilotKey: pilot,
+		Dir:          cfg.Home,
 	}, nil
 }
 
@@ -200,8 +205,8 @@ func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
 }
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the
-// roles and routes it was declared with.
-func declarationDefaults(cfg *config.Config, d *workflows.Declaration) {
+// roles, routes and keys it was declared with.
+func declarationDefaults(cfg *config.Config, d *workflows.Declaration) error {
 	o := cfg.Organisation
 	d.Organisation = activities.Organisation{Name: o.Name, Timezone: o.Timezone, Role: o.Role,
 		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
@@ -211,6 +216,9 @@ func declarationDefaults(cfg *config.Config, d *workflows.Declaration) {
 	for _, r := range cfg.Routes {
 		d.Routes = append(d.Routes, workflows.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
 	}
+	var err error
+	d.Keys, err = signingKeys(cfg, d.Roles)
+	return err
 }
 
 func uiLink(uiURL, incidentID string) string {

@@ -122,15 +122,21 @@ func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now 
 	} else if loc := time.Local.String(); loc != "" {
 		zone = loc
 	}
+	by, err := cliActor(f.as)
+	if err != nil {
+		return workflows.Declaration{}, err
+	}
 	id := newIncidentID(aware, f.key, now, 0)
 	d := workflows.Declaration{
 		IncidentID: id, Title: strings.TrimSpace(f.title), Description: f.description, Systems: f.systems,
-		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: f.as, Source: "cli", Drill: f.drill, Key: f.key,
+		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: by, Source: "cli", Drill: f.drill, Key: f.key,
 	}
 	if f.drill {
 		d.Source = "drill"
 	}
-	declarationDefaults(cfg, &d)
+	if err := declarationDefaults(cfg, &d); err != nil {
+		return workflows.Declaration{}, err
+	}
 	if err := workflows.ValidateDeclaration(d); err != nil {
 		return workflows.Declaration{}, usagef("%v", err)
 	}

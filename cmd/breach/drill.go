@@ -69,8 +69,18 @@ func (f *drillFlags) input(ctx context.Context, cfg *config.Config, warn io.Writ
 	if err != nil {
 		return workflows.DrillInput{}, usagef("%v", err)
 	}
+	for _, as := range []*string{&sc.Roles.DPO.As, &sc.Roles.Commander.As} {
+		if *as == "" {
+			continue
+		}
+		if *as, err = cliActor(*as); err != nil {
+			return workflows.DrillInput{}, usagef("scenario %s: roles: %v", sc.Name, err)
+		}
+	}
 	in := workflows.DrillInput{Scenario: sc, TimeScale: f.timeScale, AutoApprove: f.autoApprove}
-	declarationDefaults(cfg, &in.Base)
+	if err := declarationDefaults(cfg, &in.Base); err != nil {
+		return workflows.DrillInput{}, err
+	}
 	if fw, err := newFirewalls(cfg); err == nil {
 		for _, s := range sc.Systems {
 			if _, err := fw.Inventory().Resolve(s); err != nil {

@@ -82,6 +82,7 @@ func newRootCmd() *cobra.Command {
 		newReleaseCmd(g),
 		newSubjectsCmd(g),
 		newDatasetsCmd(g),
+		newKeysCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
 		newObligationsCmd(g),

@@ -22,7 +22,7 @@ A system isolated by hand cannot be lifted by breach: lift it by hand, then reco
 --manual.`,
 		Args: oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireAs(r.By); err != nil {
+			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if strings.TrimSpace(r.System) == "" {
@@ -30,7 +30,7 @@ A system isolated by hand cannot be lifted by breach: lift it by hand, then reco
 			}
 			return withClient(cmd, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, args[0], workflows.UpdateRelease, r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateRelease, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)

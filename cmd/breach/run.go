@@ -15,6 +15,7 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/declare"
+	"github.com/breachops/breach/internal/keys"
 	"github.com/breachops/breach/worker"
 	"github.com/breachops/breach/workflows"
 )
@@ -115,6 +116,12 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 		return usagef("the demo needs a DPO and an incident commander in roles of %s", cfg.Path)
 	}
 	dpo, ic := cfg.Roles.DPO[0], cfg.Roles.Commander[0]
+	// The demo's people sign their decisions like anyone: their keys are made on first run.
+	for _, who := range []string{dpo, ic} {
+		if _, _, err := keys.Create(cfg.Home, who); err != nil {
+			return fmt.Errorf("the demo's signing key for %s: %w", who, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 
@@ -141,7 +148,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	}
 	fmt.Fprintf(out, "Declared %s: %s\n  as incident commander %s; the demo DPO is %s\n\n", res.IncidentID, d.Title, ic, dpo)
 
-	final, err := drive(ctx, out, st.client, res.IncidentID, autoPilot{dpo: dpo, ic: ic})
+	final, err := drive(ctx, out, st.client, res.IncidentID, autoPilot{dpo: dpo, ic: ic, g: &globals{cfg: cfg}})
 	if err != nil {
 		return err
 	}
@@ -153,15 +160,18 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	return nil
 }
 
-// autoPilot acts for the demo's DPO and incident commander.
-type autoPilot struct{ dpo, ic string }
+// autoPilot acts for the demo's DPO and incident commander, signing with their keys.
+type autoPilot struct {
+	dpo, ic string
+	g       *globals
+}
 
 func (p autoPilot) act(ctx context.Context, c client.Client, id string, step workflows.PendingStep) (string, error) {
 	var out string
 	switch {
 	case step.Step == workflows.UpdateDecide:
 		var dec workflows.Decision
-		err := update(ctx, c, id, workflows.UpdateDecide, workflows.Decision{
+		err := update(ctx, c, p.g, id, workflows.UpdateDecide, &workflows.Decision{
 			By: p.dpo, Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 			Reasoning:    "Names, email addresses and order histories were downloaded by unknown parties; identity fraud and targeted phishing are likely.",
 			Consequences: "Affected customers may receive convincing phishing emails that quote their orders, and may be targeted for fraud.",
@@ -170,17 +180,17 @@ func (p autoPilot) act(ctx context.Context, c client.Client, id string, step wor
 		}, &dec)
 		return fmt.Sprintf("DPO %s decided: risk %s, notify authority and customers", p.dpo, dec.Risk), err
 	case strings.HasPrefix(step.Step, workflows.StepReport):
-		err := update(ctx, c, id, workflows.UpdateApprove, workflows.ApproveRequest{By: p.dpo, Step: step.Step}, &out)
+		err := update(ctx, c, p.g, id, workflows.UpdateApprove, &workflows.ApproveRequest{By: p.dpo, Step: step.Step}, &out)
 		return "DPO " + out, err
 	case strings.HasPrefix(step.Step, "file:"):
 		ob := strings.TrimPrefix(step.Step, "file:")
-		err := update(ctx, c, id, workflows.UpdateFile, workflows.FileRequest{By: p.dpo, Obligation: ob, Reference: "DEMO-" + id}, &out)
+		err := update(ctx, c, p.g, id, workflows.UpdateFile, &workflows.FileRequest{By: p.dpo, Obligation: ob, Reference: "DEMO-" + id}, &out)
 		return out, err
 	case strings.HasPrefix(step.Step, workflows.StepIsolation):
-		err := update(ctx, c, id, workflows.UpdateApprove, workflows.ApproveRequest{By: p.ic, Step: step.Step, Note: "demo: isolated by hand"}, &out)
+		err := update(ctx, c, p.g, id, workflows.UpdateApprove, &workflows.ApproveRequest{By: p.ic, Step: step.Step, Note: "demo: isolated by hand"}, &out)
 		return out, err
 	case step.Step == workflows.UpdateClose:
-		err := update(ctx, c, id, workflows.UpdateClose, workflows.CloseRequest{By: p.ic, Summary: "Demo run: every step of the plan completed."}, &out)
+		err := update(ctx, c, p.g, id, workflows.UpdateClose, &workflows.CloseRequest{By: p.ic, Summary: "Demo run: every step of the plan completed."}, &out)
 		return "incident commander " + p.ic + ": " + out, err
 	}
 	return "", fmt.Errorf("the demo cannot do step %s (%s) by itself", step.Step, step.Description)

@@ -101,7 +101,9 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		Temporal:      ingress.NewTemporal(c),
 		API:           api,
 		Defaults: func(d *workflows.Declaration) {
-			declarationDefaults(cfg, d)
+			if err := declarationDefaults(cfg, d); err != nil {
+				logger.Warn("declaration keys", "error", err)
+			}
 			// Roles may name Slack user groups: the incident keeps their members at declaration.
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/breachops/breach/incident"
 )
 
 // Config is the content of breach.yaml.
@@ -29,6 +31,8 @@ type Config struct {
 	Containment Containment `yaml:"containment"`
 	// Datasets is the store of affected-subjects datasets.
 	Datasets Datasets `yaml:"datasets"`
+	// Signing names the public keys that vouch for the actors' decisions.
+	Signing Signing `yaml:"signing"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -66,6 +70,19 @@ type Datasets struct {
 	Dir string `yaml:"dir"`
 	// MaxBytes bounds one dataset; default 4 GiB (a 10 million row export is about 1.5 GB).
 	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// Signing names the public keys an incident trusts, fixed when it is declared: each decision
+// (Update) carries a signature that the incident verifies against them.
+type Signing struct {
+	// Keys maps each cli: actor of the roles to its public key (ed25519:<base64>, as
+	// `breach keys init --as NAME` prints it).
+	Keys map[string]string `yaml:"keys"`
+	// SlackIngress is the public key of the Slack ingress, which signs for Slack users.
+	SlackIngress string `yaml:"slack_ingress"`
+	// TrustLocalKeys also trusts the public keys kept in <home>/keys: for one machine (the
+	// demo, development), where the people acting and the worker share a home.
+	TrustLocalKeys bool `yaml:"trust_local_keys"`
 }
 
 // Route is how one obligation's report is submitted.
@@ -134,6 +151,8 @@ func (c *Config) resolve(dir string) error {
 	if c.Organisation.Role == "" {
 		c.Organisation.Role = "controller"
 	}
+	c.Roles.DPO = actors(c.Roles.DPO)
+	c.Roles.Commander = actors(c.Roles.Commander)
 	for i := range c.Organisation.Establishments {
 		c.Organisation.Establishments[i] = strings.ToUpper(c.Organisation.Establishments[i])
 	}
@@ -160,4 +179,17 @@ func (c *Config) resolve(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// actors names bare identities as command-line actors: "dana" is cli:dana. Identities with a
+// source (slack:…, cli:…, oidc:…) stay as they are.
+func actors(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if !strings.Contains(id, ":") {
+			id = incident.CLIActor(id)
+		}
+		out = append(out, id)
+	}
+	return out
 }

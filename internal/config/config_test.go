@@ -62,7 +62,7 @@ home: `+home+`
 		MailFrom:       "privacy@example-shop.test",
 		SubjectContact: "privacy@example-shop.test",
 	}, c.Organisation)
-	assert.Equal(t, config.Roles{DPO: []string{"dana"}, Commander: []string{"ian", "ida"}}, c.Roles)
+	assert.Equal(t, config.Roles{DPO: []string{"cli:dana"}, Commander: []string{"cli:ian", "cli:ida"}}, c.Roles)
 	assert.Equal(t, []config.Route{
 		{Obligation: "gdpr-art33-authority", Method: "email", Address: "reports@authority.example", Name: "Berlin Commissioner"},
 		{Obligation: "us-ca-attorney-general", Method: "portal"},

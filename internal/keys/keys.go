@@ -1,0 +1,161 @@
+// Package keys keeps the Ed25519 signing keys of this installation's signers: a person at the
+// command line (cli:<name>), the Slack ingress and the drill auto-pilot. A private key is a
+// PKCS #8 PEM file readable by its owner only; its public key sits beside it in the form the
+// configuration takes (ed25519:<base64>).
+package keys
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/breachops/breach/incident"
+)
+
+// Dir is where an installation keeps its keys.
+func Dir(home string) string { return filepath.Join(home, "keys") }
+
+// File names the private key of a signer: cli:<name> → cli-<name>.key; slack-ingress and
+// drill-autopilot as they are.
+func File(home, signer string) (string, error) {
+	name := signer
+	switch {
+	case signer == incident.SlackIngress || signer == incident.DrillAutopilot:
+	default:
+		src, rest, err := incident.ParseActor(signer)
+		if err != nil {
+			return "", err
+		}
+		if src != incident.SourceCLI {
+			return "", fmt.Errorf("%s: only command-line actors hold their own key; Slack users are vouched for by the Slack ingress", signer)
+		}
+		name = "cli-" + rest
+	}
+	return filepath.Join(Dir(home), name+".key"), nil
+}
+
+// Create makes a new key pair for signer under home. An existing key is kept, never replaced:
+// the configuration and running incidents name it.
+func Create(home, signer string) (ed25519.PrivateKey, bool, error) {
+	path, err := File(home, signer)
+	if err != nil {
+		return nil, false, err
+	}
+	if k, err := Load(path); err == nil {
+		return k, false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, false, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		k, err := Load(path) // made meanwhile by another process
+		return k, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	pub := incident.EncodePublicKey(priv.Public().(ed25519.PublicKey)) + "\n"
+	if err := os.WriteFile(strings.TrimSuffix(path, ".key")+".pub", []byte(pub), 0o644); err != nil {
+		return nil, false, fmt.Errorf("write the public key beside %s: %w", path, err)
+	}
+	return priv, true, nil
+}
+
+// Load reads a private key file. A key readable by others than its owner is refused.
+func Load(path string) (ed25519.PrivateKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("signing key %s is not a regular file", path)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("signing key %s can be read by others (mode %o); chmod 600 it", path, st.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("signing key %s is not a PEM private key", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s is not an Ed25519 key", path)
+	}
+	return priv, nil
+}
+
+// LoadSigner reads signer's private key under home, saying how to make one when there is none.
+func LoadSigner(home, signer string) (ed25519.PrivateKey, error) {
+	path, err := File(home, signer)
+	if err != nil {
+		return nil, err
+	}
+	k, err := Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		how := "breach keys init --as " + strings.TrimPrefix(signer, incident.SourceCLI+":")
+		if signer == incident.SlackIngress {
+			how = "breach keys init --slack-ingress"
+		}
+		return nil, fmt.Errorf("no signing key for %s at %s: create one with `%s`, and put its public key in the configuration (signing.keys)", signer, path, how)
+	}
+	return k, err
+}
+
+// Local reads the public keys kept under home: cli: actors by actor, and the Slack ingress's and
+// the auto-pilot's under their signer names.
+func Local(home string) (map[string]string, error) {
+	paths, err := filepath.Glob(filepath.Join(Dir(home), "*.pub"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		pub := strings.TrimSpace(string(data))
+		if _, err := incident.ParsePublicKey(pub); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		name := strings.TrimSuffix(filepath.Base(p), ".pub")
+		if rest, ok := strings.CutPrefix(name, "cli-"); ok {
+			name = incident.CLIActor(rest)
+		}
+		out[name] = pub
+	}
+	return out, nil
+}

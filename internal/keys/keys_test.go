@@ -1,0 +1,56 @@
+package keys
+
+import (
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/breachops/breach/incident"
+)
+
+func TestCreateLoadLocal(t *testing.T) {
+	home := t.TempDir()
+	k, created, err := Create(home, "cli:dana")
+	if err != nil || !created {
+		t.Fatalf("create: %v %t", err, created)
+	}
+	again, created, err := Create(home, "cli:dana")
+	if err != nil || created || !again.Equal(k) {
+		t.Fatalf("a second create must keep the key: %v %t", err, created)
+	}
+	path, _ := File(home, "cli:dana")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %s: %v, mode %o", path, err, st.Mode().Perm())
+	}
+	if _, _, err := Create(home, incident.SlackIngress); err != nil {
+		t.Fatal(err)
+	}
+	local, err := Local(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local["cli:dana"] != incident.EncodePublicKey(k.Public().(ed25519.PublicKey)) || local[incident.SlackIngress] == "" {
+		t.Fatalf("local keys %v", local)
+	}
+	if _, err := LoadSigner(home, "cli:olga"); err == nil || !strings.Contains(err.Error(), "breach keys init --as olga") {
+		t.Fatalf("a missing key must say how to make one: %v", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a key readable by others must be refused: %v", err)
+	}
+	if _, err := File(home, "slack:T01/U02"); err == nil {
+		t.Fatal("a Slack user has no key of their own")
+	}
+	if _, err := File(home, "cli:../x"); err == nil {
+		t.Fatal("a bad actor name became a path")
+	}
+	if filepath.Dir(path) != Dir(home) {
+		t.Fatalf("key outside %s: %s", Dir(home), path)
+	}
+}
