@@ -38,6 +38,10 @@ GET /healthz answers ok. With --socket-mode the same handlers receive Slack's re
 a WebSocket that breach opens, for companies without a public URL; --addr then still answers
 /healthz (and the HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
 
+Only requests from the workspaces in the configuration's slack.team_ids (and its
+slack.enterprise_id, if set) for the app slack.app_id are acted on: anything else is refused
+(403; over Socket Mode, acknowledged and dropped), so serve refuses to start without them.
+
 Environment: SLACK_BOT_TOKEN (xoxb-…, required), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN
 (xapp-…, Socket Mode), SLACK_API_URL (another Web API base URL). Temporal: TEMPORAL_ADDRESS
 and the SDK's other settings. Run a worker with the same SLACK_BOT_TOKEN beside it. See
@@ -75,7 +79,27 @@ func serveEnv(socketMode bool) (token, secret, appToken, apiURL string, err erro
 	return token, secret, appToken, apiURL, err
 }
 
+// serveTrust checks that the configuration says whom breach serves: without a workspace and
+// the app, any member of any workspace that installed an app with this signing secret could
+// act.
+func serveTrust(cfg *config.Config) error {
+	where := "the configuration"
+	if cfg.Path != "" {
+		where = cfg.Path
+	}
+	switch {
+	case len(cfg.Slack.TeamIDs) == 0:
+		return usagef("%s names no Slack workspace: breach serve acts only for the workspaces in slack.team_ids; add\n  slack:\n    team_ids: [T…]   # the workspace id, in its URL https://app.slack.com/client/T…/\n    app_id: A…       # the app's Basic Information → App ID\nsee docs/slack.md", where)
+	case cfg.Slack.AppID == "":
+		return usagef("%s names no Slack app: breach serve acts only for the app slack.app_id; add app_id: A… (the app's Basic Information → App ID) under slack:; see docs/slack.md", where)
+	}
+	return nil
+}
+
 func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFlags) error {
+	if err := serveTrust(cfg); err != nil {
+		return err
+	}
 	token, secret, appToken, apiURL, err := serveEnv(f.socketMode)
 	if err != nil {
 		return err
@@ -98,21 +122,16 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := ingress.New(ingress.Config{
 		SigningSecret: secret,
+		TeamIDs:       cfg.Slack.TeamIDs,
+		EnterpriseID:  cfg.Slack.EnterpriseID,
+		AppID:         cfg.Slack.AppID,
+		ResponseHosts: cfg.Slack.ResponseURLHosts,
 		Temporal:      ingress.NewTemporal(c),
 		API:           api,
-		Defaults: func(d *workflows.Declaration) {
-			declarationDefaults(cfg, d)
-			// Roles may name Slack user groups: the incident keeps their members at declaration.
-			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			var err error
-			if d.Roles.DPO, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.DPO); err != nil {
-				logger.Warn("roles.dpo", "error", err)
-			}
-			if d.Roles.Commander, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.Commander); err != nil {
-				logger.Warn("roles.commander", "error", err)
-			}
-		},
+		// Roles may name Slack user groups: the ingress expands them when an incident is declared.
+		Defaults:  func(d *workflows.Declaration) { declarationDefaults(cfg, d) },
+		Declarers: cfg.Roles.Declarers,
+		Systems:   fw.Inventory().Names(),
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
 				if _, err := fw.Inventory().Resolve(s); err != nil {
@@ -152,8 +171,10 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		}()
 		fmt.Fprintf(out, "breach serve: receiving Slack's requests over Socket Mode")
 	} else {
-		fmt.Fprintf(out, "breach serve: Slack request URLs http://%s%s and http://%s%s (put them behind HTTPS)", f.addr, ingress.PathCommands, f.addr, ingress.PathInteractions)
+		fmt.Fprintf(out, "breach serve: Slack request URLs http://%s%s and http://%s%s, options load URL http://%s%s (put them behind HTTPS)",
+			f.addr, ingress.PathCommands, f.addr, ingress.PathInteractions, f.addr, ingress.PathOptions)
 	}
+	fmt.Fprintf(out, "; serving workspace(s) %s, app %s", strings.Join(cfg.Slack.TeamIDs, ", "), cfg.Slack.AppID)
 	if f.addr != "" {
 		fmt.Fprintf(out, "; health on http://%s%s", f.addr, ingress.PathHealth)
 	}

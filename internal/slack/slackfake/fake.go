@@ -172,6 +172,18 @@ func (w *Workspace) Calls(method string) int {
 	return w.calls[method]
 }
 
+// TotalCalls is how many Web API calls were made (faults included), and messages sent to
+// response URLs: everything an app asked of Slack.
+func (w *Workspace) TotalCalls() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(w.responses)
+	for _, c := range w.calls {
+		n += c
+	}
+	return n
+}
+
 // Violations lists every documented Slack rule that a request broke, oldest first; see
 // limits.go. A request that Slack would refuse was answered with Slack's error code; the others
 // were accepted as Slack accepts them (truncated, or a rule Slack only recommends).
@@ -179,6 +191,13 @@ func (w *Workspace) Violations() []Violation {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]Violation(nil), w.violations...)
+}
+
+// record keeps violations found outside a Web API call.
+func (w *Workspace) record(vs []Violation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.violations = append(w.violations, vs...)
 }
 
 // check records violations and returns the error Slack answers for them, or "".

@@ -25,6 +25,7 @@ const (
 	docTextInput   = "https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element"
 	docSelect      = "https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element"
 	docMultiSelect = "https://docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element"
+	docSuggestion  = "https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload"
 	docCheckboxes  = "https://docs.slack.dev/reference/block-kit/block-elements/checkboxes-element"
 	docRadio       = "https://docs.slack.dev/reference/block-kit/block-elements/radio-button-group-element"
 	docModal       = "https://docs.slack.dev/reference/views/modal-views"
@@ -153,6 +154,10 @@ var (
 	ruleMultiPlaceholder    = rule("multi_select.placeholder.max", "a multi-select placeholder is plain_text of at most 150 characters", docMultiSelect)
 	ruleMultiMaxSelected    = rule("multi_select.max_selected_items.min", "max_selected_items is at least 1", docMultiSelect)
 	ruleMultiMinQueryLength = rule("multi_external_select.min_query_length", "min_query_length is not negative", docMultiSelect)
+	// https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload: "Users may
+	// return a maximum of 100 options or option groups when handling the block_suggestion
+	// payload."
+	ruleSuggestionOptions = rule("block_suggestion.options.max", "an options load answers at most 100 options", docSuggestion)
 	// https://docs.slack.dev/reference/block-kit/block-elements/checkboxes-element and
 	// .../radio-button-group-element: options "A maximum of 10 options are allowed."
 	ruleCheckboxOptions = rule("checkboxes.options.max", "checkboxes have 1 to 10 options", docCheckboxes)
@@ -635,6 +640,24 @@ func (c *checker) confirm(p string, m map[string]any) {
 	}
 	c.plainMax(p+"/confirm", m["confirm"], 30, ruleConfirmButtons)
 	c.plainMax(p+"/deny", m["deny"], 30, ruleConfirmButtons)
+}
+
+// CheckOptions checks the answer to a block_suggestion (an options load): an object with at
+// most 100 options, each a valid option object.
+func CheckOptions(method string, raw []byte) []Violation {
+	c := &checker{method: method, code: "invalid_options"}
+	v, err := decode(raw)
+	m := obj(v)
+	if err != nil || m == nil {
+		c.add("", ruleSuggestionOptions, "an answer that is not a JSON object")
+		return c.out
+	}
+	opts := list(m, "options")
+	if _, groups := m["option_groups"]; !groups && len(opts) > 100 {
+		c.add("/options", ruleSuggestionOptions, fmt.Sprintf("%d options", len(opts)))
+	}
+	c.options("/options", opts, true)
+	return c.out
 }
 
 // CheckView checks a modal view (views.open, views.update, views.push) at path ("/view").

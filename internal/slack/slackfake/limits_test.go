@@ -189,6 +189,8 @@ var limitCases = []struct {
 	{ruleMultiMinQueryLength, "-1", viewCase(modalView(inputBlock(m{"type": "multi_external_select", "min_query_length": -1}))), true, "invalid_arguments"},
 	{ruleInitialOption, "multi-select not one of the options", viewCase(modalView(inputBlock(m{"type": "multi_static_select", "options": opts(2, 5, 1),
 		"initial_options": []any{m{"text": plainText("ooooo"), "value": "9"}}}))), true, "invalid_arguments"},
+	{ruleSuggestionOptions, "100", func() []Violation { return CheckOptions("block_suggestion", []byte(js(m{"options": opts(100, 5, 3)}))) }, false, ""},
+	{ruleSuggestionOptions, "101", func() []Violation { return CheckOptions("block_suggestion", []byte(js(m{"options": opts(101, 5, 3)}))) }, true, "invalid_options"},
 	{ruleCheckboxOptions, "10", viewCase(modalView(inputBlock(m{"type": "checkboxes", "options": opts(10, 5, 2)}))), false, ""},
 	{ruleCheckboxOptions, "11", viewCase(modalView(inputBlock(m{"type": "checkboxes", "options": opts(11, 5, 2)}))), true, "invalid_arguments"},
 	{ruleRadioOptions, "10", viewCase(modalView(inputBlock(m{"type": "radio_buttons", "options": opts(10, 5, 2)}))), false, ""},

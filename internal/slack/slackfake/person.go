@@ -293,6 +293,37 @@ func DateTime(t time.Time) slackgo.BlockAction {
 	return slackgo.BlockAction{Type: "datetimepicker", SelectedDateTime: t.Unix()}
 }
 
+// SuggestPayload is the block_suggestion payload of p typing typed into the menu actionID (in
+// the input block of the same id) of modal v, whose options the app loads.
+func (p *Person) SuggestPayload(v View, actionID, typed string) map[string]any {
+	return p.withEnterprise(map[string]any{
+		"type":       "block_suggestion",
+		"token":      "verification-token-unused",
+		"api_app_id": p.app(),
+		"team":       p.teamJSON(),
+		"user":       map[string]any{"id": p.ID, "name": p.Name, "team_id": p.team()},
+		"block_id":   actionID,
+		"action_id":  actionID,
+		"value":      typed,
+		"view":       map[string]any{"id": v.ID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.Metadata},
+	})
+}
+
+// Suggest types typed into a menu whose options the app loads, posted to path (the options load
+// URL, e.g. /slack/options); Slack's limits on the answer are checked and recorded as
+// violations.
+func (p *Person) Suggest(path string, v View, actionID, typed string) (Result, error) {
+	raw, err := json.Marshal(p.SuggestPayload(v, actionID, typed))
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := p.Send(path, []byte(url.Values{"payload": {string(raw)}}.Encode()))
+	if err == nil && res.Status == http.StatusOK {
+		p.WS.record(CheckOptions("block_suggestion", res.Body))
+	}
+	return res, err
+}
+
 // SubmitPayload is the view_submission payload of p submitting v with values.
 func (p *Person) SubmitPayload(v View, values Values) map[string]any {
 	return p.withEnterprise(map[string]any{
