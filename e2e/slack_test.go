@@ -401,7 +401,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 	outsider := &slackfake.Person{ID: "UE2EOUT02", Name: "olga", WS: w.ws, Ingress: w.ic.Ingress, Secret: slackSecret, HTTP: w.ic.HTTP}
 	w.mustOK(outsider.Command(slackGeneral, "status"))
 	w.eventually(time.Minute, "the answer to someone without a role", func() bool {
-		return w.ephemeral(outsider.ID, "shows an incident in its own channel")
+		return w.ephemeral(outsider.ID, "shows a running incident in its own channel")
 	})
 	if w.ephemeral(outsider.ID, incident) {
 		t.Errorf("someone without a role was shown %s", incident)

@@ -187,8 +187,8 @@ func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand, who strin
 		st, err := s.cfg.Temporal.Status(ctx, hint)
 		switch {
 		case errors.Is(err, ErrNoIncident):
-			s.respond(ctx, cmd.ResponseURL, ephemeral(fmt.Sprintf("%s is not running: it was closed, or its history was removed. `breach status %s` shows its records.", hint, hint)))
-			return
+			// Closed, or never was: the answer is the one anywhere else, so that naming an
+			// incident in a purpose does not tell whether it runs.
 		case err != nil:
 			s.respond(ctx, cmd.ResponseURL, ephemeral(s.trouble("status of "+hint, err)))
 			return
@@ -221,7 +221,7 @@ func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand, who strin
 		}
 	}
 	if len(mine) == 0 {
-		s.respond(ctx, cmd.ResponseURL, ephemeral("`/breach status` shows an incident in its own channel, to everyone there; anywhere else, it lists the open incidents in which you are the DPO or an incident commander, and you are in none. Ask in the incident's channel."))
+		s.respond(ctx, cmd.ResponseURL, ephemeral("`/breach status` shows a running incident in its own channel, to everyone there; anywhere else, it lists the open incidents in which you are the DPO or an incident commander, and you are in none. Ask in the incident's channel; a closed incident's records are on the CLI (`breach status ID`)."))
 		return
 	}
 	var b strings.Builder

@@ -255,9 +255,14 @@ func TestAddressesNotInTheInventoryNeedACommander(t *testing.T) {
 func TestStatusOnlyInTheRoomOrToRoleHolders(t *testing.T) {
 	h := newHarness(t)
 	room := h.incident()
+	api := breachslack.NewAPI(botToken, h.ws.APIURL(), nil)
 	elsewhere := h.ws.AddChannel("general-chat", false)
-	_, err := breachslack.NewAPI(botToken, h.ws.APIURL(), nil).SetPurposeOfConversation(elsewhere.ID,
-		"Breach incident "+incidentID+": Customer DB exposed. The pinned message is the incident card.")
+	_, err := api.SetPurposeOfConversation(elsewhere.ID, "Breach incident "+incidentID+": Customer DB exposed. The pinned message is the incident card.")
+	require.NoError(t, err)
+	// A channel naming an incident that does not run gets the same answer: a purpose is no
+	// way to learn which incidents run.
+	probe := h.ws.AddChannel("probe", false)
+	_, err = api.SetPurposeOfConversation(probe.ID, "Breach incident INC-20261128-0001")
 	require.NoError(t, err)
 
 	const full, list, pointer = "full", "list", "pointer"
@@ -270,9 +275,11 @@ func TestStatusOnlyInTheRoomOrToRoleHolders(t *testing.T) {
 		{"anyone in the incident's room", h.outsider, room.ID, full},
 		{"someone without a role, in a channel whose purpose names the incident", h.outsider, elsewhere.ID, pointer},
 		{"someone without a role, anywhere else", h.outsider, "C0GENERAL", pointer},
+		{"someone without a role, in a channel whose purpose names an incident that does not run", h.outsider, probe.ID, pointer},
 		{"the DPO, anywhere else", h.dpo, "C0GENERAL", list},
 		{"the commander, in a channel whose purpose names the incident", h.ic, elsewhere.ID, list},
 	}
+	pointers := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(h.ephemeralsFor(tt.who.ID))
@@ -291,12 +298,14 @@ func TestStatusOnlyInTheRoomOrToRoleHolders(t *testing.T) {
 				assert.Contains(t, got, "Open incidents (1)")
 				assert.Contains(t, got, incidentID)
 			case pointer:
-				assert.Contains(t, got, "shows an incident in its own channel")
+				assert.Contains(t, got, "shows a running incident in its own channel")
 				assert.NotContains(t, got, incidentID, "nothing about the incident")
 				assert.NotContains(t, got, "Customer DB")
+				pointers[got] = true
 			}
 		})
 	}
+	assert.Len(t, pointers, 1, "one answer, whatever the channel names")
 }
 
 // recorder is an HTTP transport that records what it was asked to fetch and answers 200, or
