@@ -90,6 +90,13 @@ type IncidentView struct {
 	IncidentRecord
 	Phase   string        `json:"phase"`
 	Pending []PendingView `json:"pending"`
+	Roles   RolesView     `json:"roles"`
+}
+
+// RolesView is who holds each role in the incident.
+type RolesView struct {
+	DPO       []string `json:"dpo"`
+	Commander []string `json:"commander"`
 }
 
 // PendingView is a step a person must do.

@@ -34,6 +34,10 @@ type IncidentRecord struct {
 	ClosedBy     string              `json:"closed_by,omitempty"`
 	CloseSummary string              `json:"close_summary,omitempty"`
 	Records      *CloseOutput        `json:"records,omitempty"`
+
+	// Room is the id of the incident's chat room (the Slack channel) as opening it returned:
+	// `/breach status` answers there to anyone, because only the invited can type in it.
+	Room string `json:"room,omitempty"`
 }
 
 // Decision is the DPO's risk decision.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,13 +51,16 @@ type slackWorld struct {
 	dataset string
 }
 
-func slackConfigYAML(org slackOrg) string {
+// slackActor names a member of the test workspace as roles do.
+func slackActor(user string) string { return "slack:" + slackfake.DefaultTeam + "/" + user }
+
+func slackConfigYAML(org slackOrg, slackHost string) string {
 	sectors := ""
 	if org.sectors != "" {
 		sectors = "  sectors: " + org.sectors + "\n"
 	}
 	// No route for the authority report: it is filed on the portal and confirmed in Slack.
-	return fmt.Sprintf(`# Written by the e2e Slack tests: roles are Slack user ids.
+	return fmt.Sprintf(`# Written by the e2e Slack tests: roles are Slack members of the one workspace served.
 organisation:
   name: Example Shop GmbH
   timezone: Europe/Berlin
@@ -66,10 +70,19 @@ organisation:
   mail_from: privacy@example-shop.test
   subject_contact: privacy@example-shop.test
 roles:
-  dpo: [%s]
+  dpo: [%s, %s]
   commander: [%s]
+# The ingress's key and the DPO's command-line key are in BREACH_HOME (startStack and
+# newSlackWorld make them).
+signing:
+  trust_local_keys: true
+slack:
+  team_ids: [%s]
+  app_id: %s
+  # The local Slack's response URLs.
+  response_url_hosts: ["%s"]
 inventory: systems.yaml
-`, org.establishments, sectors, slackDPO, slackCommander)
+`, org.establishments, sectors, slackActor(slackDPO), "cli:"+dpo, slackActor(slackCommander), slackfake.DefaultTeam, slackfake.DefaultApp, slackHost)
 }
 
 func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
@@ -82,10 +95,16 @@ func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
 		}
 		ws.Close()
 	})
-	s := startStack(t, stackOptions{config: slackConfigYAML(org), env: []string{
+	apiURL, err := url.Parse(ws.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, stackOptions{config: slackConfigYAML(org, apiURL.Host), env: []string{
 		"SLACK_BOT_TOKEN=" + slackToken, "SLACK_API_URL=" + ws.APIURL(), "SLACK_SIGNING_SECRET=" + slackSecret,
 	}})
 	w := &slackWorld{t: t, s: s, ws: ws, subjects: filepath.Join(s.dir, "subjects.csv")}
+	// The ingress signs every decision it forwards for a Slack user.
+	s.mustBreach("keys", "init", "--slack-ingress")
 	w.worker = s.startWorker()
 	ingress := "http://" + startServe(s)
 	person := func(id, name string) *slackfake.Person {
@@ -291,7 +310,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 	declare := w.view(breachslack.ViewDeclare, 1)
 	w.mustOK(w.ic.Submit(declare, slackfake.Values{}.
 		Set(breachslack.InputTitle, slackfake.Text(run.title)).
-		Set(breachslack.InputSystems, slackfake.Text("shop-db")).
+		Set(breachslack.InputSystems, slackfake.MultiSelect("shop-db")).
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
 		Set(breachslack.InputWhat, slackfake.Text("A backup of the shop database was readable from the internet.")).
@@ -384,11 +403,20 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 		t.Errorf("the run approved %d reports and confirmed %d filings: the path through the forms was not taken", approvals, filings)
 	}
 
-	// Anywhere else, /breach status lists the open incidents.
+	// Anywhere else, /breach status lists the open incidents to those who hold a role in them,
+	// and tells the others nothing about them.
 	w.mustOK(w.dpo.Command(slackGeneral, "status"))
 	w.eventually(time.Minute, "the list of open incidents", func() bool {
 		return w.ephemeral(slackDPO, "Open incidents (1)") && w.ephemeral(slackDPO, incident)
 	})
+	outsider := &slackfake.Person{ID: "UE2EOUT02", Name: "olga", WS: w.ws, Ingress: w.ic.Ingress, Secret: slackSecret, HTTP: w.ic.HTTP}
+	w.mustOK(outsider.Command(slackGeneral, "status"))
+	w.eventually(time.Minute, "the answer to someone without a role", func() bool {
+		return w.ephemeral(outsider.ID, "shows a running incident in its own channel")
+	})
+	if w.ephemeral(outsider.ID, incident) {
+		t.Errorf("someone without a role was shown %s", incident)
+	}
 
 	w.mustOK(w.ic.Click(closeMsg, breachslack.ActionClose))
 	var result workflows.Result
@@ -471,8 +499,27 @@ func germanCustomers(w *slackWorld) {
 func TestSlackIncident(t *testing.T) {
 	w := newSlackWorld(t, slackOrg{establishments: "[DE]"})
 	germanCustomers(w)
+
+	// breach serve acts for its workspace and app only: the same command from another
+	// workspace, or for another app, is refused and opens nothing.
+	for _, p := range []*slackfake.Person{
+		{ID: "UE2EOUT01", Name: "mallory", WS: w.ws, Ingress: w.ic.Ingress, Secret: slackSecret, HTTP: w.ic.HTTP, Team: "T0FOREIGN"},
+		{ID: "UE2EOUT01", Name: "mallory", WS: w.ws, Ingress: w.ic.Ingress, Secret: slackSecret, HTTP: w.ic.HTTP, App: "A0FOREIGN"},
+	} {
+		res, err := p.Command(slackGeneral, "declare Pwned")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != http.StatusForbidden {
+			t.Errorf("a command from team %s for app %s: %d %s, want 403", p.Team, p.App, res.Status, res.Body)
+		}
+	}
+
 	incident, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
 	checkSlackRun(t, w, incident, ch, result)
+	if n := len(w.views(breachslack.ViewDeclare)); n != 1 {
+		t.Errorf("%d declaration forms opened, want the one of the commander", n)
+	}
 }
 
 // Slack answers 429 with Retry-After and 500s while the incident runs; the chat activities are
@@ -535,7 +582,9 @@ func TestSlackLargeIncident(t *testing.T) {
 	run := slackRun{title: title, wantObligations: 27, budget: 10 * time.Minute,
 		afterDecision: func(incident string) {
 			// NIS2 significance is the one fact the decision form does not ask.
-			w.s.mustBreach("amend", incident, "--significant", "--as", slackDPO)
+			// The decision form has no NIS2 significance field: the DPO amends at the command line,
+			// as the command-line actor the configuration also names.
+			w.s.mustBreach("amend", incident, "--significant", "--as", dpo)
 		}}
 	incident, ch, result := runSlackIncident(t, w, run)
 	checkSlackRun(t, w, incident, ch, result)

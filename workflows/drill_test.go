@@ -354,8 +354,9 @@ func TestDrillActivitiesMirrorTheIncidentMessages(t *testing.T) {
 			t.Errorf("activities mirror %q, the incident says %q", mirror, want)
 		}
 	}
-	st := Status{Phase: PhaseDecide, Pending: []PendingStep{{Step: "decide", Role: RoleDPO, Description: "d", Since: start, DueAt: start.Add(time.Hour)}}}
-	st.IncidentID = "INC-1"
+	st := Status{Phase: PhaseDecide, Pending: []PendingStep{{Step: "decide", Role: RoleDPO, Description: "d", Since: start, DueAt: start.Add(time.Hour)}},
+		Roles: Roles{DPO: []string{"slack:T0BREACH/UDPO00001"}, Commander: []string{"cli:ian"}}}
+	st.IncidentID, st.Room = "INC-1", "C0INCIDENT"
 	b, _ := json.Marshal(st)
 	var v activities.IncidentView
 	if err := json.Unmarshal(b, &v); err != nil {

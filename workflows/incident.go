@@ -130,7 +130,7 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 	}
 
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
-		return Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted()}, nil
+		return Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}, nil
 	}); err != nil {
 		return err
 	}
@@ -262,6 +262,9 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 	if err != nil {
 		inc.logger.Warn("incident room could not be opened; going on without chat", "error", err)
 	} else {
+		// State only, no command: replaying an incident that opened its room before this field
+		// existed sets it from the recorded result.
+		inc.rec.Room = room.ID
 		inc.event(ctx, "room", "Incident room opened: "+room.Name)
 	}
 	var lastCardAt time.Time

@@ -152,6 +152,8 @@ func (s *incidentSuite) TestWholePlan() {
 
 	st := s.status()
 	s.Equal(PhaseClosed, st.Phase)
+	s.Equal("log", st.Room, "the room OpenRoom returned is recorded: /breach status answers there")
+	s.Equal(declaration().Roles, st.Roles, "the status shows who holds each role")
 	for _, c := range st.Containment {
 		s.Equal(ContainContained, c.State, c.System)
 	}
@@ -325,6 +327,7 @@ func (s *incidentSuite) TestChatOutageBlocksNothing() {
 	st := s.status()
 	s.Equal(PhaseClosed, st.Phase)
 	s.Equal(AlertsDone, st.Alerts.State)
+	s.Empty(st.Room, "no room was opened")
 }
 
 func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {

@@ -223,6 +223,9 @@ type Status struct {
 	activities.IncidentRecord
 	Phase   string        `json:"phase"`
 	Pending []PendingStep `json:"pending"`
+	// Roles are who holds each role in this incident, as declared: the Slack ingress shows the
+	// incident outside its room only to them.
+	Roles Roles `json:"roles"`
 }
 
 // Result is what a closed incident returns.

@@ -194,14 +194,16 @@ func newMail(cfg *config.Config) (activities.Mailer, error) {
 }
 
 // newChat is the Slack adapter when SLACK_BOT_TOKEN is set (SLACK_API_URL, SLACK_RESPONDERS),
-// else the console. The Slack user ids among the roles are invited and receive urgent messages.
+// else the console. The Slack users among the roles (of the workspaces in slack.team_ids) are
+// invited and receive urgent messages.
 func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
 	token := os.Getenv("SLACK_BOT_TOKEN")
 	if token == "" {
 		return &console.Chat{Dir: cfg.Home, Out: out}, nil
 	}
 	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Dir: cfg.Home,
-		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander})
+		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander,
+		Teams: cfg.Slack.TeamIDs})
 }
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the

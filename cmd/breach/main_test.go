@@ -104,3 +104,43 @@ func unusedAddress(t *testing.T) string {
 	}
 	return addr
 }
+
+// breach serve acts only for the Slack workspaces and the app the configuration names: without
+// them it refuses to start, with exit code 2 and what to add, before it dials Temporal or
+// listens.
+func TestServeNeedsTheWorkspaceAndTheApp(t *testing.T) {
+	dir := t.TempDir()
+	good := strings.Replace(badConfig, "[retail]", "[nis2-important]", 1)
+	t.Setenv("TEMPORAL_ADDRESS", unusedAddress(t))
+	t.Setenv("BREACH_TEMPORAL_BIN", filepath.Join(dir, "no-temporal-here"))
+	t.Setenv("BREACH_HOME", filepath.Join(dir, "home"))
+	t.Setenv("BREACH_CONFIG", "")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("SLACK_SIGNING_SECRET", "secret")
+	tests := []struct {
+		name, slack string
+		want        []string
+	}{
+		{"no slack section", "", []string{"names no Slack workspace", "slack.team_ids", "team_ids: [T…]", "app_id: A…"}},
+		{"no team", "slack:\n  app_id: A0BREACH1\n", []string{"names no Slack workspace"}},
+		{"no app", "slack:\n  team_ids: [T0BREACH1]\n", []string{"names no Slack app", "Basic Information → App ID"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "breach.yaml")
+			writeTestFile(t, path, good+tt.slack)
+			err := execute(t, []string{"--config", path, "serve", "--addr", unusedAddress(t)})
+			if err == nil {
+				t.Fatal("serve started without knowing whom it serves")
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exit code %d, want 2: %v", code, err)
+			}
+			for _, want := range append(tt.want, path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,10 @@ import (
 	slackgo "github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/ingress"
+	"github.com/breachops/breach/internal/keys"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
 )
@@ -37,6 +40,10 @@ Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions o
 GET /healthz answers ok. With --socket-mode the same handlers receive Slack's requests over
 a WebSocket that breach opens, for companies without a public URL; --addr then still answers
 /healthz (and the HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
+
+Only requests from the workspaces in the configuration's slack.team_ids (and its
+slack.enterprise_id, if set) for the app slack.app_id are acted on: anything else is refused
+(403; over Socket Mode, acknowledged and dropped), so serve refuses to start without them.
 
 Environment: SLACK_BOT_TOKEN (xoxb-…, required), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN
 (xapp-…, Socket Mode), SLACK_API_URL (another Web API base URL). Temporal: TEMPORAL_ADDRESS
@@ -75,12 +82,36 @@ func serveEnv(socketMode bool) (token, secret, appToken, apiURL string, err erro
 	return token, secret, appToken, apiURL, err
 }
 
+// serveTrust checks that the configuration says whom breach serves: without a workspace and
+// the app, any member of any workspace that installed an app with this signing secret could
+// act.
+func serveTrust(cfg *config.Config) error {
+	where := "the configuration"
+	if cfg.Path != "" {
+		where = cfg.Path
+	}
+	switch {
+	case len(cfg.Slack.TeamIDs) == 0:
+		return usagef("%s names no Slack workspace: breach serve acts only for the workspaces in slack.team_ids; add\n  slack:\n    team_ids: [T…]   # the workspace id, in its URL https://app.slack.com/client/T…/\n    app_id: A…       # the app's Basic Information → App ID\nsee docs/slack.md", where)
+	case cfg.Slack.AppID == "":
+		return usagef("%s names no Slack app: breach serve acts only for the app slack.app_id; add app_id: A… (the app's Basic Information → App ID) under slack:; see docs/slack.md", where)
+	}
+	return nil
+}
+
 func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFlags) error {
+	if err := serveTrust(cfg); err != nil {
+		return err
+	}
 	token, secret, appToken, apiURL, err := serveEnv(f.socketMode)
 	if err != nil {
 		return err
 	}
 	fw, err := newFirewalls(cfg)
+	if err != nil {
+		return err
+	}
+	signer, err := ingressKey(cfg)
 	if err != nil {
 		return err
 	}
@@ -98,23 +129,21 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := ingress.New(ingress.Config{
 		SigningSecret: secret,
+		TeamIDs:       cfg.Slack.TeamIDs,
+		EnterpriseID:  cfg.Slack.EnterpriseID,
+		AppID:         cfg.Slack.AppID,
+		ResponseHosts: cfg.Slack.ResponseURLHosts,
 		Temporal:      ingress.NewTemporal(c),
+		Signer:        signer,
 		API:           api,
+		// Roles may name Slack user groups: the ingress expands them when an incident is declared.
 		Defaults: func(d *workflows.Declaration) {
 			if err := declarationDefaults(cfg, d); err != nil {
-				logger.Warn("declaration keys", "error", err)
-			}
-			// Roles may name Slack user groups: the incident keeps their members at declaration.
-			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			var err error
-			if d.Roles.DPO, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.DPO); err != nil {
-				logger.Warn("roles.dpo", "error", err)
-			}
-			if d.Roles.Commander, err = breachslack.ExpandUserGroups(ctx, api, d.Roles.Commander); err != nil {
-				logger.Warn("roles.commander", "error", err)
+				logger.Warn("declaration defaults", "error", err)
 			}
 		},
+		Declarers: cfg.Roles.Declarers,
+		Systems:   fw.Inventory().Names(),
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
 				if _, err := fw.Inventory().Resolve(s); err != nil {
@@ -154,8 +183,10 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		}()
 		fmt.Fprintf(out, "breach serve: receiving Slack's requests over Socket Mode")
 	} else {
-		fmt.Fprintf(out, "breach serve: Slack request URLs http://%s%s and http://%s%s (put them behind HTTPS)", f.addr, ingress.PathCommands, f.addr, ingress.PathInteractions)
+		fmt.Fprintf(out, "breach serve: Slack request URLs http://%s%s and http://%s%s, options load URL http://%s%s (put them behind HTTPS)",
+			f.addr, ingress.PathCommands, f.addr, ingress.PathInteractions, f.addr, ingress.PathOptions)
 	}
+	fmt.Fprintf(out, "; serving workspace(s) %s, app %s", strings.Join(cfg.Slack.TeamIDs, ", "), cfg.Slack.AppID)
 	if f.addr != "" {
 		fmt.Fprintf(out, "; health on http://%s%s", f.addr, ingress.PathHealth)
 	}
@@ -181,4 +212,30 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	}
 	srv.Close()
 	return err
+}
+
+// ingressKey is the key the ingress signs Slack users' decisions with: BREACH_INGRESS_KEY_FILE,
+// else BREACH_HOME/keys/slack-ingress.key. Incidents trust it only as the configuration's
+// signing.slack_ingress (or, with signing.trust_local_keys, the public key beside it), so the
+// two must agree before anything is served.
+func ingressKey(cfg *config.Config) (ed25519.PrivateKey, error) {
+	var k ed25519.PrivateKey
+	var err error
+	if p := os.Getenv("BREACH_INGRESS_KEY_FILE"); p != "" {
+		k, err = keys.Load(p)
+	} else {
+		k, err = keys.LoadSigner(cfg.Home, incident.SlackIngress)
+	}
+	if err != nil {
+		return nil, usagef("the Slack ingress signs every decision it forwards: %v", err)
+	}
+	trusted, err := signingKeys(cfg, workflows.Roles{})
+	if err != nil {
+		return nil, err
+	}
+	pub := incident.EncodePublicKey(k.Public().(ed25519.PublicKey))
+	if trusted.SlackIngress != pub {
+		return nil, usagef("the Slack ingress's key (%s) is not the one incidents trust (signing.slack_ingress): set signing.slack_ingress: %q", incident.KeyID(k.Public().(ed25519.PublicKey)), pub)
+	}
+	return k, nil
 }

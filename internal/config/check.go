@@ -3,10 +3,12 @@ package config
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/breachops/breach/incident"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 )
@@ -22,10 +24,12 @@ func (c *Config) check(file string, pos positions) Problems {
 	c.checkOrganisation(add)
 	c.checkIdentities(add, "roles.dpo", c.Roles.DPO)
 	c.checkIdentities(add, "roles.commander", c.Roles.Commander)
+	c.checkIdentities(add, "roles.declarers", c.Roles.Declarers)
 	c.checkRoutes(add, pos)
 	if c.Datasets.MaxBytes < 0 {
 		add("datasets.max_bytes", "%d is negative: give the largest dataset in bytes, or leave it out for 4 GiB", c.Datasets.MaxBytes)
 	}
+	c.checkSlack(add)
 	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
 	return p
 }
@@ -69,8 +73,9 @@ func knownSectors() string {
 	return strings.Join(parts, ", ")
 }
 
-// checkIdentities: an identity is compared exactly with --as or the Slack user id, so an empty
-// one, one with spaces around it, or one listed twice is a mistake.
+// checkIdentities: an identity is compared exactly with the actor of a Slack request or --as,
+// so an empty one, one with spaces around it, or one listed twice is a mistake; a Slack user or
+// group is an actor of its workspace, slack:<team>/<id>.
 func (c *Config) checkIdentities(add addFunc, field string, ids []string) {
 	first := map[string]int{}
 	for i, id := range ids {
@@ -78,14 +83,14 @@ func (c *Config) checkIdentities(add addFunc, field string, ids []string) {
 		trimmed := strings.TrimSpace(id)
 		switch {
 		case trimmed == "":
-			add(f, "empty identity; write the person's CLI name or Slack user id, or remove the entry")
+			add(f, "empty identity; write the person's actor (slack:<team>/<user id>) or CLI name, or remove the entry")
 			continue
 		case trimmed != id:
 			again := ""
 			if j, ok := first[trimmed]; ok {
 				again = fmt.Sprintf(" (it is already %s[%d]: remove this entry)", field, j)
 			}
-			add(f, "%q has spaces around it and would never match --as; write %q%s", id, trimmed, again)
+			add(f, "%q has spaces around it and would never match; write %q%s", id, trimmed, again)
 		default:
 			if j, ok := first[trimmed]; ok {
 				add(f, "%q is listed twice (also %s[%d]); remove one", id, field, j)
@@ -94,8 +99,91 @@ func (c *Config) checkIdentities(add addFunc, field string, ids []string) {
 		if _, ok := first[trimmed]; !ok {
 			first[trimmed] = i
 		}
+		c.checkActor(add, f, trimmed)
 	}
 }
+
+var (
+	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,31}$`)
+	slackEnterpriseID = regexp.MustCompile(`^E[A-Z0-9]{2,31}$`)
+	slackAppID        = regexp.MustCompile(`^A[A-Z0-9]{2,31}$`)
+	// A Slack user (U…, W… on Enterprise Grid) or user group (S…) id.
+	slackMemberID = regexp.MustCompile(`^[UWS][A-Z0-9]{2,31}$`)
+)
+
+// checkActor: roles name actors. A bare Slack id, as roles listed them before actors had
+// sources, names no workspace: it is refused with the actor to write instead.
+func (c *Config) checkActor(add addFunc, f, id string) {
+	if slackMemberID.MatchString(id) {
+		add(f, "%q is a bare Slack id: roles name actors with their workspace; write %s", id, c.slackActorFix(id))
+		return
+	}
+	if !strings.Contains(id, ":") {
+		return // a name at the command line (--as)
+	}
+	source, rest, err := incident.ParseActor(id)
+	if err != nil {
+		add(f, "%v", err)
+		return
+	}
+	if source != incident.SourceSlack {
+		return
+	}
+	team, member, _ := strings.Cut(rest, "/")
+	switch {
+	case !slackMemberID.MatchString(member):
+		add(f, "%q: after the workspace comes a user id (U… or W…, profile → ⋮ → Copy member ID) or a user group id (S…)", id)
+	case !slackTeamID.MatchString(team):
+		add(f, "%q: %q is not a Slack workspace id (T…)", id, team)
+	case len(c.Slack.TeamIDs) > 0 && !slices.Contains(c.Slack.TeamIDs, team):
+		add(f, "%q is a member of workspace %s, which is not in slack.team_ids (%s): requests from it are refused, so this actor could never act; add the workspace there, or correct the id",
+			id, team, strings.Join(c.Slack.TeamIDs, ", "))
+	}
+}
+
+// slackActorFix is the actor a bare Slack id becomes: in the one configured workspace, or in
+// the one it belongs to.
+func (c *Config) slackActorFix(id string) string {
+	if len(c.Slack.TeamIDs) == 1 {
+		return "slack:" + c.Slack.TeamIDs[0] + "/" + id
+	}
+	hint := " (the workspace id, T…, from slack.team_ids)"
+	if len(c.Slack.TeamIDs) == 0 {
+		hint = " (the workspace id, T…, is the team_id of Slack's requests; name it in slack.team_ids too)"
+	}
+	return "slack:<team>/" + id + hint
+}
+
+// checkSlack: the ids Slack puts in every request, compared exactly.
+func (c *Config) checkSlack(add addFunc) {
+	s := c.Slack
+	first := map[string]int{}
+	for i, t := range s.TeamIDs {
+		f := fmt.Sprintf("slack.team_ids[%d]", i)
+		switch {
+		case !slackTeamID.MatchString(t):
+			add(f, "%q is not a Slack workspace id: it starts with T (the team_id of Slack's requests; in Slack, the workspace's URL https://app.slack.com/client/T…/)", t)
+		case first[t] > 0:
+			add(f, "%s is listed twice (also slack.team_ids[%d]); remove one", t, first[t]-1)
+		}
+		first[t] = i + 1
+	}
+	if s.EnterpriseID != "" && !slackEnterpriseID.MatchString(s.EnterpriseID) {
+		add("slack.enterprise_id", "%q is not an Enterprise Grid organisation id: it starts with E; leave enterprise_id out if the workspace is not part of one", s.EnterpriseID)
+	}
+	if s.AppID != "" && !slackAppID.MatchString(s.AppID) {
+		add("slack.app_id", "%q is not a Slack app id: it starts with A (the app's page on api.slack.com → Basic Information → App ID)", s.AppID)
+	}
+	for i, h := range s.ResponseURLHosts {
+		if !validHostPattern(h) {
+			add(fmt.Sprintf("slack.response_url_hosts[%d]", i), "%q is not a host: write a host name, host:port or *.domain, without a scheme or path (e.g. 127.0.0.1:8080 for a local Slack in tests)", h)
+		}
+	}
+}
+
+var hostPattern = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?$`)
+
+func validHostPattern(h string) bool { return hostPattern.MatchString(h) }
 
 func (c *Config) checkRoutes(add addFunc, pos positions) {
 	ids := rules.ObligationIDs()

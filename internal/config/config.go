@@ -33,6 +33,8 @@ type Config struct {
 	Datasets Datasets `yaml:"datasets"`
 	// Signing names the public keys that vouch for the actors' decisions.
 	Signing Signing `yaml:"signing"`
+	// Slack names the one Slack app and the workspaces `breach serve` acts for.
+	Slack Slack `yaml:"slack"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -50,10 +52,28 @@ type Organisation struct {
 	SubjectContact string   `yaml:"subject_contact"`
 }
 
-// Roles lists the identities holding each role.
+// Roles lists the actors holding each role: slack:<team>/<user> (or a user group,
+// slack:<team>/<S…>, whose members hold it), or a name at the command line.
 type Roles struct {
 	DPO       []string `yaml:"dpo"`
 	Commander []string `yaml:"commander"`
+	// Declarers may declare an incident from Slack; empty: every member of the workspaces in
+	// slack.team_ids.
+	Declarers []string `yaml:"declarers"`
+}
+
+// Slack names what `breach serve` acts for: requests from any other workspace, Enterprise Grid
+// organisation or app are refused before they are read further.
+type Slack struct {
+	// TeamIDs are the workspaces (T…) whose members may use /breach; serve needs one.
+	TeamIDs []string `yaml:"team_ids"`
+	// EnterpriseID is the Enterprise Grid organisation (E…) the workspaces belong to, if any.
+	EnterpriseID string `yaml:"enterprise_id"`
+	// AppID is the breach app (A…, Basic Information → App ID); serve needs it.
+	AppID string `yaml:"app_id"`
+	// ResponseURLHosts are more hosts response URLs may point at, besides Slack's (for a local
+	// Slack in tests: 127.0.0.1:PORT). Leave it out in production.
+	ResponseURLHosts []string `yaml:"response_url_hosts"`
 }
 
 // Containment adjusts how isolation is ended.

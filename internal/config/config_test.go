@@ -37,8 +37,11 @@ organisation:
   mail_from: privacy@example-shop.test
   subject_contact: privacy@example-shop.test
 roles:
-  dpo: [dana]
+  dpo: [dana, slack:T0BREACH1/U0DANA001]
   commander: [ian, ida]
+slack:
+  team_ids: [T0BREACH1]
+  app_id: A0BREACH1
 routes:
   - obligation: gdpr-art33-authority
     method: email
@@ -62,7 +65,8 @@ home: `+home+`
 		MailFrom:       "privacy@example-shop.test",
 		SubjectContact: "privacy@example-shop.test",
 	}, c.Organisation)
-	assert.Equal(t, config.Roles{DPO: []string{"cli:dana"}, Commander: []string{"cli:ian", "cli:ida"}}, c.Roles)
+	assert.Equal(t, config.Roles{DPO: []string{"cli:dana", "slack:T0BREACH1/U0DANA001"}, Commander: []string{"cli:ian", "cli:ida"}}, c.Roles)
+	assert.Equal(t, config.Slack{TeamIDs: []string{"T0BREACH1"}, AppID: "A0BREACH1"}, c.Slack)
 	assert.Equal(t, []config.Route{
 		{Obligation: "gdpr-art33-authority", Method: "email", Address: "reports@authority.example", Name: "Berlin Commissioner"},
 		{Obligation: "us-ca-attorney-general", Method: "portal"},
@@ -217,6 +221,32 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`" ida" has spaces around it`, `write "ida"`}},
 		{"identity twice", "roles:\n  dpo:\n    - dana\n    - lea\n    - dana\n", 5, "roles.dpo[2]",
 			[]string{`"dana" is listed twice (also roles.dpo[0])`}},
+		{"a bare Slack user id: the fix names the one workspace", "slack:\n  team_ids: [T0BREACH1]\nroles:\n  dpo: [U0DPO0001]\n", 4, "roles.dpo[0]",
+			[]string{`"U0DPO0001" is a bare Slack id`, "write slack:T0BREACH1/U0DPO0001"}},
+		{"a bare Slack user id without a workspace configured", "roles:\n  commander: [ian, W0IAN0001]\n", 2, "roles.commander[1]",
+			[]string{`"W0IAN0001" is a bare Slack id`, "slack:<team>/W0IAN0001", "slack.team_ids"}},
+		{"a bare user group id", "slack:\n  team_ids: [T0A, T0B]\nroles:\n  declarers:\n    - S0SECURITY\n", 5, "roles.declarers[0]",
+			[]string{"bare Slack id", "slack:<team>/S0SECURITY", "from slack.team_ids"}},
+		{"an actor of a workspace not served", "slack:\n  team_ids: [T0BREACH1]\nroles:\n  dpo: [slack:T0OTHER01/U0DPO0001]\n", 4, "roles.dpo[0]",
+			[]string{"workspace T0OTHER01, which is not in slack.team_ids (T0BREACH1)", "could never act"}},
+		{"a Slack actor naming a channel", "roles:\n  dpo: [slack:T0BREACH1/C0GENERAL]\n", 2, "roles.dpo[0]",
+			[]string{"a user id (U… or W…", "user group id (S…)"}},
+		{"an actor with an unknown source", "roles:\n  dpo: [github:dana]\n", 2, "roles.dpo[0]",
+			[]string{`unknown source "github"`}},
+		{"a malformed Slack actor", "roles:\n  dpo: [slack:U0DPO0001]\n", 2, "roles.dpo[0]",
+			[]string{"slack:<team id>/<user id>"}},
+
+		// Slack.
+		{"a team id that is not one", "slack:\n  team_ids: [breach-test]\n", 2, "slack.team_ids[0]",
+			[]string{`"breach-test" is not a Slack workspace id`, "starts with T"}},
+		{"a team listed twice", "slack:\n  team_ids:\n    - T0BREACH1\n    - T0BREACH1\n", 4, "slack.team_ids[1]",
+			[]string{"listed twice (also slack.team_ids[0])"}},
+		{"an enterprise id that is not one", "slack:\n  team_ids: [T0BREACH1]\n  enterprise_id: T0BREACH1\n", 3, "slack.enterprise_id",
+			[]string{"starts with E"}},
+		{"an app id that is not one", "slack:\n  app_id: breach\n", 2, "slack.app_id",
+			[]string{"starts with A", "Basic Information"}},
+		{"a response URL host with a scheme", "slack:\n  response_url_hosts: [\"https://hooks.example.com/x\"]\n", 2, "slack.response_url_hosts[0]",
+			[]string{"without a scheme or path"}},
 		{"identity twice, once with spaces", "roles:\n  dpo:\n    - dana\n    - \"dana \"\n", 4, "roles.dpo[1]",
 			[]string{`write "dana"`, "already roles.dpo[0]: remove this entry"}},
 
@@ -303,7 +333,13 @@ func TestLoadAcceptsTheVocabulary(t *testing.T) {
   sectors: [health-covered-entity, us-listed, nis2-essential, nis2-important]
 roles:
   dpo: [dana]
-  commander: [dana, U012AB3CD]
+  commander: [dana, slack:T0123ABCD/U012AB3CD, slack:T0123ABCD/W012AB3CD]
+  declarers: [slack:T0123ABCD/S0SECURITY, slack:T0456EFGH/U0456EFGH]
+slack:
+  team_ids: [T0123ABCD, T0456EFGH]
+  enterprise_id: E0123ABCD
+  app_id: A0BREACH1
+  response_url_hosts: ["127.0.0.1:8080", "*.slack-gov.com", "[::1]:9000"]
 routes:
   - obligation: hipaa-hhs
     method: portal

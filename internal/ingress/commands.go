@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,13 +14,14 @@ import (
 
 	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/workflows"
 )
 
 // HelpText is the answer to `/breach help` and to unknown subcommands.
 const HelpText = "*breach* runs the breach response plan.\n" +
 	"• `/breach declare [title]`: declare a suspected breach. A form asks for the affected systems and when you became aware; isolation starts as soon as you submit.\n" +
 	"• `/breach drill [title]`: the same, as a tabletop drill (nothing is filed with any authority).\n" +
-	"• `/breach status`: in an incident channel, its phase, deadlines and time left; anywhere else, the open incidents.\n" +
+	"• `/breach status`: in an incident's channel, its phase, deadlines and time left; anywhere else, the open incidents in which you hold a role.\n" +
 	"• `/breach help`: this help.\n" +
 	"Decisions are buttons in the incident channel. The same steps work from the CLI: `breach decide`, `approve`, `file`, `close`."
 
@@ -90,14 +92,15 @@ func (s *Server) command(cmd slackgo.SlashCommand, sigKey string) any {
 	if !s.replays.first(s.now(), sigKey, keyIf("cmd:", cmd.TriggerID)) {
 		return nil
 	}
+	who := actor(commandOrigin(cmd), cmd.UserID)
 	sub, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
 	switch strings.ToLower(sub) {
 	case "declare", "drill":
 		drill := strings.EqualFold(sub, "drill")
-		s.later("declare form", func(ctx context.Context) { s.openDeclare(ctx, cmd, strings.TrimSpace(rest), drill) })
+		s.later("declare form", func(ctx context.Context) { s.openDeclare(ctx, cmd, who, strings.TrimSpace(rest), drill) })
 		return nil
 	case "status":
-		s.later("status", func(ctx context.Context) { s.status(ctx, cmd) })
+		s.later("status", func(ctx context.Context) { s.status(ctx, cmd, who) })
 		return nil
 	case "", "help":
 		return help("")
@@ -114,19 +117,51 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func (s *Server) openDeclare(ctx context.Context, cmd slackgo.SlashCommand, title string, drill bool) {
+func (s *Server) openDeclare(ctx context.Context, cmd slackgo.SlashCommand, who, title string, drill bool) {
+	if why := s.mayDeclare(ctx, who); why != "" {
+		s.respond(ctx, cmd.ResponseURL, ephemeral(why))
+		return
+	}
 	m := meta{Channel: cmd.ChannelID, ResponseURL: cmd.ResponseURL, Drill: drill}
-	view := breachslack.DeclareModal(m.encode(), title, s.now())
+	view := breachslack.DeclareModal(m.encode(), title, s.now(), s.cfg.Systems)
 	if drill {
 		view.Title = slackgo.NewTextBlockObject(slackgo.PlainTextType, "Declare a drill", false, false)
 	}
 	if _, err := s.cfg.API.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
-		s.cfg.Logger.Warn("slack views.open failed", "error", err)
-		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not open the declaration form ("+errText(err)+"). Try again, or declare from the CLI: `breach declare --title … --system …`"))
+		s.cfg.Logger.Warn("slack views.open of the declaration form failed", "error", err)
+		s.respond(ctx, cmd.ResponseURL, ephemeral("Slack did not open the declaration form. Try again, or declare from the CLI: `breach declare --title … --system …`"))
 	}
 }
 
-// channelIncident finds the incident a channel belongs to from its purpose (or topic).
+// mayDeclare says why who may not declare, or "" when they may: every member of a served
+// workspace, unless roles.declarers names who may.
+func (s *Server) mayDeclare(ctx context.Context, who string) string {
+	if len(s.cfg.Declarers) == 0 || slices.Contains(s.cfg.Declarers, who) {
+		return ""
+	}
+	members, failed := breachslack.ExpandUserGroups(ctx, s.cfg.API, s.cfg.Declarers)
+	if slices.Contains(members, who) {
+		return ""
+	}
+	why := ":no_entry: Only the declarers (roles.declarers in the configuration) may declare an incident from Slack, and you are not one of them. " +
+		"If you see a breach, tell an incident commander now; nothing was declared."
+	if len(failed) > 0 {
+		why += " (breach could not read " + groupList(failed) + ", so its members could not be recognised.)"
+	}
+	return why
+}
+
+// groupList names the groups that could not be read, and why.
+func groupList(failed []breachslack.GroupFailure) string {
+	var parts []string
+	for _, f := range failed {
+		parts = append(parts, fmt.Sprintf("the user group `%s` (%s)", breachslack.Escape(f.Group), f.Reason()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// channelIncident finds the incident a channel's purpose (or topic) names: a hint only, which
+// the incident's recorded room confirms or not, since anyone may write a purpose.
 func (s *Server) channelIncident(ctx context.Context, channelID string) string {
 	if channelID == "" {
 		return ""
@@ -141,41 +176,65 @@ func (s *Server) channelIncident(ctx context.Context, channelID string) string {
 	return breachslack.FindIncidentID(ch.Topic.Value)
 }
 
-func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand) {
-	if id := s.channelIncident(ctx, cmd.ChannelID); id != "" {
-		st, err := s.cfg.Temporal.Status(ctx, id)
+// maxListed bounds how many open incidents `/breach status` looks at.
+const maxListed = 50
+
+// status answers `/breach status`: in an incident's own room (the channel the incident recorded
+// when it opened it), that incident's status to whoever asks there; anywhere else, the open
+// incidents in which the asker holds a role, and nothing about the others.
+func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand, who string) {
+	if hint := s.channelIncident(ctx, cmd.ChannelID); hint != "" {
+		st, err := s.cfg.Temporal.Status(ctx, hint)
 		switch {
 		case errors.Is(err, ErrNoIncident):
-			s.respond(ctx, cmd.ResponseURL, ephemeral(fmt.Sprintf("%s is not running: it was closed, or its history was removed. `breach status %s` shows its records.", id, id)))
+			// Closed, or never was: the answer is the one anywhere else, so that naming an
+			// incident in a purpose does not tell whether it runs.
 		case err != nil:
-			s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not read the status of "+id+": "+errText(err)))
-		default:
+			s.respond(ctx, cmd.ResponseURL, ephemeral(s.trouble("status of "+hint, err)))
+			return
+		case st.Room != "" && st.Room == cmd.ChannelID:
 			s.respond(ctx, cmd.ResponseURL, ephemeral(StatusText(st, s.now())))
+			return
 		}
-		return
 	}
 	open, err := s.cfg.Temporal.Open(ctx)
 	if err != nil {
-		s.respond(ctx, cmd.ResponseURL, ephemeral("breach could not list the open incidents: "+errText(err)))
+		s.respond(ctx, cmd.ResponseURL, ephemeral(s.trouble("list the open incidents", err)))
 		return
 	}
-	var b strings.Builder
-	if len(open) == 0 {
-		b.WriteString("No open incidents. `/breach declare` declares one.")
-	} else {
-		fmt.Fprintf(&b, "*Open incidents (%d)*", len(open))
-	}
+	var mine []workflows.Status
 	for i, inc := range open {
-		if i == 15 {
-			fmt.Fprintf(&b, "\n… and %d more: `breach status` lists them all.", len(open)-i)
+		if i == maxListed {
 			break
 		}
 		st, err := s.cfg.Temporal.Status(ctx, inc.IncidentID)
 		if err != nil {
-			fmt.Fprintf(&b, "\n• *%s*: declared %s", inc.IncidentID, fmtUTC(inc.Started))
+			s.cfg.Logger.Warn("status of an open incident", "incident", inc.IncidentID, "error", err)
 			continue
 		}
+		if st.Room != "" && st.Room == cmd.ChannelID {
+			s.respond(ctx, cmd.ResponseURL, ephemeral(StatusText(st, s.now())))
+			return
+		}
+		if holdsRole(st.Roles, who) {
+			mine = append(mine, st)
+		}
+	}
+	if len(mine) == 0 {
+		s.respond(ctx, cmd.ResponseURL, ephemeral("`/breach status` shows a running incident in its own channel, to everyone there; anywhere else, it lists the open incidents in which you are the DPO or an incident commander, and you are in none. Ask in the incident's channel; a closed incident's records are on the CLI (`breach status ID`)."))
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Open incidents (%d)* in which you hold a role", len(mine))
+	for i, st := range mine {
+		if i == 15 {
+			fmt.Fprintf(&b, "\n… and %d more: `breach status` lists them all.", len(mine)-i)
+			break
+		}
 		b.WriteString("\n• " + OneLine(st, s.now()))
+	}
+	if len(open) > maxListed {
+		b.WriteString("\nOnly the newest " + fmt.Sprint(maxListed) + " open incidents were looked at: `breach status` lists them all.")
 	}
 	s.respond(ctx, cmd.ResponseURL, ephemeral(b.String()))
 }

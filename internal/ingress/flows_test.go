@@ -1,7 +1,10 @@
 package ingress_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,16 +12,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
 	"github.com/breachops/breach/workflows"
 )
 
-func declareValues(systems string) slackfake.Values {
+// declareValues fills the declaration form: systems chosen from the inventory's menu.
+func declareValues(systems ...string) slackfake.Values {
 	return slackfake.Values{}.
 		Set(breachslack.InputTitle, slackfake.Text("Customer DB exposed")).
-		Set(breachslack.InputSystems, slackfake.Text(systems)).
+		Set(breachslack.InputSystems, slackfake.MultiSelect(systems...)).
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
 		Set(breachslack.InputWhat, slackfake.Text("A backup bucket was public.")).
@@ -41,7 +47,10 @@ func TestDeclare(t *testing.T) {
 	assert.Contains(t, string(v.Raw), `"initial_value":"Customer DB exposed"`)
 	assert.Contains(t, string(v.Raw), `"initial_date_time":`, "time of awareness defaults to now")
 
-	res, err = h.ic.Submit(v, declareValues("shop-db, crm-api"))
+	assert.Contains(t, string(v.Raw), `"type":"multi_static_select"`, "the systems are chosen from the inventory")
+	assert.Contains(t, string(v.Raw), `"value":"crm-api"`)
+
+	res, err = h.ic.Submit(v, declareValues("shop-db", "crm-api"))
 	require.NoError(t, err)
 	assert.Empty(t, res.Body, "the modal closes")
 	h.srv.Wait()
@@ -52,11 +61,11 @@ func TestDeclare(t *testing.T) {
 	assert.Regexp(t, `^INC-[0-9]{8}-[0-9A-F]{16}$`, d.IncidentID)
 	assert.Equal(t, "Customer DB exposed", d.Title)
 	assert.Equal(t, []string{"shop-db", "crm-api"}, d.Systems)
-	assert.Equal(t, icID, d.DeclaredBy)
+	assert.Equal(t, actorOf(icID), d.DeclaredBy, "the declarer is an actor of the workspace")
 	assert.Equal(t, "slack", d.Source)
 	assert.Equal(t, "Severity: high. A backup bucket was public.", d.Description)
 	assert.Equal(t, "dataset:affected-march.csv", d.Subjects.URI)
-	assert.Equal(t, []string{dpoID}, d.Roles.DPO, "roles come from the configuration")
+	assert.Equal(t, []string{actorOf(dpoID)}, d.Roles.DPO, "roles come from the configuration")
 	assert.Equal(t, "Europe/Berlin", d.AwareZone)
 	assert.WithinDuration(t, time.Now().Add(-2*time.Hour), d.AwareAt, 2*time.Second)
 	require.NoError(t, workflows.ValidateDeclaration(d))
@@ -85,9 +94,12 @@ func TestDeclareFormErrors(t *testing.T) {
 		values slackfake.Values
 		field  string
 	}{
-		{"no systems", declareValues(""), breachslack.InputSystems},
+		{"no systems", declareValues(), breachslack.InputSystems},
 		{"system not in the inventory", declareValues("unknown-db"), breachslack.InputSystems},
-		{"system named twice", declareValues("shop-db, shop-db"), breachslack.InputSystems},
+		{"system named twice", declareValues("shop-db", "shop-db"), breachslack.InputSystems},
+		{"address named twice", declareValues("shop-db").Set(breachslack.InputAddresses, slackfake.Text("203.0.113.7, 203.0.113.7")), breachslack.InputAddresses},
+		{"not an address", declareValues().Set(breachslack.InputAddresses, slackfake.Text("the database")), breachslack.InputAddresses},
+		{"a network", declareValues().Set(breachslack.InputAddresses, slackfake.Text("198.51.100.0/24")), breachslack.InputAddresses},
 		{"no title", declareValues("shop-db").Set(breachslack.InputTitle, slackfake.Text("  ")), breachslack.InputTitle},
 		{"aware in the future", declareValues("shop-db").Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(time.Hour))), breachslack.InputAwareAt},
 		{"a path instead of a dataset", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("/proc/self/environ")), breachslack.InputSubjects},
@@ -194,7 +206,7 @@ func TestApproveButton(t *testing.T) {
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
 	assert.Equal(t, workflows.UpdateApprove, ups[0].Name)
-	assert.Equal(t, workflows.ApproveRequest{By: dpoID, Step: "report:gdpr-art33-authority"}, ups[0].Arg)
+	assert.Equal(t, workflows.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority"}, ups[0].Arg)
 
 	after := h.message(room.ID, m.TS)
 	assert.Empty(t, slackfake.Buttons(after.Blocks), "the button is replaced")
@@ -234,7 +246,7 @@ func TestLateApproveAsksForReasons(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.ApproveRequest{By: dpoID, Step: "report:gdpr-art33-authority", Reasons: reasons}, ups[0].Arg)
+	assert.Equal(t, workflows.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority", Reasons: reasons}, ups[0].Arg)
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Approved by <@"+dpoID+">")
 }
 
@@ -257,8 +269,8 @@ func TestIsolationAndCloseButtons(t *testing.T) {
 	for _, u := range h.temporal.Updates() {
 		args = append(args, u.Arg)
 	}
-	assert.ElementsMatch(t, []any{workflows.ApproveRequest{By: icID, Step: "isolation:shop-db", Note: "confirmed in Slack"},
-		workflows.CloseRequest{By: icID}}, args)
+	assert.ElementsMatch(t, []any{workflows.ApproveRequest{By: actorOf(icID), Step: "isolation:shop-db", Note: "confirmed in Slack"},
+		workflows.CloseRequest{By: actorOf(icID)}}, args)
 	assert.Contains(t, unescaped(string(h.message(room.ID, iso.TS).Blocks)), "Confirmed by <@"+icID+">")
 	assert.Contains(t, unescaped(string(h.message(room.ID, closing.TS).Blocks)), "Closed by <@"+icID+">")
 	assert.Len(t, h.ephemeralsFor(dpoID), 1, "the DPO is not the commander")
@@ -294,7 +306,7 @@ func TestDecideModal(t *testing.T) {
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
 	assert.Equal(t, workflows.UpdateDecide, ups[0].Name)
-	assert.Equal(t, workflows.Decision{By: dpoID, Risk: "high", NotifyAuthority: true, NotifySubjects: true,
+	assert.Equal(t, workflows.Decision{By: actorOf(dpoID), Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 		Reasoning: "Names and order histories were downloaded.", Advice: "Change your password."}, ups[0].Arg)
 	after := unescaped(string(h.message(room.ID, m.TS).Blocks))
 	assert.Contains(t, after, "Decided by <@"+dpoID+"> at ")
@@ -315,7 +327,7 @@ func TestFileModal(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.FileRequest{By: dpoID, Obligation: "uk-gdpr-art33-ico", Reference: "ICO-12345"}, ups[0].Arg)
+	assert.Equal(t, workflows.FileRequest{By: actorOf(dpoID), Obligation: "uk-gdpr-art33-ico", Reference: "ICO-12345"}, ups[0].Arg)
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Filed by <@"+dpoID+">")
 }
 
@@ -387,4 +399,74 @@ func TestOutcomeShownThroughSlackFailures(t *testing.T) {
 	h.srv.Wait()
 	assert.Equal(t, 3, h.ws.Calls("chat.update"))
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Closed by <@"+icID+">")
+}
+
+// An inventory bigger than a menu of Slack's 100 options: the form's menu loads its options
+// from breach as the person types, at most 100 that contain what was typed.
+func TestDeclareFromABigInventory(t *testing.T) {
+	var systems []string
+	for i := range 250 {
+		systems = append(systems, fmt.Sprintf("host-%03d", i))
+	}
+	h := newHarnessWith(t, options{systems: systems})
+	_, err := h.ic.Command("C0GENERAL", "declare Customer DB exposed")
+	require.NoError(t, err)
+	h.srv.Wait()
+	require.Len(t, h.ws.Views(), 1)
+	v := h.ws.Views()[0]
+	assert.Contains(t, string(v.Raw), `"type":"multi_external_select"`)
+
+	for typed, want := range map[string][]string{
+		"":         systems[:100],
+		"host-12":  {"host-120", "host-121", "host-122", "host-123", "host-124", "host-125", "host-126", "host-127", "host-128", "host-129"},
+		"HOST-249": {"host-249"},
+		"nothing":  {},
+	} {
+		res, err := h.ic.Suggest(ingress.PathOptions, v, breachslack.InputSystems, typed)
+		require.NoError(t, err)
+		require.Equal(t, 200, res.Status)
+		var got struct {
+			Options []struct {
+				Value string `json:"value"`
+			} `json:"options"`
+		}
+		require.NoError(t, json.Unmarshal(res.Body, &got), "%s", res.Body)
+		values := []string{}
+		for _, o := range got.Options {
+			values = append(values, o.Value)
+		}
+		assert.Equal(t, want, values, "typed %q", typed)
+	}
+
+	_, err = h.ic.Submit(v, declareValues("host-120", "host-249"))
+	require.NoError(t, err)
+	h.srv.Wait()
+	require.Len(t, h.temporal.Declared(), 1)
+	assert.Equal(t, []string{"host-120", "host-249"}, h.temporal.Declared()[0].Systems)
+}
+
+// The ingress vouches for the Slack user: each decision it forwards carries a signature by its
+// key, which the incident verifies against the ingress's public key.
+func TestDecisionsAreSignedByTheIngress(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	h := newHarnessWith(t, options{configure: func(c *ingress.Config) { c.Signer = key }})
+	room := h.incident()
+	m := h.post(room, "approval-needed", "The gdpr-art33-authority report is drafted. Approve: breach approve "+incidentID+" --step report:gdpr-art33-authority --as <dpo>")
+	_, err = h.dpo.Click(m, breachslack.ActionApproveReport)
+	require.NoError(t, err)
+	h.srv.Wait()
+	ups := h.temporal.Updates()
+	require.Len(t, ups, 1)
+	r, ok := ups[0].Arg.(workflows.ApproveRequest)
+	require.True(t, ok, "%T", ups[0].Arg)
+	require.NotNil(t, r.Signature, "the ingress must sign")
+	assert.Equal(t, incident.SlackIngress, r.Signature.Signer)
+	keys := incident.Keys{SlackIngress: incident.EncodePublicKey(key.Public().(ed25519.PublicKey))}
+	by, sig, unsigned := r.Signed()
+	require.NoError(t, keys.Verify(sig, by, incidentID, workflows.UpdateApprove, unsigned, time.Now(), false))
+	// Changed on the way, it no longer verifies.
+	r.Step = "report:other"
+	_, sig, unsigned = r.Signed()
+	require.Error(t, keys.Verify(sig, by, incidentID, workflows.UpdateApprove, unsigned, time.Now(), false))
 }

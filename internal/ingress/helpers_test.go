@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +30,14 @@ const (
 	icID       = "UIC000001"
 	outsiderID = "UOUT00001"
 	incidentID = "INC-20261128-7F3A"
+	team       = slackfake.DefaultTeam
 )
+
+// actorOf names a member of the served workspace as the workflow knows them.
+func actorOf(user string) string { return "slack:" + team + "/" + user }
+
+// inventory is the systems inventory of the test organisation.
+var inventory = []string{"shop-db", "crm-api"}
 
 // update is one Update the fake Temporal received.
 type update struct {
@@ -43,6 +52,10 @@ type fakeTemporal struct {
 	updates  []update
 	running  map[string]workflows.Status
 	reject   string
+	// openRoom, when set, opens an incident's room as the worker would, and returns its id.
+	openRoom func(d workflows.Declaration) string
+	// fail, when set, is the error every call returns (Temporal unreachable).
+	fail error
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -51,14 +64,28 @@ func newFakeTemporal() *fakeTemporal {
 
 func (f *fakeTemporal) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	if f.fail != nil {
+		f.mu.Unlock()
+		return false, f.fail
+	}
 	if _, ok := f.running[d.IncidentID]; ok {
+		f.mu.Unlock()
 		return true, nil
 	}
 	f.declared = append(f.declared, d)
 	f.running[d.IncidentID] = workflows.Status{
 		IncidentRecord: activities.IncidentRecord{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt},
-		Phase:          workflows.PhaseContain,
+		Phase:          workflows.PhaseContain, Roles: d.Roles,
+	}
+	open := f.openRoom
+	f.mu.Unlock()
+	if open != nil {
+		room := open(d)
+		f.mu.Lock()
+		st := f.running[d.IncidentID]
+		st.Room = room
+		f.running[d.IncidentID] = st
+		f.mu.Unlock()
 	}
 	return false, nil
 }
@@ -66,6 +93,9 @@ func (f *fakeTemporal) Declare(ctx context.Context, d workflows.Declaration) (bo
 func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail != nil {
+		return "", f.fail
+	}
 	if _, ok := f.running[id]; !ok {
 		return "", ingress.ErrNoIncident
 	}
@@ -86,8 +116,7 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 	case workflows.CloseRequest:
 		by, role = a.By, workflows.RoleCommander
 	}
-	roles := workflows.Roles{DPO: []string{dpoID}, Commander: []string{icID}}
-	if !roles.Has(role, by) {
+	if !f.running[id].Roles.Has(role, by) {
 		return "", &ingress.RejectedError{Reason: fmt.Sprintf("%s does not hold the %s role for incident %s", by, role, id)}
 	}
 	f.updates = append(f.updates, update{id, name, arg})
@@ -100,6 +129,9 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 func (f *fakeTemporal) Status(ctx context.Context, id string) (workflows.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail != nil {
+		return workflows.Status{}, f.fail
+	}
 	st, ok := f.running[id]
 	if !ok {
 		return st, ingress.ErrNoIncident
@@ -110,6 +142,9 @@ func (f *fakeTemporal) Status(ctx context.Context, id string) (workflows.Status,
 func (f *fakeTemporal) Open(ctx context.Context) ([]ingress.OpenIncident, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail != nil {
+		return nil, f.fail
+	}
 	var out []ingress.OpenIncident
 	for id := range f.running {
 		out = append(out, ingress.OpenIncident{IncidentID: id})
@@ -144,13 +179,32 @@ type harness struct {
 	url      string
 	chat     *breachslack.Chat
 	now      time.Time
+	logs     *logBuffer
 	dpo, ic  *slackfake.Person
 	outsider *slackfake.Person
 }
 
+// options change the configuration a harness serves with.
+type options struct {
+	// roles are the configured roles (actors and user groups); empty: the DPO and the
+	// commander by name.
+	roles     workflows.Roles
+	declarers []string
+	systems   []string
+	// enterprise is the configured Enterprise Grid organisation, if any.
+	enterprise string
+	// configure changes the ingress configuration last.
+	configure func(*ingress.Config)
+}
+
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{t: t, ws: slackfake.New(botToken), temporal: newFakeTemporal(), now: time.Now()}
+	return newHarnessWith(t, options{})
+}
+
+func newHarnessWith(t testing.TB, o options) *harness {
+	t.Helper()
+	h := &harness{t: t, ws: slackfake.New(botToken), temporal: newFakeTemporal(), now: time.Now(), logs: &logBuffer{}}
 	// Runs last: after the ingress finished its work, nothing it sent may break Slack's limits.
 	t.Cleanup(func() {
 		if vs := h.ws.Violations(); len(vs) > 0 {
@@ -158,32 +212,63 @@ func newHarness(t testing.TB) *harness {
 		}
 		h.ws.Close()
 	})
-	srv, err := ingress.New(ingress.Config{
+	if o.roles.DPO == nil && o.roles.Commander == nil {
+		o.roles = workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}
+	}
+	if o.systems == nil {
+		o.systems = inventory
+	}
+	apiURL, err := url.Parse(h.ws.APIURL())
+	require.NoError(t, err)
+	cfg := ingress.Config{
 		SigningSecret: secret,
+		TeamIDs:       []string{team},
+		EnterpriseID:  o.enterprise,
+		AppID:         slackfake.DefaultApp,
+		// The local Slack's response URLs are on 127.0.0.1.
+		ResponseHosts: []string{apiURL.Host},
 		Temporal:      h.temporal,
 		API:           breachslack.NewAPI(botToken, h.ws.APIURL(), nil),
 		Defaults: func(d *workflows.Declaration) {
-			d.Roles = workflows.Roles{DPO: []string{dpoID}, Commander: []string{icID}}
+			d.Roles = workflows.Roles{DPO: slices.Clone(o.roles.DPO), Commander: slices.Clone(o.roles.Commander)}
 			d.Organisation.Timezone = "Europe/Berlin"
 		},
+		Declarers: o.declarers,
+		Systems:   o.systems,
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
-				if s == "unknown-db" {
-					return fmt.Errorf("%s is not in the inventory (known: shop-db, crm-api)", s)
+				if slices.Contains(o.systems, s) || net.ParseIP(s) != nil {
+					continue
 				}
+				if _, _, err := net.ParseCIDR(s); err == nil {
+					continue
+				}
+				return fmt.Errorf("%s is not in the inventory (known: %s) and not an IP address", s, strings.Join(o.systems, ", "))
 			}
 			return nil
 		},
-		Logger: slog.New(slog.DiscardHandler),
-	})
+		Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	srv, err := ingress.New(cfg)
 	require.NoError(t, err)
 	h.srv = srv
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	h.url = hs.URL
 	h.chat, err = breachslack.New(breachslack.Config{Token: botToken, APIURL: h.ws.APIURL(), Dir: t.TempDir(),
-		DPO: []string{dpoID}, Commanders: []string{icID}})
+		DPO: o.roles.DPO, Commanders: o.roles.Commander, Teams: []string{team}})
 	require.NoError(t, err)
+	// The worker opens the room of each incident declared; its id is in the incident's record.
+	h.temporal.openRoom = func(d workflows.Declaration) string {
+		room, err := h.chat.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy})
+		if err != nil {
+			t.Errorf("open the room of %s: %v", d.IncidentID, err)
+		}
+		return room.ID
+	}
 	person := func(id, name string) *slackfake.Person {
 		return &slackfake.Person{ID: id, Name: name, WS: h.ws, Ingress: h.url, Secret: secret, HTTP: hs.Client()}
 	}
@@ -191,19 +276,44 @@ func newHarness(t testing.TB) *harness {
 	return h
 }
 
+// person is someone else in the served workspace.
+func (h *harness) person(id, name string) *slackfake.Person {
+	return &slackfake.Person{ID: id, Name: name, WS: h.ws, Ingress: h.url, Secret: secret, HTTP: h.ic.HTTP}
+}
+
+// logBuffer collects the ingress's log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // incident declares an incident in the fake Temporal and opens its channel through the Slack
 // adapter, as the worker would.
 func (h *harness) incident() activities.Room {
 	h.t.Helper()
 	_, err := h.temporal.Declare(context.Background(), workflows.Declaration{IncidentID: incidentID, Title: "Customer DB exposed",
-		DeclaredBy: icID, AwareAt: h.now.Add(-time.Hour)})
+		DeclaredBy: actorOf(icID), AwareAt: h.now.Add(-time.Hour),
+		Roles: workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}})
 	require.NoError(h.t, err)
 	h.temporal.mu.Lock()
 	h.temporal.declared = nil
+	st := h.temporal.running[incidentID]
 	h.temporal.mu.Unlock()
-	room, err := h.chat.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: incidentID, Title: "Customer DB exposed", DeclaredBy: icID})
-	require.NoError(h.t, err)
-	return room
+	ch, ok := h.ws.Channel(st.Room)
+	require.True(h.t, ok, "the incident's room %q", st.Room)
+	return activities.Room{ID: ch.ID, Name: "#" + ch.Name}
 }
 
 // post posts a workflow message to the incident room and returns it as Slack shows it.

@@ -2,15 +2,18 @@ package ingress
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
@@ -35,8 +38,24 @@ func (s *Server) interaction(cb slackgo.InteractionCallback, sigKey string) any 
 			return nil
 		}
 		return s.viewSubmission(cb, now)
+	case slackgo.InteractionTypeBlockSuggestion:
+		return s.suggest(cb)
 	}
 	return nil
+}
+
+// options is the answer to an options load.
+type options struct {
+	Options []*slackgo.OptionBlockObject `json:"options"`
+}
+
+// suggest loads the options of a menu as a person types: the inventory's systems for the
+// declaration form's menu when the inventory is too big for a static one.
+func (s *Server) suggest(cb slackgo.InteractionCallback) any {
+	if cb.ActionID != breachslack.InputSystems {
+		return options{Options: []*slackgo.OptionBlockObject{}}
+	}
+	return options{Options: breachslack.SystemOptions(s.cfg.Systems, cb.Value)}
 }
 
 // where is the place an outcome is shown: the message with the buttons, and the clicker.
@@ -44,9 +63,12 @@ type where struct {
 	channel     string
 	messageTS   string
 	responseURL string
-	user        string
-	blocks      []slackgo.Block
-	text        string
+	// user is the clicker's Slack user id (for ephemeral messages and mentions); actor names
+	// them to the workflow: slack:<workspace>/<user>.
+	user   string
+	actor  string
+	blocks []slackgo.Block
+	text   string
 }
 
 var knownActions = map[string]bool{
@@ -56,7 +78,7 @@ var knownActions = map[string]bool{
 
 func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAction) {
 	at := where{channel: cb.Channel.ID, messageTS: cb.Container.MessageTs, responseURL: cb.ResponseURL, user: cb.User.ID,
-		blocks: cb.Message.Blocks.BlockSet, text: cb.Message.Text}
+		actor: actor(interactionOrigin(cb), cb.User.ID), blocks: cb.Message.Blocks.BlockSet, text: cb.Message.Text}
 	if at.channel == "" {
 		at.channel = cb.Container.ChannelID
 	}
@@ -99,7 +121,8 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		trigger := cb.TriggerID
 		s.later("open modal", func(ctx context.Context) {
 			if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-				s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+errText(err)+"); click again, or use the CLI.")
+				s.cfg.Logger.Warn("slack views.open failed", "error", err)
+				s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI.")
 			}
 		})
 	case breachslack.ActionApproveReport:
@@ -114,20 +137,21 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 				}
 				view := breachslack.ApproveLateModal(m.encode(), incident, strings.TrimPrefix(step, workflows.StepReport), due)
 				if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-					s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not open the form ("+errText(err)+"); click again, or use the CLI with --reasons.")
+					s.cfg.Logger.Warn("slack views.open failed", "error", err)
+					s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI with --reasons.")
 				}
 				return
 			}
-			s.act(ctx, at, incident, workflows.UpdateApprove, workflows.ApproveRequest{By: at.user, Step: step}, "Approved")
+			s.act(ctx, at, incident, workflows.UpdateApprove, workflows.ApproveRequest{By: at.actor, Step: step}, "Approved")
 		})
 	case breachslack.ActionConfirmIsolation:
 		s.later("confirm isolation", func(ctx context.Context) {
 			s.act(ctx, at, incident, workflows.UpdateApprove,
-				workflows.ApproveRequest{By: at.user, Step: step, Note: "confirmed in Slack"}, "Confirmed")
+				workflows.ApproveRequest{By: at.actor, Step: step, Note: "confirmed in Slack"}, "Confirmed")
 		})
 	case breachslack.ActionClose:
 		s.later("close", func(ctx context.Context) {
-			s.act(ctx, at, incident, workflows.UpdateClose, workflows.CloseRequest{By: at.user}, "Closed")
+			s.act(ctx, at, incident, workflows.UpdateClose, workflows.CloseRequest{By: at.actor}, "Closed")
 		})
 	}
 }
@@ -135,6 +159,12 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 // act sends an Update as the clicking user. Accepted: the message's buttons become "Approved by
 // @user at time". Refused: the validator's reason, to the clicker only.
 func (s *Server) act(ctx context.Context, at where, incident, update string, arg any, verb string) {
+	arg, err := s.sign(incident, update, arg)
+	if err != nil {
+		s.cfg.Logger.Error("sign a Slack decision", "incident", incident, "update", update, "error", err)
+		s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not sign this decision; nothing was changed. Tell the breach operators, or use the CLI runbook.")
+		return
+	}
 	out, err := s.cfg.Temporal.Update(ctx, incident, update, arg)
 	if errors.Is(err, ErrNoIncident) {
 		s.tell(ctx, at.channel, at.user, at.responseURL, fmt.Sprintf("There is no running incident %s; nothing was changed.", incident))
@@ -146,8 +176,7 @@ func (s *Server) act(ctx context.Context, at where, incident, update string, arg
 		return
 	}
 	if err != nil {
-		s.cfg.Logger.Warn("slack action failed", "incident", incident, "update", update, "error", err)
-		s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not reach the incident "+incident+": "+errText(err))
+		s.tell(ctx, at.channel, at.user, at.responseURL, "Nothing was changed in "+incident+": "+s.trouble(update+" "+incident, err))
 		return
 	}
 	detail := ""
@@ -198,7 +227,8 @@ func text(st *slackgo.ViewState, id string) string {
 
 func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) any {
 	m := decodeMeta(cb.View.PrivateMetadata)
-	at := where{channel: m.Channel, messageTS: m.MessageTS, responseURL: m.ResponseURL, user: cb.User.ID, text: m.Text}
+	who := actor(interactionOrigin(cb), cb.User.ID)
+	at := where{channel: m.Channel, messageTS: m.MessageTS, responseURL: m.ResponseURL, user: cb.User.ID, actor: who, text: m.Text}
 	if len(m.Blocks) > 0 {
 		var bs slackgo.Blocks
 		if json.Unmarshal(m.Blocks, &bs) == nil {
@@ -207,16 +237,16 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 	}
 	switch cb.View.CallbackID {
 	case breachslack.ViewDeclare:
-		d, errs := s.declaration(cb, m, now)
+		d, adHoc, errs := s.declaration(cb, who, m, now)
 		if len(errs) > 0 {
 			return slackgo.NewErrorsViewSubmissionResponse(errs)
 		}
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		s.later("declare", func(ctx context.Context) { s.declare(ctx, at, d) })
+		s.later("declare", func(ctx context.Context) { s.declare(ctx, at, d, adHoc) })
 	case breachslack.ViewDecide:
-		d, errs := decision(cb)
+		d, errs := decision(cb, who)
 		if len(errs) > 0 {
 			return slackgo.NewErrorsViewSubmissionResponse(errs)
 		}
@@ -244,7 +274,7 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		r := workflows.ApproveRequest{By: cb.User.ID, Step: m.Step, Reasons: reasons}
+		r := workflows.ApproveRequest{By: who, Step: m.Step, Reasons: reasons}
 		s.later("approve late", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateApprove, r, "Approved") })
 	case breachslack.ViewFile:
 		ref := text(cb.View.State, breachslack.InputReference)
@@ -260,39 +290,64 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		r := workflows.FileRequest{By: cb.User.ID, Obligation: strings.TrimPrefix(m.Step, "file:"), Reference: ref,
+		r := workflows.FileRequest{By: who, Obligation: strings.TrimPrefix(m.Step, "file:"), Reference: ref,
 			Reasons: text(cb.View.State, breachslack.InputReasons)}
 		s.later("file", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateFile, r, "Filed") })
 	}
 	return nil
 }
 
-// declaration builds the incident from the declare modal, or says which fields are wrong.
-func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Time) (workflows.Declaration, map[string]string) {
+// declaration builds the incident from the declare modal, or says which fields are wrong. The
+// systems chosen from the inventory's menu and the addresses typed are its systems; adHoc are
+// those not in the inventory, which only a commander may have isolated (checked in declare,
+// which may have to read the commanders' user groups from Slack).
+func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta, now time.Time) (d workflows.Declaration, adHoc []string, errs map[string]string) {
 	st := cb.View.State
-	errs := map[string]string{}
+	errs = map[string]string{}
 	title := text(st, breachslack.InputTitle)
 	if title == "" {
 		errs[breachslack.InputTitle] = "Give the incident a short title."
 	}
-	systems := breachslack.SplitList(text(st, breachslack.InputSystems))
-	seen := map[string]bool{}
-	for _, sys := range systems {
-		if strings.Contains(sys, "/") && !strings.Contains(sys, ".") && !strings.Contains(sys, ":") {
-			errs[breachslack.InputSystems] = fmt.Sprintf("%q: a system name has no slashes.", sys)
+	// The systems field: a menu of the inventory; a form opened by an older breach had a text
+	// field. Either way, what is not in the inventory is ad hoc.
+	var chosen []string
+	if a, ok := stateValue(st, breachslack.InputSystems); ok {
+		for _, o := range a.SelectedOptions {
+			chosen = append(chosen, o.Value)
 		}
-		if seen[sys] {
-			errs[breachslack.InputSystems] = fmt.Sprintf("%q is named twice.", sys)
-		}
-		seen[sys] = true
+		chosen = append(chosen, breachslack.SplitList(a.Value)...)
 	}
-	switch {
-	case len(systems) == 0:
-		errs[breachslack.InputSystems] = "Name at least one affected system: an inventory name or an IP address."
-	case errs[breachslack.InputSystems] == "" && s.cfg.CheckSystems != nil:
-		if err := s.cfg.CheckSystems(systems); err != nil {
-			errs[breachslack.InputSystems] = truncateRunes(err.Error(), 280)
+	typed := breachslack.SplitList(text(st, breachslack.InputAddresses))
+	systemsField := breachslack.InputSystems
+	if len(s.cfg.Systems) == 0 {
+		systemsField = breachslack.InputAddresses // the form has no menu
+	}
+	var systems []string
+	seen := map[string]bool{}
+	for _, list := range []struct {
+		field string
+		names []string
+	}{{systemsField, chosen}, {breachslack.InputAddresses, typed}} {
+		for _, sys := range list.names {
+			switch {
+			case seen[sys]:
+				errs[list.field] = fmt.Sprintf("%q is named twice.", truncateRunes(sys, 80))
+			case strings.Contains(sys, "/"):
+				errs[list.field] = fmt.Sprintf("%q: a system is one name or one IP address, without a slash; name the addresses of a network one by one, or add it to the inventory.", truncateRunes(sys, 80))
+			case s.cfg.CheckSystems != nil:
+				if err := s.cfg.CheckSystems([]string{sys}); err != nil {
+					errs[list.field] = truncateRunes(err.Error(), 280)
+				}
+			}
+			seen[sys] = true
+			systems = append(systems, sys)
+			if !slices.Contains(s.cfg.Systems, sys) {
+				adHoc = append(adHoc, sys)
+			}
 		}
+	}
+	if len(systems) == 0 {
+		errs[systemsField] = "Name at least one affected system: choose it from the inventory (an incident commander may also type an IP address)."
 	}
 	aware := now
 	if a, ok := stateValue(st, breachslack.InputAwareAt); ok && a.SelectedDateTime > 0 {
@@ -307,7 +362,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Ti
 		errs[breachslack.InputSubjects] = "Give the name of a dataset in breach's dataset store (breach datasets list), not a path."
 	}
 	if len(errs) > 0 {
-		return workflows.Declaration{}, errs
+		return workflows.Declaration{}, nil, errs
 	}
 	desc := ""
 	if sev := severity.SelectedOption.Value; sev != "" {
@@ -317,9 +372,9 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Ti
 		desc = strings.TrimSpace(desc + " " + what)
 	}
 	key := "slack:" + cb.View.ID
-	d := workflows.Declaration{
+	d = workflows.Declaration{
 		IncidentID: IncidentID(aware, key), Title: title, Description: desc, Systems: systems,
-		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: cb.User.ID, Source: "slack", Drill: m.Drill,
+		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
 		Subjects: datasetRef(subjects), Key: key,
 	}
 	if m.Drill {
@@ -332,34 +387,135 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, m meta, now time.Ti
 	if err := workflows.ValidateDeclaration(d); err != nil {
 		field := breachslack.InputTitle
 		if strings.Contains(err.Error(), "system") {
-			field = breachslack.InputSystems
+			field = systemsField
 		}
-		return d, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
+		return d, nil, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
 	}
-	return d, nil
+	return d, adHoc, nil
 }
 
-func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration) {
+// roleFailure is a user group of a role whose members could not be read.
+type roleFailure struct {
+	role string
+	breachslack.GroupFailure
+}
+
+// expandRoles replaces the user groups among the incident's roles by their members, and says
+// which groups could not be read: the incident goes on with the roles that could.
+func (s *Server) expandRoles(ctx context.Context, d *workflows.Declaration) []roleFailure {
+	var out []roleFailure
+	for _, r := range []struct {
+		name string
+		ids  *[]string
+	}{{"roles.dpo", &d.Roles.DPO}, {"roles.commander", &d.Roles.Commander}} {
+		var failed []breachslack.GroupFailure
+		*r.ids, failed = breachslack.ExpandUserGroups(ctx, s.cfg.API, *r.ids)
+		for _, f := range failed {
+			s.cfg.Logger.Error("slack user group of a role could not be read", "role", r.name, "group", f.Group, "error", f.Err)
+			out = append(out, roleFailure{role: r.name, GroupFailure: f})
+		}
+	}
+	return out
+}
+
+// incomplete says which groups of which roles could not be read, and what that means.
+func incomplete(incidentID string, failed []roleFailure) string {
+	var parts []string
+	for _, f := range failed {
+		parts = append(parts, fmt.Sprintf("`%s` of %s (%s)", breachslack.Escape(f.Group), f.role, f.Reason()))
+	}
+	return fmt.Sprintf(":warning: The roles of %s are incomplete: breach could not read the user group %s, so its members do not hold that role in this incident. "+
+		"Roles are fixed when an incident is declared: the people listed by name hold them; fix the group or the app's access for the next incident.",
+		incidentID, strings.Join(parts, ", "))
+}
+
+func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration, adHoc []string) {
+	if why := s.mayDeclare(ctx, at.actor); why != "" {
+		s.tell(ctx, at.channel, at.user, at.responseURL, why)
+		return
+	}
+	failed := s.expandRoles(ctx, &d)
+	if len(adHoc) > 0 && !d.Roles.Has(workflows.RoleCommander, at.actor) {
+		why := fmt.Sprintf(":no_entry: Not declared, nothing was isolated: only an incident commander (roles.commander) may isolate an address that is not in the inventory (%s). "+
+			"Choose the affected systems from the inventory, or ask an incident commander to declare it.", breachslack.Escape(strings.Join(adHoc, ", ")))
+		for _, f := range failed {
+			if f.role == "roles.commander" {
+				why += " (breach could not read " + groupList([]breachslack.GroupFailure{f.GroupFailure}) + ": if you are in it, you were not recognised.)"
+			}
+		}
+		s.tell(ctx, at.channel, at.user, at.responseURL, why)
+		return
+	}
+	if err := workflows.ValidateDeclaration(d); err != nil {
+		why := ":no_entry: Not declared: " + breachslack.Escape(strings.TrimPrefix(err.Error(), "declaration: "))
+		if len(failed) > 0 {
+			why += "\n" + incomplete(d.IncidentID, failed)
+		}
+		s.tell(ctx, at.channel, at.user, at.responseURL, why)
+		return
+	}
 	existing, err := s.cfg.Temporal.Declare(ctx, d)
 	if err != nil {
-		s.cfg.Logger.Error("slack declaration failed", "incident", d.IncidentID, "error", err)
-		s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not declare the incident: "+errText(err)+". Try again, or use `breach declare` on the CLI.")
+		s.tell(ctx, at.channel, at.user, at.responseURL, "The incident was not declared: "+s.trouble("declare "+d.IncidentID, err)+" On the CLI: `breach declare`.")
 		return
 	}
 	if existing {
 		s.tell(ctx, at.channel, at.user, at.responseURL, d.IncidentID+" was already declared from this form.")
 		return
 	}
-	s.tell(ctx, at.channel, at.user, at.responseURL, fmt.Sprintf(":rotating_light: %s declared: isolation of %s has started. The incident channel opens in a moment; `/breach status` there shows the deadlines.",
-		d.IncidentID, breachslack.Escape(strings.Join(d.Systems, ", "))))
+	said := fmt.Sprintf(":rotating_light: %s declared: isolation of %s has started. The incident channel opens in a moment; `/breach status` there shows the deadlines.",
+		d.IncidentID, breachslack.Escape(strings.Join(d.Systems, ", ")))
+	if len(failed) > 0 {
+		said += "\n" + incomplete(d.IncidentID, failed) + " The incident commanders are told in the incident channel."
+	}
+	s.tell(ctx, at.channel, at.user, at.responseURL, said)
+	if len(failed) > 0 {
+		s.warnRoom(ctx, d, failed)
+	}
+}
+
+// warnRoom tells the incident's commanders, in its channel once the workflow has opened it,
+// which user groups of its roles could not be read.
+func (s *Server) warnRoom(ctx context.Context, d workflows.Declaration, failed []roleFailure) {
+	var room string
+	for room == "" {
+		if st, err := s.cfg.Temporal.Status(ctx, d.IncidentID); err == nil {
+			room = st.Room
+		}
+		if room != "" {
+			break
+		}
+		t := time.NewTimer(300 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.cfg.Logger.Error("incident channel did not open in time to say its roles are incomplete", "incident", d.IncidentID)
+			return
+		case <-t.C:
+		}
+	}
+	var mentions []string
+	for _, u := range breachslack.UserIDs(d.Roles.Commander) {
+		mentions = append(mentions, "<@"+u+">")
+	}
+	text := incomplete(d.IncidentID, failed)
+	if len(mentions) > 0 {
+		text = strings.Join(mentions, " ") + " " + text
+	}
+	if err := retry(ctx, func() error {
+		_, _, err := s.cfg.API.PostMessageContext(ctx, room, slackgo.MsgOptionText(text, false))
+		return err
+	}); err != nil {
+		s.cfg.Logger.Error("could not say in the incident channel that its roles are incomplete", "incident", d.IncidentID, "error", err)
+	}
 }
 
 // decision reads the DPO's modal, or says which fields are wrong.
-func decision(cb slackgo.InteractionCallback) (workflows.Decision, map[string]string) {
+func decision(cb slackgo.InteractionCallback, who string) (workflows.Decision, map[string]string) {
 	st := cb.View.State
 	errs := map[string]string{}
 	risk, _ := stateValue(st, breachslack.InputRisk)
-	d := workflows.Decision{By: cb.User.ID, Risk: risk.SelectedOption.Value,
+	d := workflows.Decision{By: who, Risk: risk.SelectedOption.Value,
 		Reasoning: text(st, breachslack.InputReasoning), Consequences: text(st, breachslack.InputConsequen),
 		Measures: text(st, breachslack.InputMeasures), Advice: text(st, breachslack.InputAdvice)}
 	switch d.Risk {
@@ -408,4 +564,39 @@ func datasetRef(name string) activities.DatasetRef {
 		return activities.DatasetRef{}
 	}
 	return activities.DatasetRef{URI: datasets.Ref(name)}
+}
+
+// sign vouches for the Slack user in a request with the ingress's key: the incident takes
+// Slack users' decisions only signed so, and a person at the command line cannot make them.
+func (s *Server) sign(incidentID, update string, arg any) (any, error) {
+	if s.cfg.Signer == nil {
+		return arg, nil
+	}
+	at := s.now()
+	switch r := arg.(type) {
+	case workflows.Decision:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.ApproveRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.FileRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.CloseRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	}
+	return nil, fmt.Errorf("no signature for a %T", arg)
+}
+
+func signAs[T any, P interface {
+	*T
+	Signed() (string, *incident.Signature, any)
+	SetSignature(*incident.Signature)
+}](key ed25519.PrivateKey, incidentID, update string, r T, at time.Time) (T, error) {
+	p := P(&r)
+	_, _, unsigned := p.Signed()
+	sig, err := incident.Sign(key, incident.SlackIngress, incidentID, update, unsigned, at)
+	if err != nil {
+		return r, err
+	}
+	p.SetSignature(sig)
+	return r, nil
 }

@@ -23,8 +23,10 @@ func TestRequests(t *testing.T) {
 	type want struct {
 		status   int
 		contains string
-		views    int
-		touched  int
+		// lacks is what the answer must not tell: this server's clock offset.
+		lacks   string
+		views   int
+		touched int
 	}
 	tests := []struct {
 		name string
@@ -51,11 +53,11 @@ func TestRequests(t *testing.T) {
 		{"expired: signed 6 minutes ago", func(h *harness) (*http.Request, []byte) {
 			b := h.ic.CommandBody("C1", "declare x")
 			return slackfake.SignedRequest(h.url+ingress.PathCommands, secret, time.Now().Add(-6*time.Minute), b), b
-		}, want{status: 401, contains: "5 minutes"}},
+		}, want{status: 401, contains: "5 minutes", lacks: "6m"}},
 		{"signed 6 minutes in the future", func(h *harness) (*http.Request, []byte) {
 			b := h.ic.CommandBody("C1", "declare x")
 			return slackfake.SignedRequest(h.url+ingress.PathCommands, secret, time.Now().Add(6*time.Minute), b), b
-		}, want{status: 401}},
+		}, want{status: 401, contains: "5 minutes", lacks: "6m"}},
 		{"missing signature header", func(h *harness) (*http.Request, []byte) {
 			b := h.ic.CommandBody("C1", "declare x")
 			r := slackfake.SignedRequest(h.url+ingress.PathCommands, secret, time.Now(), b)
@@ -115,6 +117,9 @@ func TestRequests(t *testing.T) {
 			if tt.want.contains != "" {
 				assert.Contains(t, string(res.Body), tt.want.contains)
 			}
+			if tt.want.lacks != "" {
+				assert.NotContains(t, string(res.Body), tt.want.lacks)
+			}
 			assert.Len(t, h.ws.Views(), tt.want.views)
 			assert.Equal(t, tt.want.touched, h.temporal.touched(), "no workflow is touched")
 			if tt.want.status == 200 && len(res.Body) > 0 && strings.HasPrefix(string(res.Body), "{") {
@@ -159,7 +164,7 @@ func TestDeliveredTwiceActedOnOnce(t *testing.T) {
 		require.NoError(t, err)
 		h.srv.Wait()
 		v := h.ws.Views()[0]
-		values := declareValues("shop-db, crm-api")
+		values := declareValues("shop-db", "crm-api")
 		res, err := h.ic.Submit(v, values)
 		require.NoError(t, err)
 		_, err = h.ic.Do(res.Request, res.Payload)

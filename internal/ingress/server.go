@@ -1,21 +1,25 @@
 // Package ingress is the Slack side of `breach serve`: the signed HTTP endpoints for slash
 // commands and interactions (buttons, modals), and the same handlers over Socket Mode.
 //
-// Every request is verified before it is parsed, answered at once (Slack gives up after 3
-// seconds), and acted on after the answer, in a goroutine with its own timeout: starting an
-// incident, or sending the same workflow Update the CLI sends. A request delivered twice is
-// acted on once.
+// Every request is verified before it is parsed, refused (403) when it comes from a workspace,
+// Enterprise Grid organisation or app this breach does not serve, answered at once (Slack gives
+// up after 3 seconds), and acted on after the answer, in a goroutine with its own timeout:
+// starting an incident, or sending the same workflow Update the CLI sends, as the actor
+// slack:<workspace>/<user>. A request delivered twice is acted on once. Response URLs are
+// posted to only on Slack's hosts.
 package ingress
 
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -33,23 +37,48 @@ const MaxBody = 1 << 20
 const (
 	PathCommands     = "/slack/commands"
 	PathInteractions = "/slack/interactions"
-	PathHealth       = "/healthz"
+	// PathOptions loads the options of a menu as a person types (the app's Options Load URL).
+	PathOptions = "/slack/options"
+	PathHealth  = "/healthz"
 )
 
 // Config configures the ingress.
 type Config struct {
 	// SigningSecret verifies requests (SLACK_SIGNING_SECRET). Socket Mode does not need it.
 	SigningSecret string
+	// TeamIDs are the workspaces served (config slack.team_ids); a request from any other is
+	// refused before it is acted on. At least one is required.
+	TeamIDs []string
+	// EnterpriseID, when set, is the Enterprise Grid organisation requests must come from
+	// (config slack.enterprise_id).
+	EnterpriseID string
+	// AppID is the breach app (config slack.app_id); requests for another app are refused.
+	// Required.
+	AppID string
+	// ResponseHosts are more hosts response URLs may point at besides Slack's (hooks.slack.com,
+	// *.slack.com, https only): host, host:port or *.domain, over http or https. For a local
+	// Slack in tests (config slack.response_url_hosts).
+	ResponseHosts []string
 	// Temporal starts incidents and sends Updates.
 	Temporal Temporal
+	// Signer is the ingress's key (incident.SlackIngress): every Update it forwards for a Slack
+	// user is signed with it, and incidents verify it against signing.slack_ingress.
+	Signer ed25519.PrivateKey
 	// API is the Slack Web API client (bot token): views.open, chat.update, chat.postEphemeral,
 	// conversations.info.
 	API *slackgo.Client
-	// HTTPClient posts to response URLs; nil means one with a 10 s timeout.
+	// HTTPClient posts to response URLs; nil means one with a 10 s timeout. Its redirects are
+	// kept on the allowed hosts.
 	HTTPClient *http.Client
-	// Defaults fills a declaration from the configuration: roles (Slack user ids), routes,
-	// organisation.
+	// Defaults fills a declaration from the configuration: roles (actors; user groups are
+	// expanded by the ingress), routes, organisation.
 	Defaults func(d *workflows.Declaration)
+	// Declarers may declare from Slack (config roles.declarers): actors and user groups of the
+	// served workspaces. Empty: every member of them.
+	Declarers []string
+	// Systems are the inventory's system names, offered by the declaration form. Anything else
+	// named as a system is an ad-hoc address, which only an incident commander may isolate.
+	Systems []string
 	// CheckSystems refuses affected systems that are neither in the inventory nor addresses;
 	// nil accepts any.
 	CheckSystems func(systems []string) error
@@ -74,9 +103,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Temporal == nil || cfg.API == nil {
 		return nil, errors.New("ingress: Temporal and API are required")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	if len(cfg.TeamIDs) == 0 || cfg.AppID == "" {
+		return nil, errors.New("ingress: the Slack workspaces and the app served are required: name them in the configuration's slack.team_ids and slack.app_id")
 	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		hc = &c
+	}
+	cfg.HTTPClient = hc
 	if cfg.Defaults == nil {
 		cfg.Defaults = func(*workflows.Declaration) {}
 	}
@@ -87,7 +122,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, replays: newReplays(2*MaxSkew, 100_000), base: base, stop: stop}, nil
+	s := &Server{cfg: cfg, replays: newReplays(2*MaxSkew, 100_000), base: base, stop: stop}
+	hc.CheckRedirect = s.checkRedirect
+	return s, nil
 }
 
 func (s *Server) now() time.Time {
@@ -127,6 +164,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+PathCommands, s.verified(s.serveCommand))
 	mux.HandleFunc("POST "+PathInteractions, s.verified(s.serveInteraction))
+	mux.HandleFunc("POST "+PathOptions, s.verified(s.serveInteraction))
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -164,8 +202,10 @@ func (s *Server) verified(next func(w http.ResponseWriter, r *http.Request, body
 		}
 		ts, sig := r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature")
 		if err := Verify(s.cfg.SigningSecret, ts, sig, body, s.now()); err != nil {
+			// The log has the detail (how far the timestamp is off); the answer does not tell a
+			// caller this server's clock.
 			s.cfg.Logger.Warn("slack request refused", "path", r.URL.Path, "reason", err, "remote", r.RemoteAddr)
-			http.Error(w, "invalid Slack signature: "+err.Error(), http.StatusUnauthorized)
+			http.Error(w, "invalid Slack signature: "+publicReason(err), http.StatusUnauthorized)
 			return
 		}
 		if retry := r.Header.Get("X-Slack-Retry-Num"); retry != "" {
@@ -197,10 +237,19 @@ func (s *Server) serveCommand(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	cmd, err := ParseCommand(body)
 	if err != nil {
-		writeReply(w, ephemeral("breach could not read this request: "+errText(err)))
+		writeReply(w, ephemeral("breach could not read this request: "+parseText(err)))
+		return
+	}
+	if s.refused("command", commandOrigin(cmd), cmd.UserID) {
+		forbidden(w)
 		return
 	}
 	writeReply(w, s.command(cmd, sigKey))
+}
+
+// forbidden answers a request from a workspace, organisation or app breach does not serve.
+func forbidden(w http.ResponseWriter) {
+	http.Error(w, "breach does not serve this Slack workspace or app", http.StatusForbidden)
 }
 
 func (s *Server) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte, sigKey string) {
@@ -210,7 +259,11 @@ func (s *Server) serveInteraction(w http.ResponseWriter, r *http.Request, body [
 	}
 	cb, err := ParseInteraction(body)
 	if err != nil {
-		writeReply(w, ephemeral("breach could not read this request: "+errText(err)))
+		writeReply(w, ephemeral("breach could not read this request: "+parseText(err)))
+		return
+	}
+	if s.refused(string(cb.Type), interactionOrigin(cb), cb.User.ID) {
+		forbidden(w)
 		return
 	}
 	writeReply(w, s.interaction(cb, sigKey))
@@ -221,11 +274,21 @@ func isForm(r *http.Request) bool {
 	return strings.HasPrefix(ct, "application/x-www-form-urlencoded")
 }
 
-// HandleCommand answers a slash command and starts its work; Socket Mode and HTTP share it.
-func (s *Server) HandleCommand(cmd slackgo.SlashCommand) any { return s.command(cmd, "") }
+// HandleCommand answers a slash command and starts its work, as over Socket Mode: one from a
+// workspace, organisation or app breach does not serve is dropped (nil) and logged.
+func (s *Server) HandleCommand(cmd slackgo.SlashCommand) any {
+	if s.refused("command", commandOrigin(cmd), cmd.UserID) {
+		return nil
+	}
+	return s.command(cmd, "")
+}
 
-// HandleInteraction answers an interaction and starts its work; Socket Mode and HTTP share it.
+// HandleInteraction answers an interaction and starts its work, as over Socket Mode: one from
+// a workspace, organisation or app breach does not serve is dropped (nil) and logged.
 func (s *Server) HandleInteraction(cb slackgo.InteractionCallback) any {
+	if s.refused(string(cb.Type), interactionOrigin(cb), cb.User.ID) {
+		return nil
+	}
 	return s.interaction(cb, "")
 }
 
@@ -239,9 +302,18 @@ type message struct {
 
 func ephemeral(text string) message { return message{ResponseType: "ephemeral", Text: text} }
 
-// respond sends an ephemeral message to a response URL.
+// respond sends an ephemeral message to a response URL, when it is on Slack's hosts; any
+// other is dropped (logged) and never fetched.
 func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 	if responseURL == "" {
+		return
+	}
+	if !s.responseURLAllowed(responseURL) {
+		host := "(unreadable)"
+		if u, err := url.Parse(responseURL); err == nil {
+			host = truncateRunes(u.Host, 80)
+		}
+		s.cfg.Logger.Warn("slack response_url dropped: not on Slack's hosts", "host", host)
 		return
 	}
 	msg := &slackgo.WebhookMessage{ResponseType: m.ResponseType, Text: m.Text, ReplaceOriginal: m.ReplaceOriginal}
@@ -274,48 +346,20 @@ func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text 
 
 func fmtUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-// errText is an error as Slack shows it to a person: mrkdwn, so escaped.
-func errText(err error) string {
-	var rej *RejectedError
-	switch {
-	case errors.As(err, &rej):
-		return breachslack.Escape(rej.Reason)
-	case errors.Is(err, context.DeadlineExceeded):
-		return "Temporal did not answer in time; try again in a minute (nothing was changed if this was refused)"
-	default:
-		return breachslack.Escape(fmt.Sprint(err))
+// parseText is why a signed request could not be read, as Slack shows it: mrkdwn, so escaped.
+func parseText(err error) string { return breachslack.Escape(fmt.Sprint(err)) }
+
+// publicReason is a verification failure without its detail (the clock offset of a stale
+// timestamp).
+func publicReason(err error) string {
+	for _, known := range []error{ErrMissingHeaders, ErrBadTimestamp, ErrStale, ErrBadSignature, ErrNoSecret} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
 	}
+	return "the request could not be verified"
 }
 
-// retry runs a Slack call up to three times when Slack is busy (429, honouring Retry-After up
-// to 5 s) or failing (5xx, network). This runs after the acknowledgement, so waiting is fine.
-func retry(ctx context.Context, call func() error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = call(); err == nil || attempt == 3 {
-			return err
-		}
-		wait := time.Duration(attempt) * 300 * time.Millisecond
-		var rl *slackgo.RateLimitedError
-		var sc slackgo.StatusCodeError
-		var se slackgo.SlackErrorResponse
-		switch {
-		case errors.As(err, &rl):
-			wait = min(max(rl.RetryAfter, time.Second), 5*time.Second)
-		case errors.As(err, &sc) && sc.Retryable():
-		case errors.As(err, &se):
-			if se.Err != "ratelimited" && se.Err != "internal_error" && se.Err != "service_unavailable" {
-				return err
-			}
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
-}
+// retry runs a Slack call up to three times when Slack is busy or failing (see
+// breachslack.Retry). This runs after the acknowledgement, so waiting is fine.
+func retry(ctx context.Context, call func() error) error { return breachslack.Retry(ctx, 3, call) }

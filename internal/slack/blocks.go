@@ -57,6 +57,7 @@ const (
 const (
 	InputTitle     = "title"
 	InputSystems   = "systems"
+	InputAddresses = "addresses"
 	InputAwareAt   = "aware_at"
 	InputSeverity  = "severity"
 	InputWhat      = "what_happened"

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,12 +48,15 @@ type Config struct {
 	Dir string
 	// Responders are Slack user ids invited to every incident channel.
 	Responders []string
-	// DPO and Commanders hold the roles (from the configuration); the Slack user ids among
-	// them are invited and receive urgent messages directly.
+	// DPO and Commanders hold the roles (from the configuration); the Slack users among them
+	// (actors slack:<team>/<user>) are invited and receive urgent messages directly.
 	DPO        []string
 	Commanders []string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Teams are the workspaces whose users are invited and messaged (config slack.team_ids);
+	// the users of other workspaces among the roles are left out. Empty: any.
+	Teams  []string
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Chat is the Slack adapter of activities.Chat.
@@ -201,7 +205,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	if !rm.Invited {
-		if err := c.invite(ctx, rm.ChannelID, UserIDs([]string{r.DeclaredBy}, c.cfg.Responders, c.cfg.DPO, c.cfg.Commanders)); err != nil {
+		if err := c.invite(ctx, rm.ChannelID, c.users([]string{r.DeclaredBy}, c.cfg.Responders, c.cfg.DPO, c.cfg.Commanders)); err != nil {
 			return rm, err
 		}
 		rm.Invited = true
@@ -235,6 +239,22 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	return rm, nil
+}
+
+// users are the Slack users that lists name, of this adapter's workspaces.
+func (c *Chat) users(lists ...[]string) []string {
+	if len(c.cfg.Teams) == 0 {
+		return UserIDs(lists...)
+	}
+	var mine []string
+	for _, list := range lists {
+		for _, id := range list {
+			if team, _, ok := SlackUser(id); ok && (team == "" || slices.Contains(c.cfg.Teams, team)) {
+				mine = append(mine, id)
+			}
+		}
+	}
+	return UserIDs(mine)
 }
 
 // bestEffort lets a permanent failure of a cosmetic step pass (logged); anything a retry can fix
@@ -380,7 +400,7 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 		return nil
 	}
 	dm := fmt.Sprintf("%s in <#%s>: %s", m.IncidentID, rm.ChannelID, text)
-	for _, u := range UserIDs(c.cfg.DPO, c.cfg.Commanders) {
+	for _, u := range c.users(c.cfg.DPO, c.cfg.Commanders) {
 		step := "dm:" + u
 		if rm.LastPost.done(step) {
 			continue

@@ -15,13 +15,19 @@ import (
 
 const token = "xoxb-test-token"
 
-// Slack user ids of the test organisation.
+// Slack user ids of the test organisation, and its workspace.
 const (
 	dpo       = "UDPO00001"
 	commander = "UIC000001"
 	responder = "URESP0001"
 	declarer  = "UDECL0001"
+	team      = "T0BREACH"
+	// foreigner holds a role as a user of another workspace: never invited here.
+	foreigner = "UFOREIGN1"
 )
+
+// actor names a user of the test workspace as roles list them.
+func actor(user string) string { return "slack:" + team + "/" + user }
 
 var clock = time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 
@@ -44,15 +50,16 @@ func newChat(t *testing.T, ws *slackfake.Workspace, dir string) *breachslack.Cha
 	c, err := breachslack.New(breachslack.Config{
 		Token: token, APIURL: ws.APIURL(), Dir: dir,
 		Responders: []string{responder, "not-a-slack-id"},
-		DPO:        []string{dpo, "demo-dpo"}, Commanders: []string{commander},
-		Now: func() time.Time { return clock },
+		DPO:        []string{actor(dpo), "demo-dpo", "slack:T0OTHER/" + foreigner}, Commanders: []string{actor(commander)},
+		Teams: []string{team},
+		Now:   func() time.Time { return clock },
 	})
 	require.NoError(t, err)
 	return c
 }
 
 func roomRequest(id string) activities.RoomRequest {
-	return activities.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: declarer}
+	return activities.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: actor(declarer)}
 }
 
 // blocksOf decodes a message's blocks into generic maps.

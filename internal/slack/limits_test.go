@@ -224,7 +224,11 @@ func TestModalsWithinSlackLimits(t *testing.T) {
 		"file":   breachslack.FileModal("{}", "INC-20261128-7F3A", strings.Repeat("obligation-<id>-", 20)),
 	}
 	for script, title := range longTitles {
-		views["declare/"+script] = breachslack.DeclareModal("{}", title, clock)
+		views["declare/"+script] = breachslack.DeclareModal("{}", title, clock, []string{"shop-db", "crm-api"})
+	}
+	// Slack's 100 options as a menu; more, loaded as the person types; none, addresses only.
+	for _, n := range []int{0, 1, breachslack.MaxStaticOptions, breachslack.MaxStaticOptions + 1, 5000} {
+		views[fmt.Sprintf("declare/%d systems", n)] = breachslack.DeclareModal("{}", "Customer DB exposed", clock, inventoryOf(n))
 	}
 	for name, v := range views {
 		t.Run(name, func(t *testing.T) {
@@ -240,6 +244,47 @@ func TestModalsWithinSlackLimits(t *testing.T) {
 	raw, err := json.Marshal(views["decide"])
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), `"text":""`)
+}
+
+// inventoryOf is n system names as long as the inventory allows (63 characters).
+func inventoryOf(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%05d", strings.Repeat("s", 57), i)
+	}
+	return out
+}
+
+// A menu of the inventory: Slack's 100 options fit; with more, the options come from breach as
+// the person types, at most 100 of them, the ones that contain what was typed.
+func TestDeclareModalOffersTheInventory(t *testing.T) {
+	menu := func(v slackgo.ModalViewRequest) map[string]any {
+		t.Helper()
+		for _, b := range blocksOf(t, mustJSON(t, v.Blocks.BlockSet)) {
+			if b["block_id"] == breachslack.InputSystems {
+				return b["element"].(map[string]any)
+			}
+		}
+		return nil
+	}
+	small := menu(breachslack.DeclareModal("{}", "t", clock, []string{"shop-db", "crm-api"}))
+	require.Equal(t, "multi_static_select", small["type"])
+	require.Len(t, small["options"], 2)
+	full := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions)))
+	require.Equal(t, "multi_static_select", full["type"])
+	require.Len(t, full["options"], breachslack.MaxStaticOptions)
+	big := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions+1)))
+	require.Equal(t, "multi_external_select", big["type"])
+	require.NotContains(t, big, "options")
+	require.Nil(t, menu(breachslack.DeclareModal("{}", "t", clock, nil)), "no inventory: addresses only")
+
+	inv := inventoryOf(250)
+	require.Len(t, breachslack.SystemOptions(inv, ""), breachslack.MaxStaticOptions)
+	got := breachslack.SystemOptions(inv, "-0012")
+	require.Len(t, got, 10)
+	require.Equal(t, inv[120], got[0].Value)
+	require.Len(t, breachslack.SystemOptions([]string{"Shop-DB", "crm-api"}, "shop"), 1, "any case")
+	require.Empty(t, breachslack.SystemOptions(inv, "nothing like it"))
 }
 
 func TestChannelTopicAndPurposeWithinSlackLimits(t *testing.T) {

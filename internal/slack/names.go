@@ -33,16 +33,34 @@ var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 // IsUserID reports whether s looks like a Slack user id (U…, or W… on Enterprise Grid).
 func IsUserID(s string) bool { return userIDPattern.MatchString(s) }
 
-// UserIDs keeps the entries of ids that are Slack user ids, once each, in order.
+// SlackUser returns the workspace and the Slack user an identity names: a slack:<team>/<user>
+// actor, or a bare user id (team ""), as roles listed them before actors had sources.
+func SlackUser(identity string) (team, user string, ok bool) {
+	identity = strings.TrimSpace(identity)
+	if IsUserID(identity) {
+		return "", identity, true
+	}
+	rest, found := strings.CutPrefix(identity, incident.SourceSlack+":")
+	if !found {
+		return "", "", false
+	}
+	team, user, found = strings.Cut(rest, "/")
+	if !found || team == "" || !IsUserID(user) {
+		return "", "", false
+	}
+	return team, user, true
+}
+
+// UserIDs keeps the Slack users that ids name (actors slack:<team>/<user>, or bare user ids),
+// once each, in order.
 func UserIDs(ids ...[]string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, list := range ids {
 		for _, id := range list {
-			id = strings.TrimSpace(id)
-			if IsUserID(id) && !seen[id] {
-				seen[id] = true
-				out = append(out, id)
+			if _, u, ok := SlackUser(id); ok && !seen[u] {
+				seen[u] = true
+				out = append(out, u)
 			}
 		}
 	}
@@ -54,10 +72,11 @@ func SplitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == ';' })
 }
 
-// Mention shows an identity: a Slack mention for a user id, else the identity as it is.
+// Mention shows an identity: a Slack mention for a Slack user (actor or bare id), else the
+// identity as it is.
 func Mention(id string) string {
-	if IsUserID(id) {
-		return "<@" + id + ">"
+	if _, u, ok := SlackUser(id); ok {
+		return "<@" + u + ">"
 	}
 	return Escape(id)
 }

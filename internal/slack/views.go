@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"strings"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
@@ -42,9 +43,16 @@ func modal(callbackID, title, submit, metadata string, blocks ...slackgo.Block) 
 	}
 }
 
+// MaxStaticOptions is the most options Slack shows in a select of static options; a bigger
+// inventory is offered through an options load (SystemOptions).
+const MaxStaticOptions = 100
+
 // DeclareModal is the form of `/breach declare [title]`. metadata travels back with the
-// submission (the channel and response URL of the command).
-func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewRequest {
+// submission (the channel and response URL of the command). The affected systems are chosen
+// from systems, the inventory's names: a menu of them when they fit Slack's 100 options, else a
+// menu whose options breach loads as the person types (SystemOptions). An address that is not
+// in the inventory is typed in its own field, which only an incident commander may use.
+func DeclareModal(metadata, title string, now time.Time, systems []string) slackgo.ModalViewRequest {
 	aware := slackgo.NewDateTimePickerBlockElement(InputAwareAt)
 	aware.InitialDateTime = now.Unix()
 	severity := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How bad does it look?", maxPlaceholder), InputSeverity)
@@ -52,16 +60,51 @@ func DeclareModal(metadata, title string, now time.Time) slackgo.ModalViewReques
 		severity.Options = append(severity.Options, option(s, s))
 	}
 	severity.InitialOption = option("high", "high")
-	return modal(ViewDeclare, "Declare a breach", "Declare", metadata,
+	blocks := []slackgo.Block{
 		textInput(InputTitle, "Title", "Customer database exposed through a public backup", title, false, false, ""),
-		textInput(InputSystems, "Affected systems", "shop-db, crm-api", "", false, false,
-			"Inventory names or IP addresses, separated by commas. Isolation starts at once."),
+	}
+	if len(systems) > 0 {
+		var menu *slackgo.MultiSelectBlockElement
+		placeholder := plain("Choose the systems from the inventory", maxPlaceholder)
+		if len(systems) <= MaxStaticOptions {
+			menu = slackgo.NewOptionsMultiSelectBlockElement(slackgo.MultiOptTypeStatic, placeholder, InputSystems)
+			for _, s := range systems {
+				menu.Options = append(menu.Options, option(s, s))
+			}
+		} else {
+			menu = slackgo.NewOptionsMultiSelectBlockElement(slackgo.MultiOptTypeExternal, placeholder, InputSystems).WithMinQueryLength(0)
+		}
+		in := slackgo.NewInputBlock(InputSystems, plain("Affected systems", maxLabel),
+			plain("From the systems inventory. Isolation starts at once.", maxLabel), menu)
+		in.Optional = true
+		blocks = append(blocks, in)
+	}
+	blocks = append(blocks,
+		textInput(InputAddresses, "Addresses not in the inventory", "203.0.113.7, 2001:db8::7", "", false, true,
+			"IP addresses, separated by commas, isolated at once by the default firewall. Only an incident commander may name one."),
 		slackgo.NewInputBlock(InputAwareAt, plain("Aware since", maxLabel), plain("When the organisation became aware: the legal clocks run from here.", maxLabel), aware),
 		slackgo.NewInputBlock(InputSeverity, plain("Severity", maxLabel), nil, severity),
 		textInput(InputWhat, "What happened", "A few sentences. No personal data of the people affected.", "", true, true, ""),
 		textInput(InputSubjects, "Affected-subjects dataset", "customers-march.csv", "", false, true,
 			"The name of a dataset in breach's dataset store (breach datasets list). It can be given later."),
 	)
+	return modal(ViewDeclare, "Declare a breach", "Declare", metadata, blocks...)
+}
+
+// SystemOptions are the options of the systems menu for what a person typed: the inventory's
+// names containing it (any case), at most Slack's 100.
+func SystemOptions(systems []string, typed string) []*slackgo.OptionBlockObject {
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	out := []*slackgo.OptionBlockObject{}
+	for _, s := range systems {
+		if len(out) == MaxStaticOptions {
+			break
+		}
+		if strings.Contains(strings.ToLower(s), typed) {
+			out = append(out, option(s, s))
+		}
+	}
+	return out
 }
 
 // DecideModal is the DPO's risk decision for an incident.

@@ -101,13 +101,15 @@ type Workspace struct {
 	gone       map[string]bool
 	violations []Violation
 	sock       socket
+	groups     map[string][]string
 }
 
 // New starts a workspace whose bot token is token.
 func New(token string) *Workspace {
 	w := &Workspace{Token: token, channels: map[string]*Channel{}, messages: map[string][]*Message{},
 		calls: map[string]int{}, triggers: map[string]string{}, ims: map[string]string{}, gone: map[string]bool{},
-		sock: socket{connected: make(chan struct{}), acks: map[string]chan json.RawMessage{}}}
+		groups: map[string][]string{},
+		sock:   socket{connected: make(chan struct{}), acks: map[string]chan json.RawMessage{}}}
 	routes := map[string]http.HandlerFunc{
 		"/conversations.create":     w.api(w.create),
 		"/conversations.setTopic":   w.api(w.setTopic),
@@ -124,6 +126,7 @@ func New(token string) *Workspace {
 		"/pins.list":                w.api(w.pinsList),
 		"/views.open":               w.api(w.viewsOpen),
 		"/views.update":             w.api(w.viewsUpdate),
+		"/usergroups.users.list":    w.api(w.userGroupMembers),
 		"/response/":                w.response,
 		"/apps.connections.open":    w.appsConnectionsOpen,
 		"/socket":                   w.socketHandler,
@@ -169,6 +172,18 @@ func (w *Workspace) Calls(method string) int {
 	return w.calls[method]
 }
 
+// TotalCalls is how many Web API calls were made (faults included), and messages sent to
+// response URLs: everything an app asked of Slack.
+func (w *Workspace) TotalCalls() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(w.responses)
+	for _, c := range w.calls {
+		n += c
+	}
+	return n
+}
+
 // Violations lists every documented Slack rule that a request broke, oldest first; see
 // limits.go. A request that Slack would refuse was answered with Slack's error code; the others
 // were accepted as Slack accepts them (truncated, or a rule Slack only recommends).
@@ -176,6 +191,13 @@ func (w *Workspace) Violations() []Violation {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]Violation(nil), w.violations...)
+}
+
+// record keeps violations found outside a Web API call.
+func (w *Workspace) record(vs []Violation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.violations = append(w.violations, vs...)
 }
 
 // check records violations and returns the error Slack answers for them, or "".
@@ -283,6 +305,22 @@ func (w *Workspace) RemoveUser(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.gone[id] = true
+}
+
+// SetUserGroup makes id (S…) a user group with members; usergroups.users.list answers
+// no_such_subteam for any other id.
+func (w *Workspace) SetUserGroup(id string, members ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.groups[id] = append([]string{}, members...)
+}
+
+func (w *Workspace) userGroupMembers(req request) (any, string) {
+	members, ok := w.groups[req.get("usergroup")]
+	if !ok {
+		return nil, "no_such_subteam"
+	}
+	return map[string]any{"users": members}, ""
 }
 
 // NewTrigger records a trigger_id for a user's interaction, as Slack does; views.open accepts

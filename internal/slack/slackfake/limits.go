@@ -24,6 +24,8 @@ const (
 	docButton      = "https://docs.slack.dev/reference/block-kit/block-elements/button-element"
 	docTextInput   = "https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element"
 	docSelect      = "https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element"
+	docMultiSelect = "https://docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element"
+	docSuggestion  = "https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload"
 	docCheckboxes  = "https://docs.slack.dev/reference/block-kit/block-elements/checkboxes-element"
 	docRadio       = "https://docs.slack.dev/reference/block-kit/block-elements/radio-button-group-element"
 	docModal       = "https://docs.slack.dev/reference/views/modal-views"
@@ -143,6 +145,19 @@ var (
 	ruleSelectOptions     = rule("static_select.options.max", "a static select has 1 to 100 options", docSelect)
 	ruleSelectPlaceholder = rule("static_select.placeholder.max", "a select placeholder is plain_text of at most 150 characters", docSelect)
 	ruleInitialOption     = rule("initial_option.matches", "an initial option exactly matches one of the options", docSelect)
+	// https://docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element:
+	// static options "Maximum number of options is 100 ... If option_groups is specified, this
+	// field should not be"; placeholder "plain_text only ... 150 characters"; initial_options
+	// "exactly match one or more of the options"; max_selected_items "Minimum number is 1";
+	// external data source: min_query_length "The default value is 3" (a count of characters).
+	ruleMultiOptions        = rule("multi_static_select.options.max", "a multi-select of static options has 1 to 100 options", docMultiSelect)
+	ruleMultiPlaceholder    = rule("multi_select.placeholder.max", "a multi-select placeholder is plain_text of at most 150 characters", docMultiSelect)
+	ruleMultiMaxSelected    = rule("multi_select.max_selected_items.min", "max_selected_items is at least 1", docMultiSelect)
+	ruleMultiMinQueryLength = rule("multi_external_select.min_query_length", "min_query_length is not negative", docMultiSelect)
+	// https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload: "Users may
+	// return a maximum of 100 options or option groups when handling the block_suggestion
+	// payload."
+	ruleSuggestionOptions = rule("block_suggestion.options.max", "an options load answers at most 100 options", docSuggestion)
 	// https://docs.slack.dev/reference/block-kit/block-elements/checkboxes-element and
 	// .../radio-button-group-element: options "A maximum of 10 options are allowed."
 	ruleCheckboxOptions = rule("checkboxes.options.max", "checkboxes have 1 to 10 options", docCheckboxes)
@@ -519,6 +534,28 @@ func (c *checker) element(p string, m map[string]any, actionIDs map[string]int) 
 		}
 		values := c.options(p+"/options", opts, true)
 		c.initial(p+"/initial_option", m["initial_option"], values)
+	case "multi_static_select", "multi_external_select":
+		if ph, ok := m["placeholder"]; ok {
+			c.plainMax(p+"/placeholder", ph, 150, ruleMultiPlaceholder)
+		}
+		if n, ok := intField(m, "max_selected_items"); ok && n < 1 {
+			c.add(p+"/max_selected_items", ruleMultiMaxSelected, fmt.Sprint(n))
+		}
+		if typ == "multi_external_select" {
+			if n, ok := intField(m, "min_query_length"); ok && n < 0 {
+				c.add(p+"/min_query_length", ruleMultiMinQueryLength, fmt.Sprint(n))
+			}
+			// The options come from the app; initial options cannot be checked against them.
+			break
+		}
+		opts := list(m, "options")
+		if _, groups := m["option_groups"]; !groups && (len(opts) == 0 || len(opts) > 100) {
+			c.add(p+"/options", ruleMultiOptions, fmt.Sprintf("%d options", len(opts)))
+		}
+		values := c.options(p+"/options", opts, true)
+		for i, o := range list(m, "initial_options") {
+			c.initial(fmt.Sprintf("%s/initial_options/%d", p, i), o, values)
+		}
 	case "checkboxes", "radio_buttons":
 		opts := list(m, "options")
 		if len(opts) == 0 || len(opts) > 10 {
@@ -603,6 +640,24 @@ func (c *checker) confirm(p string, m map[string]any) {
 	}
 	c.plainMax(p+"/confirm", m["confirm"], 30, ruleConfirmButtons)
 	c.plainMax(p+"/deny", m["deny"], 30, ruleConfirmButtons)
+}
+
+// CheckOptions checks the answer to a block_suggestion (an options load): an object with at
+// most 100 options, each a valid option object.
+func CheckOptions(method string, raw []byte) []Violation {
+	c := &checker{method: method, code: "invalid_options"}
+	v, err := decode(raw)
+	m := obj(v)
+	if err != nil || m == nil {
+		c.add("", ruleSuggestionOptions, "an answer that is not a JSON object")
+		return c.out
+	}
+	opts := list(m, "options")
+	if _, groups := m["option_groups"]; !groups && len(opts) > 100 {
+		c.add("/options", ruleSuggestionOptions, fmt.Sprintf("%d options", len(opts)))
+	}
+	c.options("/options", opts, true)
+	return c.out
 }
 
 // CheckView checks a modal view (views.open, views.update, views.push) at path ("/view").

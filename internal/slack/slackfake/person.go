@@ -40,12 +40,24 @@ func SignedRequest(target, secret string, now time.Time, body []byte) *http.Requ
 	return req
 }
 
+// The workspace and app a Person acts in unless told otherwise.
+const (
+	DefaultTeam = "T0BREACH"
+	DefaultApp  = "A0BREACH"
+)
+
 // Person is someone using Slack: they type slash commands, click buttons and submit modals.
 // Every request goes to the ingress signed with the app's signing secret.
 type Person struct {
 	ID   string
 	Name string
 	WS   *Workspace
+	// Team, Enterprise and App are the ids Slack puts in the person's requests: the workspace
+	// (DefaultTeam when empty), the Enterprise Grid organisation (none when empty) and the app
+	// (DefaultApp when empty).
+	Team       string
+	Enterprise string
+	App        string
 	// Ingress is the base URL of `breach serve` (without /slack/…).
 	Ingress string
 	Secret  string
@@ -70,6 +82,40 @@ func (p *Person) now() time.Time {
 		return p.Now()
 	}
 	return time.Now()
+}
+
+func (p *Person) team() string {
+	if p.Team != "" {
+		return p.Team
+	}
+	return DefaultTeam
+}
+
+func (p *Person) app() string {
+	if p.App != "" {
+		return p.App
+	}
+	return DefaultApp
+}
+
+// Actor is the person as breach names them: slack:<team>/<user>.
+func (p *Person) Actor() string { return "slack:" + p.team() + "/" + p.ID }
+
+// teamJSON is the team object of an interaction payload.
+func (p *Person) teamJSON() map[string]any {
+	t := map[string]any{"id": p.team(), "domain": "breach-test"}
+	if p.Enterprise != "" {
+		t["enterprise_id"] = p.Enterprise
+	}
+	return t
+}
+
+// withEnterprise adds the enterprise object of an interaction payload, when there is one.
+func (p *Person) withEnterprise(payload map[string]any) map[string]any {
+	if p.Enterprise != "" {
+		payload["enterprise"] = map[string]any{"id": p.Enterprise, "name": "Breach Test Org"}
+	}
+	return payload
 }
 
 func (p *Person) client() *http.Client {
@@ -103,7 +149,7 @@ func (p *Person) CommandBody(channelID, text string) []byte {
 	n := p.n.Add(1)
 	v := url.Values{
 		"token":        {"verification-token-unused"},
-		"team_id":      {"T0BREACH"},
+		"team_id":      {p.team()},
 		"team_domain":  {"breach-test"},
 		"channel_id":   {channelID},
 		"channel_name": {"incident"},
@@ -111,9 +157,13 @@ func (p *Person) CommandBody(channelID, text string) []byte {
 		"user_name":    {p.Name},
 		"command":      {"/breach"},
 		"text":         {text},
-		"api_app_id":   {"A0BREACH"},
+		"api_app_id":   {p.app()},
 		"response_url": {p.WS.ResponseURL(fmt.Sprintf("%s/cmd-%d", p.ID, n))},
 		"trigger_id":   {p.WS.NewTrigger(p.ID)},
+	}
+	if p.Enterprise != "" {
+		v.Set("enterprise_id", p.Enterprise)
+		v.Set("enterprise_name", "Breach Test Org")
 	}
 	return []byte(v.Encode())
 }
@@ -166,14 +216,14 @@ func (p *Person) ClickPayload(m Message, actionID string) (map[string]any, error
 			continue
 		}
 		n := p.n.Add(1)
-		return map[string]any{
+		return p.withEnterprise(map[string]any{
 			"type":         "block_actions",
 			"token":        "verification-token-unused",
-			"api_app_id":   "A0BREACH",
+			"api_app_id":   p.app(),
 			"trigger_id":   p.WS.NewTrigger(p.ID),
 			"response_url": p.WS.ResponseURL(fmt.Sprintf("%s/click-%d", p.ID, n)),
-			"team":         map[string]any{"id": "T0BREACH", "domain": "breach-test"},
-			"user":         map[string]any{"id": p.ID, "name": p.Name},
+			"team":         p.teamJSON(),
+			"user":         map[string]any{"id": p.ID, "name": p.Name, "team_id": p.team()},
 			"channel":      map[string]any{"id": m.Channel, "name": "incident"},
 			"container":    map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false},
 			"message":      map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "user": m.User, "blocks": m.Blocks},
@@ -181,7 +231,7 @@ func (p *Person) ClickPayload(m Message, actionID string) (map[string]any, error
 				"type": "button", "action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value,
 				"action_ts": fmt.Sprintf("%d.%06d", p.now().Unix(), n),
 			}},
-		}, nil
+		}), nil
 	}
 	return nil, fmt.Errorf("message %s has no button %s (buttons: %v)", m.TS, actionID, Buttons(m.Blocks))
 }
@@ -214,6 +264,16 @@ func Select(value string) slackgo.BlockAction {
 	return slackgo.BlockAction{Type: "static_select", SelectedOption: slackgo.OptionBlockObject{Value: value}}
 }
 
+// MultiSelect is a multi-select menu's choices (static options, or loaded from the app).
+func MultiSelect(values ...string) slackgo.BlockAction {
+	a := slackgo.BlockAction{Type: "multi_static_select", SelectedOptions: []slackgo.OptionBlockObject{}}
+	for _, v := range values {
+		a.SelectedOptions = append(a.SelectedOptions, slackgo.OptionBlockObject{Value: v,
+			Text: &slackgo.TextBlockObject{Type: "plain_text", Text: v}})
+	}
+	return a
+}
+
 // Radio is a radio-button choice.
 func Radio(value string) slackgo.BlockAction {
 	return slackgo.BlockAction{Type: "radio_buttons", SelectedOption: slackgo.OptionBlockObject{Value: value}}
@@ -233,20 +293,51 @@ func DateTime(t time.Time) slackgo.BlockAction {
 	return slackgo.BlockAction{Type: "datetimepicker", SelectedDateTime: t.Unix()}
 }
 
+// SuggestPayload is the block_suggestion payload of p typing typed into the menu actionID (in
+// the input block of the same id) of modal v, whose options the app loads.
+func (p *Person) SuggestPayload(v View, actionID, typed string) map[string]any {
+	return p.withEnterprise(map[string]any{
+		"type":       "block_suggestion",
+		"token":      "verification-token-unused",
+		"api_app_id": p.app(),
+		"team":       p.teamJSON(),
+		"user":       map[string]any{"id": p.ID, "name": p.Name, "team_id": p.team()},
+		"block_id":   actionID,
+		"action_id":  actionID,
+		"value":      typed,
+		"view":       map[string]any{"id": v.ID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.Metadata},
+	})
+}
+
+// Suggest types typed into a menu whose options the app loads, posted to path (the options load
+// URL, e.g. /slack/options); Slack's limits on the answer are checked and recorded as
+// violations.
+func (p *Person) Suggest(path string, v View, actionID, typed string) (Result, error) {
+	raw, err := json.Marshal(p.SuggestPayload(v, actionID, typed))
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := p.Send(path, []byte(url.Values{"payload": {string(raw)}}.Encode()))
+	if err == nil && res.Status == http.StatusOK {
+		p.WS.record(CheckOptions("block_suggestion", res.Body))
+	}
+	return res, err
+}
+
 // SubmitPayload is the view_submission payload of p submitting v with values.
 func (p *Person) SubmitPayload(v View, values Values) map[string]any {
-	return map[string]any{
+	return p.withEnterprise(map[string]any{
 		"type":       "view_submission",
 		"token":      "verification-token-unused",
-		"api_app_id": "A0BREACH",
+		"api_app_id": p.app(),
 		"trigger_id": p.WS.NewTrigger(p.ID),
-		"team":       map[string]any{"id": "T0BREACH", "domain": "breach-test"},
-		"user":       map[string]any{"id": p.ID, "name": p.Name},
+		"team":       p.teamJSON(),
+		"user":       map[string]any{"id": p.ID, "name": p.Name, "team_id": p.team()},
 		"view": map[string]any{
 			"id": v.ID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.Metadata,
 			"hash": "h-" + v.ID, "state": map[string]any{"values": values},
 		},
-	}
+	})
 }
 
 // Submit submits modal v with values.
