@@ -150,7 +150,9 @@ func TestDeclareToClose(t *testing.T) {
 	require.Equal(t, wantDups, final.Scope.Duplicates, "duplicates")
 
 	require.NotNil(t, final.Decision)
-	require.Equal(t, dpo, final.Decision.By)
+	require.Equal(t, "cli:"+dpo, final.Decision.By)
+	require.NotNil(t, final.Decision.Signature, "the decision carries its signature")
+	require.Equal(t, "cli:"+dpo, final.Decision.Signature.Signer)
 	require.Equal(t, "high", final.Decision.Risk)
 
 	// Customer notices: one per distinct valid address, nothing else.
