@@ -168,7 +168,7 @@ func (c *Contract) Request(r *http.Request, body []byte) error {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-			return fmt.Errorf("Mail Send with Content-Type %q, want application/json", ct)
+			return fmt.Errorf("mail send with Content-Type %q, want application/json", ct)
 		}
 		return c.MailSend(body)
 	case r.Method == http.MethodGet && r.URL.Path == "/v3/messages":
@@ -185,10 +185,10 @@ func (c *Contract) Request(r *http.Request, body []byte) error {
 func (c *Contract) MailSend(body []byte) error {
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("Mail Send body is not JSON: %w", err)
+		return fmt.Errorf("mail send body is not JSON: %w", err)
 	}
 	if err := c.mailSend.Validate(v); err != nil {
-		return fmt.Errorf("Mail Send body violates the schema: %w", err)
+		return fmt.Errorf("mail send body violates the schema: %w", err)
 	}
 	type recipient struct {
 		Email string `json:"email"`
@@ -201,7 +201,7 @@ func (c *Contract) MailSend(body []byte) error {
 		} `json:"personalizations"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return fmt.Errorf("Mail Send body: %w", err)
+		return fmt.Errorf("mail send body: %w", err)
 	}
 	if n := len(m.Personalizations); n > MaxPersonalizations {
 		return fmt.Errorf("%d personalizations in one request, at most %d", n, MaxPersonalizations)
@@ -238,27 +238,27 @@ func (c *Contract) EmailActivity(q url.Values) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if c.params[name].required && !q.Has(name) {
-			return fmt.Errorf("Email Activity query without the required parameter %s", name)
+			return fmt.Errorf("email activity query without the required parameter %s", name)
 		}
 	}
 	for name, vals := range q {
 		p, ok := c.params[name]
 		if !ok {
-			return fmt.Errorf("Email Activity query with parameter %s, which the contract does not declare", name)
+			return fmt.Errorf("email activity query with parameter %s, which the contract does not declare", name)
 		}
 		if len(vals) != 1 {
-			return fmt.Errorf("Email Activity query with %d values of %s", len(vals), name)
+			return fmt.Errorf("email activity query with %d values of %s", len(vals), name)
 		}
 		var v any = vals[0]
 		if p.number {
 			n, err := jsonschema.UnmarshalJSON(strings.NewReader(vals[0]))
 			if err != nil {
-				return fmt.Errorf("Email Activity parameter %s=%q is not a number", name, vals[0])
+				return fmt.Errorf("email activity parameter %s=%q is not a number", name, vals[0])
 			}
 			v = n
 		}
 		if err := p.schema.Validate(v); err != nil {
-			return fmt.Errorf("Email Activity parameter %s=%q violates the schema: %w", name, vals[0], err)
+			return fmt.Errorf("email activity parameter %s=%q violates the schema: %w", name, vals[0], err)
 		}
 	}
 	return nil
