@@ -3,8 +3,6 @@ package activities
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -69,9 +66,9 @@ func newSGFixture(t *testing.T, opts ...sgOption) *sgFixture {
 	}
 	sg := &SendGridMail{RangeRows: 3000, Parallel: 2}
 	srv := sendgridtest.New(setup.server)
-	cs := newContractChecker(t)
+	contract := sendgridtest.MustContract()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cs.check(t, r)
+		checkContract(t, contract, r)
 		if !setup.opaque400 {
 			srv.ServeHTTP(w, r)
 			return
@@ -616,144 +613,16 @@ func TestSendGridReportOnce(t *testing.T) {
 	require.Equal(t, 1, f.srv.Deliveries("dpa@authority.example"))
 }
 
-// contractChecker validates every request against the official SendGrid contracts.
-type contractChecker struct {
-	mail   *jsonschema.Schema
-	params map[string]*jsonschema.Schema
-}
-
-const (
-	mailSpec     = "../../shared/specs/sendgrid-mail-v3.openapi.json"
-	activitySpec = "../../shared/specs/sendgrid-email-activity-v3.openapi.json"
-)
-
-func newContractChecker(t *testing.T) *contractChecker {
-	t.Helper()
-	if _, err := os.Stat(mailSpec); errors.Is(err, os.ErrNotExist) {
-		abs, _ := filepath.Abs(mailSpec)
-		t.Skipf("official SendGrid contract not found at %s: the SendGrid path's tests check every request against it", abs)
-	}
-	return &contractChecker{
-		mail: compileSpec(t, mailSpec, "/components/requestBodies/PostMailSend/content/application~1json/schema"),
-		params: map[string]*jsonschema.Schema{
-			"query": compileSpec(t, activitySpec, "/paths/~1v3~1messages/get/parameters/0/schema"),
-			"limit": compileSpec(t, activitySpec, "/paths/~1v3~1messages/get/parameters/1/schema"),
-		},
-	}
-}
-
-func compileSpec(t *testing.T, path, pointer string) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	require.NoError(t, err)
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	const base = "file:///spec.json"
-	require.NoError(t, c.AddResource(base, doc))
-	sch, err := c.Compile(base + "#" + pointer)
-	require.NoError(t, err)
-	return sch
-}
-
-// check validates one request; a violation fails the test (from the server's goroutine:
-// t.Errorf is safe there).
-func (c *contractChecker) check(t *testing.T, r *http.Request) {
+// checkContract validates one request against the official SendGrid contracts; a violation
+// fails the test (from the server's goroutine: t.Errorf is safe there).
+func checkContract(t *testing.T, c *sendgridtest.Contract, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		t.Errorf("read request: %v", err)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err := c.validate(r, body); err != nil {
+	if err := c.Request(r, body); err != nil {
 		t.Errorf("%s %s violates the SendGrid contract: %v", r.Method, r.URL.Path, err)
-	}
-}
-
-func (c *contractChecker) validate(r *http.Request, body []byte) error {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		return errors.New("no bearer token")
-	}
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
-		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-			return fmt.Errorf("Content-Type %q", ct)
-		}
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		if err := c.mail.Validate(v); err != nil {
-			return err
-		}
-		// Beyond the schema: the limits and uniqueness the contract states in prose.
-		var m struct {
-			Personalizations []struct {
-				To []struct {
-					Email string `json:"email"`
-				} `json:"to"`
-				CustomArgs map[string]string `json:"custom_args"`
-			} `json:"personalizations"`
-		}
-		if err := json.Unmarshal(body, &m); err != nil {
-			return err
-		}
-		seen := map[string]bool{}
-		n := 0
-		for _, p := range m.Personalizations {
-			for _, to := range p.To {
-				n++
-				a := bmail.Normalize(to.Email)
-				if seen[a] {
-					return errors.New("an address repeats within one request")
-				}
-				seen[a] = true
-			}
-		}
-		if len(m.Personalizations) > 1000 || n > 1000 {
-			return fmt.Errorf("%d personalizations, %d recipients", len(m.Personalizations), n)
-		}
-		return nil
-	case r.Method == http.MethodGet && r.URL.Path == "/v3/messages":
-		q := r.URL.Query()
-		if !q.Has("query") {
-			return errors.New("Email Activity query without query")
-		}
-		if err := c.params["query"].Validate(q.Get("query")); err != nil {
-			return err
-		}
-		if q.Has("limit") {
-			v, err := jsonschema.UnmarshalJSON(strings.NewReader(q.Get("limit")))
-			if err != nil {
-				return err
-			}
-			return c.params["limit"].Validate(v)
-		}
-		return nil
-	}
-	return fmt.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
-}
-
-// The checker must be able to fail.
-func TestContractCheckerRefusesBadRequests(t *testing.T) {
-	c := newContractChecker(t)
-	post := func(body string) *http.Request {
-		r := httptest.NewRequest(http.MethodPost, "/v3/mail/send", strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer k")
-		r.Header.Set("Content-Type", "application/json")
-		return r
-	}
-	ok := `{"from":{"email":"a@example.com"},"personalizations":[{"to":[{"email":"b@example.com"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}`
-	require.NoError(t, c.validate(post(ok), []byte(ok)))
-	for name, body := range map[string]string{
-		"no personalizations": `{"from":{"email":"a@example.com"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}`,
-		"repeated address":    `{"from":{"email":"a@example.com"},"personalizations":[{"to":[{"email":"b@example.com"}]},{"to":[{"email":"B@example.com"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}`,
-		"not an address":      `{"from":{"email":"a@example.com"},"personalizations":[{"to":[{"email":"nope"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}`,
-		"1001 recipients":     `{"from":{"email":"a@example.com"},"personalizations":[{"to":[` + strings.Repeat(`{"email":"b@example.com"},`, 1000) + `{"email":"c@example.com"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}`,
-	} {
-		require.Error(t, c.validate(post(body), []byte(body)), name)
 	}
 }

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,14 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/ledger"
-	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/sendgridtest"
 )
 
@@ -38,7 +34,7 @@ type nfySendGrid struct {
 	*sendgridtest.Server
 	URL string
 
-	contract *nfyContract
+	contract *sendgridtest.Contract
 	mailSend atomic.Int64
 	// notices counts the Mail Send requests that carry a batch key: customer notices.
 	notices atomic.Int64
@@ -105,7 +101,7 @@ func startSendGrid(tb testing.TB, opts sendgridtest.Options, check bool) *nfySen
 	tb.Cleanup(srv.Close)
 	g := &nfySendGrid{Server: srv}
 	if check {
-		g.contract = newNfyContract(tb)
+		g.contract = sendgridtest.MustContract()
 	}
 	front := httptest.NewServer(http.HandlerFunc(g.serve))
 	tb.Cleanup(front.Close)
@@ -132,7 +128,7 @@ func (g *nfySendGrid) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 	}
 	if g.contract != nil {
-		if err := g.contract.validate(r, body); err != nil {
+		if err := g.contract.Request(r, body); err != nil {
 			g.mu.Lock()
 			g.violations = append(g.violations, fmt.Sprintf("%s %s: %v", r.Method, r.URL.Path, err))
 			g.mu.Unlock()
@@ -196,101 +192,6 @@ func (g *nfySendGrid) checkContract(tb testing.TB) {
 
 func (g *nfySendGrid) env(lag string) []string {
 	return []string{"SENDGRID_API_KEY=" + nfyAPIKey, "SENDGRID_API_HOST=" + g.URL, "BREACH_EMAIL_ACTIVITY_LAG=" + lag}
-}
-
-// nfyContract validates requests against the official SendGrid contracts.
-type nfyContract struct {
-	mail, query, limit *jsonschema.Schema
-}
-
-func newNfyContract(tb testing.TB) *nfyContract {
-	tb.Helper()
-	specs := filepath.Join(moduleRoot, "..", "shared", "specs")
-	compile := func(file, pointer string) *jsonschema.Schema {
-		f, err := os.Open(filepath.Join(specs, file))
-		if errors.Is(err, os.ErrNotExist) {
-			tb.Skipf("official SendGrid contract not found in %s: the notify tests check every request against it", specs)
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		c.AssertFormat()
-		if err := c.AddResource("file:///spec.json", doc); err != nil {
-			tb.Fatal(err)
-		}
-		s, err := c.Compile("file:///spec.json#" + pointer)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return s
-	}
-	return &nfyContract{
-		mail:  compile("sendgrid-mail-v3.openapi.json", "/components/requestBodies/PostMailSend/content/application~1json/schema"),
-		query: compile("sendgrid-email-activity-v3.openapi.json", "/paths/~1v3~1messages/get/parameters/0/schema"),
-		limit: compile("sendgrid-email-activity-v3.openapi.json", "/paths/~1v3~1messages/get/parameters/1/schema"),
-	}
-}
-
-func (c *nfyContract) validate(r *http.Request, body []byte) error {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		return errors.New("no bearer token")
-	}
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		if err := c.mail.Validate(v); err != nil {
-			return err
-		}
-		var m struct {
-			Personalizations []struct {
-				To []struct {
-					Email string `json:"email"`
-				} `json:"to"`
-			} `json:"personalizations"`
-		}
-		if err := json.Unmarshal(body, &m); err != nil {
-			return err
-		}
-		seen, n := map[string]bool{}, 0
-		for _, p := range m.Personalizations {
-			for _, to := range p.To {
-				n++
-				if a := bmail.Normalize(to.Email); seen[a] {
-					return errors.New("an address repeats within one request")
-				} else {
-					seen[a] = true
-				}
-			}
-		}
-		if len(m.Personalizations) > 1000 || n > 1000 {
-			return fmt.Errorf("%d personalizations and %d recipients in one request", len(m.Personalizations), n)
-		}
-		return nil
-	case r.Method == http.MethodGet && r.URL.Path == "/v3/messages":
-		q := r.URL.Query()
-		if err := c.query.Validate(q.Get("query")); err != nil {
-			return err
-		}
-		if q.Has("limit") {
-			v, err := jsonschema.UnmarshalJSON(strings.NewReader(q.Get("limit")))
-			if err != nil {
-				return err
-			}
-			return c.limit.Validate(v)
-		}
-		return nil
-	}
-	return fmt.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
 }
 
 // personalDataPatterns match anything of the generated datasets that identifies a person:

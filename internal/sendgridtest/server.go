@@ -10,6 +10,11 @@
 //
 // Recording is cheap enough for 1,000,000 recipients: one counter per address plus the list
 // of addresses of each accepted request.
+//
+// Contract (NewContract) checks requests against Twilio SendGrid's official OpenAPI contracts,
+// which are embedded from specs/ (vendored unchanged, MIT; see specs/SOURCE.md).
+//
+// Only tests import this package: keep it out of production code.
 package sendgridtest
 
 import (
