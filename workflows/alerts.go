@@ -287,7 +287,7 @@ func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
 		inc.rec.Alerts = p
 		inc.alertsRun = inc.alertsStarted
 		for _, o := range inc.rec.Obligations {
-			if isSubjectNotice(o.Obligation) && o.State != OblFiled {
+			if o.IsNotice() && o.State != OblFiled {
 				err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
 					noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: p.Sent}).Get(ctx, nil)
 				if err != nil {
@@ -343,7 +343,7 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 func (inc *incidentImpl) noticeRoutes() []activities.NoticeRoute {
 	var specific, general []activities.NoticeRoute
 	for _, o := range inc.rec.Obligations {
-		if !isSubjectNotice(o.Obligation) {
+		if !o.IsNotice() {
 			continue
 		}
 		r := activities.NoticeRoute{Obligation: o.ID, Template: o.Template, Subjects: o.Subjects}

@@ -113,7 +113,7 @@ func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRe
 	if !ok {
 		return fmt.Errorf("no obligation %q in incident %s", r.Obligation, inc.decl.IncidentID)
 	}
-	if isSubjectNotice(o.Obligation) {
+	if o.IsNotice() {
 		return fmt.Errorf("%s is met by the customer notices; there is no report to supplement", o.ID)
 	}
 	if o.State != OblFiled {

@@ -440,7 +440,7 @@ func stepDone(step string, v activities.IncidentView) (at time.Time, done, appli
 		}
 		n := 0
 		for _, o := range v.Obligations {
-			if (arg != "" && o.ID != arg) || isSubjectNotice(o.Obligation) {
+			if (arg != "" && o.ID != arg) || o.IsNotice() {
 				continue
 			}
 			n++

@@ -14,9 +14,9 @@ import (
 // Obligation kinds.
 const (
 	// KindReport is a report to an authority: drafted, approved, submitted or filed.
-	KindReport = "report"
+	KindReport = rules.KindReport
 	// KindNotice is fulfilled by the customer alerts.
-	KindNotice = "notice"
+	KindNotice = rules.KindNotice
 )
 
 // ObligationInput starts the clock of one obligation.

@@ -11,11 +11,6 @@ import (
 	"github.com/breachops/breach/internal/rules"
 )
 
-// isSubjectNotice tells obligations met by the customer alerts from reports to authorities.
-func isSubjectNotice(o rules.Obligation) bool {
-	return strings.HasSuffix(o.Template, "-notice") && !strings.Contains(o.Template, "media")
-}
-
 // startObligations evaluates the rules and starts one clock per obligation, and the customer
 // alerts when an obligation or the decision calls for them. From then on, facts that change (a
 // corrected dataset, a filing that starts a chained clock, an amended decision) re-evaluate the
@@ -119,7 +114,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 	var started []workflow.Future
 	for _, o := range added {
 		kind := KindReport
-		if isSubjectNotice(o) {
+		if o.IsNotice() {
 			kind = KindNotice
 			newNotices = true
 		}

@@ -41,10 +41,32 @@ type Obligation struct {
 	DueAt      time.Time `json:"due_at"`
 	Rule       string    `json:"rule"`
 	Template   string    `json:"template"`
+	// Kind is how the obligation is met: KindReport or KindNotice. Obligations recorded before
+	// it was data have none (see IsNotice).
+	Kind string `json:"kind,omitempty"`
 	// Subjects are the jurisdiction patterns (a code, EEA, or US-*) of the people the
 	// obligation protects; empty means every affected subject (e.g. a regime that applies
 	// through the organisation's establishment). Notices go to the people it covers.
 	Subjects []string `json:"subjects,omitempty"`
+}
+
+// Obligation kinds.
+const (
+	// KindReport is a report to an authority (or the media): drafted, approved, submitted or
+	// filed.
+	KindReport = "report"
+	// KindNotice is a notice to the people the obligation covers, met by the customer alerts.
+	KindNotice = "notice"
+)
+
+// IsNotice reports whether the obligation is met by notices to the people it covers.
+// Obligations recorded before the kind was part of the rules are told by their template's name,
+// as they were then.
+func (o Obligation) IsNotice() bool {
+	if o.Kind != "" {
+		return o.Kind == KindNotice
+	}
+	return strings.HasSuffix(o.Template, "-notice") && !strings.Contains(o.Template, "media")
 }
 
 // Covers reports whether the obligation protects a subject resident in jurisdiction code.
@@ -193,7 +215,7 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 		if best == nil || due.Before(best.DueAt) {
 			best = &Obligation{
 				ID: o.ID, Regime: r.Regime, Audience: strings.ReplaceAll(o.Audience, "{matched}", strings.Join(matched, ", ")),
-				Basis: o.Basis, Trigger: c.Trigger, ClockStart: start, DueAt: due, Rule: rule, Template: o.Template,
+				Basis: o.Basis, Trigger: c.Trigger, ClockStart: start, DueAt: due, Rule: rule, Template: o.Template, Kind: o.Kind,
 			}
 			if !e.established(r.Scope.Establishments) && len(r.Scope.Subjects) > 0 {
 				best.Subjects = append([]string(nil), r.Scope.Subjects...)

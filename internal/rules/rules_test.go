@@ -468,3 +468,40 @@ func TestEvaluateRefusesInvalidFacts(t *testing.T) {
 		t.Errorf("err = %v, want a UsageError for subjects_by_jurisdiction.US-CA", err)
 	}
 }
+
+// Whether an obligation is met by notices is data of the rulebook; obligations recorded before
+// it was (no kind) are told by their template's name, as they were then.
+func TestObligationKind(t *testing.T) {
+	notices := map[string]bool{}
+	for _, o := range mustEvaluateAll(t) {
+		notices[o.ID] = o.IsNotice()
+		if o.Kind != KindReport && o.Kind != KindNotice {
+			t.Errorf("%s has kind %q", o.ID, o.Kind)
+		}
+	}
+	for id, want := range map[string]bool{"gdpr-art34-subjects": true, "us-ca-residents": true, "hipaa-individuals": true,
+		"gdpr-art33-authority": false, "hipaa-media": false, "nis2-early-warning": false} {
+		if got, ok := notices[id]; !ok || got != want {
+			t.Errorf("%s: notice %t (present %t), want %t", id, got, ok, want)
+		}
+	}
+	for tmpl, want := range map[string]bool{"gdpr-art34-notice": true, "hipaa-media-notice": false, "gdpr-art33-report": false} {
+		if got := (Obligation{Template: tmpl}).IsNotice(); got != want {
+			t.Errorf("a recorded obligation without kind, template %s: notice %t, want %t", tmpl, got, want)
+		}
+	}
+}
+
+// mustEvaluateAll evaluates facts under which most regimes apply.
+func mustEvaluateAll(t *testing.T) []Obligation {
+	t.Helper()
+	f := Facts{AwareAt: ts("2026-06-10T10:00:00+02:00"), Timezone: "Europe/Berlin", Risk: "high", Role: "controller",
+		Establishments: []string{"DE", "GB", "US-CA"}, Sectors: []string{"health-covered-entity", "nis2-essential", "us-listed"},
+		SignificantIncident: true, DataCategories: []string{"contact", "health"},
+		SubjectsByJurisdiction: map[string]int{"DE": 600, "GB": 600, "US-CA": 600, "US-TX": 600, "BR": 10, "CA": 10, "SG": 600, "AU": 10}}
+	res, err := Evaluate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Obligations
+}

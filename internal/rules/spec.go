@@ -40,12 +40,15 @@ type scopeSpec struct {
 }
 
 type obligationSpec struct {
-	ID       string      `yaml:"id"`
-	Audience string      `yaml:"audience"`
-	Basis    string      `yaml:"basis"`
-	Template string      `yaml:"template"`
-	When     []condition `yaml:"when"`
-	Clocks   []clockSpec `yaml:"clocks"`
+	ID       string `yaml:"id"`
+	Audience string `yaml:"audience"`
+	Basis    string `yaml:"basis"`
+	Template string `yaml:"template"`
+	// Kind is how the obligation is met: a report (drafted, approved, submitted or filed) or
+	// a notice to the people it covers (the customer alerts). Default: report.
+	Kind   string      `yaml:"kind"`
+	When   []condition `yaml:"when"`
+	Clocks []clockSpec `yaml:"clocks"`
 }
 
 // condition is one test; exactly one of its kinds is set. All conditions of a list must hold;
@@ -263,6 +266,13 @@ func (b *book) check(r *regimeSpec) error {
 		}
 		if b.known[o.ID] {
 			return fmt.Errorf("%s: obligation id defined twice", o.ID)
+		}
+		switch o.Kind {
+		case "":
+			o.Kind = KindReport
+		case KindReport, KindNotice:
+		default:
+			return fmt.Errorf("%s: kind %q: write report or notice", o.ID, o.Kind)
 		}
 		for _, c := range o.When {
 			if err := b.checkCondition(c, local); err != nil {

@@ -78,7 +78,7 @@ func TestResultJSONShape(t *testing.T) {
 	}
 	// subjects appears when the obligation covers only some jurisdictions (here: GDPR without an
 	// EEA establishment covers EEA residents).
-	wantKeys := "audience basis clock_start due_at id regime rule subjects template trigger"
+	wantKeys := "audience basis clock_start due_at id kind regime rule subjects template trigger"
 	for _, o := range top["obligations"] {
 		if got := keys(o); got != wantKeys {
 			t.Errorf("obligation keys %q, want %q", got, wantKeys)
