@@ -8,7 +8,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -212,11 +211,7 @@ func parseInstant(field, s string) (time.Time, error) {
 	return time.Time{}, usage(field, "%q is not an RFC 3339 time; write e.g. 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z", s)
 }
 
-var (
-	zoneName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
-	zoneMu    sync.Mutex
-	zoneCache = map[string]*time.Location{}
-)
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
 
 // validTimezone loads an IANA zone. "Local" is refused (it differs between machines); names are
 // checked for shape first so no odd path reaches the zoneinfo lookup.
@@ -228,21 +223,6 @@ func validTimezone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, usage("timezone", "unknown IANA time zone %q; write e.g. Europe/Berlin or America/New_York", name)
 	}
-	return loc, nil
-}
-
-// location caches zones: each is loaded once per process.
-func location(name string) (*time.Location, error) {
-	zoneMu.Lock()
-	defer zoneMu.Unlock()
-	if loc, ok := zoneCache[name]; ok {
-		return loc, nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zoneCache[name] = loc
 	return loc, nil
 }
 

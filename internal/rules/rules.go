@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // zones resolve on machines without a zoneinfo database
 )
 
 // Facts are what the rules need to know about a breach.
@@ -93,6 +92,8 @@ type NotRequired struct {
 type Result struct {
 	Obligations []Obligation  `json:"obligations"`
 	NotRequired []NotRequired `json:"not_required"`
+	// Rulebook is the Version of the rules that computed the result.
+	Rulebook string `json:"rulebook,omitempty"`
 }
 
 // Evaluate applies the rules to the facts. Invalid facts give a *UsageError.
@@ -104,7 +105,9 @@ func Evaluate(f Facts) (Result, error) {
 	if err := f.Validate(); err != nil {
 		return Result{}, err
 	}
-	return rulebook.evaluate(f), nil
+	res := rulebook.evaluate(f)
+	res.Rulebook = Version
+	return res, nil
 }
 
 // evaluate applies this book's rules to valid facts.

@@ -505,3 +505,32 @@ func mustEvaluateAll(t *testing.T) []Obligation {
 	}
 	return res.Obligations
 }
+
+// Zones come from the embedded database, whatever the machine has: a worker with other (or no)
+// system tzdata computes the same deadlines.
+func TestZonesAreEmbedded(t *testing.T) {
+	t.Setenv("ZONEINFO", t.TempDir()) // a system database that is empty
+	zoneMu.Lock()
+	zoneCache = map[string]*time.Location{}
+	zoneMu.Unlock()
+	for _, name := range []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Singapore"} {
+		loc, err := location(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if loc.String() != name {
+			t.Errorf("%s loaded as %s", name, loc)
+		}
+	}
+	summer := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	berlin, _ := location("Europe/Berlin")
+	if _, off := summer.In(berlin).Zone(); off != 2*3600 {
+		t.Errorf("Berlin in July is UTC%+d, want +2h", off/3600)
+	}
+	if _, err := location("Mars/Olympus"); err == nil {
+		t.Error("an unknown zone was loaded")
+	}
+	if !strings.Contains(Version, "+tz"+tzRelease) || !strings.HasPrefix(Version, "rules-") {
+		t.Errorf("rulebook version %q", Version)
+	}
+}

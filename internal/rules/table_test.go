@@ -59,7 +59,8 @@ func TestWriteTable(t *testing.T) {
 	}
 }
 
-// The JSON is exactly {"obligations":[…],"not_required":[{"id":…,"reason":…}]}, instants in UTC.
+// The JSON is exactly {"obligations":[…],"not_required":[{"id":…,"reason":…}],"rulebook":…},
+// instants in UTC.
 func TestResultJSONShape(t *testing.T) {
 	res, err := Evaluate(build(ms(subj("FR", 1))))
 	if err != nil {
@@ -69,11 +70,17 @@ func TestResultJSONShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var shape struct {
+		Rulebook string `json:"rulebook"`
+	}
+	if err := json.Unmarshal(data, &shape); err != nil || shape.Rulebook != Version {
+		t.Fatalf("rulebook %q, want %q (%v)", shape.Rulebook, Version, err)
+	}
 	var top map[string][]map[string]any
-	if err := json.Unmarshal(data, &top); err != nil {
+	if err := json.Unmarshal(bytes.Replace(data, []byte(`"`+Version+`"`), []byte("[]"), 1), &top); err != nil {
 		t.Fatal(err)
 	}
-	if len(top) != 2 || top["obligations"] == nil || top["not_required"] == nil {
+	if len(top) != 3 || top["obligations"] == nil || top["not_required"] == nil {
 		t.Fatalf("top-level keys: %s", data)
 	}
 	// subjects appears when the obligation covers only some jurisdictions (here: GDPR without an
