@@ -48,12 +48,12 @@ func newDeclareCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := dial(cmd.Context())
+			st, err := dial(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			res, err := declare(cmd.Context(), c, d)
+			defer st.Close()
+			res, err := declare(cmd.Context(), st.client, st.dc, d)
 			if err != nil {
 				return err
 			}
@@ -210,7 +210,7 @@ type declareResult struct {
 
 // declare starts the incident workflow. With a key, declaring again returns the incident
 // started with that key; an ID already taken by another incident moves on to the next candidate.
-func declare(ctx context.Context, c client.Client, d workflows.Declaration) (declareResult, error) {
+func declare(ctx context.Context, c client.Client, dc converter.DataConverter, d workflows.Declaration) (declareResult, error) {
 	const attempts = 8
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
@@ -232,7 +232,7 @@ func declare(ctx context.Context, c client.Client, d workflows.Declaration) (dec
 		run, err := c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, d)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
-			if d.Key != "" && startedWithKey(ctx, c, wid, d.Key) {
+			if d.Key != "" && startedWithKey(ctx, c, dc, wid, d.Key) {
 				res.Existing = true
 				res.RunID = already.RunId
 				return res, nil
@@ -248,8 +248,9 @@ func declare(ctx context.Context, c client.Client, d workflows.Declaration) (dec
 	return declareResult{}, fmt.Errorf("no free incident ID after %d attempts; try again", attempts)
 }
 
-// startedWithKey reports whether the incident wid was declared with key.
-func startedWithKey(ctx context.Context, c client.Client, wid, key string) bool {
+// startedWithKey reports whether the incident wid was declared with key. The memo is a payload
+// like any other: it is read through the client's data converter, which decrypts it.
+func startedWithKey(ctx context.Context, c client.Client, dc converter.DataConverter, wid, key string) bool {
 	desc, err := c.DescribeWorkflow(ctx, wid, "")
 	if err != nil {
 		return false
@@ -259,7 +260,7 @@ func startedWithKey(ctx context.Context, c client.Client, wid, key string) bool 
 		return false
 	}
 	var got string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
+	if err := dc.FromPayload(p, &got); err != nil {
 		return false
 	}
 	return got == keyHash(key)

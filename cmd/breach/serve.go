@@ -84,11 +84,12 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx)
+	st, err := dial(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer st.Close()
+	c := st.client
 
 	var opts []slackgo.Option
 	if f.socketMode {

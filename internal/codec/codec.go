@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -94,7 +95,7 @@ func (c *Codec) decrypt(p *commonpb.Payload) (*commonpb.Payload, error) {
 	id := string(idBytes)
 	aead, ok := c.keys.aeads[id]
 	if !ok {
-		return nil, &UnknownKeyError{ID: id, Have: c.keys.IDs(), Source: c.keys.Source}
+		return nil, &UnknownKeyError{ID: id, Have: c.keys.IDs(), Source: c.keys.Source, Process: processName}
 	}
 	data := p.GetData()
 	if len(data) < nonceSize+aead.Overhead() {
@@ -119,12 +120,24 @@ type UnknownKeyError struct {
 	// Have are the ids this process holds, and Source where it read them.
 	Have   []string
 	Source string
+	// Process names the process that could not decrypt ("pid 4242 on worker-1"): the error may
+	// be read elsewhere (a CLI shows why the worker fails).
+	Process string
 }
 
 func (e *UnknownKeyError) Error() string {
-	return fmt.Sprintf("payload encrypted with key %q, which this process does not hold (it has %s from %s): give every worker, CLI, ingress and codec server the same keys in %s or %s, keeping old keys after the current one when rotating; see docs/codec.md",
-		e.ID, strings.Join(e.Have, ", "), e.Source, EnvKeys, EnvKeysFile)
+	return fmt.Sprintf("cannot decrypt a payload encrypted with key %q: the breach process reading it (%s) holds only %s (from %s); give every worker, CLI, ingress and codec server the same keys in %s or %s, keeping old keys after the current one when rotating; see docs/codec.md",
+		e.ID, e.Process, strings.Join(e.Have, ", "), e.Source, EnvKeys, EnvKeysFile)
 }
+
+// processName is "pid N on HOST".
+var processName = func() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "this host"
+	}
+	return fmt.Sprintf("pid %d on %s", os.Getpid(), host)
+}()
 
 // NewDataConverter is the default data converter with payloads encrypted by the codec of keys.
 func NewDataConverter(keys *Keys) converter.DataConverter {

@@ -124,7 +124,7 @@ func TestDecode(t *testing.T) {
 	}{
 		{"rotation: the new ring still decrypts the old key's payloads", rotated, byOld, nil},
 		{"plaintext from before encryption passes through", old, plain, nil},
-		{"a key id this process does not hold", other, byOld, []string{`key "k1"`, "does not hold", "k3 from test keys", EnvKeys, EnvKeysFile}},
+		{"a key id this process does not hold", other, byOld, []string{`encrypted with key "k1"`, "holds only k3 (from test keys)", "pid ", EnvKeys, EnvKeysFile}},
 		{"altered ciphertext", old, tampered, []string{`key "k1"`, "authentication failed", "altered"}},
 		{"metadata pointing at another key", rotated, relabelled, []string{`key "k1"`, "authentication failed"}},
 		{"an id reused for another key", reused, byOld, []string{`key "k1"`, "authentication failed", "id reused"}},
