@@ -124,14 +124,15 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	opts := &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{},
+		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
-		ClientOptions: &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{},
-			DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)},
-		LogLevel:  "error",
-		ExtraArgs: devserver.ServerArgs(),
-		Stdout:    logf,
-		Stderr:    logf,
+		ClientOptions: opts,
+		LogLevel:      "error",
+		ExtraArgs:     devserver.ServerArgs(),
+		Stdout:        logf,
+		Stderr:        logf,
 	})
 	if err != nil {
 		logf.Close()

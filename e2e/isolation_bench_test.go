@@ -272,10 +272,11 @@ func isoBenchDevServer(b *testing.B, dir string) client.Client {
 	dc := codec.NewDataConverter(keys)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	opts := &client.Options{HostPort: addr, Namespace: "default", Logger: isoBenchQuietLogger{},
+		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
-		ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: isoBenchQuietLogger{},
-			DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)},
+		ClientOptions: opts,
 		LogLevel:      "error",
 		ExtraArgs:     devserver.ServerArgs(),
 		Stdout:        logf,
