@@ -60,10 +60,11 @@ func (c explainingClient) explain(ctx context.Context, workflowID, runID string,
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	desc, derr := c.DescribeWorkflowExecution(ctx, workflowID, runID)
+	d, derr := c.DescribeWorkflow(ctx, workflowID, runID)
 	if derr != nil {
 		return err
 	}
+	desc := d.RawResponse
 	task := desc.GetPendingWorkflowTask()
 	if task.GetAttempt() < 2 {
 		return err
