@@ -341,4 +341,12 @@ func TestLoadCreatesOneLocalKeyFile(t *testing.T) {
 	if err != nil || again.Current() != rings[0].Current() {
 		t.Fatalf("a later start got %v, %v; want the same key %s", again, err, rings[0].Current())
 	}
+
+	// Opened up to other users, the key file is refused until it is private again.
+	if err := os.Chmod(LocalKeyPath(home), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Source{Home: home, CreateLocal: true}); err == nil || !strings.Contains(err.Error(), "chmod 600 "+LocalKeyPath(home)) {
+		t.Fatalf("a key file readable by others was accepted: %v", err)
+	}
 }

@@ -189,6 +189,10 @@ func Load(s Source) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the local payload key file: %w", err)
 	}
+	// breach made it owner-only; wider access means the keys may be read by other users.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("the payload key file %s can be read by other users (mode %v): chmod 600 %s", path, st.Mode().Perm(), path)
+	}
 	return ParseKeys(string(data), path)
 }
 
