@@ -357,10 +357,11 @@ func (s *stack) checkNoTaskFailed(w *workerProc) {
 				if err != nil {
 					s.tb.Fatalf("history of %s: %v", ex.GetWorkflowId(), err)
 				}
+				// Recorded histories replay without the codec: they are kept decrypted.
+				s.decodeEvent(ev)
 				events = append(events, ev)
 				if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED {
-					s.tb.Errorf("a workflow task of %s failed (event %d): %s", ex.GetWorkflowId(), ev.GetEventId(),
-						ev.GetWorkflowTaskFailedEventAttributes().GetFailure().GetMessage())
+					s.tb.Errorf("a workflow task of %s failed (event %d): %s", ex.GetWorkflowId(), ev.GetEventId(), failureText(ev))
 				}
 			}
 			s.recordHistory(ex.GetWorkflowId(), events)

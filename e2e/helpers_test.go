@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/breachops/breach/internal/devserver"
 	"net"
 	"net/mail"
 	"os"
@@ -15,13 +14,21 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/internal/codec"
+	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -73,13 +80,15 @@ type stackOptions struct {
 
 // stack is one dev server, one BREACH_HOME and one configuration, for one test.
 type stack struct {
-	tb      testing.TB
-	dir     string
-	home    string
-	config  string
-	addr    string
-	env     []string
+	tb     testing.TB
+	dir    string
+	home   string
+	config string
+	addr   string
+	env    []string
+	// client reads and writes payloads through codec, as the breach processes do.
 	client  client.Client
+	codec   *homeCodec
 	workers int
 }
 
@@ -96,6 +105,8 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	bin := temporalBin(tb)
 	dir := tb.TempDir()
 	s := &stack{tb: tb, dir: dir, home: filepath.Join(dir, "home"), config: filepath.Join(dir, "breach.yaml")}
+	s.codec = &homeCodec{home: s.home}
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), s.codec)
 	if len(o.systems) == 0 {
 		o.systems = defaultSystems()
 	}
@@ -113,9 +124,11 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	opts := &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{},
+		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
-		ClientOptions: &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{}},
+		ClientOptions: opts,
 		LogLevel:      "error",
 		ExtraArgs:     devserver.ServerArgs(),
 		Stdout:        logf,
@@ -222,10 +235,16 @@ func (r cliResult) String() string {
 // breach runs the breach binary with the stack's environment, as a user would.
 func (s *stack) breach(args ...string) cliResult {
 	s.tb.Helper()
+	return s.breachWith(nil, args...)
+}
+
+// breachWith runs the breach binary with the stack's environment and env added to it.
+func (s *stack) breachWith(env []string, args ...string) cliResult {
+	s.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, breachBin, args...)
-	cmd.Env = s.env
+	cmd.Env = append(append([]string(nil), s.env...), env...)
 	cmd.Dir = s.dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -318,17 +337,30 @@ type workerProc struct {
 
 func (s *stack) startWorker() *workerProc {
 	s.tb.Helper()
+	return s.startWorkerWith(nil)
+}
+
+// startWorkerWith starts `breach worker` with env added to the stack's environment.
+func (s *stack) startWorkerWith(env []string) *workerProc {
+	s.tb.Helper()
 	s.workers++
-	logPath := filepath.Join(s.dir, fmt.Sprintf("worker-%d.log", s.workers))
+	return s.startProc(fmt.Sprintf("worker-%d.log", s.workers), env, "worker")
+}
+
+// startProc starts a long-running breach command with env added to the stack's environment,
+// its output in s.dir/logName; it is interrupted when the test ends.
+func (s *stack) startProc(logName string, env []string, args ...string) *workerProc {
+	s.tb.Helper()
+	logPath := filepath.Join(s.dir, logName)
 	f, err := os.Create(logPath)
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	cmd := exec.Command(breachBin, "worker")
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = s.env, s.dir, f, f
+	cmd := exec.Command(breachBin, args...)
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = append(append([]string(nil), s.env...), env...), s.dir, f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		s.tb.Fatalf("start breach worker: %v", err)
+		s.tb.Fatalf("start breach %s: %v", strings.Join(args, " "), err)
 	}
 	w := &workerProc{cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
@@ -607,3 +639,64 @@ func (quietLogger) Debug(string, ...interface{}) {}
 func (quietLogger) Info(string, ...interface{})  {}
 func (quietLogger) Warn(string, ...interface{})  {}
 func (quietLogger) Error(string, ...interface{}) {}
+
+// homeCodec is the payload codec of a stack's BREACH_HOME as the breach processes find it with no
+// key configured: the local key file, read (or created, by whoever comes first) when first needed.
+type homeCodec struct {
+	home  string
+	once  sync.Once
+	codec *codec.Codec
+	err   error
+}
+
+func (h *homeCodec) load() (*codec.Codec, error) {
+	h.once.Do(func() {
+		keys, err := codec.Load(codec.Source{Home: h.home, CreateLocal: true})
+		if err != nil {
+			h.err = fmt.Errorf("the test's payload codec: %w", err)
+			return
+		}
+		h.codec = codec.New(keys)
+	})
+	return h.codec, h.err
+}
+
+func (h *homeCodec) Encode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	c, err := h.load()
+	if err != nil {
+		return nil, err
+	}
+	return c.Encode(ps)
+}
+
+func (h *homeCodec) Decode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	c, err := h.load()
+	if err != nil {
+		return nil, err
+	}
+	return c.Decode(ps)
+}
+
+// decodeEvent decrypts every payload of a history event in place (inputs, results, memos,
+// failures' encoded messages), so that the tests can read histories as the worker does.
+func (s *stack) decodeEvent(ev *historypb.HistoryEvent) {
+	s.tb.Helper()
+	err := proxy.VisitPayloads(context.Background(), ev, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return s.codec.Decode(ps)
+		},
+	})
+	if err != nil {
+		s.tb.Fatalf("decrypt history event %d (%s): %v", ev.GetEventId(), ev.GetEventType(), err)
+	}
+}
+
+// failureText is a decoded event's failure as the SDK reads it: its message, decrypted.
+func failureText(ev *historypb.HistoryEvent) string {
+	f := ev.GetWorkflowTaskFailedEventAttributes().GetFailure()
+	if f == nil {
+		return ""
+	}
+	return temporal.GetDefaultFailureConverter().FailureToError(f).Error()
+}

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/devserver"
@@ -269,11 +270,19 @@ func isoBenchDevServer(b *testing.B, dir string) client.Client {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Payloads encrypted as the product's clients and workers do.
+	keys, err := codec.Load(codec.Source{Home: dir, CreateLocal: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dc := codec.NewDataConverter(keys)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	opts := &client.Options{HostPort: addr, Namespace: "default", Logger: isoBenchQuietLogger{},
+		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
-		ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: isoBenchQuietLogger{}},
+		ClientOptions: opts,
 		LogLevel:      "error",
 		ExtraArgs:     devserver.ServerArgs(),
 		Stdout:        logf,

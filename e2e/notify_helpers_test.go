@@ -222,7 +222,7 @@ func findPersonalData(text string, literals []string) []string {
 
 // historyText fetches the full history of every workflow the server knows (the incident and
 // all its children, every run) and returns every string and byte field in it: payloads are
-// JSON, so their content is plain text here.
+// decrypted, and JSON, so their content is plain text here.
 func (s *stack) historyText(tb testing.TB) (string, int) {
 	tb.Helper()
 	ctx := context.Background()
@@ -242,6 +242,8 @@ func (s *stack) historyText(tb testing.TB) (string, int) {
 				if err != nil {
 					tb.Fatalf("history of %s: %v", e.GetExecution().GetWorkflowId(), err)
 				}
+				// Decrypted: what the history says, not what the codec makes of it.
+				s.decodeEvent(ev)
 				protoText(ev.ProtoReflect(), &b)
 			}
 		}

@@ -63,13 +63,23 @@ func cleanError(err error) string {
 	return msg
 }
 
-func withClient(cmd *cobra.Command, fn func(c client.Client) error) error {
-	c, err := dial(cmd.Context())
+// withClient runs fn with a client of the configured Temporal server.
+func withClient(cmd *cobra.Command, g *globals, fn func(c client.Client) error) error {
+	return withStack(cmd, g, func(st *stack) error { return fn(st.client) })
+}
+
+// withStack runs fn with a connection to the configured Temporal server.
+func withStack(cmd *cobra.Command, g *globals, fn func(st *stack) error) error {
+	cfg, err := g.config()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	return fn(c)
+	st, err := dial(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
 }
 
 // requireAs checks --as and names it as a command-line actor: "dana" is cli:dana. The command
@@ -122,7 +132,7 @@ func newDecideCmd(g *globals) *cobra.Command {
 			if d.Risk == "high" && !cmd.Flags().Changed("notify-subjects") && !d.EncryptedUnintelligible {
 				d.NotifySubjects = true
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out workflows.Decision
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateDecide, &d, &out); err != nil {
 					return err
@@ -198,7 +208,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 				}
 				r.Subjects = &ds
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateAmend, &r, &out); err != nil {
 					return err
@@ -230,7 +240,7 @@ func newSupplementCmd(g *globals) *cobra.Command {
 			if r.Obligation == "" || strings.TrimSpace(r.Note) == "" {
 				return usagef("--obligation and --note are both required")
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out activities.Supplement
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateSupplement, &r, &out); err != nil {
 					return err
@@ -261,7 +271,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 			if r.Step == "" {
 				return usagef("--step is required: report:<obligation-id> or isolation:<system> (see breach status %s)", args[0])
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateApprove, &r, &out); err != nil {
 					return err
@@ -292,7 +302,7 @@ func newFileCmd(g *globals) *cobra.Command {
 			if r.Obligation == "" || r.Reference == "" {
 				return usagef("--obligation and --reference are both required")
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateFile, &r, &out); err != nil {
 					return err
@@ -320,7 +330,7 @@ func newCloseCmd(g *globals) *cobra.Command {
 			if err := requireAs(&r.By); err != nil {
 				return err
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateClose, &r, &out); err != nil {
 					return err
@@ -356,7 +366,7 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 			if r.Subjects, err = sf.resolve(cmd.Context(), cfg); err != nil {
 				return err
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateReplaceSubjects, &r, &out); err != nil {
 					return err

@@ -7,15 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
@@ -46,22 +50,54 @@ func (g *globals) config() (*config.Config, error) {
 }
 
 // clientOptions come from the SDK's envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS and API
-// key settings, or a temporal.toml profile.
-func clientOptions() (client.Options, error) {
+// key settings, or a temporal.toml profile. Every client and worker of this binary gets the
+// payload codec: incident data reaches Temporal encrypted with the keys payloadKeys finds.
+func clientOptions(cfg *config.Config) (client.Options, *codec.Keys, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
-		return client.Options{}, usagef("Temporal client configuration: %v", err)
+		return client.Options{}, nil, usagef("Temporal client configuration: %v", err)
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = devserver.DefaultAddress
 	}
+	keys, err := payloadKeys(cfg, opts.HostPort)
+	if err != nil {
+		return client.Options{}, nil, err
+	}
+	opts.DataConverter = codec.NewDataConverter(keys)
+	opts.FailureConverter = codec.NewFailureConverter(opts.DataConverter)
 	opts.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	return opts, nil
+	return opts, keys, nil
+}
+
+// payloadKeys are the keys of BREACH_CODEC_KEYS or of the file BREACH_CODEC_KEYS_FILE names;
+// with neither, the key file in BREACH_HOME, created on first use when the Temporal server is on
+// this machine (the embedded default). For a server elsewhere breach makes no key of its own:
+// workers and CLIs on other machines could not read what it encrypted.
+func payloadKeys(cfg *config.Config, hostPort string) (*codec.Keys, error) {
+	keys, err := codec.Load(codec.SourceFromEnv(cfg.Home, isLocalAddress(hostPort)))
+	if errors.Is(err, codec.ErrNoKeys) {
+		return nil, usagef("Temporal at %s is not on this machine, so breach makes no payload key of its own: %v", hostPort, err)
+	}
+	if err != nil {
+		return nil, usagef("payload encryption keys: %v", err)
+	}
+	return keys, nil
+}
+
+// isLocalAddress reports whether host:port names this machine.
+func isLocalAddress(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // dial connects to Temporal, which must already be running.
-func dial(ctx context.Context) (client.Client, error) {
-	opts, err := clientOptions()
+func dial(ctx context.Context, cfg *config.Config) (*stack, error) {
+	opts, keys, err := clientOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -72,14 +108,32 @@ func dial(ctx context.Context) (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
-	return c, nil
+	return &stack{client: explain(c, opts), raw: c, dc: opts.DataConverter, keys: keys}, nil
 }
 
-// stack is a Temporal connection, and the embedded dev server when this process started one.
+// explain wraps c so that queries and Updates of a workflow whose tasks keep failing say why.
+func explain(c client.Client, opts client.Options) client.Client {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = client.DefaultNamespace
+	}
+	return explainingClient{Client: c, namespace: ns, fc: opts.FailureConverter}
+}
+
+// stack is a Temporal connection, and the embedded dev server (with the codec endpoint of its
+// UI) when this process started one.
 type stack struct {
+	// client is for commands: its queries and Updates explain a stuck workflow (explain); raw is
+	// the SDK's client itself, which workers need.
 	client client.Client
+	raw    client.Client
+	// dc is the client's data converter: memos are read through it.
+	dc    converter.DataConverter
+	keys  *codec.Keys
+	uiURL string
+
 	server *devserver.Server
-	uiURL  string
+	codec  *http.Server
 }
 
 func (s *stack) Close() {
@@ -89,25 +143,31 @@ func (s *stack) Close() {
 	if s.server != nil {
 		_ = s.server.Stop()
 	}
+	if s.codec != nil {
+		_ = s.codec.Close()
+	}
 }
 
 // ensureStack connects to Temporal, starting the embedded dev server when nothing answers at a
-// local address.
+// local address. The dev server's UI then shows incident data decrypted, through a codec
+// endpoint this process serves on the same host, for the UI's origin only.
 func ensureStack(ctx context.Context, cfg *config.Config, log io.Writer) (*stack, error) {
-	opts, err := clientOptions()
+	opts, keys, err := clientOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{uiURL: "http://localhost:" + devserver.UIPort}
+	st := &stack{dc: opts.DataConverter, keys: keys, uiURL: "http://localhost:" + devserver.UIPort}
 	if !devserver.Answers(ctx, opts.HostPort) {
-		host, _, _ := net.SplitHostPort(opts.HostPort)
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !isLocalAddress(opts.HostPort) {
 			return nil, fmt.Errorf("no Temporal server answers at %s; the embedded dev server only runs on this machine: unset TEMPORAL_ADDRESS or start the server", opts.HostPort)
 		}
+		host, _, _ := net.SplitHostPort(opts.HostPort)
+		endpoint := st.startUICodec(host, log)
 		fmt.Fprintf(log, "Starting the Temporal dev server at %s (state in %s)…\n", opts.HostPort, filepath.Join(cfg.Home, "temporal.db"))
 		srv, err := devserver.Start(ctx, devserver.Options{Address: opts.HostPort, Namespace: opts.Namespace,
-			DBFile: filepath.Join(cfg.Home, "temporal.db")})
+			DBFile: filepath.Join(cfg.Home, "temporal.db"), UICodecEndpoint: endpoint})
 		if err != nil {
+			st.Close()
 			return nil, err
 		}
 		st.server = srv
@@ -118,8 +178,26 @@ func ensureStack(ctx context.Context, cfg *config.Config, log io.Writer) (*stack
 		st.Close()
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
-	st.client = c
+	st.client, st.raw = explain(c, opts), c
 	return st, nil
+}
+
+// startUICodec serves the codec protocol on host:UICodecPort for the embedded UI and returns its
+// URL, or "" (the UI then shows payloads encrypted) when the port is taken.
+func (s *stack) startUICodec(host string, log io.Writer) string {
+	addr := net.JoinHostPort(host, devserver.UICodecPort)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(log, "note: the Temporal UI will show incident data encrypted: %s is taken (%v); run `breach codec-server` and set the UI's codec endpoint\n", addr, err)
+		return ""
+	}
+	origins := []string{"http://127.0.0.1:" + devserver.UIPort, "http://localhost:" + devserver.UIPort}
+	if o := "http://" + net.JoinHostPort(host, devserver.UIPort); !slices.Contains(origins, o) {
+		origins = append(origins, o)
+	}
+	s.codec = &http.Server{Addr: addr, Handler: codec.NewHandler(codec.New(s.keys), codec.ServerOptions{Origins: origins}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.codec.Serve(ln) }()
+	return "http://" + addr
 }
 
 // buildActivities wires the adapters the configuration names: with none, the local ones.

@@ -41,12 +41,12 @@ func newDeclareCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := dial(cmd.Context())
+			st, err := dial(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			res, err := declare.Start(cmd.Context(), c, d, declare.Options{})
+			defer st.Close()
+			res, err := declare.Start(cmd.Context(), st.client, d, declare.Options{Converter: st.dc})
 			if err != nil {
 				return err
 			}

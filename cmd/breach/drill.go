@@ -125,7 +125,7 @@ func newDrillRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			now := time.Now()
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				ctx := cmd.Context()
 				in.IncidentID = freeDrillIncidentID(ctx, c, now)
 				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -241,8 +241,8 @@ func newDrillScheduleCmd(g *globals) *cobra.Command {
 				return usagef("--id %q: use letters, digits, dots and dashes", id)
 			}
 			in.ScheduleID = id
-			return withClient(cmd, func(c client.Client) error {
-				ctx := cmd.Context()
+			return withStack(cmd, g, func(st *stack) error {
+				ctx, c := cmd.Context(), st.client
 				h, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 					ID:      id,
 					Spec:    client.ScheduleSpec{CronExpressions: []string{cron}},
@@ -267,7 +267,7 @@ func newDrillScheduleCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("create drill schedule %s: %w", id, err)
 				}
-				row, _ := describeSchedule(ctx, c, h.GetID())
+				row, _ := describeSchedule(ctx, c, st.dc, h.GetID())
 				if f.json {
 					return printJSON(cmd.OutOrStdout(), row)
 				}
@@ -344,13 +344,13 @@ type scheduleRow struct {
 	Running        int    `json:"running"`
 }
 
-func describeSchedule(ctx context.Context, c client.Client, id string) (scheduleRow, error) {
+func describeSchedule(ctx context.Context, c client.Client, dc converter.DataConverter, id string) (scheduleRow, error) {
 	row := scheduleRow{ID: id}
 	d, err := c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
 	if err != nil {
 		return row, err
 	}
-	fillMemo(&row, d.Memo)
+	fillMemo(&row, d.Memo, dc)
 	if d.Schedule.State != nil {
 		row.Paused = d.Schedule.State.Paused
 	}
@@ -371,11 +371,12 @@ func describeSchedule(ctx context.Context, c client.Client, id string) (schedule
 	return row, nil
 }
 
-func fillMemo(row *scheduleRow, memo *commonpb.Memo) {
+// fillMemo reads the schedule's memo through dc, the client's data converter: memos are
+// encrypted like every other payload.
+func fillMemo(row *scheduleRow, memo *commonpb.Memo, dc converter.DataConverter) {
 	if memo == nil {
 		return
 	}
-	dc := converter.GetDefaultDataConverter()
 	for k, p := range memo.GetFields() {
 		switch k {
 		case memoScenario:
@@ -397,8 +398,8 @@ func newDrillSchedulesCmd(g *globals) *cobra.Command {
 		Short: "List drill schedules with their next run",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd, func(c client.Client) error {
-				ctx := cmd.Context()
+			return withStack(cmd, g, func(st *stack) error {
+				ctx, c := cmd.Context(), st.client
 				it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 				if err != nil {
 					return fmt.Errorf("list schedules: %w", err)
@@ -412,7 +413,7 @@ func newDrillSchedulesCmd(g *globals) *cobra.Command {
 					if e.WorkflowType.Name != "DrillWorkflow" {
 						continue
 					}
-					row, err := describeSchedule(ctx, c, e.ID)
+					row, err := describeSchedule(ctx, c, st.dc, e.ID)
 					if err != nil {
 						continue // deleted meanwhile
 					}
@@ -468,7 +469,7 @@ func newDrillUnscheduleCmd(g *globals) *cobra.Command {
 		Short: "Delete a drill schedule (drills already running go on)",
 		Args:  oneScheduleArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				if err := c.ScheduleClient().GetHandle(cmd.Context(), args[0]).Delete(cmd.Context()); err != nil {
 					return scheduleNotFound(args[0], fmt.Errorf("delete drill schedule %s: %w", args[0], err))
 				}
@@ -495,7 +496,7 @@ func newDrillTriggerCmd(g *globals) *cobra.Command {
 		Args:  oneScheduleArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				ctx := cmd.Context()
 				h := c.ScheduleClient().GetHandle(ctx, id)
 				before, err := h.Describe(ctx)

@@ -88,6 +88,7 @@ func newRootCmd() *cobra.Command {
 		newObligationsCmd(g),
 		newDrillCmd(g),
 		newServeCmd(g),
+		newCodecServerCmd(g),
 	)
 	return root
 }

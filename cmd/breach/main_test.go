@@ -49,6 +49,7 @@ func TestBadConfigurationExitsTwoBeforeAnythingStarts(t *testing.T) {
 		{"dev"},
 		{"demo"},
 		{"serve", "--addr", unusedAddress(t)},
+		{"codec-server"},
 		{"obligations", "--facts", facts},
 	}
 	for _, args := range commands {

@@ -28,7 +28,7 @@ A system isolated by hand cannot be lifted by breach: lift it by hand, then reco
 			if strings.TrimSpace(r.System) == "" {
 				return usagef("--system is required: the system to release (see breach status %s)", args[0])
 			}
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				var out string
 				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateRelease, &r, &out); err != nil {
 					return err

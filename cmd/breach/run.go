@@ -54,9 +54,13 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 	}
 	defer stop()
 	if banner {
-		fmt.Fprintf(out, "Local stack running. Temporal UI: %s\nRecords in %s\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", st.uiURL, cfg.Home)
+		fmt.Fprintf(out, "Local stack running. Temporal UI: %s\n", st.uiURL)
+		if st.codec != nil {
+			fmt.Fprintf(out, "  (it shows incident data decrypted through http://%s, for this machine's browser)\n", st.codec.Addr)
+		}
+		fmt.Fprintf(out, "Records in %s\nIncident data encrypted in Temporal with key %s (keys: %s)\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", cfg.Home, st.keys.Current(), st.keys)
 	} else {
-		fmt.Fprintf(out, "worker polling task queue %q; records in %s\n", workflows.TaskQueue, cfg.Home)
+		fmt.Fprintf(out, "worker polling task queue %q; records in %s; payloads encrypted with key %s (keys: %s)\n", workflows.TaskQueue, cfg.Home, st.keys.Current(), st.keys)
 	}
 	<-cmd.Context().Done()
 	return nil
@@ -74,7 +78,7 @@ func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer)
 		st.Close()
 		return nil, nil, err
 	}
-	w := worker.New(st.client, acts)
+	w := worker.New(st.raw, acts)
 	if err := w.Start(); err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("start worker: %w", err)
@@ -142,7 +146,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	if err != nil {
 		return err
 	}
-	res, err := declare.Start(ctx, st.client, d, declare.Options{})
+	res, err := declare.Start(ctx, st.client, d, declare.Options{Converter: st.dc})
 	if err != nil {
 		return err
 	}
@@ -206,6 +210,9 @@ func drive(ctx context.Context, out io.Writer, c client.Client, id string, p aut
 	defer tick.Stop()
 	for {
 		st, err := queryStatus(ctx, c, id)
+		if isStuck(err) {
+			return st, err
+		}
 		if err != nil && ctx.Err() == nil {
 			// The workflow may not have taken its first task yet.
 			select {

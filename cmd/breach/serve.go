@@ -115,11 +115,11 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx)
+	st, err := dial(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer st.Close()
 
 	var opts []slackgo.Option
 	if f.socketMode {
@@ -133,7 +133,7 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		EnterpriseID:  cfg.Slack.EnterpriseID,
 		AppID:         cfg.Slack.AppID,
 		ResponseHosts: cfg.Slack.ResponseURLHosts,
-		Temporal:      ingress.NewTemporal(c),
+		Temporal:      ingress.NewTemporal(st.client, st.dc),
 		Signer:        signer,
 		API:           api,
 		// Roles may name Slack user groups: the ingress expands them when an incident is declared.

@@ -28,7 +28,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			return oneIncidentArg(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd, func(c client.Client) error {
+			return withClient(cmd, g, func(c client.Client) error {
 				if len(args) == 0 {
 					return listOpen(cmd.Context(), c, cmd.OutOrStdout(), asJSON)
 				}

@@ -24,6 +24,10 @@ const DefaultAddress = "127.0.0.1:7233"
 // UIPort is the port of the Temporal UI of the embedded server.
 const UIPort = "8233"
 
+// UICodecPort is where the process that starts the embedded server serves the codec endpoint
+// its UI decrypts payloads through.
+const UICodecPort = "8234"
+
 // ServerArgs are the dev server settings the product relies on: eager activity execution lets a
 // workflow task's first activity (an isolation call) start on the same worker at once.
 func ServerArgs() []string {
@@ -39,6 +43,8 @@ type Options struct {
 	// DBFile persists the server's state; empty keeps it in memory.
 	DBFile    string
 	Namespace string
+	// UICodecEndpoint is the remote codec the UI decodes payloads with; empty for none.
+	UICodecEndpoint string
 	// Log receives the server's output; nil discards it.
 	Log io.Writer
 }
@@ -114,6 +120,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev server address %q: %w", o.Address, err)
 	}
+	args := ServerArgs()
+	if o.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+	}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
 		ClientOptions: &client.Options{HostPort: o.Address, Namespace: o.Namespace, Logger: quietLogger{}},
@@ -121,7 +131,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		EnableUI:      true,
 		UIPort:        UIPort,
 		LogLevel:      "error",
-		ExtraArgs:     ServerArgs(),
+		ExtraArgs:     args,
 		Stdout:        out,
 		Stderr:        out,
 	})

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/internal/declare"
@@ -46,13 +47,17 @@ type RejectedError struct{ Reason string }
 
 func (e *RejectedError) Error() string { return "refused: " + e.Reason }
 
-// NewTemporal adapts a Temporal client.
-func NewTemporal(c client.Client) Temporal { return temporalClient{c} }
+// NewTemporal adapts a Temporal client; dc is its data converter (with the payload codec), which
+// reads what the client reads.
+func NewTemporal(c client.Client, dc converter.DataConverter) Temporal { return temporalClient{c, dc} }
 
-type temporalClient struct{ c client.Client }
+type temporalClient struct {
+	c  client.Client
+	dc converter.DataConverter
+}
 
 func (t temporalClient) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
-	res, err := declare.Start(ctx, t.c, d, declare.Options{})
+	res, err := declare.Start(ctx, t.c, d, declare.Options{Converter: t.dc})
 	if err != nil {
 		return false, err
 	}
