@@ -173,7 +173,7 @@ func TestDeclareToClose(t *testing.T) {
 	uk := obligation(t, final, "uk-gdpr-art33-ico")
 	require.Equal(t, workflows.OblFiled, uk.State)
 	require.Equal(t, "E2E-REF-uk-gdpr-art33-ico", uk.Reference)
-	require.Equal(t, dpo, uk.SubmittedBy)
+	require.Equal(t, "cli:"+dpo, uk.SubmittedBy)
 
 	// The breach-register entry.
 	require.NotNil(t, final.Records)
