@@ -28,6 +28,8 @@ type IncidentRecord struct {
 	Decision     *Decision           `json:"decision,omitempty"`
 	Obligations  []ObligationStatus  `json:"obligations"`
 	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
+	// Rulebook names the rules that computed the obligations (rules.Version).
+	Rulebook string `json:"rulebook,omitempty"`
 	Alerts       AlertProgress       `json:"alerts"`
 	Timeline     []Event             `json:"timeline"`
 	ClosedAt     time.Time           `json:"closed_at,omitzero"`

@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
@@ -66,7 +68,7 @@ func (inc *incidentImpl) filedAt() map[string]time.Time {
 func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (newNotices bool, err error) {
 	f := inc.facts(*inc.rec.Decision)
 	f.Submitted = inc.filedAt()
-	res, err := rules.Evaluate(f)
+	res, err := inc.evaluate(ctx, f)
 	if err != nil {
 		return false, fmt.Errorf("evaluate obligations: %w", err)
 	}
@@ -172,4 +174,27 @@ func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) activities.Rep
 		in.Scope = *inc.rec.Scope
 	}
 	return in
+}
+
+// changeRulesRecorded is the workflow.GetVersion change after which the obligations are
+// computed by an activity and recorded in the history with the rulebook's version: an edit of
+// the rules, a holiday calendar or the time zones changes what new incidents are told, never
+// what a running one replays. Before it the workflow evaluated the rules itself.
+const changeRulesRecorded = "obligations-rules-recorded"
+
+// evaluate applies the rules to the facts.
+func (inc *incidentImpl) evaluate(ctx workflow.Context, f rules.Facts) (rules.Result, error) {
+	if workflow.GetVersion(ctx, changeRulesRecorded, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return rules.Evaluate(f)
+	}
+	var res rules.Result
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, NonRetryableErrorTypes: []string{activities.ErrTypeInvalidFacts}},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, a.EvaluateObligations, f).Get(ctx, &res); err != nil {
+		return rules.Result{}, errors.New(applicationMessage(err))
+	}
+	inc.rec.Rulebook = res.Rulebook
+	return res, nil
 }

@@ -1,18 +1,23 @@
 package workflows
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 )
 
 // The whole demo incident, recorded from a real dev server: the incident itself, a containment,
 // a regulator report's clock, a notice obligation's clock and the customer alerts. Any change
 // to workflow behaviour must keep these replaying (workflow.GetVersion with a named change).
-// To record again after a deliberate, versioned change, run `breach demo`, start
-// `bin/temporal server start-dev --db-filename var/temporal.db`, and save each run with
-// `temporal workflow show --workflow-id … --output json`.
+// To record again after a deliberate, versioned change: run an e2e test with
+// BREACH_RECORD_HISTORIES=DIR (it saves every workflow's history, decrypted), or run `breach
+// demo`, start `breach dev` and save each run with `temporal workflow show --workflow-id …
+// --output json --codec-endpoint http://127.0.0.1:8234` (payloads are encrypted in Temporal;
+// the replayer reads plaintext).
 func TestReplayDemoIncident(t *testing.T) {
 	replayAll(t, "demo", "demo-contain-shop-db", "demo-obligation-gdpr-art33-authority",
 		"demo-obligation-gdpr-art34-subjects", "demo-alerts")
@@ -59,4 +64,41 @@ func TestReplayDrillWithEveryChildUnderItsParent(t *testing.T) {
 	replayAll(t, "clock-drill-X", "clock-incident-X", "clock-incident-X-contain-shop-db",
 		"clock-incident-X-obligation-gdpr-art33-authority", "clock-incident-X-obligation-gdpr-art34-subjects",
 		"clock-incident-X-alerts")
+}
+
+// The replay suite can fail: a history whose commands the code would no longer make (here the
+// demo incident with one of its activities renamed, as if the plan had changed without
+// workflow.GetVersion) is refused as nondeterministic.
+func TestReplayRefusesAChangedHistory(t *testing.T) {
+	h, err := client.HistoryFromJSON(mustOpen(t, filepath.Join("testdata", "demo.json")), client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := false
+	for _, e := range h.GetEvents() {
+		if at := e.GetActivityTaskScheduledEventAttributes(); at != nil && at.GetActivityType().GetName() == "AssessScope" {
+			at.ActivityType.Name = "AssessScopeDifferently"
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		t.Fatal("the demo history has no AssessScope activity to change")
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(IncidentWorkflow)
+	err = r.ReplayWorkflowHistory(nil, h)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "nondeterministic") {
+		t.Fatalf("a changed history replayed: %v", err)
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

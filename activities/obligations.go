@@ -1,0 +1,24 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/rules"
+)
+
+// ErrTypeInvalidFacts is facts the rules cannot evaluate: retrying does not change them.
+const ErrTypeInvalidFacts = "InvalidFacts"
+
+// EvaluateObligations applies the rules to an incident's facts. It runs beside the workflow (a
+// local activity) so that the result, with the rulebook's version, is recorded in the history.
+func (a *Activities) EvaluateObligations(ctx context.Context, f rules.Facts) (rules.Result, error) {
+	res, err := rules.Evaluate(f)
+	var ue *rules.UsageError
+	if errors.As(err, &ue) {
+		return rules.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidFacts, nil)
+	}
+	return res, err
+}
