@@ -29,13 +29,13 @@ type IncidentRecord struct {
 	Obligations  []ObligationStatus  `json:"obligations"`
 	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
 	// Rulebook names the rules that computed the obligations (rules.Version).
-	Rulebook string `json:"rulebook,omitempty"`
-	Alerts       AlertProgress       `json:"alerts"`
-	Timeline     []Event             `json:"timeline"`
-	ClosedAt     time.Time           `json:"closed_at,omitzero"`
-	ClosedBy     string              `json:"closed_by,omitempty"`
-	CloseSummary string              `json:"close_summary,omitempty"`
-	Records      *CloseOutput        `json:"records,omitempty"`
+	Rulebook     string        `json:"rulebook,omitempty"`
+	Alerts       AlertProgress `json:"alerts"`
+	Timeline     []Event       `json:"timeline"`
+	ClosedAt     time.Time     `json:"closed_at,omitzero"`
+	ClosedBy     string        `json:"closed_by,omitempty"`
+	CloseSummary string        `json:"close_summary,omitempty"`
+	Records      *CloseOutput  `json:"records,omitempty"`
 
 	// Room is the id of the incident's chat room (the Slack channel) as opening it returned:
 	// `/breach status` answers there to anyone, because only the invited can type in it.
