@@ -90,6 +90,14 @@ type ChatMessage struct {
 	Drill      bool   `json:"drill,omitempty"`
 	// Urgent messages also reach the DPO and the incident commander directly.
 	Urgent bool `json:"urgent,omitempty"`
+	// What the message is about, for adapters to render from (never from Text): the step it
+	// asks a person to take (incident.Step…), the obligation or system it concerns, the
+	// deadline, and whether that deadline has passed.
+	Step       string    `json:"step,omitempty"`
+	Obligation string    `json:"obligation,omitempty"`
+	System     string    `json:"system,omitempty"`
+	DueAt      time.Time `json:"due_at,omitzero"`
+	Overdue    bool      `json:"overdue,omitempty"`
 }
 
 // Mailer sends one email. Sending a message whose Key was sent before delivers nothing new and

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 )
 
@@ -135,7 +136,8 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 	rep.event(ctx, "isolation-failed", fmt.Sprintf("Automatic isolation of %s failed: %s", in.System, st.Detail))
 	ask := fmt.Sprintf("Automatic isolation of %s failed (%s). Isolate %s manually, then confirm: breach approve %s --step %s --as <commander>",
 		in.System, st.Detail, in.System, in.IncidentID, step)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-isolation", Text: ask, Drill: in.Drill, Urgent: true})
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualIsolation, Text: ask, Drill: in.Drill, Urgent: true,
+		Step: step, System: in.System})
 
 	var confirm approval
 	confirmCh := workflow.GetSignalChannel(ctx, signalManualConfirm)
@@ -148,7 +150,8 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 			confirmCh.Receive(ctx, &confirm)
 			break
 		}
-		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-isolation-reminder", Drill: in.Drill, Urgent: true,
+		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder, Drill: in.Drill, Urgent: true,
+			Step: step, System: in.System,
 			Text: fmt.Sprintf("%s is still not isolated after %s. %s", in.System, time.Duration(waited)*ManualReminderInterval, ask)})
 	}
 	c.st.State = ContainContained

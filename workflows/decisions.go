@@ -7,13 +7,14 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
 // Step prefixes of the approve Update.
 const (
-	StepReport    = "report:"
-	StepIsolation = "isolation:"
+	StepReport    = incident.StepReport
+	StepIsolation = incident.StepIsolation
 )
 
 func (inc *incidentImpl) requireRole(role, who string) error {
@@ -190,7 +191,7 @@ func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, erro
 		inc.eventAbout(ctx, "filing-confirmed", r.Obligation, fmt.Sprintf("Filing of %s on the authority's portal confirmed by %s, reference %s.", r.Obligation, r.By, r.Reference))
 	}
 	inc.setObligationState(r.Obligation, OblSubmitting)
-	inc.removePending("file:" + r.Obligation)
+	inc.removePending(incident.FileStep(r.Obligation))
 	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
 		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
 		return "", fmt.Errorf("pass the filing to the %s clock: %w", r.Obligation, err)

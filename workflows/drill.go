@@ -487,12 +487,7 @@ func later(a, b time.Time) time.Time {
 // containedAt is when a system was first contained: the isolation event, else the status time.
 func containedAt(s SystemStatus, timeline []Event) (time.Time, bool) {
 	for _, e := range timeline {
-		if e.About != "" && e.About != s.System {
-			continue
-		}
-		// Incidents recorded before events named what they concern are matched by their text.
-		if (e.Kind == "isolated" && (e.About == s.System || strings.HasPrefix(e.Text, s.System+" isolated"))) ||
-			(e.Kind == "isolation-confirmed" && (e.About == s.System || strings.Contains(e.Text, " of "+s.System+" confirmed"))) {
+		if e.About == s.System && (e.Kind == "isolated" || e.Kind == "isolation-confirmed") {
 			return e.At, true
 		}
 	}
@@ -504,7 +499,7 @@ func containedAt(s SystemStatus, timeline []Event) (time.Time, bool) {
 
 func approvedAt(obligationID string, timeline []Event) (time.Time, bool) {
 	for _, e := range timeline {
-		if e.Kind == "approved" && (e.About == obligationID || (e.About == "" && strings.HasPrefix(e.Text, "Report "+obligationID+" approved"))) {
+		if e.Kind == "approved" && e.About == obligationID {
 			return e.At, true
 		}
 	}

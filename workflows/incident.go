@@ -182,7 +182,9 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
 		Description: "Decide the risk level and which notifications go out",
 		DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
-	inc.chat("decision-needed", fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID), true)
+	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
+		DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
+		Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
 	if err := workflow.Await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
 		return Result{}, err
 	}
@@ -198,7 +200,8 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 
 	inc.phase = PhaseClose
 	inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
-	inc.chat("ready-to-close", fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID), false)
+	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
+		Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID)})
 	if err := workflow.Await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
 		return Result{}, err
 	}
@@ -246,9 +249,14 @@ func (inc *incidentImpl) eventAbout(ctx workflow.Context, kind, about, text stri
 }
 
 func (inc *incidentImpl) chat(kind, text string, urgent bool) {
-	inc.chatQueue = append(inc.chatQueue, activities.ChatMessage{
-		IncidentID: inc.decl.IncidentID, Kind: kind, Text: text, Drill: inc.decl.Drill, Urgent: urgent,
-	})
+	inc.chatMsg(activities.ChatMessage{Kind: kind, Text: text, Urgent: urgent})
+}
+
+// chatMsg queues a room message with its structured fields (the step it asks for, what it
+// concerns); the incident and drill mode are filled in.
+func (inc *incidentImpl) chatMsg(m activities.ChatMessage) {
+	m.IncidentID, m.Drill = inc.decl.IncidentID, inc.decl.Drill
+	inc.chatQueue = append(inc.chatQueue, m)
 }
 
 // postChatQueue opens the room, then posts queued messages in order. Failures are logged and
@@ -430,8 +438,9 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 		}
 		inc.rec.ScopeError = applicationMessage(err)
 		inc.event(ctx, "scope-failed", "Scope assessment failed: "+inc.rec.ScopeError)
-		inc.chat("scope-failed", "Scope assessment failed: "+inc.rec.ScopeError+
-			fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID), true)
+		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgScopeFailed, Urgent: true, Step: incident.StepReplaceSubjects,
+			Text: "Scope assessment failed: " + inc.rec.ScopeError +
+				fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID)})
 		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,
 			Description: "Provide a corrected subjects dataset: " + inc.rec.ScopeError})
 		inc.replaceReq = nil

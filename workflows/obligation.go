@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -128,7 +129,8 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
 		o.ID, o.Audience, draft.Path, o.DueAt.UTC().Format(time.RFC3339), in.IncidentID, step)
 	ask += lateHintAt(workflow.Now(ctx), o.DueAt)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "approval-needed", Drill: in.Drill, Text: ask})
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: in.Drill, Text: ask,
+		Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: workflow.Now(ctx).After(o.DueAt)})
 
 	var ok approval
 	workflow.GetSignalChannel(ctx, signalApproveReport).Receive(ctx, &ok)
@@ -155,9 +157,10 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	} else {
 		// Filed by a person on the authority's portal; a drill files nothing anywhere.
 		st.State = OblAwaitingFiling
-		sendPending(ctx, rep, &st, &PendingStep{Step: "file:" + o.ID, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+		sendPending(ctx, rep, &st, &PendingStep{Step: incident.FileStep(o.ID), Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
 			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}, push)
-		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filing-needed", Drill: in.Drill,
+		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: in.Drill,
+			Step: incident.FileStep(o.ID), Obligation: o.ID, DueAt: o.DueAt, Overdue: workflow.Now(ctx).After(o.DueAt),
 			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
 				o.ID, routeName(in.Route, o), in.IncidentID, o.ID) + lateHintAt(workflow.Now(ctx), o.DueAt)})
 		var f filing
@@ -190,7 +193,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	}
 	text := fmt.Sprintf("%s report submitted to %s%s (reference %s): %s", o.ID, routeName(in.Route, o), late, st.Reference, st.Report)
 	rep.event(ctx, "filed", text)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "filed", Text: text, Drill: in.Drill})
+	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: in.Drill, Obligation: o.ID})
 	return st, nil
 }
 
@@ -289,7 +292,8 @@ func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep r
 	if left <= 0 && !strings.Contains(o.Basis, "without undue delay") {
 		text += " File now, with the reasons for the delay."
 	}
-	chat := activities.ChatMessage{IncidentID: in.IncidentID, Kind: "escalation", Text: text, Drill: in.Drill, Urgent: true}
+	chat := activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgEscalation, Text: text, Drill: in.Drill, Urgent: true,
+		Obligation: o.ID, DueAt: o.DueAt, Overdue: left <= 0}
 	if workflow.GetVersion(ctx, changeEscalationOwnContext, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		// Only a clock without a parent (whose reports are no-ops) completed this path.
 		cp := snapshot(st)

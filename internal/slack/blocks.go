@@ -13,6 +13,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/templates"
 )
 
@@ -421,34 +422,57 @@ type Request struct {
 	Done string
 }
 
-var (
-	stepFlag       = regexp.MustCompile(`--step ((?:report|isolation):[^\s]+)`)
-	obligationFlag = regexp.MustCompile(`--obligation ([^\s]+)`)
-)
-
-// RequestOf finds the decision a room message asks for. The workflow's messages name the step
-// as the CLI command would ("--step report:gdpr-art33-authority"); the same step becomes the
-// button.
+// RequestOf finds the decision a room message asks for, from its Step: the same step becomes
+// the button. Messages queued by workflows from before messages carried their step (during an
+// upgrade) are read from the command their text shows.
 func RequestOf(m activities.ChatMessage) (Request, bool) {
-	switch m.Kind {
-	case "decision-needed":
-		return Request{ActionID: ActionDecide, Step: "decide", Label: "Record the DPO's decision", Done: "Decided"}, true
-	case "approval-needed":
-		if s := stepFlag.FindStringSubmatch(m.Text); s != nil && strings.HasPrefix(s[1], "report:") {
-			return Request{ActionID: ActionApproveReport, Step: s[1], Label: "Approve the report", Done: "Approved"}, true
-		}
-	case "manual-isolation", "manual-isolation-reminder":
-		if s := stepFlag.FindStringSubmatch(m.Text); s != nil && strings.HasPrefix(s[1], "isolation:") {
-			return Request{ActionID: ActionConfirmIsolation, Step: s[1], Label: "Confirm the manual isolation", Done: "Confirmed"}, true
-		}
-	case "filing-needed":
-		if s := obligationFlag.FindStringSubmatch(m.Text); s != nil {
-			return Request{ActionID: ActionFileReport, Step: "file:" + s[1], Label: "Confirm the portal filing", Done: "Filed"}, true
-		}
-	case "ready-to-close":
-		return Request{ActionID: ActionClose, Step: "close", Label: "Close the incident", Done: "Closed"}, true
+	step := m.Step
+	if step == "" {
+		step = legacyStep(m)
+	}
+	kind, subject := incident.StepSubject(step)
+	switch {
+	case step == incident.StepDecide:
+		return Request{ActionID: ActionDecide, Step: step, Label: "Record the DPO's decision", Done: "Decided"}, true
+	case step == incident.StepClose:
+		return Request{ActionID: ActionClose, Step: step, Label: "Close the incident", Done: "Closed"}, true
+	case subject == "":
+	case kind == incident.StepReport:
+		return Request{ActionID: ActionApproveReport, Step: step, Label: "Approve the report", Done: "Approved"}, true
+	case kind == incident.StepIsolation:
+		return Request{ActionID: ActionConfirmIsolation, Step: step, Label: "Confirm the manual isolation", Done: "Confirmed"}, true
+	case kind == incident.StepFile:
+		return Request{ActionID: ActionFileReport, Step: step, Label: "Confirm the portal filing", Done: "Filed"}, true
 	}
 	return Request{}, false
+}
+
+var (
+	legacyStepFlag       = regexp.MustCompile(`--step ((?:report|isolation):[^\s]+)`)
+	legacyObligationFlag = regexp.MustCompile(`--obligation ([^\s]+)`)
+)
+
+// legacyStep reads the step from the text of a message made before messages carried it.
+func legacyStep(m activities.ChatMessage) string {
+	switch m.Kind {
+	case incident.MsgDecisionNeeded:
+		return incident.StepDecide
+	case incident.MsgReadyToClose:
+		return incident.StepClose
+	case incident.MsgApprovalNeeded:
+		if s := legacyStepFlag.FindStringSubmatch(m.Text); s != nil && strings.HasPrefix(s[1], incident.StepReport) {
+			return s[1]
+		}
+	case incident.MsgManualIsolation, incident.MsgManualReminder:
+		if s := legacyStepFlag.FindStringSubmatch(m.Text); s != nil && strings.HasPrefix(s[1], incident.StepIsolation) {
+			return s[1]
+		}
+	case incident.MsgFilingNeeded:
+		if s := legacyObligationFlag.FindStringSubmatch(m.Text); s != nil {
+			return incident.FileStep(s[1])
+		}
+	}
+	return ""
 }
 
 var kindIcons = map[string]string{
@@ -470,9 +494,13 @@ var kindIcons = map[string]string{
 	"closed":                    ":white_check_mark:",
 }
 
-// Overdue reports whether a message says a deadline has passed.
+// Overdue reports whether a message is about a deadline that has passed. Messages from before
+// they carried the fact (during an upgrade, with no deadline) are read from their text.
 func Overdue(m activities.ChatMessage) bool {
-	return m.Kind == "escalation" && strings.Contains(strings.ToLower(m.Text), "overdue")
+	if m.Overdue || !m.DueAt.IsZero() {
+		return m.Overdue
+	}
+	return m.Kind == incident.MsgEscalation && strings.Contains(strings.ToLower(m.Text), "overdue")
 }
 
 // MessageText is a room message as text: the notification fallback. It is mrkdwn to Slack, so

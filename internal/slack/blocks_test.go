@@ -13,8 +13,37 @@ import (
 	breachslack "github.com/breachops/breach/internal/slack"
 )
 
-// The texts are the workflow's own messages (workflows/incident.go, obligation.go,
-// containment.go).
+// A message's button comes from its step, whatever its text says.
+func TestRequestOfStructuredMessages(t *testing.T) {
+	const id = "INC-20261128-7F3A9C2E1B4D5A6F"
+	for _, tt := range []struct {
+		m      activities.ChatMessage
+		action string
+		ok     bool
+	}{
+		{activities.ChatMessage{Kind: "approval-needed", Step: "report:gdpr-art33-authority", Text: "Bitte den Bericht freigeben."}, breachslack.ActionApproveReport, true},
+		{activities.ChatMessage{Kind: "filing-needed", Step: "file:uk-gdpr-art33-ico", Text: "—"}, breachslack.ActionFileReport, true},
+		{activities.ChatMessage{Kind: "manual-isolation", Step: "isolation:shop-db"}, breachslack.ActionConfirmIsolation, true},
+		{activities.ChatMessage{Kind: "decision-needed", Step: "decide"}, breachslack.ActionDecide, true},
+		{activities.ChatMessage{Kind: "ready-to-close", Step: "close"}, breachslack.ActionClose, true},
+		{activities.ChatMessage{Kind: "escalation", Obligation: "gdpr-art33-authority", Text: "--step report:x"}, "", false},
+		{activities.ChatMessage{Kind: "approval-needed", Step: "report:", Text: "--step report:x"}, "", false},
+	} {
+		tt.m.IncidentID = id
+		r, ok := breachslack.RequestOf(tt.m)
+		if ok != tt.ok || r.ActionID != tt.action || (ok && r.Step != tt.m.Step) {
+			t.Errorf("%+v: got %+v %t, want %s %t", tt.m, r, ok, tt.action, tt.ok)
+		}
+	}
+	due := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	if !breachslack.Overdue(activities.ChatMessage{Kind: "escalation", DueAt: due, Overdue: true, Text: "quoi"}) ||
+		breachslack.Overdue(activities.ChatMessage{Kind: "escalation", DueAt: due, Text: "the word overdue in the text"}) {
+		t.Error("overdue comes from the message's field, not its words")
+	}
+}
+
+// Messages queued before messages carried their step (during an upgrade) are still read from
+// the command their text shows (workflows/incident.go, obligation.go, containment.go).
 func TestRequestOf(t *testing.T) {
 	const id = "INC-20261128-7F3A"
 	tests := []struct {
