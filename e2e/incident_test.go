@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -14,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -192,7 +192,7 @@ func TestDeclareToClose(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(raw, &entry), "the register entry is JSON")
 	require.Equal(t, id, entry.IncidentID)
-	require.Equal(t, commander, entry.ClosedBy)
+	require.Equal(t, "cli:"+commander, entry.ClosedBy)
 	require.Equal(t, wantSubjects, entry.Scope.Subjects)
 	require.NotEmpty(t, entry.Decision.Reasoning, "Art. 33(5): the register records the reasoning")
 	for _, a := range []string{"lea.weber@example.net", "Oliver Smith"} {
@@ -205,17 +205,22 @@ func TestDeclareToClose(t *testing.T) {
 		return len(ids) == 1 && ids[0] == id, fmt.Sprintf("incidents %v, want [%s]", ids, id)
 	})
 
-	// Two different keys whose first candidate IDs collide: the second gets its own incident.
-	keyA, keyB := collidingKeys(t)
+	// An ID held by another incident (here one started directly, as another tool or an attacker
+	// could, at the ID a key would derive) is never joined: the declaration gets its own.
+	aware, err := time.Parse(time.RFC3339, awareAt)
+	require.NoError(t, err)
+	const key = "e2e-taken-id"
+	taken := incident.KeyedID(aware, key, 0)
+	_, err = s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: workflows.IncidentWorkflowID(taken), TaskQueue: "nobody-polls-this"}, "SomethingElse")
+	require.NoError(t, err)
 	other := append([]string{}, declareArgs...)
-	other[len(other)-3] = keyA
-	a := s.declare(other...)
-	other[len(other)-3] = keyB
+	other[len(other)-3] = key
 	b := s.declare(other...)
-	require.False(t, b.Existing, "a different key is a different incident")
-	require.NotEqual(t, a.IncidentID, b.IncidentID)
-	for _, x := range []declared{a, b} {
-		require.NoError(t, s.client.CancelWorkflow(context.Background(), "incident/"+x.IncidentID, ""))
+	require.False(t, b.Existing, "an incident started by another key is not this declaration's")
+	require.NotEqual(t, taken, b.IncidentID)
+	for _, id := range []string{taken, b.IncidentID} {
+		require.NoError(t, s.client.CancelWorkflow(context.Background(), workflows.IncidentWorkflowID(id), ""))
 	}
 }
 
@@ -334,18 +339,3 @@ func readMessage(t *testing.T, path string) *mail.Message {
 
 // collidingKeys finds two declaration keys whose first incident-ID candidates are the same
 // (two hex bytes of SHA-256: a birthday search over a few hundred keys).
-func collidingKeys(t *testing.T) (string, string) {
-	t.Helper()
-	seen := map[string]string{}
-	for i := 0; i < 100000; i++ {
-		k := fmt.Sprintf("collide-%d", i)
-		h := sha256.Sum256([]byte(k + "\x000"))
-		p := hex.EncodeToString(h[:2])
-		if prev, ok := seen[p]; ok {
-			return prev, k
-		}
-		seen[p] = k
-	}
-	t.Fatal("no colliding keys found")
-	return "", ""
-}
