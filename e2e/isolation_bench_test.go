@@ -141,7 +141,7 @@ const isoBenchSlow = 500 * time.Millisecond
 func isoBenchTrace(c client.Client, incidentID string, start time.Time) string {
 	ctx := context.Background()
 	var steps []string
-	for _, wid := range []string{workflows.IncidentWorkflowID(incidentID), workflows.ContainmentWorkflowID(incidentID, "bench-db")} {
+	for _, wid := range []string{workflows.IncidentWorkflowID(incidentID), workflows.ContainmentChildID(incidentID, 1)} {
 		it := c.GetWorkflowHistory(ctx, wid, "", false, 0)
 		for it.HasNext() {
 			e, err := it.Next()

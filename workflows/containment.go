@@ -291,8 +291,15 @@ func (c *containment) tell(ctx workflow.Context, kind, text string) {
 	}
 }
 
+// changeContainmentIDs is the workflow.GetVersion change after which containment children are
+// numbered (incident/<id>/contain/<n>) instead of named by their system: workflow IDs are
+// readable by anyone who reaches Temporal, payloads are encrypted.
+const changeContainmentIDs = "containment-numbered-ids"
+
 // containmentChildren follows an incident's containment children.
 type containmentChildren struct {
+	// numbered is set when the children's IDs are numbered (changeContainmentIDs).
+	numbered bool
 	// holding is set when the children wait for release (changeContainUntilRelease).
 	holding bool
 	// futures are in the order of Declaration.Systems.
@@ -305,10 +312,11 @@ type containmentChildren struct {
 
 func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 	hold := workflow.GetVersion(ctx, changeContainUntilRelease, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	inc.contain.numbered = workflow.GetVersion(ctx, changeContainmentIDs, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	var futures []workflow.ChildWorkflowFuture
 	for _, s := range inc.decl.Systems {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: ContainmentWorkflowID(inc.decl.IncidentID, s),
+			WorkflowID: inc.containmentID(s),
 			TaskQueue:  ContainmentTaskQueue,
 			// The incident waits for a cancelled child's compensation before it ends.
 			WaitForCancellation: hold,
@@ -333,7 +341,7 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 		return
 	}
 
-	inc.contain = containmentChildren{holding: true, futures: futures,
+	inc.contain = containmentChildren{holding: true, numbered: inc.contain.numbered, futures: futures,
 		outcomes: map[string]releaseOutcome{}, releasing: map[string]bool{}}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		ch := workflow.GetSignalChannel(ctx, signalReleaseOutcome)
@@ -405,7 +413,7 @@ func (inc *incidentImpl) endContainment(ctx workflow.Context) {
 		if inc.contain.futures[i].IsReady() {
 			continue
 		}
-		signals = append(signals, workflow.SignalExternalWorkflow(ctx, ContainmentWorkflowID(inc.decl.IncidentID, s), "", signalContainmentEnd, end))
+		signals = append(signals, workflow.SignalExternalWorkflow(ctx, inc.containmentID(s), "", signalContainmentEnd, end))
 		signalled = append(signalled, s)
 	}
 	for i, f := range signals {
@@ -458,4 +466,17 @@ func (inc *incidentImpl) settleContainment(ctx workflow.Context) {
 		}
 	}
 	settle(dctx)
+}
+
+// containmentID is the workflow ID of the containment of system.
+func (inc *incidentImpl) containmentID(system string) string {
+	if !inc.contain.numbered {
+		return ContainmentWorkflowID(inc.decl.IncidentID, system)
+	}
+	for i, s := range inc.decl.Systems {
+		if s == system {
+			return ContainmentChildID(inc.decl.IncidentID, i+1)
+		}
+	}
+	return ContainmentWorkflowID(inc.decl.IncidentID, system)
 }

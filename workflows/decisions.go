@@ -149,7 +149,7 @@ func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string
 	default:
 		sys := strings.TrimPrefix(r.Step, StepIsolation)
 		inc.removePending(r.Step)
-		if err := workflow.SignalExternalWorkflow(ctx, ContainmentWorkflowID(inc.decl.IncidentID, sys), "", signalManualConfirm,
+		if err := workflow.SignalExternalWorkflow(ctx, inc.containmentID(sys), "", signalManualConfirm,
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC()}).Get(ctx, nil); err != nil {
 			return "", fmt.Errorf("pass the confirmation to the containment of %s: %w", sys, err)
 		}

@@ -70,7 +70,7 @@ func (inc *incidentImpl) release(ctx workflow.Context, r ReleaseRequest) (string
 	inc.contain.releasing[r.System] = true
 	defer delete(inc.contain.releasing, r.System)
 	end := containmentEnd{Release: true, Manual: r.Manual, By: r.By, Reason: r.Reason, At: workflow.Now(ctx).UTC(), RequestID: id}
-	if err := workflow.SignalExternalWorkflow(ctx, ContainmentWorkflowID(inc.decl.IncidentID, r.System), "", signalContainmentEnd, end).Get(ctx, nil); err != nil {
+	if err := workflow.SignalExternalWorkflow(ctx, inc.containmentID(r.System), "", signalContainmentEnd, end).Get(ctx, nil); err != nil {
 		return "", fmt.Errorf("pass the release to the containment of %s: %w", r.System, err)
 	}
 	future := inc.contain.futures[idx]

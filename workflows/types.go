@@ -11,6 +11,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/breachops/breach/activities"
@@ -68,7 +69,14 @@ const (
 // IncidentWorkflowID is the workflow ID of an incident.
 func IncidentWorkflowID(incidentID string) string { return "incident/" + incidentID }
 
-// ContainmentWorkflowID is the workflow ID of the containment of one system.
+// ContainmentChildID is the workflow ID of the containment of the n-th affected system (from 1).
+// Workflow IDs are not encrypted in Temporal, so they name no system.
+func ContainmentChildID(incidentID string, n int) string {
+	return fmt.Sprintf("incident/%s/contain/%d", incidentID, n)
+}
+
+// ContainmentWorkflowID is the workflow ID of the containment of one system in incidents started
+// before changeContainmentIDs.
 func ContainmentWorkflowID(incidentID, system string) string {
 	return "incident/" + incidentID + "/contain/" + system
 }
