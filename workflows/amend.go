@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -119,6 +120,9 @@ func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRe
 	if o.State != OblFiled {
 		return fmt.Errorf("%s is %s: a supplement follows a filed report", o.ID, o.State)
 	}
+	if inc.closeReq != nil {
+		return fmt.Errorf("incident %s is closing (by %s): it takes no more supplements", inc.decl.IncidentID, inc.closeReq.By)
+	}
 	if strings.TrimSpace(r.Note) == "" {
 		return fmt.Errorf("say what the supplement adds: --note")
 	}
@@ -129,7 +133,8 @@ func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (
 	o, _ := inc.obligation(r.Obligation)
 	route := inc.route(o.ID)
 	in := inc.reportInput(o.Obligation, route)
-	in.Sequence = len(o.Supplements) + 1
+	// The number is taken before anything yields: two supplements at once get two numbers.
+	in.Sequence = inc.nextSupplement(o)
 	in.Supplement = r.Note
 	in.SubmittedAt = workflow.Now(ctx).UTC()
 	if route.Method != "email" || inc.decl.Drill {
@@ -145,9 +150,21 @@ func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (
 	}
 	for i := range inc.rec.Obligations {
 		if inc.rec.Obligations[i].ID == o.ID {
-			inc.rec.Obligations[i].Supplements = append(inc.rec.Obligations[i].Supplements, s)
+			sups := append(inc.rec.Obligations[i].Supplements, s)
+			sort.SliceStable(sups, func(a, b int) bool { return sups[a].Sequence < sups[b].Sequence })
+			inc.rec.Obligations[i].Supplements = sups
 		}
 	}
 	inc.event(ctx, "supplement", fmt.Sprintf("Supplement %d to %s submitted by %s: %s", s.Sequence, o.ID, r.By, s.Report))
 	return s, nil
+}
+
+// nextSupplement hands out the next supplement number of an obligation.
+func (inc *incidentImpl) nextSupplement(o ObligationStatus) int {
+	if inc.supplements == nil {
+		inc.supplements = map[string]int{}
+	}
+	n := max(inc.supplements[o.ID], len(o.Supplements)) + 1
+	inc.supplements[o.ID] = n
+	return n
 }

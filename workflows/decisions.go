@@ -111,6 +111,9 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 		if o.State != OblAwaitingApproval {
 			return fmt.Errorf("the %s report is not awaiting approval: it is %s", id, o.State)
 		}
+		if err := inc.busy(r.Step); err != nil {
+			return err
+		}
 		if now := workflow.Now(ctx); now.After(o.DueAt) && strings.TrimSpace(r.Reasons) == "" {
 			return lateError(o, now)
 		}
@@ -125,7 +128,7 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 				if s.State != ContainManual {
 					return fmt.Errorf("%s does not wait for a manual isolation: it is %s", sys, s.State)
 				}
-				return nil
+				return inc.busy(r.Step)
 			}
 		}
 		return fmt.Errorf("no system %q in incident %s; systems: %s", sys, inc.decl.IncidentID, strings.Join(inc.decl.Systems, ", "))
@@ -138,32 +141,73 @@ func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string
 	switch {
 	case strings.HasPrefix(r.Step, StepReport):
 		id := strings.TrimPrefix(r.Step, StepReport)
-		inc.setObligationState(id, OblSubmitting)
-		inc.removePending(r.Step)
+		if !inc.stateAfterSignal(ctx) {
+			inc.advanceObligation(id, OblAwaitingApproval, OblSubmitting)
+			inc.removePending(r.Step)
+		}
+		// The state changes only once the clock has the approval: if passing it fails, the
+		// report still waits for approval and can be approved again.
+		defer inc.acting(r.Step)()
 		if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, id), "", signalApproveReport,
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
-			return "", fmt.Errorf("pass the approval to the %s clock: %w", id, err)
+			return "", fmt.Errorf("pass the approval to the %s clock: %w; the report still waits for approval, approve it again", id, err)
 		}
+		inc.advanceObligation(id, OblAwaitingApproval, OblSubmitting)
+		inc.removePending(r.Step)
 		inc.eventAbout(ctx, "approved", id, fmt.Sprintf("Report %s approved by %s.", id, r.By))
 		return fmt.Sprintf("report %s approved by %s", id, r.By), nil
 	default:
 		sys := strings.TrimPrefix(r.Step, StepIsolation)
-		inc.removePending(r.Step)
+		if !inc.stateAfterSignal(ctx) {
+			inc.removePending(r.Step)
+		}
+		defer inc.acting(r.Step)()
 		if err := workflow.SignalExternalWorkflow(ctx, inc.containmentID(sys), "", signalManualConfirm,
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC()}).Get(ctx, nil); err != nil {
-			return "", fmt.Errorf("pass the confirmation to the containment of %s: %w", sys, err)
+			return "", fmt.Errorf("pass the confirmation to the containment of %s: %w; confirm it again", sys, err)
 		}
+		inc.removePending(r.Step)
 		inc.eventAbout(ctx, "isolation-confirmed", sys, fmt.Sprintf("Manual isolation of %s confirmed by %s.", sys, r.By))
 		return fmt.Sprintf("isolation of %s confirmed by %s", sys, r.By), nil
 	}
 }
 
-func (inc *incidentImpl) setObligationState(id, state string) {
+// changeStateAfterSignal is the workflow.GetVersion change after which approve and file change
+// the obligation's state and pending steps only once the signal to the clock has succeeded.
+// Before it they changed first, and a failed signal left the step neither pending nor done.
+// The order matters to replay: pending steps feed the card, whose updates are commands.
+const changeStateAfterSignal = "approve-file-state-after-signal"
+
+func (inc *incidentImpl) stateAfterSignal(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeStateAfterSignal, workflow.DefaultVersion, 1) == 1
+}
+
+// advanceObligation moves an obligation from one state to the next, unless its clock has
+// reported a later state meanwhile.
+func (inc *incidentImpl) advanceObligation(id, from, to string) {
 	for i := range inc.rec.Obligations {
-		if inc.rec.Obligations[i].ID == id {
-			inc.rec.Obligations[i].State = state
+		if inc.rec.Obligations[i].ID == id && inc.rec.Obligations[i].State == from {
+			inc.rec.Obligations[i].State = to
 		}
 	}
+}
+
+// acting marks a step as being acted on until the returned function runs: a second request for
+// the same step is refused meanwhile, so that two approvals cannot both pass validation.
+func (inc *incidentImpl) acting(step string) func() {
+	if inc.inFlight == nil {
+		inc.inFlight = map[string]bool{}
+	}
+	inc.inFlight[step] = true
+	return func() { delete(inc.inFlight, step) }
+}
+
+// busy refuses a request for a step another request is acting on.
+func (inc *incidentImpl) busy(step string) error {
+	if inc.inFlight[step] {
+		return fmt.Errorf("%s is being acted on by another request right now; look at breach status in a moment", step)
+	}
+	return nil
 }
 
 func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error {
@@ -176,6 +220,9 @@ func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error
 	}
 	if o.State != OblAwaitingFiling {
 		return fmt.Errorf("%s does not wait for a portal filing: it is %s", r.Obligation, o.State)
+	}
+	if err := inc.busy(incident.FileStep(r.Obligation)); err != nil {
+		return err
 	}
 	if strings.TrimSpace(r.Reference) == "" {
 		return fmt.Errorf("a filing needs the authority's reference number: add --reference")
@@ -190,12 +237,18 @@ func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, erro
 	if r.Signature != nil {
 		inc.eventAbout(ctx, "filing-confirmed", r.Obligation, fmt.Sprintf("Filing of %s on the authority's portal confirmed by %s, reference %s.", r.Obligation, r.By, r.Reference))
 	}
-	inc.setObligationState(r.Obligation, OblSubmitting)
-	inc.removePending(incident.FileStep(r.Obligation))
+	step := incident.FileStep(r.Obligation)
+	if !inc.stateAfterSignal(ctx) {
+		inc.advanceObligation(r.Obligation, OblAwaitingFiling, OblSubmitting)
+		inc.removePending(step)
+	}
+	defer inc.acting(step)()
 	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
 		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
-		return "", fmt.Errorf("pass the filing to the %s clock: %w", r.Obligation, err)
+		return "", fmt.Errorf("pass the filing to the %s clock: %w; it still waits for the filing to be confirmed, confirm it again", r.Obligation, err)
 	}
+	inc.advanceObligation(r.Obligation, OblAwaitingFiling, OblSubmitting)
+	inc.removePending(step)
 	return fmt.Sprintf("%s filed by %s, reference %s", r.Obligation, r.By, r.Reference), nil
 }
 

@@ -229,9 +229,7 @@ func (s *drillSuite) TestPlayedThroughScoresActualDurations() {
 	child := IncidentWorkflowID(in.IncidentID)
 	upd := func(at time.Duration, name string, arg any) {
 		s.env.RegisterDelayedCallback(func() {
-			s.NoError(s.env.UpdateWorkflowByID(child, name, name+at.String(), &testsuite.TestUpdateCallback{
-				OnAccept: func() {}, OnReject: func(err error) { s.Fail("update rejected", "%s: %v", name, err) },
-				OnComplete: func(any, error) {}}, arg))
+			s.NoError(s.env.UpdateWorkflowByID(child, name, name+at.String(), strict(s, name+" at "+at.String()), arg))
 		}, at)
 	}
 	upd(5*time.Hour, UpdateDecide, highRisk("dpo"))
@@ -272,9 +270,7 @@ func (s *drillSuite) TestTimeScaleCompressesTheGDPRClock() {
 	in := drillInput(60)
 	child := IncidentWorkflowID(in.IncidentID)
 	s.env.RegisterDelayedCallback(func() {
-		s.NoError(s.env.UpdateWorkflowByID(child, UpdateDecide, "decide", &testsuite.TestUpdateCallback{
-			OnAccept: func() {}, OnReject: func(err error) { s.Fail("decide rejected", "%v", err) }, OnComplete: func(any, error) {}},
-			highRisk("dpo")))
+		s.NoError(s.env.UpdateWorkflowByID(child, UpdateDecide, "decide", strict(s, "decide"), highRisk("dpo")))
 	}, time.Minute)
 	var gdpr ObligationStatus
 	s.env.RegisterDelayedCallback(func() {

@@ -52,6 +52,10 @@ type incidentImpl struct {
 	replaceReq     *ReplaceSubjectsRequest
 	// nonces of the signatures accepted lately: a signed request is accepted once.
 	nonces map[string]time.Time
+	// inFlight names the steps an Update is acting on (see acting).
+	inFlight map[string]bool
+	// supplements counts, per obligation, the supplement numbers handed out (see supplement).
+	supplements map[string]int
 }
 
 // ValidateDeclaration checks a declaration before anything starts: what the workflows check
@@ -73,6 +77,10 @@ func ValidateDeclaration(d Declaration) error {
 	}
 	return checkOrganisation(d)
 }
+
+// changeCloseAfterHandlers is the workflow.GetVersion change after which the close waits for
+// every Update handler to finish before the records are written and the incident completes.
+const changeCloseAfterHandlers = "close-after-handlers"
 
 // changeValidIncidentID is the workflow.GetVersion change after which an incident refuses to
 // start with an ID that is not one (incident.ValidateID): the ID names paths and Slack channels.
@@ -206,6 +214,13 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		return Result{}, err
 	}
 	inc.removePending(UpdateClose)
+	if workflow.GetVersion(ctx, changeCloseAfterHandlers, workflow.DefaultVersion, 1) == 1 {
+		// A supplement being submitted when the close came is recorded before the register is
+		// written, and the close's own handler has answered.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return Result{}, err
+		}
+	}
 	inc.rec.ClosedAt = workflow.Now(ctx).UTC()
 	inc.rec.ClosedBy = inc.closeReq.By
 	inc.rec.CloseSummary = inc.closeReq.Summary

@@ -101,20 +101,23 @@ func (s *incidentSuite) mockNotices() {
 		Done: true, Counts: activities.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil).Once()
 }
 
+// update sends an Update at workflow time at. With rejected nil it must be accepted and
+// succeed; otherwise its refusal is recorded there (and an accepted one must still succeed).
 func (s *incidentSuite) update(at time.Duration, name string, arg any, rejected *error) {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(name, fmt.Sprintf("%s-%s", name, at), &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) {
-				if rejected != nil {
-					*rejected = err
-					return
-				}
-				s.Fail("update rejected", "%s at %s: %v", name, at, err)
-			},
-			OnComplete: func(any, error) {},
-		}, arg)
+		cb := strict(s, fmt.Sprintf("%s at %s", name, at))
+		if rejected != nil {
+			cb.OnReject = func(err error) { *rejected = err }
+		}
+		s.env.UpdateWorkflow(name, updateName(name, at), cb, arg)
 	}, at)
+}
+
+// updateOutcome sends an Update at workflow time at and records what became of it.
+func (s *incidentSuite) updateOutcome(at time.Duration, name string, arg any) *outcome {
+	o := &outcome{}
+	s.env.RegisterDelayedCallback(func() { s.env.UpdateWorkflow(name, updateName(name, at), recording(o), arg) }, at)
+	return o
 }
 
 func (s *incidentSuite) status() Status {

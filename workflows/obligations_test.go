@@ -26,16 +26,10 @@ func (s *incidentSuite) actOnPending(at time.Duration) {
 			default:
 				continue
 			}
-			s.env.UpdateWorkflow(name, p.Step+at.String(), &noopCallback{}, arg)
+			s.env.UpdateWorkflow(name, p.Step+at.String(), strict(s, name+" "+p.Step+" at "+at.String()), arg)
 		}
 	}, at)
 }
-
-type noopCallback struct{}
-
-func (noopCallback) Accept()             {}
-func (noopCallback) Reject(error)        {}
-func (noopCallback) Complete(any, error) {}
 
 func (s *incidentSuite) obligationAt(at time.Duration, id string, out *ObligationStatus, found *bool) {
 	s.env.RegisterDelayedCallback(func() {

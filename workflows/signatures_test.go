@@ -96,7 +96,8 @@ func (s *incidentSuite) TestSignedDecisions() {
 		// The same signed request again, two minutes later: within the window, refused by
 		// its nonce.
 		s.env.UpdateWorkflow(UpdateSupplement, "replay", &testsuite.TestUpdateCallback{
-			OnAccept: func() {}, OnReject: func(err error) { replay = err }, OnComplete: func(any, error) {},
+			OnAccept: func() {}, OnReject: func(err error) { replay = err },
+			OnComplete: func(_ any, err error) { s.Fail("a replayed supplement was accepted", "%v", err) },
 		}, *supplement)
 	}, 3*time.Hour+2*time.Minute)
 	s.signedUpdate(4*time.Hour, UpdateClose, ic, &CloseRequest{By: "cli:ic"}, 4*time.Hour, nil, nil)
