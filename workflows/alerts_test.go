@@ -3,12 +3,14 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -45,19 +47,21 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 	env := alertsEnv(t)
 	env.OnActivity(a.PlanNotices, mock.Anything, mock.Anything).Return(
 		activities.NoticePlan{RangeRows: 2000, Parallel: 3, Starts: starts(5, 2000), Rows: 9100}, nil).Once()
+	// Each range takes ten minutes of workflow time; which start together shows the parallelism.
 	var mu sync.Mutex
-	running, most := 0, 0
+	startedAt := map[time.Time]int{}
 	seen := map[int]int{}
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "SendNotices" {
+			mu.Lock()
+			startedAt[env.Now()]++
+			mu.Unlock()
+		}
+	})
 	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
 			mu.Lock()
-			running++
-			most = max(most, running)
 			seen[in.From.Index]++
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond) // long enough for the others to start
-			mu.Lock()
-			running--
 			mu.Unlock()
 			if in.MaxRows != 2000 || in.Rerun {
 				return activities.NoticeChunkResult{}, errors.New("wrong input")
@@ -65,7 +69,7 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 			n := min(2000, 9100-in.From.Index)
 			return activities.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + n}, Done: n < 2000,
 				Counts: activities.NoticeCounts{Rows: n, Sent: n - 20, Invalid: 10, Duplicates: 10, Ambiguous: 1}}, nil
-		}).Times(5)
+		}).After(10 * time.Minute).Times(5)
 	env.OnActivity(a.FinishNotices, mock.Anything, mock.Anything).Return(activities.NoticeSummary{Ledger: true, Sent: 8999,
 		Rejected: 1, AmbiguousBatches: 4, PossiblyDuplicated: 3, List: "/home/incidents/INC-1/alerts/possibly-duplicated.csv"}, nil).Once()
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
@@ -81,8 +85,12 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 	require.Equal(t, 50, p.Invalid)
 	require.Equal(t, 9100, p.Rows)
 	require.Equal(t, map[int]int{0: 1, 2000: 1, 4000: 1, 6000: 1, 8000: 1}, seen)
-	require.Greater(t, most, 1, "ranges ran side by side")
-	require.LessOrEqual(t, most, 3)
+	var waves []int
+	for _, n := range startedAt {
+		waves = append(waves, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(waves)))
+	require.Equal(t, []int{3, 2}, waves, "three ranges side by side (Parallel), then the other two")
 }
 
 // Before its history grows large, an alerts run lets the ranges under way finish and
@@ -117,20 +125,26 @@ func TestAlertsLaterRunAndFailure(t *testing.T) {
 		activities.NoticePlan{RangeRows: 1000, Parallel: 2, Starts: starts(4, 1000)}, nil).Once()
 	var mu sync.Mutex
 	var froms []int
-	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
+	record := func(in activities.NoticeChunkInput) {
+		mu.Lock()
+		froms = append(froms, in.From.Index)
+		mu.Unlock()
+	}
+	failing := func(in activities.NoticeChunkInput) bool { return in.From.Index == 1000 }
+	env.OnActivity(a.SendNotices, mock.Anything, mock.MatchedBy(failing)).Return(
 		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
-			mu.Lock()
-			froms = append(froms, in.From.Index)
-			mu.Unlock()
+			record(in)
+			return activities.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("sendgrid mail send batch INC-1/notice/x: HTTP 400", activities.ErrTypeSendGridBadRequest, nil)
+		})
+	// The other ranges take half an hour of workflow time: the failure is known before they end.
+	env.OnActivity(a.SendNotices, mock.Anything, mock.MatchedBy(func(in activities.NoticeChunkInput) bool { return !failing(in) })).Return(
+		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+			record(in)
 			if !in.Rerun {
 				return activities.NoticeChunkResult{}, errors.New("not a rerun")
 			}
-			if in.From.Index == 1000 {
-				return activities.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("sendgrid mail send batch INC-1/notice/x: HTTP 400", activities.ErrTypeSendGridBadRequest, nil)
-			}
-			time.Sleep(30 * time.Millisecond) // the failure is known before this range ends
 			return activities.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 1000}, Counts: activities.NoticeCounts{Rows: 1000, Sent: 1000}}, nil
-		})
+		}).After(30 * time.Minute)
 	in := alertsInput()
 	in.Run = 2
 	env.ExecuteWorkflow(AlertsWorkflow, in)
