@@ -115,6 +115,12 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
+	// The store the worker reads datasets from: the declaration form offers its datasets.
+	store, err := openDatasets(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	c, err := dial(ctx)
 	if err != nil {
 		return err
@@ -144,6 +150,7 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		},
 		Declarers: cfg.Roles.Declarers,
 		Systems:   fw.Inventory().Names(),
+		Datasets:  store,
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
 				if _, err := fw.Inventory().Resolve(s); err != nil {

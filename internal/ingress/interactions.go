@@ -357,9 +357,17 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
 	}
 	severity, _ := stateValue(st, breachslack.InputSeverity)
-	subjects := strings.TrimPrefix(text(st, breachslack.InputSubjects), datasets.Scheme)
-	if subjects != "" && datasets.ValidateName(subjects) != nil {
-		errs[breachslack.InputSubjects] = "Give the name of a dataset in breach's dataset store (breach datasets list), not a path."
+	// The dataset menu; a form opened by an older breach had a text field.
+	dataset, _ := stateValue(st, breachslack.InputSubjects)
+	subjects := dataset.SelectedOption.Value
+	if subjects == "" {
+		subjects = strings.TrimSpace(dataset.Value)
+	}
+	subjects = strings.TrimPrefix(subjects, datasets.Scheme)
+	if subjects != "" {
+		if why := s.checkDataset(subjects); why != "" {
+			errs[breachslack.InputSubjects] = why
+		}
 	}
 	if len(errs) > 0 {
 		return workflows.Declaration{}, nil, errs

@@ -82,6 +82,11 @@ type Config struct {
 	// CheckSystems refuses affected systems that are neither in the inventory nor addresses;
 	// nil accepts any.
 	CheckSystems func(systems []string) error
+	// Datasets is the dataset store (datasets.dir), shared with the worker: the declaration form
+	// offers its datasets, and a CSV shared in an incident's channel is added to it. nil: no
+	// store; the form offers none, and a shared CSV is refused.
+	Datasets DatasetStore
+
 	// Now is the clock (signature window, awareness default); nil means time.Now.
 	Now func() time.Time
 	// WorkTimeout bounds the work done after each acknowledgement; 0 means 30 s.
@@ -118,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WorkTimeout == 0 {
 		cfg.WorkTimeout = 30 * time.Second
 	}
+
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
