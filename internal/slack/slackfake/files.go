@@ -105,8 +105,8 @@ func (w *Workspace) download(rw http.ResponseWriter, r *http.Request) {
 	case file == nil:
 		http.Error(rw, "file_not_found", http.StatusNotFound)
 	default:
+		// Written at once: net/http sends a Content-Length for a small body, a big one chunked.
 		rw.Header().Set("Content-Type", file.Mimetype)
-		rw.Header().Set("Content-Length", strconv.Itoa(len(file.content)))
 		_, _ = rw.Write(file.content)
 	}
 }
