@@ -115,7 +115,8 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
-	// The store the worker reads datasets from: the declaration form offers its datasets.
+	// The store the worker reads datasets from: the declaration form offers its datasets, and a
+	// CSV shared in an incident's channel is added to it.
 	store, err := openDatasets(cfg)
 	if err != nil {
 		return err
@@ -139,6 +140,8 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		EnterpriseID:  cfg.Slack.EnterpriseID,
 		AppID:         cfg.Slack.AppID,
 		ResponseHosts: cfg.Slack.ResponseURLHosts,
+		FileHosts:     cfg.Slack.FileHosts,
+		BotToken:      token,
 		Temporal:      ingress.NewTemporal(c),
 		Signer:        signer,
 		API:           api,

@@ -117,6 +117,19 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 		by, role = a.By, workflows.RoleDPO
 	case workflows.CloseRequest:
 		by, role = a.By, workflows.RoleCommander
+	case workflows.ReplaceSubjectsRequest:
+		by, role = a.By, workflows.RoleCommander
+		if f.running[id].Roles.Has(workflows.RoleDPO, a.By) {
+			role = workflows.RoleDPO
+		}
+		if f.running[id].ScopeError == "" {
+			return "", &ingress.RejectedError{Reason: "the scope phase does not wait for a dataset"}
+		}
+	case workflows.AmendRequest:
+		by, role = a.By, workflows.RoleDPO
+		if f.running[id].Decision == nil {
+			return "", &ingress.RejectedError{Reason: "nothing to amend yet: the DPO has not decided"}
+		}
 	}
 	if !f.running[id].Roles.Has(role, by) {
 		return "", &ingress.RejectedError{Reason: fmt.Sprintf("%s does not hold the %s role for incident %s", by, role, id)}
@@ -200,6 +213,8 @@ type options struct {
 	systems   []string
 	// enterprise is the configured Enterprise Grid organisation, if any.
 	enterprise string
+	// datasetMax is the dataset store's limit; 0: the default.
+	datasetMax int64
 	// configure changes the ingress configuration last.
 	configure func(*ingress.Config)
 }
@@ -227,7 +242,7 @@ func newHarnessWith(t testing.TB, o options) *harness {
 	}
 	apiURL, err := url.Parse(h.ws.APIURL())
 	require.NoError(t, err)
-	h.store, err = datasets.Open(t.TempDir(), 0)
+	h.store, err = datasets.Open(t.TempDir(), o.datasetMax)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.store.Close() })
 	_, err = h.store.Add(context.Background(), storedDataset, strings.NewReader("id,email,country\nC1,subject-1@example.net,DE\n"), false)
@@ -237,8 +252,10 @@ func newHarnessWith(t testing.TB, o options) *harness {
 		TeamIDs:       []string{team},
 		EnterpriseID:  o.enterprise,
 		AppID:         slackfake.DefaultApp,
-		// The local Slack's response URLs are on 127.0.0.1.
+		// The local Slack's response URLs and files are on 127.0.0.1.
 		ResponseHosts: []string{apiURL.Host},
+		FileHosts:     []string{apiURL.Host},
+		BotToken:      botToken,
 		Datasets:      h.store,
 		Temporal:      h.temporal,
 		API:           breachslack.NewAPI(botToken, h.ws.APIURL(), nil),
