@@ -129,7 +129,7 @@ func datasetBlock(stored StoredDatasets) slackgo.Block {
 	}
 	hint := "From breach's dataset store (breach datasets list), newest first. It can be given later, also as a CSV shared in the incident channel."
 	if n := len(stored.Infos); n > MaxStaticOptions {
-		hint = fmt.Sprintf("The newest %d of the %d datasets in breach's store; give an older one later with `breach subjects ID --dataset NAME`.", MaxStaticOptions, n)
+		hint = fmt.Sprintf("The newest %d of the %d datasets in breach's store; give an older one later: breach subjects ID --dataset NAME.", MaxStaticOptions, n)
 	}
 	in := slackgo.NewInputBlock(InputSubjects, plain("Affected-subjects dataset", maxLabel), plain(hint, maxLabel), menu)
 	in.Optional = true
