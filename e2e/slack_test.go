@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,10 +80,11 @@ signing:
 slack:
   team_ids: [%s]
   app_id: %s
-  # The local Slack's response URLs.
+  # The local Slack's response URLs and shared files.
   response_url_hosts: ["%s"]
+  file_hosts: ["%s"]
 inventory: systems.yaml
-`, org.establishments, sectors, slackActor(slackDPO), "cli:"+dpo, slackActor(slackCommander), slackfake.DefaultTeam, slackfake.DefaultApp, slackHost)
+`, org.establishments, sectors, slackActor(slackDPO), "cli:"+dpo, slackActor(slackCommander), slackfake.DefaultTeam, slackfake.DefaultApp, slackHost, slackHost)
 }
 
 func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
@@ -161,17 +163,30 @@ type slackSubject struct {
 	country, state, categories string
 }
 
-func (w *slackWorld) writeSubjects(rows []slackSubject) {
-	w.t.Helper()
+// subjectsCSV is rows as a CSV export; without country, the column the scope requires.
+func subjectsCSV(rows []slackSubject, country bool) []byte {
 	var b bytes.Buffer
 	c := csv.NewWriter(&b)
-	_ = c.Write([]string{"id", "email", "name", "country", "state", "data_categories"})
+	head := []string{"id", "email", "name", "country", "state", "data_categories"}
+	if !country {
+		head = slices.Delete(head, 3, 4)
+	}
+	_ = c.Write(head)
 	for i, r := range rows {
-		_ = c.Write([]string{fmt.Sprintf("C%05d", i+1), fmt.Sprintf("subject-%05d@example.net", i+1),
-			fmt.Sprintf("Subject %05d", i+1), r.country, r.state, r.categories})
+		row := []string{fmt.Sprintf("C%05d", i+1), fmt.Sprintf("subject-%05d@example.net", i+1),
+			fmt.Sprintf("Subject %05d", i+1), r.country, r.state, r.categories}
+		if !country {
+			row = slices.Delete(row, 3, 4)
+		}
+		_ = c.Write(row)
 	}
 	c.Flush()
-	if err := os.WriteFile(w.subjects, b.Bytes(), 0o644); err != nil {
+	return b.Bytes()
+}
+
+func (w *slackWorld) writeSubjects(rows []slackSubject) {
+	w.t.Helper()
+	if err := os.WriteFile(w.subjects, subjectsCSV(rows, true), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
 	// A person adds the export to the dataset store; the declare form names it.
@@ -301,20 +316,59 @@ type slackRun struct {
 	budget time.Duration
 }
 
+// declareFromSlack types /breach declare and submits the form, choosing dataset from the menu
+// of the store's datasets the form offers.
+func (w *slackWorld) declareFromSlack(title, dataset string) {
+	w.t.Helper()
+	n := len(w.views(breachslack.ViewDeclare)) + 1
+	w.mustOK(w.ic.Command(slackGeneral, "declare "+title))
+	declare := w.view(breachslack.ViewDeclare, n)
+	if offered := datasetMenu(w.t, declare); !slices.Contains(offered, dataset) {
+		w.t.Fatalf("the declaration form offers the datasets %v, not %s", offered, dataset)
+	}
+	w.mustOK(w.ic.Submit(declare, slackfake.Values{}.
+		Set(breachslack.InputTitle, slackfake.Text(title)).
+		Set(breachslack.InputSystems, slackfake.MultiSelect("shop-db")).
+		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
+		Set(breachslack.InputSeverity, slackfake.Select("high")).
+		Set(breachslack.InputWhat, slackfake.Text("A backup of the shop database was readable from the internet.")).
+		Set(breachslack.InputSubjects, slackfake.Select(dataset))))
+}
+
+// datasetMenu lists the values of the declaration form's dataset menu.
+func datasetMenu(t *testing.T, v slackfake.View) []string {
+	t.Helper()
+	var view struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				Type    string `json:"type"`
+				Options []struct {
+					Value string `json:"value"`
+				} `json:"options"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(v.Raw, &view); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range view.Blocks {
+		if b.BlockID == breachslack.InputSubjects && b.Element.Type == "static_select" {
+			for _, o := range b.Element.Options {
+				out = append(out, o.Value)
+			}
+		}
+	}
+	return out
+}
+
 // runSlackIncident plays the whole incident as people in Slack: /breach declare → the form →
 // /breach status → the DPO's decision (form) → every report approved (button) and every portal
 // filing confirmed (form) → /breach status in another channel → close. It returns the incident
 // ID, its channel and the workflow's result.
 func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackfake.Channel, workflows.Result) {
-	w.mustOK(w.ic.Command(slackGeneral, "declare "+run.title))
-	declare := w.view(breachslack.ViewDeclare, 1)
-	w.mustOK(w.ic.Submit(declare, slackfake.Values{}.
-		Set(breachslack.InputTitle, slackfake.Text(run.title)).
-		Set(breachslack.InputSystems, slackfake.MultiSelect("shop-db")).
-		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
-		Set(breachslack.InputSeverity, slackfake.Select("high")).
-		Set(breachslack.InputWhat, slackfake.Text("A backup of the shop database was readable from the internet.")).
-		Set(breachslack.InputSubjects, slackfake.Text(w.dataset))))
+	w.declareFromSlack(run.title, w.dataset)
 
 	ch := w.incidentChannel()
 	if !ch.Private {
@@ -624,5 +678,82 @@ func TestSlackLargeIncident(t *testing.T) {
 	}
 	if ch, _ := w.ws.Channel(ch.ID); !utf8.ValidString(ch.Purpose) || !strings.Contains(ch.Purpose, incident) {
 		t.Errorf("the channel purpose is %q", ch.Purpose)
+	}
+}
+
+// The declared dataset fails the scope (a column is missing); the commander shares the
+// corrected export in the incident channel and runs Use as subjects dataset on it: breach
+// serve downloads it from Slack with the bot token, stores it, and sends the signed
+// replace-subjects, and the worker assesses the scope again with it.
+func TestSlackScopeFixedByASharedCSV(t *testing.T) {
+	w := newSlackWorld(t, slackOrg{establishments: "[DE]"})
+	rows := []slackSubject{{"DE", "", "contact;order-history"}, {"DE", "", "contact"}, {"DE", "", "contact;order-history"}}
+	bad := filepath.Join(w.s.dir, "no-country.csv")
+	if err := os.WriteFile(bad, subjectsCSV(rows, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.s.mustBreach("datasets", "add", bad, "--name", "slack-e2e-no-country.csv")
+	w.declareFromSlack("Customer database exposed", "slack-e2e-no-country.csv")
+
+	ch := w.incidentChannel()
+	incident := breachslack.FindIncidentID(ch.Purpose)
+	if incident == "" {
+		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
+	}
+	var st workflows.Status
+	w.eventually(2*time.Minute, "the scope to fail and wait for a corrected dataset", func() bool {
+		var err error
+		st, err = w.s.status(incident)
+		return err == nil && st.ScopeError != "" && hasPending(st, workflows.UpdateReplaceSubjects)
+	})
+	if !strings.Contains(st.ScopeError, `"country"`) {
+		t.Errorf("the scope failed for another reason: %s", st.ScopeError)
+	}
+
+	corrected := subjectsCSV(rows, true)
+	m, err := w.ws.ShareFile(ch.ID, slackCommander, "customers corrected.csv", corrected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mustOK(w.ic.Shortcut(m, breachslack.ShortcutUseDataset))
+	waitFor(t, time.Minute, "the commander to be told the scope is assessed again", func() (bool, string) {
+		var told []string
+		for _, e := range w.ws.Ephemerals() {
+			if e.User == slackCommander {
+				told = append(told, e.Text)
+			}
+		}
+		return w.ephemeral(slackCommander, "is assessed again with it"), "the commander was told: " + strings.Join(told, " | ")
+	})
+	w.eventually(2*time.Minute, "the scope assessed with the shared dataset", func() bool {
+		var err error
+		st, err = w.s.status(incident)
+		return err == nil && st.ScopeError == "" && st.Scope != nil
+	})
+	name := strings.TrimPrefix(st.Dataset.URI, "dataset:")
+	if !strings.HasPrefix(name, "customers-corrected-") {
+		t.Fatalf("the incident's dataset is %q, want the shared file's", st.Dataset.URI)
+	}
+	if st.Scope.Subjects != len(rows) {
+		t.Errorf("the scope counts %d subjects, want %d", st.Scope.Subjects, len(rows))
+	}
+	stored, err := os.ReadFile(filepath.Join(w.s.home, "datasets", name))
+	if err != nil || !bytes.Equal(stored, corrected) {
+		t.Fatalf("the dataset store holds %d bytes for %s (%v), want the shared file", len(stored), name, err)
+	}
+	if w.ws.Calls(slackfake.DownloadMethod) != 1 {
+		t.Errorf("the shared file was downloaded %d times, want once", w.ws.Calls(slackfake.DownloadMethod))
+	}
+	// The decision is next, in the channel, as for a dataset that was right from the start.
+	w.button(ch.ID, breachslack.ActionDecide, map[string]bool{})
+	for _, e := range w.ws.Ephemerals() {
+		if strings.Contains(e.Text, "@example.net") {
+			t.Errorf("a reply shows the file's content: %s", e.Text)
+		}
+	}
+	for _, msg := range w.ws.Messages(ch.ID) {
+		if strings.Contains(msg.Text, "@example.net") || strings.Contains(string(msg.Blocks), "@example.net") {
+			t.Errorf("a subject's address is in a Slack message: %s", msg.Text)
+		}
 	}
 }

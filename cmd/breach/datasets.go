@@ -74,7 +74,8 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 		Use:   "datasets",
 		Short: "The store of affected-subjects datasets: add and list",
 		Long: "Incidents read their affected people from the dataset store (datasets.dir, default BREACH_HOME/datasets), " +
-			"never from a path: add an export here, then name it when declaring (--dataset) or in Slack's declare form.",
+			"never from a path: add an export here, then name it when declaring (--dataset) or in Slack's declare form; " +
+			"a CSV shared in an incident's Slack channel (its message menu → Use as subjects dataset) is added here too.",
 	}
 	var name string
 	var replace, asJSON bool

@@ -34,7 +34,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--socket-mode]",
 		Short: "Serve Slack: the /breach command, buttons and modals (signed HTTP ingress, or Socket Mode)",
-		Long: `Serve Slack: /breach declare|status|help, the decision buttons and the modals.
+		Long: `Serve Slack: /breach declare|status|help, the decision buttons and the modals, and the
+message shortcut that makes a CSV shared in an incident's channel its dataset. The declaration
+form offers the datasets of the dataset store (datasets.dir), and shared CSVs are stored there:
+give serve the worker's store.
 
 Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions on --addr;
 GET /healthz answers ok. With --socket-mode the same handlers receive Slack's requests over
@@ -45,7 +48,8 @@ Only requests from the workspaces in the configuration's slack.team_ids (and its
 slack.enterprise_id, if set) for the app slack.app_id are acted on: anything else is refused
 (403; over Socket Mode, acknowledged and dropped), so serve refuses to start without them.
 
-Environment: SLACK_BOT_TOKEN (xoxb-…, required), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN
+Environment: SLACK_BOT_TOKEN (xoxb-…, required; it also downloads shared files, from
+files.slack.com only), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN
 (xapp-…, Socket Mode), SLACK_API_URL (another Web API base URL). Temporal: TEMPORAL_ADDRESS
 and the SDK's other settings. Run a worker with the same SLACK_BOT_TOKEN beside it. See
 docs/slack.md.`,
@@ -115,6 +119,13 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
+	// The store the worker reads datasets from: the declaration form offers its datasets, and a
+	// CSV shared in an incident's channel is added to it.
+	store, err := openDatasets(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	st, err := dial(ctx, cfg)
 	if err != nil {
 		return err
@@ -133,6 +144,8 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		EnterpriseID:  cfg.Slack.EnterpriseID,
 		AppID:         cfg.Slack.AppID,
 		ResponseHosts: cfg.Slack.ResponseURLHosts,
+		FileHosts:     cfg.Slack.FileHosts,
+		BotToken:      token,
 		Temporal:      ingress.NewTemporal(st.client, st.dc),
 		Signer:        signer,
 		API:           api,
@@ -144,6 +157,7 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		},
 		Declarers: cfg.Roles.Declarers,
 		Systems:   fw.Inventory().Names(),
+		Datasets:  store,
 		CheckSystems: func(systems []string) error {
 			for _, s := range systems {
 				if _, err := fw.Inventory().Resolve(s); err != nil {

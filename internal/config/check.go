@@ -174,9 +174,14 @@ func (c *Config) checkSlack(add addFunc) {
 	if s.AppID != "" && !slackAppID.MatchString(s.AppID) {
 		add("slack.app_id", "%q is not a Slack app id: it starts with A (the app's page on api.slack.com → Basic Information → App ID)", s.AppID)
 	}
-	for i, h := range s.ResponseURLHosts {
-		if !validHostPattern(h) {
-			add(fmt.Sprintf("slack.response_url_hosts[%d]", i), "%q is not a host: write a host name, host:port or *.domain, without a scheme or path (e.g. 127.0.0.1:8080 for a local Slack in tests)", h)
+	for _, hosts := range []struct {
+		field string
+		list  []string
+	}{{"slack.response_url_hosts", s.ResponseURLHosts}, {"slack.file_hosts", s.FileHosts}} {
+		for i, h := range hosts.list {
+			if !validHostPattern(h) {
+				add(fmt.Sprintf("%s[%d]", hosts.field, i), "%q is not a host: write a host name, host:port or *.domain, without a scheme or path (e.g. 127.0.0.1:8080 for a local Slack in tests)", h)
+			}
 		}
 	}
 }

@@ -74,6 +74,9 @@ type Slack struct {
 	// ResponseURLHosts are more hosts response URLs may point at, besides Slack's (for a local
 	// Slack in tests: 127.0.0.1:PORT). Leave it out in production.
 	ResponseURLHosts []string `yaml:"response_url_hosts"`
+	// FileHosts are more hosts breach serve downloads shared files from with the bot token,
+	// besides Slack's files.slack.com (for a local Slack in tests). Leave it out in production.
+	FileHosts []string `yaml:"file_hosts"`
 }
 
 // Containment adjusts how isolation is ended.

@@ -247,6 +247,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"starts with A", "Basic Information"}},
 		{"a response URL host with a scheme", "slack:\n  response_url_hosts: [\"https://hooks.example.com/x\"]\n", 2, "slack.response_url_hosts[0]",
 			[]string{"without a scheme or path"}},
+		{"a file host with a path", "slack:\n  file_hosts: [\"127.0.0.1:8080\", \"files.example.com/files-pri\"]\n", 2, "slack.file_hosts[1]",
+			[]string{`"files.example.com/files-pri" is not a host`, "without a scheme or path"}},
 		{"identity twice, once with spaces", "roles:\n  dpo:\n    - dana\n    - \"dana \"\n", 4, "roles.dpo[1]",
 			[]string{`write "dana"`, "already roles.dpo[0]: remove this entry"}},
 
@@ -340,6 +342,7 @@ slack:
   enterprise_id: E0123ABCD
   app_id: A0BREACH1
   response_url_hosts: ["127.0.0.1:8080", "*.slack-gov.com", "[::1]:9000"]
+  file_hosts: ["127.0.0.1:8080", "files.slack-gov.com"]
 routes:
   - obligation: hipaa-hhs
     method: portal

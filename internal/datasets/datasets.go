@@ -7,6 +7,7 @@ package datasets
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -121,10 +122,44 @@ func (s *Store) Add(ctx context.Context, name string, r io.Reader, replace bool)
 			return Info{}, fmt.Errorf("dataset %s already exists; choose another name, or replace it", name)
 		}
 	}
-	tmp := fmt.Sprintf(".%s.%d.tmp", name, time.Now().UnixNano())
+	tmp, n, sum, err := s.spool(ctx, name, r)
+	if err != nil {
+		return Info{}, err
+	}
+	return s.commit(tmp, name, n, sum)
+}
+
+// AddContent stores the content of r under the name AddFile gives a file of that base name and
+// content (DerivedName), for content that arrives as a stream (a file shared in Slack): the same
+// content under the same base name is one dataset. A reader that fails or passes the limit
+// leaves nothing behind. base is only a name: no directory of it is looked at.
+func (s *Store) AddContent(ctx context.Context, base string, r io.Reader) (Info, error) {
+	base = filepath.Base(filepath.Clean("/" + base))
+	tmp, n, sum, err := s.spool(ctx, base, r)
+	if err != nil {
+		return Info{}, err
+	}
+	name := DerivedName(base, sum)
+	if st, err := s.root.Lstat(name); err == nil && st.Mode().IsRegular() {
+		_ = s.root.Remove(tmp)
+		return Info{Name: name, Ref: Ref(name), Size: st.Size(), Modified: st.ModTime().UTC(), SHA256: sum}, nil
+	}
+	return s.commit(tmp, name, n, sum)
+}
+
+// spool writes the content of r to a new temporary file beneath the store, at most the
+// store's limit, and returns its name, size and SHA-256; on any failure nothing is left
+// behind. label names the content in errors.
+func (s *Store) spool(ctx context.Context, label string, r io.Reader) (string, int64, string, error) {
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", 0, "", fmt.Errorf("add dataset %s: %w", clip(label), err)
+	}
+	// Names the store lists start with a letter or digit: a temporary file is never listed.
+	tmp := fmt.Sprintf(".incoming-%d-%s.tmp", time.Now().UnixNano(), hex.EncodeToString(nonce[:]))
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
+		return "", 0, "", fmt.Errorf("add dataset %s: %w", clip(label), err)
 	}
 	ok := false
 	defer func() {
@@ -137,25 +172,31 @@ func (s *Store) Add(ctx context.Context, name string, r io.Reader, replace bool)
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(ctxReader{ctx, r}, s.maxBytes+1))
 	switch {
 	case err != nil:
-		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
+		return "", 0, "", fmt.Errorf("add dataset %s: %w", clip(label), err)
 	case n > s.maxBytes:
-		return Info{}, &TooLargeError{Name: name, Limit: s.maxBytes}
+		return "", 0, "", &TooLargeError{Name: clip(label), Limit: s.maxBytes}
 	}
 	if err := f.Sync(); err != nil {
-		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
+		return "", 0, "", fmt.Errorf("add dataset %s: %w", clip(label), err)
 	}
 	if err := f.Close(); err != nil {
-		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
-	}
-	if err := s.root.Rename(tmp, name); err != nil {
-		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
+		return "", 0, "", fmt.Errorf("add dataset %s: %w", clip(label), err)
 	}
 	ok = true
+	return tmp, n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// commit gives a spooled file its name.
+func (s *Store) commit(tmp, name string, n int64, sum string) (Info, error) {
+	if err := s.root.Rename(tmp, name); err != nil {
+		_ = s.root.Remove(tmp)
+		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
+	}
 	st, err := s.root.Stat(name)
 	if err != nil {
 		return Info{}, fmt.Errorf("add dataset %s: %w", name, err)
 	}
-	return Info{Name: name, Ref: Ref(name), Size: n, Modified: st.ModTime().UTC(), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return Info{Name: name, Ref: Ref(name), Size: n, Modified: st.ModTime().UTC(), SHA256: sum}, nil
 }
 
 // AddFile stores a local file under a name derived from its base name and content

@@ -77,6 +77,79 @@ func TestAddFileNamesByContent(t *testing.T) {
 	}
 }
 
+// A stream (a file shared in Slack) is stored under the name AddFile gives the same file: its
+// base name and the start of its hash; the same content again is the same dataset.
+func TestAddContent(t *testing.T) {
+	ctx := context.Background()
+	const content = "id,email\n1,a@example.net\n"
+	tests := []struct {
+		name, base, prefix string
+	}{
+		{"a plain file name", "march export.csv", "march-export-"},
+		{"a path is only its base name", "../../etc/subjects.CSV", "subjects-"},
+		{"nothing usable", "///", "subjects-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, 0)
+			info, err := s.AddContent(ctx, tt.base, strings.NewReader(content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ValidateName(info.Name) != nil || !strings.HasPrefix(info.Name, tt.prefix) || !strings.HasSuffix(info.Name, ".csv") || info.Size != int64(len(content)) {
+				t.Fatalf("stored as %+v", info)
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, filepath.Base(tt.base))
+			if tt.base == "///" {
+				p = filepath.Join(dir, ".csv")
+			}
+			if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tt.base != "///" {
+				if same, err := s.AddFile(ctx, p); err != nil || same.Name != info.Name {
+					t.Fatalf("AddFile names the same file %q, AddContent %q (%v)", same.Name, info.Name, err)
+				}
+			}
+			again, err := s.AddContent(ctx, tt.base, strings.NewReader(content))
+			if err != nil || again.Name != info.Name || again.SHA256 != info.SHA256 {
+				t.Fatalf("the same content again: %+v (%v)", again, err)
+			}
+			if list, _ := s.List(); len(list) != 1 {
+				t.Fatalf("the store holds %+v", list)
+			}
+			entries, _ := os.ReadDir(s.Dir())
+			if len(entries) != 1 {
+				t.Fatalf("left behind in the store: %v", entries)
+			}
+		})
+	}
+}
+
+func TestAddContentOverTheLimitLeavesNothing(t *testing.T) {
+	s := newStore(t, 10)
+	_, err := s.AddContent(context.Background(), "big.csv", strings.NewReader(strings.Repeat("x", 11)))
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || tl.Limit != 10 || tl.Name != "big.csv" {
+		t.Fatalf("an 11-byte stream in a 10-byte store: %v", err)
+	}
+	if entries, _ := os.ReadDir(s.Dir()); len(entries) != 0 {
+		t.Fatalf("a refused stream left %v behind", entries)
+	}
+	failing := io.MultiReader(strings.NewReader("id,email\n"), iotestErrReader{})
+	if _, err := s.AddContent(context.Background(), "cut.csv", failing); err == nil {
+		t.Fatal("a stream that fails was stored")
+	}
+	if entries, _ := os.ReadDir(s.Dir()); len(entries) != 0 {
+		t.Fatalf("a failed stream left %v behind", entries)
+	}
+}
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
 func TestLimits(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, 10)

@@ -123,7 +123,7 @@ func (s *Server) openDeclare(ctx context.Context, cmd slackgo.SlashCommand, who,
 		return
 	}
 	m := meta{Channel: cmd.ChannelID, ResponseURL: cmd.ResponseURL, Drill: drill}
-	view := breachslack.DeclareModal(m.encode(), title, s.now(), s.cfg.Systems)
+	view := breachslack.DeclareModal(m.encode(), title, s.now(), s.cfg.Systems, s.storedDatasets())
 	if drill {
 		view.Title = slackgo.NewTextBlockObject(slackgo.PlainTextType, "Declare a drill", false, false)
 	}

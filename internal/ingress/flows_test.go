@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +30,7 @@ func declareValues(systems ...string) slackfake.Values {
 		Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(-2*time.Hour))).
 		Set(breachslack.InputSeverity, slackfake.Select("high")).
 		Set(breachslack.InputWhat, slackfake.Text("A backup bucket was public.")).
-		Set(breachslack.InputSubjects, slackfake.Text("affected-march.csv"))
+		Set(breachslack.InputSubjects, slackfake.Select(storedDataset))
 }
 
 func TestDeclare(t *testing.T) {
@@ -49,6 +51,9 @@ func TestDeclare(t *testing.T) {
 
 	assert.Contains(t, string(v.Raw), `"type":"multi_static_select"`, "the systems are chosen from the inventory")
 	assert.Contains(t, string(v.Raw), `"value":"crm-api"`)
+	menu := element(t, v, breachslack.InputSubjects)
+	assert.Equal(t, "static_select", menu["type"], "the dataset is chosen from the store")
+	assert.Equal(t, []string{storedDataset}, optionValues(menu))
 
 	res, err = h.ic.Submit(v, declareValues("shop-db", "crm-api"))
 	require.NoError(t, err)
@@ -102,8 +107,12 @@ func TestDeclareFormErrors(t *testing.T) {
 		{"a network", declareValues().Set(breachslack.InputAddresses, slackfake.Text("198.51.100.0/24")), breachslack.InputAddresses},
 		{"no title", declareValues("shop-db").Set(breachslack.InputTitle, slackfake.Text("  ")), breachslack.InputTitle},
 		{"aware in the future", declareValues("shop-db").Set(breachslack.InputAwareAt, slackfake.DateTime(time.Now().Add(time.Hour))), breachslack.InputAwareAt},
-		{"a path instead of a dataset", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("/proc/self/environ")), breachslack.InputSubjects},
-		{"a path out of the store", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("../../etc/passwd")), breachslack.InputSubjects},
+		{"a dataset that is not in the store", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Select("affected-april.csv")), breachslack.InputSubjects},
+		{"a path instead of a dataset", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Select("/proc/self/environ")), breachslack.InputSubjects},
+		{"a path out of the store", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Select("../../etc/passwd")), breachslack.InputSubjects},
+		// A form opened by an older breach had a text field for the dataset.
+		{"a form with a text field: a path", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("/proc/self/environ")), breachslack.InputSubjects},
+		{"a form with a text field: a name not in the store", declareValues("shop-db").Set(breachslack.InputSubjects, slackfake.Text("affected-april.csv")), breachslack.InputSubjects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +138,66 @@ func TestDeclareFormErrors(t *testing.T) {
 			assert.Empty(t, res.Body)
 			h.srv.Wait()
 			assert.Len(t, h.temporal.Declared(), 1)
+		})
+	}
+}
+
+// The declaration form offers the datasets of the store, newest first and at most Slack's 100;
+// with none in the store, it says how to add one, and the incident is declared without.
+func TestDeclareFormOffersTheStoresDatasets(t *testing.T) {
+	tests := []struct {
+		name string
+		// more datasets added to the store beside storedDataset, the last the newest
+		more int
+		want []string // the menu's values; nil: no menu
+	}{
+		{name: "the store's datasets, newest first", more: 2, want: []string{"export-001.csv", "export-000.csv", storedDataset}},
+		{name: "the newest 100 of more", more: 150, want: func() []string {
+			var w []string
+			for i := 149; i >= 50; i-- {
+				w = append(w, fmt.Sprintf("export-%03d.csv", i))
+			}
+			return w
+		}()},
+		{name: "an empty store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			base := time.Now().Add(-time.Hour)
+			require.NoError(t, os.Chtimes(filepath.Join(h.store.Dir(), storedDataset), base, base))
+			if tt.want == nil {
+				require.NoError(t, os.Remove(filepath.Join(h.store.Dir(), storedDataset)))
+			}
+			for i := range tt.more {
+				name := fmt.Sprintf("export-%03d.csv", i)
+				_, err := h.store.Add(t.Context(), name, strings.NewReader("id,email,country\n"), false)
+				require.NoError(t, err)
+				at := base.Add(time.Duration(i+1) * time.Second)
+				require.NoError(t, os.Chtimes(filepath.Join(h.store.Dir(), name), at, at))
+			}
+			_, err := h.ic.Command("C0GENERAL", "declare Customer DB exposed")
+			require.NoError(t, err)
+			h.srv.Wait()
+			require.Len(t, h.ws.Views(), 1)
+			v := h.ws.Views()[0]
+			menu := element(t, v, breachslack.InputSubjects)
+			if tt.want != nil {
+				require.NotNil(t, menu)
+				assert.Equal(t, tt.want, optionValues(menu))
+				return
+			}
+			assert.Nil(t, menu, "no menu without datasets")
+			assert.Contains(t, string(v.Raw), "holds none yet")
+			assert.Contains(t, string(v.Raw), "breach datasets add FILE.csv")
+			values := declareValues("shop-db")
+			delete(values, breachslack.InputSubjects)
+			res, err := h.ic.Submit(v, values)
+			require.NoError(t, err)
+			assert.Empty(t, res.Body, "declared without a dataset: it can be given later")
+			h.srv.Wait()
+			require.Len(t, h.temporal.Declared(), 1)
+			assert.Empty(t, h.temporal.Declared()[0].Subjects.URI)
 		})
 	}
 }

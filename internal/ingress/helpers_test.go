@@ -2,6 +2,7 @@ package ingress_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
@@ -115,6 +117,19 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 		by, role = a.By, workflows.RoleDPO
 	case workflows.CloseRequest:
 		by, role = a.By, workflows.RoleCommander
+	case workflows.ReplaceSubjectsRequest:
+		by, role = a.By, workflows.RoleCommander
+		if f.running[id].Roles.Has(workflows.RoleDPO, a.By) {
+			role = workflows.RoleDPO
+		}
+		if f.running[id].ScopeError == "" {
+			return "", &ingress.RejectedError{Reason: "the scope phase does not wait for a dataset"}
+		}
+	case workflows.AmendRequest:
+		by, role = a.By, workflows.RoleDPO
+		if f.running[id].Decision == nil {
+			return "", &ingress.RejectedError{Reason: "nothing to amend yet: the DPO has not decided"}
+		}
 	}
 	if !f.running[id].Roles.Has(role, by) {
 		return "", &ingress.RejectedError{Reason: fmt.Sprintf("%s does not hold the %s role for incident %s", by, role, id)}
@@ -182,7 +197,12 @@ type harness struct {
 	logs     *logBuffer
 	dpo, ic  *slackfake.Person
 	outsider *slackfake.Person
+	// store is the dataset store the ingress serves; it holds storedDataset.
+	store *datasets.Store
 }
+
+// storedDataset is in the store of every harness.
+const storedDataset = "affected-march.csv"
 
 // options change the configuration a harness serves with.
 type options struct {
@@ -193,6 +213,8 @@ type options struct {
 	systems   []string
 	// enterprise is the configured Enterprise Grid organisation, if any.
 	enterprise string
+	// datasetMax is the dataset store's limit; 0: the default.
+	datasetMax int64
 	// configure changes the ingress configuration last.
 	configure func(*ingress.Config)
 }
@@ -220,13 +242,21 @@ func newHarnessWith(t testing.TB, o options) *harness {
 	}
 	apiURL, err := url.Parse(h.ws.APIURL())
 	require.NoError(t, err)
+	h.store, err = datasets.Open(t.TempDir(), o.datasetMax)
+	require.NoError(t, err)
+	t.Cleanup(func() { h.store.Close() })
+	_, err = h.store.Add(context.Background(), storedDataset, strings.NewReader("id,email,country\nC1,subject-1@example.net,DE\n"), false)
+	require.NoError(t, err)
 	cfg := ingress.Config{
 		SigningSecret: secret,
 		TeamIDs:       []string{team},
 		EnterpriseID:  o.enterprise,
 		AppID:         slackfake.DefaultApp,
-		// The local Slack's response URLs are on 127.0.0.1.
+		// The local Slack's response URLs and files are on 127.0.0.1.
 		ResponseHosts: []string{apiURL.Host},
+		FileHosts:     []string{apiURL.Host},
+		BotToken:      botToken,
+		Datasets:      h.store,
 		Temporal:      h.temporal,
 		API:           breachslack.NewAPI(botToken, h.ws.APIURL(), nil),
 		Defaults: func(d *workflows.Declaration) {
@@ -351,3 +381,35 @@ func unescaped(s string) string {
 }
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// element is the element of the input block id of a modal, or nil.
+func element(t testing.TB, v slackfake.View, id string) map[string]any {
+	t.Helper()
+	var view struct {
+		Blocks []struct {
+			BlockID string         `json:"block_id"`
+			Type    string         `json:"type"`
+			Element map[string]any `json:"element"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, json.Unmarshal(v.Raw, &view))
+	for _, b := range view.Blocks {
+		if b.BlockID == id && b.Type == "input" {
+			return b.Element
+		}
+	}
+	return nil
+}
+
+// optionValues are the values of a menu's options, in order.
+func optionValues(menu map[string]any) []string {
+	var out []string
+	opts, _ := menu["options"].([]any)
+	for _, o := range opts {
+		if m, ok := o.(map[string]any); ok {
+			v, _ := m["value"].(string)
+			out = append(out, v)
+		}
+	}
+	return out
+}

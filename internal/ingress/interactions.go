@@ -40,6 +40,8 @@ func (s *Server) interaction(cb slackgo.InteractionCallback, sigKey string) any 
 		return s.viewSubmission(cb, now)
 	case slackgo.InteractionTypeBlockSuggestion:
 		return s.suggest(cb)
+	case slackgo.InteractionTypeMessageAction:
+		return s.messageShortcut(cb, sigKey)
 	}
 	return nil
 }
@@ -156,27 +158,37 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 	}
 }
 
-// act sends an Update as the clicking user. Accepted: the message's buttons become "Approved by
-// @user at time". Refused: the validator's reason, to the clicker only.
-func (s *Server) act(ctx context.Context, at where, incident, update string, arg any, verb string) {
+// forward sends an Update, signed, as the acting user, and reports whether it was accepted;
+// a refusal (the validator's reason) or a failure is told to that user only, after said.
+func (s *Server) forward(ctx context.Context, at where, incident, update string, arg any, said string) (string, bool) {
 	arg, err := s.sign(incident, update, arg)
 	if err != nil {
 		s.cfg.Logger.Error("sign a Slack decision", "incident", incident, "update", update, "error", err)
-		s.tell(ctx, at.channel, at.user, at.responseURL, "breach could not sign this decision; nothing was changed. Tell the breach operators, or use the CLI runbook.")
-		return
+		s.tell(ctx, at.channel, at.user, at.responseURL, said+"breach could not sign this decision; nothing was changed. Tell the breach operators, or use the CLI runbook.")
+		return "", false
 	}
 	out, err := s.cfg.Temporal.Update(ctx, incident, update, arg)
 	if errors.Is(err, ErrNoIncident) {
-		s.tell(ctx, at.channel, at.user, at.responseURL, fmt.Sprintf("There is no running incident %s; nothing was changed.", incident))
-		return
+		s.tell(ctx, at.channel, at.user, at.responseURL, said+fmt.Sprintf("There is no running incident %s; nothing was changed.", incident))
+		return "", false
 	}
 	var rej *RejectedError
 	if errors.As(err, &rej) {
-		s.tell(ctx, at.channel, at.user, at.responseURL, fmt.Sprintf(":no_entry: Not done: %s", breachslack.Escape(rej.Reason)))
-		return
+		s.tell(ctx, at.channel, at.user, at.responseURL, said+fmt.Sprintf(":no_entry: Not done: %s", breachslack.Escape(rej.Reason)))
+		return "", false
 	}
 	if err != nil {
-		s.tell(ctx, at.channel, at.user, at.responseURL, "Nothing was changed in "+incident+": "+s.trouble(update+" "+incident, err))
+		s.tell(ctx, at.channel, at.user, at.responseURL, said+"Nothing was changed in "+incident+": "+s.trouble(update+" "+incident, err))
+		return "", false
+	}
+	return out, true
+}
+
+// act sends an Update as the clicking user. Accepted: the message's buttons become "Approved by
+// @user at time". Refused: the validator's reason, to the clicker only.
+func (s *Server) act(ctx context.Context, at where, incident, update string, arg any, verb string) {
+	out, ok := s.forward(ctx, at, incident, update, arg, "")
+	if !ok {
 		return
 	}
 	detail := ""
@@ -357,9 +369,17 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
 	}
 	severity, _ := stateValue(st, breachslack.InputSeverity)
-	subjects := strings.TrimPrefix(text(st, breachslack.InputSubjects), datasets.Scheme)
-	if subjects != "" && datasets.ValidateName(subjects) != nil {
-		errs[breachslack.InputSubjects] = "Give the name of a dataset in breach's dataset store (breach datasets list), not a path."
+	// The dataset menu; a form opened by an older breach had a text field.
+	dataset, _ := stateValue(st, breachslack.InputSubjects)
+	subjects := dataset.SelectedOption.Value
+	if subjects == "" {
+		subjects = strings.TrimSpace(dataset.Value)
+	}
+	subjects = strings.TrimPrefix(subjects, datasets.Scheme)
+	if subjects != "" {
+		if why := s.checkDataset(subjects); why != "" {
+			errs[breachslack.InputSubjects] = why
+		}
 	}
 	if len(errs) > 0 {
 		return workflows.Declaration{}, nil, errs
@@ -581,6 +601,10 @@ func (s *Server) sign(incidentID, update string, arg any) (any, error) {
 	case workflows.FileRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
 	case workflows.CloseRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.ReplaceSubjectsRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.AmendRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
 	}
 	return nil, fmt.Errorf("no signature for a %T", arg)

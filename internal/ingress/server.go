@@ -1,5 +1,6 @@
 // Package ingress is the Slack side of `breach serve`: the signed HTTP endpoints for slash
-// commands and interactions (buttons, modals), and the same handlers over Socket Mode.
+// commands and interactions (buttons, modals, the message shortcut that makes a CSV shared in an
+// incident's channel its dataset), and the same handlers over Socket Mode.
 //
 // Every request is verified before it is parsed, refused (403) when it comes from a workspace,
 // Enterprise Grid organisation or app this breach does not serve, answered at once (Slack gives
@@ -82,6 +83,18 @@ type Config struct {
 	// CheckSystems refuses affected systems that are neither in the inventory nor addresses;
 	// nil accepts any.
 	CheckSystems func(systems []string) error
+	// Datasets is the dataset store (datasets.dir), shared with the worker: the declaration form
+	// offers its datasets, and a CSV shared in an incident's channel is added to it. nil: no
+	// store; the form offers none, and a shared CSV is refused.
+	Datasets DatasetStore
+	// BotToken (SLACK_BOT_TOKEN) authenticates the download of a file shared in Slack.
+	BotToken string
+	// FileHosts are more hosts files shared in Slack may be downloaded from besides Slack's
+	// (files.slack.com, https only): host, host:port or *.domain, over http or https. For a local
+	// Slack in tests (config slack.file_hosts).
+	FileHosts []string
+	// DownloadTimeout bounds fetching and storing one shared file; 0 means 15 minutes.
+	DownloadTimeout time.Duration
 	// Now is the clock (signature window, awareness default); nil means time.Now.
 	Now func() time.Time
 	// WorkTimeout bounds the work done after each acknowledgement; 0 means 30 s.
@@ -91,7 +104,10 @@ type Config struct {
 
 // Server handles Slack requests.
 type Server struct {
-	cfg     Config
+	cfg Config
+	// files downloads shared files: no timeout of its own (the work's context bounds it), and
+	// redirects kept on Slack's file host.
+	files   *http.Client
 	replays *replays
 	base    context.Context
 	stop    context.CancelFunc
@@ -118,12 +134,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WorkTimeout == 0 {
 		cfg.WorkTimeout = 30 * time.Second
 	}
+	if cfg.DownloadTimeout == 0 {
+		cfg.DownloadTimeout = 15 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	base, stop := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, replays: newReplays(2*MaxSkew, 100_000), base: base, stop: stop}
 	hc.CheckRedirect = s.checkRedirect
+	s.files = &http.Client{Transport: hc.Transport, CheckRedirect: s.checkFileRedirect}
 	return s, nil
 }
 
@@ -145,10 +165,15 @@ func (s *Server) Close() {
 
 // later runs fn after the acknowledgement, with its own timeout.
 func (s *Server) later(what string, fn func(ctx context.Context)) {
+	s.laterFor(what, s.cfg.WorkTimeout, fn)
+}
+
+// laterFor runs fn after the acknowledgement, within timeout.
+func (s *Server) laterFor(what string, timeout time.Duration, fn func(ctx context.Context)) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ctx, cancel := context.WithTimeout(s.base, s.cfg.WorkTimeout)
+		ctx, cancel := context.WithTimeout(s.base, timeout)
 		defer cancel()
 		defer func() {
 			if r := recover(); r != nil {

@@ -17,8 +17,13 @@ import (
 )
 
 // origin is where Slack says a request comes from: the workspace, the Enterprise Grid
-// organisation and the app.
-type origin struct{ team, enterprise, app string }
+// organisation and the app. appUnsaid is a request whose kind Slack sends without the app's id
+// (a message shortcut): the signature, made with this app's signing secret, or the Socket Mode
+// connection, opened with its app-level token, already says it is for this app.
+type origin struct {
+	team, enterprise, app string
+	appUnsaid             bool
+}
 
 func commandOrigin(c slackgo.SlashCommand) origin {
 	return origin{team: c.TeamID, enterprise: c.EnterpriseID, app: c.APIAppID}
@@ -32,6 +37,8 @@ func interactionOrigin(cb slackgo.InteractionCallback) origin {
 	if o.enterprise == "" {
 		o.enterprise = cb.Team.EnterpriseID
 	}
+	// Slack leaves api_app_id out of message shortcuts; one that names an app must name this one.
+	o.appUnsaid = cb.Type == slackgo.InteractionTypeMessageAction && o.app == ""
 	return o
 }
 
@@ -43,7 +50,7 @@ func (s *Server) foreign(o origin) string {
 		return "workspace " + quoteID(o.team) + " is not in slack.team_ids"
 	case s.cfg.EnterpriseID != "" && o.enterprise != s.cfg.EnterpriseID:
 		return "enterprise " + quoteID(o.enterprise) + " is not slack.enterprise_id"
-	case o.app != s.cfg.AppID:
+	case o.app != s.cfg.AppID && !o.appUnsaid:
 		return "app " + quoteID(o.app) + " is not slack.app_id"
 	}
 	return ""
@@ -71,10 +78,26 @@ func (s *Server) refused(kind string, o origin, user string) bool {
 // hooks.slack.com, and slack.com's other hosts.
 var slackResponseHosts = []string{"hooks.slack.com", "*.slack.com"}
 
+// slackFileHosts is where Slack serves the files people share (url_private_download).
+var slackFileHosts = []string{"files.slack.com"}
+
 // responseURLAllowed reports whether breach may post to a response URL: https on one of Slack's
 // hosts, or one of ResponseHosts (which may be http, for a local Slack in tests). Nothing else is
 // ever fetched: a forged or mistaken response_url must not make breach call into a network.
 func (s *Server) responseURLAllowed(raw string) bool {
+	return urlAllowed(raw, slackResponseHosts, s.cfg.ResponseHosts)
+}
+
+// fileURLAllowed reports whether breach may download a shared file from raw, with its bot
+// token: https on Slack's file host, or one of FileHosts (which may be http, for a local Slack
+// in tests). The token is never sent anywhere else.
+func (s *Server) fileURLAllowed(raw string) bool {
+	return urlAllowed(raw, slackFileHosts, s.cfg.FileHosts)
+}
+
+// urlAllowed reports whether raw is an https URL on one of slackHosts (port 443), or an http(s)
+// URL on one of extra; a URL with credentials is never allowed.
+func urlAllowed(raw string, slackHosts, extra []string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.User != nil || u.Host == "" {
 		return false
@@ -89,7 +112,7 @@ func (s *Server) responseURLAllowed(raw string) bool {
 				name = h
 			}
 		}
-		for _, p := range slackResponseHosts {
+		for _, p := range slackHosts {
 			if hostMatches(p, name) {
 				return true
 			}
@@ -98,7 +121,7 @@ func (s *Server) responseURLAllowed(raw string) bool {
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return false
 	}
-	for _, p := range s.cfg.ResponseHosts {
+	for _, p := range extra {
 		if hostMatches(strings.ToLower(p), host) {
 			return true
 		}
@@ -122,6 +145,17 @@ func hostMatches(pattern, host string) bool {
 func (s *Server) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 3 || !s.responseURLAllowed(req.URL.String()) {
 		return errors.New("response URL redirected off Slack's hosts")
+	}
+	return nil
+}
+
+// errFileRedirect is a file download redirected off Slack's file host.
+var errFileRedirect = errors.New("the download was redirected off Slack's file host")
+
+// checkFileRedirect keeps a file download's redirects on Slack's file host.
+func (s *Server) checkFileRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 || !s.fileURLAllowed(req.URL.String()) {
+		return errFileRedirect
 	}
 	return nil
 }

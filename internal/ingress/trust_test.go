@@ -59,6 +59,35 @@ func TestRequestsFromElsewhereAreRefused(t *testing.T) {
 		mark()
 		return p.Suggest(ingress.PathOptions, v, breachslack.InputSystems, "")
 	}
+	// Slack sends a message shortcut without api_app_id; the sender adds one when the person
+	// names an app, as a forged payload would.
+	shortcut := func(h *harness, p *slackfake.Person, mark func()) (slackfake.Result, error) {
+		room := h.incident()
+		require.NoError(t, h.ws.Join(room.ID, p.ID))
+		m, err := h.ws.ShareFile(room.ID, icID, "subjects.csv", []byte("id,email,country\n"))
+		require.NoError(t, err)
+		payload, err := p.ShortcutPayload(m, breachslack.ShortcutUseDataset)
+		require.NoError(t, err)
+		if p.App != "" {
+			payload["api_app_id"] = p.App
+		}
+		raw, err := json.Marshal(payload)
+		require.NoError(t, err)
+		mark()
+		return p.Send(ingress.PathInteractions, []byte("payload="+urlEscape(string(raw))))
+	}
+	// A click always names its app: one without is refused.
+	clickWithoutApp := func(h *harness, p *slackfake.Person, mark func()) (slackfake.Result, error) {
+		room := h.incident()
+		m := h.post(room, "ready-to-close", "Every step is done. breach close "+incidentID)
+		payload, err := p.ClickPayload(m, breachslack.ActionClose)
+		require.NoError(t, err)
+		delete(payload, "api_app_id")
+		raw, err := json.Marshal(payload)
+		require.NoError(t, err)
+		mark()
+		return p.Send(ingress.PathInteractions, []byte("payload="+urlEscape(string(raw))))
+	}
 	foreignTeam := func(p *slackfake.Person) { p.Team = "T0FOREIGN" }
 	foreignApp := func(p *slackfake.Person) { p.App = "A0FOREIGN" }
 	tests := []struct {
@@ -79,7 +108,11 @@ func TestRequestsFromElsewhereAreRefused(t *testing.T) {
 		{"declare from another organisation", "E0BREACH", func(p *slackfake.Person) { p.Enterprise = "E0FOREIGN" }, declare, 403},
 		{"declare from no organisation where one is configured", "E0BREACH", func(p *slackfake.Person) {}, declare, 403},
 		{"click from another organisation", "E0BREACH", func(p *slackfake.Person) { p.Enterprise = "E0FOREIGN" }, closeClick, 403},
+		{"message shortcut from another workspace", "", foreignTeam, shortcut, 403},
+		{"message shortcut naming another app", "", foreignApp, shortcut, 403},
+		{"click without an app", "", func(p *slackfake.Person) {}, clickWithoutApp, 403},
 		// The same requests from where breach serves are acted on.
+		{"message shortcut as Slack sends it, without an app", "", func(p *slackfake.Person) {}, shortcut, 200},
 		{"declare from the organisation configured", "E0BREACH", func(p *slackfake.Person) { p.Enterprise = "E0BREACH" }, declare, 200},
 		{"declare from the workspace served", "", func(p *slackfake.Person) {}, declare, 200},
 		{"menu options asked from the workspace served", "", func(p *slackfake.Person) {}, suggest, 200},

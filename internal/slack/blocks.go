@@ -33,6 +33,10 @@ const (
 	// has acted ("Approved by @dana at 10:04 UTC").
 	BlockActions = "breach_actions"
 	BlockOutcome = "breach_outcome"
+
+	// BlockNoDatasets says, in the declaration form, how to give a dataset when the store
+	// offers none.
+	BlockNoDatasets = "breach_no_datasets"
 )
 
 // Action IDs of the decision buttons. The value of each button is ButtonValue(incident, step).
@@ -52,6 +56,10 @@ const (
 	// ViewApproveLate approves a report after its deadline, with the reasons for the delay.
 	ViewApproveLate = "breach_approve_late"
 )
+
+// ShortcutUseDataset is the callback id of the message shortcut that makes a CSV shared in an
+// incident's channel its affected-subjects dataset (slack-app-manifest.yaml).
+const ShortcutUseDataset = "breach_use_dataset"
 
 // Inputs of the modals. Each input block's block_id and its element's action_id are the same
 // constant.

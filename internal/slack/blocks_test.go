@@ -120,8 +120,8 @@ func TestReplaceActions(t *testing.T) {
 
 func TestModalsHaveUniqueBlockIDs(t *testing.T) {
 	for _, v := range []slackgo.ModalViewRequest{
-		breachslack.DeclareModal("{}", "title", clock, []string{"shop-db"}),
-		breachslack.DeclareModal("{}", "title", clock, inventoryOf(101)),
+		breachslack.DeclareModal("{}", "title", clock, []string{"shop-db"}, breachslack.StoredDatasets{}),
+		breachslack.DeclareModal("{}", "title", clock, inventoryOf(101), breachslack.StoredDatasets{}),
 		breachslack.DecideModal("{}", "INC-20261128-7F3A"),
 		breachslack.FileModal("{}", "INC-20261128-7F3A", "uk-gdpr-art33-ico"),
 	} {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
@@ -224,12 +225,17 @@ func TestModalsWithinSlackLimits(t *testing.T) {
 		"file":   breachslack.FileModal("{}", "INC-20261128-7F3A", strings.Repeat("obligation-<id>-", 20)),
 	}
 	for script, title := range longTitles {
-		views["declare/"+script] = breachslack.DeclareModal("{}", title, clock, []string{"shop-db", "crm-api"})
+		views["declare/"+script] = breachslack.DeclareModal("{}", title, clock, []string{"shop-db", "crm-api"}, breachslack.StoredDatasets{})
 	}
 	// Slack's 100 options as a menu; more, loaded as the person types; none, addresses only.
 	for _, n := range []int{0, 1, breachslack.MaxStaticOptions, breachslack.MaxStaticOptions + 1, 5000} {
-		views[fmt.Sprintf("declare/%d systems", n)] = breachslack.DeclareModal("{}", "Customer DB exposed", clock, inventoryOf(n))
+		views[fmt.Sprintf("declare/%d systems", n)] = breachslack.DeclareModal("{}", "Customer DB exposed", clock, inventoryOf(n), breachslack.StoredDatasets{})
 	}
+	// The store's datasets, with the longest names a store allows: Slack's 100 options at most.
+	for _, n := range []int{0, 1, breachslack.MaxStaticOptions, breachslack.MaxStaticOptions + 1, 5000} {
+		views[fmt.Sprintf("declare/%d datasets", n)] = breachslack.DeclareModal("{}", "Customer DB exposed", clock, inventoryOf(2), storeOf(n))
+	}
+	views["declare/store unreadable"] = breachslack.DeclareModal("{}", "Customer DB exposed", clock, inventoryOf(2), breachslack.StoredDatasets{Unreadable: true})
 	for name, v := range views {
 		t.Run(name, func(t *testing.T) {
 			raw, err := json.Marshal(v)
@@ -267,16 +273,16 @@ func TestDeclareModalOffersTheInventory(t *testing.T) {
 		}
 		return nil
 	}
-	small := menu(breachslack.DeclareModal("{}", "t", clock, []string{"shop-db", "crm-api"}))
+	small := menu(breachslack.DeclareModal("{}", "t", clock, []string{"shop-db", "crm-api"}, breachslack.StoredDatasets{}))
 	require.Equal(t, "multi_static_select", small["type"])
 	require.Len(t, small["options"], 2)
-	full := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions)))
+	full := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions), breachslack.StoredDatasets{}))
 	require.Equal(t, "multi_static_select", full["type"])
 	require.Len(t, full["options"], breachslack.MaxStaticOptions)
-	big := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions+1)))
+	big := menu(breachslack.DeclareModal("{}", "t", clock, inventoryOf(breachslack.MaxStaticOptions+1), breachslack.StoredDatasets{}))
 	require.Equal(t, "multi_external_select", big["type"])
 	require.NotContains(t, big, "options")
-	require.Nil(t, menu(breachslack.DeclareModal("{}", "t", clock, nil)), "no inventory: addresses only")
+	require.Nil(t, menu(breachslack.DeclareModal("{}", "t", clock, nil, breachslack.StoredDatasets{})), "no inventory: addresses only")
 
 	inv := inventoryOf(250)
 	require.Len(t, breachslack.SystemOptions(inv, ""), breachslack.MaxStaticOptions)
@@ -285,6 +291,85 @@ func TestDeclareModalOffersTheInventory(t *testing.T) {
 	require.Equal(t, inv[120], got[0].Value)
 	require.Len(t, breachslack.SystemOptions([]string{"Shop-DB", "crm-api"}, "shop"), 1, "any case")
 	require.Empty(t, breachslack.SystemOptions(inv, "nothing like it"))
+}
+
+// storeOf is n datasets, newest first, with names as long as the store allows (128
+// characters) and sizes from bytes to terabytes.
+func storeOf(n int) breachslack.StoredDatasets {
+	var out breachslack.StoredDatasets
+	for i := range n {
+		out.Infos = append(out.Infos, datasets.Info{Name: fmt.Sprintf("%s-%05d.csv", strings.Repeat("d", 118), i),
+			Size: int64(1) << (i % 45), Modified: clock.Add(-time.Duration(i) * time.Hour)})
+	}
+	return out
+}
+
+// The declaration form offers the store's datasets, newest first, as a menu of at most Slack's
+// 100 options: the value is the dataset's name, the text its name, size and date in 75
+// characters. With none in the store (or the store unreadable) it says how to give one.
+func TestDeclareModalOffersTheStoresDatasets(t *testing.T) {
+	find := func(v slackgo.ModalViewRequest, id string) map[string]any {
+		t.Helper()
+		for _, b := range blocksOf(t, mustJSON(t, v.Blocks.BlockSet)) {
+			if b["block_id"] == id {
+				return b
+			}
+		}
+		return nil
+	}
+	tests := []struct {
+		name     string
+		stored   breachslack.StoredDatasets
+		options  int
+		saysHow  []string
+		hintSays string
+	}{
+		{name: "one", stored: storeOf(1), options: 1, hintSays: "newest first"},
+		{name: "Slack's 100", stored: storeOf(breachslack.MaxStaticOptions), options: breachslack.MaxStaticOptions, hintSays: "newest first"},
+		{name: "more than Slack shows", stored: storeOf(250), options: breachslack.MaxStaticOptions, hintSays: "The newest 100 of the 250"},
+		{name: "none", saysHow: []string{"holds none yet", "`breach datasets add FILE.csv`", breachslack.ShortcutName}},
+		{name: "the store unreadable", stored: breachslack.StoredDatasets{Unreadable: true}, saysHow: []string{"could not read its dataset store", breachslack.ShortcutName}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := breachslack.DeclareModal("{}", "t", clock, inventoryOf(2), tt.stored)
+			in := find(v, breachslack.InputSubjects)
+			if tt.saysHow != nil {
+				require.Nil(t, in, "no menu without datasets: Slack refuses an empty one")
+				said := find(v, breachslack.BlockNoDatasets)
+				require.NotNil(t, said)
+				for _, want := range tt.saysHow {
+					assert.Contains(t, said["text"].(map[string]any)["text"], want)
+				}
+				return
+			}
+			require.NotNil(t, in)
+			assert.Equal(t, true, in["optional"], "the dataset can be given later")
+			assert.Contains(t, in["hint"].(map[string]any)["text"], tt.hintSays)
+			el := in["element"].(map[string]any)
+			require.Equal(t, "static_select", el["type"])
+			assert.NotContains(t, el, "initial_option", "nothing is chosen for the declarer")
+			opts := el["options"].([]any)
+			require.Len(t, opts, tt.options)
+			for i, o := range opts {
+				o := o.(map[string]any)
+				info := tt.stored.Infos[i]
+				assert.Equal(t, info.Name, o["value"], "newest first, valued by name")
+				text := o["text"].(map[string]any)["text"].(string)
+				assert.LessOrEqual(t, utf8.RuneCountInString(text), 75)
+				assert.True(t, strings.HasSuffix(text, " · "+breachslack.ByteSize(info.Size)+" · "+info.Modified.UTC().Format("2006-01-02 15:04")), text)
+			}
+		})
+	}
+	short := breachslack.DatasetOptionText(datasets.Info{Name: "march.csv", Size: 1_534_000, Modified: clock})
+	assert.Equal(t, "march.csv · 1.5 MB · "+clock.UTC().Format("2006-01-02 15:04"), short, "a short name is shown whole")
+}
+
+func TestByteSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 4_100: "4.1 kB", 999_999: "1.0 MB",
+		1_500_000_000: "1.5 GB", 4 << 30: "4.3 GB", 2_000_000_000_000_000: "2.0 PB"} {
+		assert.Equal(t, want, breachslack.ByteSize(n), "%d bytes", n)
+	}
 }
 
 func TestChannelTopicAndPurposeWithinSlackLimits(t *testing.T) {

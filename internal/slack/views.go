@@ -1,10 +1,13 @@
 package slack
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
+
+	"github.com/breachops/breach/internal/datasets"
 )
 
 func option(value, text string) *slackgo.OptionBlockObject {
@@ -51,8 +54,9 @@ const MaxStaticOptions = 100
 // submission (the channel and response URL of the command). The affected systems are chosen
 // from systems, the inventory's names: a menu of them when they fit Slack's 100 options, else a
 // menu whose options breach loads as the person types (SystemOptions). An address that is not
-// in the inventory is typed in its own field, which only an incident commander may use.
-func DeclareModal(metadata, title string, now time.Time, systems []string) slackgo.ModalViewRequest {
+// in the inventory is typed in its own field, which only an incident commander may use. The
+// affected-subjects dataset is chosen from the store's (stored); it can be given later.
+func DeclareModal(metadata, title string, now time.Time, systems []string, stored StoredDatasets) slackgo.ModalViewRequest {
 	aware := slackgo.NewDateTimePickerBlockElement(InputAwareAt)
 	aware.InitialDateTime = now.Unix()
 	severity := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How bad does it look?", maxPlaceholder), InputSeverity)
@@ -85,10 +89,73 @@ func DeclareModal(metadata, title string, now time.Time, systems []string) slack
 		slackgo.NewInputBlock(InputAwareAt, plain("Aware since", maxLabel), plain("When the organisation became aware: the legal clocks run from here.", maxLabel), aware),
 		slackgo.NewInputBlock(InputSeverity, plain("Severity", maxLabel), nil, severity),
 		textInput(InputWhat, "What happened", "A few sentences. No personal data of the people affected.", "", true, true, ""),
-		textInput(InputSubjects, "Affected-subjects dataset", "customers-march.csv", "", false, true,
-			"The name of a dataset in breach's dataset store (breach datasets list). It can be given later."),
+		datasetBlock(stored),
 	)
 	return modal(ViewDeclare, "Declare a breach", "Declare", metadata, blocks...)
+}
+
+// StoredDatasets are the datasets of breach's store that the declaration form offers.
+type StoredDatasets struct {
+	// Infos are the store's datasets, newest first (datasets.Store.List).
+	Infos []datasets.Info
+	// Unreadable says the store could not be listed just now.
+	Unreadable bool
+}
+
+// ShortcutName is the name of the message shortcut that makes a CSV shared in an incident's
+// channel its dataset, as the app manifest gives it.
+const ShortcutName = "Use as subjects dataset"
+
+// laterHint is how a dataset is given once the incident runs.
+const laterHint = "It can be given later: share the CSV in the incident channel and choose *" + ShortcutName +
+	"* from the message's menu (⋮), or `breach subjects ID --dataset NAME` on the command line."
+
+// datasetBlock offers the store's newest datasets (Slack shows at most 100 options), or says
+// how to add one when there is none.
+func datasetBlock(stored StoredDatasets) slackgo.Block {
+	switch {
+	case stored.Unreadable:
+		return section(BlockNoDatasets, "*Affected-subjects dataset:* breach could not read its dataset store just now. "+laterHint)
+	case len(stored.Infos) == 0:
+		return section(BlockNoDatasets, "*Affected-subjects dataset:* breach's dataset store holds none yet. "+
+			"Add the export with `breach datasets add FILE.csv` and declare again, or declare now without one. "+laterHint)
+	}
+	menu := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("Choose a dataset of breach's store", maxPlaceholder), InputSubjects)
+	for i, info := range stored.Infos {
+		if i == MaxStaticOptions {
+			break
+		}
+		menu.Options = append(menu.Options, slackgo.NewOptionBlockObject(info.Name, plain(DatasetOptionText(info), maxOptionText), nil))
+	}
+	hint := "From breach's dataset store (breach datasets list), newest first. It can be given later, also as a CSV shared in the incident channel."
+	if n := len(stored.Infos); n > MaxStaticOptions {
+		hint = fmt.Sprintf("The newest %d of the %d datasets in breach's store; give an older one later: breach subjects ID --dataset NAME.", MaxStaticOptions, n)
+	}
+	in := slackgo.NewInputBlock(InputSubjects, plain("Affected-subjects dataset", maxLabel), plain(hint, maxLabel), menu)
+	in.Optional = true
+	return in
+}
+
+// DatasetOptionText shows a stored dataset in a menu: its name, size and when it was added, in
+// Slack's 75 characters (the name is shortened, never the rest).
+func DatasetOptionText(info datasets.Info) string {
+	suffix := " · " + ByteSize(info.Size) + " · " + info.Modified.UTC().Format("2006-01-02 15:04")
+	return Truncate(info.Name, maxOptionText-Chars(suffix)) + suffix
+}
+
+// ByteSize is a size as people read it: 812 B, 4.1 kB, 1.5 GB.
+func ByteSize(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f := float64(n)
+	for _, unit := range []string{"kB", "MB", "GB", "TB"} {
+		f /= 1000
+		if f < 999.95 {
+			return fmt.Sprintf("%.1f %s", f, unit)
+		}
+	}
+	return fmt.Sprintf("%.1f PB", f/1000)
 }
 
 // SystemOptions are the options of the systems menu for what a person typed: the inventory's

@@ -1,8 +1,9 @@
 // Package slackfake is a Slack workspace for tests: slack-go's slacktest server with the Web API
 // methods breach uses made stateful (channels, messages, edits, pins, modals, ephemeral messages,
-// direct messages and response URLs), fault injection (429 with Retry-After, 5xx, Slack error
-// codes), and people who type slash commands, click buttons and submit modals, signed exactly as
-// Slack signs its requests.
+// direct messages, response URLs, and files people share, served to the bot token), fault
+// injection (429 with Retry-After, 5xx, Slack error codes), and people who type slash commands,
+// click buttons, run message shortcuts and submit modals, signed exactly as Slack signs its
+// requests.
 package slackfake
 
 import (
@@ -32,6 +33,8 @@ type Message struct {
 	Blocks  json.RawMessage
 	// Edits counts chat.update calls on this message.
 	Edits int
+	// Files were shared with the message (ShareFile).
+	Files []File
 }
 
 // Channel is a conversation.
@@ -102,6 +105,7 @@ type Workspace struct {
 	violations []Violation
 	sock       socket
 	groups     map[string][]string
+	files      []File
 }
 
 // New starts a workspace whose bot token is token.
@@ -128,6 +132,7 @@ func New(token string) *Workspace {
 		"/views.update":             w.api(w.viewsUpdate),
 		"/usergroups.users.list":    w.api(w.userGroupMembers),
 		"/response/":                w.response,
+		"/files-pri/":               w.download,
 		"/apps.connections.open":    w.appsConnectionsOpen,
 		"/socket":                   w.socketHandler,
 	}
