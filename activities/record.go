@@ -117,6 +117,10 @@ type ObligationStatus struct {
 	Late        bool      `json:"late,omitempty"`
 	Reasons     string    `json:"reasons,omitempty"`
 	Escalations []string  `json:"escalations,omitempty"`
+	// Failure is why the obligation's clock failed (state failed), until it is resolved.
+	Failure string `json:"failure,omitempty"`
+	// ByHand says the obligation was met outside breach and recorded with breach resolve.
+	ByHand bool `json:"by_hand,omitempty"`
 	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
 	Supplements []Supplement `json:"supplements,omitempty"`
 }
@@ -139,11 +143,13 @@ const (
 	OblAwaitingFiling   = "awaiting-filing"
 	OblAwaitingNotices  = "awaiting-notices"
 	OblFiled            = "filed"
+	// OblFailed is a clock that failed: someone must file by hand and record it (resolve).
+	OblFailed = "failed"
 )
 
 // AlertProgress is the progress of customer alerts.
 type AlertProgress struct {
-	State      string `json:"state"` // not-required | sending | done
+	State      string `json:"state"` // not-required | sending | done | failed | resolved
 	Total      int    `json:"total"`
 	Sent       int    `json:"sent"`
 	Invalid    int    `json:"invalid"`
@@ -162,4 +168,8 @@ type AlertProgress struct {
 	Rows                   int       `json:"rows"`
 	StartedAt              time.Time `json:"started_at,omitzero"`
 	UpdatedAt              time.Time `json:"updated_at,omitzero"`
+	// Error is why a failed run stopped (state failed).
+	Error string `json:"error,omitempty"`
+	// Resolution records alerts completed outside breach (state resolved): by whom, when, how.
+	Resolution string `json:"resolution,omitempty"`
 }

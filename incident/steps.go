@@ -56,3 +56,14 @@ const (
 	MsgReadyToClose     = "ready-to-close"
 	MsgClosed           = "closed"
 )
+
+// Recovery steps: what breach could not finish, for a person to finish and record.
+const (
+	// StepResolve + obligation id: a clock that failed; file by hand and record it.
+	StepResolve = "resolve:"
+	// StepRetryAlerts: customer alerts that stopped; retry them, or record how people were told.
+	StepRetryAlerts = "retry-alerts"
+)
+
+// ResolveStep names the recovery of a failed obligation clock.
+func ResolveStep(obligation string) string { return StepResolve + obligation }

@@ -280,19 +280,23 @@ func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
 		inc.alertsStarted = inc.alertsWanted
 		p, err := inc.sendAlerts(ctx, inc.alertsStarted)
 		if err != nil {
-			inc.event(ctx, "alerts-failed", "Customer alerts stopped: "+applicationMessage(err))
-			inc.chat("alerts-failed", "Customer alerts stopped: "+applicationMessage(err), true)
+			inc.alertsFailed(ctx, err)
 			continue
 		}
 		inc.rec.Alerts = p
 		inc.alertsRun = inc.alertsStarted
-		for _, o := range inc.rec.Obligations {
-			if o.IsNotice() && o.State != OblFiled {
-				err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
-					noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: p.Sent}).Get(ctx, nil)
-				if err != nil {
-					inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
-				}
+		inc.noticesComplete(ctx, p.Sent)
+	}
+}
+
+// noticesComplete tells each notice obligation's clock that the customer notices went out.
+func (inc *incidentImpl) noticesComplete(ctx workflow.Context, sent int) {
+	for _, o := range inc.rec.Obligations {
+		if o.IsNotice() && o.State != OblFiled {
+			err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
+				noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: sent}).Get(ctx, nil)
+			if err != nil {
+				inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
 			}
 		}
 	}

@@ -151,6 +151,8 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 		setSignedUpdate(ctx, inc, UpdateAmend, inc.amend, inc.validateAmend),
 		setSignedUpdate(ctx, inc, UpdateSupplement, inc.supplement, inc.validateSupplement),
 		setSignedUpdate(ctx, inc, UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
+		setSignedUpdate(ctx, inc, UpdateResolve, inc.resolve, inc.validateResolve),
+		setSignedUpdate(ctx, inc, UpdateRetry, inc.retry, inc.validateRetry),
 	} {
 		if err != nil {
 			return err
@@ -545,10 +547,19 @@ func (inc *incidentImpl) outstanding() []string {
 	}
 	for _, o := range inc.rec.Obligations {
 		if o.State != OblFiled {
+			if o.State == OblFailed {
+				out = append(out, fmt.Sprintf("%s's clock failed (%s): file it by hand and record it (breach resolve %s --obligation %s --filed-by-hand --reference REF)",
+					o.ID, o.Failure, inc.decl.IncidentID, o.ID))
+				continue
+			}
 			out = append(out, fmt.Sprintf("%s is %s (due %s)", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339)))
 		}
 	}
-	if inc.alertsRun < inc.alertsWanted {
+	switch {
+	case inc.rec.Alerts.State == AlertsFailed:
+		out = append(out, fmt.Sprintf("customer alerts failed (%s): retry them (breach retry %s --alerts) or record how people were told (breach resolve %s --alerts --by-other-means --note …)",
+			inc.rec.Alerts.Error, inc.decl.IncidentID, inc.decl.IncidentID))
+	case inc.alertsRun < inc.alertsWanted:
 		out = append(out, fmt.Sprintf("customer alerts are sending (%d of %d)", inc.rec.Alerts.Sent, inc.rec.Alerts.Total))
 	}
 	if inc.reevalReason != "" {

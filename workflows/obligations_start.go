@@ -131,8 +131,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			var st ObligationStatus
 			if err := fut.Get(ctx, &st); err != nil {
-				inc.event(ctx, "obligation-failed", fmt.Sprintf("The %s clock failed: %v", id, err))
-				inc.chat("obligation-failed", fmt.Sprintf("The %s clock failed: %v. File it by hand and record it in the register.", id, err), true)
+				inc.clockFailed(ctx, id, err)
 				return
 			}
 			inc.applyChildState(childState{Obligation: &st})

@@ -36,6 +36,8 @@ const (
 	UpdateAmend           = "amend"
 	UpdateSupplement      = "supplement"
 	UpdateRelease         = "release"
+	UpdateResolve         = "resolve"
+	UpdateRetry           = "retry"
 
 	// SignalDrillInject delivers a drill's inject (DrillInject) into a drill incident's timeline
 	// and chat.
@@ -214,6 +216,7 @@ const (
 	OblAwaitingFiling   = activities.OblAwaitingFiling
 	OblAwaitingNotices  = activities.OblAwaitingNotices
 	OblFiled            = activities.OblFiled
+	OblFailed           = activities.OblFailed
 )
 
 // PendingStep is something a person must do.
@@ -258,4 +261,9 @@ const (
 	AlertsNotRequired = "not-required"
 	AlertsSending     = "sending"
 	AlertsDone        = "done"
+	// AlertsFailed is a run that stopped: retry it (it resumes where the ledger stands) or
+	// record that the people were told by other means.
+	AlertsFailed = "failed"
+	// AlertsResolved is alerts completed outside breach, recorded with the reason.
+	AlertsResolved = "resolved"
 )

@@ -83,6 +83,8 @@ func newRootCmd() *cobra.Command {
 		newSubjectsCmd(g),
 		newDatasetsCmd(g),
 		newKeysCmd(g),
+		newResolveCmd(g),
+		newRetryCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
 		newObligationsCmd(g),
