@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/rules"
@@ -538,4 +539,19 @@ func TestDecisionsAreSignedByTheIngress(t *testing.T) {
 	r.Step = "report:other"
 	_, sig, unsigned = r.Signed()
 	require.Error(t, keys.Verify(sig, by, incidentID, workflows.UpdateApprove, unsigned, time.Now(), false))
+}
+
+// Customer alerts that stopped show a button that retries them, as the commander.
+func TestRetryAlertsButton(t *testing.T) {
+	h := newHarness(t)
+	room := h.incident()
+	m := h.postMessage(room, activities.ChatMessage{Kind: "alerts-failed", Step: "retry-alerts", Text: "Customer alerts stopped: SendGrid refused the key."})
+	_, err := h.ic.Click(m, breachslack.ActionRetryAlerts)
+	require.NoError(t, err)
+	h.srv.Wait()
+	ups := h.temporal.Updates()
+	require.Len(t, ups, 1)
+	assert.Equal(t, workflows.UpdateRetry, ups[0].Name)
+	assert.Equal(t, workflows.RetryRequest{By: actorOf(icID), Alerts: true}, ups[0].Arg)
+	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Retried by <@"+icID+">")
 }

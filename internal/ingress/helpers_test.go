@@ -117,6 +117,8 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 		by, role = a.By, workflows.RoleDPO
 	case workflows.CloseRequest:
 		by, role = a.By, workflows.RoleCommander
+	case workflows.RetryRequest:
+		by, role = a.By, workflows.RoleCommander
 	case workflows.ReplaceSubjectsRequest:
 		by, role = a.By, workflows.RoleCommander
 		if f.running[id].Roles.Has(workflows.RoleDPO, a.By) {
@@ -350,6 +352,15 @@ func (h *harness) incident() activities.Room {
 func (h *harness) post(room activities.Room, kind, text string) slackfake.Message {
 	h.t.Helper()
 	require.NoError(h.t, h.chat.Post(context.Background(), activities.ChatMessage{IncidentID: incidentID, Kind: kind, Text: text}))
+	msgs := h.ws.Messages(room.ID)
+	return msgs[len(msgs)-1]
+}
+
+// postMessage posts a workflow message with its structured fields and returns it as Slack shows it.
+func (h *harness) postMessage(room activities.Room, m activities.ChatMessage) slackfake.Message {
+	h.t.Helper()
+	m.IncidentID = incidentID
+	require.NoError(h.t, h.chat.Post(context.Background(), m))
 	msgs := h.ws.Messages(room.ID)
 	return msgs[len(msgs)-1]
 }

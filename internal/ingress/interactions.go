@@ -75,7 +75,7 @@ type where struct {
 
 var knownActions = map[string]bool{
 	breachslack.ActionDecide: true, breachslack.ActionApproveReport: true, breachslack.ActionConfirmIsolation: true,
-	breachslack.ActionFileReport: true, breachslack.ActionClose: true,
+	breachslack.ActionFileReport: true, breachslack.ActionClose: true, breachslack.ActionRetryAlerts: true,
 }
 
 func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAction) {
@@ -93,7 +93,7 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		})
 		return
 	}
-	incident, step, ok := breachslack.ParseButtonValue(a.Value)
+	incidentID, step, ok := breachslack.ParseButtonValue(a.Value)
 	if ok {
 		switch a.ActionID {
 		case breachslack.ActionApproveReport:
@@ -101,7 +101,9 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		case breachslack.ActionConfirmIsolation:
 			ok = strings.HasPrefix(step, workflows.StepIsolation)
 		case breachslack.ActionFileReport:
-			ok = strings.HasPrefix(step, "file:")
+			ok = strings.HasPrefix(step, incident.StepFile)
+		case breachslack.ActionRetryAlerts:
+			ok = step == incident.StepRetryAlerts
 		}
 	}
 	if !ok {
@@ -112,13 +114,13 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 	}
 	switch a.ActionID {
 	case breachslack.ActionDecide, breachslack.ActionFileReport:
-		m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incident, Step: step, MessageTS: at.messageTS, Text: at.text}
+		m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
 		if raw, err := json.Marshal(at.blocks); err == nil {
 			m.Blocks = raw
 		}
-		view := breachslack.DecideModal(m.encode(), incident)
+		view := breachslack.DecideModal(m.encode(), incidentID)
 		if a.ActionID == breachslack.ActionFileReport {
-			view = breachslack.FileModal(m.encode(), incident, strings.TrimPrefix(step, "file:"))
+			view = breachslack.FileModal(m.encode(), incidentID, strings.TrimPrefix(step, "file:"))
 		}
 		trigger := cb.TriggerID
 		s.later("open modal", func(ctx context.Context) {
@@ -132,28 +134,32 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		s.later("approve", func(ctx context.Context) {
 			// A report past its deadline needs the reasons for the delay: ask for them in a form
 			// while the click's trigger is still valid (Slack allows 3 seconds).
-			if due, late := s.lateReport(ctx, incident, strings.TrimPrefix(step, workflows.StepReport)); late {
-				m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incident, Step: step, MessageTS: at.messageTS, Text: at.text}
+			if due, late := s.lateReport(ctx, incidentID, strings.TrimPrefix(step, workflows.StepReport)); late {
+				m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
 				if raw, err := json.Marshal(at.blocks); err == nil {
 					m.Blocks = raw
 				}
-				view := breachslack.ApproveLateModal(m.encode(), incident, strings.TrimPrefix(step, workflows.StepReport), due)
+				view := breachslack.ApproveLateModal(m.encode(), incidentID, strings.TrimPrefix(step, workflows.StepReport), due)
 				if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
 					s.cfg.Logger.Warn("slack views.open failed", "error", err)
 					s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI with --reasons.")
 				}
 				return
 			}
-			s.act(ctx, at, incident, workflows.UpdateApprove, workflows.ApproveRequest{By: at.actor, Step: step}, "Approved")
+			s.act(ctx, at, incidentID, workflows.UpdateApprove, workflows.ApproveRequest{By: at.actor, Step: step}, "Approved")
 		})
 	case breachslack.ActionConfirmIsolation:
 		s.later("confirm isolation", func(ctx context.Context) {
-			s.act(ctx, at, incident, workflows.UpdateApprove,
+			s.act(ctx, at, incidentID, workflows.UpdateApprove,
 				workflows.ApproveRequest{By: at.actor, Step: step, Note: "confirmed in Slack"}, "Confirmed")
 		})
 	case breachslack.ActionClose:
 		s.later("close", func(ctx context.Context) {
-			s.act(ctx, at, incident, workflows.UpdateClose, workflows.CloseRequest{By: at.actor}, "Closed")
+			s.act(ctx, at, incidentID, workflows.UpdateClose, workflows.CloseRequest{By: at.actor}, "Closed")
+		})
+	case breachslack.ActionRetryAlerts:
+		s.later("retry alerts", func(ctx context.Context) {
+			s.act(ctx, at, incidentID, workflows.UpdateRetry, workflows.RetryRequest{By: at.actor, Alerts: true}, "Retried")
 		})
 	}
 }
@@ -601,6 +607,8 @@ func (s *Server) sign(incidentID, update string, arg any) (any, error) {
 	case workflows.FileRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
 	case workflows.CloseRequest:
+		return signAs(s.cfg.Signer, incidentID, update, r, at)
+	case workflows.RetryRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
 	case workflows.ReplaceSubjectsRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)

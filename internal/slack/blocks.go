@@ -46,6 +46,7 @@ const (
 	ActionConfirmIsolation = "breach_confirm_isolation"
 	ActionFileReport       = "breach_file_report"
 	ActionClose            = "breach_close"
+	ActionRetryAlerts      = "breach_retry_alerts"
 )
 
 // Callback IDs of the modals.
@@ -444,6 +445,8 @@ func RequestOf(m activities.ChatMessage) (Request, bool) {
 		return Request{ActionID: ActionDecide, Step: step, Label: "Record the DPO's decision", Done: "Decided"}, true
 	case step == incident.StepClose:
 		return Request{ActionID: ActionClose, Step: step, Label: "Close the incident", Done: "Closed"}, true
+	case step == incident.StepRetryAlerts:
+		return Request{ActionID: ActionRetryAlerts, Step: step, Label: "Retry the customer alerts", Done: "Retried"}, true
 	case subject == "":
 	case kind == incident.StepReport:
 		return Request{ActionID: ActionApproveReport, Step: step, Label: "Approve the report", Done: "Approved"}, true
