@@ -9,6 +9,7 @@ import (
 
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/subjects"
 )
 
 // DatasetRef names the affected-subjects dataset. The workflow holds only this reference and
@@ -114,6 +115,10 @@ type Activities struct {
 	Datasets  Datasets
 	// Dir is the root of local records: reports, evidence, timelines, the register.
 	Dir string
+	// SubjectLimits bound what one record of a subjects dataset may hold; the zero value is
+	// subjects.DefaultLimits. Every worker must use the same: the scope and the notices read
+	// one dataset.
+	SubjectLimits subjects.Limits
 	Now func() time.Time
 }
 

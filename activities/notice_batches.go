@@ -124,7 +124,7 @@ func (h *heartbeater) close() {
 // cut into blocks of NoticeBlockRows, and each block's people are sent in one batch per notice
 // group, one batch after another, each exactly once through the ledger. Reading the next block
 // overlaps with sending the current one; no more than two blocks are held at a time.
-func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string, in NoticeChunkInput) (NoticeChunkResult, error) {
+func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, dir string, in NoticeChunkInput) (NoticeChunkResult, error) {
 	if in.MaxRows <= 0 {
 		in.MaxRows = NoticeBlockRows
 	}
@@ -142,7 +142,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string,
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	rd, f, err := openAt(ctx, ds, in.Dataset, st.Next)
+	rd, f, err := openAt(ctx, ds, lim, in.Dataset, st.Next)
 	if err != nil {
 		return res, err
 	}

@@ -52,7 +52,7 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 		return plan, fmt.Errorf("open subjects dataset %s: %w", in.Dataset.URI, err)
 	}
 	defer f.Close()
-	rd, err := subjects.NewReader(f, nil)
+	rd, err := a.SubjectLimits.NewReader(f, nil)
 	if err != nil {
 		return plan, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
 	}
@@ -173,7 +173,7 @@ func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinish
 	}
 	if f, err := a.Datasets.Open(ctx, in.Dataset); err == nil {
 		defer f.Close()
-		if rd, err := subjects.NewReader(f, nil); err == nil {
+		if rd, err := a.SubjectLimits.NewReader(f, nil); err == nil {
 			for {
 				row, err := rd.Next()
 				if err != nil {

@@ -125,7 +125,7 @@ type noticeView struct {
 // skipped.
 func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (NoticeChunkResult, error) {
 	if sg, ok := a.Mail.(*SendGridMail); ok {
-		return sg.sendNotices(ctx, a.Datasets, a.Dir, in)
+		return sg.sendNotices(ctx, a.Datasets, a.SubjectLimits, a.Dir, in)
 	}
 	res := NoticeChunkResult{Next: in.From}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -139,7 +139,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	rd, f, err := openAt(ctx, a.Datasets, in.Dataset, res.Next)
+	rd, f, err := openAt(ctx, a.Datasets, a.SubjectLimits, in.Dataset, res.Next)
 	if err != nil {
 		return res, err
 	}

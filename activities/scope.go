@@ -67,7 +67,7 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 	}
 	defer f.Close()
 	var dups []int
-	sum, err := subjects.Scan(f, func(is subjects.Issue) error {
+	sum, err := a.SubjectLimits.Scan(f, func(is subjects.Issue) error {
 		if is.Kind == subjects.IssueDuplicate {
 			dups = append(dups, is.Row)
 		}
@@ -96,12 +96,12 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 
 // openAt opens the dataset and returns a reader standing at pos (a Position from an earlier
 // reader of the same dataset; the zero Position is the first data row).
-func openAt(ctx context.Context, ds Datasets, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
+func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
 	f, err := ds.Open(ctx, ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open subjects dataset %s: %w", ref.URI, err)
 	}
-	head, err := subjects.NewReader(f, nil)
+	head, err := lim.NewReader(f, nil)
 	if err != nil {
 		f.Close()
 		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)

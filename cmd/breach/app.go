@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"math"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,6 +23,7 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/subjects"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/workflows"
 )
@@ -136,13 +140,62 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	lim, err := subjectLimits()
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
-		Chat:      chat,
-		Mail:      mailer,
-		Firewalls: fw,
-		Datasets:  activities.LocalDatasets{},
-		Dir:       cfg.Home,
+		Chat:          chat,
+		Mail:          mailer,
+		Firewalls:     fw,
+		Datasets:      activities.LocalDatasets{},
+		Dir:           cfg.Home,
+		SubjectLimits: lim,
 	}, nil
+}
+
+// subjectLimits reads BREACH_SUBJECTS_MAX_RECORD and BREACH_SUBJECTS_MAX_FIELD (bytes, or with
+// KiB or MiB); unset means the defaults of internal/subjects.
+func subjectLimits() (subjects.Limits, error) {
+	var lim subjects.Limits
+	for _, v := range []struct {
+		env string
+		dst *int
+	}{{"BREACH_SUBJECTS_MAX_RECORD", &lim.MaxRecord}, {"BREACH_SUBJECTS_MAX_FIELD", &lim.MaxField}} {
+		s := os.Getenv(v.env)
+		if s == "" {
+			continue
+		}
+		n, err := parseByteSize(s)
+		if err != nil {
+			return lim, usagef("%s=%q: %v; give a size such as 65536, 64KiB or 1MiB", v.env, s, err)
+		}
+		*v.dst = n
+	}
+	if err := lim.Check(); err != nil {
+		return lim, usagef("BREACH_SUBJECTS_MAX_RECORD/BREACH_SUBJECTS_MAX_FIELD: %v", err)
+	}
+	return lim, nil
+}
+
+// parseByteSize reads a positive size: a number of bytes, or one followed by KiB or MiB.
+func parseByteSize(s string) (int, error) {
+	mult := 1
+	num := s
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 || n > math.MaxInt32/mult {
+		return 0, errors.New("not a positive size")
+	}
+	return n * mult, nil
 }
 
 // sqliteLedgerPragmas are the ledger's SQLite settings (WAL, a busy timeout, immediate

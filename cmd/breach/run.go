@@ -63,6 +63,10 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 // startLocal connects to Temporal (starting the embedded server when none answers locally) and
 // starts the workers in this process; chat goes to chatOut when it is not nil. stop undoes both.
 func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer) (*stack, func(), error) {
+	// Settings that cannot work are refused before a server starts.
+	if _, err := subjectLimits(); err != nil {
+		return nil, nil, err
+	}
 	st, err := ensureStack(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
