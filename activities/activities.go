@@ -119,7 +119,7 @@ type Activities struct {
 	// subjects.DefaultLimits. Every worker must use the same: the scope and the notices read
 	// one dataset.
 	SubjectLimits subjects.Limits
-	Now func() time.Time
+	Now           func() time.Time
 }
 
 func (a *Activities) now() time.Time {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,8 +23,8 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
-	"github.com/breachops/breach/internal/subjects"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/workflows"
 )
 

@@ -595,7 +595,7 @@ func linesOf(rows []subjects.Row) []int {
 // It counts what was read of it.
 type generated struct {
 	head, body, tail string
-	n, read         int64
+	n, read          int64
 }
 
 func (g *generated) Read(p []byte) (int, error) {

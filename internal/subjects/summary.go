@@ -29,7 +29,7 @@ type Summary struct {
 	MailableByJurisdiction map[string]int `json:"mailable_by_jurisdiction"`
 	// ByCategory counts subjects by data category, each a word of the vocabulary
 	// (rules.Categories); values outside it count as other.
-	ByCategory  map[string]int `json:"by_category"`
+	ByCategory map[string]int `json:"by_category"`
 	// IssueCounts counts the issues by kind; Issues lists the first MaxListedIssues, by line:
 	// the rows' problems and notes (an unknown data category).
 	IssueCounts map[string]int `json:"issue_counts,omitempty"`
