@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -38,13 +39,14 @@ type ScopeResult struct {
 // LocalDatasets opens datasets from the local file system.
 type LocalDatasets struct{}
 
-// Open opens a file path or file:// URI.
+// Open opens a file path or file:// URI: a regular file only (a device or a named pipe would
+// stall or flood the worker).
 func (LocalDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
 	path := strings.TrimPrefix(ref.URI, "file://")
 	if path == "" {
 		return nil, fmt.Errorf("no subjects dataset given: pass --subjects FILE.csv")
 	}
-	f, err := os.Open(path)
+	f, err := infile.Open(path, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -138,12 +137,9 @@ func newAmendCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if path != "" {
-				abs, err := filepath.Abs(path)
+				abs, err := subjectsFile(path)
 				if err != nil {
-					return usagef("--subjects %s: %v", path, err)
-				}
-				if err := readable(abs); err != nil {
-					return usagef("--subjects %s cannot be read: %v", path, err)
+					return err
 				}
 				r.Subjects = &activities.DatasetRef{URI: abs}
 			}
@@ -301,12 +297,12 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 			if err := requireAs(r.By); err != nil {
 				return err
 			}
-			abs, err := filepath.Abs(path)
-			if err != nil || path == "" {
+			if path == "" {
 				return usagef("--subjects FILE.csv is required")
 			}
-			if err := readable(abs); err != nil {
-				return usagef("--subjects %s cannot be read: %v", path, err)
+			abs, err := subjectsFile(path)
+			if err != nil {
+				return err
 			}
 			r.Subjects = activities.DatasetRef{URI: abs}
 			return withClient(cmd, func(c client.Client) error {

@@ -24,6 +24,7 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -131,12 +132,9 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 	}
 	var ds activities.DatasetRef
 	if f.subjects != "" {
-		abs, err := filepath.Abs(f.subjects)
+		abs, err := subjectsFile(f.subjects)
 		if err != nil {
-			return workflows.Declaration{}, usagef("--subjects %s: %v", f.subjects, err)
-		}
-		if err := readable(abs); err != nil {
-			return workflows.Declaration{}, usagef("--subjects %s cannot be read: %v; check the path and permissions", f.subjects, err)
+			return workflows.Declaration{}, err
 		}
 		ds.URI = abs
 	}
@@ -162,24 +160,21 @@ func (f *declareFlags) declaration(cfg *config.Config, now time.Time) (workflows
 	return d, nil
 }
 
-func readable(path string) error {
-	fh, err := os.Open(path)
+// subjectsFile checks a --subjects path: a regular file (not a directory, device, named pipe
+// or socket) that can be read. It returns the absolute path the worker will open.
+func subjectsFile(path string) (string, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return err
+		return "", usagef("--subjects %s: %v", path, err)
 	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
+	if err := infile.Check(abs, 0); err != nil {
+		var ie *infile.Error
+		if errors.As(err, &ie) {
+			return "", usagef("--subjects %v (a CSV export of the affected people)", err)
+		}
+		return "", usagef("--subjects %s cannot be read: %v; check the path and permissions", path, err)
 	}
-	if st.IsDir() {
-		return errors.New("it is a directory")
-	}
-	var b [1]byte
-	if _, err := fh.Read(b[:]); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
+	return abs, nil
 }
 
 // newIncidentID makes INC-YYYYMMDD-XXXX. With a key the suffix and date derive from the key and

@@ -22,6 +22,7 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/scenario"
 	"github.com/breachops/breach/workflows"
 )
@@ -308,18 +309,35 @@ func timeOrNone(t time.Time) string {
 }
 
 // keepDataset copies the scenario's dataset to BREACH_HOME/drills/datasets/, named by its
-// content, and returns the copy's path.
+// content, and returns the copy's path. It streams: a dataset is never read into memory.
 func keepDataset(home string, sc scenario.Scenario) (string, error) {
-	data, err := os.ReadFile(sc.Subjects)
+	src, err := infile.Open(sc.Subjects, 0)
 	if err != nil {
-		return "", usagef("scenario %s: subjects %s: %v", sc.Name, sc.Subjects, err)
+		return "", usagef("scenario %s: subjects %v", sc.Name, err)
 	}
-	sum := sha256.Sum256(data)
-	path := filepath.Join(activities.DrillsDir(home), "datasets", sc.Name+"-"+hex.EncodeToString(sum[:6])+".csv")
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	defer src.Close()
+	dir := filepath.Join(activities.DrillsDir(home), "datasets")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("keep the drill's dataset: %w", err)
 	}
-	if err := os.WriteFile(path, data, 0o640); err != nil {
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("keep the drill's dataset: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), src)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("keep the drill's dataset %s: %w", sc.Subjects, err)
+	}
+	path := filepath.Join(dir, sc.Name+"-"+hex.EncodeToString(h.Sum(nil)[:6])+".csv")
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return "", fmt.Errorf("keep the drill's dataset: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", fmt.Errorf("keep the drill's dataset: %w", err)
 	}
 	return path, nil

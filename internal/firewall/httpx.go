@@ -7,9 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/infile"
 )
 
 // defaultHTTPTimeout bounds one HTTP call to a firewall API; the activity's own timeout and
@@ -27,7 +28,7 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := infile.ReadFile(caFile, infile.MaxConfigBytes)
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("read CA file: %w", err))
 		}

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/breachops/breach/internal/infile"
 )
 
 // Provider names as they appear in the inventory.
@@ -156,7 +157,7 @@ type rawInventory struct {
 
 // LoadInventory reads and validates the inventory file at path.
 func LoadInventory(path string) (*Inventory, error) {
-	b, err := os.ReadFile(path)
+	b, err := infile.ReadFile(path, infile.MaxConfigBytes)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("read inventory: %w", err))
 	}
