@@ -137,7 +137,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 	}
 	end := in.From.Index + in.MaxRows
 	res := NoticeChunkResult{Next: st.Next, Counts: st.Counts}
-	dups, err := readDuplicateRange(duplicatesPath(dir, in.IncidentID, in.Dataset.SHA256), st.Next.Index+1, end)
+	dups, err := readDuplicates(dir, in.IncidentID, in.Dataset.SHA256, st.Next.Index+1, end)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)

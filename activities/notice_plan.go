@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -116,8 +115,8 @@ type NoticeSummary struct {
 
 // PossiblyDuplicatedPath is where FinishNotices lists the people of an incident who may have
 // received two notices: subject key, dataset row and line; no address or name.
-func PossiblyDuplicatedPath(root, incidentID string) string {
-	return filepath.Join(IncidentDir(root, incidentID), "alerts", "possibly-duplicated.csv")
+func PossiblyDuplicatedPath(root, incidentID string) (string, error) {
+	return IncidentPath(root, incidentID, "alerts", "possibly-duplicated.csv")
 }
 
 // FinishNotices reads the ledger's account of the alerts and writes the list of people who
@@ -156,7 +155,9 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	if err != nil {
 		return NoticeSummary{}, err
 	}
-	sum.List = PossiblyDuplicatedPath(a.Dir, in.IncidentID)
+	if sum.List, err = PossiblyDuplicatedPath(a.Dir, in.IncidentID); err != nil {
+		return NoticeSummary{}, pathError(err)
+	}
 	if err := writeFileAtomic(sum.List, []byte(list)); err != nil {
 		return NoticeSummary{}, err
 	}

@@ -134,7 +134,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 			res = hb
 		}
 	}
-	dups, err := readDuplicateRange(duplicatesPath(a.Dir, in.IncidentID, in.Dataset.SHA256), res.Next.Index+1, in.From.Index+in.MaxRows)
+	dups, err := readDuplicates(a.Dir, in.IncidentID, in.Dataset.SHA256, res.Next.Index+1, in.From.Index+in.MaxRows)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)

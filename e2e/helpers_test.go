@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -600,3 +602,23 @@ func (quietLogger) Debug(string, ...interface{}) {}
 func (quietLogger) Info(string, ...interface{})  {}
 func (quietLogger) Warn(string, ...interface{})  {}
 func (quietLogger) Error(string, ...interface{}) {}
+
+// roomLog is the console's incident log of an incident.
+func (s *stack) roomLog(id string) string {
+	s.tb.Helper()
+	p, err := console.LogPath(s.home, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return p
+}
+
+// evidencePath is the containment evidence file of an incident.
+func (s *stack) evidencePath(id string) string {
+	s.tb.Helper()
+	p, err := activities.EvidencePath(s.home, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return p
+}
