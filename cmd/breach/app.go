@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +25,7 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/redact"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/workflows"
@@ -244,8 +247,38 @@ func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
 	if token == "" {
 		return &console.Chat{Dir: cfg.Home, Out: out}, nil
 	}
+	if err := checkAPIURL("SLACK_API_URL", os.Getenv("SLACK_API_URL")); err != nil {
+		return nil, err
+	}
 	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Dir: cfg.Home,
 		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander})
+}
+
+// checkAPIURL refuses an API base URL that would leak the token it carries: not a URL, one
+// with a password or a query, or http:// to anything but a loopback address. The value is
+// shown redacted.
+func checkAPIURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return usagef("%s=%s is not an http(s) URL; write it like https://slack.com/api/", name, redact.URL(v))
+	case u.User != nil || u.RawQuery != "":
+		return usagef("%s=%s: a base URL holds no user, password or query; the token goes in its own variable", name, redact.URL(v))
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return usagef("%s=%s would send the token in clear: use https:// (http is accepted for loopback addresses only, for tests)", name, redact.URL(v))
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the

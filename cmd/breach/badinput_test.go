@@ -126,3 +126,34 @@ func TestSubjectLimitsFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIURLsThatWouldLeakTheTokenAreRefused(t *testing.T) {
+	tests := []struct {
+		v    string
+		want string // "" when accepted
+	}{
+		{"", ""},
+		{"https://slack.com/api/", ""},
+		{"http://127.0.0.1:9000/api/", ""},
+		{"http://slack.example.com/api/", "in clear"},
+		{"https://slack.example.com/api/?token=xoxb-s3cr3t", "no user, password or query"},
+		{"https://bot:xoxb-s3cr3t@slack.example.com/api/", "no user, password or query"},
+		{"slack.example.com/api?token=xoxb-s3cr3t", "not an http(s) URL"},
+	}
+	for _, tt := range tests {
+		err := checkAPIURL("SLACK_API_URL", tt.v)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.v, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err) != 2 {
+			t.Errorf("%s: %v, want exit 2 saying %q", tt.v, err, tt.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: the error %q quotes the token", tt.v, err)
+		}
+	}
+}

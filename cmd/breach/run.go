@@ -69,6 +69,11 @@ func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer)
 	if _, err := subjectLimits(); err != nil {
 		return nil, nil, err
 	}
+	if os.Getenv("SLACK_BOT_TOKEN") != "" {
+		if err := checkAPIURL("SLACK_API_URL", os.Getenv("SLACK_API_URL")); err != nil {
+			return nil, nil, err
+		}
+	}
 	st, err := ensureStack(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err

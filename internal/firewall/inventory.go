@@ -332,8 +332,9 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 	} {
 		if e.v != "" && !envName.MatchString(e.v) {
 			parts := strings.SplitN(e.field, ".", 2)
+			// The value is not repeated: what is here instead of a name is often the secret.
 			return nil, fail(line("providers", parts[0], parts[1]), "providers."+e.field,
-				"%q is not an environment variable name; secrets stay out of the inventory, name the variable that holds them", e.v)
+				"not an environment variable name (letters, digits and _); secrets stay out of the inventory, name the variable that holds them")
 		}
 	}
 	return inv, nil
@@ -489,6 +490,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
+// checkURL accepts an https URL, or an http one to a loopback address (see requireTLS).
 func checkURL(s string, allowEmpty bool) error {
 	if s == "" {
 		if allowEmpty {
@@ -496,10 +498,7 @@ func checkURL(s string, allowEmpty bool) error {
 		}
 		return errors.New("missing")
 	}
-	if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	return nil
+	return requireTLS(s)
 }
 
 // nodeLine returns the line of the node at path (mapping keys as strings, sequence indexes as

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -434,5 +435,62 @@ func BenchmarkBatchCycle(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A ledger that cannot be opened says where it tried, never with the password: a password
+// holding '@', or one in the query string.
+func TestOpenErrorsCarryNoPassword(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	tests := []string{
+		"postgres://breach:p@ss-w0rd@" + addr + "/ledger?connect_timeout=5",
+		"postgres://breach@" + addr + "/ledger?password=p@ss-w0rd&connect_timeout=5",
+		"postgresql://breach:p%40ss-w0rd@" + addr + "/ledger?sslmode=disable&connect_timeout=5",
+		"postgres://breach:p@ss-w0rd@[::1/ledger",
+	}
+	for _, dsn := range tests {
+		_, err := Open(context.Background(), dsn)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded", redactDSN(dsn))
+		}
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			for _, secret := range []string{"p@ss-w0rd", "ss-w0rd", "p%40ss"} {
+				if strings.Contains(e.Error(), secret) {
+					t.Errorf("error %q quotes the password", e)
+				}
+			}
+		}
+		if !strings.Contains(err.Error(), "breach") {
+			t.Errorf("error %q does not say which ledger", err)
+		}
+	}
+}
+
+func TestCheckURLDSN(t *testing.T) {
+	tests := []struct {
+		dsn string
+		ok  bool
+	}{
+		{"postgres://breach:s3cr3t@db:5432/ledger?sslmode=require", true},
+		{"postgres://breach:p%40ss@db/ledger", true},
+		{"postgres://db:5432/ledger?options=-c%20x&application_name=a@b", true},
+		{"postgres://breach@db/ledger?password=s3cr3t", true},
+		{"postgres://breach:p@ss@db/ledger", false},
+		{"postgres://breach:pa/ss@db/ledger", false},
+		{"postgres://breach:p@ss@[::1/ledger", false},
+	}
+	for _, tt := range tests {
+		err := checkURLDSN(tt.dsn)
+		if tt.ok != (err == nil) {
+			t.Errorf("checkURLDSN(%s) = %v", redactDSN(tt.dsn), err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "ss@") || !strings.Contains(err.Error(), "%40")) {
+			t.Errorf("error %q: quotes the password, or does not say how to fix it", err)
+		}
 	}
 }
