@@ -212,6 +212,7 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 		if err := checkAllow(a); err != nil {
 			return nil, fail(line("defaults", "allow", i), fmt.Sprintf("defaults.allow[%d]", i), "%v", err)
 		}
+		raw.Defaults.Allow[i] = canonicalAddress(a)
 	}
 	for i, h := range raw.Providers.NFTables.Hooks {
 		if _, ok := hookByName[h]; !ok {
@@ -257,15 +258,18 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 		} else if !slices.Contains(ProviderNames, s.Provider) {
 			return nil, fail(at("provider"), field("provider"), "unknown provider %q; use one of %s", s.Provider, strings.Join(ProviderNames, ", "))
 		}
+		// Kept canonical: IPv4-mapped addresses as the IPv4 they are, for every provider.
 		for j, a := range s.Addresses {
 			if err := checkAddress(a); err != nil {
 				return nil, fail(at("addresses", j), field("addresses", j), "%v", err)
 			}
+			s.Addresses[j] = canonicalAddress(a)
 		}
 		for j, a := range s.Allow {
 			if err := checkAllow(a); err != nil {
 				return nil, fail(at("allow", j), field("allow", j), "%v", err)
 			}
+			s.Allow[j] = canonicalAddress(a)
 		}
 		switch s.Provider {
 		case ProviderDryRun, ProviderNFTables, ProviderOPNsense:
@@ -436,7 +440,10 @@ func isAddress(s string) bool {
 	return err == nil
 }
 
-// checkAddress accepts an IP address or a CIDR whose host bits are zero, other than /0.
+// checkAddress accepts an IP address or a CIDR whose host bits are zero, other than /0. An
+// IPv4-mapped IPv6 address or prefix (::ffff:10.0.0.5, ::ffff:10.0.0.0/104) is the IPv4 one
+// it maps: its traffic is IPv4 on the wire. An IPv6 prefix wider than the mapped range
+// (::/64) is refused: its IPv4-mapped part would look isolated and pass.
 func checkAddress(s string) error {
 	if a, err := netip.ParseAddr(s); err == nil {
 		if a.Zone() != "" {
@@ -451,23 +458,41 @@ func checkAddress(s string) error {
 	if p.Bits() == 0 {
 		return fmt.Errorf("%q covers every address; isolating it would cut off the whole network", s)
 	}
+	if p, err = unmapPrefix(s, p); err != nil {
+		return err
+	}
+	if p.Bits() == 0 {
+		return fmt.Errorf("%q covers every IPv4 address; isolating it would cut off the whole network", s)
+	}
 	if p.Masked() != p {
 		return fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked())
 	}
 	return nil
 }
 
-func checkAllow(s string) error {
-	if err := checkAddress(s); err != nil {
-		if p, perr := netip.ParsePrefix(s); perr == nil && p.Bits() == 0 {
-			return fmt.Errorf("%q allows every address, which would undo the isolation", s)
-		}
-		return err
+// mappedRange is where IPv4-mapped IPv6 addresses live.
+var mappedRange = netip.MustParsePrefix("::ffff:0.0.0.0/96")
+
+// unmapPrefix turns an IPv4-mapped prefix into the IPv4 prefix it maps, and refuses an IPv6
+// prefix that holds the mapped range, or a mapped address with a prefix shorter than /96.
+func unmapPrefix(s string, p netip.Prefix) (netip.Prefix, error) {
+	switch {
+	case p.Addr().Is4In6() && p.Bits() >= 96:
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96), nil
+	case p.Addr().Is6() && p.Bits() <= 96 && p.Overlaps(mappedRange):
+		return netip.Prefix{}, fmt.Errorf("%q holds the IPv4-mapped range %s, whose traffic is IPv4 and would pass an IPv6 rule; list IPv4 addresses as IPv4, and IPv6 ranges that leave it out", s, mappedRange)
 	}
-	return nil
+	return p, nil
 }
 
-// canonicalAddress prints a single-host prefix as a plain address.
+func checkAllow(s string) error {
+	if p, err := netip.ParsePrefix(s); err == nil && (p.Bits() == 0 || p.Addr().Is4In6() && p.Bits() == 96) {
+		return fmt.Errorf("%q allows every address, which would undo the isolation", s)
+	}
+	return checkAddress(s)
+}
+
+// canonicalAddress prints a single-host prefix as a plain address, an IPv4-mapped one as IPv4.
 func canonicalAddress(s string) string {
 	p, err := parsePrefix(s)
 	if err != nil {
@@ -479,13 +504,18 @@ func canonicalAddress(s string) string {
 	return p.String()
 }
 
+// parsePrefix reads an address or CIDR as a prefix, IPv4-mapped ones as IPv4 (see checkAddress).
 func parsePrefix(s string) (netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
+	}
+	if p, err = unmapPrefix(s, p); err != nil {
+		return netip.Prefix{}, err
 	}
 	return p.Masked(), nil
 }

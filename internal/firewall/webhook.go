@@ -129,8 +129,8 @@ func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookRes
 	op := fmt.Sprintf("%s %s via webhook", action, t.System)
 	ev := Evidence{Provider: w.Name(), Action: action, System: t.System, At: w.now(),
 		Identifiers: map[string]string{"url": redactURL(w.URL)}}
-	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: nonNil(t.Addresses),
-		InstanceID: t.InstanceID, Allow: nonNil(t.Allow), Incident: t.Incident})
+	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: canonicalAll(t.Addresses),
+		InstanceID: t.InstanceID, Allow: canonicalAll(t.Allow), Incident: t.Incident})
 	if err != nil {
 		return WebhookResponse{}, ev, err
 	}
@@ -219,9 +219,12 @@ func ruleID(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// canonicalAll is the addresses as receivers should see them: IPv4-mapped ones as IPv4,
+// single hosts without a prefix length; never null.
+func canonicalAll(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, a := range s {
+		out = append(out, canonicalAddress(a))
 	}
-	return s
+	return out
 }
