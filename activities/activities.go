@@ -9,6 +9,7 @@ import (
 
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -119,7 +120,10 @@ type Activities struct {
 	// subjects.DefaultLimits. Every worker must use the same: the scope and the notices read
 	// one dataset.
 	SubjectLimits subjects.Limits
-	Now           func() time.Time
+	// Pseudonyms is the installation's pseudonym key: how the people of an incident are named
+	// in the ledger and the outbox (internal/pseudonym). Every worker must hold the same.
+	Pseudonyms *pseudonym.Key
+	Now        func() time.Time
 }
 
 func (a *Activities) now() time.Time {

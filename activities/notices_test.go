@@ -55,7 +55,7 @@ func (m *countingMailer) Send(ctx context.Context, msg bmail.Message) (bmail.Rec
 func newTestActivities(t *testing.T) (*Activities, *countingMailer) {
 	dir := t.TempDir()
 	m := &countingMailer{Outbox: bmail.Outbox{Dir: filepath.Join(dir, "outbox")}}
-	return &Activities{Mail: m, Datasets: LocalDatasets{}, Dir: dir}, m
+	return &Activities{Mail: m, Datasets: LocalDatasets{}, Dir: dir, Pseudonyms: testKey(t)}, m
 }
 
 var routes = []NoticeRoute{

@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,11 +85,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// subjectKey is a stable pseudonymous key for a subject's address within one incident. It names
-// the subject's notice so that it is delivered once, and it reveals nothing by itself.
-func subjectKey(incidentID, normalizedEmail string) string {
-	h := sha256.Sum256([]byte(incidentID + "\x00" + normalizedEmail))
-	return hex.EncodeToString(h[:16])
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -146,4 +147,12 @@ func filesUnder(t *testing.T, root string) []string {
 		return err
 	}))
 	return out
+}
+
+// testKey is a fixed pseudonym key for tests.
+func testKey(t *testing.T) *pseudonym.Key {
+	t.Helper()
+	k, err := pseudonym.NewKey([]byte("a test key that is 32 bytes long"))
+	require.NoError(t, err)
+	return k
 }

@@ -102,7 +102,7 @@ func newSGFixtureAt(t *testing.T, srv *sendgridtest.Server, url string, sg *Send
 	t.Cleanup(func() { led.Close() })
 	sg.Client, sg.Ledger = client, led
 	f := &sgFixture{t: t, sg: sg, srv: srv, led: led, url: url,
-		acts: &Activities{Mail: sg, Datasets: LocalDatasets{}, Dir: dir}}
+		acts: &Activities{Mail: sg, Datasets: LocalDatasets{}, Dir: dir, Pseudonyms: testKey(t)}}
 	var s testsuite.WorkflowTestSuite
 	f.env = s.NewTestActivityEnvironment()
 	f.env.RegisterActivity(f.acts)
@@ -221,7 +221,7 @@ func TestSendGridNoticesExactlyOnceAcrossChunksAndRuns(t *testing.T) {
 	require.Equal(t, 1, p.Subjects[ledger.InvalidAddress])
 	require.Equal(t, 2, p.Subjects[ledger.Duplicate])
 	require.Equal(t, 6, p.Batches[ledger.Accepted])
-	o, err := f.led.Subject(context.Background(), "INC-20261128-0001", SubjectKey("INC-20261128-0001", "Person7@Example.NET"))
+	o, err := f.led.Subject(context.Background(), "INC-20261128-0001", f.subjectKey("INC-20261128-0001", "Person7@Example.NET"))
 	require.NoError(t, err)
 	require.Equal(t, ledger.Sent, o.Outcome)
 
@@ -380,7 +380,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		delete(want, "person20@example.net")
 		delete(want, "person1234@example.net")
 		checkDeliveries(t, f.srv, want)
-		o, err := f.led.Subject(context.Background(), "INC-20261128-0001", SubjectKey("INC-20261128-0001", "person1234@example.net"))
+		o, err := f.led.Subject(context.Background(), "INC-20261128-0001", f.subjectKey("INC-20261128-0001", "person1234@example.net"))
 		require.NoError(t, err)
 		require.Equal(t, ledger.Rejected, o.Outcome)
 	})
@@ -454,7 +454,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		}
 		require.Len(t, listed, len(server))
 		for a := range server {
-			require.True(t, listed[SubjectKey("INC-20261128-0001", a)], "%s was delivered twice but is not listed", a)
+			require.True(t, listed[f.subjectKey("INC-20261128-0001", a)], "%s was delivered twice but is not listed", a)
 		}
 		require.NotContains(t, string(raw), "@")
 	})
@@ -504,7 +504,9 @@ func TestSendGridNoticesInterruptedBatchIsReconciled(t *testing.T) {
 			require.NoError(t, err)
 			dups, err := readDuplicates(f.acts.Dir, "INC-20261128-0001", ref.SHA256, 1, 3000)
 			require.NoError(t, err)
-			require.NoError(t, f.sg.readBlocks(ctx, rd, in, dups, subjects.Position{}, 3000, blocks))
+			keys, err := ledgerKeys(ctx, f.sg, f.acts.Pseudonyms, "INC-20261128-0001")
+			require.NoError(t, err)
+			require.NoError(t, f.sg.readBlocks(ctx, rd, in, keys, dups, subjects.Position{}, 3000, blocks))
 			blk := <-blocks
 			b := blk.batches[len(blk.batches)-1].batch
 			require.NoError(t, f.led.MarkSending(ctx, "INC-20261128-0001", b.Key))
@@ -759,4 +761,12 @@ func TestContractCheckerRefusesBadRequests(t *testing.T) {
 	} {
 		require.Error(t, c.validate(post(body), []byte(body)), name)
 	}
+}
+
+// subjectKey is the ledger's key of the person with address email, under the fixture's key.
+func (f *sgFixture) subjectKey(incidentID, email string) string {
+	f.t.Helper()
+	k, err := SubjectKey(f.acts.Pseudonyms, incidentID, email)
+	require.NoError(f.t, err)
+	return k
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/console"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -621,4 +622,19 @@ func (s *stack) evidencePath(id string) string {
 		s.tb.Fatal(err)
 	}
 	return p
+}
+
+// subjectKey is the ledger's pseudonym of the person with address addr in incident id: under
+// the key the workers made in BREACH_HOME.
+func (s *stack) subjectKey(id, addr string) string {
+	s.tb.Helper()
+	k, err := pseudonym.Load(func(string) string { return "" }, s.home)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	key, err := activities.SubjectKey(k, id, addr)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return key
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/redact"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/subjects"
@@ -147,6 +148,10 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	key, err := pseudonymKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
 		Chat:          chat,
 		Mail:          mailer,
@@ -154,7 +159,26 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 		Datasets:      activities.LocalDatasets{},
 		Dir:           cfg.Home,
 		SubjectLimits: lim,
+		Pseudonyms:    key,
 	}, nil
+}
+
+// pseudonymKey is the installation's pseudonym key (internal/pseudonym): BREACH_PSEUDONYM_KEY,
+// or the file BREACH_PSEUDONYM_KEY_FILE names, else BREACH_HOME/pseudonym.key, made on first use.
+// With a PostgreSQL ledger, workers on several machines share the ledger, so they must share
+// the key: it must then come from the environment.
+func pseudonymKey(cfg *config.Config) (*pseudonym.Key, error) {
+	dsn := os.Getenv("BREACH_LEDGER_DSN")
+	shared := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	if shared && os.Getenv(pseudonym.EnvKey) == "" && os.Getenv(pseudonym.EnvKeyFile) == "" {
+		return nil, usagef("BREACH_LEDGER_DSN is a shared PostgreSQL ledger: give every worker the same pseudonym key with %s or %s (e.g. the output of `openssl rand -hex 32`); a key made on one machine would not match the others'",
+			pseudonym.EnvKey, pseudonym.EnvKeyFile)
+	}
+	k, err := pseudonym.Load(os.Getenv, cfg.Home)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return k, nil
 }
 
 // subjectLimits reads BREACH_SUBJECTS_MAX_RECORD and BREACH_SUBJECTS_MAX_FIELD (bytes, or with

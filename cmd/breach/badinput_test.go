@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/breachops/breach/internal/config"
 )
 
 // Bad input on the command line is a clear message and exit code 2, before anything is dialled,
@@ -155,5 +157,45 @@ func TestAPIURLsThatWouldLeakTheTokenAreRefused(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: the error %q quotes the token", tt.v, err)
 		}
+	}
+}
+
+func TestPseudonymKeyFromTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name     string
+		key, dsn string
+		want     string // "" when accepted
+	}{
+		{"the local default", "", "", ""},
+		{"a key", strings.Repeat("ab", 32), "", ""},
+		{"a key too short", "abcd", "", "at least 32"},
+		{"a shared ledger with a key", strings.Repeat("ab", 32), "postgres://breach@db.example/ledger", ""},
+		{"a shared ledger without one", "", "postgres://breach:s3cr3t@db.example/ledger", "same pseudonym key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := filepath.Join(t.TempDir(), "home")
+			t.Setenv("BREACH_PSEUDONYM_KEY", tt.key)
+			t.Setenv("BREACH_PSEUDONYM_KEY_FILE", "")
+			t.Setenv("BREACH_LEDGER_DSN", tt.dsn)
+			k, err := pseudonymKey(&config.Config{Home: home})
+			if tt.want == "" {
+				if err != nil || k == nil {
+					t.Fatalf("pseudonymKey: %v", err)
+				}
+				if tt.key == "" {
+					if _, err := os.Stat(filepath.Join(home, "pseudonym.key")); err != nil {
+						t.Errorf("the local key was not made in BREACH_HOME: %v", err)
+					}
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err) != 2 {
+				t.Fatalf("pseudonymKey: %v, want exit 2 saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("the error quotes the DSN's password: %v", err)
+			}
+		})
 	}
 }

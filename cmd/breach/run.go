@@ -74,6 +74,9 @@ func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer)
 			return nil, nil, err
 		}
 	}
+	if _, err := pseudonymKey(cfg); err != nil {
+		return nil, nil, err
+	}
 	st, err := ensureStack(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err

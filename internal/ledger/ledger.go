@@ -280,6 +280,59 @@ func checkIDs(incident, key string) error {
 	return nil
 }
 
+// LegacyScheme is the pseudonym scheme of an incident whose notices the ledger holds from before
+// schemes were recorded: subject keys were then a plain SHA-256 (pseudonym.Legacy).
+const LegacyScheme = "sha256"
+
+// PseudonymScheme returns the scheme of an incident's subject keys: the one recorded for it; or,
+// for an incident with notice records from before schemes were recorded, LegacyScheme; or else
+// proposed, which is recorded. Once recorded a scheme never changes, so every run of an
+// incident's alerts keys its people the same way. Concurrent callers get the same answer.
+func (l *Ledger) PseudonymScheme(ctx context.Context, incident, proposed string) (string, error) {
+	if incident == "" || proposed == "" {
+		return "", errors.New("ledger: pseudonym scheme: incident id and scheme must not be empty")
+	}
+	read := func() (string, error) {
+		var s string
+		err := l.db.QueryRowContext(ctx, l.rebind(`SELECT scheme FROM notify_pseudonyms WHERE incident_id = ?`), incident).Scan(&s)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return s, err
+	}
+	s, err := read()
+	if err != nil || s != "" {
+		return s, wrapScheme(incident, err)
+	}
+	// Notice batches, and subject outcomes in either layout, mean notices began unrecorded.
+	// (Authority reports are batches too, but keyed <id>/authority/…, and name no subject.)
+	var legacy bool
+	err = l.db.QueryRowContext(ctx, l.rebind(`SELECT
+		EXISTS (SELECT 1 FROM notify_batches WHERE incident_id = ? AND batch_key LIKE ?)
+		OR EXISTS (SELECT 1 FROM notify_subjects WHERE incident_id = ?)
+		OR EXISTS (SELECT 1 FROM notify_records r JOIN notify_refs f ON r.incident = f.id WHERE f.incident_id = ? AND f.batch_key = '')`),
+		incident, "%/notice/%", incident, incident).Scan(&legacy)
+	if err != nil {
+		return "", wrapScheme(incident, err)
+	}
+	if legacy {
+		proposed = LegacyScheme
+	}
+	if _, err := l.db.ExecContext(ctx, l.rebind(`INSERT INTO notify_pseudonyms (incident_id, scheme, recorded_at) VALUES (?, ?, ?)
+		ON CONFLICT (incident_id) DO NOTHING`), incident, proposed, l.stamp()); err != nil {
+		return "", wrapScheme(incident, err)
+	}
+	s, err = read()
+	return s, wrapScheme(incident, err)
+}
+
+func wrapScheme(incident string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("ledger: pseudonym scheme of %s: %w", incident, err)
+}
+
 // PlanBatch records a batch as planned with its recipient count, unless it is known already.
 func (l *Ledger) PlanBatch(ctx context.Context, incident, key string, recipients int) error {
 	if err := checkIDs(incident, key); err != nil {

@@ -494,3 +494,48 @@ func TestCheckURLDSN(t *testing.T) {
 		}
 	}
 }
+
+// Each incident keeps the pseudonym scheme its notices began with: the one recorded; for an
+// incident whose notices are in the ledger from before schemes were recorded, the unkeyed one.
+func TestPseudonymScheme(t *testing.T) {
+	const keyed, other = "hmac-sha256:0123456789abcdef", "hmac-sha256:fedcba9876543210"
+	forEachBackend(t, func(t *testing.T, l *Ledger, _ string) {
+		ctx := context.Background()
+		tests := []struct {
+			name    string
+			before  func(incident string) error // what the ledger already holds
+			want    string
+			comment string
+		}{
+			{"a new incident", func(string) error { return nil }, keyed, ""},
+			{"an incident with its authority report only", func(inc string) error {
+				return l.MarkSending(ctx, inc, inc+"/authority/gdpr-art33-authority")
+			}, keyed, "reports name no subject"},
+			{"an incident with notice batches from before", func(inc string) error {
+				return l.MarkSending(ctx, inc, inc+"/notice/abc/0000001-0001000/g1")
+			}, LegacyScheme, ""},
+			{"an incident with subject outcomes from before", func(inc string) error {
+				return l.RecordOutcomes(ctx, inc, []SubjectOutcome{{SubjectKey: "00112233445566778899aabbccddeeff", Outcome: InvalidAddress}})
+			}, LegacyScheme, ""},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				inc := fmt.Sprintf("INC-20261128-%04X", i)
+				if err := tt.before(inc); err != nil {
+					t.Fatal(err)
+				}
+				got, err := l.PseudonymScheme(ctx, inc, keyed)
+				if err != nil || got != tt.want {
+					t.Fatalf("PseudonymScheme = %q, %v; want %q %s", got, err, tt.want, tt.comment)
+				}
+				// Recorded: another proposal, or notices written since, change nothing.
+				if err := l.MarkSending(ctx, inc, inc+"/notice/def/0000001-0001000/g1"); err != nil {
+					t.Fatal(err)
+				}
+				if again, err := l.PseudonymScheme(ctx, inc, other); err != nil || again != tt.want {
+					t.Fatalf("second call = %q, %v; want %q again", again, err, tt.want)
+				}
+			})
+		}
+	})
+}

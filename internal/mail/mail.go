@@ -175,6 +175,31 @@ func (o Outbox) write(m Message) (written bool, path string, err error) {
 	return true, path, nil
 }
 
+// Holds reports whether the outbox holds a message whose key starts with prefix + "/" (e.g.
+// "INC-20261128-7F3A/notices"). A prefix that is not a key's beginning holds nothing.
+func (o Outbox) Holds(prefix string) bool {
+	if checkKey(prefix) != nil {
+		return false
+	}
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	d, err := root.Open(filepath.FromSlash(prefix))
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(0)
+	for _, n := range names {
+		if !strings.HasPrefix(n, ".") {
+			return true
+		}
+	}
+	return false
+}
+
 // checkKey accepts keys made of slash-separated file names, the first an incident ID, e.g.
 // "INC-20261128-7F3A/notices/ab12".
 func checkKey(key string) error {

@@ -330,3 +330,15 @@ func TestOutboxDoesNotFollowLinksOutOfItsDirectory(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, files(t, outside), "nothing is written through the link")
 }
+
+func TestOutboxHolds(t *testing.T) {
+	box := mail.Outbox{Dir: t.TempDir()}
+	assert.False(t, box.Holds("INC-20240305-7F3A/notices"), "an empty outbox")
+	_, err := box.Send(context.Background(), message())
+	require.NoError(t, err)
+	assert.True(t, box.Holds("INC-20240305-7F3A/notices"))
+	assert.True(t, box.Holds("INC-20240305-7F3A"))
+	assert.False(t, box.Holds("INC-20240305-7F3B/notices"), "another incident")
+	assert.False(t, box.Holds("INC-20240305-7F3A/authority"))
+	assert.False(t, box.Holds("../x"))
+}
