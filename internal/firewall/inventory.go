@@ -104,7 +104,8 @@ type NFTablesSettings struct {
 // AWSSettings configures the AWS security-group quarantine provider.
 type AWSSettings struct {
 	Region string `yaml:"region" json:"region,omitempty"`
-	// Endpoint overrides the EC2 endpoint (VPC endpoint, or a local test server).
+	// Endpoint overrides the EC2 endpoint (VPC endpoint, or a local test server): https, or
+	// http to a loopback address.
 	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
 	// QuarantineGroup is the id (sg-...) or the name of the quarantine security group. A name
 	// that does not exist yet is created, with no rules, in the instance's VPC.
@@ -115,7 +116,8 @@ type AWSSettings struct {
 
 // OPNsenseSettings configures the OPNsense alias provider.
 type OPNsenseSettings struct {
-	// URL is the base URL of the firewall, e.g. https://fw.example.com.
+	// URL is the base URL of the firewall, e.g. https://fw.example.com: https, for the API key
+	// and secret travel in every request (http is accepted for loopback addresses only).
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Alias is the quarantine alias that the firewall's block rules reference; a system's own
 	// alias overrides it.
@@ -129,6 +131,8 @@ type OPNsenseSettings struct {
 
 // WebhookSettings configures the signed webhook provider.
 type WebhookSettings struct {
+	// URL is where requests are posted: https (http is accepted for loopback addresses only).
+	// A token in its query is shown redacted in evidence and errors.
 	URL string `yaml:"url" json:"url,omitempty"`
 	// SecretEnv names the environment variable holding the HMAC secret.
 	SecretEnv string `yaml:"secret_env" json:"secret_env,omitempty"`
