@@ -129,9 +129,9 @@ func FuzzReaderLimits(f *testing.F) {
 		lim.MaxField = lim.MaxRecord // fields never exceed their record: only the record limit acts
 		wide := subjects.Limits{MaxRecord: len(data) + 16, MaxField: len(data) + 16}
 
-		wideRows, wideEnd, widePos := readWith(t, wide, data, nil)
+		wideRows, widePos, wideEnd := readWith(t, wide, data, nil)
 		in := &countingReader{r: bytes.NewReader(data)}
-		rows, end, pos := readWith(t, lim, data, in)
+		rows, pos, end := readWith(t, lim, data, in)
 
 		if errors.Is(end, subjects.ErrRecordTooLong) {
 			if len(rows) > len(wideRows) {
@@ -165,23 +165,23 @@ func FuzzReaderLimits(f *testing.F) {
 	})
 }
 
-// readWith reads data with lim to the first error. It returns the rows, that error (nil when the
-// header could not be read), and the position before each row and after the last.
-func readWith(t *testing.T, lim subjects.Limits, data []byte, in io.Reader) ([]subjects.Row, error, []subjects.Position) {
+// readWith reads data with lim to the first error. It returns the rows, the position before
+// each row and after the last, and that error.
+func readWith(t *testing.T, lim subjects.Limits, data []byte, in io.Reader) ([]subjects.Row, []subjects.Position, error) {
 	t.Helper()
 	if in == nil {
 		in = bytes.NewReader(data)
 	}
 	rd, err := lim.NewReader(in, nil)
 	if err != nil {
-		return nil, err, nil
+		return nil, nil, err
 	}
 	var rows []subjects.Row
 	pos := []subjects.Position{rd.Position()}
 	for len(rows) < maxFuzzRows {
 		row, err := rd.Next()
 		if err != nil {
-			return rows, err, pos
+			return rows, pos, err
 		}
 		rows = append(rows, row)
 		pos = append(pos, rd.Position())
