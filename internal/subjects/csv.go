@@ -82,6 +82,8 @@ func (i Issue) String() string {
 // fields by our column names and positions only: when the file has no header row, its first
 // line is a customer's data.
 type MissingColumnError struct {
+	// Line is the header's line: 1, unless empty lines come first.
+	Line   int
 	Column string
 	// Found lists the columns the header does name, as "email (column 2)".
 	Found []string
@@ -91,7 +93,7 @@ type MissingColumnError struct {
 
 func (e *MissingColumnError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "subjects dataset line 1: required column %q", e.Column)
+	fmt.Fprintf(&b, "subjects dataset line %d: required column %q", max(e.Line, 1), e.Column)
 	if aliases := columnAliases[e.Column][1:]; len(aliases) > 0 {
 		fmt.Fprintf(&b, " (or %s)", strings.Join(aliases, ", "))
 	}
@@ -146,7 +148,7 @@ func ParseHeader(record []string) (Header, error) {
 	h := Header{pos: map[string]int{}}
 	for i, raw := range record {
 		if strings.ContainsRune(raw, '\r') {
-			return Header{}, errors.New("subjects dataset line 1: the header row holds a carriage return: the file seems to use CR line endings (classic Mac OS); save it with LF or CRLF line endings")
+			return Header{}, errCRLineEndings
 		}
 		name := strings.ToLower(strings.TrimSpace(raw))
 		if i == 0 {
@@ -171,6 +173,8 @@ func ParseHeader(record []string) (Header, error) {
 	}
 	return h, nil
 }
+
+var errCRLineEndings = errors.New("the header row holds a carriage return: the file seems to use CR line endings (classic Mac OS); save it with LF or CRLF line endings")
 
 // Limits bound the memory one reader takes, whatever the file holds. The zero value means the
 // defaults.
@@ -347,7 +351,13 @@ func (l Limits) NewReader(r io.Reader, seen *Seen) (*Reader, error) {
 	}
 	h, err := ParseHeader(rec)
 	if err != nil {
-		return nil, err
+		line, _ := rd.r.FieldPos(0)
+		var mce *MissingColumnError
+		if errors.As(err, &mce) {
+			mce.Line = line
+			return nil, mce
+		}
+		return nil, fmt.Errorf("subjects dataset line %d: %w", line, err)
 	}
 	h.limits = l
 	rd.header = h

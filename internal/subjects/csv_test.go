@@ -785,3 +785,13 @@ func TestUnknownCategoriesCountAsOtherAndAreNotedByLine(t *testing.T) {
 		assert.True(t, rules.KnownCategory(c), "category %q", c)
 	}
 }
+
+func TestHeaderErrorsNameTheHeadersLine(t *testing.T) {
+	_, err := subjects.NewReader(strings.NewReader("\n\nid,name,country\n"), nil)
+	var mce *subjects.MissingColumnError
+	require.ErrorAs(t, err, &mce)
+	assert.Equal(t, 3, mce.Line)
+	assert.Contains(t, err.Error(), "subjects dataset line 3: required column \"email\"")
+	_, err = subjects.NewReader(strings.NewReader("\nid,email,country\rS1,a@example.com,DE\r"), nil)
+	assert.ErrorContains(t, err, "subjects dataset line 2: the header row holds a carriage return")
+}
