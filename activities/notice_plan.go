@@ -150,11 +150,11 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	if len(keys) == 0 {
 		return sum, nil
 	}
-	subjectKeys, err := ledgerKeys(ctx, sg, a.Pseudonyms, in.IncidentID)
+	people, err := ledgerKeys(ctx, sg, a.Pseudonyms, in.IncidentID)
 	if err != nil {
 		return NoticeSummary{}, err
 	}
-	list, err := a.possiblyDuplicatedRows(ctx, in, subjectKeys, keys)
+	list, err := a.possiblyDuplicatedRows(ctx, in, people, keys)
 	if err != nil {
 		return NoticeSummary{}, err
 	}
@@ -170,7 +170,7 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 // possiblyDuplicatedRows lists keys with the dataset row and line of each, so that people can
 // be found without the list naming them. Keys of people not in this dataset (an earlier one)
 // have no row.
-func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinishInput, derive subjectKeys, keys []string) (string, error) {
+func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinishInput, people subjectKeys, keys []string) (string, error) {
 	want := make(map[string]*[2]int, len(keys))
 	for _, k := range keys {
 		want[k] = nil
@@ -186,7 +186,7 @@ func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinish
 				if !row.Mailable() {
 					continue
 				}
-				k := derive.address(row.Email)
+				k := people.address(row.Email)
 				if v, ok := want[k]; ok && v == nil {
 					want[k] = &[2]int{row.Index, row.Line}
 				}
