@@ -58,7 +58,7 @@ func (g *globals) config() (*config.Config, error) {
 func clientOptions() (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
-		return client.Options{}, usagef("Temporal client configuration: %v", err)
+		return client.Options{}, usagef("Temporal client configuration: %v", redact.Error(err))
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = devserver.DefaultAddress
