@@ -48,8 +48,12 @@ test: build compose-check lint
 unit:
 	$(GO) test -count=1 -short ./...
 
+# The dataset reader (with and without record limits) and the facts reader (with its size cap).
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzReader -fuzztime 30s ./internal/subjects
+	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime 30s ./internal/subjects
+	$(GO) test -run XXX -fuzz '^FuzzReaderLimits$$' -fuzztime 30s ./internal/subjects
+	$(GO) test -run XXX -fuzz '^FuzzParseFacts$$' -fuzztime 30s ./internal/rules
+	$(GO) test -run XXX -fuzz '^FuzzReadFacts$$' -fuzztime 30s ./internal/rules
 
 # Benchmarks print figures; nothing asserts times.
 # Declare -> first isolation call, 50 incidents back to back (and one at a time) on the dev server.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/subjects"
 )
 
 // DatasetRef names the affected-subjects dataset. The workflow holds only this reference and
@@ -126,7 +128,14 @@ type Activities struct {
 	Dir string
 	// AutopilotKey signs what a drill's auto-pilot decides for the scenario's people.
 	AutopilotKey ed25519.PrivateKey
-	Now          func() time.Time
+	// SubjectLimits bound what one record of a subjects dataset may hold; the zero value is
+	// subjects.DefaultLimits. Every worker must use the same: the scope and the notices read
+	// one dataset.
+	SubjectLimits subjects.Limits
+	// Pseudonyms is the installation's pseudonym key: how the people of an incident are named
+	// in the ledger and the outbox (internal/pseudonym). Every worker must hold the same.
+	Pseudonyms *pseudonym.Key
+	Now        func() time.Time
 }
 
 func (a *Activities) now() time.Time {

@@ -35,19 +35,19 @@ func TestChatErrorsKeepRetryAdvice(t *testing.T) {
 	} {
 		a := &Activities{Chat: failingChat{c.in}}
 		for _, err := range []error{
-			a.PostChat(context.Background(), ChatMessage{IncidentID: "INC-1", Kind: "card"}),
-			a.UpdateCard(context.Background(), Card{IncidentID: "INC-1"}),
+			a.PostChat(context.Background(), ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"}),
+			a.UpdateCard(context.Background(), Card{IncidentID: "INC-20261128-0001"}),
 		} {
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "%v", err)
 			require.Equal(t, c.wantTypeName, appErr.Type())
 			require.Equal(t, !c.retryable, appErr.NonRetryable())
 			require.Equal(t, c.delay, appErr.NextRetryDelay())
-			require.Contains(t, appErr.Message(), "INC-1")
+			require.Contains(t, appErr.Message(), "INC-20261128-0001")
 		}
 	}
-	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), ChatMessage{IncidentID: "INC-1", Kind: "card"})
-	require.EqualError(t, plain, "post card message for INC-1: boom")
+	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"})
+	require.EqualError(t, plain, "post card message for INC-20261128-0001: boom")
 }
 
 type limitedMailer struct{}
@@ -60,7 +60,7 @@ func (limitedMailer) Send(context.Context, bmail.Message) (bmail.Receipt, error)
 // The regulator report honours SendGrid's rate-limit reset like the notices do.
 func TestSubmitReportKeepsRetryAdvice(t *testing.T) {
 	a := &Activities{Mail: limitedMailer{}, Dir: t.TempDir()}
-	_, err := a.SubmitReport(context.Background(), ReportInput{IncidentID: "INC-1", RecipientAddress: "dpa@authority.example",
+	_, err := a.SubmitReport(context.Background(), ReportInput{IncidentID: "INC-20261128-0001", RecipientAddress: "dpa@authority.example",
 		RecipientName: "DPA", Obligation: rules.Obligation{ID: "gdpr-art33-authority", Template: "gdpr-art33-report"},
 		Organisation: Organisation{Name: "Shop", MailFrom: "privacy@shop.example"}})
 	var appErr *temporal.ApplicationError

@@ -71,8 +71,8 @@ func classifyFirewall(err error) error {
 var evidenceMu sync.Mutex
 
 // EvidencePath is the JSON-lines file of an incident's containment evidence.
-func EvidencePath(root, incidentID string) string {
-	return filepath.Join(IncidentDir(root, incidentID), "containment-evidence.jsonl")
+func EvidencePath(root, incidentID string) (string, error) {
+	return IncidentPath(root, incidentID, "containment-evidence.jsonl")
 }
 
 func (a *Activities) appendEvidence(incidentID string, ev firewall.Evidence) error {
@@ -80,7 +80,10 @@ func (a *Activities) appendEvidence(incidentID string, ev firewall.Evidence) err
 	if err != nil {
 		return err
 	}
-	path := EvidencePath(a.Dir, incidentID)
+	path, err := EvidencePath(a.Dir, incidentID)
+	if err != nil {
+		return pathError(err)
+	}
 	evidenceMu.Lock()
 	defer evidenceMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -438,11 +439,27 @@ type InjectResult struct {
 // DrillsDir holds drill reports: <id>.md and <id>.json per drill.
 func DrillsDir(root string) string { return filepath.Join(root, "drills") }
 
+// DrillReportPaths are the Markdown report and JSON result of a drill: <root>/drills/<id>.md
+// and .json, or an error when incidentID is not an incident ID.
+func DrillReportPaths(root, incidentID string) (markdown, result string, err error) {
+	if err := incident.ValidateID(incidentID); err != nil {
+		return "", "", err
+	}
+	if markdown, err = Under(DrillsDir(root), incidentID+".md"); err != nil {
+		return "", "", err
+	}
+	if result, err = Under(DrillsDir(root), incidentID+".json"); err != nil {
+		return "", "", err
+	}
+	return markdown, result, nil
+}
+
 // WriteDrillReport writes the drill's Markdown report and JSON result.
 func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (DrillReport, error) {
-	dir := DrillsDir(d.Dir)
-	r.Markdown = filepath.Join(dir, r.IncidentID+".md")
-	r.JSON = filepath.Join(dir, r.IncidentID+".json")
+	var err error
+	if r.Markdown, r.JSON, err = DrillReportPaths(d.Dir, r.IncidentID); err != nil {
+		return r, pathError(err)
+	}
 	text, err := templates.Render("drill-report", r)
 	if err != nil {
 		return r, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
@@ -460,10 +477,14 @@ func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (
 	return r, nil
 }
 
-// LoadDrillReport reads one drill's JSON result.
+// maxDrillFile bounds a drill report or result read back: they are a few KiB.
+const maxDrillFile = 16 << 20
+
+// LoadDrillReport reads one drill's JSON result. The file is opened under the drills directory
+// (os.Root): neither the ID nor a symbolic link there can make it read another file.
 func LoadDrillReport(root, incidentID string) (DrillReport, error) {
 	var r DrillReport
-	data, err := os.ReadFile(filepath.Join(DrillsDir(root), incidentID+".json"))
+	data, err := readDrillFile(root, incidentID, ".json")
 	if err != nil {
 		return r, err
 	}
@@ -473,7 +494,36 @@ func LoadDrillReport(root, incidentID string) (DrillReport, error) {
 	return r, nil
 }
 
-// DrillHistory reads every drill result under root, newest first.
+// LoadDrillMarkdown reads one drill's Markdown report, under the drills directory as
+// LoadDrillReport does (never from the path a result file names).
+func LoadDrillMarkdown(root, incidentID string) ([]byte, error) {
+	return readDrillFile(root, incidentID, ".md")
+}
+
+func readDrillFile(root, incidentID, ext string) ([]byte, error) {
+	if err := incident.ValidateID(incidentID); err != nil {
+		return nil, err
+	}
+	dir, err := os.OpenRoot(DrillsDir(root))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	f, err := dir.Open(incidentID + ext)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() || st.Size() > maxDrillFile {
+		return nil, fmt.Errorf("drill %s: %s%s is not a drill file (not a regular file, or over %d MiB)", incidentID, incidentID, ext, maxDrillFile>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, maxDrillFile))
+}
+
+// DrillHistory reads every drill result under root, newest first. Files whose names are not
+// incident IDs are not drill results, and are passed over.
 func DrillHistory(root string) ([]DrillReport, error) {
 	paths, err := filepath.Glob(filepath.Join(DrillsDir(root), "*.json"))
 	if err != nil {
@@ -481,7 +531,11 @@ func DrillHistory(root string) ([]DrillReport, error) {
 	}
 	var out []DrillReport
 	for _, p := range paths {
-		r, err := LoadDrillReport(root, strings.TrimSuffix(filepath.Base(p), ".json"))
+		id := strings.TrimSuffix(filepath.Base(p), ".json")
+		if !incident.IsID(id) {
+			continue
+		}
+		r, err := LoadDrillReport(root, id)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue

@@ -18,6 +18,7 @@ import (
 
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/sendgrid"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -25,17 +26,6 @@ import (
 // heartbeatEvery keeps a chunk alive while one request takes long (a slow SendGrid), well
 // inside workflows.NoticeHeartbeatTimeout.
 const heartbeatEvery = 2 * time.Second
-
-// SubjectKey is the ledger's pseudonymous key of the person with address email in an
-// incident: what tests and reports use to find a person's outcome without naming them.
-func SubjectKey(incidentID, email string) string {
-	return subjectKey(incidentID, mail.Normalize(email))
-}
-
-// otherKey keys a row that gets no notice (invalid address, duplicate) by its subject id.
-func otherKey(incidentID string, row subjects.Row) string {
-	return subjectKey(incidentID, "id\x00"+row.ID)
-}
 
 // batchProgress is the heartbeat of a chunk on the SendGrid path: where the first unfinished
 // block starts, the counts of the blocks before it, and which batches of that block were
@@ -124,7 +114,7 @@ func (h *heartbeater) close() {
 // cut into blocks of NoticeBlockRows, and each block's people are sent in one batch per notice
 // group, one batch after another, each exactly once through the ledger. Reading the next block
 // overlaps with sending the current one; no more than two blocks are held at a time.
-func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string, in NoticeChunkInput) (NoticeChunkResult, error) {
+func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, key *pseudonym.Key, dir string, in NoticeChunkInput) (NoticeChunkResult, error) {
 	if in.MaxRows <= 0 {
 		in.MaxRows = NoticeBlockRows
 	}
@@ -137,12 +127,16 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string,
 	}
 	end := in.From.Index + in.MaxRows
 	res := NoticeChunkResult{Next: st.Next, Counts: st.Counts}
-	dups, err := readDuplicateRange(duplicatesPath(dir, in.IncidentID, in.Dataset.SHA256), st.Next.Index+1, end)
+	dups, err := readDuplicates(dir, in.IncidentID, in.Dataset.SHA256, st.Next.Index+1, end)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	rd, f, err := openAt(ctx, ds, in.Dataset, st.Next)
+	keys, err := ledgerKeys(ctx, s, key, in.IncidentID)
+	if err != nil {
+		return res, err
+	}
+	rd, f, err := openAt(ctx, ds, lim, in.Dataset, st.Next)
 	if err != nil {
 		return res, err
 	}
@@ -156,7 +150,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string,
 	var readErr error
 	go func() {
 		defer close(blocks)
-		readErr = s.readBlocks(rctx, rd, in, dups, st.Next, end, blocks)
+		readErr = s.readBlocks(rctx, rd, in, keys, dups, st.Next, end, blocks)
 	}()
 	eof := false
 	var sendErr error
@@ -181,7 +175,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, dir string,
 
 // readBlocks reads rows from start up to row index end (or the end of the dataset) and sends
 // one noticeBlock per block of rows. Block boundaries fall on multiples of NoticeBlockRows.
-func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in NoticeChunkInput, dups map[int]bool,
+func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in NoticeChunkInput, keys subjectKeys, dups map[int]bool,
 	start subjects.Position, end int, out chan<- noticeBlock) error {
 	groups := newNoticeGroups(in)
 	sha := in.Dataset.SHA256
@@ -210,12 +204,12 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 			switch {
 			case dups[row.Index]:
 				blk.rows.Duplicates++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: otherKey(in.IncidentID, row), Outcome: ledger.Duplicate})
+				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.Duplicate})
 			case !row.IsSubject():
 				blk.rows.Unusable++
 			case !row.Mailable():
 				blk.rows.Invalid++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: otherKey(in.IncidentID, row), Outcome: ledger.InvalidAddress})
+				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.InvalidAddress})
 			default:
 				route, ok := in.Notice.route(row.Jurisdiction)
 				if !ok {
@@ -232,7 +226,7 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 					byLabel[grp.label] = lg
 				}
 				lg.recipients = append(lg.recipients, sendgrid.Recipient{
-					Key:           subjectKey(in.IncidentID, mail.Normalize(row.Email)),
+					Key:           keys.address(row.Email),
 					Email:         row.Email,
 					Substitutions: grp.substitutions(row),
 				})

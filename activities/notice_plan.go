@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -13,7 +12,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/internal/ledger"
-	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -52,7 +50,7 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 		return plan, fmt.Errorf("open subjects dataset %s: %w", in.Dataset.URI, err)
 	}
 	defer f.Close()
-	rd, err := subjects.NewReader(f, nil)
+	rd, err := a.SubjectLimits.NewReader(f, nil)
 	if err != nil {
 		return plan, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
 	}
@@ -116,8 +114,8 @@ type NoticeSummary struct {
 
 // PossiblyDuplicatedPath is where FinishNotices lists the people of an incident who may have
 // received two notices: subject key, dataset row and line; no address or name.
-func PossiblyDuplicatedPath(root, incidentID string) string {
-	return filepath.Join(IncidentDir(root, incidentID), "alerts", "possibly-duplicated.csv")
+func PossiblyDuplicatedPath(root, incidentID string) (string, error) {
+	return IncidentPath(root, incidentID, "alerts", "possibly-duplicated.csv")
 }
 
 // FinishNotices reads the ledger's account of the alerts and writes the list of people who
@@ -152,11 +150,17 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	if len(keys) == 0 {
 		return sum, nil
 	}
-	list, err := a.possiblyDuplicatedRows(ctx, in, keys)
+	people, err := ledgerKeys(ctx, sg, a.Pseudonyms, in.IncidentID)
 	if err != nil {
 		return NoticeSummary{}, err
 	}
-	sum.List = PossiblyDuplicatedPath(a.Dir, in.IncidentID)
+	list, err := a.possiblyDuplicatedRows(ctx, in, people, keys)
+	if err != nil {
+		return NoticeSummary{}, err
+	}
+	if sum.List, err = PossiblyDuplicatedPath(a.Dir, in.IncidentID); err != nil {
+		return NoticeSummary{}, pathError(err)
+	}
 	if err := writeFileAtomic(sum.List, []byte(list)); err != nil {
 		return NoticeSummary{}, err
 	}
@@ -166,14 +170,14 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 // possiblyDuplicatedRows lists keys with the dataset row and line of each, so that people can
 // be found without the list naming them. Keys of people not in this dataset (an earlier one)
 // have no row.
-func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinishInput, keys []string) (string, error) {
+func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinishInput, people subjectKeys, keys []string) (string, error) {
 	want := make(map[string]*[2]int, len(keys))
 	for _, k := range keys {
 		want[k] = nil
 	}
 	if f, err := a.Datasets.Open(ctx, in.Dataset); err == nil {
 		defer f.Close()
-		if rd, err := subjects.NewReader(f, nil); err == nil {
+		if rd, err := a.SubjectLimits.NewReader(f, nil); err == nil {
 			for {
 				row, err := rd.Next()
 				if err != nil {
@@ -182,7 +186,7 @@ func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinish
 				if !row.Mailable() {
 					continue
 				}
-				k := subjectKey(in.IncidentID, mail.Normalize(row.Email))
+				k := people.address(row.Email)
 				if v, ok := want[k]; ok && v == nil {
 					want[k] = &[2]int{row.Index, row.Line}
 				}

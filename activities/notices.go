@@ -125,7 +125,7 @@ type noticeView struct {
 // skipped.
 func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (NoticeChunkResult, error) {
 	if sg, ok := a.Mail.(*SendGridMail); ok {
-		return sg.sendNotices(ctx, a.Datasets, a.Dir, in)
+		return sg.sendNotices(ctx, a.Datasets, a.SubjectLimits, a.Pseudonyms, a.Dir, in)
 	}
 	res := NoticeChunkResult{Next: in.From}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -134,12 +134,16 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 			res = hb
 		}
 	}
-	dups, err := readDuplicateRange(duplicatesPath(a.Dir, in.IncidentID, in.Dataset.SHA256), res.Next.Index+1, in.From.Index+in.MaxRows)
+	dups, err := readDuplicates(a.Dir, in.IncidentID, in.Dataset.SHA256, res.Next.Index+1, in.From.Index+in.MaxRows)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	rd, f, err := openAt(ctx, a.Datasets, in.Dataset, res.Next)
+	keys, err := a.outboxKeys(in.IncidentID)
+	if err != nil {
+		return res, err
+	}
+	rd, f, err := openAt(ctx, a.Datasets, a.SubjectLimits, in.Dataset, res.Next)
 	if err != nil {
 		return res, err
 	}
@@ -171,7 +175,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 				res.Counts.NotCovered++
 				break
 			}
-			dup, err := a.sendNotice(ctx, in, row, route)
+			dup, err := a.sendNotice(ctx, in, keys, row, route)
 			if err != nil {
 				return res, err
 			}
@@ -193,7 +197,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 	return res, nil
 }
 
-func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, row subjects.Row, route NoticeRoute) (duplicate bool, err error) {
+func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, keys subjectKeys, row subjects.Row, route NoticeRoute) (duplicate bool, err error) {
 	tmpl := route.Template
 	if !templates.Has(tmpl) {
 		tmpl = "gdpr-art34-notice"
@@ -206,7 +210,7 @@ func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, row su
 		return false, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 	}
 	subject, body := templates.SplitSubject(out)
-	key := subjectKey(in.IncidentID, mail.Normalize(row.Email))
+	key := keys.address(row.Email)
 	rc, err := a.Mail.Send(ctx, mail.Message{
 		Key:     in.IncidentID + "/notices/" + key,
 		From:    in.Notice.From,

@@ -56,7 +56,7 @@ func (m *countingMailer) Send(ctx context.Context, msg bmail.Message) (bmail.Rec
 func newTestActivities(t *testing.T) (*Activities, *countingMailer) {
 	dir := t.TempDir()
 	m := &countingMailer{Outbox: bmail.Outbox{Dir: filepath.Join(dir, "outbox")}}
-	return &Activities{Mail: m, Datasets: pathDatasets{}, Dir: dir}, m
+	return &Activities{Mail: m, Datasets: pathDatasets{}, Dir: dir, Pseudonyms: testKey(t)}, m
 }
 
 var routes = []NoticeRoute{
@@ -74,7 +74,7 @@ func runChunks(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activiti
 	from := subjects.Position{}
 	for i := 0; ; i++ {
 		require.Less(t, i, 1000, "chunks never finish")
-		v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, From: from, MaxRows: rows, Notice: notice()})
+		v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice()})
 		require.NoError(t, err)
 		var res NoticeChunkResult
 		require.NoError(t, v.Get(&res))
@@ -116,7 +116,7 @@ func TestSendNoticesExactlyOncePerAddressAcrossChunksAndRuns(t *testing.T) {
 	require.Equal(t, 95, counts.Sent)
 	require.Equal(t, 1, counts.Invalid)
 	require.Equal(t, 2, counts.Duplicates)
-	got := recipients(t, filepath.Join(a.Dir, "outbox", "INC-1", "notices"))
+	got := recipients(t, filepath.Join(a.Dir, "outbox", "INC-20261128-0001", "notices"))
 	require.Len(t, got, 95)
 	for addr, n := range got {
 		require.Equal(t, 1, n, addr)
@@ -128,7 +128,7 @@ func TestSendNoticesExactlyOncePerAddressAcrossChunksAndRuns(t *testing.T) {
 	again := runChunks(t, env, a, scope.Dataset, 50)
 	require.Equal(t, 0, again.Sent)
 	require.Equal(t, 95, again.AlreadySent)
-	require.Len(t, recipients(t, filepath.Join(a.Dir, "outbox", "INC-1", "notices")), 95)
+	require.Len(t, recipients(t, filepath.Join(a.Dir, "outbox", "INC-20261128-0001", "notices")), 95)
 	require.Equal(t, calls+95, m.calls, "the outbox is asked, and answers duplicate")
 }
 
@@ -140,7 +140,7 @@ func TestSendNoticesUsesTheNoticeOfEachPersonsLaw(t *testing.T) {
 	path := dataset(t, 20)
 	scope := assess(t, env, a, path)
 	runChunks(t, env, a, scope.Dataset, 1000)
-	dir := filepath.Join(a.Dir, "outbox", "INC-1", "notices")
+	dir := filepath.Join(a.Dir, "outbox", "INC-20261128-0001", "notices")
 	entries, _ := os.ReadDir(dir)
 	ca, eu := 0, 0
 	for _, e := range entries {
@@ -167,7 +167,7 @@ func TestSendNoticesOnlyToPeopleALawCovers(t *testing.T) {
 	env.RegisterActivity(a)
 	path := dataset(t, 20)
 	scope := assess(t, env, a, path)
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 1000,
+	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 1000,
 		Notice: NoticeContent{OrgName: "Shop", From: "privacy@example.test", Contact: "c", Routes: routes[:1]}})
 	require.NoError(t, err)
 	var res NoticeChunkResult
@@ -184,7 +184,7 @@ func TestSendNoticesErrorsCarryNoPersonalData(t *testing.T) {
 	env.RegisterActivity(a)
 	path := dataset(t, 3)
 	scope := assess(t, env, a, path)
-	_, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
+	_, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "person1@example.net")
 	require.NotContains(t, err.Error(), "Person 1")
@@ -198,7 +198,7 @@ func TestAssessScopeMissingColumnIsNotRetried(t *testing.T) {
 	env.RegisterActivity(a)
 	path := filepath.Join(t.TempDir(), "bad.csv")
 	require.NoError(t, os.WriteFile(path, []byte("id,name,country\n1,A,DE\n"), 0o600))
-	_, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
+	_, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
 	require.ErrorContains(t, err, `required column "email"`)
 	require.ErrorContains(t, err, ErrTypeSubjectsMissingColumn)
 }
@@ -225,7 +225,7 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 	f.Close()
 	env.SetHeartbeatDetails(NoticeChunkResult{Next: pos, Counts: NoticeCounts{Rows: 12, Sent: 12}})
 
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
+	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
 	require.NoError(t, err)
 	var res NoticeChunkResult
 	require.NoError(t, v.Get(&res))
@@ -237,7 +237,7 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 // assess runs the scope phase over path, as the workflow does before any notice.
 func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, path string) ScopeResult {
 	t.Helper()
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
+	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
 	require.NoError(t, err)
 	var scope ScopeResult
 	require.NoError(t, v.Get(&scope))

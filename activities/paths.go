@@ -1,19 +1,65 @@
 package activities
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/incident"
 )
 
-// IncidentDir is where an incident's local records live: reports, evidence, timeline.
-func IncidentDir(root, incidentID string) string {
-	return filepath.Join(root, "incidents", incidentID)
+// Every path built from an incident ID goes through IncidentPath (or Under): an ID that is not
+// one (incident.ValidateID) is an error, never a path, and the cleaned path must stay under its
+// root whatever the other parts hold.
+
+// IncidentDir is where an incident's local records live: <root>/incidents/<id>, holding
+// reports, evidence, timeline.
+func IncidentDir(root, incidentID string) (string, error) {
+	return IncidentPath(root, incidentID)
 }
 
-func (a *Activities) incidentDir(incidentID string) string { return IncidentDir(a.Dir, incidentID) }
+// IncidentPath is <root>/incidents/<id>/<elems…>, or an error when incidentID is not an
+// incident ID or the path would leave the incident's directory.
+func IncidentPath(root, incidentID string, elems ...string) (string, error) {
+	if err := incident.ValidateID(incidentID); err != nil {
+		return "", err
+	}
+	dir, err := Under(root, "incidents", incidentID)
+	if err != nil {
+		return "", err
+	}
+	return Under(dir, elems...)
+}
+
+// Under joins elems under root and checks that the cleaned result is root or below it: no
+// part may climb out ("..", an absolute path).
+func Under(root string, elems ...string) (string, error) {
+	rel := filepath.Join(elems...)
+	if rel != "" && !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("path %q would leave %s", rel, root)
+	}
+	return filepath.Join(root, rel), nil
+}
+
+// fileName checks that name is one plain file name: no directory, nothing hidden.
+func fileName(name string) error {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || !filepath.IsLocal(name) {
+		return fmt.Errorf("%q is not a plain file name", name)
+	}
+	return nil
+}
+
+// pathError makes a path refused from an activity's input a non-retryable error.
+func pathError(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPath, nil)
+}
+
+// ErrTypeBadPath is an activity input that would name a file outside BREACH_HOME: an incident
+// ID that is not one, a name with a path in it.
+const ErrTypeBadPath = "BadPath"
 
 // writeFileAtomic writes data to path through a temporary file and a rename, so readers never
 // see half a file and a retried activity overwrites cleanly.
@@ -39,11 +85,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// subjectKey is a stable pseudonymous key for a subject's address within one incident. It names
-// the subject's notice so that it is delivered once, and it reveals nothing by itself.
-func subjectKey(incidentID, normalizedEmail string) string {
-	h := sha256.Sum256([]byte(incidentID + "\x00" + normalizedEmail))
-	return hex.EncodeToString(h[:16])
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/templates"
 )
 
@@ -27,14 +28,30 @@ type CloseOutput struct {
 // RegisterDir holds one breach-register entry per incident.
 func RegisterDir(root string) string { return filepath.Join(root, "register") }
 
+// RegisterPath is the breach-register entry of an incident, <root>/register/<id>.json.
+func RegisterPath(root, incidentID string) (string, error) {
+	if err := incident.ValidateID(incidentID); err != nil {
+		return "", err
+	}
+	return Under(RegisterDir(root), incidentID+".json")
+}
+
 // WriteRecords writes the breach-register entry, the post-incident report and the timeline.
 func (a *Activities) WriteRecords(ctx context.Context, rec IncidentRecord) (CloseOutput, error) {
-	dir := a.incidentDir(rec.IncidentID)
-	out := CloseOutput{
-		Register: filepath.Join(RegisterDir(a.Dir), rec.IncidentID+".json"),
-		Report:   filepath.Join(dir, "post-incident-report.md"),
-		Timeline: filepath.Join(dir, "timeline.md"),
-		Evidence: EvidencePath(a.Dir, rec.IncidentID),
+	var out CloseOutput
+	var err error
+	for _, p := range []struct {
+		dst *string
+		get func() (string, error)
+	}{
+		{&out.Register, func() (string, error) { return RegisterPath(a.Dir, rec.IncidentID) }},
+		{&out.Report, func() (string, error) { return IncidentPath(a.Dir, rec.IncidentID, "post-incident-report.md") }},
+		{&out.Timeline, func() (string, error) { return IncidentPath(a.Dir, rec.IncidentID, "timeline.md") }},
+		{&out.Evidence, func() (string, error) { return EvidencePath(a.Dir, rec.IncidentID) }},
+	} {
+		if *p.dst, err = p.get(); err != nil {
+			return CloseOutput{}, pathError(err)
+		}
 	}
 	entry, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {

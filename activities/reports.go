@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -65,8 +64,20 @@ type Submission struct {
 }
 
 // ReportsDir is where an incident's reports are written.
-func ReportsDir(root, incidentID string) string {
-	return filepath.Join(IncidentDir(root, incidentID), "reports")
+func ReportsDir(root, incidentID string) (string, error) {
+	return IncidentPath(root, incidentID, "reports")
+}
+
+// reportPath is the file name, a plain one, in the incident's reports directory.
+func reportPath(root, incidentID, name string) (string, error) {
+	if err := fileName(name); err != nil {
+		return "", pathError(fmt.Errorf("report of %s: %w", incidentID, err))
+	}
+	p, err := IncidentPath(root, incidentID, "reports", name)
+	if err != nil {
+		return "", pathError(err)
+	}
+	return p, nil
 }
 
 func templateFor(o rules.Obligation) string {
@@ -91,7 +102,10 @@ func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, er
 	if err != nil {
 		return Draft{}, err
 	}
-	path := filepath.Join(ReportsDir(a.Dir, in.IncidentID), fmt.Sprintf("%s.draft.md", in.Obligation.ID))
+	path, err := reportPath(a.Dir, in.IncidentID, in.Obligation.ID+".draft.md")
+	if err != nil {
+		return Draft{}, err
+	}
 	if err := writeFileAtomic(path, []byte(body)); err != nil {
 		return Draft{}, err
 	}
@@ -112,7 +126,10 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 	if in.Sequence > 0 {
 		name = fmt.Sprintf("%s.supplement-%d", name, in.Sequence)
 	}
-	path := filepath.Join(ReportsDir(a.Dir, in.IncidentID), name+".md")
+	path, err := reportPath(a.Dir, in.IncidentID, name+".md")
+	if err != nil {
+		return Submission{}, err
+	}
 	if err := writeFileAtomic(path, []byte(body)); err != nil {
 		return Submission{}, err
 	}

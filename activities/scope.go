@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -46,9 +46,14 @@ func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekClo
 
 // duplicatesPath lists, one per line, the indexes of the data rows that repeat an earlier
 // subject.
-func duplicatesPath(root, incidentID, sha string) string {
-	return filepath.Join(IncidentDir(root, incidentID), "scope", sha+".duplicates")
+func duplicatesPath(root, incidentID, sha string) (string, error) {
+	if !sha256Hex.MatchString(sha) {
+		return "", fmt.Errorf("dataset of %s: %q is not the SHA-256 of a scope; re-run the scope phase", incidentID, sha)
+	}
+	return IncidentPath(root, incidentID, "scope", sha+".duplicates")
 }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // AssessScope reads the whole dataset and counts subjects and records by jurisdiction and data
 // category. Only counts and line numbers leave the activity.
@@ -60,7 +65,7 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 	}
 	defer f.Close()
 	var dups []int
-	sum, err := subjects.Scan(f, func(is subjects.Issue) error {
+	sum, err := a.SubjectLimits.Scan(f, func(is subjects.Issue) error {
 		if is.Kind == subjects.IssueDuplicate {
 			dups = append(dups, is.Row)
 		}
@@ -79,7 +84,11 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 		b.WriteString(strconv.Itoa(l))
 		b.WriteByte('\n')
 	}
-	if err := writeFileAtomic(duplicatesPath(a.Dir, in.IncidentID, sum.SHA256), []byte(b.String())); err != nil {
+	dupPath, err := duplicatesPath(a.Dir, in.IncidentID, sum.SHA256)
+	if err != nil {
+		return ScopeResult{}, pathError(err)
+	}
+	if err := writeFileAtomic(dupPath, []byte(b.String())); err != nil {
 		return ScopeResult{}, err
 	}
 	ref := in.Dataset
@@ -89,12 +98,12 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 
 // openAt opens the dataset and returns a reader standing at pos (a Position from an earlier
 // reader of the same dataset; the zero Position is the first data row).
-func openAt(ctx context.Context, ds Datasets, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
+func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
 	f, err := ds.Open(ctx, ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open subjects dataset %s: %w", ref.URI, err)
 	}
-	head, err := subjects.NewReader(f, nil)
+	head, err := lim.NewReader(f, nil)
 	if err != nil {
 		f.Close()
 		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
@@ -107,6 +116,16 @@ func openAt(ctx context.Context, ds Datasets, ref DatasetRef, pos subjects.Posit
 		return nil, nil, fmt.Errorf("seek subjects dataset %s: %w", ref.URI, err)
 	}
 	return subjects.Resume(f, head.Header(), pos, nil), f, nil
+}
+
+// readDuplicates reads the list of duplicate rows that the scope of the dataset sha wrote for
+// an incident, keeping those from first to last.
+func readDuplicates(root, incidentID, sha string, first, last int) (map[int]bool, error) {
+	path, err := duplicatesPath(root, incidentID, sha)
+	if err != nil {
+		return nil, err
+	}
+	return readDuplicateRange(path, first, last)
 }
 
 // readDuplicateRange reads the scope's list of duplicate rows, keeping those from first to

@@ -99,7 +99,7 @@ func newSGFixtureAt(t *testing.T, srv *sendgridtest.Server, url string, sg *Send
 	t.Cleanup(func() { led.Close() })
 	sg.Client, sg.Ledger = client, led
 	f := &sgFixture{t: t, sg: sg, srv: srv, led: led, url: url,
-		acts: &Activities{Mail: sg, Datasets: pathDatasets{}, Dir: dir}}
+		acts: &Activities{Mail: sg, Datasets: pathDatasets{}, Dir: dir, Pseudonyms: testKey(t)}}
 	var s testsuite.WorkflowTestSuite
 	f.env = s.NewTestActivityEnvironment()
 	f.env.RegisterActivity(f.acts)
@@ -116,7 +116,7 @@ func newSGFixtureAt(t *testing.T, srv *sendgridtest.Server, url string, sg *Send
 
 func (f *sgFixture) scope(path string) DatasetRef {
 	f.t.Helper()
-	v, err := f.env.ExecuteActivity(f.acts.AssessScope, ScopeInput{IncidentID: "INC-1", Dataset: DatasetRef{URI: path}})
+	v, err := f.env.ExecuteActivity(f.acts.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
 	require.NoError(f.t, err)
 	var scope ScopeResult
 	require.NoError(f.t, v.Get(&scope))
@@ -154,7 +154,7 @@ func (f *sgFixture) run(ref DatasetRef, rows int, notice NoticeContent, maxAttem
 		var res NoticeChunkResult
 		for attempt := 1; ; attempt++ {
 			var err error
-			res, err = f.chunk(NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, From: from, MaxRows: rows, Notice: notice})
+			res, err = f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice})
 			if err == nil {
 				break
 			}
@@ -206,19 +206,19 @@ func TestSendGridNoticesExactlyOnceAcrossChunksAndRuns(t *testing.T) {
 	reqs := f.srv.Requests()
 	require.Len(t, reqs, 6)
 	for _, r := range reqs {
-		require.Equal(t, "INC-1", r.IncidentID)
-		require.Regexp(t, `^INC-1/notice/[0-9a-f]{12}/\d{7}-\d{7}/(us-ca-notice|gdpr-art34-notice)\.any\.nc$`, r.BatchKey)
-		require.Equal(t, []string{"INC-1", "breach-notice", strings.SplitN(strings.Split(r.BatchKey, "/")[4], ".", 2)[0]}, r.Categories)
+		require.Equal(t, "INC-20261128-0001", r.IncidentID)
+		require.Regexp(t, `^INC-20261128-0001/notice/[0-9a-f]{12}/\d{7}-\d{7}/(us-ca-notice|gdpr-art34-notice)\.any\.nc$`, r.BatchKey)
+		require.Equal(t, []string{"INC-20261128-0001", "breach-notice", strings.SplitN(strings.Split(r.BatchKey, "/")[4], ".", 2)[0]}, r.Categories)
 		require.LessOrEqual(t, len(r.Addresses), 1000)
 	}
 
-	p, err := f.led.Progress(context.Background(), "INC-1")
+	p, err := f.led.Progress(context.Background(), "INC-20261128-0001")
 	require.NoError(t, err)
 	require.Equal(t, 2500, p.Subjects[ledger.Sent])
 	require.Equal(t, 1, p.Subjects[ledger.InvalidAddress])
 	require.Equal(t, 2, p.Subjects[ledger.Duplicate])
 	require.Equal(t, 6, p.Batches[ledger.Accepted])
-	o, err := f.led.Subject(context.Background(), "INC-1", SubjectKey("INC-1", "Person7@Example.NET"))
+	o, err := f.led.Subject(context.Background(), "INC-20261128-0001", f.subjectKey("INC-20261128-0001", "Person7@Example.NET"))
 	require.NoError(t, err)
 	require.Equal(t, ledger.Sent, o.Outcome)
 
@@ -233,7 +233,7 @@ func TestSendGridNoticesExactlyOnceAcrossChunksAndRuns(t *testing.T) {
 	// is looked up, nobody is sent twice.
 	other := notice()
 	other.Routes = []NoticeRoute{{Obligation: "dpo-decision", Template: "gdpr-art34-notice"}}
-	v, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, MaxRows: 3000, Notice: other, Rerun: true})
+	v, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: other, Rerun: true})
 	require.NoError(t, err)
 	var res NoticeChunkResult
 	require.NoError(t, v.Get(&res))
@@ -253,17 +253,20 @@ func TestSendGridRequestsFollowTheContract(t *testing.T) {
 	_, errs := f.run(ref, 3000, notice(), 3)
 	require.Len(t, errs, 1, "the dropped connection")
 	drill := notice()
-	_, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-2", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
-	// INC-2 has no scope of its own: copy INC-1's duplicate list first.
+	_, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
+	// INC-20261128-0002 has no scope of its own: copy INC-20261128-0001's duplicate list first.
 	require.Error(t, err)
-	src := duplicatesPath(f.acts.Dir, "INC-1", ref.SHA256)
+	src, err := duplicatesPath(f.acts.Dir, "INC-20261128-0001", ref.SHA256)
+	require.NoError(t, err)
 	raw, err := os.ReadFile(src)
 	require.NoError(t, err)
-	require.NoError(t, writeFileAtomic(duplicatesPath(f.acts.Dir, "INC-2", ref.SHA256), raw))
-	_, err = f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-2", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
+	dst, err := duplicatesPath(f.acts.Dir, "INC-20261128-0002", ref.SHA256)
 	require.NoError(t, err)
-	_, err = f.sg.Send(context.Background(), bmail.Message{Key: "INC-1/authority/gdpr-art33-authority", From: "privacy@example.test",
-		To: "dpa@authority.example", Subject: "Art. 33 report", Text: "report", Headers: map[string]string{"X-Breach-Incident": "INC-1"}})
+	require.NoError(t, writeFileAtomic(dst, raw))
+	_, err = f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
+	require.NoError(t, err)
+	_, err = f.sg.Send(context.Background(), bmail.Message{Key: "INC-20261128-0001/authority/gdpr-art33-authority", From: "privacy@example.test",
+		To: "dpa@authority.example", Subject: "Art. 33 report", Text: "report", Headers: map[string]string{"X-Breach-Incident": "INC-20261128-0001"}})
 	require.NoError(t, err)
 
 	st := f.srv.Stats()
@@ -284,7 +287,7 @@ func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 	}, n.Routes...)
 	n.AwareAt = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	n.Consequences, n.Measures, n.Advice = "phishing", "isolated", "be careful"
-	in := NoticeChunkInput{IncidentID: "INC-1", Notice: n, Drill: true}
+	in := NoticeChunkInput{IncidentID: "INC-20261128-0001", Notice: n, Drill: true}
 	g := newNoticeGroups(in)
 	rows := []subjects.Row{
 		{Name: "Ada Lovelace", Categories: []string{"contact", "orders"}, Jurisdiction: "DE"},
@@ -312,7 +315,7 @@ func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 			pairs = append(pairs, k, v)
 		}
 		got = strings.NewReplacer(pairs...).Replace(got)
-		out, err := templates.Render(noticeTemplate(route), noticeView{NoticeContent: n, IncidentID: "INC-1", Drill: true,
+		out, err := templates.Render(noticeTemplate(route), noticeView{NoticeContent: n, IncidentID: "INC-20261128-0001", Drill: true,
 			Name: row.Name, Categories: row.Categories, Jurisdiction: row.Jurisdiction})
 		require.NoError(t, err)
 		subject, body := templates.SplitSubject(out)
@@ -330,7 +333,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		f := newSGFixture(t)
 		ref := f.scope(dataset(t, 2500))
 		f.srv.Inject(sendgridtest.Fault{}, sendgridtest.Fault{Kind: sendgridtest.RateLimit, Wait: 3 * time.Second})
-		_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, MaxRows: 3000, Notice: notice()})
+		_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 		var app *temporal.ApplicationError
 		require.ErrorAs(t, err, &app)
 		require.Equal(t, ErrTypeSendGridRateLimited, app.Type())
@@ -374,7 +377,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		delete(want, "person20@example.net")
 		delete(want, "person1234@example.net")
 		checkDeliveries(t, f.srv, want)
-		o, err := f.led.Subject(context.Background(), "INC-1", SubjectKey("INC-1", "person1234@example.net"))
+		o, err := f.led.Subject(context.Background(), "INC-20261128-0001", f.subjectKey("INC-20261128-0001", "person1234@example.net"))
 		require.NoError(t, err)
 		require.Equal(t, ledger.Rejected, o.Outcome)
 	})
@@ -448,7 +451,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		}
 		require.Len(t, listed, len(server))
 		for a := range server {
-			require.True(t, listed[SubjectKey("INC-1", a)], "%s was delivered twice but is not listed", a)
+			require.True(t, listed[f.subjectKey("INC-20261128-0001", a)], "%s was delivered twice but is not listed", a)
 		}
 		require.NotContains(t, string(raw), "@")
 	})
@@ -468,7 +471,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 
 func (f *sgFixture) finish(ref DatasetRef) NoticeSummary {
 	f.t.Helper()
-	v, err := f.env.ExecuteActivity(f.acts.FinishNotices, NoticeFinishInput{IncidentID: "INC-1", Dataset: ref})
+	v, err := f.env.ExecuteActivity(f.acts.FinishNotices, NoticeFinishInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(f.t, err)
 	var sum NoticeSummary
 	require.NoError(f.t, v.Get(&sum))
@@ -489,26 +492,28 @@ func TestSendGridNoticesInterruptedBatchIsReconciled(t *testing.T) {
 			ref := f.scope(dataset(t, 900))
 			ctx := context.Background()
 			// What an attempt that died after the 202 leaves behind.
-			in := NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, MaxRows: 3000, Notice: notice()}
+			in := NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()}
 			blocks := make(chan noticeBlock, 1)
 			file, err := os.Open(ref.URI)
 			require.NoError(t, err)
 			defer file.Close()
 			rd, err := subjects.NewReader(file, nil)
 			require.NoError(t, err)
-			dups, err := readDuplicateRange(duplicatesPath(f.acts.Dir, "INC-1", ref.SHA256), 1, 3000)
+			dups, err := readDuplicates(f.acts.Dir, "INC-20261128-0001", ref.SHA256, 1, 3000)
 			require.NoError(t, err)
-			require.NoError(t, f.sg.readBlocks(ctx, rd, in, dups, subjects.Position{}, 3000, blocks))
+			keys, err := ledgerKeys(ctx, f.sg, f.acts.Pseudonyms, "INC-20261128-0001")
+			require.NoError(t, err)
+			require.NoError(t, f.sg.readBlocks(ctx, rd, in, keys, dups, subjects.Position{}, 3000, blocks))
 			blk := <-blocks
 			b := blk.batches[len(blk.batches)-1].batch
-			require.NoError(t, f.led.MarkSending(ctx, "INC-1", b.Key))
+			require.NoError(t, f.led.MarkSending(ctx, "INC-20261128-0001", b.Key))
 			_, err = f.sg.Client.SendSplit(ctx, b)
 			require.NoError(t, err)
 
 			counts, errs := f.run(ref, 3000, notice(), 1)
 			require.Empty(t, errs)
 			require.Equal(t, 1, counts.Ambiguous)
-			rec, err := f.led.Batch(ctx, "INC-1", b.Key)
+			rec, err := f.led.Batch(ctx, "INC-20261128-0001", b.Key)
 			require.NoError(t, err)
 			require.Equal(t, ledger.Accepted, rec.State)
 			require.Equal(t, 1, rec.AmbiguousAttempts)
@@ -519,7 +524,7 @@ func TestSendGridNoticesInterruptedBatchIsReconciled(t *testing.T) {
 			} else {
 				require.Len(t, dupes, len(b.Recipients))
 				require.Equal(t, len(b.Recipients), counts.PossiblyDuplicated)
-				keys, err := f.led.PossiblyDuplicated(ctx, "INC-1")
+				keys, err := f.led.PossiblyDuplicated(ctx, "INC-20261128-0001")
 				require.NoError(t, err)
 				require.Len(t, keys, len(b.Recipients))
 			}
@@ -533,7 +538,7 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 	f := newSGFixture(t)
 	ref := f.scope(dataset(t, 2500))
 	f.srv.Inject(sendgridtest.Fault{}, sendgridtest.Fault{}, sendgridtest.Fault{}, sendgridtest.Fault{Kind: sendgridtest.ServerError})
-	_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, MaxRows: 3000, Notice: notice()})
+	_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 	require.Error(t, err)
 	hb := *f.heartbeat
 	require.Equal(t, 1000, hb.Next.Index, "block 1 finished")
@@ -544,7 +549,7 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 	// send them again, and the test would see it.
 	_, err = f.led.DB().ExecContext(ctx, `DELETE FROM notify_batches WHERE state = 'accepted'`)
 	require.NoError(t, err)
-	res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, MaxRows: 3000, Notice: notice()})
+	res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 	require.NoError(t, err)
 	require.True(t, res.Done)
 	require.Equal(t, 2500, res.Counts.Sent)
@@ -554,7 +559,7 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 func TestPlanNoticesRanges(t *testing.T) {
 	f := newSGFixture(t)
 	ref := f.scope(dataset(t, 6997)) // 7,000 rows with the three odd ones
-	v, err := f.env.ExecuteActivity(f.acts.PlanNotices, NoticePlanInput{IncidentID: "INC-1", Dataset: ref})
+	v, err := f.env.ExecuteActivity(f.acts.PlanNotices, NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(t, err)
 	var plan NoticePlan
 	require.NoError(t, v.Get(&plan))
@@ -568,7 +573,7 @@ func TestPlanNoticesRanges(t *testing.T) {
 	// Ranges side by side, in any order, cover everything once.
 	var total NoticeCounts
 	for _, i := range []int{2, 0, 1} {
-		res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-1", Dataset: ref, From: plan.Starts[i], MaxRows: plan.RangeRows, Notice: notice()})
+		res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: plan.Starts[i], MaxRows: plan.RangeRows, Notice: notice()})
 		require.NoError(t, err)
 		total.Add(res.Counts)
 		if i < 2 {
@@ -585,7 +590,7 @@ func TestPlanNoticesRanges(t *testing.T) {
 	a, _ := newTestActivities(t)
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
 	env.RegisterActivity(a)
-	v, err = env.ExecuteActivity(a.PlanNotices, NoticePlanInput{IncidentID: "INC-1", Dataset: ref})
+	v, err = env.ExecuteActivity(a.PlanNotices, NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(t, err)
 	var outbox NoticePlan
 	require.NoError(t, v.Get(&outbox))
@@ -595,8 +600,8 @@ func TestPlanNoticesRanges(t *testing.T) {
 func TestSendGridReportOnce(t *testing.T) {
 	f := newSGFixture(t)
 	ctx := context.Background()
-	m := bmail.Message{Key: "INC-1/authority/gdpr-art33-authority", From: "privacy@example.test", To: "dpa@authority.example",
-		Subject: "Art. 33 report", Text: "report", Headers: map[string]string{"X-Breach-Incident": "INC-1"}}
+	m := bmail.Message{Key: "INC-20261128-0001/authority/gdpr-art33-authority", From: "privacy@example.test", To: "dpa@authority.example",
+		Subject: "Art. 33 report", Text: "report", Headers: map[string]string{"X-Breach-Incident": "INC-20261128-0001"}}
 	f.srv.Inject(sendgridtest.Fault{Kind: sendgridtest.RateLimit, Wait: 2 * time.Second})
 	_, err := f.sg.Send(ctx, m)
 	var app *temporal.ApplicationError
@@ -625,4 +630,11 @@ func checkContract(t *testing.T, c *sendgridtest.Contract, r *http.Request) {
 	if err := c.Request(r, body); err != nil {
 		t.Errorf("%s %s violates the SendGrid contract: %v", r.Method, r.URL.Path, err)
 	}
+}
+
+func (f *sgFixture) subjectKey(incidentID, email string) string {
+	f.t.Helper()
+	k, err := SubjectKey(f.acts.Pseudonyms, incidentID, email)
+	require.NoError(f.t, err)
+	return k
 }

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -108,7 +107,7 @@ func TestClockEscalatesThroughEveryPointOnARealServer(t *testing.T) {
 	}
 	reminders := countPrefix(o.Escalations, "still OVERDUE")
 	checkEscalationsOnce(t, st, o, clockPoints, reminders)
-	checkRoomEscalations(t, console.LogPath(s.home, id), art33, clockPoints, reminders)
+	checkRoomEscalations(t, s.roomLog(id), art33, clockPoints, reminders)
 	// The escalations came at their instants: at the 50%, 75% and 90% points and one drill
 	// hour before the deadline, never before, and in order.
 	checkEscalationInstants(t, o, scale)
@@ -146,7 +145,7 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "reasons for the delay") {
 		t.Fatalf("a late approval without reasons must be refused:\n%s", r)
 	}
-	room := readFile(t, console.LogPath(s.home, id))
+	room := readFile(t, s.roomLog(id))
 	if !regexp.MustCompile(`approval-needed: The ` + art33 + ` report .*--reasons`).MatchString(room) {
 		t.Errorf("the room's approval request does not ask for the reasons for the delay:\n%s", room)
 	}
@@ -164,7 +163,7 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 	for _, id := range []string{art33, "gdpr-art34-subjects"} {
 		o := obligationOf(t, st, id)
 		checkEscalationsOnce(t, st, o, late, 0)
-		checkRoomEscalations(t, console.LogPath(s.home, st.IncidentID), id, late, 0)
+		checkRoomEscalations(t, s.roomLog(st.IncidentID), id, late, 0)
 	}
 	s.checkNoTaskFailed(w)
 }

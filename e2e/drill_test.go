@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/breachops/breach/activities"
-	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
@@ -237,7 +236,7 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 			t.Errorf("%s is %s with reference %q: a drill files by hand with a DRILL reference, it submits nothing", o.ID, o.State, o.Reference)
 		}
 	}
-	checkDryRunEvidence(t, activities.EvidencePath(s.home, id))
+	checkDryRunEvidence(t, s.evidencePath(id))
 	stats := sg.Stats()
 	if stats.Delivered != 0 || stats.Sandboxed != 3 {
 		t.Errorf("SendGrid delivered %d messages and sandboxed %d; a drill delivers none and sandboxes the 3 notices", stats.Delivered, stats.Sandboxed)
@@ -253,7 +252,7 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		}
 	}
 	checkNoAuthorityMail(t, filepath.Join(s.home, "outbox"))
-	checkDrillChat(t, console.LogPath(s.home, id))
+	checkDrillChat(t, s.roomLog(id))
 
 	// Unscheduled, the schedule is gone; a second unschedule names the problem with exit 2.
 	s.mustBreach("drill", "unschedule", created.ID)

@@ -27,8 +27,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/codec"
+	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -699,4 +702,39 @@ func failureText(ev *historypb.HistoryEvent) string {
 		return ""
 	}
 	return temporal.GetDefaultFailureConverter().FailureToError(f).Error()
+}
+
+// roomLog is the console's incident log of an incident.
+func (s *stack) roomLog(id string) string {
+	s.tb.Helper()
+	p, err := console.LogPath(s.home, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return p
+}
+
+// evidencePath is the containment evidence file of an incident.
+func (s *stack) evidencePath(id string) string {
+	s.tb.Helper()
+	p, err := activities.EvidencePath(s.home, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return p
+}
+
+// subjectKey is the ledger's pseudonym of the person with address addr in incident id: under
+// the key the workers made in BREACH_HOME.
+func (s *stack) subjectKey(id, addr string) string {
+	s.tb.Helper()
+	k, err := pseudonym.Load(func(string) string { return "" }, s.home)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	key, err := activities.SubjectKey(k, id, addr)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return key
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/worker"
 	"github.com/breachops/breach/workflows"
 )
@@ -90,6 +91,9 @@ systems:
 		Firewalls: firewall.NewRegistry(inventory, firewall.Options{DryRunPath: filepath.Join(home, "dry-run.jsonl")}),
 		Datasets:  activities.StoreDatasets{Store: store},
 		Dir:       home,
+	}
+	if acts.Pseudonyms, err = pseudonym.Load(func(string) string { return "" }, home); err != nil {
+		b.Fatal(err)
 	}
 	w := worker.New(c, acts)
 	if err := w.Start(); err != nil {

@@ -105,7 +105,7 @@ func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 	sg := startSendGrid(b, sendgridtest.Options{}, false)
 	env, ledgerName := sg.env("0s"), "SQLite"
 	if dsn := os.Getenv("BREACH_BENCH_POSTGRES"); dsn != "" {
-		env, ledgerName = append(env, "BREACH_LEDGER_DSN="+benchPostgresSchema(b, dsn)), "PostgreSQL"
+		env, ledgerName = append(env, "BREACH_LEDGER_DSN="+benchPostgresSchema(b, dsn), "BREACH_PSEUDONYM_KEY="+strings.Repeat("5e", 32)), "PostgreSQL"
 	}
 	s := startStack(b, stackOptions{env: env})
 	w := s.startWorker()

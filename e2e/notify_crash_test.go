@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
@@ -113,7 +112,7 @@ func notifyCrash(t *testing.T, emailActivity bool) {
 
 	// The ledger.
 	led := s.nfyLedger(t)
-	outs := ledgerOutcomes(t, led, id, want)
+	outs := s.ledgerOutcomes(t, led, id, want)
 	batches, err := led.Batches(ctx, id)
 	must(t, err == nil, "ledger batches: %v", err)
 	byKey := map[string]ledger.Batch{}
@@ -136,7 +135,7 @@ func notifyCrash(t *testing.T, emailActivity bool) {
 		must(t, listed[k], "the ledger's possibly duplicated %s is not in the list", k)
 	}
 	for a, o := range outs {
-		key := activities.SubjectKey(id, a)
+		key := s.subjectKey(id, a)
 		switch o.Outcome {
 		case ledger.Sent:
 			must(t, deliveries[a] == 1, "the ledger says sent once, the server delivered %d", deliveries[a])

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
@@ -89,11 +88,11 @@ func TestNotifyFaults(t *testing.T) {
 	must(t, a.Total == len(want)+1, "status: total %d, want %d", a.Total, len(want)+1)
 
 	led := s.nfyLedger(t)
-	o, err := led.Subject(context.Background(), id, activities.SubjectKey(id, refused))
+	o, err := led.Subject(context.Background(), id, s.subjectKey(id, refused))
 	must(t, err == nil && o.Outcome == ledger.Rejected, "the refused address's outcome: %v %v", o.Outcome, err)
-	outs := ledgerOutcomes(t, led, id, want)
+	outs := s.ledgerOutcomes(t, led, id, want)
 	for addr, o := range outs {
-		must(t, o.Outcome == ledger.Sent, "%s: outcome %s", activities.SubjectKey(id, addr), o.Outcome)
+		must(t, o.Outcome == ledger.Sent, "%s: outcome %s", s.subjectKey(id, addr), o.Outcome)
 	}
 	prog, err := led.Progress(context.Background(), id)
 	must(t, err == nil, "ledger: %v", err)

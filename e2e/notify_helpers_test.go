@@ -20,7 +20,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/sendgridtest"
 )
@@ -332,11 +331,11 @@ func (s *stack) nfyLedger(tb testing.TB) *ledger.Ledger {
 }
 
 // ledgerOutcomes reads the outcome of every wanted address from the ledger.
-func ledgerOutcomes(tb testing.TB, l *ledger.Ledger, id string, want map[string]bool) map[string]ledger.SubjectOutcome {
+func (s *stack) ledgerOutcomes(tb testing.TB, l *ledger.Ledger, id string, want map[string]bool) map[string]ledger.SubjectOutcome {
 	tb.Helper()
 	out := make(map[string]ledger.SubjectOutcome, len(want))
 	for a := range want {
-		o, err := l.Subject(context.Background(), id, activities.SubjectKey(id, a))
+		o, err := l.Subject(context.Background(), id, s.subjectKey(id, a))
 		if err != nil {
 			tb.Fatalf("ledger: %v", err)
 		}

@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -24,7 +29,10 @@ import (
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/redact"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -55,7 +63,7 @@ func (g *globals) config() (*config.Config, error) {
 func clientOptions(cfg *config.Config) (client.Options, *codec.Keys, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
-		return client.Options{}, nil, usagef("Temporal client configuration: %v", err)
+		return client.Options{}, nil, usagef("Temporal client configuration: %v", redact.Error(err))
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = devserver.DefaultAddress
@@ -222,14 +230,86 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, fmt.Errorf("the drill auto-pilot's signing key: %w", err)
 	}
+	lim, err := subjectLimits()
+	if err != nil {
+		return nil, err
+	}
+	key, err := pseudonymKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
-		Chat:         chat,
-		Mail:         mailer,
-		Firewalls:    fw,
-		Datasets:     activities.StoreDatasets{Store: store},
-		AutopilotKey: pilot,
-		Dir:          cfg.Home,
+		Chat:          chat,
+		Mail:          mailer,
+		Firewalls:     fw,
+		Datasets:      activities.StoreDatasets{Store: store},
+		AutopilotKey:  pilot,
+		Dir:           cfg.Home,
+		SubjectLimits: lim,
+		Pseudonyms:    key,
 	}, nil
+}
+
+// pseudonymKey is the installation's pseudonym key (internal/pseudonym): BREACH_PSEUDONYM_KEY,
+// or the file BREACH_PSEUDONYM_KEY_FILE names, else BREACH_HOME/pseudonym.key, made on first use.
+// With a PostgreSQL ledger, workers on several machines share the ledger, so they must share
+// the key: it must then come from the environment.
+func pseudonymKey(cfg *config.Config) (*pseudonym.Key, error) {
+	dsn := os.Getenv("BREACH_LEDGER_DSN")
+	shared := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	if shared && os.Getenv(pseudonym.EnvKey) == "" && os.Getenv(pseudonym.EnvKeyFile) == "" {
+		return nil, usagef("BREACH_LEDGER_DSN is a shared PostgreSQL ledger: give every worker the same pseudonym key with %s or %s (e.g. the output of `openssl rand -hex 32`); a key made on one machine would not match the others'",
+			pseudonym.EnvKey, pseudonym.EnvKeyFile)
+	}
+	k, err := pseudonym.Load(os.Getenv, cfg.Home)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return k, nil
+}
+
+// subjectLimits reads BREACH_SUBJECTS_MAX_RECORD and BREACH_SUBJECTS_MAX_FIELD (bytes, or with
+// KiB or MiB); unset means the defaults of internal/subjects.
+func subjectLimits() (subjects.Limits, error) {
+	var lim subjects.Limits
+	for _, v := range []struct {
+		env string
+		dst *int
+	}{{"BREACH_SUBJECTS_MAX_RECORD", &lim.MaxRecord}, {"BREACH_SUBJECTS_MAX_FIELD", &lim.MaxField}} {
+		s := os.Getenv(v.env)
+		if s == "" {
+			continue
+		}
+		n, err := parseByteSize(s)
+		if err != nil {
+			return lim, usagef("%s=%q: %v; give a size such as 65536, 64KiB or 1MiB", v.env, s, err)
+		}
+		*v.dst = n
+	}
+	if err := lim.Check(); err != nil {
+		return lim, usagef("BREACH_SUBJECTS_MAX_RECORD/BREACH_SUBJECTS_MAX_FIELD: %v", err)
+	}
+	return lim, nil
+}
+
+// parseByteSize reads a positive size: a number of bytes, or one followed by KiB or MiB.
+func parseByteSize(s string) (int, error) {
+	mult := 1
+	num := s
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 || n > math.MaxInt32/mult {
+		return 0, errors.New("not a positive size")
+	}
+	return n * mult, nil
 }
 
 // sqliteLedgerPragmas are the ledger's SQLite settings (WAL, a busy timeout, immediate
@@ -279,9 +359,39 @@ func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
 	if token == "" {
 		return &console.Chat{Dir: cfg.Home, Out: out}, nil
 	}
+	if err := checkAPIURL("SLACK_API_URL", os.Getenv("SLACK_API_URL")); err != nil {
+		return nil, err
+	}
 	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Dir: cfg.Home,
 		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander,
 		Teams: cfg.Slack.TeamIDs})
+}
+
+// checkAPIURL refuses an API base URL that would leak the token it carries: not a URL, one
+// with a password or a query, or http:// to anything but a loopback address. The value is
+// shown redacted.
+func checkAPIURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return usagef("%s=%s is not an http(s) URL; write it like https://slack.com/api/", name, redact.URL(v))
+	case u.User != nil || u.RawQuery != "":
+		return usagef("%s=%s: a base URL holds no user, password or query; the token goes in its own variable", name, redact.URL(v))
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return usagef("%s=%s would send the token in clear: use https:// (http is accepted for loopback addresses only, for tests)", name, redact.URL(v))
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the

@@ -12,6 +12,7 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/datasets"
+	"github.com/breachops/breach/internal/infile"
 )
 
 // openDatasets opens the configuration's dataset store.
@@ -37,10 +38,36 @@ func (s *subjectsFlags) register(fl *pflag.FlagSet, what string) {
 
 func (s *subjectsFlags) given() bool { return s.file != "" || s.dataset != "" }
 
+// check looks at what was given before anything else is done: a file must be a regular file a
+// person can read, within the store's limit; nothing is created on bad input.
+func (s *subjectsFlags) check(cfg *config.Config) error {
+	switch {
+	case s.file != "" && s.dataset != "":
+		return usagef("give --subjects FILE or --dataset NAME, not both")
+	case s.dataset != "":
+		if err := datasets.ValidateName(s.dataset); err != nil {
+			return usagef("--dataset: %v", err)
+		}
+	case s.file != "":
+		max := cfg.Datasets.MaxBytes
+		if max <= 0 {
+			max = datasets.DefaultMaxBytes
+		}
+		if err := infile.Check(s.file, max); err != nil {
+			var ie *infile.Error
+			if errors.As(err, &ie) {
+				return usagef("--subjects %v (a CSV export of the affected people)", err)
+			}
+			return usagef("--subjects %s cannot be read: %v; check the path and permissions", s.file, err)
+		}
+	}
+	return nil
+}
+
 // resolve adds the file to the store, or checks that the named dataset is there.
 func (s *subjectsFlags) resolve(ctx context.Context, cfg *config.Config) (activities.DatasetRef, error) {
-	if s.file != "" && s.dataset != "" {
-		return activities.DatasetRef{}, usagef("give --subjects FILE or --dataset NAME, not both")
+	if err := s.check(cfg); err != nil {
+		return activities.DatasetRef{}, err
 	}
 	store, err := openDatasets(cfg)
 	if err != nil {
@@ -105,7 +132,7 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 				if err := datasets.ValidateName(name); err != nil {
 					return usagef("--name: %v", err)
 				}
-				f, oerr := datasets.OpenRegular(args[0], store.MaxBytes())
+				f, oerr := infile.Open(args[0], store.MaxBytes())
 				if oerr != nil {
 					return usagef("%v", oerr)
 				}

@@ -122,6 +122,10 @@ func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now 
 	} else if loc := time.Local.String(); loc != "" {
 		zone = loc
 	}
+	// The dataset file first: a file that cannot be one is refused before anything else.
+	if err := f.subjects.check(cfg); err != nil {
+		return workflows.Declaration{}, err
+	}
 	by, err := cliActor(f.as)
 	if err != nil {
 		return workflows.Declaration{}, err

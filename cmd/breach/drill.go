@@ -602,7 +602,9 @@ func newDrillReportCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
-			text, err := os.ReadFile(rep.Markdown)
+			// The report is read beside the result, under the drills directory: never from the
+			// path the result file names, which whoever can write there could point anywhere.
+			text, err := activities.LoadDrillMarkdown(cfg.Home, args[0])
 			if err != nil {
 				printDrillSummary(cmd.OutOrStdout(), rep)
 				return nil

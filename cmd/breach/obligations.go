@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -59,13 +60,9 @@ Use --facts - to read it from standard input.`,
 				}
 				now = t
 			}
-			data, err := readFacts(factsPath, cmd.InOrStdin())
+			facts, err := readFacts(factsPath, cmd.InOrStdin())
 			if err != nil {
 				return fmt.Errorf("obligations: %w", err)
-			}
-			facts, err := rules.ParseFacts(data)
-			if err != nil {
-				return fmt.Errorf("obligations: %s: %w", factsPath, err)
 			}
 			res, err := rules.Evaluate(facts)
 			if err != nil {
@@ -103,19 +100,25 @@ Use --facts - to read it from standard input.`,
 	return cmd
 }
 
-func readFacts(path string, stdin io.Reader) ([]byte, error) {
-	var data []byte
-	var err error
+// readFacts reads the facts from standard input (path "-") or a regular file, at most
+// rules.MaxFactsBytes (1 MiB) either way: a device, a pipe that never ends or a dataset given by
+// mistake is refused, never read into memory.
+func readFacts(path string, stdin io.Reader) (rules.Facts, error) {
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20+1))
-	} else {
-		data, err = os.ReadFile(path)
+		return rules.ReadFacts(stdin)
 	}
+	f, err := infile.Open(path, rules.MaxFactsBytes)
 	if err != nil {
-		return nil, &rules.UsageError{Field: "--facts", Msg: fmt.Sprintf("cannot read %s: %v", path, err)}
+		var ie *infile.Error
+		if errors.As(err, &ie) {
+			return rules.Facts{}, &rules.UsageError{Field: "--facts", Msg: err.Error() + "; facts are a small JSON file of counts"}
+		}
+		return rules.Facts{}, &rules.UsageError{Field: "--facts", Msg: fmt.Sprintf("cannot read %s: %v", path, err)}
 	}
-	if len(data) > 1<<20 {
-		return nil, &rules.UsageError{Field: "--facts", Msg: path + " is larger than 1 MiB; facts are counts, not subject lists"}
+	defer f.Close()
+	facts, err := rules.ReadFacts(f)
+	if err != nil {
+		return rules.Facts{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return data, nil
+	return facts, nil
 }

@@ -13,7 +13,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/declare"
 	"github.com/breachops/breach/internal/keys"
 	"github.com/breachops/breach/worker"
@@ -69,6 +71,18 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 // startLocal connects to Temporal (starting the embedded server when none answers locally) and
 // starts the workers in this process; chat goes to chatOut when it is not nil. stop undoes both.
 func startLocal(ctx context.Context, cfg *config.Config, log, chatOut io.Writer) (*stack, func(), error) {
+	// Settings that cannot work are refused before a server starts.
+	if _, err := subjectLimits(); err != nil {
+		return nil, nil, err
+	}
+	if os.Getenv("SLACK_BOT_TOKEN") != "" {
+		if err := checkAPIURL("SLACK_API_URL", os.Getenv("SLACK_API_URL")); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := pseudonymKey(cfg); err != nil {
+		return nil, nil, err
+	}
 	st, err := ensureStack(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
@@ -259,19 +273,24 @@ func drive(ctx context.Context, out io.Writer, c client.Client, id string, p aut
 
 func printWhereToLook(out io.Writer, cfg *config.Config, st workflows.Status, res workflows.Result, uiURL string) {
 	fmt.Fprintf(out, "\nIncident %s closed. Where to look:\n", st.IncidentID)
-	fmt.Fprintf(out, "  firewall rules (dry-run, exact rules):  %s\n", activities.EvidencePath(cfg.Home, st.IncidentID))
+	if err := incident.ValidateID(st.IncidentID); err != nil {
+		fmt.Fprintf(out, "  nowhere: %v\n", err)
+		return
+	}
+	fmt.Fprintf(out, "  firewall rules (dry-run, exact rules):  %s\n", res.Records.Evidence)
 	for _, o := range st.Obligations {
 		if o.Report != "" {
 			fmt.Fprintf(out, "  %s report (%s):  %s\n", o.ID, o.Basis, o.Report)
 		}
 	}
-	notices := filepath.Join(cfg.Home, "outbox", st.IncidentID, "notices")
+	notices, _ := activities.Under(cfg.Home, "outbox", st.IncidentID, "notices") // a valid ID: cannot fail
 	n := countFiles(notices, ".eml")
 	fmt.Fprintf(out, "  customer notices (%d .eml files):  %s\n", n, notices)
 	fmt.Fprintf(out, "  timeline:  %s\n", res.Records.Timeline)
 	fmt.Fprintf(out, "  breach register entry:  %s\n", res.Records.Register)
 	fmt.Fprintf(out, "  post-incident report:  %s\n", res.Records.Report)
-	fmt.Fprintf(out, "  incident room log:  %s\n", filepath.Join(activities.IncidentDir(cfg.Home, st.IncidentID), "incident.log"))
+	log, _ := console.LogPath(cfg.Home, st.IncidentID)
+	fmt.Fprintf(out, "  incident room log:  %s\n", log)
 	fmt.Fprintf(out, "  Temporal UI:  %s\n", uiLink(uiURL, st.IncidentID))
 	fmt.Fprintf(out, "  (the demo's Temporal server stops with it; its state is kept, so `breach dev` serves that link again)\n")
 }

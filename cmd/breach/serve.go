@@ -80,8 +80,8 @@ func serveEnv(socketMode bool) (token, secret, appToken, apiURL string, err erro
 		err = usagef("SLACK_SIGNING_SECRET is not set: give the app's signing secret (Basic Information), or use --socket-mode with SLACK_APP_TOKEN")
 	case socketMode && !strings.HasPrefix(appToken, "xapp-"):
 		err = usagef("--socket-mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) with the connections:write scope (Basic Information → App-Level Tokens)")
-	case apiURL != "" && !strings.HasPrefix(apiURL, "http://") && !strings.HasPrefix(apiURL, "https://"):
-		err = usagef("SLACK_API_URL %q is not an http(s) URL (default https://slack.com/api/)", apiURL)
+	default:
+		err = checkAPIURL("SLACK_API_URL", apiURL)
 	}
 	return token, secret, appToken, apiURL, err
 }

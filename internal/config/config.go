@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/infile"
 )
 
 // Config is the content of breach.yaml.
@@ -133,7 +134,7 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return c, c.resolve("")
 	}
-	data, err := os.ReadFile(path)
+	data, err := infile.ReadFile(path, infile.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration %s: %w", path, err)
 	}

@@ -28,9 +28,10 @@ type Chat struct {
 
 var _ activities.Chat = (*Chat)(nil)
 
-// LogPath is the incident log of an incident.
-func LogPath(dir, incidentID string) string {
-	return filepath.Join(activities.IncidentDir(dir, incidentID), "incident.log")
+// LogPath is the incident log of an incident, or an error when incidentID is not an incident
+// ID.
+func LogPath(dir, incidentID string) (string, error) {
+	return activities.IncidentPath(dir, incidentID, "incident.log")
 }
 
 func (c *Chat) now() time.Time {
@@ -78,7 +79,11 @@ func Slug(s string) string {
 // OpenRoom creates the incident log.
 func (c *Chat) OpenRoom(ctx context.Context, r activities.RoomRequest) (activities.Room, error) {
 	name := ChannelName(r.IncidentID, r.Title, r.Drill, c.now())
-	room := activities.Room{ID: LogPath(c.Dir, r.IncidentID), Name: "#" + name}
+	path, err := LogPath(c.Dir, r.IncidentID)
+	if err != nil {
+		return activities.Room{}, fmt.Errorf("console chat: %w", err)
+	}
+	room := activities.Room{ID: path, Name: "#" + name}
 	return room, c.write(r.IncidentID, "room", fmt.Sprintf("%s opened for %s (declared by %s)", room.Name, r.IncidentID, r.DeclaredBy), false)
 }
 
@@ -99,7 +104,10 @@ func (c *Chat) write(incidentID, kind, text string, urgent bool) error {
 	line := fmt.Sprintf("%s [%s]%s %s: %s\n", c.now().Format(time.RFC3339), incidentID, mark, kind, text)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	path := LogPath(c.Dir, incidentID)
+	path, err := LogPath(c.Dir, incidentID)
+	if err != nil {
+		return fmt.Errorf("console chat: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("console chat: %w", err)
 	}
@@ -120,9 +128,10 @@ func (c *Chat) write(incidentID, kind, text string, urgent bool) error {
 	return nil
 }
 
-// CardPath is where the console keeps an incident's card.
-func CardPath(dir, incidentID string) string {
-	return filepath.Join(activities.IncidentDir(dir, incidentID), "card.txt")
+// CardPath is where the console keeps an incident's card, or an error when incidentID is not
+// an incident ID.
+func CardPath(dir, incidentID string) (string, error) {
+	return activities.IncidentPath(dir, incidentID, "card.txt")
 }
 
 // UpdateCard rewrites the incident's card file in place.
@@ -131,7 +140,10 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 	if err != nil {
 		return err
 	}
-	path := CardPath(c.Dir, card.IncidentID)
+	path, err := CardPath(c.Dir, card.IncidentID)
+	if err != nil {
+		return fmt.Errorf("console card: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("console card: %w", err)
 	}

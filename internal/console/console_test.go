@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,7 +50,7 @@ func TestChannelName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.title, func(t *testing.T) {
-			got := console.ChannelName("INC-1", tt.title, tt.drill, day)
+			got := console.ChannelName("INC-20240305-0001", tt.title, tt.drill, day)
 			if tt.want != "" {
 				assert.Equal(t, tt.want, got)
 			}
@@ -73,7 +74,9 @@ func newChat(t *testing.T) (*console.Chat, *bytes.Buffer) {
 
 func readLog(t *testing.T, c *console.Chat, incidentID string) string {
 	t.Helper()
-	b, err := os.ReadFile(console.LogPath(c.Dir, incidentID))
+	path, err := console.LogPath(c.Dir, incidentID)
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
 }
@@ -82,41 +85,45 @@ func TestPostAppendsToLogAndOut(t *testing.T) {
 	c, out := newChat(t)
 	ctx := context.Background()
 
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "containment", Text: "db-1 isolated via nftables"}))
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "deadline", Text: "GDPR Art. 33 report due in 12h", Urgent: true}))
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-2", Kind: "note", Text: "another incident"}))
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "containment", Text: "db-1 isolated via nftables"}))
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "deadline", Text: "GDPR Art. 33 report due in 12h", Urgent: true}))
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0002", Kind: "note", Text: "another incident"}))
 
-	want := "2024-03-05T14:30:00Z [INC-1] containment: db-1 isolated via nftables\n" +
-		"2024-03-05T14:30:00Z [INC-1] ! deadline: GDPR Art. 33 report due in 12h\n"
-	assert.Equal(t, want, readLog(t, c, "INC-1"))
-	assert.Equal(t, "2024-03-05T14:30:00Z [INC-2] note: another incident\n", readLog(t, c, "INC-2"))
-	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-2] note: another incident\n", out.String())
-	assert.Equal(t, filepath.Join(c.Dir, "incidents", "INC-1", "incident.log"), console.LogPath(c.Dir, "INC-1"))
+	want := "2024-03-05T14:30:00Z [INC-20240305-0001] containment: db-1 isolated via nftables\n" +
+		"2024-03-05T14:30:00Z [INC-20240305-0001] ! deadline: GDPR Art. 33 report due in 12h\n"
+	assert.Equal(t, want, readLog(t, c, "INC-20240305-0001"))
+	assert.Equal(t, "2024-03-05T14:30:00Z [INC-20240305-0002] note: another incident\n", readLog(t, c, "INC-20240305-0002"))
+	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-20240305-0002] note: another incident\n", out.String())
+	path, err := console.LogPath(c.Dir, "INC-20240305-0001")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(c.Dir, "incidents", "INC-20240305-0001", "incident.log"), path)
 
 	// A new adapter over the same directory (a restarted worker) appends, it does not truncate.
 	again := &console.Chat{Dir: c.Dir, Now: c.Now}
-	require.NoError(t, again.Post(ctx, activities.ChatMessage{IncidentID: "INC-1", Kind: "note", Text: "after restart"}))
-	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-1] note: after restart\n", readLog(t, c, "INC-1"))
+	require.NoError(t, again.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: "after restart"}))
+	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-20240305-0001] note: after restart\n", readLog(t, c, "INC-20240305-0001"))
 }
 
 func TestPostMarksDrills(t *testing.T) {
 	c, out := newChat(t)
-	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-9", Kind: "decision", Text: "DPO decides: high risk", Drill: true, Urgent: true}))
-	line := "2024-03-05T14:30:00Z [INC-9] ! decision: [DRILL] DPO decides: high risk\n"
-	assert.Equal(t, line, readLog(t, c, "INC-9"))
+	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0009", Kind: "decision", Text: "DPO decides: high risk", Drill: true, Urgent: true}))
+	line := "2024-03-05T14:30:00Z [INC-20240305-0009] ! decision: [DRILL] DPO decides: high risk\n"
+	assert.Equal(t, line, readLog(t, c, "INC-20240305-0009"))
 	assert.Equal(t, line, out.String())
 
-	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-10", Kind: "note", Text: "real"}))
-	assert.NotContains(t, readLog(t, c, "INC-10"), "DRILL")
+	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0010", Kind: "note", Text: "real"}))
+	assert.NotContains(t, readLog(t, c, "INC-20240305-0010"), "DRILL")
 }
 
 func TestOpenRoom(t *testing.T) {
 	c, out := newChat(t)
-	room, err := c.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: "INC-1", Title: "Payment DB exposed", DeclaredBy: "ann", Drill: true})
+	room, err := c.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: "INC-20240305-0001", Title: "Payment DB exposed", DeclaredBy: "ann", Drill: true})
 	require.NoError(t, err)
-	assert.Equal(t, activities.Room{ID: console.LogPath(c.Dir, "INC-1"), Name: "#drill-20240305-payment-db-exposed"}, room)
-	line := "2024-03-05T14:30:00Z [INC-1] room: #drill-20240305-payment-db-exposed opened for INC-1 (declared by ann)\n"
-	assert.Equal(t, line, readLog(t, c, "INC-1"))
+	path, err := console.LogPath(c.Dir, "INC-20240305-0001")
+	require.NoError(t, err)
+	assert.Equal(t, activities.Room{ID: path, Name: "#drill-20240305-payment-db-exposed"}, room)
+	line := "2024-03-05T14:30:00Z [INC-20240305-0001] room: #drill-20240305-payment-db-exposed opened for INC-20240305-0001 (declared by ann)\n"
+	assert.Equal(t, line, readLog(t, c, "INC-20240305-0001"))
 	assert.Equal(t, line, out.String())
 }
 
@@ -128,18 +135,47 @@ func TestConcurrentPostsKeepWholeLines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-1", Kind: "note", Text: fmt.Sprintf("message %02d", i)}))
+			assert.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: fmt.Sprintf("message %02d", i)}))
 		}()
 	}
 	wg.Wait()
 
 	var want []string
 	for i := range n {
-		want = append(want, fmt.Sprintf("2024-03-05T14:30:00Z [INC-1] note: message %02d", i))
+		want = append(want, fmt.Sprintf("2024-03-05T14:30:00Z [INC-20240305-0001] note: message %02d", i))
 	}
-	for _, got := range []string{readLog(t, c, "INC-1"), out.String()} {
+	for _, got := range []string{readLog(t, c, "INC-20240305-0001"), out.String()} {
 		lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 		sort.Strings(lines)
 		assert.Equal(t, want, lines)
+	}
+}
+
+// An ID that is not an incident ID is an error, never a path: nothing is written for it, inside
+// the directory or out of it.
+func TestBadIncidentIDsWriteNothing(t *testing.T) {
+	for _, id := range []string{"../../x", "..", "INC-1", "INC-20240305-0001/../../x", "/etc/passwd", ""} {
+		t.Run(id, func(t *testing.T) {
+			root := t.TempDir()
+			c, _ := newChat(t)
+			c.Dir = filepath.Join(root, "home")
+			ctx := context.Background()
+			_, err := c.OpenRoom(ctx, activities.RoomRequest{IncidentID: id, Title: "t", DeclaredBy: "ann"})
+			assert.ErrorContains(t, err, "not an incident ID")
+			assert.ErrorContains(t, c.Post(ctx, activities.ChatMessage{IncidentID: id, Kind: "note", Text: "x"}), "not an incident ID")
+			assert.ErrorContains(t, c.UpdateCard(ctx, activities.Card{IncidentID: id, Title: "t"}), "not an incident ID")
+			_, err = console.LogPath(c.Dir, id)
+			assert.ErrorContains(t, err, "not an incident ID")
+			_, err = console.CardPath(c.Dir, id)
+			assert.ErrorContains(t, err, "not an incident ID")
+			var files []string
+			require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					files = append(files, p)
+				}
+				return err
+			}))
+			assert.Empty(t, files)
+		})
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/infile"
 )
 
 // Scheme prefixes a dataset reference: dataset:<name>.
@@ -203,7 +205,7 @@ func (s *Store) commit(tmp, name string, n int64, sum string) (Info, error) {
 // (<base>-<12 hex digits of its SHA-256>.csv), so that adding the same file twice names the
 // same dataset and a changed file a new one. The file must be a regular file.
 func (s *Store) AddFile(ctx context.Context, path string) (Info, error) {
-	f, err := OpenRegular(path, s.maxBytes)
+	f, err := infile.Open(path, s.maxBytes)
 	if err != nil {
 		return Info{}, err
 	}
@@ -305,27 +307,6 @@ func (s *Store) Open(ctx context.Context, ref string) (*os.File, error) {
 		return nil, fmt.Errorf("dataset %s: %w", name, err)
 	}
 	if err := checkRegular(f, name, s.maxBytes); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// OpenRegular opens a file a person named on the command line, for reading: a regular file
-// (not a directory, device, pipe or socket) of at most maxBytes.
-func OpenRegular(path string, maxBytes int64) (*os.File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s cannot be read: %w; check the path and permissions", path, errors.Unwrap(err))
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s); give the CSV export itself", path, kind(st.Mode()))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s cannot be read: %w; check the path and permissions", path, errors.Unwrap(err))
-	}
-	if err := checkRegular(f, path, maxBytes); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -216,35 +216,6 @@ func TestOpenStaysInTheStore(t *testing.T) {
 	}
 }
 
-func TestOpenRegularRefusesWhatIsNotAFile(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	big := filepath.Join(dir, "big.csv")
-	if err := os.WriteFile(big, []byte("0123456789"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for path, want := range map[string]string{
-		dir:                      "a directory",
-		"/dev/zero":              "a device",
-		fifo:                     "a named pipe",
-		filepath.Join(dir, "no"): "cannot be read",
-		big:                      "larger than",
-	} {
-		f, err := OpenRegular(path, 5)
-		if err == nil {
-			f.Close()
-			t.Errorf("OpenRegular(%s) succeeded", path)
-			continue
-		}
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("OpenRegular(%s): %v; want %q", path, err, want)
-		}
-	}
-}
-
 func TestNameOf(t *testing.T) {
 	for ref, ok := range map[string]bool{
 		"dataset:a.csv": true, "dataset:A_b-1.csv": true, "a.csv": false, "/data/a.csv": false,

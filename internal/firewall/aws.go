@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // OriginalGroupsTag is the ENI tag that records, during isolation, the security groups the
@@ -47,9 +49,14 @@ func NewAWS(ctx context.Context, s AWSSettings, optFns ...func(*ec2.Options)) (*
 	if s.QuarantineGroup == "" {
 		return nil, Permanent(errors.New("aws firewall: no quarantine group; set providers.aws.quarantine_group"))
 	}
+	if s.Endpoint != "" {
+		if err := requireTLS(s.Endpoint); err != nil {
+			return nil, Permanent(fmt.Errorf("aws firewall: endpoint: %w", err))
+		}
+	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(s.Region))
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("aws firewall: load AWS configuration: %w", err))
+		return nil, Permanent(fmt.Errorf("aws firewall: load AWS configuration: %w", redact.Error(err)))
 	}
 	opts := []func(*ec2.Options){func(o *ec2.Options) {
 		if s.Endpoint != "" {
@@ -440,7 +447,8 @@ var awsPermanentCodes = map[string]bool{
 // awsError wraps an EC2 error, marking it Permanent when retrying cannot fix it. Throttling and
 // 5xx errors have already been retried by the SDK and stay retryable.
 func awsError(op string, err error) error {
-	wrapped := fmt.Errorf("%s: %w", op, err)
+	// The SDK's errors quote the endpoint URL, and a signed request's query.
+	wrapped := fmt.Errorf("%s: %w", op, redact.Error(err))
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if awsPermanentCodes[ae.ErrorCode()] {

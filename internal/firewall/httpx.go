@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/infile"
+	"github.com/breachops/breach/internal/redact"
 )
 
 // defaultHTTPTimeout bounds one HTTP call to a firewall API; the activity's own timeout and
@@ -27,7 +30,7 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := infile.ReadFile(caFile, infile.MaxConfigBytes)
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("read CA file: %w", err))
 		}
@@ -50,19 +53,34 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 	return &c, nil
 }
 
-// redactURL drops credentials and the query (where tokens tend to hide) from a URL recorded
-// in evidence.
-func redactURL(raw string) string {
+// redactURL is a URL as evidence and errors may show it: no password, no query values.
+func redactURL(raw string) string { return redact.URL(raw) }
+
+// requireTLS refuses a URL that would carry credentials, signed requests or isolation orders
+// in clear: https, or http to a loopback address only (a test's local server).
+func requireTLS(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL; write it like https://fw.example.com", redactURL(raw))
 	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "redacted"
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%s would send credentials and isolation requests in clear: use https:// (http is accepted for loopback addresses only, for tests)", redactURL(raw))
 	}
-	u.Fragment = ""
-	return u.String()
+	return fmt.Errorf("%s is not an https URL", redactURL(raw))
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // readBody reads at most 1 MiB of a response body.

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/breachops/breach/internal/infile"
 )
 
 // Provider names as they appear in the inventory.
@@ -103,7 +104,8 @@ type NFTablesSettings struct {
 // AWSSettings configures the AWS security-group quarantine provider.
 type AWSSettings struct {
 	Region string `yaml:"region" json:"region,omitempty"`
-	// Endpoint overrides the EC2 endpoint (VPC endpoint, or a local test server).
+	// Endpoint overrides the EC2 endpoint (VPC endpoint, or a local test server): https, or
+	// http to a loopback address.
 	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
 	// QuarantineGroup is the id (sg-...) or the name of the quarantine security group. A name
 	// that does not exist yet is created, with no rules, in the instance's VPC.
@@ -114,7 +116,8 @@ type AWSSettings struct {
 
 // OPNsenseSettings configures the OPNsense alias provider.
 type OPNsenseSettings struct {
-	// URL is the base URL of the firewall, e.g. https://fw.example.com.
+	// URL is the base URL of the firewall, e.g. https://fw.example.com: https, for the API key
+	// and secret travel in every request (http is accepted for loopback addresses only).
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Alias is the quarantine alias that the firewall's block rules reference; a system's own
 	// alias overrides it.
@@ -128,6 +131,8 @@ type OPNsenseSettings struct {
 
 // WebhookSettings configures the signed webhook provider.
 type WebhookSettings struct {
+	// URL is where requests are posted: https (http is accepted for loopback addresses only).
+	// A token in its query is shown redacted in evidence and errors.
 	URL string `yaml:"url" json:"url,omitempty"`
 	// SecretEnv names the environment variable holding the HMAC secret.
 	SecretEnv string `yaml:"secret_env" json:"secret_env,omitempty"`
@@ -156,7 +161,7 @@ type rawInventory struct {
 
 // LoadInventory reads and validates the inventory file at path.
 func LoadInventory(path string) (*Inventory, error) {
-	b, err := os.ReadFile(path)
+	b, err := infile.ReadFile(path, infile.MaxConfigBytes)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("read inventory: %w", err))
 	}
@@ -211,6 +216,7 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 		if err := checkAllow(a); err != nil {
 			return nil, fail(line("defaults", "allow", i), fmt.Sprintf("defaults.allow[%d]", i), "%v", err)
 		}
+		raw.Defaults.Allow[i] = canonicalAddress(a)
 	}
 	for i, h := range raw.Providers.NFTables.Hooks {
 		if _, ok := hookByName[h]; !ok {
@@ -256,15 +262,18 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 		} else if !slices.Contains(ProviderNames, s.Provider) {
 			return nil, fail(at("provider"), field("provider"), "unknown provider %q; use one of %s", s.Provider, strings.Join(ProviderNames, ", "))
 		}
+		// Kept canonical: IPv4-mapped addresses as the IPv4 they are, for every provider.
 		for j, a := range s.Addresses {
 			if err := checkAddress(a); err != nil {
 				return nil, fail(at("addresses", j), field("addresses", j), "%v", err)
 			}
+			s.Addresses[j] = canonicalAddress(a)
 		}
 		for j, a := range s.Allow {
 			if err := checkAllow(a); err != nil {
 				return nil, fail(at("allow", j), field("allow", j), "%v", err)
 			}
+			s.Allow[j] = canonicalAddress(a)
 		}
 		switch s.Provider {
 		case ProviderDryRun, ProviderNFTables, ProviderOPNsense:
@@ -331,8 +340,9 @@ func parseInventory(path string, b []byte) (*Inventory, error) {
 	} {
 		if e.v != "" && !envName.MatchString(e.v) {
 			parts := strings.SplitN(e.field, ".", 2)
+			// The value is not repeated: what is here instead of a name is often the secret.
 			return nil, fail(line("providers", parts[0], parts[1]), "providers."+e.field,
-				"%q is not an environment variable name; secrets stay out of the inventory, name the variable that holds them", e.v)
+				"not an environment variable name (letters, digits and _); secrets stay out of the inventory, name the variable that holds them")
 		}
 	}
 	return inv, nil
@@ -434,7 +444,10 @@ func isAddress(s string) bool {
 	return err == nil
 }
 
-// checkAddress accepts an IP address or a CIDR whose host bits are zero, other than /0.
+// checkAddress accepts an IP address or a CIDR whose host bits are zero, other than /0. An
+// IPv4-mapped IPv6 address or prefix (::ffff:10.0.0.5, ::ffff:10.0.0.0/104) is the IPv4 one
+// it maps: its traffic is IPv4 on the wire. An IPv6 prefix wider than the mapped range
+// (::/64) is refused: its IPv4-mapped part would look isolated and pass.
 func checkAddress(s string) error {
 	if a, err := netip.ParseAddr(s); err == nil {
 		if a.Zone() != "" {
@@ -449,23 +462,41 @@ func checkAddress(s string) error {
 	if p.Bits() == 0 {
 		return fmt.Errorf("%q covers every address; isolating it would cut off the whole network", s)
 	}
+	if p, err = unmapPrefix(s, p); err != nil {
+		return err
+	}
+	if p.Bits() == 0 {
+		return fmt.Errorf("%q covers every IPv4 address; isolating it would cut off the whole network", s)
+	}
 	if p.Masked() != p {
 		return fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked())
 	}
 	return nil
 }
 
-func checkAllow(s string) error {
-	if err := checkAddress(s); err != nil {
-		if p, perr := netip.ParsePrefix(s); perr == nil && p.Bits() == 0 {
-			return fmt.Errorf("%q allows every address, which would undo the isolation", s)
-		}
-		return err
+// mappedRange is where IPv4-mapped IPv6 addresses live.
+var mappedRange = netip.MustParsePrefix("::ffff:0.0.0.0/96")
+
+// unmapPrefix turns an IPv4-mapped prefix into the IPv4 prefix it maps, and refuses an IPv6
+// prefix that holds the mapped range, or a mapped address with a prefix shorter than /96.
+func unmapPrefix(s string, p netip.Prefix) (netip.Prefix, error) {
+	switch {
+	case p.Addr().Is4In6() && p.Bits() >= 96:
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96), nil
+	case p.Addr().Is6() && p.Bits() <= 96 && p.Overlaps(mappedRange):
+		return netip.Prefix{}, fmt.Errorf("%q holds the IPv4-mapped range %s, whose traffic is IPv4 and would pass an IPv6 rule; list IPv4 addresses as IPv4, and IPv6 ranges that leave it out", s, mappedRange)
 	}
-	return nil
+	return p, nil
 }
 
-// canonicalAddress prints a single-host prefix as a plain address.
+func checkAllow(s string) error {
+	if p, err := netip.ParsePrefix(s); err == nil && (p.Bits() == 0 || p.Addr().Is4In6() && p.Bits() == 96) {
+		return fmt.Errorf("%q allows every address, which would undo the isolation", s)
+	}
+	return checkAddress(s)
+}
+
+// canonicalAddress prints a single-host prefix as a plain address, an IPv4-mapped one as IPv4.
 func canonicalAddress(s string) string {
 	p, err := parsePrefix(s)
 	if err != nil {
@@ -477,17 +508,23 @@ func canonicalAddress(s string) string {
 	return p.String()
 }
 
+// parsePrefix reads an address or CIDR as a prefix, IPv4-mapped ones as IPv4 (see checkAddress).
 func parsePrefix(s string) (netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
 	}
+	if p, err = unmapPrefix(s, p); err != nil {
+		return netip.Prefix{}, err
+	}
 	return p.Masked(), nil
 }
 
+// checkURL accepts an https URL, or an http one to a loopback address (see requireTLS).
 func checkURL(s string, allowEmpty bool) error {
 	if s == "" {
 		if allowEmpty {
@@ -495,10 +532,7 @@ func checkURL(s string, allowEmpty bool) error {
 		}
 		return errors.New("missing")
 	}
-	if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	return nil
+	return requireTLS(s)
 }
 
 // nodeLine returns the line of the node at path (mapping keys as strings, sequence indexes as

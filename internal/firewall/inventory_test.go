@@ -128,7 +128,11 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"aws without group", "providers:\n  aws: {region: eu-west-1}\nsystems:\n  - name: a\n    provider: aws\n    instance_id: i-01234567\n", []string{"providers.aws.quarantine_group"}},
 		{"opnsense without url", "providers:\n  opnsense: {alias: q}\nsystems:\n  - name: a\n    provider: opnsense\n    addresses: [10.0.0.1]\n", []string{"providers.opnsense.url"}},
 		{"opnsense without alias", "providers:\n  opnsense: {url: 'https://fw'}\nsystems:\n  - name: a\n    provider: opnsense\n    addresses: [10.0.0.1]\n", []string{"line 4", "alias", "missing"}},
-		{"webhook bad url", "providers:\n  webhook: {url: 'ftp://x'}\n", []string{"line 2", "providers.webhook.url", "not an http(s) URL"}},
+		{"webhook bad url", "providers:\n  webhook: {url: 'ftp://x'}\n", []string{"line 2", "providers.webhook.url", "not an https URL"}},
+		{"webhook over http", "providers:\n  webhook:\n    url: http://automation.example.com/breach?token=s3cr3t\n", []string{"line 3", "providers.webhook.url", "in clear: use https://", "token=REDACTED"}},
+		{"opnsense over http", "providers:\n  opnsense: {url: 'http://admin:pa55@fw.example.com', alias: q}\n", []string{"line 2", "providers.opnsense.url", "in clear", "admin:REDACTED@"}},
+		{"opnsense over http to a private address", "providers:\n  opnsense: {url: 'http://10.0.0.1', alias: q}\n", []string{"providers.opnsense.url", "in clear"}},
+		{"aws endpoint over http", "providers:\n  aws: {region: x, quarantine_group: q, endpoint: 'http://ec2.example.com'}\n", []string{"line 2", "providers.aws.endpoint", "in clear"}},
 		{"secret in file", "providers:\n  webhook:\n    url: https://x\n    secret_env: 's3cr3t value!'\n", []string{"line 4", "providers.webhook.secret_env", "environment variable name"}},
 		{"bad hook", "providers:\n  nftables:\n    hooks: [prerouting]\n", []string{"line 3", "providers.nftables.hooks[0]"}},
 		{"two documents", "systems: []\n---\nsystems: []\n", []string{"more than one YAML document"}},
@@ -145,6 +149,11 @@ func TestParseInventoryErrors(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			for _, secret := range []string{"s3cr3t", "pa55"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q quotes the secret %q", err, secret)
 				}
 			}
 		})

@@ -401,3 +401,51 @@ func TestRenderRuleRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A system listed by its IPv4-mapped IPv6 address (::ffff:192.0.2.2) sends and receives IPv4.
+// Isolating it once applied ip6 rules only, and verification reported them in force while its
+// IPv4 traffic passed. Table-driven over how the address reaches the provider: raw in a target
+// built by hand, and through the inventory.
+func TestNFTablesIsolatesIPv4MappedAddresses(t *testing.T) {
+	top := newTopology(t)
+	ctx := context.Background()
+	mapped := "::ffff:" + top.victimAddr
+	inv, err := ParseInventory([]byte("systems:\n  - name: db-1\n    provider: nftables\n    addresses: ['" + mapped + "']\n    allow: ['::ffff:203.0.113.2']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromInventory, err := inv.Target("db-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		target Target
+	}{
+		{"a target built by hand", Target{System: "db-1", Addresses: []string{mapped}, Allow: []string{"::ffff:203.0.113.2"}}},
+		{"a target from the inventory", fromInventory},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewNFTables(NFTablesSettings{NetNS: top.router})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustConnect(t, top.peer, top.victimAddr)
+			if _, err := p.Isolate(ctx, tt.target); err != nil {
+				t.Fatalf("isolate %s: %v", mapped, err)
+			}
+			mustNotConnect(t, top.peer, top.victimAddr)
+			mustNotConnect(t, top.victim, top.peerAddr)
+			mustConnect(t, top.forensics, top.victimAddr)
+			v, err := p.Verify(ctx, tt.target)
+			if err != nil || !v.InForce {
+				t.Fatalf("verify: in force %v, err %v (%s)", v.InForce, err, v.After)
+			}
+			if _, err := p.Release(ctx, tt.target); err != nil {
+				t.Fatalf("release: %v", err)
+			}
+			mustConnect(t, top.peer, top.victimAddr)
+		})
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // OPNsense isolates addresses by adding them to a quarantine alias on an OPNsense firewall
@@ -233,9 +235,13 @@ func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any)
 	} else {
 		body = bytes.NewReader(nil)
 	}
+	// Checked again before every request: the API key and secret travel in each one.
+	if err := requireTLS(o.BaseURL); err != nil {
+		return Permanent(fmt.Errorf("%s: url: %w", op, err))
+	}
 	req, err := http.NewRequestWithContext(ctx, method, o.BaseURL+path, body)
 	if err != nil {
-		return Permanent(fmt.Errorf("%s: %w", op, err))
+		return Permanent(fmt.Errorf("%s: %w", op, redact.Error(err)))
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -244,11 +250,11 @@ func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any)
 	req.SetBasicAuth(o.Key, o.Secret)
 	resp, err := o.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %s %s: %w", op, method, path, err)
+		return fmt.Errorf("%s: %s %s: %w", op, method, path, redact.Error(err))
 	}
 	b, err := readBody(resp)
 	if err != nil {
-		return fmt.Errorf("%s: %s %s: read answer: %w", op, method, path, err)
+		return fmt.Errorf("%s: %s %s: read answer: %w", op, method, path, redact.Error(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		hint := ""

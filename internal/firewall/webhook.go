@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // Webhook headers.
@@ -127,15 +129,19 @@ func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookRes
 	op := fmt.Sprintf("%s %s via webhook", action, t.System)
 	ev := Evidence{Provider: w.Name(), Action: action, System: t.System, At: w.now(),
 		Identifiers: map[string]string{"url": redactURL(w.URL)}}
-	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: nonNil(t.Addresses),
-		InstanceID: t.InstanceID, Allow: nonNil(t.Allow), Incident: t.Incident})
+	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: canonicalAll(t.Addresses),
+		InstanceID: t.InstanceID, Allow: canonicalAll(t.Allow), Incident: t.Incident})
 	if err != nil {
 		return WebhookResponse{}, ev, err
 	}
 	ts := strconv.FormatInt(w.now().Unix(), 10)
+	// Checked again before every request: a provider built by hand skips the inventory.
+	if err := requireTLS(w.URL); err != nil {
+		return WebhookResponse{}, ev, Permanent(fmt.Errorf("%s: url: %w", op, err))
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return WebhookResponse{}, ev, Permanent(fmt.Errorf("%s: %w", op, err))
+		return WebhookResponse{}, ev, Permanent(fmt.Errorf("%s: %w", op, redact.Error(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "breach-firewall/1")
@@ -144,11 +150,12 @@ func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookRes
 	req.Header.Set(WebhookIdempotencyHeader, webhookIdempotencyKey(action, t))
 	resp, err := w.Client.Do(req)
 	if err != nil {
-		return WebhookResponse{}, ev, fmt.Errorf("%s: %w", op, err)
+		// The transport's error quotes the URL, query and all.
+		return WebhookResponse{}, ev, fmt.Errorf("%s: %w", op, redact.Error(err))
 	}
 	rb, err := readBody(resp)
 	if err != nil {
-		return WebhookResponse{}, ev, fmt.Errorf("%s: read answer: %w", op, err)
+		return WebhookResponse{}, ev, fmt.Errorf("%s: read answer: %w", op, redact.Error(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return WebhookResponse{}, ev, statusError(op, resp, rb, "")
@@ -212,9 +219,12 @@ func ruleID(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// canonicalAll is the addresses as receivers should see them: IPv4-mapped ones as IPv4,
+// single hosts without a prefix length; never null.
+func canonicalAll(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, a := range s {
+		out = append(out, canonicalAddress(a))
 	}
-	return s
+	return out
 }

@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,6 +35,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // BatchState is where a batch stands.
@@ -156,6 +159,9 @@ func Open(ctx context.Context, dsn string) (*Ledger, error) {
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if err := checkURLDSN(dsn); err != nil {
+			return nil, err
+		}
 		l.dialect = postgresDialect
 		l.db, err = sql.Open("pgx", dsn)
 	default:
@@ -165,27 +171,27 @@ func Open(ctx context.Context, dsn string) (*Ledger, error) {
 		l.db.SetMaxOpenConns(1)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: open %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("ledger: open %s: %w", redactDSN(dsn), redact.Error(err))
 	}
 	if err := l.db.PingContext(ctx); err != nil {
 		l.db.Close()
-		return nil, fmt.Errorf("ledger: connect to %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("ledger: connect to %s: %w", redactDSN(dsn), redact.Error(err))
 	}
 	if err := l.migrate(ctx); err != nil {
 		l.db.Close()
-		return nil, fmt.Errorf("ledger: create schema in %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("ledger: create schema in %s: %w", redactDSN(dsn), redact.Error(err))
 	}
 	if l.dialect == sqliteDialect {
 		if l.fullChunk, err = l.db.PrepareContext(ctx, l.outcomeInsert(outcomeRows)); err != nil {
 			l.db.Close()
-			return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), err)
+			return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), redact.Error(err))
 		}
 		l.compactStmts = map[int]*sql.Stmt{}
 		for _, n := range compactSizes {
 			st, err := l.db.PrepareContext(ctx, l.compactInsert(n))
 			if err != nil {
 				l.Close()
-				return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), err)
+				return nil, fmt.Errorf("ledger: prepare statements in %s: %w", redactDSN(dsn), redact.Error(err))
 			}
 			l.compactStmts[n] = st
 		}
@@ -201,18 +207,24 @@ func sqliteDSN(dsn string) string {
 	return dsn + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
 }
 
-// redactDSN drops a password from a URL DSN.
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		rest := dsn[i+3:]
-		if at := strings.IndexByte(rest, '@'); at >= 0 {
-			if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
-				return dsn[:i+3] + rest[:colon] + ":xxxxx" + rest[at:]
-			}
-		}
+// checkURLDSN refuses a URL DSN that drivers read in different ways: one whose password holds
+// an '@', '/', '?' or '#' as it is. The driver would take part of the password for the host and
+// quote it in its errors.
+func checkURLDSN(dsn string) error {
+	_, rest, _ := strings.Cut(dsn, "://")
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
 	}
-	return dsn
+	authority, path, _ := strings.Cut(rest, "/")
+	if _, err := url.Parse(dsn); err != nil || strings.Count(authority, "@") > 1 ||
+		(strings.Contains(authority, ":") && !strings.Contains(authority, "@") && strings.Contains(path, "@")) {
+		return fmt.Errorf("ledger: the DSN %s cannot be read as a URL: percent-encode the special characters of the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, : as %%3A)", redactDSN(dsn))
+	}
+	return nil
 }
+
+// redactDSN drops the password of a DSN, and the values of its query, for messages.
+func redactDSN(dsn string) string { return redact.DSN(dsn) }
 
 // Close closes the database.
 func (l *Ledger) Close() error {
@@ -266,6 +278,59 @@ func checkIDs(incident, key string) error {
 		return errors.New("incident id and key must not be empty")
 	}
 	return nil
+}
+
+// LegacyScheme is the pseudonym scheme of an incident whose notices the ledger holds from before
+// schemes were recorded: subject keys were then a plain SHA-256 (pseudonym.Legacy).
+const LegacyScheme = "sha256"
+
+// PseudonymScheme returns the scheme of an incident's subject keys: the one recorded for it; or,
+// for an incident with notice records from before schemes were recorded, LegacyScheme; or else
+// proposed, which is recorded. Once recorded a scheme never changes, so every run of an
+// incident's alerts keys its people the same way. Concurrent callers get the same answer.
+func (l *Ledger) PseudonymScheme(ctx context.Context, incident, proposed string) (string, error) {
+	if incident == "" || proposed == "" {
+		return "", errors.New("ledger: pseudonym scheme: incident id and scheme must not be empty")
+	}
+	read := func() (string, error) {
+		var s string
+		err := l.db.QueryRowContext(ctx, l.rebind(`SELECT scheme FROM notify_pseudonyms WHERE incident_id = ?`), incident).Scan(&s)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return s, err
+	}
+	s, err := read()
+	if err != nil || s != "" {
+		return s, wrapScheme(incident, err)
+	}
+	// Notice batches, and subject outcomes in either layout, mean notices began unrecorded.
+	// (Authority reports are batches too, but keyed <id>/authority/…, and name no subject.)
+	var legacy bool
+	err = l.db.QueryRowContext(ctx, l.rebind(`SELECT
+		EXISTS (SELECT 1 FROM notify_batches WHERE incident_id = ? AND batch_key LIKE ?)
+		OR EXISTS (SELECT 1 FROM notify_subjects WHERE incident_id = ?)
+		OR EXISTS (SELECT 1 FROM notify_records r JOIN notify_refs f ON r.incident = f.id WHERE f.incident_id = ? AND f.batch_key = '')`),
+		incident, "%/notice/%", incident, incident).Scan(&legacy)
+	if err != nil {
+		return "", wrapScheme(incident, err)
+	}
+	if legacy {
+		proposed = LegacyScheme
+	}
+	if _, err := l.db.ExecContext(ctx, l.rebind(`INSERT INTO notify_pseudonyms (incident_id, scheme, recorded_at) VALUES (?, ?, ?)
+		ON CONFLICT (incident_id) DO NOTHING`), incident, proposed, l.stamp()); err != nil {
+		return "", wrapScheme(incident, err)
+	}
+	s, err = read()
+	return s, wrapScheme(incident, err)
+}
+
+func wrapScheme(incident string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("ledger: pseudonym scheme of %s: %w", incident, err)
 }
 
 // PlanBatch records a batch as planned with its recipient count, unless it is known already.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -435,4 +436,106 @@ func BenchmarkBatchCycle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A ledger that cannot be opened says where it tried, never with the password: a password
+// holding '@', or one in the query string.
+func TestOpenErrorsCarryNoPassword(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	tests := []string{
+		"postgres://breach:p@ss-w0rd@" + addr + "/ledger?connect_timeout=5",
+		"postgres://breach@" + addr + "/ledger?password=p@ss-w0rd&connect_timeout=5",
+		"postgresql://breach:p%40ss-w0rd@" + addr + "/ledger?sslmode=disable&connect_timeout=5",
+		"postgres://breach:p@ss-w0rd@[::1/ledger",
+	}
+	for _, dsn := range tests {
+		_, err := Open(context.Background(), dsn)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded", redactDSN(dsn))
+		}
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			for _, secret := range []string{"p@ss-w0rd", "ss-w0rd", "p%40ss"} {
+				if strings.Contains(e.Error(), secret) {
+					t.Errorf("error %q quotes the password", e)
+				}
+			}
+		}
+		if !strings.Contains(err.Error(), "breach") {
+			t.Errorf("error %q does not say which ledger", err)
+		}
+	}
+}
+
+func TestCheckURLDSN(t *testing.T) {
+	tests := []struct {
+		dsn string
+		ok  bool
+	}{
+		{"postgres://breach:s3cr3t@db:5432/ledger?sslmode=require", true},
+		{"postgres://breach:p%40ss@db/ledger", true},
+		{"postgres://db:5432/ledger?options=-c%20x&application_name=a@b", true},
+		{"postgres://breach@db/ledger?password=s3cr3t", true},
+		{"postgres://breach:p@ss@db/ledger", false},
+		{"postgres://breach:pa/ss@db/ledger", false},
+		{"postgres://breach:p@ss@[::1/ledger", false},
+	}
+	for _, tt := range tests {
+		err := checkURLDSN(tt.dsn)
+		if tt.ok != (err == nil) {
+			t.Errorf("checkURLDSN(%s) = %v", redactDSN(tt.dsn), err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "ss@") || !strings.Contains(err.Error(), "%40")) {
+			t.Errorf("error %q: quotes the password, or does not say how to fix it", err)
+		}
+	}
+}
+
+// Each incident keeps the pseudonym scheme its notices began with: the one recorded; for an
+// incident whose notices are in the ledger from before schemes were recorded, the unkeyed one.
+func TestPseudonymScheme(t *testing.T) {
+	const keyed, other = "hmac-sha256:0123456789abcdef", "hmac-sha256:fedcba9876543210"
+	forEachBackend(t, func(t *testing.T, l *Ledger, _ string) {
+		ctx := context.Background()
+		tests := []struct {
+			name    string
+			before  func(incident string) error // what the ledger already holds
+			want    string
+			comment string
+		}{
+			{"a new incident", func(string) error { return nil }, keyed, ""},
+			{"an incident with its authority report only", func(inc string) error {
+				return l.MarkSending(ctx, inc, inc+"/authority/gdpr-art33-authority")
+			}, keyed, "reports name no subject"},
+			{"an incident with notice batches from before", func(inc string) error {
+				return l.MarkSending(ctx, inc, inc+"/notice/abc/0000001-0001000/g1")
+			}, LegacyScheme, ""},
+			{"an incident with subject outcomes from before", func(inc string) error {
+				return l.RecordOutcomes(ctx, inc, []SubjectOutcome{{SubjectKey: "00112233445566778899aabbccddeeff", Outcome: InvalidAddress}})
+			}, LegacyScheme, ""},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				inc := fmt.Sprintf("INC-20261128-%04X", i)
+				if err := tt.before(inc); err != nil {
+					t.Fatal(err)
+				}
+				got, err := l.PseudonymScheme(ctx, inc, keyed)
+				if err != nil || got != tt.want {
+					t.Fatalf("PseudonymScheme = %q, %v; want %q %s", got, err, tt.want, tt.comment)
+				}
+				// Recorded: another proposal, or notices written since, change nothing.
+				if err := l.MarkSending(ctx, inc, inc+"/notice/def/0000001-0001000/g1"); err != nil {
+					t.Fatal(err)
+				}
+				if again, err := l.PseudonymScheme(ctx, inc, other); err != nil || again != tt.want {
+					t.Fatalf("second call = %q, %v; want %q again", again, err, tt.want)
+				}
+			})
+		}
+	})
 }

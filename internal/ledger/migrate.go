@@ -73,6 +73,15 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX IF NOT EXISTS notify_records_incident ON notify_records (incident, seq)`,
 	},
+	// 3: the pseudonym scheme of each incident's subject keys (see PseudonymScheme): recorded
+	// when its notices begin, kept until its last.
+	3: {
+		`CREATE TABLE IF NOT EXISTS notify_pseudonyms (
+			incident_id TEXT NOT NULL PRIMARY KEY,
+			scheme      TEXT NOT NULL,
+			recorded_at TEXT NOT NULL
+		)`,
+	},
 }
 
 // placeholders of the migrations' SQL, per dialect.

@@ -5,6 +5,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"mime"
@@ -15,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // Message is one email. Key is an idempotency key: sending two messages with the same key
@@ -128,42 +131,84 @@ func (o Outbox) write(m Message) (written bool, path string, err error) {
 	if err != nil {
 		return false, "", err
 	}
-	path = filepath.Join(o.Dir, filepath.FromSlash(m.Key)+".eml")
-	if _, err := os.Stat(path); err == nil {
-		return false, path, nil
+	rel := filepath.FromSlash(m.Key) + ".eml"
+	path = filepath.Join(o.Dir, rel)
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+		return false, "", fmt.Errorf("outbox: create %s: %w", o.Dir, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return false, "", fmt.Errorf("outbox: create %s: %w", filepath.Dir(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	// Everything below happens under the outbox directory (os.Root): no key, and no symbolic
+	// link inside it, can make a message land elsewhere.
+	root, err := os.OpenRoot(o.Dir)
 	if err != nil {
 		return false, "", fmt.Errorf("outbox: %w", err)
 	}
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return false, "", fmt.Errorf("outbox: write %s: %w", path, err)
+	defer root.Close()
+	if _, err := root.Stat(rel); err == nil {
+		return false, path, nil
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return false, "", fmt.Errorf("outbox: write %s: %w", path, err)
+	dir := filepath.Dir(rel)
+	if err := root.MkdirAll(dir, 0o750); err != nil {
+		return false, "", fmt.Errorf("outbox: create %s: %w", filepath.Join(o.Dir, dir), err)
+	}
+	tmp := filepath.Join(dir, ".tmp-"+rand.Text())
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return false, "", fmt.Errorf("outbox: %w", err)
+	}
+	_, werr := f.Write(raw)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		root.Remove(tmp)
+		return false, "", fmt.Errorf("outbox: write %s: %w", path, werr)
 	}
 	// Link fails if the key was written meanwhile, so two racing senders still deliver once.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := root.Link(tmp, rel); err != nil {
+		root.Remove(tmp)
 		if errors.Is(err, os.ErrExist) {
 			return false, path, nil
 		}
 		return false, "", fmt.Errorf("outbox: publish %s: %w", path, err)
 	}
-	os.Remove(tmp.Name())
+	root.Remove(tmp)
 	return true, path, nil
 }
 
-// checkKey accepts keys made of slash-separated file names, e.g. "INC-1/notices/ab12".
+// Holds reports whether the outbox holds a message whose key starts with prefix + "/" (e.g.
+// "INC-20261128-7F3A/notices"). A prefix that is not a key's beginning holds nothing.
+func (o Outbox) Holds(prefix string) bool {
+	if checkKey(prefix) != nil {
+		return false
+	}
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	d, err := root.Open(filepath.FromSlash(prefix))
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(0)
+	for _, n := range names {
+		if !strings.HasPrefix(n, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkKey accepts keys made of slash-separated file names, the first an incident ID, e.g.
+// "INC-20261128-7F3A/notices/ab12".
 func checkKey(key string) error {
 	if key == "" {
 		return fmt.Errorf("outbox: message key is empty")
+	}
+	first, _, _ := strings.Cut(key, "/")
+	if err := incident.ValidateID(first); err != nil {
+		return fmt.Errorf("outbox: message key %q must start with the incident ID: %v", key, err)
 	}
 	for _, seg := range strings.Split(key, "/") {
 		if seg == "" || strings.HasPrefix(seg, ".") || strings.ContainsAny(seg, "\\\x00") {

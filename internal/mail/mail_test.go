@@ -68,7 +68,7 @@ var date = time.Date(2024, 3, 5, 14, 30, 0, 0, time.FixedZone("CET", 3600))
 
 func message() mail.Message {
 	return mail.Message{
-		Key:     "INC-20240305-1/notices/ab12",
+		Key:     "INC-20240305-7F3A/notices/ab12",
 		From:    "privacy@example-shop.test",
 		To:      "lea.weber@example.net",
 		Subject: "Sicherheitsvorfall bei Müller & Söhne – wichtig",
@@ -77,7 +77,7 @@ func message() mail.Message {
 			"Trailing space \n" +
 			"=equals= and tab\tinside\r\n" +
 			"Ende.",
-		Headers: map[string]string{"X-Breach-Incident": "INC-20240305-1", "X-Note": "für Sie"},
+		Headers: map[string]string{"X-Breach-Incident": "INC-20240305-7F3A", "X-Note": "für Sie"},
 		Date:    date,
 	}
 }
@@ -103,11 +103,11 @@ func TestRenderIsAParseableRFC5322Message(t *testing.T) {
 	got, err := h.Date()
 	require.NoError(t, err)
 	assert.True(t, got.Equal(date), "Date %v, want %v", got, date)
-	assert.Equal(t, "<INC-20240305-1/notices/ab12@breach.local>", h.Get("Message-Id"))
+	assert.Equal(t, "<INC-20240305-7F3A/notices/ab12@breach.local>", h.Get("Message-Id"))
 	assert.Equal(t, "1.0", h.Get("Mime-Version"))
 	assert.Equal(t, `text/plain; charset="utf-8"`, h.Get("Content-Type"))
 	assert.Equal(t, "quoted-printable", h.Get("Content-Transfer-Encoding"))
-	assert.Equal(t, "INC-20240305-1", h.Get("X-Breach-Incident"))
+	assert.Equal(t, "INC-20240305-7F3A", h.Get("X-Breach-Incident"))
 
 	assert.True(t, strings.HasPrefix(h.Get("Subject"), "=?utf-8?q?"), "subject %q is not an encoded word", h.Get("Subject"))
 	dec := new(mime.WordDecoder)
@@ -208,7 +208,7 @@ func TestOutboxSendWritesOnceByKey(t *testing.T) {
 
 	rc, err := box.Send(context.Background(), m)
 	require.NoError(t, err)
-	path := filepath.Join(dir, "INC-20240305-1", "notices", "ab12.eml")
+	path := filepath.Join(dir, "INC-20240305-7F3A", "notices", "ab12.eml")
 	assert.Equal(t, mail.Receipt{ID: path}, rc)
 	want, err := mail.Render(m)
 	require.NoError(t, err)
@@ -225,7 +225,7 @@ func TestOutboxSendWritesOnceByKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 
-	assert.Equal(t, []string{"INC-20240305-1/notices/ab12.eml"}, files(t, dir))
+	assert.Equal(t, []string{"INC-20240305-7F3A/notices/ab12.eml"}, files(t, dir))
 }
 
 func TestOutboxRejectsKeysOutsideItsDirectory(t *testing.T) {
@@ -233,16 +233,19 @@ func TestOutboxRejectsKeysOutsideItsDirectory(t *testing.T) {
 		"",
 		"..",
 		"../escape",
-		"INC-1/../../escape",
-		"INC-1/..",
-		"INC-1//a",
+		"INC-20240305-7F3A/../../escape",
+		"INC-20240305-7F3A/..",
+		"INC-20240305-7F3A//a",
 		"/etc/passwd",
-		"INC-1/",
+		"INC-20240305-7F3A/",
 		".hidden",
-		"INC-1/.a",
-		"INC-1/./a",
-		`INC-1\..\a`,
-		"INC-1/a\x00b",
+		"INC-20240305-7F3A/.a",
+		"INC-20240305-7F3A/./a",
+		`INC-20240305-7F3A\..\a`,
+		"INC-20240305-7F3A/a\x00b",
+		"INC-1/notices/ab12",     // not an incident ID
+		"../INC-20240305-7F3A/a", // an ID further down
+		"notices/INC-20240305-7F3A",
 	}
 	for _, key := range keys {
 		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
@@ -292,7 +295,7 @@ func TestOutboxConcurrentSendsOfOneKeyWriteOnce(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	path := filepath.Join(dir, "INC-20240305-1", "notices", "ab12.eml")
+	path := filepath.Join(dir, "INC-20240305-7F3A", "notices", "ab12.eml")
 	var winners []int
 	for i := range senders {
 		require.NoError(t, errs[i], "sender %d", i)
@@ -302,7 +305,7 @@ func TestOutboxConcurrentSendsOfOneKeyWriteOnce(t *testing.T) {
 		}
 	}
 	require.Len(t, winners, 1, "exactly one sender reports the message written")
-	assert.Equal(t, []string{"INC-20240305-1/notices/ab12.eml"}, files(t, dir), "one file, no temporary files left")
+	assert.Equal(t, []string{"INC-20240305-7F3A/notices/ab12.eml"}, files(t, dir), "one file, no temporary files left")
 
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -311,4 +314,31 @@ func TestOutboxConcurrentSendsOfOneKeyWriteOnce(t *testing.T) {
 	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
 	require.NoError(t, err)
 	assert.Equal(t, texts[winners[0]], string(body), "the file holds the message of the sender told it was written")
+}
+
+// A symbolic link inside the outbox cannot carry a message out of it: files are created under
+// the outbox directory as a root.
+func TestOutboxDoesNotFollowLinksOutOfItsDirectory(t *testing.T) {
+	root := t.TempDir()
+	outside := filepath.Join(root, "elsewhere")
+	require.NoError(t, os.MkdirAll(outside, 0o750))
+	box := mail.Outbox{Dir: filepath.Join(root, "outbox")}
+	require.NoError(t, os.MkdirAll(filepath.Join(box.Dir, "INC-20240305-7F3A"), 0o750))
+	require.NoError(t, os.Symlink(outside, filepath.Join(box.Dir, "INC-20240305-7F3A", "notices")))
+
+	_, err := box.Send(context.Background(), message())
+	require.Error(t, err)
+	assert.Empty(t, files(t, outside), "nothing is written through the link")
+}
+
+func TestOutboxHolds(t *testing.T) {
+	box := mail.Outbox{Dir: t.TempDir()}
+	assert.False(t, box.Holds("INC-20240305-7F3A/notices"), "an empty outbox")
+	_, err := box.Send(context.Background(), message())
+	require.NoError(t, err)
+	assert.True(t, box.Holds("INC-20240305-7F3A/notices"))
+	assert.True(t, box.Holds("INC-20240305-7F3A"))
+	assert.False(t, box.Holds("INC-20240305-7F3B/notices"), "another incident")
+	assert.False(t, box.Holds("INC-20240305-7F3A/authority"))
+	assert.False(t, box.Holds("../x"))
 }

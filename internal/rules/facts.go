@@ -50,9 +50,30 @@ type factsJSON struct {
 	Submitted               map[string]string          `json:"submitted"`
 }
 
+// MaxFactsBytes bounds a facts document. Facts are counts and a few words, never subject lists:
+// a real one is under 10 KiB, so 1 MiB leaves ample room and keeps a wrong file (a dataset, a
+// device) from being read into memory.
+const MaxFactsBytes = 1 << 20
+
+// ReadFacts reads one facts document from r, at most MaxFactsBytes, and parses it as ParseFacts
+// does. A longer input is refused with a *UsageError naming the limit, after reading no more
+// than one byte past it.
+func ReadFacts(r io.Reader) (Facts, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFactsBytes+1))
+	if err != nil {
+		return Facts{}, usage("facts", "cannot read: %v", err)
+	}
+	return ParseFacts(data)
+}
+
 // ParseFacts decodes facts from strict JSON: unknown or duplicate fields, trailing data, times
-// without an explicit UTC offset and every check of Validate are refused with a *UsageError.
+// without an explicit UTC offset, data categories outside the vocabulary (categories.yaml) and
+// every check of Validate are refused with a *UsageError. A document longer than MaxFactsBytes
+// is refused before it is parsed.
 func ParseFacts(data []byte) (Facts, error) {
+	if len(data) > MaxFactsBytes {
+		return Facts{}, usage("facts", "larger than %d bytes (1 MiB), the limit of a facts document; facts are counts, not subject lists", MaxFactsBytes)
+	}
 	if err := checkDuplicateKeys(data); err != nil {
 		return Facts{}, err
 	}
@@ -121,6 +142,14 @@ func ParseFacts(data []byte) (Facts, error) {
 	}
 	if err := f.Validate(); err != nil {
 		return Facts{}, err
+	}
+	// Checked here, not in Validate: workflows evaluate facts built from scopes recorded before
+	// the vocabulary was closed, and must evaluate them as they did then.
+	for i, c := range f.DataCategories {
+		if !KnownCategory(strings.ToLower(strings.TrimSpace(c))) {
+			return Facts{}, usage(fmt.Sprintf("data_categories[%d]", i), "not a data category the rules know (the value is not repeated here); use one of %s",
+				strings.Join(CategoryNames(), ", "))
+		}
 	}
 	return f, nil
 }

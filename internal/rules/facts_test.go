@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,8 @@ func TestParseFactsBadInput(t *testing.T) {
 		{"Local timezone", `{` + at + `,"timezone":"Local"}`, "timezone", "not an IANA time zone"},
 		{"path as timezone", `{` + at + `,"timezone":"../../etc/passwd"}`, "timezone", "not an IANA time zone"},
 		{"empty category", `{` + at + `,"data_categories":["health",""]}`, "data_categories[1]", "empty category"},
+		{"free-text category", `{` + at + `,"data_categories":["health","IBAN DE89370400440532013000"]}`, "data_categories[1]", "not a data category"},
+		{"unknown category lists the vocabulary", `{` + at + `,"data_categories":["born 1984-02-29"]}`, "data_categories[0]", "contact, address, date-of-birth"},
 		{"unknown field", `{` + at + `,"awareAt":"2026-06-10T10:00:00Z"}`, "awareAt", "unknown field"},
 		{"duplicate field", `{` + at + `,"risk":"unlikely","risk":"high"}`, "risk", "given twice"},
 		{"duplicate jurisdiction", `{` + at + `,"subjects_by_jurisdiction":{"FR":1,"FR":2}}`, "subjects_by_jurisdiction.FR", "given twice"},
@@ -104,6 +107,11 @@ func TestParseFactsBadInput(t *testing.T) {
 			var ue *UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("err = %v (%T), want *UsageError", err, err)
+			}
+			for _, secret := range []string{"DE89370400440532013000", "1984-02-29"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q repeats the value %q", err, secret)
+				}
 			}
 			if ue.Field != c.field {
 				t.Errorf("field = %q, want %q (%v)", ue.Field, c.field, err)
@@ -155,6 +163,64 @@ func TestValidateStruct(t *testing.T) {
 			}
 			if ue.Field != c.field {
 				t.Errorf("field = %q, want %q (%v)", ue.Field, c.field, err)
+			}
+		})
+	}
+}
+
+// Known categories are accepted in any case; ParseFacts keeps them as given.
+func TestParseFactsAcceptsTheCategoryVocabulary(t *testing.T) {
+	f, err := ParseFacts([]byte(`{"aware_at":"2026-06-10T10:00:00Z","data_categories":["Health"," financial ","other"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.DataCategories) != 3 {
+		t.Errorf("categories %v", f.DataCategories)
+	}
+}
+
+// endless is an input that never ends, like /dev/zero.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+func TestReadFactsStopsAtTheSizeCap(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      func() io.Reader
+		wantErr string
+	}{
+		{"endless input", func() io.Reader { return &endless{} }, "larger than 1048576 bytes"},
+		{"valid facts padded past the cap", func() io.Reader {
+			return strings.NewReader(`{"aware_at":"2026-06-10T10:00:00Z"}` + strings.Repeat(" ", MaxFactsBytes))
+		}, "larger than 1048576 bytes"},
+		{"valid facts padded to the cap", func() io.Reader {
+			doc := `{"aware_at":"2026-06-10T10:00:00Z"}`
+			return strings.NewReader(doc + strings.Repeat(" ", MaxFactsBytes-len(doc)))
+		}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.in()
+			_, err := ReadFacts(r)
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ReadFacts: %v", err)
+				}
+				return
+			}
+			var ue *UsageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("err = %v, want a UsageError saying %q", err, c.wantErr)
+			}
+			if e, ok := r.(*endless); ok && e.read > 2*MaxFactsBytes {
+				t.Errorf("read %d bytes of an endless input; the cap is %d", e.read, MaxFactsBytes)
 			}
 		})
 	}

@@ -14,10 +14,11 @@ import (
 )
 
 // The rules are data: one file per regime under regimes/, one per holiday calendar under
-// calendars/, and the sectors they test in sectors.yaml. They are embedded and parsed once, at package initialisation; a broken file is a
+// calendars/, the sectors they test in sectors.yaml and the data categories in categories.yaml.
+// They are embedded and parsed once, at package initialisation; a broken file is a
 // programming error and panics there (and in the tests), never at Evaluate time.
 //
-//go:embed regimes/*.yaml calendars/*.yaml sectors.yaml
+//go:embed regimes/*.yaml calendars/*.yaml sectors.yaml categories.yaml
 var dataFS embed.FS
 
 var rulebook = mustLoad(dataFS)
@@ -120,6 +121,14 @@ type book struct {
 	sectors   []Sector        // sectors.yaml, in file order
 	sectorSet map[string]bool // their names
 	tested    map[string]bool // sectors some regime tests
+	// categories is categories.yaml, in file order; categorySet their names.
+	categories  []Category
+	categorySet map[string]bool
+}
+
+// categoriesFile is categories.yaml.
+type categoriesFile struct {
+	Categories []Category `yaml:"categories"`
 }
 
 // sectorsFile is sectors.yaml.
@@ -138,7 +147,25 @@ func mustLoad(fsys fs.FS) *book {
 }
 
 func load(fsys fs.FS) (*book, error) {
-	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}, sectorSet: map[string]bool{}, tested: map[string]bool{}}
+	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}, sectorSet: map[string]bool{}, tested: map[string]bool{},
+		categorySet: map[string]bool{}}
+	var cf categoriesFile
+	if err := decodeStrict(fsys, "categories.yaml", &cf); err != nil {
+		return nil, err
+	}
+	for _, c := range cf.Categories {
+		if !sectorName.MatchString(c.Name) || c.Title == "" {
+			return nil, fmt.Errorf("categories.yaml: category %q: want a lowercase-dashed name and a title", c.Name)
+		}
+		if b.categorySet[c.Name] {
+			return nil, fmt.Errorf("categories.yaml: category %q listed twice", c.Name)
+		}
+		b.categorySet[c.Name] = true
+		b.categories = append(b.categories, c)
+	}
+	if !b.categorySet[OtherCategory] {
+		return nil, fmt.Errorf("categories.yaml: no category %q, which unknown values are counted as", OtherCategory)
+	}
 	var sf sectorsFile
 	if err := decodeStrict(fsys, "sectors.yaml", &sf); err != nil {
 		return nil, err
@@ -338,6 +365,11 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 			return fmt.Errorf("unknown sector %q (sectors.yaml lists the known ones)", s)
 		}
 		b.tested[s] = true
+	}
+	for _, cat := range c.Categories {
+		if !b.categorySet[cat] || cat == OtherCategory {
+			return fmt.Errorf("unknown data category %q (categories.yaml lists the known ones; %s cannot be tested)", cat, OtherCategory)
+		}
 	}
 	if t := c.Subjects; t != nil {
 		if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {

@@ -201,3 +201,38 @@ func TestHolidayCalendarsCoverTwoYearsAtLeast(t *testing.T) {
 		t.Error("br-national: Carnival is a ponto facultativo, kept as a business day")
 	}
 }
+
+// The data categories are data: categories.yaml lists them, a regime may test only those (never
+// other), and other must be there for unknown values to count as.
+func TestCategoriesAreTheVocabulary(t *testing.T) {
+	real, err := fs.ReadFile(dataFS, "categories.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "regime: X\nobligations:\n  - {id: x-1, audience: A, basis: B, template: t,\n"
+	cases := []struct {
+		name  string
+		extra map[string]string
+		want  string
+	}{
+		{"a regime testing a category not in the list", map[string]string{"regimes/zz.yaml": head + "     when: [{categories: [iban]}],\n     clocks: [{trigger: aware_at, kind: hours, n: 1}]}\n"}, `unknown data category "iban"`},
+		{"a regime testing other", map[string]string{"regimes/zz.yaml": head + "     when: [{categories: [other]}],\n     clocks: [{trigger: aware_at, kind: hours, n: 1}]}\n"}, `unknown data category "other"`},
+		{"a category listed twice", map[string]string{"categories.yaml": string(real) + "  - name: health\n    title: again\n"}, `"health" listed twice`},
+		{"no other", map[string]string{"categories.yaml": "categories:\n  - name: health\n    title: health\n"}, `no category "other"`},
+		{"a name that is not lowercase-dashed", map[string]string{"categories.yaml": string(real) + "  - name: Bank Account\n    title: b\n"}, `"Bank Account"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(withRealData(t, c.extra))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("load: %v, want an error containing %s", err, c.want)
+			}
+		})
+	}
+	if !KnownCategory(OtherCategory) || KnownCategory("Health") || !KnownCategory("health") {
+		t.Error("KnownCategory: want other and health known, Health (upper case) not")
+	}
+	if n := len(CategoryNames()); n != len(Categories()) || n < 10 {
+		t.Errorf("%d category names for %d categories", n, len(Categories()))
+	}
+}

@@ -31,6 +31,32 @@ func SectorNames() []string {
 // KnownSector reports whether the rules know the sector name.
 func KnownSector(name string) bool { return rulebook.sectorSet[name] }
 
+// Category is a data category: a kind of personal data a breach may affect.
+type Category struct {
+	Name string `yaml:"name"`
+	// Title says what the category covers, in a few words.
+	Title string `yaml:"title"`
+}
+
+// OtherCategory is the category an unknown data category counts as.
+const OtherCategory = "other"
+
+// Categories lists the data categories (categories.yaml), in file order: the closed vocabulary
+// of a dataset's data_categories column and of the data_categories fact.
+func Categories() []Category { return append([]Category(nil), rulebook.categories...) }
+
+// CategoryNames lists the names of Categories.
+func CategoryNames() []string {
+	names := make([]string, 0, len(rulebook.categories))
+	for _, c := range rulebook.categories {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// KnownCategory reports whether name is a data category of the vocabulary (lower case).
+func KnownCategory(name string) bool { return rulebook.categorySet[name] }
+
 // Roles lists the organisation roles the rules tell apart (the role fact).
 func Roles() []string { return append([]string(nil), roles...) }
 

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -21,6 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -180,7 +180,7 @@ type file struct {
 // Load reads a scenario file and resolves its subjects dataset relative to the file, checking
 // that the dataset can be read.
 func Load(path string) (Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := infile.ReadFile(path, infile.MaxConfigBytes)
 	if err != nil {
 		return Scenario{}, &Error{File: path, Msg: fmt.Sprintf("cannot read the scenario: %v", err)}
 	}
@@ -194,7 +194,7 @@ func Load(path string) (Scenario, error) {
 	}
 	abs, err := filepath.Abs(p)
 	if err == nil {
-		err = readable(abs)
+		err = infile.Check(abs, 0)
 	}
 	if err != nil {
 		var root yaml.Node
@@ -204,22 +204,6 @@ func Load(path string) (Scenario, error) {
 	}
 	sc.Subjects = abs
 	return sc, nil
-}
-
-func readable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.IsDir() {
-		return errors.New("it is a directory")
-	}
-	return nil
 }
 
 // Parse reads a scenario from YAML. name is the file name used in errors and as the default

@@ -453,9 +453,16 @@ func TestHost(t *testing.T) {
 			{APIKey: "k", Host: "api.sendgrid.com"},
 			{APIKey: "k", Host: "https://api.sendgrid.com/v3"},
 			{APIKey: "k", Host: "ftp://api.sendgrid.com"},
+			{APIKey: "k", Host: "https://apikey:SG.s3cr3t@api.sendgrid.com"},
+			{APIKey: "k", Host: "https://api.sendgrid.com/?key=SG.s3cr3t"},
+			{APIKey: "k", Host: "https://api.sendgrid.com/v3?key=SG.s3cr3t"},
 		} {
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidInput) {
+			_, err := New(cfg)
+			if !errors.Is(err, ErrInvalidInput) {
 				t.Errorf("New(%+v): %v", cfg.Host, err)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("New: %q quotes the key pasted into the host", err)
 			}
 		}
 	})

@@ -26,6 +26,7 @@ import (
 	sgmail "github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/redact"
 )
 
 // Hosts of the SendGrid API. EU regional subusers must use EUHost.
@@ -92,8 +93,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	host = strings.TrimRight(host, "/")
 	u, err := url.Parse(host)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, fmt.Errorf("sendgrid: API host %q must be a base URL such as %s or %s: %w", host, DefaultHost, EUHost, ErrInvalidInput)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		// The host is shown redacted: a key pasted into it (user:key@, ?key=) is a secret.
+		return nil, fmt.Errorf("sendgrid: API host %s must be a base URL such as %s or %s, with no user, password or query: %w", redact.URL(host), DefaultHost, EUHost, ErrInvalidInput)
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {

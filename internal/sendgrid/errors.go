@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // Kinds of failure. Every error returned by a Client call matches exactly one of them with
@@ -88,7 +90,8 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		// A transport error quotes the request's URL.
+		b.WriteString(redact.Text(e.Err.Error()))
 	}
 	return b.String()
 }
@@ -143,22 +146,22 @@ func parseFieldErrors(body string) []FieldError {
 		if len(body) > 200 {
 			body = body[:200] + "..."
 		}
-		return []FieldError{{Message: redact(body)}}
+		return []FieldError{{Message: redactAddresses(body)}}
 	}
 	out := make([]FieldError, 0, len(resp.Errors))
 	for _, e := range resp.Errors {
-		f := FieldError{Message: redact(e.Message)}
+		f := FieldError{Message: redactAddresses(e.Message)}
 		if e.Field != nil && *e.Field != "null" {
-			f.Field = redact(*e.Field)
+			f.Field = redactAddresses(*e.Field)
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-// redact replaces every word containing '@' with "[address]": SendGrid's messages sometimes
-// quote the offending address, and errors end up in logs and workflow history.
-func redact(s string) string {
+// redactAddresses replaces every word containing '@' with "[address]": SendGrid's messages
+// sometimes quote the offending address, and errors end up in logs and workflow history.
+func redactAddresses(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}

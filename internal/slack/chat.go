@@ -27,6 +27,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/internal/redact"
 )
 
 // DefaultAPIURL is Slack's Web API.
@@ -263,7 +264,7 @@ func (c *Chat) bestEffort(op string, err error) error {
 	cerr := classify(op, err)
 	var ae *temporal.ApplicationError
 	if errors.As(cerr, &ae) && ae.NonRetryable() && slackCode(err) != "invalid_auth" && slackCode(err) != "not_authed" {
-		c.cfg.Logger.Warn("slack step skipped", "op", op, "error", err)
+		c.cfg.Logger.Warn("slack step skipped", "op", op, "error", redact.Error(err))
 		return nil
 	}
 	return cerr

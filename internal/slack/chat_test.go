@@ -75,7 +75,9 @@ func TestOpenRoom(t *testing.T) {
 	assert.Equal(t, []string{breachslack.BlockCardHeader, breachslack.BlockCardSummary, breachslack.BlockCardContainment, breachslack.BlockCardFooter},
 		blockNames(t, card.Blocks))
 	assert.Contains(t, card.Text, "INC-20261128-7F3A")
-	assert.FileExists(t, breachslack.RoomFile(dir, "INC-20261128-7F3A"))
+	roomFile, err := breachslack.RoomFile(dir, "INC-20261128-7F3A")
+	require.NoError(t, err)
+	assert.FileExists(t, roomFile)
 
 	// Opening again (a retried activity) changes nothing.
 	again, err := c.OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
@@ -331,7 +333,9 @@ func c2dir(t *testing.T, ws *slackfake.Workspace, _ *breachslack.Chat) string {
 	require.NoError(t, err)
 	// Recovered from Slack into dir.
 	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "x"}))
-	_, err = os.Stat(breachslack.RoomFile(dir, "INC-20261128-7F3A"))
+	roomFile, err := breachslack.RoomFile(dir, "INC-20261128-7F3A")
+	require.NoError(t, err)
+	_, err = os.Stat(roomFile)
 	require.NoError(t, err, "channel %s", ch.ID)
 	return dir
 }

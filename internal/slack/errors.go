@@ -7,6 +7,8 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/redact"
 )
 
 // Error types the adapter returns, for retry policies and tests.
@@ -64,7 +66,10 @@ func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := fmt.Sprintf("slack %s: %v", op, err)
+	// The HTTP client's errors quote the request URL: SLACK_API_URL, query and all. The cause
+	// is redacted too, for a failure's cause chain goes into workflow history.
+	cause := redact.Error(err)
+	msg := fmt.Sprintf("slack %s: %v", op, cause)
 	var rl *slackgo.RateLimitedError
 	if errors.As(err, &rl) {
 		d := rl.RetryAfter
@@ -72,26 +77,26 @@ func classify(op string, err error) error {
 			d = DefaultRetryAfter
 		}
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("slack %s: rate limited, retry after %s", op, d),
-			ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+			ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: cause})
 	}
 	var se slackgo.SlackErrorResponse
 	if errors.As(err, &se) {
 		if se.Err == "ratelimited" {
 			return temporal.NewApplicationErrorWithOptions(msg, ErrTypeRateLimited,
-				temporal.ApplicationErrorOptions{NextRetryDelay: DefaultRetryAfter, Cause: err})
+				temporal.ApplicationErrorOptions{NextRetryDelay: DefaultRetryAfter, Cause: cause})
 		}
 		if why, ok := permanent[se.Err]; ok {
 			return temporal.NewApplicationErrorWithOptions(msg+": "+why, ErrTypePermanent,
-				temporal.ApplicationErrorOptions{NonRetryable: true, Cause: err})
+				temporal.ApplicationErrorOptions{NonRetryable: true, Cause: cause})
 		}
-		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{Cause: err})
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{Cause: cause})
 	}
 	var sc slackgo.StatusCodeError
 	if errors.As(err, &sc) && !sc.Retryable() {
 		return temporal.NewApplicationErrorWithOptions(msg+": check SLACK_API_URL", ErrTypePermanent,
-			temporal.ApplicationErrorOptions{NonRetryable: true, Cause: err})
+			temporal.ApplicationErrorOptions{NonRetryable: true, Cause: cause})
 	}
-	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{Cause: err})
+	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{Cause: cause})
 }
 
 // slackCode is the Slack error code of err ("name_taken"), or "".

@@ -57,9 +57,10 @@ type store struct {
 	mem map[string]room
 }
 
-// RoomFile is where the mapping of an incident is kept under dir (BREACH_HOME).
-func RoomFile(dir, incidentID string) string {
-	return filepath.Join(activities.IncidentDir(dir, incidentID), "slack-room.json")
+// RoomFile is where the mapping of an incident is kept under dir (BREACH_HOME), or an error
+// when incidentID is not an incident ID.
+func RoomFile(dir, incidentID string) (string, error) {
+	return activities.IncidentPath(dir, incidentID, "slack-room.json")
 }
 
 func (s *store) load(incidentID string) (room, bool, error) {
@@ -69,7 +70,11 @@ func (s *store) load(incidentID string) (room, bool, error) {
 		r, ok := s.mem[incidentID]
 		return r, ok, nil
 	}
-	b, err := os.ReadFile(RoomFile(s.dir, incidentID))
+	path, err := RoomFile(s.dir, incidentID)
+	if err != nil {
+		return room{}, false, fmt.Errorf("read the Slack room: %w", err)
+	}
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return room{}, false, nil
 	}
@@ -78,7 +83,7 @@ func (s *store) load(incidentID string) (room, bool, error) {
 	}
 	var r room
 	if err := json.Unmarshal(b, &r); err != nil {
-		return room{}, false, fmt.Errorf("read the Slack room of %s from %s: %w", incidentID, RoomFile(s.dir, incidentID), err)
+		return room{}, false, fmt.Errorf("read the Slack room of %s from %s: %w", incidentID, path, err)
 	}
 	return r, r.ChannelID != "", nil
 }
@@ -97,7 +102,10 @@ func (s *store) save(r room) error {
 	if err != nil {
 		return err
 	}
-	path := RoomFile(s.dir, r.IncidentID)
+	path, err := RoomFile(s.dir, r.IncidentID)
+	if err != nil {
+		return fmt.Errorf("save the Slack room: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("save the Slack room of %s: %w", r.IncidentID, err)
 	}

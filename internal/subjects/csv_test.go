@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -39,7 +43,7 @@ func readAll(t *testing.T, data string, seen *subjects.Seen) []subjects.Row {
 func TestReaderParsesAliasesBOMCRLFAndQuoting(t *testing.T) {
 	data := "\ufeffSubject_ID, E-Mail ,Full_Name,Country_Code,Region,Categories\r\n" +
 		"S1,ana@example.com,\"Doe, Ana\",de,,Contact;address\r\n" +
-		"S2,bo@example.com,\"Bo \"\"the kid\"\" Li\",us,ca, contact | payment ;\r\n" +
+		"S2,bo@example.com,\"Bo \"\"the kid\"\" Li\",us,ca, contact | Financial ;\r\n" +
 		"S3,cy@example.com,\"Cy\r\nSecond line\",US,US-NY,\r\n" +
 		"\r\n" +
 		"S4,di@example.com,Di,FR,,\r\n"
@@ -48,7 +52,7 @@ func TestReaderParsesAliasesBOMCRLFAndQuoting(t *testing.T) {
 
 	want := []subjects.Row{
 		{Index: 1, Line: 2, ID: "S1", Email: "ana@example.com", Name: "Doe, Ana", Jurisdiction: "DE", Categories: []string{"contact", "address"}},
-		{Index: 2, Line: 3, ID: "S2", Email: "bo@example.com", Name: `Bo "the kid" Li`, Jurisdiction: "US-CA", Categories: []string{"contact", "payment"}},
+		{Index: 2, Line: 3, ID: "S2", Email: "bo@example.com", Name: `Bo "the kid" Li`, Jurisdiction: "US-CA", Categories: []string{"contact", "financial"}},
 		{Index: 3, Line: 4, ID: "S3", Email: "cy@example.com", Name: "Cy\nSecond line", Jurisdiction: "US-NY"},
 		{Index: 4, Line: 7, ID: "S4", Email: "di@example.com", Name: "Di", Jurisdiction: "FR"},
 	}
@@ -284,12 +288,90 @@ func TestHeaderErrors(t *testing.T) {
 	}
 }
 
-func TestMissingColumnErrorListsTheHeader(t *testing.T) {
-	_, err := subjects.NewReader(strings.NewReader("ID,Mail,Country\n"), nil)
+func TestMissingColumnErrorNamesColumnsByOurNamesAndPositions(t *testing.T) {
+	_, err := subjects.NewReader(strings.NewReader("ID,Mail,Country,Notes\n"), nil)
 	var mce *subjects.MissingColumnError
 	require.ErrorAs(t, err, &mce)
 	assert.Equal(t, "email", mce.Column)
-	assert.Equal(t, []string{"id", "mail", "country"}, mce.Have)
+	assert.Equal(t, []string{"id (column 1)", "country (column 3)"}, mce.Found)
+	assert.Equal(t, 4, mce.Fields)
+	assert.Equal(t, `subjects dataset line 1: required column "email" (or email_address, e-mail) is missing from the header row; `+
+		`it names id (column 1), country (column 3), and 2 columns this reader does not use. `+
+		`The first line must be a header row naming the columns, e.g. id,email,name,country,state,data_categories; add the column, or rename the one that holds it`,
+		err.Error())
+}
+
+// A dataset without a header row, or with CR line endings (one long line to a CSV reader), has
+// a customer's data where the header should be; no error, and no summary, quotes any of it.
+func TestNoErrorQuotesACell(t *testing.T) {
+	people := [][]string{
+		{"C1001", "lea.weber@example.net", "Léa Weber", "DE", "", "address;IBAN DE89370400440532013000"},
+		{"C1002", "jonas.jones@example.net", "Jonas Jones", "GB", "", "born 1984-02-29"},
+		{"C1003", "amelia.garcia@example.net", "Amelia García", "US", "CA", "contact"},
+	}
+	rows := func(sep string) string {
+		var b strings.Builder
+		for _, p := range people {
+			b.WriteString(strings.Join(p, ",") + sep)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		data string
+	}{
+		{"no header row", rows("\n")},
+		{"no header row, CRLF", rows("\r\n")},
+		{"CR line endings", exampleHeaderRow + "\r" + rows("\r")},
+		{"CR line endings, no header row", rows("\r")},
+		{"a header without the email column", "id,name,country,state,data_categories\n" + rows("\n")},
+		{"a header naming a cell", "C1001,lea.weber@example.net,Léa Weber\n" + rows("\n")},
+		{"no header row, quoted", `"C1001","lea.weber@example.net","Léa Weber","DE"` + "\n"},
+		{"the header row too long", strings.Repeat("lea.weber@example.net,", subjects.DefaultMaxRecord/20) + "\n"},
+		{"a quote never closed", exampleHeaderRow + "\n" + `C1001,"lea.weber@example.net,Léa Weber,DE` + "\n" + rows("\n")},
+		{"a bare quote", exampleHeaderRow + "\n" + `C1001,lea.weber@example.net,Léa "Weber,DE` + "\n"},
+		{"free-text categories", exampleHeaderRow + "\n" + rows("\n")},
+		{"a field past the limit", exampleHeaderRow + "\n" + rows("\n") + "C1004,x@example.net," + strings.Repeat("Léa Weber ", 2000) + ",DE,,\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var texts []string
+			s, err := subjects.Scan(strings.NewReader(tt.data), func(is subjects.Issue) error {
+				texts = append(texts, is.String())
+				return nil
+			})
+			if err != nil {
+				texts = append(texts, err.Error())
+			} else {
+				j, jerr := json.Marshal(s)
+				require.NoError(t, jerr)
+				texts = append(texts, string(j))
+			}
+			for _, text := range texts {
+				for _, p := range people {
+					for _, cell := range p {
+						// Country codes and category words are our own vocabulary.
+						if len(cell) > 2 && !rules.KnownCategory(cell) {
+							assert.NotContains(t, text, cell, "the text quotes a cell")
+						}
+					}
+				}
+				for _, part := range []string{"lea.weber", "Weber", "IBAN", "DE89", "1984", "born"} {
+					assert.NotContains(t, text, part)
+				}
+			}
+			t.Log(texts)
+		})
+	}
+}
+
+const exampleHeaderRow = "id,email,name,country,state,data_categories"
+
+func TestCRLineEndingsAreNamed(t *testing.T) {
+	_, err := subjects.NewReader(strings.NewReader(exampleHeaderRow+"\rS1,a@example.com,A,DE,,\r"), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CR line endings")
+	assert.Contains(t, err.Error(), "line 1")
 }
 
 func TestHeaderOnlyDataset(t *testing.T) {
@@ -347,14 +429,17 @@ func TestScanSummary(t *testing.T) {
 	// S4 has no categories: one record. S5 is a subject although its address is unusable.
 	assert.Equal(t, 2+1+3+1+1, s.Records)
 	assert.Equal(t, map[string]int{"DE": 1, "US-CA": 2, "US": 1, "FR": 1}, s.ByJurisdiction)
-	assert.Equal(t, map[string]int{"contact": 3, "address": 3, "payment": 1}, s.ByCategory)
+	// payment is not a category of the vocabulary: it counts as other, and its line is noted.
+	assert.Equal(t, map[string]int{"contact": 3, "address": 3, "other": 1}, s.ByCategory)
 	assert.Equal(t, map[string]int{
+		subjects.IssueUnknownCategory:     1,
 		subjects.IssueInvalidEmail:        1,
 		subjects.IssueDuplicate:           1,
 		subjects.IssueInvalidJurisdiction: 1,
 		subjects.IssueMissingColumns:      1,
 	}, s.IssueCounts)
 	assert.Equal(t, []subjects.Issue{
+		{Row: 3, Line: 4, Kind: subjects.IssueUnknownCategory, Column: "data_categories"},
 		{Row: 5, Line: 7, Kind: subjects.IssueInvalidEmail, Column: "email"},
 		{Row: 6, Line: 8, Kind: subjects.IssueDuplicate},
 		{Row: 7, Line: 9, Kind: subjects.IssueInvalidJurisdiction, Column: "country"},
@@ -504,4 +589,209 @@ func linesOf(rows []subjects.Row) []int {
 		out = append(out, r.Line)
 	}
 	return out
+}
+
+// generated is a dataset made on the fly: head, then body repeated up to n bytes, then tail.
+// It counts what was read of it.
+type generated struct {
+	head, body, tail string
+	n, read          int64
+}
+
+func (g *generated) Read(p []byte) (int, error) {
+	total := int64(len(g.head)) + g.n + int64(len(g.tail))
+	if g.read >= total {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && g.read < total {
+		switch off := g.read; {
+		case off < int64(len(g.head)):
+			p[k] = g.head[off]
+		case off < int64(len(g.head))+g.n:
+			p[k] = g.body[(off-int64(len(g.head)))%int64(len(g.body))]
+		default:
+			p[k] = g.tail[off-int64(len(g.head))-g.n]
+		}
+		k++
+		g.read++
+	}
+	return k, nil
+}
+
+// One 200 MiB field once allocated about 1.5 GB. The reader now stops at the record limit,
+// having read little more than it, and allocates a bounded amount whatever the field's size.
+func TestHugeRecordsStopAtTheLimitWithBoundedMemory(t *testing.T) {
+	const huge = 64 << 20
+	tests := []struct {
+		name string
+		g    *generated
+		line int
+	}{
+		{"a quoted field", &generated{head: header + "S1,a@example.com,A,DE,,\nS2,b@example.com,\"", body: "Léa Weber ", n: huge, tail: "\",DE,,\n"}, 3},
+		{"a quoted field of many lines", &generated{head: header + "S1,a@example.com,\"", body: "Léa\r\nWeber\n", n: huge, tail: "\",DE,,\n"}, 2},
+		{"a line without an end", &generated{head: header, body: "lea.weber@example.net,", n: huge, tail: "\n"}, 2},
+		{"the header", &generated{head: "id,email,", body: "name,", n: huge, tail: "\n"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := subjects.Scan(tt.g, nil)
+			runtime.ReadMemStats(&after)
+			require.ErrorIs(t, err, subjects.ErrRecordTooLong)
+			assert.Contains(t, err.Error(), fmt.Sprintf("line %d:", tt.line))
+			assert.Contains(t, err.Error(), "64 KiB")
+			assert.NotContains(t, err.Error(), "Weber")
+			assert.Less(t, tt.g.read, int64(1<<20), "bytes read of a %d-byte dataset", huge)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated")
+		})
+	}
+}
+
+func TestRecordLimitBoundary(t *testing.T) {
+	lim := subjects.Limits{MaxRecord: 256, MaxField: 64}
+	row := func(n int) string { // a row of exactly n bytes, its "\n" included
+		r := "S1,a@example.com,"
+		return r + strings.Repeat("x", n-len(r)-len(",DE,,\n")) + ",DE,,\n"
+	}
+	// Fields longer than MaxField are a row problem, not a reader error: the name column here
+	// is not one of the header's, so only the record limit applies.
+	hdr := "id,email,notes,country,state,data_categories\n"
+	tests := []struct {
+		name    string
+		data    string
+		tooLong bool
+	}{
+		{"a row at the limit", hdr + row(256), false},
+		{"a row one byte over", hdr + row(257), true},
+		{"the last row at the limit without its line end", hdr + strings.TrimSuffix(row(257), "\n"), false},
+		{"the last row one over without its line end", hdr + strings.TrimSuffix(row(258), "\n"), true},
+		{"a row at the limit with CRLF", hdr + strings.TrimSuffix(row(255), "\n") + "\r\n", false},
+		{"many rows at the limit", hdr + strings.Repeat(row(256), 100), false},
+		{"blank lines before a row count with it", hdr + strings.Repeat("\n", 200) + row(100), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := lim.Scan(strings.NewReader(tt.data), nil)
+			if tt.tooLong {
+				require.ErrorIs(t, err, subjects.ErrRecordTooLong)
+				assert.Contains(t, err.Error(), "line 2:")
+				assert.Contains(t, err.Error(), "256 bytes")
+				return
+			}
+			require.NoError(t, err)
+			assert.Positive(t, s.Rows)
+			assert.Zero(t, s.Unusable, "issues: %v", s.Issues)
+		})
+	}
+}
+
+func TestFieldLimit(t *testing.T) {
+	lim := subjects.Limits{MaxRecord: 4096, MaxField: 100}
+	long := strings.Repeat("y", 101)
+	hdr := "id,email,name,country,state,data_categories,notes\n"
+	tests := []struct {
+		name    string
+		row     string
+		problem *subjects.Issue
+		counts  counts
+	}{
+		{"a name at the limit", "S1,a@example.com," + long[1:] + ",DE,,contact," + long + long, nil, counts{Rows: 1, Subjects: 1, Mailable: 1}},
+		{"a name over the limit", "S1,a@example.com," + long + ",DE,,contact,", &subjects.Issue{Row: 1, Line: 2, Kind: subjects.IssueFieldTooLong, Column: "name"}, counts{Rows: 1, Unusable: 1}},
+		{"an address over the limit", "S1," + long + "@example.com,A,DE,,,", &subjects.Issue{Row: 1, Line: 2, Kind: subjects.IssueFieldTooLong, Column: "email"}, counts{Rows: 1, Unusable: 1}},
+		{"two columns over", long + ",a@example.com,A,DE,," + long + ",", &subjects.Issue{Row: 1, Line: 2, Kind: subjects.IssueFieldTooLong, Column: "id,data_categories"}, counts{Rows: 1, Unusable: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := hdr + tt.row + "\n"
+			s, err := lim.Scan(strings.NewReader(data), nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.counts, countsOf(s))
+			rd, err := lim.NewReader(strings.NewReader(data), nil)
+			require.NoError(t, err)
+			row, err := rd.Next()
+			require.NoError(t, err)
+			assert.Equal(t, tt.problem, row.Problem)
+			if tt.problem != nil {
+				assert.Empty(t, row.Email+row.Name+row.ID, "a row past the limit keeps no values")
+			}
+		})
+	}
+}
+
+func TestLimitsCheck(t *testing.T) {
+	tests := []struct {
+		lim  subjects.Limits
+		want string
+	}{
+		{subjects.Limits{}, ""},
+		{subjects.DefaultLimits, ""},
+		{subjects.Limits{MaxRecord: 1 << 10}, ""}, // the field limit follows a smaller record limit
+		{subjects.Limits{MaxRecord: 1 << 10, MaxField: 2 << 10}, "above the record limit"},
+		{subjects.Limits{MaxRecord: subjects.MaxRecordLimit + 1}, "at most"},
+	}
+	for _, tt := range tests {
+		err := tt.lim.Check()
+		if tt.want == "" {
+			assert.NoError(t, err, "%+v", tt.lim)
+			continue
+		}
+		assert.ErrorContains(t, err, tt.want, "%+v", tt.lim)
+		_, err = tt.lim.NewReader(strings.NewReader(header), nil)
+		assert.ErrorContains(t, err, tt.want)
+	}
+}
+
+// A resumed reader keeps the limits of the reader that read the header.
+func TestResumeKeepsTheLimits(t *testing.T) {
+	lim := subjects.Limits{MaxRecord: 128, MaxField: 64}
+	data := header + "S1,a@example.com,A,DE,,\nS2,b@example.com," + strings.Repeat("b", 200) + ",DE,,\n"
+	rd, err := lim.NewReader(strings.NewReader(data), nil)
+	require.NoError(t, err)
+	_, err = rd.Next()
+	require.NoError(t, err)
+	pos := rd.Position()
+	rest := subjects.Resume(strings.NewReader(data[pos.Offset:]), rd.Header(), pos, nil)
+	_, err = rest.Next()
+	require.ErrorIs(t, err, subjects.ErrRecordTooLong)
+	assert.Contains(t, err.Error(), "line 3:")
+	_, again := rest.Next()
+	assert.Equal(t, err, again, "the reader cannot go on past a record too long")
+}
+
+func TestUnknownCategoriesCountAsOtherAndAreNotedByLine(t *testing.T) {
+	data := header +
+		"S1,a@example.com,A,DE,,Contact;IBAN DE89370400440532013000|born 1984-02-29\n" +
+		"S2,b@example.com,B,DE,,health;HEALTH\n" +
+		"S3,c@example.com,C,DE,,other\n"
+	rows := readAll(t, data, nil)
+	require.Len(t, rows, 3)
+	assert.Equal(t, []string{"contact", "other"}, rows[0].Categories)
+	assert.Equal(t, &subjects.Issue{Row: 1, Line: 2, Kind: subjects.IssueUnknownCategory, Column: "data_categories"}, rows[0].Note)
+	assert.Nil(t, rows[0].Problem, "an unknown category leaves the row usable")
+	assert.True(t, rows[0].Mailable())
+	assert.Nil(t, rows[1].Note)
+	assert.Equal(t, []string{"health"}, rows[1].Categories)
+	assert.Nil(t, rows[2].Note, "other is a word of the vocabulary")
+
+	s, err := subjects.Scan(strings.NewReader(data), nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"contact": 1, "other": 2, "health": 1}, s.ByCategory)
+	assert.Equal(t, []subjects.Issue{{Row: 1, Line: 2, Kind: subjects.IssueUnknownCategory, Column: "data_categories"}}, s.Issues)
+	assert.Equal(t, counts{Rows: 3, Subjects: 3, Mailable: 3}, countsOf(s))
+	for c := range s.ByCategory {
+		assert.True(t, rules.KnownCategory(c), "category %q", c)
+	}
+}
+
+func TestHeaderErrorsNameTheHeadersLine(t *testing.T) {
+	_, err := subjects.NewReader(strings.NewReader("\n\nid,name,country\n"), nil)
+	var mce *subjects.MissingColumnError
+	require.ErrorAs(t, err, &mce)
+	assert.Equal(t, 3, mce.Line)
+	assert.Contains(t, err.Error(), "subjects dataset line 3: required column \"email\"")
+	_, err = subjects.NewReader(strings.NewReader("\nid,email,country\rS1,a@example.com,DE\r"), nil)
+	assert.ErrorContains(t, err, "subjects dataset line 2: the header row holds a carriage return")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/breachops/breach/internal/subjects"
@@ -111,4 +112,91 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzReaderLimits reads arbitrary bytes with a small record limit (maxRecord, from 16 bytes)
+// next to a reader with limits far above the input. The limited reader returns the same rows as
+// long as each record fits, then stops with ErrRecordTooLong exactly where a record does not;
+// it never reads more than one record limit and one buffer past the last row it returned.
+// Positions must agree too: Position is what a resumed reader starts from.
+func FuzzReaderLimits(f *testing.F) {
+	f.Add([]byte("id,email,name,country\nS1,a@example.com,A,DE\nS2,b@example.com,\"a long, long name\",FR\n"), uint16(24))
+	f.Add([]byte("id,email,country\n\n\n\n\n\n\n\nS1,a@example.com,DE\n"), uint16(16))
+	f.Add([]byte("id,email,country,data\n1,a@b.co,DE,\"a;\r\nb\"\n2,c@d.co,DE,x\r"), uint16(20))
+	f.Add([]byte(strings.Repeat("x", 100)), uint16(99))
+	f.Fuzz(func(t *testing.T, data []byte, maxRecord uint16) {
+		lim := subjects.Limits{MaxRecord: 16 + int(maxRecord)%4096}
+		lim.MaxField = lim.MaxRecord // fields never exceed their record: only the record limit acts
+		wide := subjects.Limits{MaxRecord: len(data) + 16, MaxField: len(data) + 16}
+
+		wideRows, widePos, wideEnd := readWith(t, wide, data, nil)
+		in := &countingReader{r: bytes.NewReader(data)}
+		rows, pos, end := readWith(t, lim, data, in)
+
+		if errors.Is(end, subjects.ErrRecordTooLong) {
+			if len(rows) > len(wideRows) {
+				t.Fatalf("limited read %d rows, unlimited %d", len(rows), len(wideRows))
+			}
+			// The record after the last row read is longer than the limit (or the header is).
+			next := int64(len(data))
+			if len(rows) < len(wideRows) {
+				next = widePos[len(rows)+1].Offset
+			}
+			start := int64(0)
+			if len(pos) > 0 {
+				start = pos[len(pos)-1].Offset
+			}
+			if next-start <= int64(lim.MaxRecord) && wideEnd == nil {
+				t.Fatalf("record %d spans bytes %d to %d, within the limit %d, and was refused", len(rows)+1, start, next, lim.MaxRecord)
+			}
+			if max := start + int64(lim.MaxRecord) + 64<<10 + 1; in.n > max {
+				t.Fatalf("read %d bytes, past %d", in.n, max)
+			}
+		} else if errors.Is(end, io.EOF) != errors.Is(wideEnd, io.EOF) || len(rows) != len(wideRows) {
+			t.Fatalf("limited: %d rows then %v; unlimited: %d rows then %v", len(rows), end, len(wideRows), wideEnd)
+		}
+		for i := range rows {
+			// (A row may take more bytes than the limit: lines of spaces before it are records
+			// of their own, each within the limit.)
+			if !reflect.DeepEqual(rows[i], wideRows[i]) || pos[i+1] != widePos[i+1] {
+				t.Fatalf("row %d: limited %+v at %+v, unlimited %+v at %+v", i+1, rows[i], pos[i+1], wideRows[i], widePos[i+1])
+			}
+		}
+	})
+}
+
+// readWith reads data with lim to the first error. It returns the rows, the position before
+// each row and after the last, and that error.
+func readWith(t *testing.T, lim subjects.Limits, data []byte, in io.Reader) ([]subjects.Row, []subjects.Position, error) {
+	t.Helper()
+	if in == nil {
+		in = bytes.NewReader(data)
+	}
+	rd, err := lim.NewReader(in, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []subjects.Row
+	pos := []subjects.Position{rd.Position()}
+	for len(rows) < maxFuzzRows {
+		row, err := rd.Next()
+		if err != nil {
+			return rows, pos, err
+		}
+		rows = append(rows, row)
+		pos = append(pos, rd.Position())
+	}
+	t.Fatalf("more than %d rows from %d bytes", maxFuzzRows, len(data))
+	return nil, nil, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

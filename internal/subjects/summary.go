@@ -27,8 +27,11 @@ type Summary struct {
 	ByJurisdiction map[string]int `json:"by_jurisdiction"`
 	// MailableByJurisdiction counts the subjects with a usable address, by jurisdiction.
 	MailableByJurisdiction map[string]int `json:"mailable_by_jurisdiction"`
-	// ByCategory counts subjects by data category.
-	ByCategory  map[string]int `json:"by_category"`
+	// ByCategory counts subjects by data category, each a word of the vocabulary
+	// (rules.Categories); values outside it count as other.
+	ByCategory map[string]int `json:"by_category"`
+	// IssueCounts counts the issues by kind; Issues lists the first MaxListedIssues, by line:
+	// the rows' problems and notes (an unknown data category).
 	IssueCounts map[string]int `json:"issue_counts,omitempty"`
 	Issues      []Issue        `json:"issues,omitempty"`
 	// SHA256 and Bytes identify the exact dataset the counts describe.
@@ -36,13 +39,18 @@ type Summary struct {
 	Bytes  int64  `json:"bytes"`
 }
 
-// Scan reads a whole dataset and returns its summary. onIssue, if not nil, sees every issue,
-// including those past MaxListedIssues.
+// Scan reads a whole dataset with DefaultLimits and returns its summary. onIssue, if not nil,
+// sees every issue (notes included), including those past MaxListedIssues.
 func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
+	return DefaultLimits.Scan(r, onIssue)
+}
+
+// Scan is Scan with the limits l.
+func (l Limits) Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 	h := sha256.New()
 	cr := &countingReader{r: io.TeeReader(r, h)}
 	s := Summary{ByJurisdiction: map[string]int{}, MailableByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
-	rd, err := NewReader(cr, NewSeen())
+	rd, err := l.NewReader(cr, NewSeen())
 	if err != nil {
 		return Summary{}, err
 	}
@@ -55,16 +63,21 @@ func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 			return Summary{}, err
 		}
 		s.Rows++
-		if row.Problem != nil {
-			s.IssueCounts[row.Problem.Kind]++
+		for _, is := range []*Issue{row.Problem, row.Note} {
+			if is == nil {
+				continue
+			}
+			s.IssueCounts[is.Kind]++
 			if onIssue != nil {
-				if err := onIssue(*row.Problem); err != nil {
+				if err := onIssue(*is); err != nil {
 					return Summary{}, err
 				}
 			}
 			if len(s.Issues) < MaxListedIssues {
-				s.Issues = append(s.Issues, *row.Problem)
+				s.Issues = append(s.Issues, *is)
 			}
+		}
+		if row.Problem != nil {
 			switch {
 			case row.Problem.Kind == IssueDuplicate:
 				s.Duplicates++

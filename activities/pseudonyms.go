@@ -1,0 +1,109 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/subjects"
+)
+
+// ErrTypePseudonymKey: this worker cannot key an incident's people as its notices began (no
+// key, or another key than the incident's). Retried slowly: another worker may hold the right
+// key, or someone gives this one the installation's key.
+const ErrTypePseudonymKey = "PseudonymKey"
+
+// pseudonymRetryDelay is the wait before a worker tries again to key an incident's people.
+const pseudonymRetryDelay = time.Minute
+
+// SubjectKey is the pseudonym of the person with address email in an incident under key k (the
+// scheme of incidents whose notices began under it): how the ledger names a person's outcome,
+// and how tests and reports find it without naming them.
+func SubjectKey(k *pseudonym.Key, incidentID, email string) (string, error) {
+	derive, err := k.For(k.Scheme())
+	if err != nil {
+		return "", err
+	}
+	return derive(incidentID, mail.Normalize(email)), nil
+}
+
+// subjectKeys keys the people of one incident.
+type subjectKeys struct {
+	incident string
+	derive   pseudonym.Deriver
+}
+
+// address is the pseudonym of a person to be notified, by address.
+func (k subjectKeys) address(email string) string { return k.derive(k.incident, mail.Normalize(email)) }
+
+// other is the pseudonym of a row that gets no notice (invalid address, duplicate), by its id.
+func (k subjectKeys) other(row subjects.Row) string { return k.derive(k.incident, "id\x00"+row.ID) }
+
+func keyError(incidentID string, err error) error {
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("key the people of %s: %v", incidentID, err), ErrTypePseudonymKey,
+		temporal.ApplicationErrorOptions{NextRetryDelay: pseudonymRetryDelay})
+}
+
+// ledgerKeys keys an incident's people by the scheme the ledger records for it (recording this
+// worker's, if its notices have not begun).
+func ledgerKeys(ctx context.Context, s *SendGridMail, key *pseudonym.Key, incidentID string) (subjectKeys, error) {
+	if key == nil {
+		return subjectKeys{}, keyError(incidentID, errors.New("this worker has no pseudonym key; see internal/pseudonym"))
+	}
+	scheme, err := s.Ledger.PseudonymScheme(ctx, incidentID, string(key.Scheme()))
+	if err != nil {
+		return subjectKeys{}, err
+	}
+	derive, err := key.For(pseudonym.Scheme(scheme))
+	if err != nil {
+		return subjectKeys{}, keyError(incidentID, err)
+	}
+	return subjectKeys{incident: incidentID, derive: derive}, nil
+}
+
+// outboxHolder is a mailer that can tell whether it holds messages under a key prefix (the
+// outbox): an incident with notices there from before schemes were recorded keeps its scheme.
+type outboxHolder interface {
+	Holds(prefix string) bool
+}
+
+// outboxKeys keys an incident's people on the outbox path: by the scheme recorded beside the
+// incident's records, else (notices in the outbox already) the unkeyed one, else this worker's.
+func (a *Activities) outboxKeys(incidentID string) (subjectKeys, error) {
+	if a.Pseudonyms == nil {
+		return subjectKeys{}, keyError(incidentID, errors.New("this worker has no pseudonym key; see internal/pseudonym"))
+	}
+	path, err := IncidentPath(a.Dir, incidentID, "alerts", "pseudonym-scheme")
+	if err != nil {
+		return subjectKeys{}, pathError(err)
+	}
+	var scheme pseudonym.Scheme
+	raw, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		scheme = pseudonym.Scheme(strings.TrimSpace(string(raw)))
+	case errors.Is(err, fs.ErrNotExist):
+		scheme = a.Pseudonyms.Scheme()
+		if h, ok := a.Mail.(outboxHolder); ok && h.Holds(incidentID+"/notices") {
+			scheme = pseudonym.Legacy
+		}
+		if err := writeFileAtomic(path, []byte(string(scheme)+"\n")); err != nil {
+			return subjectKeys{}, err
+		}
+	default:
+		return subjectKeys{}, err
+	}
+	derive, err := a.Pseudonyms.For(scheme)
+	if err != nil {
+		return subjectKeys{}, keyError(incidentID, err)
+	}
+	return subjectKeys{incident: incidentID, derive: derive}, nil
+}
