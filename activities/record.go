@@ -117,6 +117,8 @@ type ObligationStatus struct {
 	Late        bool      `json:"late,omitempty"`
 	Reasons     string    `json:"reasons,omitempty"`
 	Escalations []string  `json:"escalations,omitempty"`
+	// History tells how long the clock's workflow runs grew (resumable clocks).
+	History *History `json:"history,omitempty"`
 	// Failure is why the obligation's clock failed (state failed), until it is resolved.
 	Failure string `json:"failure,omitempty"`
 	// ByHand says the obligation was met outside breach and recorded with breach resolve.
@@ -172,4 +174,12 @@ type AlertProgress struct {
 	Error string `json:"error,omitempty"`
 	// Resolution records alerts completed outside breach (state resolved): by whom, when, how.
 	Resolution string `json:"resolution,omitempty"`
+}
+
+// History tells how long a workflow's runs grew: the runs it took (continue-as-new starts a new
+// one), the longest run so far in events, and the current run's length.
+type History struct {
+	Runs    int `json:"runs"`
+	Longest int `json:"longest"`
+	Current int `json:"current"`
 }

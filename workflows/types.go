@@ -198,6 +198,7 @@ type (
 	SystemStatus     = activities.SystemStatus
 	ObligationStatus = activities.ObligationStatus
 	AlertProgress    = activities.AlertProgress
+	History          = activities.History
 )
 
 // Containment states.
