@@ -100,6 +100,9 @@ type ChatMessage struct {
 	System     string    `json:"system,omitempty"`
 	DueAt      time.Time `json:"due_at,omitzero"`
 	Overdue    bool      `json:"overdue,omitempty"`
+	// Fold names a line of reminders: a message with the same fold replaces the one before it
+	// (Slack edits it in place) instead of adding one more.
+	Fold string `json:"fold,omitempty"`
 }
 
 // Mailer sends one email. Sending a message whose Key was sent before delivers nothing new and

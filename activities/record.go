@@ -94,6 +94,12 @@ type SystemStatus struct {
 	Detail   string    `json:"detail,omitempty"`
 	Updated  time.Time `json:"updated"`
 	Manual   bool      `json:"manual,omitempty"`
+	// Reminders counts the reminders of a manual isolation not yet confirmed, LastReminder the
+	// latest: the card shows them on one line.
+	Reminders    int       `json:"reminders,omitempty"`
+	LastReminder time.Time `json:"last_reminder,omitzero"`
+	// History tells how long the containment's workflow runs grew (resumable containments).
+	History *History `json:"history,omitempty"`
 }
 
 // Containment states.

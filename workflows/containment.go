@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,7 +27,37 @@ type ContainmentInput struct {
 	// incident asks it to release the isolation or to finish; cancelling it releases. Incidents
 	// started before release existed leave it unset, and their containment ends at contained.
 	WaitForRelease bool `json:"wait_for_release,omitempty"`
+	// Reminders is how reminders of a manual isolation back off (zero: the defaults).
+	Reminders ReminderPolicy `json:"reminders,omitzero"`
+	// TimeScale compresses a drill's reminders.
+	TimeScale float64 `json:"time_scale,omitempty"`
+	// Budget is the history length at which the containment continues as new (0: default).
+	Budget int `json:"budget,omitempty"`
+	// Resume carries the containment's state into a new run after continue-as-new.
+	Resume *ContainState `json:"resume,omitempty"`
 }
+
+// ContainState is what a containment carries across continue-as-new.
+type ContainState struct {
+	Status SystemStatus `json:"status"`
+	// Stage is where it waits: "manual" (a person isolates by hand) or "hold".
+	Stage string `json:"stage"`
+	// ManualSince is when the manual isolation was asked for; Ask is the request's text.
+	ManualSince time.Time `json:"manual_since,omitzero"`
+	Ask         string    `json:"ask,omitempty"`
+	History     History   `json:"history"`
+}
+
+// changeContainmentResumable is the workflow.GetVersion change after which a containment that
+// holds its isolation is resumable: it continues as new past an event budget while it waits
+// (for a manual isolation, or for the release), its manual reminders back off and are folded
+// into one line, and it reports its end to the incident, which follows it by signals.
+const changeContainmentResumable = "containment-resumable"
+
+const (
+	containStageManual = "manual"
+	containStageHold   = "hold"
+)
 
 // ManualReminderInterval is how often a waiting manual isolation is raised again.
 const ManualReminderInterval = 15 * time.Minute
@@ -73,13 +104,39 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 		err := c.contain(ctx, firewallCtx(ctx))
 		return c.st, err
 	}
-	// A cancelled isolation call is waited for, so that the release after it cannot overtake it.
-	err := c.contain(ctx, workflow.WithWaitForCancellation(firewallCtx(ctx), true))
+	c.resumable = in.Resume != nil || workflow.GetVersion(ctx, changeContainmentResumable, workflow.DefaultVersion, 1) == 1
+	if in.Resume != nil {
+		c.state = *in.Resume
+		c.st = c.state.Status
+	}
+	c.state.History.Runs++
+	var err error
+	switch c.state.Stage {
+	case containStageManual:
+		err = c.waitManual(ctx)
+	case containStageHold:
+	default:
+		// A cancelled isolation call is waited for, so that the release after it cannot
+		// overtake it.
+		err = c.contain(ctx, workflow.WithWaitForCancellation(firewallCtx(ctx), true))
+	}
 	if err == nil {
 		err = c.hold(ctx)
 	}
+	var can *workflow.ContinueAsNewError
+	if errors.As(err, &can) {
+		return c.st, err
+	}
 	if err != nil && ctx.Err() != nil {
 		c.compensate(ctx)
+	}
+	if c.resumable {
+		// The incident follows its containments by their reports: this is the last one.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		c.noteHistory(dctx)
+		st := c.st
+		c.rep.send(dctx, childState{System: &st, Ended: true})
 	}
 	return c.st, err
 }
@@ -89,6 +146,81 @@ type containment struct {
 	rep  reporter
 	call activities.ContainInput
 	st   SystemStatus
+	// resumable and state: see changeContainmentResumable.
+	resumable bool
+	state     ContainState
+}
+
+func (c *containment) noteHistory(ctx workflow.Context) {
+	if !c.resumable {
+		return
+	}
+	n := workflow.GetInfo(ctx).GetCurrentHistoryLength()
+	c.state.History.Current = n
+	c.state.History.Longest = max(c.state.History.Longest, n)
+	h := c.state.History
+	c.st.History = &h
+}
+
+// continueAsNew carries the containment into a new run, waiting at stage.
+func (c *containment) continueAsNew(ctx workflow.Context, stage string) error {
+	c.noteHistory(ctx)
+	c.state.Stage = stage
+	c.state.Status = c.st
+	next := c.in
+	st := c.state
+	next.Resume = &st
+	return workflow.NewContinueAsNewError(ctx, ContainmentWorkflow, next)
+}
+
+// waitManual waits for a person to confirm the manual isolation, reminding them as the policy
+// backs off; each reminder updates the one line the card shows (and is posted folded into the
+// reminders before it).
+func (c *containment) waitManual(ctx workflow.Context) error {
+	in := c.in
+	step := StepIsolation + in.System
+	policy := in.Reminders.manual().scaled(in.TimeScale)
+	confirmCh := workflow.GetSignalChannel(ctx, signalManualConfirm)
+	for {
+		next := policy.at(c.state.ManualSince, c.st.Reminders+1)
+		ok, err := workflow.AwaitWithTimeout(ctx, max(next.Sub(workflow.Now(ctx)), 0), func() bool {
+			return confirmCh.Len() > 0 || overBudget(ctx, in.Budget)
+		})
+		switch {
+		case err != nil:
+			return err
+		case confirmCh.Len() > 0:
+			var confirm approval
+			confirmCh.Receive(ctx, &confirm)
+			return c.confirmed(ctx, confirm)
+		case ok:
+			return c.continueAsNew(ctx, containStageManual)
+		}
+		now := workflow.Now(ctx).UTC()
+		c.st.Reminders++
+		c.st.LastReminder = now
+		c.noteHistory(ctx)
+		st := c.st
+		c.rep.send(ctx, childState{System: &st, Chat: &activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder,
+			Drill: in.Drill, Urgent: true, Step: step, System: in.System, Fold: step,
+			Text: fmt.Sprintf("%s is still not isolated after %s (reminder %d). %s", in.System,
+				now.Sub(c.state.ManualSince).Round(time.Minute), c.st.Reminders, c.state.Ask)}})
+	}
+}
+
+// confirmed records a manual isolation a person confirmed.
+func (c *containment) confirmed(ctx workflow.Context, confirm approval) error {
+	c.st.State = ContainContained
+	c.st.Manual = true
+	c.st.Detail = "isolated manually, confirmed by " + confirm.By
+	if confirm.Note != "" {
+		c.st.Detail += ": " + confirm.Note
+	}
+	c.st.Updated = confirm.At
+	c.noteHistory(ctx)
+	st := c.st
+	c.rep.send(ctx, childState{System: &st})
+	return nil
 }
 
 // contain isolates and verifies, or has a person isolate by hand. It returns once the system is
@@ -138,6 +270,10 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 		in.System, st.Detail, in.System, in.IncidentID, step)
 	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualIsolation, Text: ask, Drill: in.Drill, Urgent: true,
 		Step: step, System: in.System})
+	if c.resumable {
+		c.state.ManualSince, c.state.Ask = st.Updated, ask
+		return c.waitManual(ctx)
+	}
 
 	var confirm approval
 	confirmCh := workflow.GetSignalChannel(ctx, signalManualConfirm)
@@ -171,8 +307,11 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 func (c *containment) hold(ctx workflow.Context) error {
 	ch := workflow.GetSignalChannel(ctx, signalContainmentEnd)
 	for {
-		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 || (c.resumable && overBudget(ctx, c.in.Budget)) }); err != nil {
 			return err
+		}
+		if ch.Len() == 0 {
+			return c.continueAsNew(ctx, containStageHold)
 		}
 		var end containmentEnd
 		ch.ReceiveAsync(&end)

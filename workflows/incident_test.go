@@ -349,14 +349,15 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
 	d := declaration()
 	d.Systems = []string{"shop-db"}
-	var waiting Status
+	var waiting, waitingAt4h Status
 	s.env.RegisterDelayedCallback(func() { waiting = s.status() }, 10*time.Minute)
+	s.env.RegisterDelayedCallback(func() { waitingAt4h = s.status() }, 4*time.Hour+15*time.Minute)
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	var tooEarly, wrongRole error
 	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &tooEarly)
 	s.update(4*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "isolation:shop-db"}, &wrongRole)
-	s.update(5*time.Hour, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
+	s.update(4*time.Hour+30*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
 	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, d)
@@ -375,14 +376,20 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.Equal(ContainContained, st.Containment[0].State)
 	s.True(st.Containment[0].Manual)
 	s.Contains(st.Containment[0].Detail, "pulled the cable")
-	// Reminders were raised while nobody confirmed: every 15 minutes for almost five hours.
-	reminders := 0
+	// Reminders were raised while nobody confirmed, backing off: every 15 minutes for the first
+	// hour, then hourly (0:15, 0:30, 0:45, 1:00, 2:00, 3:00, 4:00); each replaces the last one
+	// (folded) and the card counts them.
+	var reminders []activities.ChatMessage
 	for _, m := range s.chats {
 		if m.Kind == "manual-isolation-reminder" {
-			reminders++
+			reminders = append(reminders, m)
 		}
 	}
-	s.GreaterOrEqual(reminders, 15)
+	s.Len(reminders, 7)
+	for _, m := range reminders {
+		s.Equal("isolation:shop-db", m.Fold)
+	}
+	s.Equal(7, waitingAt4h.Containment[0].Reminders)
 }
 
 func (s *incidentSuite) TestUnlikelyRiskFilesNothingAndStillWritesTheRegister() {

@@ -255,6 +255,8 @@ type childState struct {
 	Chat       *activities.ChatMessage `json:"chat,omitempty"`
 	// Pending adds a step a person must do, or removes it when Role is empty.
 	Pending *PendingStep `json:"pending,omitempty"`
+	// Ended says the reporting child has ended (resumable children report their end).
+	Ended bool `json:"ended,omitempty"`
 }
 
 // Alert states.

@@ -281,6 +281,9 @@ func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 		if s.Manual && s.Detail != "" {
 			line += " (" + mentionIDs(s.Detail) + ")"
 		}
+		if s.State == activities.ContainManual && s.Reminders > 0 {
+			line += fmt.Sprintf(": reminded %d %s, last %s", s.Reminders, plural(s.Reminders, "time", "times"), SlackDate(s.LastReminder))
+		}
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {

@@ -388,9 +388,8 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 	}
 	text := MessageText(m)
 	if !rm.LastPost.done("channel") {
-		if _, _, err := c.api.PostMessageContext(ctx, rm.ChannelID, slackgo.MsgOptionText(text, false),
-			slackgo.MsgOptionBlocks(MessageBlocks(m)...)); err != nil {
-			return classify("chat.postMessage "+m.Kind, err)
+		if err := c.postOrFold(ctx, &rm, m, text); err != nil {
+			return err
 		}
 		rm.LastPost.mark("channel")
 		if err := c.store.save(rm); err != nil {
@@ -415,6 +414,38 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 		}
 	}
 	return nil
+}
+
+// postOrFold posts a room message; a message of a fold (a line of reminders) edits the one
+// before it in place instead, so that a week of reminders is one message, not hundreds.
+func (c *Chat) postOrFold(ctx context.Context, rm *room, m activities.ChatMessage, text string) error {
+	opts := []slackgo.MsgOption{slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(MessageBlocks(m)...)}
+	if ts := rm.Folds[m.Fold]; m.Fold != "" && ts != "" {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, rm.ChannelID, ts, opts...)
+		if err == nil {
+			return nil
+		}
+		if !isSlackError(err, "message_not_found") {
+			return classify("chat.update "+m.Kind, err)
+		}
+		// Deleted by someone: post it again below.
+	}
+	_, ts, err := c.api.PostMessageContext(ctx, rm.ChannelID, opts...)
+	if err != nil {
+		return classify("chat.postMessage "+m.Kind, err)
+	}
+	if m.Fold != "" {
+		if rm.Folds == nil {
+			rm.Folds = map[string]string{}
+		}
+		rm.Folds[m.Fold] = ts
+	}
+	return nil
+}
+
+func isSlackError(err error, code string) bool {
+	var se slackgo.SlackErrorResponse
+	return errors.As(err, &se) && se.Err == code
 }
 
 func (c *Chat) direct(ctx context.Context, user, text string) error {

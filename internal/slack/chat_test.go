@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -362,4 +363,30 @@ func TestDeactivatedUsers(t *testing.T) {
 	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true, Text: "75% of the time is gone"}))
 	assert.Len(t, ws.DirectMessages(commander), 1)
 	assert.Empty(t, ws.DirectMessages(dpo))
+}
+
+// Reminders of one line (a fold) edit one message in place: a week of reminders is one
+// message, and its button stays.
+func TestPostFoldsReminders(t *testing.T) {
+	ws := newWorkspace(t)
+	c := newChat(t, ws, t.TempDir())
+	ctx := context.Background()
+	room, err := c.OpenRoom(ctx, roomRequest("INC-20261128-7F3A"))
+	require.NoError(t, err)
+	before := len(ws.Messages(room.ID))
+	for i := 1; i <= 3; i++ {
+		require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
+			Step: "isolation:shop-db", System: "shop-db", Fold: "isolation:shop-db",
+			Text: fmt.Sprintf("shop-db is still not isolated (reminder %d).", i)}))
+	}
+	msgs := ws.Messages(room.ID)
+	require.Len(t, msgs, before+1, "three reminders, one message")
+	last := msgs[len(msgs)-1]
+	assert.Equal(t, 2, last.Edits)
+	assert.Contains(t, last.Text, "reminder 3")
+	require.Len(t, slackfake.Buttons(last.Blocks), 1)
+	// Another line folds apart.
+	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
+		Step: "isolation:crm-api", System: "crm-api", Fold: "isolation:crm-api", Text: "crm-api is still not isolated (reminder 1)."}))
+	require.Len(t, ws.Messages(room.ID), before+2)
 }
