@@ -343,6 +343,10 @@ func (inc *incidentImpl) cardKey() string {
 	fmt.Fprintf(&b, "%s|%d|%d|", inc.phase, len(inc.pending), inc.rec.Alerts.Sent)
 	for _, s := range inc.rec.Containment {
 		b.WriteString(s.State)
+		if s.Reminders > 0 {
+			// Only resumable containments count reminders: older ones never change the key so.
+			fmt.Fprintf(&b, "/%d", s.Reminders)
+		}
 		b.WriteByte(',')
 	}
 	for _, o := range inc.rec.Obligations {
