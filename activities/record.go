@@ -108,6 +108,8 @@ const (
 	ContainContained = "contained"
 	ContainManual    = "manual-required"
 	ContainReleased  = "released"
+	// ContainFailed is a containment that ended with an error.
+	ContainFailed = "failed"
 )
 
 // ObligationStatus is the state of one legal obligation's clock.
@@ -178,6 +180,8 @@ type AlertProgress struct {
 	UpdatedAt              time.Time `json:"updated_at,omitzero"`
 	// Error is why a failed run stopped (state failed).
 	Error string `json:"error,omitempty"`
+	// Run numbers the alerts run the progress is of (from 1).
+	Run int `json:"run,omitempty"`
 	// Resolution records alerts completed outside breach (state resolved): by whom, when, how.
 	Resolution string `json:"resolution,omitempty"`
 }

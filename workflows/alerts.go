@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -193,8 +194,16 @@ func (w *alertsImpl) ranges(ctx workflow.Context) error {
 	return nil
 }
 
+// changeAlertsReportFailure is the workflow.GetVersion change after which a run that stops
+// reports itself failed, with why, to the incident (which may follow it by reports alone);
+// before it the last report said it was still sending.
+const changeAlertsReportFailure = "alerts-report-failure"
+
 func (w *alertsImpl) fail(ctx workflow.Context, err error) (AlertProgress, error) {
 	p := w.progress(ctx, AlertsSending)
+	if workflow.GetVersion(ctx, changeAlertsReportFailure, workflow.DefaultVersion, 1) == 1 {
+		p.State, p.Error = AlertsFailed, applicationMessage(err)
+	}
 	w.rep.send(ctx, childState{Alerts: &p})
 	return p, err
 }
@@ -204,7 +213,7 @@ func (w *alertsImpl) progress(ctx workflow.Context, state string) AlertProgress 
 	return AlertProgress{State: state, Total: w.in.Total, Sent: c.Sent + c.AlreadySent + c.PossiblyDuplicated,
 		Invalid: c.Invalid, Duplicates: c.Duplicates, Skipped: c.Unusable + c.NotCovered, Failed: c.Rejected,
 		Ambiguous: c.Ambiguous, PossiblyDuplicated: c.PossiblyDuplicated,
-		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC()}
+		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC(), Run: max(w.in.Run, 1)}
 }
 
 // planCtx reads the whole dataset once; it heartbeats so a lost worker is noticed.
@@ -273,20 +282,32 @@ func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) 
 // when a corrected dataset or a new notice obligation adds people. Each address is notified once
 // per incident whatever the number of runs.
 func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
+	if inc.resumed && inc.alertsStarted > inc.alertsRun && inc.rec.Alerts.State == AlertsSending {
+		// A run under way when the incident continued as new: wait for its outcome.
+		p, err := inc.alertsOutcome(ctx, inc.alertsStarted)
+		inc.alertsEnded(ctx, p, err)
+	}
 	for {
 		if err := workflow.Await(ctx, func() bool { return inc.alertsWanted > inc.alertsStarted }); err != nil {
 			return
 		}
 		inc.alertsStarted = inc.alertsWanted
 		p, err := inc.sendAlerts(ctx, inc.alertsStarted)
-		if err != nil {
-			inc.alertsFailed(ctx, err)
-			continue
-		}
-		inc.rec.Alerts = p
-		inc.alertsRun = inc.alertsStarted
-		inc.noticesComplete(ctx, p.Sent)
+		inc.alertsEnded(ctx, p, err)
 	}
+}
+
+// alertsEnded records how an alerts run ended.
+func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p AlertProgress, err error) {
+	if err != nil {
+		if ctx.Err() == nil {
+			inc.alertsFailed(ctx, err)
+		}
+		return
+	}
+	inc.rec.Alerts = p
+	inc.alertsRun = inc.alertsStarted
+	inc.noticesComplete(ctx, p.Sent)
 }
 
 // noticesComplete tells each notice obligation's clock that the customer notices went out.
@@ -327,19 +348,49 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 	}
 	inc.rec.Alerts = AlertProgress{State: AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
 	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d people to notify.", total))
-	id := AlertsWorkflowID(inc.decl.IncidentID)
-	if run > 1 {
-		id = fmt.Sprintf("%s-%d", id, run)
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
-	var p AlertProgress
-	err := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
+	cctx := workflow.WithChildOptions(ctx, inc.childOptions(inc.alertsWorkflowID(run)))
+	fut := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
 		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total, Run: run,
 		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
 			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
 			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
-	}).Get(ctx, &p)
+	})
+	if inc.tracked {
+		// Followed by its reports: the run outlives this run of the incident.
+		inc.starting++
+		err := fut.GetChildWorkflowExecution().Get(ctx, nil)
+		inc.starting--
+		if err != nil {
+			return AlertProgress{}, err
+		}
+		return inc.alertsOutcome(ctx, run)
+	}
+	var p AlertProgress
+	err := fut.Get(ctx, &p)
 	return p, err
+}
+
+// alertsOutcome waits for a tracked alerts run's last report: done, or failed.
+func (inc *incidentImpl) alertsOutcome(ctx workflow.Context, run int) (AlertProgress, error) {
+	if err := workflow.Await(ctx, func() bool {
+		a := inc.rec.Alerts
+		return a.Run == run && (a.State == AlertsDone || a.State == AlertsFailed)
+	}); err != nil {
+		return AlertProgress{}, err
+	}
+	if p := inc.rec.Alerts; p.State == AlertsFailed {
+		return p, errors.New(p.Error)
+	}
+	return inc.rec.Alerts, nil
+}
+
+// alertsWorkflowID is the workflow ID of an incident's run-th alerts run.
+func (inc *incidentImpl) alertsWorkflowID(run int) string {
+	id := AlertsWorkflowID(inc.decl.IncidentID)
+	if run > 1 {
+		id = fmt.Sprintf("%s-%d", id, run)
+	}
+	return id
 }
 
 // noticeRoutes lists the notices the obligations require, the most specific first: a person

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -129,6 +130,9 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 	}
 	if err != nil && ctx.Err() != nil {
 		c.compensate(ctx)
+	}
+	if err != nil && ctx.Err() == nil && c.st.State != ContainContained && c.st.State != ContainReleased {
+		c.st.State, c.st.Detail = ContainFailed, applicationMessage(err)
 	}
 	if c.resumable {
 		// The incident follows its containments by their reports: this is the last one.
@@ -447,6 +451,26 @@ type containmentChildren struct {
 	outcomes map[string]releaseOutcome
 	// releasing names the systems with a release Update in progress.
 	releasing map[string]bool
+	// tracked is set when the children are followed by their reports alone (see
+	// changeIncidentResumable): they outlive a run of the incident, futures do not. ended names
+	// the children that reported their end.
+	tracked bool
+	ended   map[string]bool
+}
+
+// ContainTracking is what an incident carries of its containments across continue-as-new.
+type ContainTracking struct {
+	Holding  bool            `json:"holding"`
+	Numbered bool            `json:"numbered"`
+	Ended    map[string]bool `json:"ended,omitempty"`
+}
+
+// containEnded reports whether the containment of the i-th system has ended.
+func (inc *incidentImpl) containEnded(i int) bool {
+	if inc.contain.tracked {
+		return inc.contain.ended[inc.decl.Systems[i]]
+	}
+	return inc.contain.futures[i].IsReady()
 }
 
 func (inc *incidentImpl) startContainment(ctx workflow.Context) {
@@ -454,15 +478,27 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 	inc.contain.numbered = workflow.GetVersion(ctx, changeContainmentIDs, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	var futures []workflow.ChildWorkflowFuture
 	for _, s := range inc.decl.Systems {
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		opts := workflow.ChildWorkflowOptions{
 			WorkflowID: inc.containmentID(s),
 			TaskQueue:  ContainmentTaskQueue,
 			// The incident waits for a cancelled child's compensation before it ends.
 			WaitForCancellation: hold,
-		})
-		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, ContainmentWorkflow, ContainmentInput{
-			IncidentID: inc.decl.IncidentID, System: s, Drill: inc.decl.Drill, Roles: inc.decl.Roles, WaitForRelease: hold,
-		}))
+		}
+		in := ContainmentInput{IncidentID: inc.decl.IncidentID, System: s, Drill: inc.decl.Drill, Roles: inc.decl.Roles, WaitForRelease: hold}
+		if inc.tracked {
+			// The child outlives a run of the incident (continue-as-new): the incident follows it
+			// by its reports, and ends it itself.
+			opts.ParentClosePolicy = enumspb.PARENT_CLOSE_POLICY_ABANDON
+			in.Reminders, in.TimeScale, in.Budget = inc.decl.Reminders, inc.decl.TimeScale, inc.decl.Budget
+		}
+		futures = append(futures, workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), ContainmentWorkflow, in))
+	}
+	if hold && inc.tracked {
+		inc.contain = containmentChildren{holding: true, numbered: inc.contain.numbered, tracked: true, ended: map[string]bool{},
+			outcomes: map[string]releaseOutcome{}, releasing: map[string]bool{}}
+		inc.awaitStarts(ctx, futures)
+		inc.followContainment(ctx)
+		return
 	}
 	if !hold {
 		workflow.Go(ctx, func(ctx workflow.Context) {
@@ -482,16 +518,7 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 
 	inc.contain = containmentChildren{holding: true, numbered: inc.contain.numbered, futures: futures,
 		outcomes: map[string]releaseOutcome{}, releasing: map[string]bool{}}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, signalReleaseOutcome)
-		for {
-			var o releaseOutcome
-			if !ch.Receive(ctx, &o) {
-				return
-			}
-			inc.contain.outcomes[o.RequestID] = o
-		}
-	})
+	workflow.Go(ctx, inc.receiveReleaseOutcomes)
 	// Children now report "contained" by signal and stay; their results arrive at release or close.
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		sel := workflow.NewSelector(ctx)
@@ -521,10 +548,51 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 	})
 }
 
+func (inc *incidentImpl) receiveReleaseOutcomes(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, signalReleaseOutcome)
+	for {
+		var o releaseOutcome
+		if !ch.Receive(ctx, &o) {
+			return
+		}
+		inc.contain.outcomes[o.RequestID] = o
+	}
+}
+
+// followContainment follows tracked containments: release answers, and whether every system
+// is settled. It runs in every run of the incident.
+func (inc *incidentImpl) followContainment(ctx workflow.Context) {
+	workflow.Go(ctx, inc.receiveReleaseOutcomes)
+	if inc.containDone {
+		return
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if err := workflow.Await(ctx, inc.containmentSettled); err != nil {
+			return
+		}
+		inc.containDone = true
+		inc.event(ctx, "contained", "Containment finished for every affected system: each is isolated, released, or its containment ended.")
+	})
+}
+
+// awaitStarts counts children being started until the server has them, so that the incident
+// does not continue as new with a start in flight.
+func (inc *incidentImpl) awaitStarts(ctx workflow.Context, futures []workflow.ChildWorkflowFuture) {
+	inc.starting += len(futures)
+	for _, f := range futures {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { inc.starting-- }()
+			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+				inc.logger.Warn("a child workflow did not start", "error", err)
+			}
+		})
+	}
+}
+
 // containmentSettled reports whether no system waits to be isolated any more.
 func (inc *incidentImpl) containmentSettled() bool {
 	for i, s := range inc.rec.Containment {
-		if s.State != ContainContained && s.State != ContainReleased && !inc.contain.futures[i].IsReady() {
+		if s.State != ContainContained && s.State != ContainReleased && !inc.containEnded(i) {
 			return false
 		}
 	}
@@ -549,7 +617,7 @@ func (inc *incidentImpl) endContainment(ctx workflow.Context) {
 	var signals []workflow.Future
 	var signalled []string
 	for i, s := range inc.decl.Systems {
-		if inc.contain.futures[i].IsReady() {
+		if inc.containEnded(i) {
 			continue
 		}
 		signals = append(signals, workflow.SignalExternalWorkflow(ctx, inc.containmentID(s), "", signalContainmentEnd, end))
@@ -560,13 +628,27 @@ func (inc *incidentImpl) endContainment(ctx workflow.Context) {
 			inc.logger.Warn("could not end a containment; it may have ended already", "system", signalled[i], "error", err)
 		}
 	}
-	for i, f := range inc.contain.futures {
-		var st SystemStatus
-		if err := f.Get(ctx, &st); err != nil {
-			inc.logger.Warn("containment ended with an error", "system", inc.decl.Systems[i], "error", err)
-			continue
+	if inc.contain.tracked {
+		// Each child reports its end; one stuck beyond a long wait does not hold the close.
+		if ok, _ := workflow.AwaitWithTimeout(ctx, 30*time.Minute, func() bool {
+			for i := range inc.decl.Systems {
+				if !inc.containEnded(i) {
+					return false
+				}
+			}
+			return true
+		}); !ok {
+			inc.event(ctx, "containment-unfinished", "Some containments did not report their end within 30 minutes of the close; see their workflows.")
 		}
-		inc.applyChildState(childState{System: &st})
+	} else {
+		for i, f := range inc.contain.futures {
+			var st SystemStatus
+			if err := f.Get(ctx, &st); err != nil {
+				inc.logger.Warn("containment ended with an error", "system", inc.decl.Systems[i], "error", err)
+				continue
+			}
+			inc.applyChildState(childState{System: &st})
+		}
 	}
 	settle(ctx)
 	for _, s := range inc.rec.Containment {
@@ -598,6 +680,19 @@ func (inc *incidentImpl) settleContainment(ctx workflow.Context) {
 	}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
+	if inc.contain.tracked {
+		inc.cancelChildren(dctx)
+		_, _ = workflow.AwaitWithTimeout(dctx, 5*time.Minute, func() bool {
+			for i := range inc.decl.Systems {
+				if !inc.containEnded(i) {
+					return false
+				}
+			}
+			return true
+		})
+		settle(dctx)
+		return
+	}
 	for _, f := range inc.contain.futures {
 		var st SystemStatus
 		if err := f.Get(dctx, &st); err == nil {

@@ -92,8 +92,10 @@ func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
 		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
-	// The test cancels the incident at the end: its containments release.
+	// The test cancels the incident at the end: its containments release, and it asks the clock
+	// (which has ended here) to stop.
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", After: "released"}, nil)
+	s.env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	// A clock that asks for approval and then ends: the approval's signal finds nobody.
 	s.env.OnWorkflow(ObligationWorkflow, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in ObligationInput) (ObligationStatus, error) {

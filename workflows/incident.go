@@ -56,6 +56,21 @@ type incidentImpl struct {
 	inFlight map[string]bool
 	// supplements counts, per obligation, the supplement numbers handed out (see supplement).
 	supplements map[string]int
+
+	// tracked: the incident is resumable (changeIncidentResumable); resumed: this run continues
+	// an earlier one.
+	tracked, resumed bool
+	// roomTried is set once the room was opened (or failed to); lastCardAt is the last card edit.
+	roomTried  bool
+	lastCardAt time.Time
+	// chatBusy, starting and evaluating say something is under way that a continue-as-new must
+	// wait for: a chat activity, child starts, an evaluation of the rules.
+	chatBusy   bool
+	starting   int
+	evaluating bool
+	history    History
+	// failed names the obligation clocks whose failure has been handled.
+	failed map[string]bool
 }
 
 // ValidateDeclaration checks a declaration before anything starts: what the workflows check
@@ -124,21 +139,36 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 			return temporal.NewNonRetryableApplicationError("declaration: "+err.Error(), "InvalidDeclaration", nil)
 		}
 	}
-	inc.decl = d
 	inc.logger = log.With(workflow.GetLogger(ctx), "incident", d.IncidentID)
-	inc.phase = PhaseOpen
-	inc.rec = activities.IncidentRecord{
-		IncidentID: d.IncidentID, Title: d.Title, Description: d.Description, Drill: d.Drill,
-		Source: d.Source, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt.UTC(), AwareZone: d.AwareZone,
-		Organisation: d.Organisation, Systems: d.Systems, Dataset: d.Subjects,
-		Obligations: []ObligationStatus{}, Timeline: []Event{},
+	if d.Continued != nil {
+		inc.restore(*d.Continued)
+		d.Continued = nil
+		inc.decl = d
+	} else {
+		inc.decl = d
+		inc.tracked = workflow.GetVersion(ctx, changeIncidentResumable, workflow.DefaultVersion, 1) == 1
+		inc.phase = PhaseOpen
+		inc.rec = activities.IncidentRecord{
+			IncidentID: d.IncidentID, Title: d.Title, Description: d.Description, Drill: d.Drill,
+			Source: d.Source, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt.UTC(), AwareZone: d.AwareZone,
+			Organisation: d.Organisation, Systems: d.Systems, Dataset: d.Subjects,
+			Obligations: []ObligationStatus{}, Timeline: []Event{},
+		}
+		for _, s := range d.Systems {
+			inc.rec.Containment = append(inc.rec.Containment, SystemStatus{System: s, State: ContainIsolating, Updated: workflow.Now(ctx)})
+		}
 	}
-	for _, s := range d.Systems {
-		inc.rec.Containment = append(inc.rec.Containment, SystemStatus{System: s, State: ContainIsolating, Updated: workflow.Now(ctx)})
-	}
+	inc.history.Runs++
 
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
-		return Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}, nil
+		st := Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}
+		if inc.tracked {
+			h := inc.history
+			h.Current = workflow.GetInfo(ctx).GetCurrentHistoryLength()
+			h.Longest = max(h.Longest, h.Current)
+			st.History = &h
+		}
+		return st, nil
 	}); err != nil {
 		return err
 	}
@@ -167,52 +197,61 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	if d.Drill {
 		mode = " [DRILL]"
 	}
-	inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
-		d.DeclaredBy, d.Source, mode, d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
+	if !inc.resumed {
+		inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
+			d.DeclaredBy, d.Source, mode, d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
+	}
 	workflow.Go(ctx, inc.receiveChildStates)
 	workflow.Go(ctx, inc.receiveInjects)
 	workflow.Go(ctx, inc.postChatQueue)
 
-	// Containment first: the isolation calls must not wait for chat or anything else.
-	inc.phase = PhaseContain
-	inc.startContainment(ctx)
+	if inc.resumed {
+		inc.resumeChildren(ctx)
+	} else {
+		// Containment first: the isolation calls must not wait for chat or anything else.
+		inc.phase = PhaseContain
+		inc.startContainment(ctx)
 
-	// Chat is opened beside containment, best effort.
-	inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s\nGDPR Art. 33 deadline if notifiable: %s",
-		d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339),
-		d.AwareAt.UTC().Add(72*time.Hour).Format(time.RFC3339)), false)
+		// Chat is opened beside containment, best effort.
+		inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s\nGDPR Art. 33 deadline if notifiable: %s",
+			d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339),
+			d.AwareAt.UTC().Add(72*time.Hour).Format(time.RFC3339)), false)
 
-	// The legal clock does not wait for containment: scope is assessed meanwhile.
-	inc.phase = PhaseAssess
-	if err := inc.assessScope(ctx); err != nil {
-		return Result{}, err
+		// The legal clock does not wait for containment: scope is assessed meanwhile.
+		inc.phase = PhaseAssess
 	}
-
-	inc.phase = PhaseDecide
-	inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
-		Description: "Decide the risk level and which notifications go out",
-		DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
-	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
-		DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
-		Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
-	if err := workflow.Await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
-		return Result{}, err
+	if inc.phase == PhaseAssess {
+		if err := inc.assessScope(ctx); err != nil {
+			return Result{}, err
+		}
+		inc.phase = PhaseDecide
+		inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
+			Description: "Decide the risk level and which notifications go out",
+			DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
+		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
+			DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
+			Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
 	}
-	inc.removePending(UpdateDecide)
-
-	inc.phase = PhaseNotify
-	if err := inc.startObligations(ctx); err != nil {
-		return Result{}, err
+	if inc.phase == PhaseDecide {
+		if err := inc.await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
+			return Result{}, err
+		}
+		inc.removePending(UpdateDecide)
+		inc.phase = PhaseNotify
+		if err := inc.startObligations(ctx); err != nil {
+			return Result{}, err
+		}
 	}
-	if err := workflow.Await(ctx, inc.readyToClose); err != nil {
-		return Result{}, err
+	if inc.phase == PhaseNotify {
+		if err := inc.await(ctx, inc.readyToClose); err != nil {
+			return Result{}, err
+		}
+		inc.phase = PhaseClose
+		inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
+		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
+			Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID)})
 	}
-
-	inc.phase = PhaseClose
-	inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
-	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
-		Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID)})
-	if err := workflow.Await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
+	if err := inc.await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
 		return Result{}, err
 	}
 	inc.removePending(UpdateClose)
@@ -280,44 +319,51 @@ func (inc *incidentImpl) chatMsg(m activities.ChatMessage) {
 // dropped: chat never holds up the plan.
 func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 	cctx := chatCtx(ctx)
-	var room activities.Room
-	err := workflow.ExecuteActivity(cctx, a.OpenRoom, activities.RoomRequest{
-		IncidentID: inc.decl.IncidentID, AwareAt: inc.decl.AwareAt.UTC(), Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
-	}).Get(ctx, &room)
-	if err != nil {
-		inc.logger.Warn("incident room could not be opened; going on without chat", "error", err)
-	} else {
-		// State only, no command: replaying an incident that opened its room before this field
-		// existed sets it from the recorded result.
-		inc.rec.Room = room.ID
-		inc.event(ctx, "room", "Incident room opened: "+room.Name)
+	if !inc.roomTried {
+		inc.chatBusy = true
+		var room activities.Room
+		err := workflow.ExecuteActivity(cctx, a.OpenRoom, activities.RoomRequest{
+			IncidentID: inc.decl.IncidentID, AwareAt: inc.decl.AwareAt.UTC(), Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
+		}).Get(ctx, &room)
+		inc.chatBusy, inc.roomTried = false, true
+		if err != nil {
+			inc.logger.Warn("incident room could not be opened; going on without chat", "error", err)
+		} else {
+			// State only, no command: replaying an incident that opened its room before this field
+			// existed sets it from the recorded result.
+			inc.rec.Room = room.ID
+			inc.event(ctx, "room", "Incident room opened: "+room.Name)
+		}
 	}
-	var lastCardAt time.Time
 	for {
 		if err := workflow.Await(ctx, func() bool { return len(inc.chatQueue) > 0 || inc.cardKey() != inc.sentCardKey }); err != nil {
 			return
 		}
 		if len(inc.chatQueue) > 0 {
 			m := inc.chatQueue[0]
+			inc.chatBusy = true
 			if err := workflow.ExecuteActivity(cctx, a.PostChat, m).Get(ctx, nil); err != nil {
 				inc.logger.Warn("chat message dropped", "kind", m.Kind, "error", err)
 			}
 			inc.chatQueue = inc.chatQueue[1:]
+			inc.chatBusy = false
 			continue
 		}
 		// The card is edited at most every CardInterval; messages go first.
-		if wait := lastCardAt.Add(CardInterval).Sub(workflow.Now(ctx)); wait > 0 && inc.phase != PhaseClosed {
+		if wait := inc.lastCardAt.Add(CardInterval).Sub(workflow.Now(ctx)); wait > 0 && inc.phase != PhaseClosed {
 			if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(inc.chatQueue) > 0 }); err != nil {
 				return
 			}
 			continue
 		}
 		key := inc.cardKey()
+		inc.chatBusy = true
 		if err := workflow.ExecuteActivity(cctx, a.UpdateCard, inc.card()).Get(ctx, nil); err != nil {
 			inc.logger.Warn("card update dropped", "error", err)
 		}
+		inc.chatBusy = false
 		inc.sentCardKey = key
-		lastCardAt = workflow.Now(ctx)
+		inc.lastCardAt = workflow.Now(ctx)
 	}
 }
 
@@ -367,6 +413,27 @@ func (inc *incidentImpl) receiveChildStates(ctx workflow.Context) {
 			return
 		}
 		inc.applyChildState(cs)
+		if inc.tracked {
+			inc.followReport(ctx, cs)
+		}
+	}
+}
+
+// followReport takes what a report says of a child that outlives a run of the incident: its
+// end, or its failure.
+func (inc *incidentImpl) followReport(ctx workflow.Context, cs childState) {
+	if cs.System != nil && cs.Ended {
+		inc.contain.ended[cs.System.System] = true
+		if st := cs.System.State; st != ContainContained && st != ContainReleased && ctx.Err() == nil {
+			inc.eventAbout(ctx, "containment-failed", cs.System.System, fmt.Sprintf("Containment of %s ended %s: %s", cs.System.System, st, cs.System.Detail))
+		}
+	}
+	if o := cs.Obligation; o != nil && o.State == OblFailed && !inc.failed[o.ID] {
+		if inc.failed == nil {
+			inc.failed = map[string]bool{}
+		}
+		inc.failed[o.ID] = true
+		inc.clockFailed(ctx, o.ID, errors.New(o.Failure))
 	}
 }
 
@@ -442,7 +509,16 @@ func (inc *incidentImpl) pendingSorted() []PendingStep {
 }
 
 func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
+	// A run resumed while waiting for a corrected dataset goes on waiting.
+	waiting := inc.resumed && inc.rec.ScopeError != ""
 	for {
+		if waiting {
+			waiting = false
+			if err := inc.await(ctx, func() bool { return inc.replaceReq != nil }); err != nil {
+				return err
+			}
+			inc.rec.Dataset = inc.replaceReq.Subjects
+		}
 		var res activities.ScopeResult
 		err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, activities.ScopeInput{
 			IncidentID: inc.decl.IncidentID, Dataset: inc.rec.Dataset,
@@ -465,10 +541,7 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,
 			Description: "Provide a corrected subjects dataset: " + inc.rec.ScopeError})
 		inc.replaceReq = nil
-		if err := workflow.Await(ctx, func() bool { return inc.replaceReq != nil }); err != nil {
-			return err
-		}
-		inc.rec.Dataset = inc.replaceReq.Subjects
+		waiting = true
 	}
 }
 

@@ -66,6 +66,8 @@ func (inc *incidentImpl) filedAt() map[string]time.Time {
 // evaluateObligations applies the rules to the current facts and starts a clock for every
 // obligation not yet running. It reports whether a new obligation is a notice to people.
 func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (newNotices bool, err error) {
+	inc.evaluating = true
+	defer func() { inc.evaluating = false }()
 	f := inc.facts(*inc.rec.Decision)
 	f.Submitted = inc.filedAt()
 	res, err := inc.evaluate(ctx, f)
@@ -124,9 +126,16 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		route := inc.route(o.ID)
 		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
 			Report: inc.reportInput(o, route)}
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ObligationWorkflowID(inc.decl.IncidentID, o.ID)})
+		if inc.tracked {
+			in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
+		}
+		cctx := workflow.WithChildOptions(ctx, inc.childOptions(ObligationWorkflowID(inc.decl.IncidentID, o.ID)))
 		fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
 		started = append(started, fut.GetChildWorkflowExecution())
+		if inc.tracked {
+			// Followed by its reports, its failure included: they outlive this run.
+			continue
+		}
 		id := o.ID
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			var st ObligationStatus

@@ -46,7 +46,7 @@ func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest)
 		return fmt.Errorf("%s is already released (%s, at %s)", r.System, s.Detail, s.Updated.UTC().Format(time.RFC3339))
 	case s.State != ContainContained:
 		return fmt.Errorf("%s is not contained: it is %s; only a contained system can be released", r.System, s.State)
-	case inc.contain.futures[idx].IsReady():
+	case inc.containEnded(idx):
 		return fmt.Errorf("the containment of %s has ended; lift the isolation through its firewall (%s) by hand", r.System, s.Provider)
 	case inc.contain.releasing[r.System]:
 		return fmt.Errorf("a release of %s is already in progress", r.System)
@@ -73,10 +73,9 @@ func (inc *incidentImpl) release(ctx workflow.Context, r ReleaseRequest) (string
 	if err := workflow.SignalExternalWorkflow(ctx, inc.containmentID(r.System), "", signalContainmentEnd, end).Get(ctx, nil); err != nil {
 		return "", fmt.Errorf("pass the release to the containment of %s: %w", r.System, err)
 	}
-	future := inc.contain.futures[idx]
 	if err := workflow.Await(ctx, func() bool {
 		_, ok := inc.contain.outcomes[id]
-		return ok || future.IsReady()
+		return ok || inc.containEnded(idx)
 	}); err != nil {
 		return "", err
 	}
@@ -84,8 +83,13 @@ func (inc *incidentImpl) release(ctx workflow.Context, r ReleaseRequest) (string
 	settle(ctx)
 	o, ok := inc.contain.outcomes[id]
 	if !ok {
-		var st SystemStatus
-		if err := future.Get(ctx, &st); err != nil || st.State != ContainReleased {
+		st := inc.rec.Containment[idx]
+		if !inc.contain.tracked {
+			if err := inc.contain.futures[idx].Get(ctx, &st); err != nil {
+				st.State = ""
+			}
+		}
+		if st.State != ContainReleased {
 			return "", fmt.Errorf("the containment of %s ended before it answered the release; see breach status %s", r.System, inc.decl.IncidentID)
 		}
 		o = releaseOutcome{RequestID: id, Status: st}

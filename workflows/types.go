@@ -151,6 +151,13 @@ type Declaration struct {
 	// Keys are the public keys that vouch for the actors' decisions. Incidents declared before
 	// signatures have none, and take their decisions unsigned.
 	Keys incident.Keys `json:"keys,omitzero"`
+	// Reminders is how reminders of a manual isolation back off (zero: the defaults).
+	Reminders ReminderPolicy `json:"reminders,omitzero"`
+	// Budget is the history length at which the incident and its children continue as new
+	// (0: DefaultEventBudget).
+	Budget int `json:"budget,omitempty"`
+	// Continued carries the incident's state into a new run after continue-as-new.
+	Continued *IncidentState `json:"continued,omitempty"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or
@@ -207,6 +214,7 @@ const (
 	ContainContained = activities.ContainContained
 	ContainManual    = activities.ContainManual
 	ContainReleased  = activities.ContainReleased
+	ContainFailed    = activities.ContainFailed
 )
 
 // Obligation states.
@@ -238,6 +246,8 @@ type Status struct {
 	// Roles are who holds each role in this incident, as declared: the Slack ingress shows the
 	// incident outside its room only to them.
 	Roles Roles `json:"roles"`
+	// History tells how long the incident's workflow runs grew (resumable incidents).
+	History *History `json:"history,omitempty"`
 }
 
 // Result is what a closed incident returns.
