@@ -35,8 +35,8 @@ type ClockState struct {
 	Started time.Time `json:"started"`
 	// Escalated counts the escalation points handled (raised or skipped), Reminders the
 	// overdue reminders raised.
-	Escalated int `json:"escalated"`
-	Reminders int `json:"reminders"`
+	Escalated int     `json:"escalated"`
+	Reminders int     `json:"reminders"`
 	History   History `json:"history"`
 }
 

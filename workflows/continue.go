@@ -30,16 +30,16 @@ type IncidentState struct {
 	Contain      ContainTracking           `json:"contain"`
 	AlertsWanted int                       `json:"alerts_wanted,omitempty"`
 	// AlertsStarted and AlertsRun count the alerts runs started and finished.
-	AlertsStarted  int                      `json:"alerts_started,omitempty"`
-	AlertsRun      int                      `json:"alerts_run,omitempty"`
-	ReevalReason   string                   `json:"reeval_reason,omitempty"`
-	DatasetChanged bool                     `json:"dataset_changed,omitempty"`
-	CloseReq       *CloseRequest            `json:"close_req,omitempty"`
-	ReplaceReq     *ReplaceSubjectsRequest  `json:"replace_req,omitempty"`
-	Nonces         map[string]time.Time     `json:"nonces,omitempty"`
-	Supplements    map[string]int           `json:"supplements,omitempty"`
-	History        History                  `json:"history"`
-	Failed         map[string]bool          `json:"failed,omitempty"`
+	AlertsStarted  int                     `json:"alerts_started,omitempty"`
+	AlertsRun      int                     `json:"alerts_run,omitempty"`
+	ReevalReason   string                  `json:"reeval_reason,omitempty"`
+	DatasetChanged bool                    `json:"dataset_changed,omitempty"`
+	CloseReq       *CloseRequest           `json:"close_req,omitempty"`
+	ReplaceReq     *ReplaceSubjectsRequest `json:"replace_req,omitempty"`
+	Nonces         map[string]time.Time    `json:"nonces,omitempty"`
+	Supplements    map[string]int          `json:"supplements,omitempty"`
+	History        History                 `json:"history"`
+	Failed         map[string]bool         `json:"failed,omitempty"`
 }
 
 // state is the incident's state to carry into its next run.
@@ -47,8 +47,8 @@ func (inc *incidentImpl) state() IncidentState {
 	return IncidentState{
 		Record: inc.rec, Phase: inc.phase, Pending: inc.pending, ChatQueue: inc.chatQueue,
 		SentCardKey: inc.sentCardKey, LastCardAt: inc.lastCardAt, RoomTried: inc.roomTried,
-		ContainDone: inc.containDone,
-		Contain:     ContainTracking{Holding: inc.contain.holding, Numbered: inc.contain.numbered, Ended: inc.contain.ended},
+		ContainDone:  inc.containDone,
+		Contain:      ContainTracking{Holding: inc.contain.holding, Numbered: inc.contain.numbered, Ended: inc.contain.ended},
 		AlertsWanted: inc.alertsWanted, AlertsStarted: inc.alertsStarted, AlertsRun: inc.alertsRun,
 		ReevalReason: inc.reevalReason, DatasetChanged: inc.datasetChanged, CloseReq: inc.closeReq, ReplaceReq: inc.replaceReq,
 		Nonces: inc.nonces, Supplements: inc.supplements, History: inc.history, Failed: inc.failed,

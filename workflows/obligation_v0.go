@@ -125,4 +125,3 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: in.Drill, Obligation: o.ID})
 	return st, nil
 }
-

@@ -25,8 +25,8 @@ type room struct {
 	// CardTS is the timestamp of the pinned card message, edited with chat.update.
 	CardTS string `json:"card_ts,omitempty"`
 	// Folds maps a line of reminders (ChatMessage.Fold) to the message that shows it.
-	Folds map[string]string `json:"folds,omitempty"`
-	Pinned bool   `json:"pinned,omitempty"`
+	Folds  map[string]string `json:"folds,omitempty"`
+	Pinned bool              `json:"pinned,omitempty"`
 	// CardRev is the revision of the card's blocks as last posted (see WithRevision): an update
 	// that would show the same is not sent.
 	CardRev string `json:"card_rev,omitempty"`
