@@ -153,13 +153,14 @@ type containment struct {
 	// resumable and state: see changeContainmentResumable.
 	resumable bool
 	state     ContainState
+	events    runLength
 }
 
 func (c *containment) noteHistory(ctx workflow.Context) {
 	if !c.resumable {
 		return
 	}
-	n := workflow.GetInfo(ctx).GetCurrentHistoryLength()
+	n := c.events.length(ctx)
 	c.state.History.Current = n
 	c.state.History.Longest = max(c.state.History.Longest, n)
 	h := c.state.History
@@ -188,7 +189,7 @@ func (c *containment) waitManual(ctx workflow.Context) error {
 	for {
 		next := policy.at(c.state.ManualSince, c.st.Reminders+1)
 		ok, err := workflow.AwaitWithTimeout(ctx, max(next.Sub(workflow.Now(ctx)), 0), func() bool {
-			return confirmCh.Len() > 0 || overBudget(ctx, in.Budget)
+			return confirmCh.Len() > 0 || c.events.over(ctx, in.Budget)
 		})
 		switch {
 		case err != nil:
@@ -201,6 +202,7 @@ func (c *containment) waitManual(ctx workflow.Context) error {
 			return c.continueAsNew(ctx, containStageManual)
 		}
 		now := workflow.Now(ctx).UTC()
+		c.events.add(7)
 		c.st.Reminders++
 		c.st.LastReminder = now
 		c.noteHistory(ctx)
@@ -311,7 +313,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 func (c *containment) hold(ctx workflow.Context) error {
 	ch := workflow.GetSignalChannel(ctx, signalContainmentEnd)
 	for {
-		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 || (c.resumable && overBudget(ctx, c.in.Budget)) }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 || (c.resumable && c.events.over(ctx, c.in.Budget)) }); err != nil {
 			return err
 		}
 		if ch.Len() == 0 {

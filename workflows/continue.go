@@ -72,7 +72,7 @@ func (inc *incidentImpl) restore(s IncidentState) {
 
 // noteHistory records how long this run's history has grown.
 func (inc *incidentImpl) noteHistory(ctx workflow.Context) {
-	n := workflow.GetInfo(ctx).GetCurrentHistoryLength()
+	n := inc.events.length(ctx)
 	inc.history.Current = n
 	inc.history.Longest = max(inc.history.Longest, n)
 }
@@ -83,7 +83,7 @@ func (inc *incidentImpl) await(ctx workflow.Context, cond func() bool) error {
 	if !inc.tracked {
 		return workflow.Await(ctx, cond)
 	}
-	if err := workflow.Await(ctx, func() bool { return cond() || overBudget(ctx, inc.decl.Budget) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return cond() || inc.events.over(ctx, inc.decl.Budget) }); err != nil {
 		return err
 	}
 	if cond() {

@@ -71,6 +71,7 @@ type incidentImpl struct {
 	history    History
 	// failed names the obligation clocks whose failure has been handled.
 	failed map[string]bool
+	events runLength
 }
 
 // ValidateDeclaration checks a declaration before anything starts: what the workflows check
@@ -164,7 +165,7 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 		st := Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}
 		if inc.tracked {
 			h := inc.history
-			h.Current = workflow.GetInfo(ctx).GetCurrentHistoryLength()
+			h.Current = inc.events.length(ctx)
 			h.Longest = max(h.Longest, h.Current)
 			st.History = &h
 		}
@@ -342,6 +343,7 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 		if len(inc.chatQueue) > 0 {
 			m := inc.chatQueue[0]
 			inc.chatBusy = true
+			inc.events.add(6)
 			if err := workflow.ExecuteActivity(cctx, a.PostChat, m).Get(ctx, nil); err != nil {
 				inc.logger.Warn("chat message dropped", "kind", m.Kind, "error", err)
 			}
@@ -358,6 +360,7 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 		}
 		key := inc.cardKey()
 		inc.chatBusy = true
+		inc.events.add(11)
 		if err := workflow.ExecuteActivity(cctx, a.UpdateCard, inc.card()).Get(ctx, nil); err != nil {
 			inc.logger.Warn("card update dropped", "error", err)
 		}
@@ -412,6 +415,7 @@ func (inc *incidentImpl) receiveChildStates(ctx workflow.Context) {
 		if !ch.Receive(ctx, &cs) {
 			return
 		}
+		inc.events.add(5)
 		inc.applyChildState(cs)
 		if inc.tracked {
 			inc.followReport(ctx, cs)

@@ -78,6 +78,7 @@ func setSignedUpdate[R signedRequest, T any](ctx workflow.Context, inc *incident
 			if sig != nil {
 				ctx = workflow.WithValue(ctx, signatureKey{}, sig)
 			}
+			inc.events.add(6)
 			return handle(ctx, r)
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r R) error {
