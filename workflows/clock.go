@@ -35,9 +35,12 @@ type ClockState struct {
 	Started time.Time `json:"started"`
 	// Escalated counts the escalation points handled (raised or skipped), Reminders the
 	// overdue reminders raised.
-	Escalated int     `json:"escalated"`
-	Reminders int     `json:"reminders"`
-	History   History `json:"history"`
+	Escalated int `json:"escalated"`
+	Reminders int `json:"reminders"`
+	// Skipped counts the reminder instants already past when the clock started (a clock that
+	// starts overdue reminds from the next one).
+	Skipped int     `json:"skipped,omitempty"`
+	History History `json:"history"`
 }
 
 // DefaultEventBudget is the history length at which a workflow that waits on people continues
@@ -343,8 +346,13 @@ func (c *clock) escalate(ctx workflow.Context) {
 		raise(ctx, c.in, &c.st, c.rep, label)
 	}
 	policy := c.in.Reminders.overdue().scaled(c.in.TimeScale)
+	if c.state.Reminders == 0 && c.state.Skipped == 0 {
+		for !policy.at(o.DueAt, c.state.Skipped+1).After(c.state.Started) {
+			c.state.Skipped++
+		}
+	}
 	for {
-		next := policy.at(o.DueAt, c.state.Reminders+1)
+		next := policy.at(o.DueAt, c.state.Skipped+c.state.Reminders+1)
 		if d := next.Sub(workflow.Now(ctx)); d > 0 {
 			if err := workflow.Sleep(ctx, d); err != nil || c.continuing {
 				return
