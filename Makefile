@@ -1,13 +1,21 @@
 # Two commands do everything on a fresh machine with Go installed:
 #   make demo   runs the whole breach plan on the sample incident, on an embedded Temporal server
 #   make test   runs every test, including integration tests against a real Temporal dev server
+#               and against a real Temporal server on the machine's PostgreSQL (.ci/run starts it)
 GO            ?= go
 TEMPORAL_CLI  := github.com/temporalio/cli/cmd/temporal
 TEMPORAL_VER  := v1.5.1
+# The Temporal server the pinned CLI embeds, and its SQL tool (schema set-up), for the
+# production-topology tests: a real server on PostgreSQL rather than the dev server.
+TEMPORAL_SERVER     := go.temporal.io/server/cmd/server
+TEMPORAL_SQL_TOOL   := go.temporal.io/server/cmd/tools/sql
+TEMPORAL_SERVER_VER := v1.29.1
 BIN           := $(abspath bin)
 export BREACH_TEMPORAL_BIN := $(BIN)/temporal
+export BREACH_TEMPORAL_SERVER_BIN := $(BIN)/temporal-server
+export BREACH_TEMPORAL_SQL_TOOL_BIN := $(BIN)/temporal-sql-tool
 
-.PHONY: all build demo test unit lint compose-check bench bench-isolation bench-slack bench-notify deps fuzz clean
+.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify deps fuzz clean
 
 all: build
 
@@ -16,8 +24,22 @@ bin/.temporal-$(TEMPORAL_VER):
 	@mkdir -p bin
 	@echo "building the Temporal CLI $(TEMPORAL_VER) into ./bin (first time only)…"
 	GOBIN=$(BIN) $(GO) install $(TEMPORAL_CLI)@$(TEMPORAL_VER)
-	@rm -f bin/.temporal-*
+	@rm -f bin/.temporal-v*
 	@touch $@
+
+# The Temporal server and its SQL tool, built from the Go module proxy without cgo (about four
+# minutes the first time); go install names them server and sql, so they are renamed.
+bin/.temporal-server-$(TEMPORAL_SERVER_VER):
+	@mkdir -p bin/.temporal-server-build
+	@echo "building the Temporal server $(TEMPORAL_SERVER_VER) and its SQL tool into ./bin (first time only)…"
+	CGO_ENABLED=0 GOBIN=$(BIN)/.temporal-server-build $(GO) install $(TEMPORAL_SERVER)@$(TEMPORAL_SERVER_VER) $(TEMPORAL_SQL_TOOL)@$(TEMPORAL_SERVER_VER)
+	mv bin/.temporal-server-build/server bin/temporal-server
+	mv bin/.temporal-server-build/sql bin/temporal-sql-tool
+	@rmdir bin/.temporal-server-build
+	@rm -f bin/.temporal-server-v*
+	@touch $@
+
+temporal-server: bin/.temporal-server-$(TEMPORAL_SERVER_VER)
 
 bin/breach: FORCE
 	$(GO) build -o bin/breach ./cmd/breach
@@ -42,7 +64,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-test: build compose-check lint
+test: build temporal-server compose-check lint
 	$(GO) test -count=1 -timeout 40m ./...
 
 unit:

@@ -79,9 +79,12 @@ type stackOptions struct {
 	env []string
 	// config replaces the configuration the tests write by default (configYAML).
 	config string
+	// production runs a real Temporal server on PostgreSQL (startServer) instead of the dev server.
+	production bool
 }
 
-// stack is one dev server, one BREACH_HOME and one configuration, for one test.
+// stack is one Temporal server (the dev server, or a production server on PostgreSQL), one
+// BREACH_HOME and one configuration, for one test.
 type stack struct {
 	tb     testing.TB
 	dir    string
@@ -89,6 +92,8 @@ type stack struct {
 	config string
 	addr   string
 	env    []string
+	// server is the production server, when the stack runs one.
+	server *serverStack
 	// client reads and writes payloads through codec, as the breach processes do.
 	client  client.Client
 	codec   *homeCodec
@@ -102,10 +107,9 @@ func defaultSystems() []system {
 	}
 }
 
-// startStack writes a configuration and starts a dev server; both go away with the test.
+// startStack writes a configuration and starts a Temporal server; both go away with the test.
 func startStack(tb testing.TB, o stackOptions) *stack {
 	tb.Helper()
-	bin := temporalBin(tb)
 	dir := tb.TempDir()
 	s := &stack{tb: tb, dir: dir, home: filepath.Join(dir, "home"), config: filepath.Join(dir, "breach.yaml")}
 	s.codec = &homeCodec{home: s.home}
@@ -119,16 +123,39 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	writeFile(tb, s.config, o.config)
 	writeFile(tb, filepath.Join(dir, "systems.yaml"), inventoryYAML(o.systems, o.webhookURL))
 
+	opts := &client.Options{Namespace: "default", Logger: quietLogger{},
+		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
+	if o.production {
+		s.server = startServer(tb)
+		s.addr = s.server.addr
+		opts.HostPort = s.addr
+		c, err := client.Dial(*opts)
+		if err != nil {
+			tb.Fatalf("connect to the Temporal server at %s: %v", s.addr, err)
+		}
+		s.client = c
+		tb.Cleanup(c.Close)
+	} else {
+		s.startDevServer(opts)
+	}
+	s.finish(o)
+	return s
+}
+
+// startDevServer starts the pinned Temporal CLI's dev server at a free local address.
+func (s *stack) startDevServer(opts *client.Options) {
+	tb := s.tb
+	tb.Helper()
+	bin := temporalBin(tb)
 	s.addr = freeHostPort(tb)
-	logPath := filepath.Join(dir, "temporal.log")
+	opts.HostPort = s.addr
+	logPath := filepath.Join(s.dir, "temporal.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := &client.Options{HostPort: s.addr, Namespace: "default", Logger: quietLogger{},
-		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,
 		ClientOptions: opts,
@@ -152,7 +179,12 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 			tb.Logf("%s (tail):\n%s", logPath, tail(logPath, 20))
 		}
 	})
+}
 
+// finish writes the environment of the breach processes and everyone's signing keys.
+func (s *stack) finish(o stackOptions) {
+	tb := s.tb
+	tb.Helper()
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "TEMPORAL_") || strings.HasPrefix(kv, "BREACH_") {
 			continue
@@ -166,7 +198,6 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	for _, who := range []string{dpo, commander, outsider} {
 		s.mustBreach("keys", "init", "--as", who)
 	}
-	return s
 }
 
 func configYAML() string {
@@ -350,9 +381,23 @@ func (s *stack) startWorkerWith(env []string) *workerProc {
 	return s.startProc(fmt.Sprintf("worker-%d.log", s.workers), env, "worker")
 }
 
+// startWorkerIn starts `breach worker` in the working directory dir, with env added to the
+// stack's environment; its log is in s.dir like every worker's.
+func (s *stack) startWorkerIn(dir string, env []string) *workerProc {
+	s.tb.Helper()
+	s.workers++
+	return s.startProcIn(dir, fmt.Sprintf("worker-%d.log", s.workers), env, "worker")
+}
+
 // startProc starts a long-running breach command with env added to the stack's environment,
 // its output in s.dir/logName; it is interrupted when the test ends.
 func (s *stack) startProc(logName string, env []string, args ...string) *workerProc {
+	s.tb.Helper()
+	return s.startProcIn(s.dir, logName, env, args...)
+}
+
+// startProcIn is startProc in the working directory dir.
+func (s *stack) startProcIn(dir, logName string, env []string, args ...string) *workerProc {
 	s.tb.Helper()
 	logPath := filepath.Join(s.dir, logName)
 	f, err := os.Create(logPath)
@@ -360,7 +405,7 @@ func (s *stack) startProc(logName string, env []string, args ...string) *workerP
 		s.tb.Fatal(err)
 	}
 	cmd := exec.Command(breachBin, args...)
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = append(append([]string(nil), s.env...), env...), s.dir, f, f
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = append(append([]string(nil), s.env...), env...), dir, f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		s.tb.Fatalf("start breach %s: %v", strings.Join(args, " "), err)

@@ -64,7 +64,14 @@ func Create(home, signer string) (ed25519.PrivateKey, bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written whole beside, then linked into place: processes sharing the home that make the
+	// key at the same moment all end with the one linked first, and none reads a part of it.
+	tmp, err := writeTemp(filepath.Dir(path), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	err = os.Link(tmp, path)
+	os.Remove(tmp)
 	if errors.Is(err, fs.ErrExist) {
 		k, err := Load(path) // made meanwhile by another process
 		return k, false, err
@@ -72,18 +79,38 @@ func Create(home, signer string) (ed25519.PrivateKey, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("write %s: %w", path, err)
-	}
 	pub := incident.EncodePublicKey(priv.Public().(ed25519.PublicKey)) + "\n"
-	if err := os.WriteFile(strings.TrimSuffix(path, ".key")+".pub", []byte(pub), 0o644); err != nil {
+	pubPath := strings.TrimSuffix(path, ".key") + ".pub"
+	tmp, err = writeTemp(filepath.Dir(path), []byte(pub), 0o644)
+	if err == nil {
+		if err = os.Rename(tmp, pubPath); err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
 		return nil, false, fmt.Errorf("write the public key beside %s: %w", path, err)
 	}
 	return priv, true, nil
+}
+
+// writeTemp writes data to a new hidden file in dir and returns its path.
+func writeTemp(dir string, data []byte, mode os.FileMode) (string, error) {
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // Load reads a private key file. A key readable by others than its owner is refused.

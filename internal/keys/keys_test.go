@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/breachops/breach/incident"
@@ -52,5 +53,51 @@ func TestCreateLoadLocal(t *testing.T) {
 	}
 	if filepath.Dir(path) != Dir(home) {
 		t.Fatalf("key outside %s: %s", Dir(home), path)
+	}
+}
+
+// Processes sharing a BREACH_HOME (two workers, a worker and the Slack ingress) may make the same
+// key at the same moment: each gets the one key that was written whole, none a half-written file.
+func TestCreateConcurrently(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		home := t.TempDir()
+		const n = 8
+		got := make([]ed25519.PrivateKey, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], _, errs[i] = Create(home, incident.DrillAutopilot)
+			}()
+		}
+		wg.Wait()
+		for i := 0; i < n; i++ {
+			if errs[i] != nil {
+				t.Fatalf("round %d: create %d of %d at once: %v", round, i+1, n, errs[i])
+			}
+			if !got[i].Equal(got[0]) {
+				t.Fatalf("round %d: creates at once returned different keys", round)
+			}
+		}
+		local, err := Local(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if local[incident.DrillAutopilot] != incident.EncodePublicKey(got[0].Public().(ed25519.PublicKey)) {
+			t.Fatalf("round %d: the public key beside the private key is not its own", round)
+		}
+		entries, err := os.ReadDir(Dir(home))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 2 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("round %d: want the key and its public key in %s, got %v", round, Dir(home), names)
+		}
 	}
 }
