@@ -403,6 +403,8 @@ func declarationDefaults(cfg *config.Config, d *workflows.Declaration) error {
 		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
 	d.Roles = workflows.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
 	d.ReleaseOnClose = cfg.Containment.ReleaseOnClose
+	d.Reminders = workflows.ReminderPolicy{Every: cfg.Reminders.Every, SlowAfter: cfg.Reminders.SlowAfter, DailyAfter: cfg.Reminders.DailyAfter}
+	d.Budget = cfg.Workflows.EventBudget
 	for _, r := range cfg.Routes {
 		d.Routes = append(d.Routes, workflows.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
 	}

@@ -26,6 +26,12 @@ func (c *Config) check(file string, pos positions) Problems {
 	c.checkIdentities(add, "roles.commander", c.Roles.Commander)
 	c.checkIdentities(add, "roles.declarers", c.Roles.Declarers)
 	c.checkRoutes(add, pos)
+	if r := c.Reminders; r.Every < 0 || r.SlowAfter < 0 || r.DailyAfter < 0 || (r.DailyAfter > 0 && r.DailyAfter < r.SlowAfter) {
+		add("reminders", "durations must be positive, and daily_after no earlier than slow_after (e.g. every: 15m, slow_after: 1h, daily_after: 168h)")
+	}
+	if c.Workflows.EventBudget < 0 || (c.Workflows.EventBudget > 0 && c.Workflows.EventBudget < 200) || c.Workflows.EventBudget > 40000 {
+		add("workflows.event_budget", "%d is not a usable budget: leave it out (8,000), or give between 200 and 40,000 events", c.Workflows.EventBudget)
+	}
 	if c.Datasets.MaxBytes < 0 {
 		add("datasets.max_bytes", "%d is negative: give the largest dataset in bytes, or leave it out for 4 GiB", c.Datasets.MaxBytes)
 	}

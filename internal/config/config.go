@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -32,6 +33,10 @@ type Config struct {
 	Containment Containment `yaml:"containment"`
 	// Datasets is the store of affected-subjects datasets.
 	Datasets Datasets `yaml:"datasets"`
+	// Reminders says how reminders of a manual isolation back off.
+	Reminders Reminders `yaml:"reminders"`
+	// Workflows tunes the workflows of new incidents.
+	Workflows Workflows `yaml:"workflows"`
 	// Signing names the public keys that vouch for the actors' decisions.
 	Signing Signing `yaml:"signing"`
 	// Slack names the one Slack app and the workspaces `breach serve` acts for.
@@ -85,6 +90,21 @@ type Containment struct {
 	// ReleaseOnClose lifts every automated isolation when the incident closes; systems
 	// isolated by hand are left to people, with a message asking them to lift it.
 	ReleaseOnClose bool `yaml:"release_on_close"`
+}
+
+// Reminders is how the reminders of a manual isolation back off: every Every at first, at
+// least hourly once SlowAfter has passed, once a day after DailyAfter. Zero: 15m, 1h, 168h.
+type Reminders struct {
+	Every      time.Duration `yaml:"every"`
+	SlowAfter  time.Duration `yaml:"slow_after"`
+	DailyAfter time.Duration `yaml:"daily_after"`
+}
+
+// Workflows tunes the workflows of new incidents.
+type Workflows struct {
+	// EventBudget is the history length at which an incident and its children continue as new
+	// (default 8,000; Temporal's own limit is 51,200). Lower it only to test.
+	EventBudget int `yaml:"event_budget"`
 }
 
 // Datasets is where the affected-subjects datasets live: the command line adds files there and
