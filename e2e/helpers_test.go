@@ -727,16 +727,21 @@ func (h *homeCodec) Decode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) 
 
 // decodeEvent decrypts every payload of a history event in place (inputs, results, memos,
 // failures' encoded messages), so that the tests can read histories as the worker does.
-func (s *stack) decodeEvent(ev *historypb.HistoryEvent) {
-	s.tb.Helper()
-	err := proxy.VisitPayloads(context.Background(), ev, proxy.VisitPayloadsOptions{
-		SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return s.codec.Decode(ps)
-		},
-	})
-	if err != nil {
-		s.tb.Fatalf("decrypt history event %d (%s): %v", ev.GetEventId(), ev.GetEventType(), err)
+func (s *stack) decodeEvent(ev *historypb.HistoryEvent) { decoder(s.tb, s.codec)(ev) }
+
+// decoder decrypts the payloads of history events with c.
+func decoder(tb testing.TB, c converter.PayloadCodec) func(*historypb.HistoryEvent) {
+	return func(ev *historypb.HistoryEvent) {
+		tb.Helper()
+		err := proxy.VisitPayloads(context.Background(), ev, proxy.VisitPayloadsOptions{
+			SkipSearchAttributes: true,
+			Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+				return c.Decode(ps)
+			},
+		})
+		if err != nil {
+			tb.Fatalf("decrypt history event %d (%s): %v", ev.GetEventId(), ev.GetEventType(), err)
+		}
 	}
 }
 

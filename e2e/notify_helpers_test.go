@@ -17,7 +17,9 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/breachops/breach/internal/ledger"
@@ -223,26 +225,33 @@ func findPersonalData(text string, literals []string) []string {
 // all its children, every run) and returns every string and byte field in it: payloads are
 // decrypted, and JSON, so their content is plain text here.
 func (s *stack) historyText(tb testing.TB) (string, int) {
+	return historyTextOf(tb, s.client, s.decodeEvent)
+}
+
+// historyTextOf is the text of every history on the server c reaches, each event passed
+// through decode first when it is not nil; with nil, payloads are as the server stores them.
+func historyTextOf(tb testing.TB, c client.Client, decode func(*historypb.HistoryEvent)) (string, int) {
 	tb.Helper()
 	ctx := context.Background()
 	var b strings.Builder
 	runs := 0
 	var token []byte
 	for {
-		resp, err := s.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{NextPageToken: token})
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{NextPageToken: token})
 		if err != nil {
 			tb.Fatalf("list workflows: %v", err)
 		}
 		for _, e := range resp.GetExecutions() {
 			runs++
-			it := s.client.GetWorkflowHistory(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			it := c.GetWorkflowHistory(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 			for it.HasNext() {
 				ev, err := it.Next()
 				if err != nil {
 					tb.Fatalf("history of %s: %v", e.GetExecution().GetWorkflowId(), err)
 				}
-				// Decrypted: what the history says, not what the codec makes of it.
-				s.decodeEvent(ev)
+				if decode != nil {
+					decode(ev)
+				}
 				protoText(ev.ProtoReflect(), &b)
 			}
 		}

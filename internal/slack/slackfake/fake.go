@@ -106,6 +106,9 @@ type Workspace struct {
 	sock       socket
 	groups     map[string][]string
 	files      []File
+	// sent is everything the app sent, request by request: JSON bodies as they came, forms
+	// with their values decoded.
+	sent []string
 }
 
 // New starts a workspace whose bot token is token.
@@ -187,6 +190,28 @@ func (w *Workspace) TotalCalls() int {
 		n += c
 	}
 	return n
+}
+
+// Sent is everything the app sent to Slack, one entry per request (Web API calls and messages
+// to response URLs): JSON bodies as sent, form bodies with their values decoded, so a test can
+// look for text in them as Slack would read it.
+func (w *Workspace) Sent() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.sent...)
+}
+
+func sentText(body []byte, form url.Values) string {
+	if form == nil {
+		return string(body)
+	}
+	var b strings.Builder
+	for k, vs := range form {
+		for _, v := range vs {
+			b.WriteString(k + "=" + v + "\n")
+		}
+	}
+	return b.String()
 }
 
 // Violations lists every documented Slack rule that a request broke, oldest first; see
@@ -380,6 +405,7 @@ func (w *Workspace) api(h handler) http.HandlerFunc {
 		}
 		w.mu.Lock()
 		w.calls[method]++
+		w.sent = append(w.sent, sentText(body, req.form))
 		var f *Fault
 		if w.faults != nil {
 			f = w.faults(method, w.calls[method])
@@ -724,6 +750,7 @@ func (w *Workspace) response(rw http.ResponseWriter, r *http.Request) {
 		blocks, _ = json.Marshal(msg.Blocks)
 	}
 	w.mu.Lock()
+	w.sent = append(w.sent, string(body))
 	if code := w.check(CheckMessage("response_url", msg.Text, string(blocks))); code != "" {
 		w.mu.Unlock()
 		http.Error(rw, code, http.StatusBadRequest)
