@@ -96,7 +96,8 @@ const slackDeadline = 3 * time.Second
 
 // While Temporal is away the ingress stays live, says it is not ready, and acknowledges every
 // command, click and form at once; the person is told, within the work's deadline, that
-// Temporal could not be reached and what to do. When Temporal returns, the next command works,
+// Temporal could not be reached and what to do, and a declaration that could not start is
+// handed back as the CLI command that starts it. When Temporal returns, the next command works,
 // without a restart.
 func TestTemporalAway(t *testing.T) {
 	var o *outage
@@ -145,8 +146,12 @@ func TestTemporalAway(t *testing.T) {
 		acknowledged(ic.Command("C0GENERAL", "declare Backup exposed"))
 		h.srv.Wait()
 		require.Len(t, h.ws.Views(), 1, "the form opens: it needs Slack, not Temporal")
-		acknowledged(ic.Submit(h.ws.Views()[0], declareValues("shop-db", "crm-api")))
-		assert.Contains(t, said(3), "The incident was not declared: "+unreachable)
+		acknowledged(ic.Submit(h.ws.Views()[0], declareValues("shop-db", "crm-api").
+			Set(breachslack.InputTitle, slackfake.Text("Dana's <shop> backup"))))
+		got := said(3)
+		assert.Contains(t, got, "The incident was not declared: "+unreachable)
+		assert.Contains(t, got, `breach declare --title 'Dana'\''s &lt;shop&gt; backup' --system shop-db --system crm-api --aware-at `)
+		assert.Contains(t, got, "--description 'Severity: high. A backup bucket was public.' --dataset "+storedDataset+" --key slack:")
 		assert.Empty(t, h.temporal.Declared())
 	})
 	for _, s := range h.ephemeralsFor(icID) {
