@@ -177,6 +177,29 @@ func TestTemporalAway(t *testing.T) {
 	assert.Contains(t, h.logs.String(), "Temporal answers again")
 }
 
+// Work that waited for Temporal until its own deadline still tells the person: the reply gets
+// time of its own.
+func TestToldWhenTheWorkTimesOut(t *testing.T) {
+	var o *outage
+	h := newHarnessWith(t, options{configure: func(c *ingress.Config) {
+		o = &outage{fakeTemporal: c.Temporal.(*fakeTemporal)}
+		o.stalled.Store(true)
+		c.Temporal = o
+		c.WorkTimeout = time.Second
+	}})
+	_, err := h.ic.Command("C0GENERAL", "declare Backup exposed")
+	require.NoError(t, err)
+	h.srv.Wait()
+	require.Len(t, h.ws.Views(), 1)
+	_, err = h.ic.Submit(h.ws.Views()[0], declareValues("shop-db"))
+	require.NoError(t, err)
+	h.srv.Wait()
+	said := h.ephemeralsFor(icID)
+	require.Len(t, said, 1, "the declarer is told")
+	assert.Contains(t, said[0], "The incident was not declared: Temporal did not answer in time")
+	assert.Contains(t, unescaped(said[0]), "breach declare --title 'Customer DB exposed' --system shop-db")
+}
+
 // Through the SDK's client, as `breach serve` runs: a lazy client at an address where nothing
 // listens is not ready, and a declaration is handed back at once with what to do, where the
 // SDK would retry starting the workflow until the work's timeout and the person would hear

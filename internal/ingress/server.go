@@ -344,6 +344,8 @@ func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 	if responseURL == "" {
 		return
 	}
+	ctx, cancel := s.replyContext(ctx)
+	defer cancel()
 	if !s.responseURLAllowed(responseURL) {
 		host := "(unreadable)"
 		if u, err := url.Parse(responseURL); err == nil {
@@ -364,6 +366,8 @@ func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 // tell shows text to one user only: in the channel (chat.postEphemeral) when there is one the
 // bot is in, else through the response URL.
 func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text string) {
+	ctx, cancel := s.replyContext(ctx)
+	defer cancel()
 	if channelID != "" {
 		err := retry(ctx, func() error {
 			_, err := s.cfg.API.PostEphemeralContext(ctx, channelID, userID, slackgo.MsgOptionText(text, false))
@@ -378,6 +382,21 @@ func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text 
 		}
 	}
 	s.respond(ctx, responseURL, ephemeral(text))
+}
+
+// replyTimeout bounds a reply sent after the work's own time ran out.
+const replyTimeout = 10 * time.Second
+
+// replyContext is ctx, or, when the work's time ran out (it waited for Temporal until its
+// deadline), replyTimeout more to tell the person so: an outcome is never dropped for lack of
+// time. A server that is closing sends nothing more.
+func (s *Server) replyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || s.base.Err() != nil {
+		return ctx, func() {}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	stop := context.AfterFunc(s.base, cancel)
+	return rctx, func() { stop(); cancel() }
 }
 
 func fmtUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
