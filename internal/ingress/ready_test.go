@@ -160,10 +160,15 @@ func TestTemporalAway(t *testing.T) {
 
 	o.down.Store(false)
 	require.Eventually(t, func() bool {
-		code, _ := h.get(ingress.PathReady)
-		return code == http.StatusOK
+		resp, err := http.Get(h.url + ingress.PathReady)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 100*time.Millisecond, "/readyz says ready once Temporal is back")
 	code, body = h.get(ingress.PathReady)
+	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "ready\n", body)
 
 	acknowledged(ic.Command(room.ID, "status"))
