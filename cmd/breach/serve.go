@@ -42,10 +42,10 @@ give serve the worker's store.
 Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions on --addr.
 GET /healthz is liveness: 200 while serve runs. GET /readyz is readiness: 200 when Temporal
 answers, else 503 "not ready: Temporal does not answer" (checked at most every 3 s, each check
-waiting at most 2 s). With --socket-mode the same handlers receive Slack's requests over a
-WebSocket that breach opens, for companies without a public URL; --addr then still answers
-/healthz and /readyz (and the HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr ""
-serves nothing.
+waiting at most 2 s); it is for monitoring, not for taking the ingress out of service. With
+--socket-mode the same handlers receive Slack's requests over a WebSocket that breach opens,
+for companies without a public URL; --addr then still answers /healthz and /readyz (and the
+HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
 
 serve starts without Temporal and connects when first needed: while Temporal is away, Slack's
 requests are still acknowledged, and people are told that breach could not reach Temporal and
