@@ -30,12 +30,12 @@ type readiness struct {
 	mu      sync.Mutex
 	checked time.Time
 	err     error
-	// known is false until the first check: its answer is logged either way.
+	// known is false until the first check; a first check that fails is logged like a change.
 	known bool
 }
 
-// ready is nil when Temporal answered its last check, fresh or not older than readyFor;
-// otherwise why it does not.
+// ready is nil when Temporal answers, else why not: the last check's answer while it is
+// younger than readyFor, else a new check's. A change is logged.
 func (r *readiness) ready(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
