@@ -81,6 +81,9 @@ type stackOptions struct {
 	config string
 	// production runs a real Temporal server on PostgreSQL (startServer) instead of the dev server.
 	production bool
+	// temporalLater chooses the dev server's address but starts nothing there: the test starts
+	// it with startTemporal.
+	temporalLater bool
 }
 
 // stack is one Temporal server (the dev server, or a production server on PostgreSQL), one
@@ -94,6 +97,8 @@ type stack struct {
 	env    []string
 	// server is the production server, when the stack runs one.
 	server *serverStack
+	// clientOpts are the options of client, kept for a dev server started later (startTemporal).
+	clientOpts *client.Options
 	// client reads and writes payloads through codec, as the breach processes do.
 	client  client.Client
 	codec   *homeCodec
@@ -135,6 +140,8 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 		}
 		s.client = c
 		tb.Cleanup(c.Close)
+	} else if o.temporalLater {
+		s.addr, s.clientOpts = freeHostPort(tb), opts
 	} else {
 		s.startDevServer(opts)
 	}
@@ -142,12 +149,25 @@ func startStack(tb testing.TB, o stackOptions) *stack {
 	return s
 }
 
-// startDevServer starts the pinned Temporal CLI's dev server at a free local address.
+// startTemporal starts the dev server at the address a stack made with temporalLater chose,
+// where the breach processes already look for it.
+func (s *stack) startTemporal() {
+	s.tb.Helper()
+	if s.clientOpts == nil || s.client != nil {
+		s.tb.Fatal("startTemporal is for a stack started with temporalLater, once")
+	}
+	s.startDevServer(s.clientOpts)
+}
+
+// startDevServer starts the pinned Temporal CLI's dev server at the stack's address, or at a
+// free local address when it has none.
 func (s *stack) startDevServer(opts *client.Options) {
 	tb := s.tb
 	tb.Helper()
 	bin := temporalBin(tb)
-	s.addr = freeHostPort(tb)
+	if s.addr == "" {
+		s.addr = freeHostPort(tb)
+	}
 	opts.HostPort = s.addr
 	logPath := filepath.Join(s.dir, "temporal.log")
 	logf, err := os.Create(logPath)

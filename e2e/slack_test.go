@@ -89,6 +89,13 @@ inventory: systems.yaml
 
 func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
 	t.Helper()
+	return newSlackWorldWith(t, org, stackOptions{})
+}
+
+// newSlackWorldWith is newSlackWorld on a stack with o; with o.temporalLater, the worker is not
+// started either (it would start a Temporal dev server of its own): the test starts both.
+func newSlackWorldWith(t *testing.T, org slackOrg, o stackOptions) *slackWorld {
+	t.Helper()
 	ws := slackfake.New(slackToken)
 	// Registered first, so it runs last: after the worker and the ingress have stopped.
 	t.Cleanup(func() {
@@ -101,13 +108,15 @@ func newSlackWorld(t *testing.T, org slackOrg) *slackWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startStack(t, stackOptions{config: slackConfigYAML(org, apiURL.Host), env: []string{
-		"SLACK_BOT_TOKEN=" + slackToken, "SLACK_API_URL=" + ws.APIURL(), "SLACK_SIGNING_SECRET=" + slackSecret,
-	}})
+	o.config = slackConfigYAML(org, apiURL.Host)
+	o.env = append(o.env, "SLACK_BOT_TOKEN="+slackToken, "SLACK_API_URL="+ws.APIURL(), "SLACK_SIGNING_SECRET="+slackSecret)
+	s := startStack(t, o)
 	w := &slackWorld{t: t, s: s, ws: ws, subjects: filepath.Join(s.dir, "subjects.csv")}
 	// The ingress signs every decision it forwards for a Slack user.
 	s.mustBreach("keys", "init", "--slack-ingress")
-	w.worker = s.startWorker()
+	if !o.temporalLater {
+		w.worker = s.startWorker()
+	}
 	ingress := "http://" + startServe(s)
 	person := func(id, name string) *slackfake.Person {
 		return &slackfake.Person{ID: id, Name: name, WS: ws, Ingress: ingress, Secret: slackSecret,
@@ -197,7 +206,7 @@ func (w *slackWorld) writeSubjects(rows []slackSubject) {
 func (w *slackWorld) eventually(timeout time.Duration, what string, cond func() bool) {
 	w.t.Helper()
 	waitFor(w.t, timeout, what, func() (bool, string) {
-		if w.worker.exited() {
+		if w.worker != nil && w.worker.exited() {
 			w.t.Fatalf("breach worker exited:\n%s", tail(w.worker.log, 30))
 		}
 		return cond(), ""

@@ -119,6 +119,21 @@ func dial(ctx context.Context, cfg *config.Config) (*stack, error) {
 	return &stack{client: explain(c, opts), raw: c, dc: opts.DataConverter, keys: keys}, nil
 }
 
+// dialLazy makes a client that connects on first use, for a process that must run while
+// Temporal is away (breach serve): nothing is dialed here, and the connection is made again,
+// with backoff, whenever it fails. Only bad settings are an error.
+func dialLazy(cfg *config.Config) (*stack, error) {
+	opts, keys, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, usagef("Temporal client for %s: %v", opts.HostPort, redact.Error(err))
+	}
+	return &stack{client: explain(c, opts), raw: c, dc: opts.DataConverter, keys: keys}, nil
+}
+
 // explain wraps c so that queries and Updates of a workflow whose tasks keep failing say why.
 func explain(c client.Client, opts client.Options) client.Client {
 	ns := opts.Namespace

@@ -39,10 +39,19 @@ message shortcut that makes a CSV shared in an incident's channel its dataset. T
 form offers the datasets of the dataset store (datasets.dir), and shared CSVs are stored there:
 give serve the worker's store.
 
-Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions on --addr;
-GET /healthz answers ok. With --socket-mode the same handlers receive Slack's requests over
-a WebSocket that breach opens, for companies without a public URL; --addr then still answers
-/healthz (and the HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
+Over HTTP (the default) Slack posts to /slack/commands and /slack/interactions on --addr.
+GET /healthz is liveness: 200 while serve runs. GET /readyz is readiness: 200 when Temporal
+answers, else 503 "not ready: Temporal does not answer" (checked at most every 3 s, each check
+waiting at most 2 s); it is for monitoring, not for taking the ingress out of service. With
+--socket-mode the same handlers receive Slack's requests over a WebSocket that breach opens,
+for companies without a public URL; --addr then still answers /healthz and /readyz (and the
+HTTP endpoints, if SLACK_SIGNING_SECRET is set), and --addr "" serves nothing.
+
+serve starts without Temporal and connects when first needed: while Temporal is away, Slack's
+requests are still acknowledged, and people are told that breach could not reach Temporal and
+to try again in a minute or use the CLI runbook; a declaration that could not start is handed
+back as the breach declare command that starts it. When Temporal answers again, so does serve,
+without a restart.
 
 Only requests from the workspaces in the configuration's slack.team_ids (and its
 slack.enterprise_id, if set) for the app slack.app_id are acted on: anything else is refused
@@ -126,7 +135,9 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		return err
 	}
 	defer store.Close()
-	st, err := dial(ctx, cfg)
+	// Slack must get an answer whether Temporal answers or not: serve starts without it, and
+	// the client connects when first needed (and again after an outage).
+	st, err := dialLazy(cfg)
 	if err != nil {
 		return err
 	}
@@ -202,9 +213,11 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	}
 	fmt.Fprintf(out, "; serving workspace(s) %s, app %s", strings.Join(cfg.Slack.TeamIDs, ", "), cfg.Slack.AppID)
 	if f.addr != "" {
-		fmt.Fprintf(out, "; health on http://%s%s", f.addr, ingress.PathHealth)
+		fmt.Fprintf(out, "; liveness on http://%s%s, readiness (Temporal answers) on http://%s%s", f.addr, ingress.PathHealth, f.addr, ingress.PathReady)
 	}
 	fmt.Fprintln(out, "\nCtrl-C stops.")
+	// The log says at once whether Temporal answers, and later when that changes.
+	go func() { _ = srv.Ready(runCtx) }()
 
 	select {
 	case <-ctx.Done():

@@ -169,6 +169,12 @@ func (f *fakeTemporal) Open(ctx context.Context) ([]ingress.OpenIncident, error)
 	return out, nil
 }
 
+func (f *fakeTemporal) Check(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fail
+}
+
 func (f *fakeTemporal) Declared() []workflows.Declaration {
 	f.mu.Lock()
 	defer f.mu.Unlock()

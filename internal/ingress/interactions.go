@@ -482,7 +482,9 @@ func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration,
 	}
 	existing, err := s.cfg.Temporal.Declare(ctx, d)
 	if err != nil {
-		s.tell(ctx, at.channel, at.user, at.responseURL, "The incident was not declared: "+s.trouble("declare "+d.IncidentID, err)+" On the CLI: `breach declare`.")
+		s.tell(ctx, at.channel, at.user, at.responseURL, ":warning: The incident was not declared: "+s.trouble("declare "+d.IncidentID, err)+
+			"\nWhat you submitted, as a CLI command (it names the same incident, so it cannot declare it twice):\n```"+
+			breachslack.Escape(strings.ReplaceAll(cliDeclare(d), "```", "'''"))+"```")
 		return
 	}
 	if existing {
@@ -498,6 +500,38 @@ func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration,
 	if len(failed) > 0 {
 		s.warnRoom(ctx, d, failed)
 	}
+}
+
+// cliDeclare is the CLI command that declares d as it was submitted in Slack. With the form's
+// key and awareness day it names the same incident ID, so running it after a start that did go
+// through finds that incident rather than declaring a second one.
+func cliDeclare(d workflows.Declaration) string {
+	args := []string{"breach", "declare", "--title", shellQuote(d.Title)}
+	for _, sys := range d.Systems {
+		args = append(args, "--system", shellQuote(sys))
+	}
+	args = append(args, "--aware-at", d.AwareAt.UTC().Format(time.RFC3339))
+	if d.Description != "" {
+		args = append(args, "--description", shellQuote(d.Description))
+	}
+	if name, err := datasets.NameOf(d.Subjects.URI); d.Subjects.URI != "" && err == nil {
+		args = append(args, "--dataset", shellQuote(name))
+	}
+	if d.Drill {
+		args = append(args, "--drill")
+	}
+	return strings.Join(append(args, "--key", shellQuote(d.Key)), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain characters.
+func shellQuote(s string) string {
+	plain := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@+=,", r))
+	}) < 0
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // warnRoom tells the incident's commanders, in its channel once the workflow has opened it,

@@ -40,7 +40,10 @@ const (
 	PathInteractions = "/slack/interactions"
 	// PathOptions loads the options of a menu as a person types (the app's Options Load URL).
 	PathOptions = "/slack/options"
-	PathHealth  = "/healthz"
+	// PathHealth is liveness: 200 while the process serves HTTP, whatever Temporal does.
+	PathHealth = "/healthz"
+	// PathReady is readiness: 200 when Temporal answers, else 503 (see Server.Ready).
+	PathReady = "/readyz"
 )
 
 // Config configures the ingress.
@@ -60,7 +63,9 @@ type Config struct {
 	// *.slack.com, https only): host, host:port or *.domain, over http or https. For a local
 	// Slack in tests (config slack.response_url_hosts).
 	ResponseHosts []string
-	// Temporal starts incidents and sends Updates.
+	// Temporal starts incidents and sends Updates. It may be unreachable, at start or later:
+	// requests are still acknowledged, and the person is told to try again or use the CLI
+	// runbook; /readyz reports it.
 	Temporal Temporal
 	// Signer is the ingress's key (incident.SlackIngress): every Update it forwards for a Slack
 	// user is signed with it, and incidents verify it against signing.slack_ingress.
@@ -109,9 +114,11 @@ type Server struct {
 	// redirects kept on Slack's file host.
 	files   *http.Client
 	replays *replays
-	base    context.Context
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// readiness is whether Temporal answers; cfg.Temporal asks it before any work.
+	readiness *readiness
+	base      context.Context
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New returns a Server. Close it to cancel the work in flight.
@@ -140,8 +147,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	r := &readiness{check: cfg.Temporal.Check, logger: cfg.Logger}
+	cfg.Temporal = gated{t: cfg.Temporal, r: r}
 	base, stop := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, replays: newReplays(2*MaxSkew, 100_000), base: base, stop: stop}
+	s := &Server{cfg: cfg, replays: newReplays(2*MaxSkew, 100_000), readiness: r, base: base, stop: stop}
 	hc.CheckRedirect = s.checkRedirect
 	s.files = &http.Client{Transport: hc.Transport, CheckRedirect: s.checkFileRedirect}
 	return s, nil
@@ -184,7 +193,8 @@ func (s *Server) laterFor(what string, timeout time.Duration, fn func(ctx contex
 	}()
 }
 
-// Handler serves POST /slack/commands, POST /slack/interactions and GET /healthz.
+// Handler serves POST /slack/commands, POST /slack/interactions, POST /slack/options, GET
+// /healthz (liveness) and GET /readyz (readiness: whether Temporal answers).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+PathCommands, s.verified(s.serveCommand))
@@ -194,6 +204,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.HandleFunc("GET "+PathReady, s.serveReady)
 	return mux
 }
 
@@ -333,6 +344,8 @@ func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 	if responseURL == "" {
 		return
 	}
+	ctx, cancel := s.replyContext(ctx)
+	defer cancel()
 	if !s.responseURLAllowed(responseURL) {
 		host := "(unreadable)"
 		if u, err := url.Parse(responseURL); err == nil {
@@ -353,6 +366,8 @@ func (s *Server) respond(ctx context.Context, responseURL string, m message) {
 // tell shows text to one user only: in the channel (chat.postEphemeral) when there is one the
 // bot is in, else through the response URL.
 func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text string) {
+	ctx, cancel := s.replyContext(ctx)
+	defer cancel()
 	if channelID != "" {
 		err := retry(ctx, func() error {
 			_, err := s.cfg.API.PostEphemeralContext(ctx, channelID, userID, slackgo.MsgOptionText(text, false))
@@ -367,6 +382,21 @@ func (s *Server) tell(ctx context.Context, channelID, userID, responseURL, text 
 		}
 	}
 	s.respond(ctx, responseURL, ephemeral(text))
+}
+
+// replyTimeout bounds a reply sent after the work's own time ran out.
+const replyTimeout = 10 * time.Second
+
+// replyContext is ctx, or, when the work's time ran out (it waited for Temporal until its
+// deadline), replyTimeout more to tell the person so: an outcome is never dropped for lack of
+// time. A server that is closing sends nothing more.
+func (s *Server) replyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || s.base.Err() != nil {
+		return ctx, func() {}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	stop := context.AfterFunc(s.base, cancel)
+	return rctx, func() { stop(); cancel() }
 }
 
 func fmtUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -31,6 +31,9 @@ type Temporal interface {
 	Status(ctx context.Context, incidentID string) (workflows.Status, error)
 	// Open lists the running incidents, newest first.
 	Open(ctx context.Context) ([]OpenIncident, error)
+	// Check reports whether Temporal answers (nil when it does), cheaply: /readyz asks it, and
+	// the work after an acknowledgement asks it before it waits on Temporal.
+	Check(ctx context.Context) error
 }
 
 // OpenIncident is a running incident.
@@ -41,6 +44,10 @@ type OpenIncident struct {
 
 // ErrNoIncident is an incident that does not exist or is not running.
 var ErrNoIncident = errors.New("no such running incident")
+
+// ErrUnreachable is work not attempted because Temporal does not answer: the person is told to
+// try again or to use the CLI runbook.
+var ErrUnreachable = errors.New("temporal is unreachable")
 
 // RejectedError is an Update the workflow refused; Reason is the validator's sentence.
 type RejectedError struct{ Reason string }
@@ -62,6 +69,13 @@ func (t temporalClient) Declare(ctx context.Context, d workflows.Declaration) (b
 		return false, err
 	}
 	return res.Existing, nil
+}
+
+// Check asks the frontend's health service: one attempt, no retries, so an outage is told
+// within ctx's deadline rather than after the SDK's backoff.
+func (t temporalClient) Check(ctx context.Context) error {
+	_, err := t.c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 func (t temporalClient) Update(ctx context.Context, incidentID, name string, arg any) (string, error) {

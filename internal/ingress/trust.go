@@ -162,7 +162,7 @@ func (s *Server) checkFileRedirect(req *http.Request, via []*http.Request) error
 
 // Sentences shown in Slack when something behind breach failed; the detail goes to the log.
 const (
-	temporalTrouble = "breach could not reach Temporal; try again, or use the CLI runbook (`breach status`, `breach declare`, …)."
+	temporalTrouble = "breach could not reach Temporal; try again in a minute, or use the CLI runbook (`breach status`, `breach declare`, …)."
 	slackTrouble    = "Slack did not do what breach asked; try again, or use the CLI runbook (`breach status`, `breach declare`, …)."
 )
 
@@ -176,6 +176,8 @@ func (s *Server) trouble(what string, err error) string {
 	}
 	s.cfg.Logger.Warn("slack work failed", "work", what, "error", err)
 	switch {
+	case errors.Is(err, ErrUnreachable):
+		return temporalTrouble
 	case errors.Is(err, context.DeadlineExceeded):
 		return "Temporal did not answer in time; try again in a minute (nothing was changed if this was refused), or use the CLI runbook."
 	case isSlackError(err):

@@ -487,7 +487,7 @@ func TestErrorsShowNoInternals(t *testing.T) {
 	said := append(h.ephemeralsFor(icID), h.ephemeralsFor(outsiderID)...)
 	require.Len(t, said, 4)
 	for _, s := range said {
-		assert.Contains(t, s, "breach could not reach Temporal; try again, or use the CLI runbook")
+		assert.Contains(t, s, "breach could not reach Temporal; try again in a minute, or use the CLI runbook")
 		for _, internal := range []string{"rpc error", "7233", "10.0.3.7", "transport"} {
 			assert.NotContains(t, s, internal)
 		}
