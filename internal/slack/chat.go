@@ -158,25 +158,8 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		rm = room{IncidentID: r.IncidentID}
 	}
 	if rm.ChannelID == "" {
-		day := c.now()
-		for attempt := 1; rm.ChannelID == "" && attempt <= 50; attempt++ {
-			name := ChannelName(r.Title, r.Drill, day, attempt)
-			ch, err := c.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: name, IsPrivate: true})
-			if slackCode(err) == "name_taken" {
-				continue
-			}
-			if err != nil {
-				return rm, classify("conversations.create "+name, err)
-			}
-			rm.ChannelID, rm.Name = ch.ID, ch.Name
-			if rm.Name == "" {
-				rm.Name = name
-			}
-		}
-		if rm.ChannelID == "" {
-			return rm, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("slack: every channel name from %s to -50 is taken; archive old incident channels", ChannelName(r.Title, r.Drill, day, 1)),
-				ErrTypePermanent, nil)
+		if rm, err = c.createChannel(ctx, r); err != nil {
+			return rm, err
 		}
 		if err := c.store.save(rm); err != nil {
 			return rm, err
@@ -240,6 +223,71 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	return rm, nil
+}
+
+// createChannel creates the incident's channel, or finds the one an earlier attempt created:
+// on any worker, a retry computes the same name, and Slack answers name_taken when the
+// channel exists (the answer to the create was lost, or the worker died before recording it).
+// That channel is the incident's when its purpose names the incident or is still empty (set
+// right after the create); a name held by anything else moves to the next attempt's name.
+func (c *Chat) createChannel(ctx context.Context, r activities.RoomRequest) (room, error) {
+	for attempt := 1; attempt <= 50; attempt++ {
+		name := ChannelName(r.IncidentID, r.Title, r.Drill, attempt)
+		ch, err := c.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: name, IsPrivate: true})
+		if slackCode(err) == "name_taken" {
+			rm, found, err := c.adopt(ctx, r.IncidentID, name)
+			if err != nil || found {
+				return rm, err
+			}
+			continue
+		}
+		if err != nil {
+			return room{IncidentID: r.IncidentID}, classify("conversations.create "+name, err)
+		}
+		if ch.Name == "" {
+			ch.Name = name
+		}
+		return room{IncidentID: r.IncidentID, ChannelID: ch.ID, Name: ch.Name}, nil
+	}
+	return room{IncidentID: r.IncidentID}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("slack: every channel name from %s to -50 is taken; archive old incident channels", ChannelName(r.IncidentID, r.Title, r.Drill, 1)),
+		ErrTypePermanent, nil)
+}
+
+// adopt finds the channel called name among those the app is in, and takes it for the incident
+// when it is private and its purpose names the incident or is empty; then what an earlier attempt did in it (the
+// purpose, the card among its pins) is not done again.
+func (c *Chat) adopt(ctx context.Context, incidentID, name string) (room, bool, error) {
+	ch, found, err := c.findChannel(ctx, func(ch slackgo.Channel) bool { return ch.Name == name })
+	if err != nil || !found {
+		return room{}, false, err
+	}
+	// Incident channels are private, and only the app's own are listed: a public channel of
+	// that name is someone else's.
+	if owner := FindIncidentID(ch.Purpose.Value); !ch.IsPrivate || (owner != "" && owner != incidentID) {
+		return room{}, false, nil
+	}
+	rm := room{IncidentID: incidentID, ChannelID: ch.ID, Name: ch.Name, PurposeSet: ch.Purpose.Value != "", Topic: ch.Topic.Value}
+	if err := c.findCard(ctx, &rm); err != nil {
+		return room{}, false, err
+	}
+	c.cfg.Logger.Info("slack room found by its name: an earlier attempt created it", "incident", incidentID, "channel", ch.ID)
+	return rm, true, nil
+}
+
+// findCard looks for the incident's card among the channel's pins.
+func (c *Chat) findCard(ctx context.Context, rm *room) error {
+	items, _, err := c.api.ListPinsContext(ctx, rm.ChannelID)
+	if err != nil {
+		return classify("pins.list", err)
+	}
+	for _, it := range items {
+		if it.Message != nil && isCard(it.Message, rm.IncidentID) {
+			rm.CardTS, rm.Pinned, rm.CardRev = it.Message.Timestamp, true, cardRev(it.Message.Blocks.BlockSet)
+			return nil
+		}
+	}
+	return nil
 }
 
 // users are the Slack users that lists name, of this adapter's workspaces.
@@ -314,35 +362,34 @@ func (c *Chat) room(ctx context.Context, incidentID string) (room, bool, error) 
 
 // recover finds the channel whose purpose names the incident, and the card among its pins.
 func (c *Chat) recover(ctx context.Context, incidentID string) (room, bool, error) {
+	ch, found, err := c.findChannel(ctx, func(ch slackgo.Channel) bool { return FindIncidentID(ch.Purpose.Value) == incidentID })
+	if err != nil || !found {
+		return room{}, false, err
+	}
+	rm := room{IncidentID: incidentID, ChannelID: ch.ID, Name: ch.Name, PurposeSet: true, Topic: ch.Topic.Value, Invited: true}
+	return rm, true, c.findCard(ctx, &rm)
+}
+
+// findChannel pages through the channels the app can see, not archived, for the first that
+// match accepts.
+func (c *Chat) findChannel(ctx context.Context, match func(slackgo.Channel) bool) (slackgo.Channel, bool, error) {
 	params := &slackgo.GetConversationsParameters{Types: []string{"private_channel", "public_channel"}, ExcludeArchived: true, Limit: 200}
 	for page := 0; page < 100; page++ {
 		chans, next, err := c.api.GetConversationsContext(ctx, params)
 		if err != nil {
-			return room{}, false, classify("conversations.list", err)
+			return slackgo.Channel{}, false, classify("conversations.list", err)
 		}
 		for _, ch := range chans {
-			if FindIncidentID(ch.Purpose.Value) != incidentID {
-				continue
+			if match(ch) {
+				return ch, true, nil
 			}
-			rm := room{IncidentID: incidentID, ChannelID: ch.ID, Name: ch.Name, PurposeSet: true, Topic: ch.Topic.Value, Invited: true}
-			items, _, err := c.api.ListPinsContext(ctx, ch.ID)
-			if err != nil {
-				return room{}, false, classify("pins.list", err)
-			}
-			for _, it := range items {
-				if it.Message != nil && isCard(it.Message, incidentID) {
-					rm.CardTS, rm.Pinned, rm.CardRev = it.Message.Timestamp, true, cardRev(it.Message.Blocks.BlockSet)
-					break
-				}
-			}
-			return rm, true, nil
 		}
 		if next == "" {
 			break
 		}
 		params.Cursor = next
 	}
-	return room{}, false, nil
+	return slackgo.Channel{}, false, nil
 }
 
 func isCard(m *slackgo.Message, incidentID string) bool {

@@ -22,7 +22,7 @@ import (
 )
 
 func TestChannelName(t *testing.T) {
-	day := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	const id = "INC-20261128-7F3A9C2E1B4D5A6F"
 	long := strings.Repeat("very long title ", 10)
 	tests := []struct {
 		title   string
@@ -30,18 +30,18 @@ func TestChannelName(t *testing.T) {
 		attempt int
 		want    string
 	}{
-		{"Customer DB exposed", false, 1, "inc-20261128-customer-db-exposed"},
-		{"Customer DB exposed", true, 1, "drill-20261128-customer-db-exposed"},
-		{"Customer DB exposed", false, 2, "inc-20261128-customer-db-exposed-2"},
-		{"Customer DB exposed", false, 3, "inc-20261128-customer-db-exposed-3"},
-		{"", false, 1, "inc-20261128-incident"},
-		{"Ümlaut & Co!", false, 1, "inc-20261128-mlaut-co"},
+		{"Customer DB exposed", false, 1, "inc-20261128-customer-db-exposed-5a6f"},
+		{"Customer DB exposed", true, 1, "drill-20261128-customer-db-exposed-5a6f"},
+		{"Customer DB exposed", false, 2, "inc-20261128-customer-db-exposed-5a6f-2"},
+		{"Customer DB exposed", false, 3, "inc-20261128-customer-db-exposed-5a6f-3"},
+		{"", false, 1, "inc-20261128-incident-5a6f"},
+		{"Ümlaut & Co!", false, 1, "inc-20261128-mlaut-co-5a6f"},
 		{long, false, 1, ""},
 		{long, false, 12, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.title, func(t *testing.T) {
-			got := breachslack.ChannelName(tt.title, tt.drill, day, tt.attempt)
+			got := breachslack.ChannelName(id, tt.title, tt.drill, tt.attempt)
 			if tt.want != "" {
 				assert.Equal(t, tt.want, got)
 			}
@@ -49,10 +49,15 @@ func TestChannelName(t *testing.T) {
 			assert.Equal(t, strings.ToLower(got), got)
 			assert.NotContains(t, got, "--")
 			if tt.attempt > 1 {
-				assert.True(t, strings.HasSuffix(got, "-"+strconv.Itoa(tt.attempt)), got)
+				assert.True(t, strings.HasSuffix(got, "-5a6f-"+strconv.Itoa(tt.attempt)), got)
+			} else {
+				assert.True(t, strings.HasSuffix(got, "-5a6f"), got)
 			}
 		})
 	}
+	// The name is the incident's, not the day's: a retry on another day, or another worker,
+	// computes the same.
+	assert.Equal(t, "inc-20261128-customer-db-exposed-7f3a", breachslack.ChannelName("INC-20261128-7F3A", "Customer DB exposed", false, 1))
 }
 
 func TestOpenRoom(t *testing.T) {
@@ -62,7 +67,7 @@ func TestOpenRoom(t *testing.T) {
 
 	room, err := c.OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
 	require.NoError(t, err)
-	assert.Equal(t, "#inc-20261128-customer-db-exposed", room.Name)
+	assert.Equal(t, "#inc-20261128-customer-db-exposed-7f3a", room.Name)
 
 	ch, ok := ws.Channel(room.ID)
 	require.True(t, ok)
@@ -90,12 +95,54 @@ func TestOpenRoom(t *testing.T) {
 
 func TestOpenRoomNameTaken(t *testing.T) {
 	ws := newWorkspace(t)
-	ws.AddChannel("inc-20261128-customer-db-exposed", false)
-	ws.AddChannel("inc-20261128-customer-db-exposed-2", true)
+	// A public channel someone made with the name, and another incident's channel (same day,
+	// title and last digits): neither is taken for the incident.
+	ws.AddChannel("inc-20261128-customer-db-exposed-7f3a", false)
 	c := newChat(t, ws, t.TempDir())
+	other, err := c.OpenRoom(context.Background(), roomRequest("INC-20261128-0000000000007F3A"))
+	require.NoError(t, err)
+	require.Equal(t, "#inc-20261128-customer-db-exposed-7f3a-2", other.Name)
 	room, err := c.OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
 	require.NoError(t, err)
-	assert.Equal(t, "#inc-20261128-customer-db-exposed-3", room.Name)
+	assert.Equal(t, "#inc-20261128-customer-db-exposed-7f3a-3", room.Name)
+}
+
+// Two workers with nothing on disk in common open one room: the second finds the first's
+// channel by its name and its purpose, and does nothing the first did again.
+func TestOpenRoomOnTwoWorkers(t *testing.T) {
+	ws := newWorkspace(t)
+	a, b := newChat(t, ws, t.TempDir()), newChat(t, ws, t.TempDir())
+	first, err := a.OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
+	require.NoError(t, err)
+	second, err := b.OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
+	require.NoError(t, err)
+	assert.Equal(t, first, second)
+	assert.Len(t, ws.Channels(), 1)
+	assert.Equal(t, 1, cards(ws, first.ID), "the second worker found the card among the pins")
+	assert.Equal(t, 1, ws.Calls("chat.postMessage"))
+}
+
+// The answer to conversations.create is lost (Slack created the channel), and the worker dies
+// before it records anything: the retry, on another worker, takes that channel, where a second
+// channel (name-2) used to be created.
+func TestOpenRoomAfterALostCreate(t *testing.T) {
+	ws := newWorkspace(t)
+	ws.SetFaults(func(method string, call int) *slackfake.Fault {
+		if method == "conversations.create" && call == 1 {
+			return &slackfake.Fault{Lost: true}
+		}
+		return nil
+	})
+	_, err := newChat(t, ws, t.TempDir()).OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
+	require.Error(t, err)
+	require.Len(t, ws.Channels(), 1, "Slack made the channel")
+	room, err := newChat(t, ws, t.TempDir()).OpenRoom(context.Background(), roomRequest("INC-20261128-7F3A"))
+	require.NoError(t, err)
+	assert.Len(t, ws.Channels(), 1)
+	assert.Equal(t, "#inc-20261128-customer-db-exposed-7f3a", room.Name)
+	ch, _ := ws.Channel(room.ID)
+	assert.Contains(t, ch.Purpose, "INC-20261128-7F3A")
+	assert.Equal(t, 1, cards(ws, room.ID))
 }
 
 func TestOpenRoomResumesAfterFailures(t *testing.T) {

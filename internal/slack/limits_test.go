@@ -376,7 +376,7 @@ func TestChannelTopicAndPurposeWithinSlackLimits(t *testing.T) {
 	for script, title := range longTitles {
 		t.Run(script, func(t *testing.T) {
 			for attempt := 1; attempt <= 12; attempt++ {
-				name := breachslack.ChannelName(title, attempt%2 == 0, clock, attempt)
+				name := breachslack.ChannelName("INC-20261128-7F3A9C2E1B4D5A6F", title, attempt%2 == 0, attempt)
 				assert.Empty(t, slackfake.CheckChannelName("conversations.create", name), name)
 			}
 			r := activities.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: title, AwareAt: clock, Drill: true}

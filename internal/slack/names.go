@@ -13,19 +13,34 @@ import (
 // MaxChannelName is Slack's limit on channel names.
 const MaxChannelName = 80
 
-// ChannelName is the incident channel's name: inc-YYYYMMDD-<slug> (drill-… for drills),
-// lowercase, at most 80 characters. attempt 1 is the plain name; attempt n > 1 adds "-n", still
-// within 80 characters.
-func ChannelName(title string, drill bool, day time.Time, attempt int) string {
+// ChannelName is the incident channel's name: inc-YYYYMMDD-<slug>-<tag> (drill-… for drills),
+// lowercase, at most 80 characters, where the date is the incident's (from its ID) and the tag
+// the last four digits of its ID. Every worker, and every retry, computes the same name for the
+// same incident: a channel of that name that Slack already has is this incident's, created by
+// an attempt whose answer was lost (see OpenRoom). attempt n > 1 adds "-n" for a name held by
+// something else, still within 80 characters.
+func ChannelName(incidentID, title string, drill bool, attempt int) string {
+	day, tag := incidentDay(incidentID)
 	base := console.ChannelName("", title, drill, day)
-	if attempt <= 1 {
-		return base
+	suffix := "-" + tag
+	if attempt > 1 {
+		suffix += "-" + strconv.Itoa(attempt)
 	}
-	suffix := "-" + strconv.Itoa(attempt)
 	if len(base)+len(suffix) > MaxChannelName {
 		base = strings.TrimRight(base[:MaxChannelName-len(suffix)], "-")
 	}
 	return base + suffix
+}
+
+// incidentDay is the UTC day an incident ID names, and the lowercase tag of its last four
+// digits.
+func incidentDay(incidentID string) (time.Time, string) {
+	parts := strings.Split(incidentID, "-")
+	if len(parts) != 3 || len(parts[2]) < 4 {
+		return time.Time{}, "x"
+	}
+	day, _ := time.Parse("20060102", parts[1])
+	return day, strings.ToLower(parts[2][len(parts[2])-4:])
 }
 
 var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)

@@ -82,6 +82,9 @@ type Fault struct {
 	Status     int
 	RetryAfter int
 	Error      string
+	// Lost makes Slack do what was asked, and the answer never arrive: the caller sees a 502,
+	// as when a connection drops after the request was served.
+	Lost bool
 }
 
 // Workspace is the fake Slack.
@@ -411,7 +414,7 @@ func (w *Workspace) api(h handler) http.HandlerFunc {
 			f = w.faults(method, w.calls[method])
 		}
 		w.mu.Unlock()
-		if f != nil {
+		if f != nil && !f.Lost {
 			switch {
 			case f.Status == http.StatusTooManyRequests:
 				rw.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
@@ -440,6 +443,10 @@ func (w *Workspace) api(h handler) http.HandlerFunc {
 		w.mu.Lock()
 		out, errCode := h(req)
 		w.mu.Unlock()
+		if f != nil && f.Lost {
+			http.Error(rw, "<html>Bad Gateway</html>", http.StatusBadGateway)
+			return
+		}
 		if errCode != "" {
 			writeJSON(rw, map[string]any{"ok": false, "error": errCode})
 			return
