@@ -1,0 +1,291 @@
+// Package store keeps what outlives one worker: an incident's records (report, timeline,
+// evidence, register entry, notices), the datasets, and the intermediate results one activity
+// leaves for another (the duplicate rows of a scope, the Slack room of an incident). Every
+// worker of an installation opens the same store, so any of them can take any task.
+//
+// The store is a bucket of gocloud.dev/blob: by default a directory (BREACH_HOME; files under
+// their keys, as a person would look for them), for a cluster any S3-compatible service
+// (s3://bucket?region=…, with endpoint=…&use_path_style=true for one that is not AWS). Keys are
+// slash-separated names checked here: no "..", no empty or dot-led segment, so no key leaves
+// the bucket.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/s3blob" // s3:// buckets, and every S3-compatible service
+	"gocloud.dev/gcerrors"
+
+	"github.com/breachops/breach/internal/redact"
+)
+
+// ErrNotFound is returned for a key the store does not hold.
+var ErrNotFound = errors.New("not in the store")
+
+// ErrExists is returned by Create for a key the store already holds.
+var ErrExists = errors.New("already in the store")
+
+// Store is one installation's bucket.
+type Store struct {
+	b *blob.Bucket
+	// dir is the directory of a local store, "" for a remote one.
+	dir string
+	// url names the store in messages, without credentials or query.
+	url string
+}
+
+// Open opens the store at rawURL; "" is the directory home, created when missing.
+func Open(ctx context.Context, rawURL, home string) (*Store, error) {
+	if rawURL == "" {
+		return Local(home)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL %s: %v; write it as s3://BUCKET?region=… or file:///DIRECTORY", redact.URL(rawURL), redact.Error(err))
+	}
+	shown := u.Scheme + "://" + u.Host + u.Path
+	switch u.Scheme {
+	case "file":
+		return Local(u.Path)
+	case "s3":
+	default:
+		return nil, fmt.Errorf("store URL %s: the scheme %q is not one the store knows; use s3:// (AWS, or any S3-compatible service with endpoint=…) or file://", shown, u.Scheme)
+	}
+	b, err := blob.OpenBucket(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open the store %s: %v", shown, redact.Error(err))
+	}
+	return &Store{b: b, url: shown}, nil
+}
+
+// Local is the store kept in the directory dir, created when missing: each key is the file of
+// that relative path, with no other file beside it.
+func Local(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store directory %s: %w", dir, err)
+	}
+	b, err := fileblob.OpenBucket(abs, &fileblob.Options{CreateDir: true, DirFileMode: 0o700, NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+	if err != nil {
+		return nil, fmt.Errorf("store directory %s: %w", abs, err)
+	}
+	return &Store{b: b, dir: abs, url: "file://" + abs}, nil
+}
+
+// Close releases the bucket.
+func (s *Store) Close() error { return s.b.Close() }
+
+// String names the store, without credentials.
+func (s *Store) String() string { return s.url }
+
+// Where is where a person finds key: its file for a local store, its URL otherwise.
+func (s *Store) Where(key string) string {
+	if s.dir != "" {
+		return filepath.Join(s.dir, filepath.FromSlash(key))
+	}
+	return strings.TrimSuffix(s.url, "/") + "/" + key
+}
+
+// Dir is the directory of a local store, "" for a remote one.
+func (s *Store) Dir() string { return s.dir }
+
+var segment = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._:@+=-]*$`)
+
+// CheckKey refuses a key that is not a plain relative name: segments of letters, digits and
+// ._:@+=-, none empty, none starting with a dot, at most 512 bytes.
+func CheckKey(key string) error {
+	if key == "" || len(key) > 512 {
+		return fmt.Errorf("store key %q: empty or longer than 512 bytes", clip(key))
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if !segment.MatchString(seg) || strings.Contains(seg, "..") {
+			return fmt.Errorf("store key %q: the part %q is not a plain name (letters, digits and ._:@+=-, not starting with a dot)", clip(key), clip(seg))
+		}
+	}
+	return nil
+}
+
+// Put writes data under key, whole or not at all.
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if err := s.b.WriteAll(ctx, key, data, nil); err != nil {
+		return s.wrap("write", key, err)
+	}
+	return nil
+}
+
+// Create writes data under key unless the store holds it already (ErrExists): the first
+// writer wins, on any worker.
+func (s *Store) Create(ctx context.Context, key string, data []byte) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if s.dir != "" {
+		return s.createLocal(key, data)
+	}
+	if err := s.b.WriteAll(ctx, key, data, &blob.WriterOptions{IfNotExist: true}); err != nil {
+		return s.wrap("create", key, err)
+	}
+	return nil
+}
+
+// createLocal writes a temporary file beside the key's and links it in place: a link fails
+// when the name exists, so of two processes exactly one wins (fileblob's own check is not
+// atomic).
+func (s *Store) createLocal(key string, data []byte) error {
+	path := s.Where(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".create-*")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", path, ErrExists)
+		}
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
+}
+
+// Get reads the whole of key.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, err
+	}
+	data, err := s.b.ReadAll(ctx, key)
+	if err != nil {
+		return nil, s.wrap("read", key, err)
+	}
+	return data, nil
+}
+
+// Reader streams key; it can seek.
+func (s *Store) Reader(ctx context.Context, key string) (io.ReadSeekCloser, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, err
+	}
+	r, err := s.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, s.wrap("read", key, err)
+	}
+	return r, nil
+}
+
+// Writer streams a new content of key; it is in the store once Close returns nil, and not at
+// all when ctx is cancelled before.
+func (s *Store) Writer(ctx context.Context, key string) (io.WriteCloser, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, err
+	}
+	w, err := s.b.NewWriter(ctx, key, nil)
+	if err != nil {
+		return nil, s.wrap("write", key, err)
+	}
+	return w, nil
+}
+
+// Size is the length of key.
+func (s *Store) Size(ctx context.Context, key string) (int64, error) {
+	if err := CheckKey(key); err != nil {
+		return 0, err
+	}
+	a, err := s.b.Attributes(ctx, key)
+	if err != nil {
+		return 0, s.wrap("look up", key, err)
+	}
+	return a.Size, nil
+}
+
+// Exists says whether the store holds key.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	if err := CheckKey(key); err != nil {
+		return false, err
+	}
+	ok, err := s.b.Exists(ctx, key)
+	if err != nil {
+		return false, s.wrap("look up", key, err)
+	}
+	return ok, nil
+}
+
+// Delete removes key; a key the store does not hold is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if err := s.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return s.wrap("delete", key, err)
+	}
+	return nil
+}
+
+// List returns the keys under prefix (a directory: "incidents/INC-…/evidence/"), sorted.
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	if prefix != "" {
+		if err := CheckKey(strings.TrimSuffix(prefix, "/")); err != nil {
+			return nil, err
+		}
+	}
+	var keys []string
+	it := s.b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return keys, nil
+		}
+		if err != nil {
+			return nil, s.wrap("list", prefix, err)
+		}
+		if !obj.IsDir && !s.partial(obj.Key) {
+			keys = append(keys, obj.Key)
+		}
+	}
+}
+
+// partial is a file of a local store being written: fileblob's <name>.<hex>.tmp, or Create's
+// .create-…; never a key.
+func (s *Store) partial(key string) bool {
+	base := key[strings.LastIndexByte(key, '/')+1:]
+	return s.dir != "" && (strings.HasPrefix(base, ".") || strings.HasSuffix(base, ".tmp"))
+}
+
+func (s *Store) wrap(op, key string, err error) error {
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return fmt.Errorf("%s %s: %w", op, s.Where(key), ErrNotFound)
+	case gcerrors.FailedPrecondition:
+		return fmt.Errorf("%s %s: %w", op, s.Where(key), ErrExists)
+	}
+	return fmt.Errorf("%s %s: %v", op, s.Where(key), redact.Error(err))
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
