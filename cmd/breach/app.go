@@ -32,6 +32,7 @@ import (
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/redact"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/workflows"
 )
@@ -229,7 +230,11 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	chat, err := newChat(cfg, chatOut)
+	records, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	chat, err := newChat(cfg, chatOut, records)
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +268,18 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 		SubjectLimits: lim,
 		Pseudonyms:    key,
 	}, nil
+}
+
+// openStore opens the installation's store: BREACH_STORE_URL (s3://… for a cluster, whose
+// workers must all reach it), else BREACH_HOME.
+func openStore(cfg *config.Config) (*store.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, os.Getenv("BREACH_STORE_URL"), cfg.Home)
+	if err != nil {
+		return nil, usagef("BREACH_STORE_URL: %v", err)
+	}
+	return st, nil
 }
 
 // pseudonymKey is the installation's pseudonym key (internal/pseudonym): BREACH_PSEUDONYM_KEY,
@@ -369,7 +386,7 @@ func newMail(cfg *config.Config) (activities.Mailer, error) {
 // newChat is the Slack adapter when SLACK_BOT_TOKEN is set (SLACK_API_URL, SLACK_RESPONDERS),
 // else the console. The Slack users among the roles (of the workspaces in slack.team_ids) are
 // invited and receive urgent messages.
-func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
+func newChat(cfg *config.Config, out io.Writer, records *store.Store) (activities.Chat, error) {
 	token := os.Getenv("SLACK_BOT_TOKEN")
 	if token == "" {
 		return &console.Chat{Dir: cfg.Home, Out: out}, nil
@@ -377,7 +394,7 @@ func newChat(cfg *config.Config, out io.Writer) (activities.Chat, error) {
 	if err := checkAPIURL("SLACK_API_URL", os.Getenv("SLACK_API_URL")); err != nil {
 		return nil, err
 	}
-	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Dir: cfg.Home,
+	return breachslack.New(breachslack.Config{Token: token, APIURL: os.Getenv("SLACK_API_URL"), Store: records,
 		Responders: breachslack.SplitList(os.Getenv("SLACK_RESPONDERS")), DPO: cfg.Roles.DPO, Commanders: cfg.Roles.Commander,
 		Teams: cfg.Slack.TeamIDs})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -296,7 +297,7 @@ func newHarnessWith(t testing.TB, o options) *harness {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	h.url = hs.URL
-	h.chat, err = breachslack.New(breachslack.Config{Token: botToken, APIURL: h.ws.APIURL(), Dir: t.TempDir(),
+	h.chat, err = breachslack.New(breachslack.Config{Token: botToken, APIURL: h.ws.APIURL(), Store: localStore(t),
 		DPO: o.roles.DPO, Commanders: o.roles.Commander, Teams: []string{team}})
 	require.NoError(t, err)
 	// The worker opens the room of each incident declared; its id is in the incident's record.
@@ -429,4 +430,13 @@ func optionValues(menu map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// localStore is a store in a directory of the test, as a worker's BREACH_HOME.
+func localStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Local(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -1,14 +1,14 @@
 // Package slack is the Slack chat adapter: each incident gets a private channel
-// (inc-YYYYMMDD-<slug>) with the incident card pinned and edited in place, messages with
+// (inc-YYYYMMDD-<slug>-<tag>) with the incident card pinned and edited in place, messages with
 // decision buttons, and direct messages to the DPO and the incident commander when something is
 // urgent. It talks to the Slack Web API through slack-go with an injectable base URL and HTTP
 // client, and never sleeps: a rate limit becomes an activity error carrying Slack's
 // Retry-After as the next retry delay.
 //
-// The incident → channel and card mapping is kept in a small JSON file per incident under
-// BREACH_HOME (RoomFile). A worker that has lost the file (another machine, a wiped disk)
-// recovers it from Slack: the channel whose purpose names the incident (conversations.list),
-// and the card among its pins (pins.list).
+// The incident → channel and card mapping is kept in a small JSON record per incident in the
+// installation's store (RoomKey), which every worker shares. Without it (a store that lost the
+// record, or none) the adapter recovers it from Slack: the channel whose purpose names the
+// incident (conversations.list), and the card among its pins (pins.list).
 package slack
 
 import (
@@ -28,6 +28,7 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/redact"
+	recstore "github.com/breachops/breach/internal/store"
 )
 
 // DefaultAPIURL is Slack's Web API.
@@ -45,8 +46,8 @@ type Config struct {
 	APIURL string
 	// HTTPClient carries every call; nil means a client with a 15 s timeout.
 	HTTPClient *http.Client
-	// Dir is BREACH_HOME, where the room mapping is kept; empty keeps it in memory only.
-	Dir string
+	// Store keeps the room mapping, shared by every worker; nil keeps it in memory only.
+	Store *recstore.Store
 	// Responders are Slack user ids invited to every incident channel.
 	Responders []string
 	// DPO and Commanders hold the roles (from the configuration); the Slack users among them
@@ -97,7 +98,7 @@ func New(cfg Config) (*Chat, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Chat{api: NewAPI(cfg.Token, cfg.APIURL, cfg.HTTPClient), cfg: cfg, store: &store{dir: cfg.Dir}}, nil
+	return &Chat{api: NewAPI(cfg.Token, cfg.APIURL, cfg.HTTPClient), cfg: cfg, store: &store{st: cfg.Store}}, nil
 }
 
 func (c *Chat) now() time.Time {
@@ -147,8 +148,8 @@ func (c *Chat) OpenRoom(ctx context.Context, r activities.RoomRequest) (activiti
 
 func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, error) {
 	// With a room file, no file means a new incident: no need to search Slack for it.
-	rm, found, err := c.store.load(r.IncidentID)
-	if err == nil && !found && c.store.dir == "" {
+	rm, found, err := c.store.load(ctx, r.IncidentID)
+	if err == nil && !found && c.store.st == nil {
 		rm, found, err = c.room(ctx, r.IncidentID)
 	}
 	if err != nil {
@@ -161,7 +162,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		if rm, err = c.createChannel(ctx, r); err != nil {
 			return rm, err
 		}
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -172,7 +173,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 			}
 		}
 		rm.PurposeSet = true
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -184,7 +185,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 			}
 		}
 		rm.Topic = topic
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -193,7 +194,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 			return rm, err
 		}
 		rm.Invited = true
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -206,7 +207,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 			return rm, classify("chat.postMessage (card)", err)
 		}
 		rm.CardTS, rm.CardRev = ts, cardRev(blocks)
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -218,7 +219,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 			}
 		}
 		rm.Pinned = true
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return rm, err
 		}
 	}
@@ -348,7 +349,7 @@ func (c *Chat) invite(ctx context.Context, channelID string, users []string) err
 // room loads the mapping of an incident, recovering it from Slack when this worker has none
 // (another worker opened the room, or the file was lost).
 func (c *Chat) room(ctx context.Context, incidentID string) (room, bool, error) {
-	rm, found, err := c.store.load(incidentID)
+	rm, found, err := c.store.load(ctx, incidentID)
 	if err != nil || found {
 		return rm, found, err
 	}
@@ -357,7 +358,7 @@ func (c *Chat) room(ctx context.Context, incidentID string) (room, bool, error) 
 		return rm, found, err
 	}
 	c.cfg.Logger.Info("slack room recovered from Slack", "incident", incidentID, "channel", rm.ChannelID)
-	return rm, true, c.store.save(rm)
+	return rm, true, c.store.save(ctx, rm)
 }
 
 // recover finds the channel whose purpose names the incident, and the card among its pins.
@@ -439,7 +440,7 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 			return err
 		}
 		rm.LastPost.mark("channel")
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return err
 		}
 	}
@@ -456,7 +457,7 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 			return err
 		}
 		rm.LastPost.mark(step)
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return err
 		}
 	}
@@ -529,7 +530,7 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 	_, _, _, err = c.api.UpdateMessageContext(ctx, rm.ChannelID, rm.CardTS, slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(blocks...))
 	if code := slackCode(err); code == "message_not_found" || code == "cant_update_message" {
 		rm.CardTS, rm.Pinned = "", false
-		if err := c.store.save(rm); err != nil {
+		if err := c.store.save(ctx, rm); err != nil {
 			return err
 		}
 		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
@@ -544,7 +545,7 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 		return classify("chat.update (card)", err)
 	}
 	rm.CardRev = cardRev(blocks)
-	if err := c.store.save(rm); err != nil {
+	if err := c.store.save(ctx, rm); err != nil {
 		return err
 	}
 	return c.updateTopic(ctx, rm, card)
@@ -559,7 +560,7 @@ func (c *Chat) updateTopic(ctx context.Context, rm room, card activities.Card) e
 			}
 		}
 		rm.Topic = topic
-		return c.store.save(rm)
+		return c.store.save(ctx, rm)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
+	"github.com/breachops/breach/internal/store"
 )
 
 func TestChannelName(t *testing.T) {
@@ -81,8 +83,9 @@ func TestOpenRoom(t *testing.T) {
 	assert.Equal(t, []string{breachslack.BlockCardHeader, breachslack.BlockCardSummary, breachslack.BlockCardContainment, breachslack.BlockCardFooter},
 		blockNames(t, card.Blocks))
 	assert.Contains(t, card.Text, "INC-20261128-7F3A")
-	roomFile, err := breachslack.RoomFile(dir, "INC-20261128-7F3A")
+	roomKey, err := breachslack.RoomKey("INC-20261128-7F3A")
 	require.NoError(t, err)
+	roomFile := filepath.Join(dir, filepath.FromSlash(roomKey))
 	assert.FileExists(t, roomFile)
 
 	// Opening again (a retried activity) changes nothing.
@@ -353,7 +356,7 @@ func TestErrorClassification(t *testing.T) {
 				})
 			}
 			if tt.token != token {
-				c, err = breachslack.New(breachslack.Config{Token: tt.token, APIURL: ws.APIURL(), Dir: c2dir(t, ws, c)})
+				c, err = breachslack.New(breachslack.Config{Token: tt.token, APIURL: ws.APIURL(), Store: c2store(t, ws, c)})
 				require.NoError(t, err)
 			}
 			start := time.Now()
@@ -371,21 +374,24 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
-// c2dir is the room directory of a chat built by newChat: the tests keep it in the workspace's
-// first channel's mapping, so a second adapter with another token finds the same room.
-func c2dir(t *testing.T, ws *slackfake.Workspace, _ *breachslack.Chat) string {
+// c2store is a store holding the room of a chat built by newChat, recovered from the
+// workspace's first channel, so a second adapter with another token finds the same room.
+func c2store(t *testing.T, ws *slackfake.Workspace, _ *breachslack.Chat) *store.Store {
 	t.Helper()
 	dir := t.TempDir()
+	st, err := store.Local(dir)
+	require.NoError(t, err)
 	ch := ws.Channels()[0]
-	c, err := breachslack.New(breachslack.Config{Token: token, APIURL: ws.APIURL(), Dir: dir})
+	c, err := breachslack.New(breachslack.Config{Token: token, APIURL: ws.APIURL(), Store: st})
 	require.NoError(t, err)
 	// Recovered from Slack into dir.
 	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "x"}))
-	roomFile, err := breachslack.RoomFile(dir, "INC-20261128-7F3A")
+	roomKey, err := breachslack.RoomKey("INC-20261128-7F3A")
 	require.NoError(t, err)
+	roomFile := filepath.Join(dir, filepath.FromSlash(roomKey))
 	_, err = os.Stat(roomFile)
 	require.NoError(t, err, "channel %s", ch.ID)
-	return dir
+	return st
 }
 
 func TestNewNeedsToken(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/breachops/breach/activities"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
+	"github.com/breachops/breach/internal/store"
 )
 
 const token = "xoxb-test-token"
@@ -45,10 +46,18 @@ func newWorkspace(t *testing.T) *slackfake.Workspace {
 	return ws
 }
 
+// newChat is the adapter of a worker whose store is the directory dir ("" for none).
 func newChat(t *testing.T, ws *slackfake.Workspace, dir string) *breachslack.Chat {
 	t.Helper()
+	var st *store.Store
+	if dir != "" {
+		var err error
+		st, err = store.Local(dir)
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+	}
 	c, err := breachslack.New(breachslack.Config{
-		Token: token, APIURL: ws.APIURL(), Dir: dir,
+		Token: token, APIURL: ws.APIURL(), Store: st,
 		Responders: []string{responder, "not-a-slack-id"},
 		DPO:        []string{actor(dpo), "demo-dpo", "slack:T0OTHER/" + foreigner}, Commanders: []string{actor(commander)},
 		Teams: []string{team},

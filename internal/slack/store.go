@@ -1,15 +1,14 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
+	recstore "github.com/breachops/breach/internal/store"
 )
 
 // room is what the adapter remembers of an incident's channel. Each step of opening the room is
@@ -50,34 +49,38 @@ func (p *postProgress) done(step string) bool {
 
 func (p *postProgress) mark(step string) { p.Done = append(p.Done, step) }
 
-// store keeps the incident → channel and card mapping. With a directory it is a small JSON file
-// per incident, <dir>/incidents/<id>/slack-room.json, so it survives a worker restart; without
-// one it lives in memory and a restarted worker recovers it from Slack (see Chat.recover).
+// store keeps the incident → channel and card mapping: a small JSON record per incident,
+// incidents/<id>/slack-room.json in the installation's store, which every worker shares (so a
+// retry on another worker resumes where the first stopped); without a store it lives in memory
+// and a restarted worker recovers it from Slack (see Chat.recover).
 type store struct {
-	dir string
+	st  *recstore.Store
 	mu  sync.Mutex
 	mem map[string]room
 }
 
-// RoomFile is where the mapping of an incident is kept under dir (BREACH_HOME), or an error
-// when incidentID is not an incident ID.
-func RoomFile(dir, incidentID string) (string, error) {
-	return activities.IncidentPath(dir, incidentID, "slack-room.json")
+// RoomKey is the store key of an incident's mapping, or an error when incidentID is not an
+// incident ID.
+func RoomKey(incidentID string) (string, error) {
+	if err := incident.ValidateID(incidentID); err != nil {
+		return "", err
+	}
+	return "incidents/" + incidentID + "/slack-room.json", nil
 }
 
-func (s *store) load(incidentID string) (room, bool, error) {
-	if s.dir == "" {
+func (s *store) load(ctx context.Context, incidentID string) (room, bool, error) {
+	if s.st == nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		r, ok := s.mem[incidentID]
 		return r, ok, nil
 	}
-	path, err := RoomFile(s.dir, incidentID)
+	key, err := RoomKey(incidentID)
 	if err != nil {
 		return room{}, false, fmt.Errorf("read the Slack room: %w", err)
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, err := s.st.Get(ctx, key)
+	if errors.Is(err, recstore.ErrNotFound) {
 		return room{}, false, nil
 	}
 	if err != nil {
@@ -85,13 +88,13 @@ func (s *store) load(incidentID string) (room, bool, error) {
 	}
 	var r room
 	if err := json.Unmarshal(b, &r); err != nil {
-		return room{}, false, fmt.Errorf("read the Slack room of %s from %s: %w", incidentID, path, err)
+		return room{}, false, fmt.Errorf("read the Slack room of %s from %s: %w", incidentID, s.st.Where(key), err)
 	}
 	return r, r.ChannelID != "", nil
 }
 
-func (s *store) save(r room) error {
-	if s.dir == "" {
+func (s *store) save(ctx context.Context, r room) error {
+	if s.st == nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.mem == nil {
@@ -104,27 +107,12 @@ func (s *store) save(r room) error {
 	if err != nil {
 		return err
 	}
-	path, err := RoomFile(s.dir, r.IncidentID)
+	key, err := RoomKey(r.IncidentID)
 	if err != nil {
 		return fmt.Errorf("save the Slack room: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := s.st.Put(ctx, key, b); err != nil {
 		return fmt.Errorf("save the Slack room of %s: %w", r.IncidentID, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".slack-room-*")
-	if err != nil {
-		return fmt.Errorf("save the Slack room of %s: %w", r.IncidentID, err)
-	}
-	_, werr := tmp.Write(b)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save the Slack room of %s: %w", r.IncidentID, werr)
 	}
 	return nil
 }
