@@ -3,6 +3,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"crypto/ed25519"
 	"io"
@@ -14,30 +16,9 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-// DatasetRef names the affected-subjects dataset. The workflow holds only this reference and
-// counts, never the rows.
-type DatasetRef struct {
-	// URI names a dataset of the store: dataset:<name>. (Incidents declared before the store
-	// carry a path; the worker no longer opens those.)
-	URI string `json:"uri"`
-	// SHA256 pins the content once the scope phase has read it.
-	SHA256 string `json:"sha256,omitempty"`
-}
+type DatasetRef = incident.DatasetRef
 
-// Organisation describes the controller, for reports and notices.
-type Organisation struct {
-	Name           string   `json:"name"`
-	Timezone       string   `json:"timezone"`
-	Role           string   `json:"role"`
-	Establishments []string `json:"establishments,omitempty"`
-	Sectors        []string `json:"sectors,omitempty"`
-	// DPOContact is the Art. 33(3)(b) contact point.
-	DPOContact string `json:"dpo_contact"`
-	// MailFrom is the sender of reports and notices.
-	MailFrom string `json:"mail_from"`
-	// SubjectContact is where affected people can ask questions.
-	SubjectContact string `json:"subject_contact,omitempty"`
-}
+type Organisation = incident.Organisation
 
 // Chat is the incident room: Slack, or the console and incident log. Best effort by contract:
 // callers never wait on it for containment or notification.
@@ -48,62 +29,13 @@ type Chat interface {
 	UpdateCard(ctx context.Context, c Card) error
 }
 
-// Card is the incident card: phase, containment, deadlines, alerts, what is pending. It holds no
-// personal data of a subject.
-type Card struct {
-	IncidentID  string             `json:"incident_id"`
-	Title       string             `json:"title"`
-	Drill       bool               `json:"drill,omitempty"`
-	Phase       string             `json:"phase"`
-	DeclaredBy  string             `json:"declared_by"`
-	AwareAt     time.Time          `json:"aware_at"`
-	Containment []SystemStatus     `json:"containment"`
-	Risk        string             `json:"risk,omitempty"`
-	Obligations []ObligationStatus `json:"obligations,omitempty"`
-	Alerts      AlertProgress      `json:"alerts"`
-	// Pending lists what people must do next, as "step (role): description".
-	Pending  []string  `json:"pending,omitempty"`
-	ClosedAt time.Time `json:"closed_at,omitzero"`
-	ClosedBy string    `json:"closed_by,omitempty"`
-}
+type Card = incident.Card
 
-// RoomRequest asks for an incident room.
-type RoomRequest struct {
-	IncidentID string `json:"incident_id"`
-	// AwareAt lets the room show the first deadline from the start.
-	AwareAt    time.Time `json:"aware_at,omitzero"`
-	Title      string    `json:"title"`
-	Drill      bool      `json:"drill,omitempty"`
-	DeclaredBy string    `json:"declared_by"`
-}
+type RoomRequest = incident.RoomRequest
 
-// Room is an incident room.
-type Room struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	URL  string `json:"url,omitempty"`
-}
+type Room = incident.Room
 
-// ChatMessage is one message to the incident room. Text never holds a subject's personal data.
-type ChatMessage struct {
-	IncidentID string `json:"incident_id"`
-	Kind       string `json:"kind"`
-	Text       string `json:"text"`
-	Drill      bool   `json:"drill,omitempty"`
-	// Urgent messages also reach the DPO and the incident commander directly.
-	Urgent bool `json:"urgent,omitempty"`
-	// What the message is about, for adapters to render from (never from Text): the step it
-	// asks a person to take (incident.Step…), the obligation or system it concerns, the
-	// deadline, and whether that deadline has passed.
-	Step       string    `json:"step,omitempty"`
-	Obligation string    `json:"obligation,omitempty"`
-	System     string    `json:"system,omitempty"`
-	DueAt      time.Time `json:"due_at,omitzero"`
-	Overdue    bool      `json:"overdue,omitempty"`
-	// Fold names a line of reminders: a message with the same fold replaces the one before it
-	// (Slack edits it in place) instead of adding one more.
-	Fold string `json:"fold,omitempty"`
-}
+type ChatMessage = incident.ChatMessage
 
 // Mailer sends one email. Sending a message whose Key was sent before delivers nothing new and
 // reports Duplicate.

@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,16 +16,11 @@ import (
 	"github.com/breachops/breach/internal/firewall"
 )
 
-// ContainInput names one system of one incident.
-type ContainInput struct {
-	IncidentID string `json:"incident_id"`
-	System     string `json:"system"`
-	Drill      bool   `json:"drill,omitempty"`
-}
+type ContainInput = incident.ContainInput
 
-// ErrTypeFirewallPermanent is the application error type of firewall errors that retries cannot
-// fix; the containment workflow turns them into a human task at once.
-const ErrTypeFirewallPermanent = "FirewallPermanent"
+const (
+	ErrTypeFirewallPermanent = incident.ErrTypeFirewallPermanent
+)
 
 // Isolate cuts the system off the network through its provider and records the evidence.
 func (a *Activities) Isolate(ctx context.Context, in ContainInput) (firewall.Evidence, error) {

@@ -211,7 +211,7 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 				blk.rows.Invalid++
 				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.InvalidAddress})
 			default:
-				route, ok := in.Notice.route(row.Jurisdiction)
+				route, ok := in.Notice.Route(row.Jurisdiction)
 				if !ok {
 					blk.rows.NotCovered++
 					break

@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"errors"
 	"fmt"
@@ -15,23 +17,9 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-// NoticePlanInput asks how an alerts run covers a dataset from a position on.
-type NoticePlanInput struct {
-	IncidentID string            `json:"incident_id"`
-	Dataset    DatasetRef        `json:"dataset"`
-	From       subjects.Position `json:"from"`
-}
+type NoticePlanInput = incident.NoticePlanInput
 
-// NoticePlan is how an alerts run covers the dataset: SendNotices activities of RangeRows rows,
-// Parallel of them at once, the i-th starting at Starts[i]. Without Starts, one chunk follows
-// another, each starting where the last ended. It holds positions and counts only.
-type NoticePlan struct {
-	RangeRows int                 `json:"range_rows,omitempty"`
-	Parallel  int                 `json:"parallel,omitempty"`
-	Starts    []subjects.Position `json:"starts,omitempty"`
-	// Rows counts the data rows from the start.
-	Rows int `json:"rows,omitempty"`
-}
+type NoticePlan = incident.NoticePlan
 
 // planHeartbeatRows is how often PlanNotices heartbeats while it reads.
 const planHeartbeatRows = 50000
@@ -87,30 +75,9 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 	return plan, nil
 }
 
-// NoticeFinishInput asks for the final account of an incident's customer alerts.
-type NoticeFinishInput struct {
-	IncidentID string     `json:"incident_id"`
-	Dataset    DatasetRef `json:"dataset"`
-}
+type NoticeFinishInput = incident.NoticeFinishInput
 
-// NoticeSummary is the ledger's account of an incident's customer alerts, over all its runs:
-// counts, and where the list of people who may have been notified twice is.
-type NoticeSummary struct {
-	// Ledger is false on the outbox path, which keeps no ledger: the rest is then empty.
-	Ledger bool `json:"ledger"`
-	// Sent counts people notified (possibly duplicated included).
-	Sent               int `json:"sent"`
-	Rejected           int `json:"rejected"`
-	Invalid            int `json:"invalid"`
-	Duplicates         int `json:"duplicates"`
-	PossiblyDuplicated int `json:"possibly_duplicated"`
-	// AmbiguousBatches counts batches whose outcome was unknown at some point; FailedBatches
-	// those left failed.
-	AmbiguousBatches int `json:"ambiguous_batches"`
-	FailedBatches    int `json:"failed_batches"`
-	// List is the file naming the possibly duplicated people by subject key and dataset row.
-	List string `json:"list,omitempty"`
-}
+type NoticeSummary = incident.NoticeSummary
 
 // PossiblyDuplicatedPath is where FinishNotices lists the people of an incident who may have
 // received two notices: subject key, dataset row and line; no address or name.

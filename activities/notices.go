@@ -1,110 +1,31 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/internal/mail"
-	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
 )
 
-// NoticeContent is the incident-wide part of the customer notice.
-type NoticeContent struct {
-	OrgName      string `json:"org_name"`
-	From         string `json:"from"`
-	Title        string `json:"title"`
-	WhatHappened string `json:"what_happened"`
-	Consequences string `json:"consequences,omitempty"`
-	Measures     string `json:"measures,omitempty"`
-	Advice       string `json:"advice,omitempty"`
-	Contact      string `json:"contact"`
-	// AwareAt is when the organisation discovered the breach.
-	AwareAt time.Time `json:"aware_at"`
-	// Routes say which notice each person receives: the first route covering the person's
-	// jurisdiction. A person no route covers is not notified (no law requires it).
-	Routes []NoticeRoute `json:"routes"`
-}
+type NoticeContent = incident.NoticeContent
 
-// NoticeRoute is the notice one obligation requires, and whom it covers.
-type NoticeRoute struct {
-	Obligation string `json:"obligation"`
-	Template   string `json:"template"`
-	// Subjects are jurisdiction patterns (a code, EEA, US-*); empty covers everyone.
-	Subjects []string `json:"subjects,omitempty"`
-}
+type NoticeRoute = incident.NoticeRoute
 
-// route returns the notice route for a person resident in jurisdiction, if any.
-func (c NoticeContent) route(jurisdiction string) (NoticeRoute, bool) {
-	for _, r := range c.Routes {
-		if (rules.Obligation{Subjects: r.Subjects}).Covers(jurisdiction) {
-			return r, true
-		}
-	}
-	return NoticeRoute{}, false
-}
+type NoticeChunkInput = incident.NoticeChunkInput
 
-// NoticeChunkInput asks for the notices of the next MaxRows rows from Position.
-type NoticeChunkInput struct {
-	IncidentID string            `json:"incident_id"`
-	Drill      bool              `json:"drill,omitempty"`
-	Dataset    DatasetRef        `json:"dataset"`
-	From       subjects.Position `json:"from"`
-	MaxRows    int               `json:"max_rows"`
-	Notice     NoticeContent     `json:"notice"`
-	// Rerun is set on a later alerts run of the incident: people may have been notified under
-	// other batches, so each is looked up before sending (SendGrid path; the outbox is keyed by
-	// address anyway).
-	Rerun bool `json:"rerun,omitempty"`
-}
+type NoticeCounts = incident.NoticeCounts
 
-// NoticeCounts counts what happened to rows.
-type NoticeCounts struct {
-	Rows        int `json:"rows"`
-	Sent        int `json:"sent"`
-	AlreadySent int `json:"already_sent"`
-	Invalid     int `json:"invalid"`
-	Duplicates  int `json:"duplicates"`
-	Unusable    int `json:"unusable"`
-	// NotCovered counts people no notice obligation covers (e.g. outside the laws that apply).
-	NotCovered int `json:"not_covered"`
-	// Rejected counts people SendGrid refused (a 400 isolated by splitting): not notified.
-	Rejected int `json:"rejected,omitempty"`
-	// PossiblyDuplicated counts people sent again after an unknown outcome, without Email
-	// Activity to check whether the first request reached them.
-	PossiblyDuplicated int `json:"possibly_duplicated,omitempty"`
-	// Ambiguous counts batches whose last request had an unknown outcome and were reconciled.
-	Ambiguous int `json:"ambiguous,omitempty"`
-}
-
-// Add adds o to c.
-func (c *NoticeCounts) Add(o NoticeCounts) {
-	c.Rows += o.Rows
-	c.Sent += o.Sent
-	c.AlreadySent += o.AlreadySent
-	c.Invalid += o.Invalid
-	c.Duplicates += o.Duplicates
-	c.Unusable += o.Unusable
-	c.NotCovered += o.NotCovered
-	c.Rejected += o.Rejected
-	c.PossiblyDuplicated += o.PossiblyDuplicated
-	c.Ambiguous += o.Ambiguous
-}
-
-// NoticeChunkResult says where the next chunk starts and what this one did.
-type NoticeChunkResult struct {
-	Next   subjects.Position `json:"next"`
-	Done   bool              `json:"done"`
-	Counts NoticeCounts      `json:"counts"`
-}
+type NoticeChunkResult = incident.NoticeChunkResult
 
 type noticeView struct {
 	NoticeContent
@@ -170,7 +91,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 		case !row.Mailable():
 			res.Counts.Invalid++
 		default:
-			route, ok := in.Notice.route(row.Jurisdiction)
+			route, ok := in.Notice.Route(row.Jurisdiction)
 			if !ok {
 				res.Counts.NotCovered++
 				break

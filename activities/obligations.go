@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"errors"
 
@@ -9,8 +11,9 @@ import (
 	"github.com/breachops/breach/internal/rules"
 )
 
-// ErrTypeInvalidFacts is facts the rules cannot evaluate: retrying does not change them.
-const ErrTypeInvalidFacts = "InvalidFacts"
+const (
+	ErrTypeInvalidFacts = incident.ErrTypeInvalidFacts
+)
 
 // EvaluateObligations applies the rules to an incident's facts. It runs beside the workflow (a
 // local activity) so that the result, with the rulebook's version, is recorded in the history.

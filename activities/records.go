@@ -13,17 +13,7 @@ import (
 	"github.com/breachops/breach/templates"
 )
 
-// CloseOutput says where the closing records were written.
-type CloseOutput struct {
-	// Register is the breach-register entry (Art. 33(5)), written for every breach.
-	Register string `json:"register"`
-	// Report is the post-incident report.
-	Report string `json:"report"`
-	// Timeline is the incident timeline.
-	Timeline string `json:"timeline"`
-	// Evidence is the containment evidence.
-	Evidence string `json:"evidence"`
-}
+type CloseOutput = incident.CloseOutput
 
 // RegisterDir holds one breach-register entry per incident.
 func RegisterDir(root string) string { return filepath.Join(root, "register") }

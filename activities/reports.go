@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"context"
 	"fmt"
 	"time"
@@ -9,40 +11,10 @@ import (
 
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
-	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
 )
 
-// ReportInput is everything a regulator report is drafted from: facts, counts and decisions,
-// never a subject's personal data.
-type ReportInput struct {
-	IncidentID   string           `json:"incident_id"`
-	Title        string           `json:"title"`
-	Description  string           `json:"description,omitempty"`
-	Drill        bool             `json:"drill,omitempty"`
-	Obligation   rules.Obligation `json:"obligation"`
-	Organisation Organisation     `json:"organisation"`
-	AwareAt      time.Time        `json:"aware_at"`
-	AwareZone    string           `json:"aware_zone,omitempty"`
-	DeclaredBy   string           `json:"declared_by"`
-	Systems      []string         `json:"systems"`
-	Containment  []SystemStatus   `json:"containment"`
-	Scope        subjects.Summary `json:"scope"`
-	Decision     Decision         `json:"decision"`
-	// NotifySubjects and SubjectsReason say whether and why (not) subjects are told.
-	NotifySubjects bool   `json:"notify_subjects"`
-	SubjectsReason string `json:"subjects_reason,omitempty"`
-	// RecipientName and RecipientAddress name the authority.
-	RecipientName    string `json:"recipient_name,omitempty"`
-	RecipientAddress string `json:"recipient_address,omitempty"`
-	// Set when submitting.
-	LateReasons string    `json:"late_reasons,omitempty"`
-	SubmittedAt time.Time `json:"submitted_at,omitzero"`
-	// Sequence numbers supplementary submissions; 0 is the initial one. Supplement says what
-	// the supplementary submission adds.
-	Sequence   int    `json:"sequence,omitempty"`
-	Supplement string `json:"supplement,omitempty"`
-}
+type ReportInput = incident.ReportInput
 
 type reportView struct {
 	ReportInput
@@ -50,18 +22,9 @@ type reportView struct {
 	PreparedAt time.Time
 }
 
-// Draft is a drafted report.
-type Draft struct {
-	Path    string `json:"path"`
-	Subject string `json:"subject"`
-}
+type Draft = incident.Draft
 
-// Submission is a submitted report.
-type Submission struct {
-	Path      string    `json:"path"`
-	MessageID string    `json:"message_id"`
-	At        time.Time `json:"at"`
-}
+type Submission = incident.Submission
 
 // ReportsDir is where an incident's reports are written.
 func ReportsDir(root, incidentID string) (string, error) {

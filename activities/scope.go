@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"bufio"
 	"context"
 	"errors"
@@ -17,24 +19,15 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-// Error types of the scope phase that a retry cannot fix: the dataset must be corrected.
 const (
-	ErrTypeSubjectsMissingColumn = "SubjectsMissingColumn"
-	ErrTypeSubjectsUnreadable    = "SubjectsUnreadable"
-	ErrTypeSubjectsChanged       = "SubjectsChanged"
+	ErrTypeSubjectsMissingColumn = incident.ErrTypeSubjectsMissingColumn
+	ErrTypeSubjectsUnreadable    = incident.ErrTypeSubjectsUnreadable
+	ErrTypeSubjectsChanged       = incident.ErrTypeSubjectsChanged
 )
 
-// ScopeInput names the dataset of one incident.
-type ScopeInput struct {
-	IncidentID string     `json:"incident_id"`
-	Dataset    DatasetRef `json:"dataset"`
-}
+type ScopeInput = incident.ScopeInput
 
-// ScopeResult is the scope in counts, and the dataset reference pinned to its content.
-type ScopeResult struct {
-	Summary subjects.Summary `json:"summary"`
-	Dataset DatasetRef       `json:"dataset"`
-}
+type ScopeResult = incident.ScopeResult
 
 // StoreDatasets opens the datasets of the store (dataset:<name>): never a path a person gave.
 type StoreDatasets struct{ Store *datasets.Store }

@@ -302,7 +302,7 @@ func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 	}
 	labels := map[string]bool{}
 	for _, row := range rows {
-		route, ok := n.route(row.Jurisdiction)
+		route, ok := n.Route(row.Jurisdiction)
 		require.True(t, ok, row.Jurisdiction)
 		grp, err := g.group(route, row)
 		require.NoError(t, err)

@@ -17,6 +17,8 @@
 package subjects
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"bufio"
 	"encoding/csv"
 	"errors"
@@ -48,35 +50,19 @@ type Row struct {
 	Note *Issue
 }
 
-// Issue kinds.
 const (
-	IssueMissingValue        = "missing-value"
-	IssueMissingColumns      = "missing-columns"
-	IssueInvalidEmail        = "invalid-email"
-	IssueInvalidJurisdiction = "invalid-jurisdiction"
-	IssueDuplicate           = "duplicate-subject"
-	IssueMalformed           = "malformed-row"
-	// IssueFieldTooLong: a value of a column the reader uses is longer than Limits.MaxField.
-	IssueFieldTooLong = "field-too-long"
-	// IssueUnknownCategory: data_categories holds a value outside the vocabulary; it is
-	// counted as other. A note, not a problem: the row stays usable.
-	IssueUnknownCategory = "unknown-category"
+	IssueMissingValue        = incident.IssueMissingValue
+	IssueMissingColumns      = incident.IssueMissingColumns
+	IssueInvalidEmail        = incident.IssueInvalidEmail
+	IssueInvalidJurisdiction = incident.IssueInvalidJurisdiction
+	IssueDuplicate           = incident.IssueDuplicate
+	IssueMalformed           = incident.IssueMalformed
+	IssueFieldTooLong        = incident.IssueFieldTooLong
+	IssueUnknownCategory     = incident.IssueUnknownCategory
 )
 
-// Issue is a problem found on one line. It carries no personal data.
-type Issue struct {
-	Row    int    `json:"row"`
-	Line   int    `json:"line"`
-	Kind   string `json:"kind"`
-	Column string `json:"column,omitempty"`
-}
-
-func (i Issue) String() string {
-	if i.Column != "" {
-		return fmt.Sprintf("line %d: %s (%s)", i.Line, i.Kind, i.Column)
-	}
-	return fmt.Sprintf("line %d: %s", i.Line, i.Kind)
-}
+// Issue is a problem found on one line (incident.ScopeIssue).
+type Issue = incident.ScopeIssue
 
 // MissingColumnError reports a required column absent from the header. It names the header's
 // fields by our column names and positions only: when the file has no header row, its first
@@ -385,12 +371,8 @@ func size(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// Position is where a reader stands in a dataset: enough to resume reading there.
-type Position struct {
-	Offset int64 `json:"offset"` // byte offset of the next row
-	Line   int   `json:"line"`   // line number of the next row
-	Index  int   `json:"index"`  // data rows before the next row
-}
+// Position is where a reader of a dataset stands (incident.DatasetPosition).
+type Position = incident.DatasetPosition
 
 // Resume returns a reader over r, which must start at byte offset pos.Offset of the dataset,
 // a Position returned by a reader of the same dataset. It keeps the limits of the reader that

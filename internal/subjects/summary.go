@@ -1,6 +1,8 @@
 package subjects
 
 import (
+	"github.com/breachops/breach/incident"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,34 +12,8 @@ import (
 // MaxListedIssues caps the issues listed one by one in a Summary; all are counted.
 const MaxListedIssues = 200
 
-// Summary is the scope of a dataset in counts only: safe for workflow history, logs and chat.
-type Summary struct {
-	// Rows is the number of data rows read.
-	Rows int `json:"rows"`
-	// Subjects is the number of distinct data subjects (duplicates excluded).
-	Subjects int `json:"subjects"`
-	// Records is the number of personal-data records: one per data category per subject.
-	Records int `json:"records"`
-	// Mailable is the number of distinct subjects with a valid email address.
-	Mailable   int `json:"mailable"`
-	Invalid    int `json:"invalid_addresses"`
-	Duplicates int `json:"duplicates"`
-	Unusable   int `json:"unusable_rows"`
-	// ByJurisdiction counts subjects by ISO country code, or US-XX for US states.
-	ByJurisdiction map[string]int `json:"by_jurisdiction"`
-	// MailableByJurisdiction counts the subjects with a usable address, by jurisdiction.
-	MailableByJurisdiction map[string]int `json:"mailable_by_jurisdiction"`
-	// ByCategory counts subjects by data category, each a word of the vocabulary
-	// (rules.Categories); values outside it count as other.
-	ByCategory map[string]int `json:"by_category"`
-	// IssueCounts counts the issues by kind; Issues lists the first MaxListedIssues, by line:
-	// the rows' problems and notes (an unknown data category).
-	IssueCounts map[string]int `json:"issue_counts,omitempty"`
-	Issues      []Issue        `json:"issues,omitempty"`
-	// SHA256 and Bytes identify the exact dataset the counts describe.
-	SHA256 string `json:"sha256"`
-	Bytes  int64  `json:"bytes"`
-}
+// Summary is the scope of a dataset in counts (incident.ScopeSummary).
+type Summary = incident.ScopeSummary
 
 // Scan reads a whole dataset with DefaultLimits and returns its summary. onIssue, if not nil,
 // sees every issue (notes included), including those past MaxListedIssues.

@@ -1,0 +1,84 @@
+package incident
+
+import (
+	"time"
+
+	"github.com/breachops/breach/internal/rules"
+)
+
+// Error types of the scope phase that a retry cannot fix: the dataset must be corrected.
+const (
+	ErrTypeSubjectsMissingColumn = "SubjectsMissingColumn"
+	ErrTypeSubjectsUnreadable    = "SubjectsUnreadable"
+	ErrTypeSubjectsChanged       = "SubjectsChanged"
+)
+
+// ScopeInput names the dataset of one incident.
+type ScopeInput struct {
+	IncidentID string     `json:"incident_id"`
+	Dataset    DatasetRef `json:"dataset"`
+}
+
+// ScopeResult is the scope in counts, and the dataset reference pinned to its content.
+type ScopeResult struct {
+	Summary ScopeSummary `json:"summary"`
+	Dataset DatasetRef   `json:"dataset"`
+}
+
+// ContainInput names one system of one incident.
+type ContainInput struct {
+	IncidentID string `json:"incident_id"`
+	System     string `json:"system"`
+	Drill      bool   `json:"drill,omitempty"`
+}
+
+// ErrTypeFirewallPermanent is the application error type of firewall errors that retries cannot
+// fix; the containment workflow turns them into a human task at once.
+const ErrTypeFirewallPermanent = "FirewallPermanent"
+
+// ErrTypeInvalidFacts is facts the rules cannot evaluate: retrying does not change them.
+const ErrTypeInvalidFacts = "InvalidFacts"
+
+// ReportInput is everything a regulator report is drafted from: facts, counts and decisions,
+// never a subject's personal data.
+type ReportInput struct {
+	IncidentID   string           `json:"incident_id"`
+	Title        string           `json:"title"`
+	Description  string           `json:"description,omitempty"`
+	Drill        bool             `json:"drill,omitempty"`
+	Obligation   rules.Obligation `json:"obligation"`
+	Organisation Organisation     `json:"organisation"`
+	AwareAt      time.Time        `json:"aware_at"`
+	AwareZone    string           `json:"aware_zone,omitempty"`
+	DeclaredBy   string           `json:"declared_by"`
+	Systems      []string         `json:"systems"`
+	Containment  []SystemStatus   `json:"containment"`
+	Scope        ScopeSummary     `json:"scope"`
+	Decision     Decision         `json:"decision"`
+	// NotifySubjects and SubjectsReason say whether and why (not) subjects are told.
+	NotifySubjects bool   `json:"notify_subjects"`
+	SubjectsReason string `json:"subjects_reason,omitempty"`
+	// RecipientName and RecipientAddress name the authority.
+	RecipientName    string `json:"recipient_name,omitempty"`
+	RecipientAddress string `json:"recipient_address,omitempty"`
+	// Set when submitting.
+	LateReasons string    `json:"late_reasons,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	// Sequence numbers supplementary submissions; 0 is the initial one. Supplement says what
+	// the supplementary submission adds.
+	Sequence   int    `json:"sequence,omitempty"`
+	Supplement string `json:"supplement,omitempty"`
+}
+
+// Draft is a drafted report.
+type Draft struct {
+	Path    string `json:"path"`
+	Subject string `json:"subject"`
+}
+
+// Submission is a submitted report.
+type Submission struct {
+	Path      string    `json:"path"`
+	MessageID string    `json:"message_id"`
+	At        time.Time `json:"at"`
+}
