@@ -107,7 +107,7 @@ func declareAndStart(b *testing.B, c client.Client, id, csvPath string) time.Tim
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.IncidentWorkflow, d)
+	}, workflows.IncidentWorkflow, workflows.IncidentInput{Declaration: d})
 	if err != nil {
 		b.Fatalf("start incident %s: %v", id, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -27,21 +27,21 @@ const changeAlertsPlan = "alerts-plan"
 
 // AlertsInput starts, or continues, the customer alerts of an incident.
 type AlertsInput struct {
-	IncidentID string                   `json:"incident_id"`
-	Drill      bool                     `json:"drill,omitempty"`
-	Dataset    activities.DatasetRef    `json:"dataset"`
-	Total      int                      `json:"total"`
-	Notice     activities.NoticeContent `json:"notice"`
+	IncidentID string                 `json:"incident_id"`
+	Drill      bool                   `json:"drill,omitempty"`
+	Dataset    incident.DatasetRef    `json:"dataset"`
+	Total      int                    `json:"total"`
+	Notice     incident.NoticeContent `json:"notice"`
 	// Run numbers the alerts runs of the incident from 1. Later runs may meet people an
 	// earlier run notified, so each person is looked up before sending.
 	Run int `json:"run,omitempty"`
 	// Carried across continue-as-new.
-	From      subjects.Position       `json:"from"`
-	Counts    activities.NoticeCounts `json:"counts"`
-	StartedAt time.Time               `json:"started_at,omitzero"`
+	From      subjects.Position     `json:"from"`
+	Counts    incident.NoticeCounts `json:"counts"`
+	StartedAt time.Time             `json:"started_at,omitzero"`
 	// Plan is the notice plan once made; NextRange the first of its ranges not yet sent.
-	Plan      *activities.NoticePlan `json:"plan,omitempty"`
-	NextRange int                    `json:"next_range,omitempty"`
+	Plan      *incident.NoticePlan `json:"plan,omitempty"`
+	NextRange int                  `json:"next_range,omitempty"`
 }
 
 // AlertsWorkflow sends the customer notice to every mailable subject of the dataset, range by
@@ -66,8 +66,8 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 		in.StartedAt = workflow.Now(ctx).UTC()
 	}
 	if in.Plan == nil {
-		var plan activities.NoticePlan
-		err := workflow.ExecuteActivity(planCtx(ctx), a.PlanNotices, activities.NoticePlanInput{
+		var plan incident.NoticePlan
+		err := workflow.ExecuteActivity(planCtx(ctx), a.PlanNotices, incident.NoticePlanInput{
 			IncidentID: in.IncidentID, Dataset: in.Dataset, From: in.From,
 		}).Get(ctx, &plan)
 		if err != nil {
@@ -85,8 +85,8 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 		return AlertProgress{}, err
 	}
 	p := w.progress(ctx, AlertsDone)
-	var sum activities.NoticeSummary
-	err = workflow.ExecuteActivity(finishCtx(ctx), a.FinishNotices, activities.NoticeFinishInput{
+	var sum incident.NoticeSummary
+	err = workflow.ExecuteActivity(finishCtx(ctx), a.FinishNotices, incident.NoticeFinishInput{
 		IncidentID: in.IncidentID, Dataset: in.Dataset,
 	}).Get(ctx, &sum)
 	switch {
@@ -113,12 +113,12 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 	return p, nil
 }
 
-func (w *alertsImpl) chunkInput(from subjects.Position) activities.NoticeChunkInput {
+func (w *alertsImpl) chunkInput(from subjects.Position) incident.NoticeChunkInput {
 	rows := w.in.Plan.RangeRows
 	if rows <= 0 {
 		rows = NoticeChunkRows
 	}
-	return activities.NoticeChunkInput{IncidentID: w.in.IncidentID, Drill: w.in.Drill, Dataset: w.in.Dataset,
+	return incident.NoticeChunkInput{IncidentID: w.in.IncidentID, Drill: w.in.Drill, Dataset: w.in.Dataset,
 		From: from, MaxRows: rows, Notice: w.in.Notice, Rerun: w.in.Run > 1}
 }
 
@@ -129,7 +129,7 @@ func (w *alertsImpl) chunks(ctx workflow.Context) error {
 		if chunk == chunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return workflow.NewContinueAsNewError(ctx, AlertsWorkflow, *in)
 		}
-		var res activities.NoticeChunkResult
+		var res incident.NoticeChunkResult
 		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, w.chunkInput(in.From)).Get(ctx, &res)
 		if err != nil {
 			_, err := w.fail(ctx, fmt.Errorf("send customer notices from dataset row %d: %w", in.From.Index+1, err))
@@ -164,7 +164,7 @@ func (w *alertsImpl) ranges(ctx workflow.Context) error {
 			f := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, w.chunkInput(from))
 			sel.AddFuture(f, func(f workflow.Future) {
 				running--
-				var res activities.NoticeChunkResult
+				var res incident.NoticeChunkResult
 				if err := f.Get(ctx, &res); err != nil {
 					if failure == nil {
 						failure = fmt.Errorf("send customer notices from dataset row %d: %w", from.Index+1, err)
@@ -223,7 +223,7 @@ func planCtx(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsUnreadable},
+			NonRetryableErrorTypes: []string{incident.ErrTypeSubjectsUnreadable},
 		},
 	})
 }
@@ -253,8 +253,8 @@ func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) 
 		if chunk == chunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return AlertProgress{}, workflow.NewContinueAsNewError(ctx, AlertsWorkflow, in)
 		}
-		var res activities.NoticeChunkResult
-		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, activities.NoticeChunkInput{
+		var res incident.NoticeChunkResult
+		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, incident.NoticeChunkInput{
 			IncidentID: in.IncidentID, Drill: in.Drill, Dataset: in.Dataset, From: in.From,
 			MaxRows: NoticeChunkRows, Notice: in.Notice,
 		}).Get(ctx, &res)
@@ -351,7 +351,7 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 	cctx := workflow.WithChildOptions(ctx, inc.childOptions(inc.alertsWorkflowID(run)))
 	fut := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
 		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total, Run: run,
-		Notice: activities.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
+		Notice: incident.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
 			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
 			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
 	})
@@ -395,13 +395,13 @@ func (inc *incidentImpl) alertsWorkflowID(run int) string {
 
 // noticeRoutes lists the notices the obligations require, the most specific first: a person
 // covered by a state's or country's own notice gets that one; one notice per person.
-func (inc *incidentImpl) noticeRoutes() []activities.NoticeRoute {
-	var specific, general []activities.NoticeRoute
+func (inc *incidentImpl) noticeRoutes() []incident.NoticeRoute {
+	var specific, general []incident.NoticeRoute
 	for _, o := range inc.rec.Obligations {
 		if !o.IsNotice() {
 			continue
 		}
-		r := activities.NoticeRoute{Obligation: o.ID, Template: o.Template, Subjects: o.Subjects}
+		r := incident.NoticeRoute{Obligation: o.ID, Template: o.Template, Subjects: o.Subjects}
 		if len(o.Subjects) > 0 {
 			specific = append(specific, r)
 		} else {
@@ -411,7 +411,7 @@ func (inc *incidentImpl) noticeRoutes() []activities.NoticeRoute {
 	routes := append(specific, general...)
 	if len(routes) == 0 && inc.rec.Decision != nil && inc.rec.Decision.NotifySubjects {
 		// The DPO chose to notify though no listed law requires it: everyone gets the plain notice.
-		routes = append(routes, activities.NoticeRoute{Obligation: "dpo-decision", Template: "gdpr-art34-notice"})
+		routes = append(routes, incident.NoticeRoute{Obligation: "dpo-decision", Template: "gdpr-art34-notice"})
 	}
 	return routes
 }

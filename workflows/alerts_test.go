@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -29,8 +30,8 @@ func alertsEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 }
 
 func alertsInput() AlertsInput {
-	return AlertsInput{IncidentID: "INC-1", Dataset: activities.DatasetRef{URI: "/d.csv", SHA256: "abc"}, Total: 9000, Run: 1,
-		Notice: activities.NoticeContent{OrgName: "Shop", From: "privacy@example.test"}}
+	return AlertsInput{IncidentID: "INC-1", Dataset: incident.DatasetRef{URI: "/d.csv", SHA256: "abc"}, Total: 9000, Run: 1,
+		Notice: incident.NoticeContent{OrgName: "Shop", From: "privacy@example.test"}}
 }
 
 func starts(n, rows int) []subjects.Position {
@@ -46,7 +47,7 @@ func starts(n, rows int) []subjects.Position {
 func TestAlertsSendsRangesSideBySide(t *testing.T) {
 	env := alertsEnv(t)
 	env.OnActivity(a.PlanNotices, mock.Anything, mock.Anything).Return(
-		activities.NoticePlan{RangeRows: 2000, Parallel: 3, Starts: starts(5, 2000), Rows: 9100}, nil).Once()
+		incident.NoticePlan{RangeRows: 2000, Parallel: 3, Starts: starts(5, 2000), Rows: 9100}, nil).Once()
 	// Each range takes ten minutes of workflow time; which start together shows the parallelism.
 	var mu sync.Mutex
 	startedAt := map[time.Time]int{}
@@ -59,18 +60,18 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 		}
 	})
 	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			mu.Lock()
 			seen[in.From.Index]++
 			mu.Unlock()
 			if in.MaxRows != 2000 || in.Rerun {
-				return activities.NoticeChunkResult{}, errors.New("wrong input")
+				return incident.NoticeChunkResult{}, errors.New("wrong input")
 			}
 			n := min(2000, 9100-in.From.Index)
-			return activities.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + n}, Done: n < 2000,
-				Counts: activities.NoticeCounts{Rows: n, Sent: n - 20, Invalid: 10, Duplicates: 10, Ambiguous: 1}}, nil
+			return incident.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + n}, Done: n < 2000,
+				Counts: incident.NoticeCounts{Rows: n, Sent: n - 20, Invalid: 10, Duplicates: 10, Ambiguous: 1}}, nil
 		}).After(10 * time.Minute).Times(5)
-	env.OnActivity(a.FinishNotices, mock.Anything, mock.Anything).Return(activities.NoticeSummary{Ledger: true, Sent: 8999,
+	env.OnActivity(a.FinishNotices, mock.Anything, mock.Anything).Return(incident.NoticeSummary{Ledger: true, Sent: 8999,
 		Rejected: 1, AmbiguousBatches: 4, PossiblyDuplicated: 3, List: "/home/incidents/INC-1/alerts/possibly-duplicated.csv"}, nil).Once()
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
 	require.NoError(t, env.GetWorkflowError())
@@ -97,11 +98,11 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 // continues as new from the first range not started.
 func TestAlertsContinueAsNewBetweenRanges(t *testing.T) {
 	env := alertsEnv(t)
-	plan := activities.NoticePlan{RangeRows: 1000, Parallel: 4, Starts: starts(chunksPerRun+50, 1000)}
+	plan := incident.NoticePlan{RangeRows: 1000, Parallel: 4, Starts: starts(chunksPerRun+50, 1000)}
 	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
-			return activities.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 1000},
-				Counts: activities.NoticeCounts{Rows: 1000, Sent: 1000}}, nil
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
+			return incident.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 1000},
+				Counts: incident.NoticeCounts{Rows: 1000, Sent: 1000}}, nil
 		}).Times(chunksPerRun)
 	in := alertsInput()
 	in.Plan = &plan
@@ -122,28 +123,28 @@ func TestAlertsContinueAsNewBetweenRanges(t *testing.T) {
 func TestAlertsLaterRunAndFailure(t *testing.T) {
 	env := alertsEnv(t)
 	env.OnActivity(a.PlanNotices, mock.Anything, mock.Anything).Return(
-		activities.NoticePlan{RangeRows: 1000, Parallel: 2, Starts: starts(4, 1000)}, nil).Once()
+		incident.NoticePlan{RangeRows: 1000, Parallel: 2, Starts: starts(4, 1000)}, nil).Once()
 	var mu sync.Mutex
 	var froms []int
-	record := func(in activities.NoticeChunkInput) {
+	record := func(in incident.NoticeChunkInput) {
 		mu.Lock()
 		froms = append(froms, in.From.Index)
 		mu.Unlock()
 	}
-	failing := func(in activities.NoticeChunkInput) bool { return in.From.Index == 1000 }
+	failing := func(in incident.NoticeChunkInput) bool { return in.From.Index == 1000 }
 	env.OnActivity(a.SendNotices, mock.Anything, mock.MatchedBy(failing)).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			record(in)
-			return activities.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("sendgrid mail send batch INC-1/notice/x: HTTP 400", activities.ErrTypeSendGridBadRequest, nil)
+			return incident.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("sendgrid mail send batch INC-1/notice/x: HTTP 400", activities.ErrTypeSendGridBadRequest, nil)
 		})
 	// The other ranges take half an hour of workflow time: the failure is known before they end.
-	env.OnActivity(a.SendNotices, mock.Anything, mock.MatchedBy(func(in activities.NoticeChunkInput) bool { return !failing(in) })).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+	env.OnActivity(a.SendNotices, mock.Anything, mock.MatchedBy(func(in incident.NoticeChunkInput) bool { return !failing(in) })).Return(
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			record(in)
 			if !in.Rerun {
-				return activities.NoticeChunkResult{}, errors.New("not a rerun")
+				return incident.NoticeChunkResult{}, errors.New("not a rerun")
 			}
-			return activities.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 1000}, Counts: activities.NoticeCounts{Rows: 1000, Sent: 1000}}, nil
+			return incident.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 1000}, Counts: incident.NoticeCounts{Rows: 1000, Sent: 1000}}, nil
 		}).After(30 * time.Minute)
 	in := alertsInput()
 	in.Run = 2
@@ -159,14 +160,14 @@ func TestAlertsOutboxChunksFollowOneAnother(t *testing.T) {
 	env := alertsEnv(t)
 	var froms []int
 	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			froms = append(froms, in.From.Index)
 			if in.MaxRows != NoticeChunkRows {
-				return activities.NoticeChunkResult{}, errors.New("wrong chunk size")
+				return incident.NoticeChunkResult{}, errors.New("wrong chunk size")
 			}
 			next := in.From.Index + 1000
-			return activities.NoticeChunkResult{Next: subjects.Position{Index: next}, Done: next >= 3000,
-				Counts: activities.NoticeCounts{Rows: 1000, Sent: 990, AlreadySent: 5, Invalid: 5}}, nil
+			return incident.NoticeChunkResult{Next: subjects.Position{Index: next}, Done: next >= 3000,
+				Counts: incident.NoticeCounts{Rows: 1000, Sent: 990, AlreadySent: 5, Invalid: 5}}, nil
 		}).Times(3)
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
 	require.NoError(t, env.GetWorkflowError())

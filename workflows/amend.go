@@ -8,34 +8,13 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
-// AmendRequest changes the facts after the decision: a corrected or larger dataset, a NIS2
-// significance finding, an SEC materiality determination. The rules run again; obligations
-// already running are kept.
-type AmendRequest struct {
-	By                      string                 `json:"by"`
-	Subjects                *activities.DatasetRef `json:"subjects,omitempty"`
-	SignificantIncident     *bool                  `json:"significant_incident,omitempty"`
-	MaterialityDeterminedAt *time.Time             `json:"materiality_determined_at,omitempty"`
-	Note                    string                 `json:"note,omitempty"`
-	// Signature vouches for By.
-	Signature *incident.Signature `json:"signature,omitempty"`
-}
+type AmendRequest = incident.AmendRequest
 
-// SupplementRequest submits more information for a filed report (GDPR Art. 33(4) phases).
-type SupplementRequest struct {
-	By         string `json:"by"`
-	Obligation string `json:"obligation"`
-	Note       string `json:"note"`
-	// Reference is the authority's reference for a portal submission.
-	Reference string `json:"reference,omitempty"`
-	// Signature vouches for By.
-	Signature *incident.Signature `json:"signature,omitempty"`
-}
+type SupplementRequest = incident.SupplementRequest
 
 func (inc *incidentImpl) amended(r AmendRequest) Decision {
 	d := *inc.rec.Decision
@@ -77,8 +56,8 @@ func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) err
 func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, error) {
 	var changes []string
 	if r.Subjects != nil {
-		var res activities.ScopeResult
-		if err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, activities.ScopeInput{
+		var res incident.ScopeResult
+		if err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, incident.ScopeInput{
 			IncidentID: inc.decl.IncidentID, Dataset: *r.Subjects,
 		}).Get(ctx, &res); err != nil {
 			return "", fmt.Errorf("the corrected dataset was not taken: %s", applicationMessage(err))
@@ -129,7 +108,7 @@ func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRe
 	return nil
 }
 
-func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (activities.Supplement, error) {
+func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (incident.Supplement, error) {
 	o, _ := inc.obligation(r.Obligation)
 	route := inc.route(o.ID)
 	in := inc.reportInput(o.Obligation, route)
@@ -140,11 +119,11 @@ func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (
 	if route.Method != "email" || inc.decl.Drill {
 		in.RecipientAddress = ""
 	}
-	var sub activities.Submission
+	var sub incident.Submission
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, in).Get(ctx, &sub); err != nil {
-		return activities.Supplement{}, fmt.Errorf("submit supplement %d of %s: %w", in.Sequence, o.ID, err)
+		return incident.Supplement{}, fmt.Errorf("submit supplement %d of %s: %w", in.Sequence, o.ID, err)
 	}
-	s := activities.Supplement{Sequence: in.Sequence, At: in.SubmittedAt, By: r.By, Note: r.Note, Report: sub.Path, Reference: r.Reference}
+	s := incident.Supplement{Sequence: in.Sequence, At: in.SubmittedAt, By: r.By, Note: r.Note, Report: sub.Path, Reference: r.Reference}
 	if s.Reference == "" {
 		s.Reference = sub.MessageID
 	}

@@ -1,9 +1,8 @@
 package workflows
 
 import (
+	"github.com/breachops/breach/incident"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/breachops/breach/activities"
 )
 
 // reporter sends a child's state, events and chat messages to the incident workflow.
@@ -33,6 +32,6 @@ func (r reporter) event(ctx workflow.Context, kind, text string) {
 	r.send(ctx, childState{Event: &Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text}})
 }
 
-func (r reporter) chat(ctx workflow.Context, m activities.ChatMessage) {
+func (r reporter) chat(ctx workflow.Context, m incident.ChatMessage) {
 	r.send(ctx, childState{Chat: &m})
 }

@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 )
 
@@ -30,7 +29,7 @@ type ClockState struct {
 	Status ObligationStatus `json:"status"`
 	Stage  string           `json:"stage"`
 	// Report is what the report is submitted from, with what the approval added.
-	Report activities.ReportInput `json:"report"`
+	Report incident.ReportInput `json:"report"`
 	// Started is when the clock first ran: escalation points already past then are skipped.
 	Started time.Time `json:"started"`
 	// Escalated counts the escalation points handled (raised or skipped), Reminders the
@@ -152,7 +151,7 @@ func (c *clock) run(ctx workflow.Context) (ObligationStatus, error) {
 	}
 	text := fmt.Sprintf("%s report submitted to %s%s (reference %s): %s", o.ID, routeName(c.in.Route, o), late, c.st.Reference, c.st.Report)
 	c.rep.send(ctx, childState{Event: &Event{At: workflow.Now(ctx).UTC(), Kind: "filed", Text: text, About: o.ID},
-		Chat: &activities.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: c.in.Drill, Obligation: o.ID}})
+		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: c.in.Drill, Obligation: o.ID}})
 	return c.st, nil
 }
 
@@ -181,7 +180,7 @@ func (c *clock) notices(ctx workflow.Context, stopEscalations func()) (Obligatio
 // draft drafts the report and asks the DPO to approve it.
 func (c *clock) draft(ctx workflow.Context) error {
 	o := c.in.Obligation
-	var d activities.Draft
+	var d incident.Draft
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.DraftReport, c.in.Report).Get(ctx, &d); err != nil {
 		return fmt.Errorf("draft the %s report: %w", o.ID, err)
 	}
@@ -199,7 +198,7 @@ func (c *clock) draft(ctx workflow.Context) error {
 		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
 			Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)},
 		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted: %s", o.ID, d.Path), About: o.ID},
-		Chat: &activities.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: c.in.Drill, Text: ask,
+		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: c.in.Drill, Text: ask,
 			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt)}})
 	return nil
 }
@@ -220,7 +219,7 @@ func (c *clock) submit(ctx workflow.Context, ok approval) error {
 	c.push(ctx)
 	report := c.state.Report
 	report.SubmittedAt = ok.At
-	var sub activities.Submission
+	var sub incident.Submission
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
 		return fmt.Errorf("submit the %s report: %w", c.in.Obligation.ID, err)
 	}
@@ -243,7 +242,7 @@ func (c *clock) askFiling(ctx workflow.Context) {
 	c.rep.send(ctx, childState{Obligation: &cp,
 		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
 			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(c.in.Route, o))},
-		Chat: &activities.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: c.in.Drill,
+		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: c.in.Drill,
 			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt),
 			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
 				o.ID, routeName(c.in.Route, o), c.in.IncidentID, o.ID) + lateHintAt(now, o.DueAt)}})
@@ -263,7 +262,7 @@ func (c *clock) recordFiling(ctx workflow.Context, f filing) error {
 	if len(f.Containment) > 0 {
 		report.Containment = f.Containment
 	}
-	var sub activities.Submission
+	var sub incident.Submission
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
 		return fmt.Errorf("record the %s filing: %w", o.ID, err)
 	}
@@ -345,14 +344,14 @@ func (c *clock) escalate(ctx workflow.Context) {
 		c.events.add(7)
 		raise(ctx, c.in, &c.st, c.rep, label)
 	}
-	policy := c.in.Reminders.overdue().scaled(c.in.TimeScale)
+	policy := c.in.Reminders.Overdue().Scaled(c.in.TimeScale)
 	if c.state.Reminders == 0 && c.state.Skipped == 0 {
-		for !policy.at(o.DueAt, c.state.Skipped+1).After(c.state.Started) {
+		for !policy.At(o.DueAt, c.state.Skipped+1).After(c.state.Started) {
 			c.state.Skipped++
 		}
 	}
 	for {
-		next := policy.at(o.DueAt, c.state.Skipped+c.state.Reminders+1)
+		next := policy.At(o.DueAt, c.state.Skipped+c.state.Reminders+1)
 		if d := next.Sub(workflow.Now(ctx)); d > 0 {
 			if err := workflow.Sleep(ctx, d); err != nil || c.continuing {
 				return

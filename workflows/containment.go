@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 )
@@ -99,7 +98,7 @@ type releaseOutcome struct {
 // close) or finishes it, and releases it if cancelled.
 func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatus, error) {
 	c := &containment{in: in, rep: newReporter(ctx),
-		call: activities.ContainInput{IncidentID: in.IncidentID, System: in.System, Drill: in.Drill}}
+		call: incident.ContainInput{IncidentID: in.IncidentID, System: in.System, Drill: in.Drill}}
 	c.st = SystemStatus{System: in.System, State: ContainIsolating, Updated: workflow.Now(ctx).UTC()}
 	if !in.WaitForRelease {
 		err := c.contain(ctx, firewallCtx(ctx))
@@ -148,7 +147,7 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 type containment struct {
 	in   ContainmentInput
 	rep  reporter
-	call activities.ContainInput
+	call incident.ContainInput
 	st   SystemStatus
 	// resumable and state: see changeContainmentResumable.
 	resumable bool
@@ -184,10 +183,10 @@ func (c *containment) continueAsNew(ctx workflow.Context, stage string) error {
 func (c *containment) waitManual(ctx workflow.Context) error {
 	in := c.in
 	step := StepIsolation + in.System
-	policy := in.Reminders.manual().scaled(in.TimeScale)
+	policy := in.Reminders.Manual().Scaled(in.TimeScale)
 	confirmCh := workflow.GetSignalChannel(ctx, signalManualConfirm)
 	for {
-		next := policy.at(c.state.ManualSince, c.st.Reminders+1)
+		next := policy.At(c.state.ManualSince, c.st.Reminders+1)
 		ok, err := workflow.AwaitWithTimeout(ctx, max(next.Sub(workflow.Now(ctx)), 0), func() bool {
 			return confirmCh.Len() > 0 || c.events.over(ctx, in.Budget)
 		})
@@ -207,7 +206,7 @@ func (c *containment) waitManual(ctx workflow.Context) error {
 		c.st.LastReminder = now
 		c.noteHistory(ctx)
 		st := c.st
-		c.rep.send(ctx, childState{System: &st, Chat: &activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder,
+		c.rep.send(ctx, childState{System: &st, Chat: &incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder,
 			Drill: in.Drill, Urgent: true, Step: step, System: in.System, Fold: step,
 			Text: fmt.Sprintf("%s is still not isolated after %s (reminder %d). %s", in.System,
 				now.Sub(c.state.ManualSince).Round(time.Minute), c.st.Reminders, c.state.Ask)}})
@@ -274,7 +273,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 	rep.event(ctx, "isolation-failed", fmt.Sprintf("Automatic isolation of %s failed: %s", in.System, st.Detail))
 	ask := fmt.Sprintf("Automatic isolation of %s failed (%s). Isolate %s manually, then confirm: breach approve %s --step %s --as <commander>",
 		in.System, st.Detail, in.System, in.IncidentID, step)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualIsolation, Text: ask, Drill: in.Drill, Urgent: true,
+	rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualIsolation, Text: ask, Drill: in.Drill, Urgent: true,
 		Step: step, System: in.System})
 	if c.resumable {
 		c.state.ManualSince, c.state.Ask = st.Updated, ask
@@ -292,7 +291,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 			confirmCh.Receive(ctx, &confirm)
 			break
 		}
-		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder, Drill: in.Drill, Urgent: true,
+		rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgManualReminder, Drill: in.Drill, Urgent: true,
 			Step: step, System: in.System,
 			Text: fmt.Sprintf("%s is still not isolated after %s. %s", in.System, time.Duration(waited)*ManualReminderInterval, ask)})
 	}
@@ -343,7 +342,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 			text := fmt.Sprintf("%s was isolated by hand (%s), so breach cannot lift it: lift the isolation by hand when it is safe. It stays recorded as isolated.",
 				in.System, c.st.Detail)
 			c.rep.event(ctx, "release-manual", text)
-			c.rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-release", Text: text, Drill: in.Drill, Urgent: true})
+			c.rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: "manual-release", Text: text, Drill: in.Drill, Urgent: true})
 			c.outcome(ctx, end, text)
 			return onClose
 		}
@@ -367,7 +366,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 			text += " Lift the isolation through the firewall by hand when it is safe."
 		}
 		c.rep.event(ctx, "release-failed", text)
-		c.rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: "release-failed", Text: text, Drill: in.Drill, Urgent: true})
+		c.rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: "release-failed", Text: text, Drill: in.Drill, Urgent: true})
 		c.outcome(ctx, end, text)
 		return onClose
 	}
@@ -430,7 +429,7 @@ func (c *containment) compensate(ctx workflow.Context) {
 // incident no longer posts its chat queue.
 func (c *containment) tell(ctx workflow.Context, kind, text string) {
 	c.rep.event(ctx, kind, text)
-	m := activities.ChatMessage{IncidentID: c.in.IncidentID, Kind: kind, Text: text, Drill: c.in.Drill, Urgent: true}
+	m := incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: kind, Text: text, Drill: c.in.Drill, Urgent: true}
 	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, m).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("chat message dropped", "kind", kind, "error", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -27,7 +28,7 @@ type containSuite struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu        sync.Mutex
-	chats     []activities.ChatMessage
+	chats     []incident.ChatMessage
 	releases  []string // systems released, in call order
 	cancelled bool     // set when the test cancels the workflow
 	// releasedAfterCancel counts releases that ran after the cancellation.
@@ -55,31 +56,31 @@ func containDeclaration() Declaration {
 	return Declaration{
 		IncidentID: "INC-20261128-C0DE", Title: "Database dumped", Systems: []string{"shop-db", "crm-api"},
 		AwareAt: containStart, DeclaredBy: "ic", Source: "cli",
-		Subjects: activities.DatasetRef{URI: "/data/subjects.csv"},
+		Subjects: incident.DatasetRef{URI: "/data/subjects.csv"},
 		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
-		Organisation: activities.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
+		Organisation: incident.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@example.test", MailFrom: "privacy@example.test"},
 	}
 }
 
 // mockRoom accepts chat and card updates and keeps the messages.
 func (s *containSuite) mockRoom() {
-	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{ID: "log", Name: "#inc"}, nil).Maybe()
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{ID: "log", Name: "#inc"}, nil).Maybe()
 	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil).Maybe()
-	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m incident.ChatMessage) error {
 		s.mu.Lock()
 		s.chats = append(s.chats, m)
 		s.mu.Unlock()
 		return nil
 	}).Maybe()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: subjects.Summary{
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: subjects.Summary{
 		Rows: 2, Subjects: 2, Records: 2, Mailable: 2, ByJurisdiction: map[string]int{"DE": 2}, ByCategory: map[string]int{"contact": 2}}}, nil).Maybe()
 }
 
 // mockIsolation isolates and verifies every system named, through nftables.
 func (s *containSuite) mockIsolation(systems ...string) {
 	for _, sys := range systems {
-		in := activities.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
+		in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
 		s.env.OnActivity(a.Isolate, mock.Anything, in).Return(
 			firewall.Evidence{Provider: "nftables", System: sys, After: "4 rules in inet breach_quarantine"}, nil).Once()
 		s.env.OnActivity(a.VerifyIsolation, mock.Anything, in).Return(firewall.Evidence{Provider: "nftables", InForce: true}, nil).Once()
@@ -89,9 +90,9 @@ func (s *containSuite) mockIsolation(systems ...string) {
 // mockRelease expects the systems to be released, and records when.
 func (s *containSuite) mockRelease(systems ...string) {
 	for _, sys := range systems {
-		in := activities.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
+		in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
 		s.env.OnActivity(a.ReleaseIsolation, mock.Anything, in).Return(
-			func(_ context.Context, in activities.ContainInput) (firewall.Evidence, error) {
+			func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				s.releases = append(s.releases, in.System)
@@ -186,7 +187,7 @@ func unlikely() Decision {
 func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	s.mockRoom()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance i-0abc", activities.ErrTypeFirewallPermanent, nil)).Once()
+		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance i-0abc", incident.ErrTypeFirewallPermanent, nil)).Once()
 	d := containDeclaration()
 	d.Systems = []string{"shop-db"}
 
@@ -200,13 +201,13 @@ func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	released := s.statusAt(2*time.Hour + 2*time.Minute)
 	s.updateAt(3*time.Hour, UpdateDecide, unlikely())
 	s.updateAt(4*time.Hour, UpdateClose, CloseRequest{By: "ic"})
-	var rec activities.IncidentRecord
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.IncidentRecord) (activities.CloseOutput, error) {
+	var rec incident.IncidentRecord
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
-		return activities.CloseOutput{Register: "/reg"}, nil
+		return incident.CloseOutput{Register: "/reg"}, nil
 	}).Once()
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -249,13 +250,13 @@ func (s *containSuite) TestReleaseByUpdate() {
 	twice := s.updateAt(3*time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
 	s.updateAt(4*time.Hour, UpdateDecide, unlikely())
 	s.updateAt(5*time.Hour, UpdateClose, CloseRequest{By: "ic"})
-	var rec activities.IncidentRecord
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.IncidentRecord) (activities.CloseOutput, error) {
+	var rec incident.IncidentRecord
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
-		return activities.CloseOutput{Register: "/reg"}, nil
+		return incident.CloseOutput{Register: "/reg"}, nil
 	}).Once()
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, containDeclaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: containDeclaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -297,9 +298,9 @@ func (s *containSuite) TestReleaseByUpdate() {
 func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 	s.mockRoom()
 	s.mockIsolation("shop-db")
-	in := activities.ContainInput{IncidentID: "INC-20261128-C0DE", System: "shop-db"}
+	in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: "shop-db"}
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, in).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("release shop-db via aws: access denied", activities.ErrTypeFirewallPermanent, nil)).Once()
+		temporal.NewNonRetryableApplicationError("release shop-db via aws: access denied", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	d := containDeclaration()
 	d.Systems = []string{"shop-db"}
@@ -309,7 +310,7 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 	after := s.statusAt(2*time.Hour + time.Minute)
 	s.cancelAt(3 * time.Hour)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().True(s.env.IsWorkflowCompleted())
 
 	s.Require().NoError(failed.rejected)
@@ -327,21 +328,21 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 func (s *containSuite) TestReleaseOnClose() {
 	s.mockRoom()
 	s.mockIsolation("shop-db")
-	s.env.OnActivity(a.Isolate, mock.Anything, activities.ContainInput{IncidentID: "INC-20261128-C0DE", System: "crm-api"}).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("isolate crm-api via opnsense: bad credentials", activities.ErrTypeFirewallPermanent, nil)).Once()
+	s.env.OnActivity(a.Isolate, mock.Anything, incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: "crm-api"}).Return(firewall.Evidence{},
+		temporal.NewNonRetryableApplicationError("isolate crm-api via opnsense: bad credentials", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	d := containDeclaration()
 	d.ReleaseOnClose = true
 	s.updateAt(30*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:crm-api"})
 	s.updateAt(time.Hour, UpdateDecide, unlikely())
 	s.updateAt(2*time.Hour, UpdateClose, CloseRequest{By: "ic"})
-	var rec activities.IncidentRecord
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.IncidentRecord) (activities.CloseOutput, error) {
+	var rec incident.IncidentRecord
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
-		return activities.CloseOutput{Register: "/reg"}, nil
+		return incident.CloseOutput{Register: "/reg"}, nil
 	}).Once()
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -370,7 +371,7 @@ func (s *containSuite) TestCancellationReleases() {
 	contained := s.statusAt(time.Hour)
 	s.cancelAt(2 * time.Hour)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, containDeclaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: containDeclaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	err := s.env.GetWorkflowError()
 	s.Require().Error(err)
@@ -413,7 +414,7 @@ func (s *containSuite) TestCancelledContainmentReleases() {
 func (s *containSuite) TestCancelledWhileWaitingForManualIsolation() {
 	s.mockRoom()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", activities.ErrTypeFirewallPermanent, nil)).Once()
+		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	s.cancelAt(40 * time.Minute)
 	s.env.ExecuteWorkflow(ContainmentWorkflow, ContainmentInput{IncidentID: "INC-20261128-C0DE", System: "shop-db",

@@ -6,7 +6,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 )
 
 // changeIncidentResumable is the workflow.GetVersion change after which an incident can stay
@@ -17,18 +17,27 @@ import (
 // Incidents started before keep their children attached and never continue as new.
 const changeIncidentResumable = "incident-resumable"
 
+// IncidentInput is what the incident workflow takes: a declaration and, in a run continued as
+// new, the state of the run before. Its JSON is the declaration's with one more field, so a
+// Declaration starts an incident as it always did.
+type IncidentInput struct {
+	incident.Declaration
+	// Continued carries the incident's state into a new run after continue-as-new.
+	Continued *IncidentState `json:"continued,omitempty"`
+}
+
 // IncidentState is what an incident carries across continue-as-new.
 type IncidentState struct {
-	Record       activities.IncidentRecord `json:"record"`
-	Phase        string                    `json:"phase"`
-	Pending      []PendingStep             `json:"pending,omitempty"`
-	ChatQueue    []activities.ChatMessage  `json:"chat_queue,omitempty"`
-	SentCardKey  string                    `json:"sent_card_key,omitempty"`
-	LastCardAt   time.Time                 `json:"last_card_at,omitzero"`
-	RoomTried    bool                      `json:"room_tried,omitempty"`
-	ContainDone  bool                      `json:"contain_done,omitempty"`
-	Contain      ContainTracking           `json:"contain"`
-	AlertsWanted int                       `json:"alerts_wanted,omitempty"`
+	Record       incident.IncidentRecord `json:"record"`
+	Phase        string                  `json:"phase"`
+	Pending      []PendingStep           `json:"pending,omitempty"`
+	ChatQueue    []incident.ChatMessage  `json:"chat_queue,omitempty"`
+	SentCardKey  string                  `json:"sent_card_key,omitempty"`
+	LastCardAt   time.Time               `json:"last_card_at,omitzero"`
+	RoomTried    bool                    `json:"room_tried,omitempty"`
+	ContainDone  bool                    `json:"contain_done,omitempty"`
+	Contain      ContainTracking         `json:"contain"`
+	AlertsWanted int                     `json:"alerts_wanted,omitempty"`
 	// AlertsStarted and AlertsRun count the alerts runs started and finished.
 	AlertsStarted  int                     `json:"alerts_started,omitempty"`
 	AlertsRun      int                     `json:"alerts_run,omitempty"`
@@ -102,10 +111,8 @@ func (inc *incidentImpl) continueAsNew(ctx workflow.Context) error {
 	}
 	settle(ctx)
 	inc.noteHistory(ctx)
-	next := inc.decl
 	st := inc.state()
-	next.Continued = &st
-	return workflow.NewContinueAsNewError(ctx, IncidentWorkflow, next)
+	return workflow.NewContinueAsNewError(ctx, IncidentWorkflow, IncidentInput{Declaration: inc.decl, Continued: &st})
 }
 
 // resumeChildren picks up, in a new run, the following of the children an earlier run started.

@@ -125,7 +125,7 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	d.IncidentID, d.Title, d.Description, d.Systems = id, sc.Title, sc.Description, sc.Systems
 	d.AwareAt, d.AwareZone = start, d.Organisation.Timezone
 	d.DeclaredBy, d.Source, d.Drill, d.Key = dr.ic, "drill", true, ""
-	d.Subjects = activities.DatasetRef{URI: sc.Subjects}
+	d.Subjects = incident.DatasetRef{URI: sc.Subjects}
 	d.TimeScale, d.Scenario = dr.scale, sc.Name
 	if len(sc.Facts.Establishments) > 0 {
 		d.Organisation.Establishments = sc.Facts.Establishments
@@ -207,15 +207,15 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		dr.decl.Keys.Autopilot = pub
 	}
 	childCtx, cancelIncident := workflow.WithCancel(ctx)
-	var incident workflow.ChildWorkflowFuture
+	var child workflow.ChildWorkflowFuture
 	for attempt := 0; ; attempt++ {
 		cctx := workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
 			WorkflowID:          IncidentWorkflowID(dr.decl.IncidentID),
 			ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 			WaitForCancellation: true,
 		})
-		incident = workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, dr.decl)
-		err := incident.GetChildWorkflowExecution().Get(ctx, nil)
+		child = workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, IncidentInput{Declaration: dr.decl})
+		err := child.GetChildWorkflowExecution().Get(ctx, nil)
 		if err == nil {
 			break
 		}
@@ -231,10 +231,10 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 	ref := activities.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
 	var incidentErr error
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		incidentErr = incident.Get(ctx, nil)
+		incidentErr = child.Get(ctx, nil)
 		dr.ended = true
 	})
-	workflow.Go(ctx, func(ctx workflow.Context) { dr.deliverInjects(ctx, incident) })
+	workflow.Go(ctx, func(ctx workflow.Context) { dr.deliverInjects(ctx, child) })
 
 	var pilot workflow.Future
 	if dr.in.AutoApprove {
@@ -306,7 +306,7 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		return rep, fmt.Errorf("write the report of drill %s: %w", id, err)
 	}
 	dr.progress.State = "done"
-	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, activities.ChatMessage{
+	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, incident.ChatMessage{
 		IncidentID: id, Kind: "drill-score", Drill: true, Text: scoreText(rep),
 	}).Get(ctx, nil); err != nil {
 		dr.logger.Warn("drill score not posted to chat", "error", err)
@@ -320,7 +320,7 @@ func (dr *drillImpl) drillTime(d time.Duration) scenario.Duration {
 }
 
 // deliverInjects signals each inject to the incident at its time.
-func (dr *drillImpl) deliverInjects(ctx workflow.Context, incident workflow.ChildWorkflowFuture) {
+func (dr *drillImpl) deliverInjects(ctx workflow.Context, child workflow.ChildWorkflowFuture) {
 	start := dr.progress.StartedAt
 	for i, inj := range dr.in.Scenario.Injects {
 		if d := start.Add(dr.wall(inj.At)).Sub(workflow.Now(ctx)); d > 0 {
@@ -333,7 +333,7 @@ func (dr *drillImpl) deliverInjects(ctx workflow.Context, incident workflow.Chil
 			res.Note = "the incident had closed"
 			continue
 		}
-		if err := incident.SignalChildWorkflow(ctx, SignalDrillInject, DrillInject{At: inj.At, Text: inj.Text}).Get(ctx, nil); err != nil {
+		if err := child.SignalChildWorkflow(ctx, SignalDrillInject, DrillInject{At: inj.At, Text: inj.Text}).Get(ctx, nil); err != nil {
 			res.Note = "not delivered: " + err.Error()
 			continue
 		}

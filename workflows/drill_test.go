@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/scenario"
 )
@@ -26,7 +27,7 @@ type drillSuite struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu        sync.Mutex
-	chats     []activities.ChatMessage
+	chats     []incident.ChatMessage
 	report    activities.DrillReport
 	cancelled []string
 	// real is set when the test runs an incident that is not a drill.
@@ -54,32 +55,32 @@ func (s *drillSuite) SetupTest() {
 // mockPlan mocks every activity of the incident plan as succeeding, and the drill's status
 // read as the incident's own status query.
 func (s *drillSuite) mockPlan() {
-	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{Name: "#drill-x"}, nil).Maybe()
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{Name: "#drill-x"}, nil).Maybe()
 	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil).Maybe()
-	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m incident.ChatMessage) error {
 		s.mu.Lock()
 		s.chats = append(s.chats, m)
 		s.mu.Unlock()
 		return nil
 	}).Maybe()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ContainInput) (firewall.Evidence, error) {
+		func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
 			s.Equal(!s.real, in.Drill, "containment of a drill must ask for the drill-safe firewall")
 			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
 		}).Maybe()
 	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Maybe()
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Maybe()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil).Maybe()
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Maybe()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil).Maybe()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
 			s.Empty(in.RecipientAddress, "a drill must not send a report to an authority")
-			return activities.Submission{Path: "/r/" + in.Obligation.ID + ".md", At: in.SubmittedAt}, nil
+			return incident.Submission{Path: "/r/" + in.Obligation.ID + ".md", At: in.SubmittedAt}, nil
 		}).Maybe()
-	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{
-		Done: true, Counts: activities.NoticeCounts{Rows: 10, Sent: 9, Invalid: 1}}, nil).Maybe()
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{Register: "/reg.json"}, nil).Maybe()
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(incident.NoticeChunkResult{
+		Done: true, Counts: incident.NoticeCounts{Rows: 10, Sent: 9, Invalid: 1}}, nil).Maybe()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{Register: "/reg.json"}, nil).Maybe()
 	s.env.OnActivity(da.IncidentStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref activities.IncidentRef) (activities.IncidentView, error) {
 			v, err := s.env.QueryWorkflowByID(ref.WorkflowID, QueryStatus)
@@ -210,7 +211,7 @@ func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
 	s.Contains(s.cancelled, IncidentWorkflowID(in.IncidentID), "the incident is cancelled at the drill's end")
 	s.Equal(rep.IncidentID, s.report.IncidentID, "the report is written")
 
-	var score *activities.ChatMessage
+	var score *incident.ChatMessage
 	for i := range s.chats {
 		if s.chats[i].Kind == "drill-score" {
 			score = &s.chats[i]
@@ -317,7 +318,7 @@ func (s *drillSuite) TestARealIncidentIgnoresInjects() {
 		s.Require().NoError(v.Get(&st))
 		s.env.CancelWorkflow()
 	}, time.Hour)
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	for _, e := range st.Timeline {
 		s.NotEqual("inject", e.Kind)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 )
 
@@ -23,9 +23,9 @@ func (s *incidentSuite) TestTwoSupplementsAtOnceAreBothRecordedAndSent() {
 	s.mockHappyPath()
 	var sequences []int
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
 			sequences = append(sequences, in.Sequence)
-			return activities.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
+			return incident.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
 		}).After(10 * time.Minute)
 	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
@@ -39,7 +39,7 @@ func (s *incidentSuite) TestTwoSupplementsAtOnceAreBothRecordedAndSent() {
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 4*time.Hour)
 	s.update(5*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	sort.Ints(sequences)
 	s.Equal([]int{0, 1, 2}, sequences, "the report, then supplements 1 and 2 submitted")
@@ -57,17 +57,17 @@ func (s *incidentSuite) TestTwoSupplementsAtOnceAreBothRecordedAndSent() {
 func (s *incidentSuite) TestCloseDuringASupplementWaitsForIt() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
 		}).After(10 * time.Minute)
-	var written activities.IncidentRecord
+	var written incident.IncidentRecord
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, rec activities.IncidentRecord) (activities.CloseOutput, error) {
+		func(_ context.Context, rec incident.IncidentRecord) (incident.CloseOutput, error) {
 			written = rec
-			return activities.CloseOutput{Register: "/reg.json"}, nil
+			return incident.CloseOutput{Register: "/reg.json"}, nil
 		}).Once()
 	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
@@ -76,7 +76,7 @@ func (s *incidentSuite) TestCloseDuringASupplementWaitsForIt() {
 	var late error
 	s.update(3*time.Hour+2*time.Minute, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "too late"}, &late)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.True(sup.answered)
 	s.NoError(sup.failed)
@@ -91,7 +91,7 @@ func (s *incidentSuite) TestCloseDuringASupplementWaitsForIt() {
 func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
 	// The test cancels the incident at the end: its containments release, and it asks the clock
 	// (which has ended here) to stop.
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", After: "released"}, nil)
@@ -110,7 +110,7 @@ func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 	s.env.RegisterDelayedCallback(func() { after = s.status() }, 3*time.Hour)
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 4*time.Hour)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(approve.rejected)
 	s.Require().Error(approve.failed, "the approval must fail when its signal does")
 	s.Contains(approve.failed.Error(), "still waits for approval")

@@ -11,17 +11,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 )
 
 // IncidentWorkflow runs the breach plan for one incident: open, contain, assess scope, decide,
-// notify, close.
-func IncidentWorkflow(ctx workflow.Context, d Declaration) (Result, error) {
+// notify, close. It is started with a Declaration (the JSON of an IncidentInput without state).
+func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (Result, error) {
 	inc := &incidentImpl{}
-	if err := inc.setup(ctx, d); err != nil {
+	if err := inc.setup(ctx, in); err != nil {
 		return Result{}, err
 	}
 	res, err := inc.run(ctx)
@@ -33,12 +32,12 @@ func IncidentWorkflow(ctx workflow.Context, d Declaration) (Result, error) {
 
 type incidentImpl struct {
 	decl    Declaration
-	rec     activities.IncidentRecord
+	rec     incident.IncidentRecord
 	phase   string
 	pending []PendingStep
 	logger  log.Logger
 
-	chatQueue   []activities.ChatMessage
+	chatQueue   []incident.ChatMessage
 	sentCardKey string
 	containDone bool
 	contain     containmentChildren
@@ -131,7 +130,8 @@ func validateShape(d Declaration) error {
 	return nil
 }
 
-func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
+func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
+	d := in.Declaration
 	if err := validateShape(d); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidDeclaration", nil)
 	}
@@ -141,15 +141,14 @@ func (inc *incidentImpl) setup(ctx workflow.Context, d Declaration) error {
 		}
 	}
 	inc.logger = log.With(workflow.GetLogger(ctx), "incident", d.IncidentID)
-	if d.Continued != nil {
-		inc.restore(*d.Continued)
-		d.Continued = nil
+	if in.Continued != nil {
+		inc.restore(*in.Continued)
 		inc.decl = d
 	} else {
 		inc.decl = d
 		inc.tracked = workflow.GetVersion(ctx, changeIncidentResumable, workflow.DefaultVersion, 1) == 1
 		inc.phase = PhaseOpen
-		inc.rec = activities.IncidentRecord{
+		inc.rec = incident.IncidentRecord{
 			IncidentID: d.IncidentID, Title: d.Title, Description: d.Description, Drill: d.Drill,
 			Source: d.Source, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt.UTC(), AwareZone: d.AwareZone,
 			Organisation: d.Organisation, Systems: d.Systems, Dataset: d.Subjects,
@@ -229,7 +228,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
 			Description: "Decide the risk level and which notifications go out",
 			DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
-		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
+		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
 			DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
 			Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
 	}
@@ -249,7 +248,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		}
 		inc.phase = PhaseClose
 		inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
-		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
+		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
 			Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID)})
 	}
 	if err := inc.await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
@@ -270,7 +269,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		Text: "Incident closed by " + inc.closeReq.By + ".", Signature: inc.closeReq.Signature})
 	inc.endContainment(ctx)
 
-	var out activities.CloseOutput
+	var out incident.CloseOutput
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.WriteRecords, inc.rec).Get(ctx, &out); err != nil {
 		return Result{}, fmt.Errorf("write the closing records of %s: %w", d.IncidentID, err)
 	}
@@ -306,12 +305,12 @@ func (inc *incidentImpl) eventAbout(ctx workflow.Context, kind, about, text stri
 }
 
 func (inc *incidentImpl) chat(kind, text string, urgent bool) {
-	inc.chatMsg(activities.ChatMessage{Kind: kind, Text: text, Urgent: urgent})
+	inc.chatMsg(incident.ChatMessage{Kind: kind, Text: text, Urgent: urgent})
 }
 
 // chatMsg queues a room message with its structured fields (the step it asks for, what it
 // concerns); the incident and drill mode are filled in.
-func (inc *incidentImpl) chatMsg(m activities.ChatMessage) {
+func (inc *incidentImpl) chatMsg(m incident.ChatMessage) {
 	m.IncidentID, m.Drill = inc.decl.IncidentID, inc.decl.Drill
 	inc.chatQueue = append(inc.chatQueue, m)
 }
@@ -322,8 +321,8 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 	cctx := chatCtx(ctx)
 	if !inc.roomTried {
 		inc.chatBusy = true
-		var room activities.Room
-		err := workflow.ExecuteActivity(cctx, a.OpenRoom, activities.RoomRequest{
+		var room incident.Room
+		err := workflow.ExecuteActivity(cctx, a.OpenRoom, incident.RoomRequest{
 			IncidentID: inc.decl.IncidentID, AwareAt: inc.decl.AwareAt.UTC(), Title: inc.decl.Title, Drill: inc.decl.Drill, DeclaredBy: inc.decl.DeclaredBy,
 		}).Get(ctx, &room)
 		inc.chatBusy, inc.roomTried = false, true
@@ -373,8 +372,8 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 // CardInterval is the least time between two edits of the incident card.
 const CardInterval = 3 * time.Second
 
-func (inc *incidentImpl) card() activities.Card {
-	c := activities.Card{IncidentID: inc.rec.IncidentID, Title: inc.rec.Title, Drill: inc.rec.Drill, Phase: inc.phase,
+func (inc *incidentImpl) card() incident.Card {
+	c := incident.Card{IncidentID: inc.rec.IncidentID, Title: inc.rec.Title, Drill: inc.rec.Drill, Phase: inc.phase,
 		DeclaredBy: inc.rec.DeclaredBy, AwareAt: inc.rec.AwareAt, Containment: inc.rec.Containment,
 		Obligations: inc.rec.Obligations, Alerts: inc.rec.Alerts, ClosedAt: inc.rec.ClosedAt, ClosedBy: inc.rec.ClosedBy}
 	if inc.rec.Decision != nil {
@@ -523,8 +522,8 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 			}
 			inc.rec.Dataset = inc.replaceReq.Subjects
 		}
-		var res activities.ScopeResult
-		err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, activities.ScopeInput{
+		var res incident.ScopeResult
+		err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, incident.ScopeInput{
 			IncidentID: inc.decl.IncidentID, Dataset: inc.rec.Dataset,
 		}).Get(ctx, &res)
 		if err == nil {
@@ -539,7 +538,7 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 		}
 		inc.rec.ScopeError = applicationMessage(err)
 		inc.event(ctx, "scope-failed", "Scope assessment failed: "+inc.rec.ScopeError)
-		inc.chatMsg(activities.ChatMessage{Kind: incident.MsgScopeFailed, Urgent: true, Step: incident.StepReplaceSubjects,
+		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgScopeFailed, Urgent: true, Step: incident.StepReplaceSubjects,
 			Text: "Scope assessment failed: " + inc.rec.ScopeError +
 				fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID)})
 		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,

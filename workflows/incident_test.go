@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -28,8 +29,8 @@ type incidentSuite struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu    sync.Mutex
-	chats []activities.ChatMessage
-	cards []activities.Card
+	chats []incident.ChatMessage
+	cards []incident.Card
 }
 
 func TestIncident(t *testing.T) { suite.Run(t, new(incidentSuite)) }
@@ -53,9 +54,9 @@ func declaration() Declaration {
 	return Declaration{
 		IncidentID: "INC-20261128-7E57", Title: "Backup bucket exposed", Systems: []string{"shop-db", "crm-api"},
 		AwareAt: start, AwareZone: "Europe/Berlin", DeclaredBy: "ic", Source: "cli",
-		Subjects: activities.DatasetRef{URI: "/data/subjects.csv"},
+		Subjects: incident.DatasetRef{URI: "/data/subjects.csv"},
 		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
-		Organisation: activities.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
+		Organisation: incident.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@example.test", MailFrom: "privacy@example.test"},
 		Routes: []Route{{Obligation: "gdpr-art33-authority", Method: "email", Address: "dpa@authority.example", Name: "DPA"}},
 	}
@@ -68,21 +69,21 @@ func scope() subjects.Summary {
 
 // mockBase mocks chat and firewall as succeeding.
 func (s *incidentSuite) mockBase() {
-	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.Card) error {
+	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(func(_ context.Context, c incident.Card) error {
 		s.mu.Lock()
 		s.cards = append(s.cards, c)
 		s.mu.Unlock()
 		return nil
 	}).Maybe()
-	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{ID: "log", Name: "#inc"}, nil).Maybe()
-	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{ID: "log", Name: "#inc"}, nil).Maybe()
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m incident.ChatMessage) error {
 		s.mu.Lock()
 		s.chats = append(s.chats, m)
 		s.mu.Unlock()
 		return nil
 	}).Maybe()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ContainInput) (firewall.Evidence, error) {
+		func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
 			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
 		}).Times(2)
 	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Times(2)
@@ -91,14 +92,14 @@ func (s *incidentSuite) mockBase() {
 func (s *incidentSuite) mockHappyPath() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{Register: "/reg.json"}, nil).Once()
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{Register: "/reg.json"}, nil).Once()
 }
 
 func (s *incidentSuite) mockNotices() {
-	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{
-		Done: true, Counts: activities.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil).Once()
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(incident.NoticeChunkResult{
+		Done: true, Counts: incident.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil).Once()
 }
 
 // update sends an Update at workflow time at. With rejected nil it must be accepted and
@@ -136,17 +137,17 @@ func highRisk(by string) Decision {
 func (s *incidentSuite) TestWholePlan() {
 	s.mockHappyPath()
 	s.mockNotices()
-	var submitted activities.ReportInput
+	var submitted incident.ReportInput
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
 			submitted = in
-			return activities.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
+			return incident.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
 		}).Once()
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic", Summary: "done"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 	var res Result
@@ -214,11 +215,11 @@ func (s *incidentSuite) TestWholePlan() {
 func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons() {
 	s.mockHappyPath()
 	s.mockNotices()
-	var submitted activities.ReportInput
+	var submitted incident.ReportInput
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
 			submitted = in
-			return activities.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
+			return incident.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
 		}).Once()
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	var tooEarlyClose, lateWithoutReasons error
@@ -230,7 +231,7 @@ func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons
 		Reasons: "the forensic confirmation arrived at hour 72"}, nil)
 	s.update(75*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -274,7 +275,7 @@ func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons
 func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 	s.mockHappyPath()
 	s.mockNotices()
-	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	var byIC, byStranger, badRisk, noReason, lowRiskNotice, twice error
 	s.update(30*time.Minute, UpdateDecide, highRisk("ic"), &byIC)
 	s.update(31*time.Minute, UpdateDecide, highRisk("mallory"), &byStranger)
@@ -292,7 +293,7 @@ func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	for name, err := range map[string]error{"by ic": byIC, "by stranger": byStranger} {
 		s.Require().Error(err, name)
@@ -310,21 +311,21 @@ func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 }
 
 func (s *incidentSuite) TestChatOutageBlocksNothing() {
-	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, errors.New("slack is down"))
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{}, errors.New("slack is down"))
 	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
 	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Times(2)
 	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{InForce: true}, nil).Times(2)
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
-	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	s.mockNotices()
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 	st := s.status()
@@ -334,19 +335,19 @@ func (s *incidentSuite) TestChatOutageBlocksNothing() {
 }
 
 func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
-	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{}, nil).Maybe()
+	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{}, nil).Maybe()
 	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil).Maybe()
-	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m incident.ChatMessage) error {
 		s.chats = append(s.chats, m)
 		return nil
 	}).Maybe()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", activities.ErrTypeFirewallPermanent, nil)).Once()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
-	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil)).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	s.mockNotices()
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 	d := declaration()
 	d.Systems = []string{"shop-db"}
 	var waiting, waitingAt4h Status
@@ -360,7 +361,7 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.update(4*time.Hour+30*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
 	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Require().Len(waiting.Containment, 1)
 	s.Equal(ContainManual, waiting.Containment[0].State)
@@ -379,7 +380,7 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	// Reminders were raised while nobody confirmed, backing off: every 15 minutes for the first
 	// hour, then hourly (0:15, 0:30, 0:45, 1:00, 2:00, 3:00, 4:00); each replaces the last one
 	// (folded) and the card counts them.
-	var reminders []activities.ChatMessage
+	var reminders []incident.ChatMessage
 	for _, m := range s.chats {
 		if m.Kind == "manual-isolation-reminder" {
 			reminders = append(reminders, m)
@@ -394,15 +395,15 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 
 func (s *incidentSuite) TestUnlikelyRiskFilesNothingAndStillWritesTheRegister() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
-	var rec activities.IncidentRecord
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.IncidentRecord) (activities.CloseOutput, error) {
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
+	var rec incident.IncidentRecord
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
-		return activities.CloseOutput{Register: "/reg"}, nil
+		return incident.CloseOutput{Register: "/reg"}, nil
 	}).Once()
 	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
 	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Empty(rec.Obligations)
 	s.Equal(AlertsNotRequired, rec.Alerts.State)
@@ -417,20 +418,20 @@ func (s *incidentSuite) TestUnlikelyRiskFilesNothingAndStillWritesTheRegister() 
 func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
 	s.mockBase()
 	s.mockNotices()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
-		activities.ScopeResult{}, temporal.NewNonRetryableApplicationError(`subjects dataset: required column "email" is missing`, activities.ErrTypeSubjectsMissingColumn, nil)).Once()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/fixed.csv"}}).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/fixed.csv", SHA256: "f"}}, nil).Once()
-	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(activities.Submission{MessageID: "m"}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: incident.DatasetRef{URI: "/data/subjects.csv"}}).Return(
+		incident.ScopeResult{}, temporal.NewNonRetryableApplicationError(`subjects dataset: required column "email" is missing`, incident.ErrTypeSubjectsMissingColumn, nil)).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: incident.DatasetRef{URI: "/data/fixed.csv"}}).Return(
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/fixed.csv", SHA256: "f"}}, nil).Once()
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	var failed Status
 	s.env.RegisterDelayedCallback(func() { failed = s.status() }, 10*time.Minute)
-	s.update(20*time.Minute, UpdateReplaceSubjects, ReplaceSubjectsRequest{By: "ic", Subjects: activities.DatasetRef{URI: "/data/fixed.csv"}}, nil)
+	s.update(20*time.Minute, UpdateReplaceSubjects, ReplaceSubjectsRequest{By: "ic", Subjects: incident.DatasetRef{URI: "/data/fixed.csv"}}, nil)
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Contains(failed.ScopeError, `column "email"`)
 	s.Equal(PhaseAssess, failed.Phase)
@@ -445,7 +446,7 @@ func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
 func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTheFix() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
 	d := declaration()
 	d.Organisation.Sectors = []string{"retail"}
@@ -455,7 +456,7 @@ func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTh
 	s.env.RegisterDelayedCallback(func() { after = s.status() }, 90*time.Minute)
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*time.Hour)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().Error(refused, "the decision must be refused")
 	for _, want := range []string{
 		`the organisation's sector "retail" is unknown to the rulebook`,

@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
@@ -28,7 +27,7 @@ type ObligationInput struct {
 	Kind       string           `json:"kind"`
 	Route      Route            `json:"route"`
 	// Report is what the report is drafted from (KindReport).
-	Report activities.ReportInput `json:"report"`
+	Report incident.ReportInput `json:"report"`
 	// TimeScale compresses a drill's clock: the hour-before warning and the overdue reminders
 	// shrink with the deadline. 0 or 1: real time.
 	TimeScale float64 `json:"time_scale,omitempty"`
@@ -183,7 +182,7 @@ func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep r
 	if left <= 0 && !strings.Contains(o.Basis, "without undue delay") {
 		text += " File now, with the reasons for the delay."
 	}
-	chat := activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgEscalation, Text: text, Drill: in.Drill, Urgent: true,
+	chat := incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgEscalation, Text: text, Drill: in.Drill, Urgent: true,
 		Obligation: o.ID, DueAt: o.DueAt, Overdue: left <= 0}
 	if workflow.GetVersion(ctx, changeEscalationOwnContext, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		// Only a clock without a parent (whose reports are no-ops) completed this path.

@@ -6,7 +6,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 )
 
@@ -45,7 +44,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		return st, nil
 	}
 
-	var draft activities.Draft
+	var draft incident.Draft
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.DraftReport, in.Report).Get(ctx, &draft); err != nil {
 		return st, fmt.Errorf("draft the %s report: %w", o.ID, err)
 	}
@@ -58,7 +57,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
 		o.ID, o.Audience, draft.Path, o.DueAt.UTC().Format(time.RFC3339), in.IncidentID, step)
 	ask += lateHintAt(workflow.Now(ctx), o.DueAt)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: in.Drill, Text: ask,
+	rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: in.Drill, Text: ask,
 		Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: workflow.Now(ctx).After(o.DueAt)})
 
 	var ok approval
@@ -75,7 +74,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		st.State = OblSubmitting
 		push(ctx)
 		report.SubmittedAt = ok.At
-		var sub activities.Submission
+		var sub incident.Submission
 		if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
 			return st, fmt.Errorf("submit the %s report: %w", o.ID, err)
 		}
@@ -88,7 +87,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		st.State = OblAwaitingFiling
 		sendPending(ctx, rep, &st, &PendingStep{Step: incident.FileStep(o.ID), Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
 			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}, push)
-		rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: in.Drill,
+		rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: in.Drill,
 			Step: incident.FileStep(o.ID), Obligation: o.ID, DueAt: o.DueAt, Overdue: workflow.Now(ctx).After(o.DueAt),
 			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
 				o.ID, routeName(in.Route, o), in.IncidentID, o.ID) + lateHintAt(workflow.Now(ctx), o.DueAt)})
@@ -104,7 +103,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		if len(f.Containment) > 0 {
 			report.Containment = f.Containment
 		}
-		var sub activities.Submission
+		var sub incident.Submission
 		if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
 			return st, fmt.Errorf("record the %s filing: %w", o.ID, err)
 		}
@@ -122,6 +121,6 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 	}
 	text := fmt.Sprintf("%s report submitted to %s%s (reference %s): %s", o.ID, routeName(in.Route, o), late, st.Reference, st.Report)
 	rep.event(ctx, "filed", text)
-	rep.chat(ctx, activities.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: in.Drill, Obligation: o.ID})
+	rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: in.Drill, Obligation: o.ID})
 	return st, nil
 }

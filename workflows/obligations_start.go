@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -164,9 +164,9 @@ func (inc *incidentImpl) route(obligationID string) Route {
 	return Route{Obligation: obligationID, Method: "portal"}
 }
 
-func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) activities.ReportInput {
+func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) incident.ReportInput {
 	d := *inc.rec.Decision
-	in := activities.ReportInput{
+	in := incident.ReportInput{
 		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Description: inc.decl.Description, Drill: inc.decl.Drill,
 		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
 		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...),
@@ -198,7 +198,7 @@ func (inc *incidentImpl) evaluate(ctx workflow.Context, f rules.Facts) (rules.Re
 	var res rules.Result
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, NonRetryableErrorTypes: []string{activities.ErrTypeInvalidFacts}},
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, NonRetryableErrorTypes: []string{incident.ErrTypeInvalidFacts}},
 	})
 	if err := workflow.ExecuteLocalActivity(lctx, a.EvaluateObligations, f).Get(ctx, &res); err != nil {
 		return rules.Result{}, errors.New(applicationMessage(err))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -54,8 +54,8 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 	s.mockHappyPath()
 	s.mockNotices()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/" + in.Obligation.ID, MessageID: "m-" + in.Obligation.ID, At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/" + in.Obligation.ID, MessageID: "m-" + in.Obligation.ID, At: in.SubmittedAt}, nil
 		})
 	d := highRisk("dpo")
 	d.SignificantIncident = true
@@ -79,7 +79,7 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 	s.actOnPending(30 * time.Hour)
 	s.update(31*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, nis2Declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: nis2Declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -121,19 +121,19 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 // at its deadline, measured from its own clock start and due instant.
 func (s *incidentSuite) TestHIPAASixtyDayClockEscalates() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: subjects.Summary{
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: subjects.Summary{
 		Subjects: 600, Mailable: 600, ByJurisdiction: map[string]int{"US-CA": 400, "US-NY": 200},
 		MailableByJurisdiction: map[string]int{"US-CA": 400, "US-NY": 200}}}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{MessageID: "m", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{MessageID: "m", At: in.SubmittedAt}, nil
 		})
-	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{
-		Done: true, Counts: activities.NoticeCounts{Rows: 600, Sent: 600}}, nil)
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(incident.NoticeChunkResult{
+		Done: true, Counts: incident.NoticeCounts{Rows: 600, Sent: 600}}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 	d := declaration()
-	d.Organisation = activities.Organisation{Name: "Clinic", Timezone: "America/New_York", Role: "controller",
+	d.Organisation = incident.Organisation{Name: "Clinic", Timezone: "America/New_York", Role: "controller",
 		Establishments: []string{"US"}, Sectors: []string{"health-covered-entity"}, DPOContact: "privacy officer", MailFrom: "privacy@clinic.test"}
 	d.Routes = nil
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
@@ -145,7 +145,7 @@ func (s *incidentSuite) TestHIPAASixtyDayClockEscalates() {
 	s.actOnPending(62*24*time.Hour + 3*time.Hour)
 	s.update(63*24*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Require().True(found, "hipaa-hhs applies at 600 affected")
 	s.Equal(start, hhs.ClockStart)
@@ -162,37 +162,37 @@ func (s *incidentSuite) TestHIPAASixtyDayClockEscalates() {
 // its clock, and the running ones are kept.
 func (s *incidentSuite) TestAmendedDatasetStartsNewObligationsAndKeepsRunningOnes() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/subjects.csv"}}).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "/data/subjects.csv", SHA256: "a"}}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: incident.DatasetRef{URI: "/data/subjects.csv"}}).Return(
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "a"}}, nil).Once()
 	bigger := scope()
 	bigger.Subjects, bigger.Mailable = 14, 13
 	bigger.ByJurisdiction = map[string]int{"DE": 7, "FR": 3, "US-TX": 4}
 	bigger.MailableByJurisdiction = map[string]int{"DE": 6, "FR": 3, "US-TX": 4}
-	s.env.OnActivity(a.AssessScope, mock.Anything, activities.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: activities.DatasetRef{URI: "/data/more.csv"}}).Return(
-		activities.ScopeResult{Summary: bigger, Dataset: activities.DatasetRef{URI: "/data/more.csv", SHA256: "b"}}, nil).Once()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: incident.DatasetRef{URI: "/data/more.csv"}}).Return(
+		incident.ScopeResult{Summary: bigger, Dataset: incident.DatasetRef{URI: "/data/more.csv", SHA256: "b"}}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r", MessageID: "m", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r", MessageID: "m", At: in.SubmittedAt}, nil
 		})
-	var runs []activities.NoticeChunkInput
+	var runs []incident.NoticeChunkInput
 	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			runs = append(runs, in)
-			return activities.NoticeChunkResult{Done: true, Counts: activities.NoticeCounts{Sent: 9}}, nil
+			return incident.NoticeChunkResult{Done: true, Counts: incident.NoticeCounts{Sent: 9}}, nil
 		})
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{}, nil).Once()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	var wrongRole error
-	s.update(3*time.Hour, UpdateAmend, AmendRequest{By: "ic", Subjects: &activities.DatasetRef{URI: "/data/more.csv"}}, &wrongRole)
-	s.update(4*time.Hour, UpdateAmend, AmendRequest{By: "dpo", Subjects: &activities.DatasetRef{URI: "/data/more.csv"}, Note: "four Texans found"}, nil)
+	s.update(3*time.Hour, UpdateAmend, AmendRequest{By: "ic", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}}, &wrongRole)
+	s.update(4*time.Hour, UpdateAmend, AmendRequest{By: "dpo", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}, Note: "four Texans found"}, nil)
 	var supplementEarly error
 	s.update(5*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "us-tx-individuals", Note: "x"}, &supplementEarly)
 	s.update(6*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "four more people in Texas"}, nil)
 	s.update(7*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.ErrorContains(wrongRole, "does not hold the dpo role")
 	s.ErrorContains(supplementEarly, "met by the customer notices")

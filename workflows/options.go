@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 )
 
 // a is used only to name activities: workflow.ExecuteActivity(ctx, a.Isolate, …).
@@ -28,7 +29,7 @@ func firewallCtx(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 5,
-			NonRetryableErrorTypes: []string{activities.ErrTypeFirewallPermanent},
+			NonRetryableErrorTypes: []string{incident.ErrTypeFirewallPermanent},
 		},
 	})
 }
@@ -38,7 +39,7 @@ func scopeCtx(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5,
-			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsMissingColumn, activities.ErrTypeSubjectsUnreadable},
+			NonRetryableErrorTypes: []string{incident.ErrTypeSubjectsMissingColumn, incident.ErrTypeSubjectsUnreadable},
 		},
 	})
 }
@@ -64,7 +65,7 @@ func noticeCtx(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:    NoticeHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrTypeSubjectsUnreadable, activities.ErrTypeSubjectsChanged, "TemplateError"},
+			NonRetryableErrorTypes: []string{incident.ErrTypeSubjectsUnreadable, incident.ErrTypeSubjectsChanged, "TemplateError"},
 		},
 	})
 }

@@ -7,57 +7,12 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 )
 
-// ResolveRequest records what people finished by hand where breach could not: a report filed
-// by hand for an obligation whose clock failed, or customers told by other means when the
-// alerts could not be sent.
-type ResolveRequest struct {
-	By string `json:"by"`
-	// Obligation names a failed clock, FiledByHand says its report was filed by hand, with the
-	// authority's Reference (and the Reasons for the delay when its deadline has passed).
-	Obligation  string `json:"obligation,omitempty"`
-	FiledByHand bool   `json:"filed_by_hand,omitempty"`
-	Reference   string `json:"reference,omitempty"`
-	Reasons     string `json:"reasons,omitempty"`
-	// Alerts with ByOtherMeans closes a failed alerts phase; Note says how people were told.
-	Alerts       bool   `json:"alerts,omitempty"`
-	ByOtherMeans bool   `json:"by_other_means,omitempty"`
-	Note         string `json:"note,omitempty"`
-	// Signature vouches for By.
-	Signature *incident.Signature `json:"signature,omitempty"`
-}
+type ResolveRequest = incident.ResolveRequest
 
-// RetryRequest starts a failed part again: the customer alerts resume where the notification
-// ledger stands, so nobody notified is notified twice.
-type RetryRequest struct {
-	By     string `json:"by"`
-	Alerts bool   `json:"alerts"`
-	// Signature vouches for By.
-	Signature *incident.Signature `json:"signature,omitempty"`
-}
-
-// Signed and SetSignature, for every Update's request.
-func (r ResolveRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *ResolveRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// Signed returns who acts, the signature and the request as signed.
-func (r RetryRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *RetryRequest) SetSignature(s *incident.Signature) { r.Signature = s }
+type RetryRequest = incident.RetryRequest
 
 // changeRecoverableFailures is the workflow.GetVersion change after which a failed obligation
 // clock or alerts run is recorded as failed, with a step for a person to resolve or retry it,
@@ -81,7 +36,7 @@ func (inc *incidentImpl) clockFailed(ctx workflow.Context, id string, err error)
 	how := fmt.Sprintf("breach resolve %s --obligation %s --filed-by-hand --reference REF --as <dpo>", inc.decl.IncidentID, id)
 	inc.addPending(ctx, PendingStep{Step: incident.ResolveStep(id), Role: RoleDPO, DueAt: o.DueAt,
 		Description: fmt.Sprintf("The %s clock failed (%s): file the report by hand, then record it", id, why)})
-	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgObligationFailed, Urgent: true, Obligation: id, DueAt: o.DueAt,
+	inc.chatMsg(incident.ChatMessage{Kind: incident.MsgObligationFailed, Urgent: true, Obligation: id, DueAt: o.DueAt,
 		Step: incident.ResolveStep(id),
 		Text: fmt.Sprintf("The %s clock failed: %s. File the report by hand, then record it: %s", id, why, how)})
 }
@@ -97,7 +52,7 @@ func (inc *incidentImpl) alertsFailed(ctx workflow.Context, err error) {
 	inc.rec.Alerts.State, inc.rec.Alerts.Error = AlertsFailed, why
 	inc.addPending(ctx, PendingStep{Step: incident.StepRetryAlerts, Role: RoleCommander,
 		Description: "Customer alerts stopped (" + why + "): retry them, or record how the people were told"})
-	inc.chatMsg(activities.ChatMessage{Kind: incident.MsgAlertsFailed, Urgent: true, Step: incident.StepRetryAlerts,
+	inc.chatMsg(incident.ChatMessage{Kind: incident.MsgAlertsFailed, Urgent: true, Step: incident.StepRetryAlerts,
 		Text: fmt.Sprintf("Customer alerts stopped: %s. Retry them where they stopped (nobody gets a notice twice): breach retry %s --alerts --as <commander>; or, if the people were told by other means: breach resolve %s --alerts --by-other-means --note \"…\" --as <commander>",
 			why, inc.decl.IncidentID, inc.decl.IncidentID)})
 }

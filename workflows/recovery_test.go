@@ -5,25 +5,24 @@ import (
 	"errors"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/breachops/breach/activities"
 )
 
 // mockRecords captures the record the close writes.
-func (s *incidentSuite) mockRecords(written *activities.IncidentRecord) {
+func (s *incidentSuite) mockRecords(written *incident.IncidentRecord) {
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, rec activities.IncidentRecord) (activities.CloseOutput, error) {
+		func(_ context.Context, rec incident.IncidentRecord) (incident.CloseOutput, error) {
 			*written = rec
-			return activities.CloseOutput{Register: "/reg.json"}, nil
+			return incident.CloseOutput{Register: "/reg.json"}, nil
 		}).Once()
 }
 
 func (s *incidentSuite) mockScope() {
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
-		activities.ScopeResult{Summary: scope(), Dataset: activities.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
+		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
 }
 
 // A clock that fails for good (its report cannot be drafted) is shown as failed with what to
@@ -31,9 +30,9 @@ func (s *incidentSuite) mockScope() {
 // the register says it was filed by hand.
 func (s *incidentSuite) TestFailedClockResolvedByHand() {
 	s.mockScope()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{},
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{},
 		temporal.NewNonRetryableApplicationError("template gdpr-art33-report: missing field", "TemplateError", nil))
-	var written activities.IncidentRecord
+	var written incident.IncidentRecord
 	s.mockRecords(&written)
 	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
 	var mid Status
@@ -45,7 +44,7 @@ func (s *incidentSuite) TestFailedClockResolvedByHand() {
 		Reference: "BLN-42", Reasons: "filed by hand after the template failed"}, nil)
 	s.update(75*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	o := mid.Obligations[0]
 	s.Equal(OblFailed, o.State)
@@ -65,24 +64,24 @@ func (s *incidentSuite) TestFailedClockResolvedByHand() {
 // retry resumes them and the incident closes.
 func (s *incidentSuite) TestFailedAlertsRetried() {
 	s.mockScope()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/final.md", MessageID: "m", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/final.md", MessageID: "m", At: in.SubmittedAt}, nil
 		})
 	calls := 0
 	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NoticeChunkInput) (activities.NoticeChunkResult, error) {
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 			calls++
 			if calls == 1 {
-				return activities.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("SendGrid refused the API key", "SendGridUnauthorized", nil)
+				return incident.NoticeChunkResult{}, temporal.NewNonRetryableApplicationError("SendGrid refused the API key", "SendGridUnauthorized", nil)
 			}
 			if !in.Rerun {
-				return activities.NoticeChunkResult{}, errors.New("a retry must look each person up in the ledger")
+				return incident.NoticeChunkResult{}, errors.New("a retry must look each person up in the ledger")
 			}
-			return activities.NoticeChunkResult{Done: true, Counts: activities.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil
+			return incident.NoticeChunkResult{Done: true, Counts: incident.NoticeCounts{Rows: 12, Sent: 9, Invalid: 1, Duplicates: 2}}, nil
 		})
-	var written activities.IncidentRecord
+	var written incident.IncidentRecord
 	s.mockRecords(&written)
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
@@ -94,7 +93,7 @@ func (s *incidentSuite) TestFailedAlertsRetried() {
 	s.update(5*time.Hour, UpdateRetry, RetryRequest{By: "ic", Alerts: true}, nil)
 	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal(AlertsFailed, mid.Alerts.State)
 	s.Contains(mid.Alerts.Error, "API key")
@@ -111,14 +110,14 @@ func (s *incidentSuite) TestFailedAlertsRetried() {
 // obligations are met, and the register keeps the reason.
 func (s *incidentSuite) TestFailedAlertsResolvedByOtherMeans() {
 	s.mockScope()
-	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/final.md", MessageID: "m", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/final.md", MessageID: "m", At: in.SubmittedAt}, nil
 		})
-	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(activities.NoticeChunkResult{},
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(incident.NoticeChunkResult{},
 		temporal.NewNonRetryableApplicationError("SendGrid account suspended", "SendGridUnauthorized", nil)).Once()
-	var written activities.IncidentRecord
+	var written incident.IncidentRecord
 	s.mockRecords(&written)
 	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
 	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
@@ -128,7 +127,7 @@ func (s *incidentSuite) TestFailedAlertsResolvedByOtherMeans() {
 		Note: "letters sent by post on 2026-11-29 to every affected customer"}, nil)
 	s.update(5*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, declaration())
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.ErrorContains(noNote, "--note")
 	s.Equal(AlertsResolved, written.Alerts.State)
@@ -147,7 +146,7 @@ func hasStep(st Status, step string) bool {
 	return false
 }
 
-func hasEvent(rec activities.IncidentRecord, kind string) bool {
+func hasEvent(rec incident.IncidentRecord, kind string) bool {
 	for _, e := range rec.Timeline {
 		if e.Kind == kind {
 			return true

@@ -10,17 +10,7 @@ import (
 	"github.com/breachops/breach/incident"
 )
 
-// ReleaseRequest lifts the isolation of one system: the compensation of its containment.
-type ReleaseRequest struct {
-	By     string `json:"by"`
-	System string `json:"system"`
-	Reason string `json:"reason,omitempty"`
-	// Manual confirms that a system isolated by hand has been released by hand; breach cannot
-	// lift such an isolation itself.
-	Manual bool `json:"manual,omitempty"`
-	// Signature vouches for By.
-	Signature *incident.Signature `json:"signature,omitempty"`
-}
+type ReleaseRequest = incident.ReleaseRequest
 
 func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest) error {
 	if err := inc.requireRole(RoleCommander, r.By); err != nil {

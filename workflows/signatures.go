@@ -17,48 +17,6 @@ type signedRequest interface {
 	Signed() (by string, sig *incident.Signature, unsigned any)
 }
 
-func (r ApproveRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r FileRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r CloseRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r ReplaceSubjectsRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r AmendRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r SupplementRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
-func (r ReleaseRequest) Signed() (string, *incident.Signature, any) {
-	u := r
-	u.Signature = nil
-	return r.By, r.Signature, u
-}
-
 // signatureKey carries the signature of the Update a handler serves, so that the events it
 // records say who signed.
 type signatureKey struct{}
@@ -132,24 +90,3 @@ func signatureOf(ctx workflow.Context) *incident.Signature {
 	sig, _ := ctx.Value(signatureKey{}).(*incident.Signature)
 	return sig
 }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *ApproveRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *FileRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *CloseRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *ReplaceSubjectsRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *AmendRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *SupplementRequest) SetSignature(s *incident.Signature) { r.Signature = s }
-
-// SetSignature attaches the signature that vouches for r.By.
-func (r *ReleaseRequest) SetSignature(s *incident.Signature) { r.Signature = s }

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 )
 
@@ -68,8 +67,8 @@ func (s *incidentSuite) TestSignedDecisions() {
 	s.mockHappyPath()
 	s.mockNotices()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/final.md", MessageID: "m-1", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/final.md", MessageID: "m-1", At: in.SubmittedAt}, nil
 		})
 	dpo, ic, mallory, ingress := newSigner("cli:dpo"), newSigner("cli:ic"), newSigner("cli:mallory"), newSigner(incident.SlackIngress)
 	d := declaration()
@@ -102,7 +101,7 @@ func (s *incidentSuite) TestSignedDecisions() {
 	}, 3*time.Hour+2*time.Minute)
 	s.signedUpdate(4*time.Hour, UpdateClose, ic, &CloseRequest{By: "cli:ic"}, 4*time.Hour, nil, nil)
 
-	s.env.ExecuteWorkflow(IncidentWorkflow, d)
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/spelling"
 )
@@ -17,7 +17,7 @@ import (
 
 // organisationFact explains a refusal of one of the organisation's facts, which come from the
 // configuration at declaration. ok is false when the refusal is about another fact.
-func organisationFact(o activities.Organisation, ue *rules.UsageError) (msg string, ok bool) {
+func organisationFact(o incident.Organisation, ue *rules.UsageError) (msg string, ok bool) {
 	name, i := splitIndex(ue.Field)
 	var what, fix string
 	switch {

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -26,7 +27,7 @@ import (
 func yearHost(ctx workflow.Context, d Declaration) (Result, error) {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: IncidentWorkflowID(d.IncidentID)})
 	var r Result
-	err := workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, d).Get(ctx, &r)
+	err := workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, IncidentInput{Declaration: d}).Get(ctx, &r)
 	return r, err
 }
 
@@ -49,11 +50,11 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 	env.RegisterActivity(&activities.Activities{})
 
 	var mu sync.Mutex
-	var chats []activities.ChatMessage
+	var chats []incident.ChatMessage
 	var sequences []int
-	var written activities.IncidentRecord
-	env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(activities.Room{ID: "log", Name: "#inc"}, nil)
-	env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m activities.ChatMessage) error {
+	var written incident.IncidentRecord
+	env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{ID: "log", Name: "#inc"}, nil)
+	env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(func(_ context.Context, m incident.ChatMessage) error {
 		mu.Lock()
 		defer mu.Unlock()
 		chats = append(chats, m)
@@ -61,25 +62,25 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 	})
 	env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
-		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", activities.ErrTypeFirewallPermanent, nil))
-	env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: subjects.Summary{
+		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil))
+	env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: subjects.Summary{
 		Rows: 8, Subjects: 8, Records: 8, Mailable: 8, ByJurisdiction: map[string]int{"DE": 5, "GB": 3},
 		MailableByJurisdiction: map[string]int{"DE": 5, "GB": 3}, ByCategory: map[string]int{"contact": 8}},
-		Dataset: activities.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil)
-	env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(activities.Draft{Path: "/r/draft.md"}, nil)
+		Dataset: incident.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil)
+	env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil)
 	env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if in.Obligation.ID == "gdpr-art33-authority" {
 				sequences = append(sequences, in.Sequence)
 			}
-			return activities.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
+			return incident.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
 		})
 	env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, rec activities.IncidentRecord) (activities.CloseOutput, error) {
+		func(_ context.Context, rec incident.IncidentRecord) (incident.CloseOutput, error) {
 			written = rec
-			return activities.CloseOutput{Register: "/reg.json"}, nil
+			return incident.CloseOutput{Register: "/reg.json"}, nil
 		}).Once()
 
 	d := declaration()
@@ -143,7 +144,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 
 	// Each manual-isolation reminder due before the confirmation, once, in order.
 	want := 0
-	for k := 1; manualReminders.at(start, k).Before(start.Add(confirmAt)); k++ {
+	for k := 1; (incident.ReminderPolicy{}).Manual().At(start, k).Before(start.Add(confirmAt)); k++ {
 		want = k
 	}
 	got := remindersSeen(t, chats)
@@ -160,7 +161,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 			continue
 		}
 		wantOverdue := 0
-		for k := 1; overdueReminders.at(o.DueAt, k).Before(start.Add(fileAt)); k++ {
+		for k := 1; (incident.ReminderPolicy{}).Overdue().At(o.DueAt, k).Before(start.Add(fileAt)); k++ {
 			wantOverdue = k
 		}
 		require.Equal(t, wantOverdue, countPrefix(o.Escalations, "still OVERDUE"), "overdue reminders of %s", o.ID)
@@ -186,7 +187,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 var reminderNumber = regexp.MustCompile(`\(reminder (\d+)\)`)
 
 // remindersSeen lists the manual-isolation reminders the room heard, by their number.
-func remindersSeen(t *testing.T, chats []activities.ChatMessage) []int {
+func remindersSeen(t *testing.T, chats []incident.ChatMessage) []int {
 	t.Helper()
 	var out []int
 	for _, m := range chats {

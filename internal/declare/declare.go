@@ -118,7 +118,7 @@ func (o Options) start(ctx context.Context, c client.Client, d workflows.Declara
 		Memo:                                     map[string]any{MemoKey: KeyHash(key)},
 	}
 	err = o.retry(ctx, func(ctx context.Context) error {
-		run, err := c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, d)
+		run, err := c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, workflows.IncidentInput{Declaration: d})
 		if err == nil {
 			res.RunID = run.GetRunID()
 		}

@@ -1,4 +1,4 @@
-package workflows
+package incident
 
 import "time"
 
@@ -36,11 +36,12 @@ func (p ReminderPolicy) withDefaults(d ReminderPolicy) ReminderPolicy {
 	return p
 }
 
-// manual is the policy for a manual isolation; overdue the one for an overdue obligation,
+// Manual is the policy for a manual isolation; Overdue the one for an overdue obligation,
 // whose reminders are never more frequent than its first ones.
-func (p ReminderPolicy) manual() ReminderPolicy { return p.withDefaults(manualReminders) }
+func (p ReminderPolicy) Manual() ReminderPolicy { return p.withDefaults(manualReminders) }
 
-func (p ReminderPolicy) overdue() ReminderPolicy {
+// Overdue is the policy for an overdue obligation.
+func (p ReminderPolicy) Overdue() ReminderPolicy {
 	q := ReminderPolicy{Every: overdueReminders.Every}
 	if p.Every > 0 {
 		q.Every = p.Every
@@ -49,8 +50,8 @@ func (p ReminderPolicy) overdue() ReminderPolicy {
 	return q.withDefaults(overdueReminders)
 }
 
-// scaled compresses the policy for a drill running scale times faster.
-func (p ReminderPolicy) scaled(scale float64) ReminderPolicy {
+// Scaled compresses the policy for a drill running scale times faster.
+func (p ReminderPolicy) Scaled(scale float64) ReminderPolicy {
 	if scale <= 1 {
 		return p
 	}
@@ -58,8 +59,8 @@ func (p ReminderPolicy) scaled(scale float64) ReminderPolicy {
 	return ReminderPolicy{Every: f(p.Every), SlowAfter: f(p.SlowAfter), Slow: f(p.Slow), DailyAfter: f(p.DailyAfter)}
 }
 
-// day is a day in the policy's time (scaled with it).
-func (p ReminderPolicy) day() time.Duration {
+// Day is a day in the policy's time (scaled with it).
+func (p ReminderPolicy) Day() time.Duration {
 	if p.DailyAfter >= 7*24*time.Hour {
 		return 24 * time.Hour
 	}
@@ -67,8 +68,8 @@ func (p ReminderPolicy) day() time.Duration {
 	return p.DailyAfter / 7
 }
 
-// at is the instant of the k-th reminder (from 1) of something waiting since start.
-func (p ReminderPolicy) at(start time.Time, k int) time.Time {
+// At is the instant of the k-th reminder (from 1) of something waiting since start.
+func (p ReminderPolicy) At(start time.Time, k int) time.Time {
 	t := start
 	for i := 0; i < k; i++ {
 		waited := t.Sub(start)
@@ -78,7 +79,7 @@ func (p ReminderPolicy) at(start time.Time, k int) time.Time {
 		case waited < p.DailyAfter:
 			t = t.Add(p.Slow)
 		default:
-			t = t.Add(p.day())
+			t = t.Add(p.Day())
 		}
 	}
 	return t
