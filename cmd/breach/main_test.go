@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/keys"
+	"github.com/breachops/breach/workflows"
 )
 
 // badConfig is a complete configuration but for one sector the rules do not know, on line 5.
@@ -143,5 +148,38 @@ func TestServeNeedsTheWorkspaceAndTheApp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An incident whose roles name a person of the board's provider carries the board's public key,
+// which vouches for them; without one the declaration is refused, saying how to make it.
+func TestSigningKeysOfTheBoard(t *testing.T) {
+	home := t.TempDir()
+	actor := "oidc:https://login.example.com#248289761001"
+	cfg := &config.Config{Home: home, Signing: config.Signing{TrustLocalKeys: true}}
+	roles := workflows.Roles{DPO: []string{actor}}
+	_, err := signingKeys(cfg, roles)
+	if err == nil || !strings.Contains(err.Error(), "breach keys init --web") || !strings.Contains(err.Error(), "signing.web") {
+		t.Fatalf("an oidc: actor without the board's key: got %v, want a refusal saying how to make the key", err)
+	}
+	if err := execute(t, []string{"keys", "init", "--web", "--as", "dana"}); err == nil || exitCode(err) != 2 {
+		t.Fatalf("keys init --web --as: got %v, want a usage error", err)
+	}
+	t.Setenv("BREACH_HOME", home)
+	t.Setenv("BREACH_CONFIG", "")
+	if err := execute(t, []string{"keys", "init", "--web"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := signingKeys(cfg, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := keys.Local(home)
+	if err != nil || k.Web == "" || k.Web != local[incident.WebDashboard] {
+		t.Fatalf("the declaration's board key is %q, want the one kept locally %q (%v)", k.Web, local[incident.WebDashboard], err)
+	}
+	cfg.Signing = config.Signing{Web: "ed25519:configured"}
+	if k, err := signingKeys(cfg, roles); err != nil || k.Web != "ed25519:configured" {
+		t.Fatalf("signing.web: got %q, %v", k.Web, err)
 	}
 }
