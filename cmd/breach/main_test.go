@@ -54,6 +54,7 @@ func TestBadConfigurationExitsTwoBeforeAnythingStarts(t *testing.T) {
 		{"dev"},
 		{"demo"},
 		{"serve", "--addr", unusedAddress(t)},
+		{"web", "--addr", unusedAddress(t)},
 		{"codec-server"},
 		{"obligations", "--facts", facts},
 	}
@@ -181,5 +182,32 @@ func TestSigningKeysOfTheBoard(t *testing.T) {
 	cfg.Signing = config.Signing{Web: "ed25519:configured"}
 	if k, err := signingKeys(cfg, roles); err != nil || k.Web != "ed25519:configured" {
 		t.Fatalf("signing.web: got %q, %v", k.Web, err)
+	}
+}
+
+// The board shows nothing without sign-in: breach web refuses to start without it, and serves
+// it without sign-in only read-only on a loopback address; so does breach dev.
+func TestBoardNeedsSignInOrLoopback(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TEMPORAL_ADDRESS", unusedAddress(t))
+	t.Setenv("BREACH_TEMPORAL_BIN", filepath.Join(dir, "no-temporal-here"))
+	t.Setenv("BREACH_HOME", filepath.Join(dir, "home"))
+	t.Setenv("BREACH_CONFIG", "")
+	good := filepath.Join(dir, "breach.yaml")
+	writeTestFile(t, good, strings.Replace(badConfig, "[retail]", "[nis2-important]", 1))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"web", "--addr", unusedAddress(t)}, "the board shows nothing without sign-in"},
+		{[]string{"web", "--local", "--addr", "0.0.0.0:8090"}, "only on a loopback address"},
+		{[]string{"dev", "--board", "0.0.0.0:8235"}, "only on a loopback address"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			err := execute(t, append([]string{"--config", good}, tc.args...))
+			if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (exit %d), want a usage error saying %q", err, exitCode(err), tc.want)
+			}
+		})
 	}
 }

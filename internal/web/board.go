@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,7 +270,7 @@ func (s *Server) card(st workflows.Status, v *Viewer, loc *time.Location, now ti
 func (s *Server) obligation(st workflows.Status, o workflows.ObligationStatus, pending map[string]workflows.PendingStep, v *Viewer, loc *time.Location, now time.Time) obligationRow {
 	r := obligationRow{ID: o.ID, Audience: o.Audience, Basis: o.Basis, Regime: o.Regime, State: o.State,
 		StateLabel: label(obligationLabels, o.State), Due: at(o.DueAt, loc), Left: left(o.DueAt, now),
-		Raised: len(o.Escalations), Reference: o.Reference, Failure: o.Failure, Incident: st.IncidentID, Late: o.Late,
+		Raised: len(o.Escalations), Reference: reference(o.Reference), Failure: o.Failure, Incident: st.IncidentID, Late: o.Late,
 		Base: s.cfg.Prefix + "/incidents/" + st.IncidentID}
 	switch o.State {
 	case workflows.OblFiled:
@@ -309,6 +310,15 @@ func (s *Server) obligation(st workflows.Status, o workflows.ObligationStatus, p
 		}
 	}
 	return r
+}
+
+// reference is what the authority's filing is known by: the portal's reference number, or, for
+// a report sent by email, its message (named by its file, not its path on a worker).
+func reference(ref string) string {
+	if strings.HasPrefix(ref, "/") {
+		return filepath.Base(ref)
+	}
+	return ref
 }
 
 // canAct: the board takes actions, the viewer holds the role on the board, and the incident
