@@ -9,9 +9,12 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/workflows"
 )
 
 // pages are the board's templates, one set per page: the layout, the shared parts and the
@@ -52,11 +55,23 @@ var funcs = template.FuncMap{
 		return min(100, n*100/total)
 	},
 	"stageSymbol": stageSymbol,
+	"roleName":    roleName,
 	"inc":         func(i int) int { return i + 1 },
 	"json": func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
 	},
+}
+
+// roleName names an incident's role as people say it.
+func roleName(role string) string {
+	switch role {
+	case workflows.RoleDPO:
+		return "DPO"
+	case workflows.RoleCommander:
+		return "incident commander"
+	}
+	return role
 }
 
 // pageData is what every page shows: who is signed in, the anti-forgery token, where the board
@@ -177,9 +192,12 @@ func at(t time.Time, loc *time.Location) timeView {
 
 // zone is the viewer's time zone, as their browser said it, else the organisation's.
 func (s *Server) zone(r *http.Request) *time.Location {
-	if c, err := r.Cookie(zoneCookie); err == nil && len(c.Value) <= 64 && validZone(c.Value) {
-		if loc, err := time.LoadLocation(c.Value); err == nil {
-			return loc
+	if c, err := r.Cookie(zoneCookie); err == nil {
+		z, _ := url.QueryUnescape(c.Value)
+		if len(z) <= 64 && validZone(z) {
+			if loc, err := time.LoadLocation(z); err == nil {
+				return loc
+			}
 		}
 	}
 	return s.tz

@@ -160,6 +160,9 @@ func TestBoardShowsTheClocks(t *testing.T) {
 	r.AddCookie(&http.Cookie{Name: zoneCookie, Value: "America/New_York"})
 	mustContain(t, b.do(r).Body.String(), due.In(mustZone(t, "America/New_York")).Format("Mon 2 Jan 2006 15:04 MST"), "America/New_York")
 	r = b.request(http.MethodGet, "/board/", viewer, nil, "")
+	r.Header.Set("Cookie", zoneCookie+"=Asia%2FTokyo")
+	mustContain(t, b.do(r).Body.String(), due.In(mustZone(t, "Asia/Tokyo")).Format("Mon 2 Jan 2006 15:04 MST"))
+	r = b.request(http.MethodGet, "/board/", viewer, nil, "")
 	r.AddCookie(&http.Cookie{Name: zoneCookie, Value: "../../etc/passwd"})
 	mustContain(t, b.do(r).Body.String(), "Europe/Berlin")
 

@@ -20,12 +20,13 @@
   }
 
   // The viewer's time zone, so that the server writes deadlines in it.
-  var zoneChanged = false;
+  var zoneChanged = false, zone = '';
   try {
     var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    zone = tz;
     var current = (document.cookie.match(/(?:^|; )breach_tz=([^;]*)/) || [])[1];
-    if (tz && decodeURIComponent(current || '') !== tz) {
-      document.cookie = 'breach_tz=' + encodeURIComponent(tz) + '; path=' + prefix + '/; max-age=31536000; samesite=lax';
+    if (tz && /^[A-Za-z0-9_+\/-]{1,64}$/.test(tz) && current !== tz) {
+      document.cookie = 'breach_tz=' + tz + '; path=' + prefix + '/; max-age=31536000; samesite=lax';
       zoneChanged = true;
     }
   } catch (e) { /* the organisation's zone stays */ }
@@ -94,6 +95,8 @@
         tick();
         var u = document.querySelector('[data-updated]');
         if (u) u.textContent = ', refreshed ' + new Date(j.generated_at).toLocaleTimeString();
+        var z = document.querySelector('[data-zone]');
+        if (z && zone) z.textContent = zone;
       })
       .catch(function () { say('The board could not be refreshed; it tries again in a moment.', true); })
       .then(function () { refreshing = null; });
