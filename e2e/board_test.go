@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -359,4 +360,72 @@ func countdownSeconds(t *testing.T, s string) int {
 		}
 	}
 	return n
+}
+
+// TestServeServesTheBoard: breach serve serves the board beside the Slack ingress, on the same
+// address, when sign-in is configured (here a trusted proxy on this machine); the Slack paths
+// still take only Slack's signed requests.
+func TestServeServesTheBoard(t *testing.T) {
+	conf := configYAML() + `slack:
+  team_ids: [T0BOARD01]
+  app_id: A0BOARD01
+web:
+  proxy:
+    user_header: X-Auth-Request-User
+    groups_header: X-Auth-Request-Groups
+    issuer: https://login.e2e-shop.test
+    trusted: [127.0.0.1]
+  roles:
+    viewer: [executives]
+`
+	s := startStack(t, stackOptions{config: conf, env: []string{"SLACK_BOT_TOKEN=xoxb-e2e-board", "SLACK_SIGNING_SECRET=e2e-board-secret"}})
+	s.mustBreach("keys", "init", "--slack-ingress")
+	w := s.startWorker()
+	small := filepath.Join(s.dir, "subjects.csv")
+	writeSubjects(t, small, []subjectRow{{"C1", "lea.weber@example.net", "Léa Weber", "DE", "contact"}})
+	id := s.declare("--title", "Ransomware note on the file server", "--system", "shop-db", "--subjects", small, "--as", commander).IncidentID
+	newPilot(s, id, w).idle(boardDeadline, id+" to wait for the decision", func(st workflows.Status) bool {
+		return slices.Contains(pendingSteps(st), workflows.UpdateDecide)
+	})
+	addr := startServe(s)
+
+	get := func(path string, headers map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	erik := map[string]string{"X-Auth-Request-User": "erik", "X-Auth-Request-Groups": "executives"}
+	if code, body := get("/board/", erik); code != http.StatusOK || !strings.Contains(body, "Ransomware note on the file server") || !strings.Contains(body, "waiting for the DPO&#39;s decision") {
+		t.Fatalf("the board through serve: %d\n%s", code, body)
+	}
+	if code, body := get("/board/", nil); code != http.StatusUnauthorized || strings.Contains(body, "Ransomware") {
+		t.Fatalf("the board without the proxy's headers: %d", code)
+	}
+	if code, _ := get("/board/", map[string]string{"X-Auth-Request-User": "nina", "X-Auth-Request-Groups": "interns"}); code != http.StatusForbidden {
+		t.Fatalf("the board for someone without a role: %d", code)
+	}
+	if code, _ := get("/healthz", nil); code != http.StatusOK {
+		t.Fatalf("healthz: %d", code)
+	}
+	resp, err := http.Post("http://"+addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=/breach&text=status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an unsigned Slack command beside the board: %d", resp.StatusCode)
+	}
 }
