@@ -67,11 +67,12 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool, boardAddr string) er
 			fmt.Fprintf(out, "  (it shows incident data decrypted through http://%s, for this machine's browser)\n", st.codec.Addr)
 		}
 		if boardAddr != "" {
-			u, err := serveDevBoard(cmd.Context(), cfg, st, boardAddr)
-			if err != nil {
-				return err
+			// Like the UI's codec endpoint: a port taken leaves the stack running without it.
+			if u, err := serveDevBoard(cmd.Context(), cfg, st, boardAddr); err != nil {
+				fmt.Fprintf(out, "note: no deadline board: %v\n", err)
+			} else {
+				fmt.Fprintf(out, "Deadline board (read-only, this machine only): %s\n", u)
 			}
-			fmt.Fprintf(out, "Deadline board (read-only, this machine only): %s\n", u)
 		}
 		fmt.Fprintf(out, "Records in %s\nIncident data encrypted in Temporal with key %s (keys: %s)\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", cfg.Home, st.keys.Current(), st.keys)
 	} else {
