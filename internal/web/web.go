@@ -239,7 +239,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "There is no such page on the board.")
 	})
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	cop := http.NewCrossOriginProtection()
+	if s.public != nil {
+		// Behind a proxy that rewrites the Host, a browser that sends no Sec-Fetch-Site is
+		// still recognised by its Origin: the board's public one.
+		_ = cop.AddTrustedOrigin(s.public.Scheme + "://" + s.public.Host)
+	}
+	return securityHeaders(cop.Handler(mux))
 }
 
 // securityHeaders: nothing is framed, scripts and styles come from the board only, pages are

@@ -391,6 +391,11 @@ func TestActions(t *testing.T) {
 		if w := b.do(r); w.Code != http.StatusForbidden || len(b.temporal.sent()) != 0 {
 			t.Fatalf("a cross-site post: status %d, %d updates", w.Code, len(b.temporal.sent()))
 		}
+		r = b.request(http.MethodPost, approve, dpo, approveForm(), b.csrf(dpo))
+		r.Header.Set("Origin", "https://evil.example")
+		if w := b.do(r); w.Code != http.StatusForbidden || len(b.temporal.sent()) != 0 {
+			t.Fatalf("a post from another origin: status %d, %d updates", w.Code, len(b.temporal.sent()))
+		}
 	})
 }
 
