@@ -374,19 +374,17 @@ func (s *Server) boardData(r *http.Request, v *Viewer) boardPage {
 		p.Live += "?drills=hide"
 	}
 	loc, now := s.zone(r), s.now()
-	statuses, problem := s.openStatuses(r.Context())
+	entries, problem := s.openStatuses(r.Context())
 	p.Problem = problem
-	for _, st := range statuses {
-		if st.Drill && p.HideDrills {
+	for _, e := range entries {
+		switch {
+		case e.unavailable != "":
+			p.Incidents = append(p.Incidents, incidentCard{ID: e.id, Unavailable: e.unavailable, Link: s.cfg.Prefix + "/incidents/" + e.id})
+		case e.status.Drill && p.HideDrills:
 			p.HiddenDrills++
-			continue
+		default:
+			p.Incidents = append(p.Incidents, s.card(e.status, v, loc, now))
 		}
-		if st.Title == "" && st.Phase == "" {
-			p.Incidents = append(p.Incidents, incidentCard{ID: st.IncidentID, Unavailable: st.ScopeError,
-				Link: s.cfg.Prefix + "/incidents/" + st.IncidentID})
-			continue
-		}
-		p.Incidents = append(p.Incidents, s.card(st, v, loc, now))
 	}
 	return p
 }
@@ -414,9 +412,16 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
+// openEntry is a running incident: its status, or why it could not be read.
+type openEntry struct {
+	id          string
+	status      workflows.Status
+	unavailable string
+}
+
 // openStatuses queries every running incident, a few at a time. An incident whose status cannot
-// be read is kept with only its ID, and why in ScopeError (never shown as a scope error).
-func (s *Server) openStatuses(ctx context.Context) ([]workflows.Status, string) {
+// be read is kept, with why.
+func (s *Server) openStatuses(ctx context.Context) ([]openEntry, string) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	open, err := s.cfg.Temporal.Open(ctx)
@@ -424,7 +429,7 @@ func (s *Server) openStatuses(ctx context.Context) ([]workflows.Status, string) 
 		s.cfg.Logger.Error("board: list the open incidents", "error", err)
 		return nil, "The open incidents could not be listed: Temporal does not answer. The board tries again at its next refresh."
 	}
-	out := make([]workflows.Status, len(open))
+	out := make([]openEntry, len(open))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i, o := range open {
@@ -435,18 +440,17 @@ func (s *Server) openStatuses(ctx context.Context) ([]workflows.Status, string) 
 			defer func() { <-sem }()
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
+			out[i].id = o.IncidentID
 			st, err := s.cfg.Temporal.Status(qctx, o.IncidentID)
-			if err != nil {
-				why := "its status could not be read: Temporal did not answer in time, or its worker is not running"
-				if errors.Is(err, ingress.ErrNoIncident) {
-					why = "it has just ended"
-				}
+			switch {
+			case errors.Is(err, ingress.ErrNoIncident):
+				out[i].unavailable = "it has just ended"
+			case err != nil:
 				s.cfg.Logger.Warn("board: incident status", "incident", o.IncidentID, "error", err)
-				out[i] = workflows.Status{}
-				out[i].IncidentID, out[i].ScopeError = o.IncidentID, why
-				return
+				out[i].unavailable = "its status could not be read: Temporal did not answer in time, or its worker is not running"
+			default:
+				out[i].status = st
 			}
-			out[i] = st
 		}()
 	}
 	wg.Wait()

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,6 +128,10 @@ func TestUnknownIncident(t *testing.T) {
 			t.Fatalf("the board fails with one incident unreadable: %d", w.Code)
 		}
 		mustContain(t, w.Body.String(), "status of this incident is unavailable", "Laptop with a customer export stolen")
+		b.temporal.openErr = errors.New("connection refused")
+		defer func() { b.temporal.openErr = nil }()
+		mustContain(t, b.get("/board/", viewer).Body.String(), "could not be listed: Temporal does not answer")
+		mustContain(t, b.get("/board/api/board", viewer).Body.String(), `"problem": "The open incidents could not be listed`)
 	})
 }
 
