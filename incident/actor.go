@@ -10,7 +10,7 @@ import (
 //
 //	slack:<team>/<user>   a Slack user of a workspace (the Slack ingress signs for them)
 //	cli:<name>            a person at the command line, holding a signing key
-//	oidc:<issuer>#<sub>   a subject of an OpenID Connect provider, where one is configured
+//	oidc:<issuer>#<sub>   a subject of an OpenID Connect provider (the web dashboard signs for them)
 //
 // Roles list actors; the same person reached through two sources is two actors.
 const (

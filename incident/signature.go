@@ -15,13 +15,17 @@ import (
 )
 
 // A decision sent to an incident (an Update) is signed by whoever vouches for the actor: a
-// person at the command line with their own key, or the Slack ingress for the Slack user it
-// verified. The incident checks the signature against the public keys it was declared with, so
+// person at the command line with their own key, the Slack ingress for the Slack user it
+// verified, or the web dashboard for the person it signed in through OpenID Connect. The incident checks the signature against the public keys it was declared with, so
 // a request forged by someone who can reach Temporal but holds no key is refused, a CLI user
 // cannot act as a Slack user, and the timeline records who signed each decision.
 
 // SlackIngress is the signer of requests that the Slack ingress forwards for slack: actors.
 const SlackIngress = "slack-ingress"
+
+// WebDashboard is the signer of requests that the web dashboard (the deadline board) forwards
+// for oidc: actors, the people it signed in.
+const WebDashboard = "web"
 
 // DrillAutopilot is the signer of a drill's auto-pilot, which plays the scenario's people.
 const DrillAutopilot = "drill-autopilot"
@@ -32,7 +36,7 @@ const SignatureWindow = 5 * time.Minute
 
 // Signature signs one request to one incident.
 type Signature struct {
-	// Signer is the key's holder: the acting cli: actor, or SlackIngress.
+	// Signer is the key's holder: the acting cli: actor, SlackIngress or WebDashboard.
 	Signer string `json:"signer"`
 	// KeyID names the public key (KeyID of it).
 	KeyID string    `json:"key_id"`
@@ -79,20 +83,25 @@ func Sign(key ed25519.PrivateKey, signer, incidentID, update string, unsigned an
 	return s, nil
 }
 
-// Keys are the public keys an incident trusts: a cli: actor's own key, and the Slack ingress's
-// key for slack: actors. They are fixed when the incident is declared.
+// Keys are the public keys an incident trusts: a cli: actor's own key, the Slack ingress's key
+// for slack: actors and the web dashboard's for oidc: actors. They are fixed when the incident
+// is declared.
 type Keys struct {
 	// Actors maps a cli: actor to its public key ("ed25519:<base64>").
 	Actors map[string]string `json:"actors,omitempty"`
 	// SlackIngress is the Slack ingress's public key.
 	SlackIngress string `json:"slack_ingress,omitempty"`
+	// Web is the web dashboard's public key: it signs for the oidc: actors it signed in.
+	Web string `json:"web,omitempty"`
 	// Autopilot is the drill auto-pilot's public key: in a drill, and only there, it may sign
 	// for the cli: actors the scenario's people are played as.
 	Autopilot string `json:"autopilot,omitempty"`
 }
 
 // Empty reports whether no key is known: an incident declared before signatures.
-func (k Keys) Empty() bool { return len(k.Actors) == 0 && k.SlackIngress == "" && k.Autopilot == "" }
+func (k Keys) Empty() bool {
+	return len(k.Actors) == 0 && k.SlackIngress == "" && k.Web == "" && k.Autopilot == ""
+}
 
 // Verify checks that sig is a valid signature by the right signer for actor's request to the
 // incident, made within SignatureWindow of now. It does not check the nonce's reuse: the
@@ -114,18 +123,26 @@ func (k Keys) Verify(sig *Signature, actor, incidentID, update string, unsigned 
 		if drill && sig.Signer == DrillAutopilot && k.Autopilot != "" {
 			want, pub = DrillAutopilot, k.Autopilot
 		}
+	case SourceOIDC:
+		want, pub = WebDashboard, k.Web
 	default:
-		return fmt.Errorf("%s: actors of source %s cannot sign requests yet", actor, source)
+		return fmt.Errorf("%s: actors of source %s cannot sign requests", actor, source)
 	}
 	if sig.Signer != want {
-		if source == SourceSlack {
+		switch source {
+		case SourceSlack:
 			return fmt.Errorf("%s is a Slack user: only the Slack ingress signs for Slack users (this request was signed by %s)", actor, sig.Signer)
+		case SourceOIDC:
+			return fmt.Errorf("%s signed in through OpenID Connect: only the web dashboard signs for such people (this request was signed by %s)", actor, sig.Signer)
 		}
 		return fmt.Errorf("the request for %s was signed by %s: a person signs their own requests", actor, sig.Signer)
 	}
 	if pub == "" {
-		if source == SourceSlack {
-			return errors.New("this incident was declared without the Slack ingress's public key (slack.ingress_key in the configuration), so it cannot take decisions from Slack; use the CLI")
+		switch source {
+		case SourceSlack:
+			return errors.New("this incident was declared without the Slack ingress's public key (signing.slack_ingress in the configuration), so it cannot take decisions from Slack; use the CLI")
+		case SourceOIDC:
+			return errors.New("this incident was declared without the web dashboard's public key (signing.web in the configuration), so it cannot take decisions from the dashboard; use the CLI")
 		}
 		return fmt.Errorf("this incident knows no public key of %s: add it to keys in the configuration (breach keys init --as %s prints it) before declaring", actor, strings.TrimPrefix(actor, SourceCLI+":"))
 	}

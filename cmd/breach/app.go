@@ -117,7 +117,18 @@ func dial(ctx context.Context, cfg *config.Config) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
-	return &stack{client: explain(c, opts), raw: c, dc: opts.DataConverter, keys: keys}, nil
+	st := &stack{client: explain(c, opts), raw: c, dc: opts.DataConverter, keys: keys, namespace: namespaceOf(opts)}
+	if isLocalAddress(opts.HostPort) {
+		st.uiURL = "http://localhost:" + devserver.UIPort // the embedded server's UI, presumably
+	}
+	return st, nil
+}
+
+func namespaceOf(opts client.Options) string {
+	if opts.Namespace == "" {
+		return client.DefaultNamespace
+	}
+	return opts.Namespace
 }
 
 // dialLazy makes a client that connects on first use, for a process that must run while
@@ -155,6 +166,8 @@ type stack struct {
 	dc    converter.DataConverter
 	keys  *codec.Keys
 	uiURL string
+	// namespace is the incidents' namespace, for links into the Temporal UI.
+	namespace string
 
 	server *devserver.Server
 	codec  *http.Server
@@ -180,7 +193,7 @@ func ensureStack(ctx context.Context, cfg *config.Config, log io.Writer) (*stack
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{dc: opts.DataConverter, keys: keys, uiURL: "http://localhost:" + devserver.UIPort}
+	st := &stack{dc: opts.DataConverter, keys: keys, uiURL: "http://localhost:" + devserver.UIPort, namespace: namespaceOf(opts)}
 	if !devserver.Answers(ctx, opts.HostPort) {
 		if !isLocalAddress(opts.HostPort) {
 			return nil, fmt.Errorf("no Temporal server answers at %s; the embedded dev server only runs on this machine: unset TEMPORAL_ADDRESS or start the server", opts.HostPort)

@@ -21,9 +21,9 @@ func newKeysCmd(g *globals) *cobra.Command {
 		Short: "Signing keys: every decision sent to an incident is signed, and the incident checks it",
 	}
 	var as string
-	var ingress bool
+	var ingress, web bool
 	initCmd := &cobra.Command{
-		Use:   "init (--as NAME | --slack-ingress)",
+		Use:   "init (--as NAME | --slack-ingress | --web)",
 		Short: "Create a signing key pair under BREACH_HOME/keys and print the public key for the configuration",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -33,16 +33,18 @@ func newKeysCmd(g *globals) *cobra.Command {
 			}
 			var signer string
 			switch {
-			case ingress && as != "":
-				return usagef("give --as NAME or --slack-ingress, not both")
+			case btoi(ingress)+btoi(web)+btoi(as != "") > 1:
+				return usagef("give one of --as NAME, --slack-ingress and --web")
 			case ingress:
 				signer = incident.SlackIngress
+			case web:
+				signer = incident.WebDashboard
 			case as != "":
 				if signer, err = cliActor(as); err != nil {
 					return err
 				}
 			default:
-				return usagef("say whose key: --as NAME (a person at the command line) or --slack-ingress")
+				return usagef("say whose key: --as NAME (a person at the command line), --slack-ingress or --web (the deadline board)")
 			}
 			k, created, err := keys.Create(cfg.Home, signer)
 			if err != nil {
@@ -56,9 +58,12 @@ func newKeysCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "signing key for %s %s: %s (keep it private)\n", signer, verb, path)
-			if signer == incident.SlackIngress {
+			switch signer {
+			case incident.SlackIngress:
 				fmt.Fprintf(out, "add to the configuration:\nsigning:\n  slack_ingress: %q\n", pub)
-			} else {
+			case incident.WebDashboard:
+				fmt.Fprintf(out, "add to the configuration:\nsigning:\n  web: %q\n", pub)
+			default:
 				fmt.Fprintf(out, "add to the configuration:\nsigning:\n  keys:\n    %s: %q\n", signer, pub)
 			}
 			return nil
@@ -66,15 +71,24 @@ func newKeysCmd(g *globals) *cobra.Command {
 	}
 	initCmd.Flags().StringVar(&as, "as", "", "the person the key is for (cli:NAME, or NAME)")
 	initCmd.Flags().BoolVar(&ingress, "slack-ingress", false, "the key of the Slack ingress (breach serve), which signs for Slack users")
+	initCmd.Flags().BoolVar(&web, "web", false, "the key of the deadline board (breach web, breach serve), which signs for the people it signed in")
 	cmd.AddCommand(initCmd)
 	return cmd
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // signingKeys are the public keys a declaration carries: those of the configuration, and with
 // signing.trust_local_keys those kept in BREACH_HOME/keys. Every cli: actor of the roles must
-// have one, and Slack actors need the ingress's: otherwise nobody could act in the incident.
+// have one, Slack actors need the ingress's and oidc: actors the board's: otherwise nobody
+// could act in the incident.
 func signingKeys(cfg *config.Config, roles workflows.Roles) (incident.Keys, error) {
-	k := incident.Keys{Actors: map[string]string{}, SlackIngress: cfg.Signing.SlackIngress}
+	k := incident.Keys{Actors: map[string]string{}, SlackIngress: cfg.Signing.SlackIngress, Web: cfg.Signing.Web}
 	if cfg.Signing.TrustLocalKeys {
 		local, err := keys.Local(cfg.Home)
 		if err != nil {
@@ -85,6 +99,10 @@ func signingKeys(cfg *config.Config, roles workflows.Roles) (incident.Keys, erro
 			case incident.SlackIngress:
 				if k.SlackIngress == "" {
 					k.SlackIngress = pub
+				}
+			case incident.WebDashboard:
+				if k.Web == "" {
+					k.Web = pub
 				}
 			case incident.DrillAutopilot:
 			default:
@@ -107,6 +125,8 @@ func signingKeys(cfg *config.Config, roles workflows.Roles) (incident.Keys, erro
 				actor, strings.TrimPrefix(actor, incident.SourceCLI+":")))
 		case src == incident.SourceSlack && k.SlackIngress == "":
 			missing = append(missing, fmt.Sprintf("%s is a Slack user, but the Slack ingress's public key is not configured: run `breach keys init --slack-ingress` and set signing.slack_ingress", actor))
+		case src == incident.SourceOIDC && k.Web == "":
+			missing = append(missing, fmt.Sprintf("%s signs in on the board, but the board's public key is not configured: run `breach keys init --web` and set signing.web", actor))
 		}
 	}
 	if len(missing) > 0 {

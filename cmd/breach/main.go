@@ -90,6 +90,7 @@ func newRootCmd() *cobra.Command {
 		newObligationsCmd(g),
 		newDrillCmd(g),
 		newServeCmd(g),
+		newWebCmd(g),
 		newCodecServerCmd(g),
 	)
 	return root

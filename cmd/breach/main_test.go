@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/keys"
+	"github.com/breachops/breach/workflows"
 )
 
 // badConfig is a complete configuration but for one sector the rules do not know, on line 5.
@@ -49,6 +54,7 @@ func TestBadConfigurationExitsTwoBeforeAnythingStarts(t *testing.T) {
 		{"dev"},
 		{"demo"},
 		{"serve", "--addr", unusedAddress(t)},
+		{"web", "--addr", unusedAddress(t)},
 		{"codec-server"},
 		{"obligations", "--facts", facts},
 	}
@@ -141,6 +147,66 @@ func TestServeNeedsTheWorkspaceAndTheApp(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("the error %q does not say %q", err, want)
 				}
+			}
+		})
+	}
+}
+
+// An incident whose roles name a person of the board's provider carries the board's public key,
+// which vouches for them; without one the declaration is refused, saying how to make it.
+func TestSigningKeysOfTheBoard(t *testing.T) {
+	home := t.TempDir()
+	actor := "oidc:https://login.example.com#248289761001"
+	cfg := &config.Config{Home: home, Signing: config.Signing{TrustLocalKeys: true}}
+	roles := workflows.Roles{DPO: []string{actor}}
+	_, err := signingKeys(cfg, roles)
+	if err == nil || !strings.Contains(err.Error(), "breach keys init --web") || !strings.Contains(err.Error(), "signing.web") {
+		t.Fatalf("an oidc: actor without the board's key: got %v, want a refusal saying how to make the key", err)
+	}
+	if err := execute(t, []string{"keys", "init", "--web", "--as", "dana"}); err == nil || exitCode(err) != 2 {
+		t.Fatalf("keys init --web --as: got %v, want a usage error", err)
+	}
+	t.Setenv("BREACH_HOME", home)
+	t.Setenv("BREACH_CONFIG", "")
+	if err := execute(t, []string{"keys", "init", "--web"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := signingKeys(cfg, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := keys.Local(home)
+	if err != nil || k.Web == "" || k.Web != local[incident.WebDashboard] {
+		t.Fatalf("the declaration's board key is %q, want the one kept locally %q (%v)", k.Web, local[incident.WebDashboard], err)
+	}
+	cfg.Signing = config.Signing{Web: "ed25519:configured"}
+	if k, err := signingKeys(cfg, roles); err != nil || k.Web != "ed25519:configured" {
+		t.Fatalf("signing.web: got %q, %v", k.Web, err)
+	}
+}
+
+// The board shows nothing without sign-in: breach web refuses to start without it, and serves
+// it without sign-in only read-only on a loopback address; so does breach dev.
+func TestBoardNeedsSignInOrLoopback(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TEMPORAL_ADDRESS", unusedAddress(t))
+	t.Setenv("BREACH_TEMPORAL_BIN", filepath.Join(dir, "no-temporal-here"))
+	t.Setenv("BREACH_HOME", filepath.Join(dir, "home"))
+	t.Setenv("BREACH_CONFIG", "")
+	good := filepath.Join(dir, "breach.yaml")
+	writeTestFile(t, good, strings.Replace(badConfig, "[retail]", "[nis2-important]", 1))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"web", "--addr", unusedAddress(t)}, "the board shows nothing without sign-in"},
+		{[]string{"web", "--local", "--addr", "0.0.0.0:8090"}, "only on a loopback address"},
+		{[]string{"dev", "--board", "0.0.0.0:8235"}, "only on a loopback address"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			err := execute(t, append([]string{"--config", good}, tc.args...))
+			if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (exit %d), want a usage error saying %q", err, exitCode(err), tc.want)
 			}
 		})
 	}

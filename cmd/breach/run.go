@@ -28,28 +28,34 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Short: "Run a worker (starts the embedded dev server when no Temporal server answers locally)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWorker(cmd, g, false)
+			return runWorker(cmd, g, false, "")
 		},
 	}
 }
 
 func newDevCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "dev",
-		Short: "Run the local stack: the Temporal dev server with its UI, and a worker; no incident",
+	var board string
+	cmd := &cobra.Command{
+		Use:   "dev [--board 127.0.0.1:PORT]",
+		Short: "Run the local stack: the Temporal dev server with its UI, a worker and the deadline board (read-only); no incident",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWorker(cmd, g, true)
+			return runWorker(cmd, g, true, board)
 		},
 	}
+	cmd.Flags().StringVar(&board, "board", DevBoardAddr, "loopback HOST:PORT of the deadline board, read-only without sign-in; \"\" for none")
+	return cmd
 }
 
-func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
+func runWorker(cmd *cobra.Command, g *globals, banner bool, boardAddr string) error {
 	cfg, err := g.config()
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	if boardAddr != "" && !loopbackAddr(boardAddr) {
+		return usagef("--board %s: breach dev serves the board without sign-in, so only on a loopback address (127.0.0.1:PORT)", boardAddr)
+	}
 	st, stop, err := startLocal(cmd.Context(), cfg, out, out)
 	if err != nil {
 		return err
@@ -59,6 +65,14 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool) error {
 		fmt.Fprintf(out, "Local stack running. Temporal UI: %s\n", st.uiURL)
 		if st.codec != nil {
 			fmt.Fprintf(out, "  (it shows incident data decrypted through http://%s, for this machine's browser)\n", st.codec.Addr)
+		}
+		if boardAddr != "" {
+			// Like the UI's codec endpoint: a port taken leaves the stack running without it.
+			if u, err := serveDevBoard(cmd.Context(), cfg, st, boardAddr); err != nil {
+				fmt.Fprintf(out, "note: no deadline board: %v\n", err)
+			} else {
+				fmt.Fprintf(out, "Deadline board (read-only, this machine only): %s\n", u)
+			}
 		}
 		fmt.Fprintf(out, "Records in %s\nIncident data encrypted in Temporal with key %s (keys: %s)\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", cfg.Home, st.keys.Current(), st.keys)
 	} else {
@@ -293,6 +307,12 @@ func printWhereToLook(out io.Writer, cfg *config.Config, st workflows.Status, re
 	fmt.Fprintf(out, "  incident room log:  %s\n", log)
 	fmt.Fprintf(out, "  Temporal UI:  %s\n", uiLink(uiURL, st.IncidentID))
 	fmt.Fprintf(out, "  (the demo's Temporal server stops with it; its state is kept, so `breach dev` serves that link again)\n")
+	dev := os.Args[0] + " dev"
+	if cfg.Path != "" {
+		dev += " --config " + cfg.Path
+	}
+	fmt.Fprintf(out, "\nSee it on the deadline board: run\n  %s\nand open http://%s%s/incidents/%s (and %s/register for the closed incidents)\n",
+		dev, DevBoardAddr, cfg.Web.Path, st.IncidentID, "http://"+DevBoardAddr+cfg.Web.Path)
 }
 
 func countFiles(dir, suffix string) int {

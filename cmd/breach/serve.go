@@ -21,6 +21,7 @@ import (
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/keys"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/web"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -52,6 +53,9 @@ requests are still acknowledged, and people are told that breach could not reach
 to try again in a minute or use the CLI runbook; a declaration that could not start is handed
 back as the breach declare command that starts it. When Temporal answers again, so does serve,
 without a restart.
+
+With web.oidc or web.proxy configured, --addr also serves the deadline board under web.path
+(default /board): see breach web and docs/board.md.
 
 Only requests from the workspaces in the configuration's slack.team_ids (and its
 slack.enterprise_id, if set) for the app slack.app_id are acted on: anything else is refused
@@ -183,6 +187,15 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		return err
 	}
 
+	// The deadline board, beside the Slack ingress, when people can sign in to it.
+	var board *web.Server
+	if cfg.Web.SignIn() && f.addr != "" {
+		if board, err = newBoard(cfg, st, false, logger); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+
 	errs := make(chan error, 2)
 	var hs *http.Server
 	if f.addr != "" {
@@ -192,6 +205,15 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 			return fmt.Errorf("listen on %s: %w; choose another --addr", f.addr, err)
 		}
 		hs = srv.HTTPServer(f.addr)
+		if board != nil {
+			mux := http.NewServeMux()
+			mux.Handle("/", hs.Handler)
+			mux.Handle(cfg.Web.Path+"/", board.Handler())
+			mux.Handle(cfg.Web.Path, board.Handler())
+			hs.Handler = mux
+			// An approval waits for the incident's answer, which may take longer than Slack's.
+			hs.WriteTimeout = 60 * time.Second
+		}
 		go func() {
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs <- fmt.Errorf("serve %s: %w", f.addr, err)
@@ -214,6 +236,12 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	fmt.Fprintf(out, "; serving workspace(s) %s, app %s", strings.Join(cfg.Slack.TeamIDs, ", "), cfg.Slack.AppID)
 	if f.addr != "" {
 		fmt.Fprintf(out, "; liveness on http://%s%s, readiness (Temporal answers) on http://%s%s", f.addr, ingress.PathHealth, f.addr, ingress.PathReady)
+	}
+	switch {
+	case board != nil:
+		fmt.Fprintf(out, "; the deadline board on %s (%s)", boardURL(cfg, f.addr), boardMode(cfg, board, false))
+	case f.addr != "":
+		fmt.Fprintf(out, "; no deadline board (configure web.oidc or web.proxy for it, see docs/board.md)")
 	}
 	fmt.Fprintln(out, "\nCtrl-C stops.")
 	// The log says at once whether Temporal answers, and later when that changes.

@@ -3,10 +3,13 @@ package config
 import (
 	"fmt"
 	"net/mail"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/breachops/breach/incident"
 	bmail "github.com/breachops/breach/internal/mail"
@@ -36,6 +39,7 @@ func (c *Config) check(file string, pos positions) Problems {
 		add("datasets.max_bytes", "%d is negative: give the largest dataset in bytes, or leave it out for 4 GiB", c.Datasets.MaxBytes)
 	}
 	c.checkSlack(add)
+	c.checkWeb(add)
 	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
 	return p
 }
@@ -235,4 +239,123 @@ func addressFix(s, example, nameHint string) string {
 		return "write the bare address " + a.Address + nameHint
 	}
 	return "write one bare address such as " + example
+}
+
+var webPath = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]*)+$`)
+
+// checkWeb: the board shows nothing without sign-in, so what it is told about sign-in must be
+// able to work; and an OpenID Connect actor in the roles must be one the board can sign in.
+func (c *Config) checkWeb(add addFunc) {
+	w := c.Web
+	if w.Path != "" && (!webPath.MatchString(w.Path) || w.Path == "/slack" || strings.HasPrefix(w.Path, "/slack/") || w.Path == "/healthz") {
+		add("web.path", "%q is not a path the board can be served under: write one like /board (lower case, no trailing /, not /slack or /healthz)", w.Path)
+	}
+	if w.PublicURL != "" {
+		if err := checkWebURL(w.PublicURL); err != "" {
+			add("web.public_url", "%q %s; write the board's address as people reach it, e.g. https://breach.example.com/board", w.PublicURL, err)
+		}
+	}
+	if w.TemporalUI != "" {
+		if u, err := url.Parse(w.TemporalUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("web.temporal_ui", "%q is not an http(s) URL; write the Temporal UI's address, e.g. https://temporal.example.com", w.TemporalUI)
+		}
+	}
+	if w.OIDC != nil && w.Proxy != nil {
+		add("web.proxy", "sign-in is configured twice: keep web.oidc (the board signs people in) or web.proxy (a reverse proxy does), not both")
+	}
+	if o := w.OIDC; o != nil {
+		if !httpsURL(o.Issuer) {
+			add("web.oidc.issuer", "%q is not an https issuer URL: write the provider's issuer exactly as its discovery document gives it, e.g. https://login.example.com", o.Issuer)
+		}
+		if strings.TrimSpace(o.ClientID) == "" {
+			add("web.oidc.client_id", "missing: give the board's client id at the provider (its redirect URI is <public_url>/auth/callback)")
+		}
+		if w.PublicURL == "" {
+			add("web.oidc", "the provider must send people back to the board: set web.public_url (the redirect URI is <public_url>/auth/callback)")
+		}
+	}
+	if p := w.Proxy; p != nil {
+		if !httpHeader.MatchString(p.UserHeader) {
+			add("web.proxy.user_header", "%q is not a header name: give the header the proxy puts the person's subject in, e.g. X-Auth-Request-User", p.UserHeader)
+		}
+		if p.GroupsHeader != "" && !httpHeader.MatchString(p.GroupsHeader) {
+			add("web.proxy.groups_header", "%q is not a header name, e.g. X-Auth-Request-Groups", p.GroupsHeader)
+		}
+		if !httpsURL(p.Issuer) {
+			add("web.proxy.issuer", "%q is not an https issuer URL: name the OpenID Connect provider the proxy signs people in with (people are oidc:<issuer>#<user>)", p.Issuer)
+		}
+		if len(p.Trusted) == 0 {
+			add("web.proxy.trusted", "missing: list the proxy's addresses (e.g. [127.0.0.1/32]); headers from anyone else are not believed")
+		}
+		for i, t := range p.Trusted {
+			if _, err := netip.ParsePrefix(t); err != nil {
+				if _, err := netip.ParseAddr(t); err != nil {
+					add(fmt.Sprintf("web.proxy.trusted[%d]", i), "%q is not an IP address or CIDR prefix, e.g. 10.0.0.5 or 10.0.0.0/24", t)
+				}
+			}
+		}
+	}
+	if w.SignIn() && len(w.Roles.Viewer)+len(w.Roles.DPO)+len(w.Roles.Commander) == 0 {
+		add("web.roles", "nobody holds a role on the board, so nobody could see it: map claim values (groups) to viewer, dpo and commander, e.g. viewer: [executives], dpo: [privacy]; \"*\" is everyone who signs in")
+	}
+	if w.Actions && !w.SignIn() {
+		add("web.actions", "actions need sign-in: without web.oidc or web.proxy nobody is known, and the board is read-only")
+	}
+	if w.Session < 0 || (w.Session > 0 && (w.Session < 5*time.Minute || w.Session > 7*24*time.Hour)) {
+		add("web.session", "%s is not a usable sign-in length: give between 5m and 168h, or leave it out (8h)", w.Session)
+	}
+	issuer := ""
+	switch {
+	case w.OIDC != nil:
+		issuer = w.OIDC.Issuer
+	case w.Proxy != nil:
+		issuer = w.Proxy.Issuer
+	}
+	for _, role := range []struct {
+		field string
+		ids   []string
+	}{{"roles.dpo", c.Roles.DPO}, {"roles.commander", c.Roles.Commander}} {
+		for i, id := range role.ids {
+			src, rest, err := incident.ParseActor(id)
+			if err != nil || src != incident.SourceOIDC {
+				continue
+			}
+			iss, _, _ := strings.Cut(rest, "#")
+			switch {
+			case issuer == "":
+				add(fmt.Sprintf("%s[%d]", role.field, i), "%q signs in on the board, but the board has no sign-in: configure web.oidc (or web.proxy) with issuer %s", id, iss)
+			case iss != issuer:
+				add(fmt.Sprintf("%s[%d]", role.field, i), "%q is a person of the provider %s, but the board signs people in with %s: they could never act; correct the actor or the issuer", id, iss, issuer)
+			}
+		}
+	}
+}
+
+var httpHeader = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
+
+func httpsURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+}
+
+// checkWebURL says what is wrong with the board's public address, or "".
+func checkWebURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "is not an http(s) URL"
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return "holds a user, query or fragment"
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return "is http: sign-in cookies and tokens would travel in clear (http is accepted on loopback addresses only)"
+	}
+	return ""
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
 }

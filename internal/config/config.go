@@ -41,6 +41,8 @@ type Config struct {
 	Signing Signing `yaml:"signing"`
 	// Slack names the one Slack app and the workspaces `breach serve` acts for.
 	Slack Slack `yaml:"slack"`
+	// Web configures the deadline board: who may sign in, and what they may do.
+	Web Web `yaml:"web"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -124,10 +126,84 @@ type Signing struct {
 	Keys map[string]string `yaml:"keys"`
 	// SlackIngress is the public key of the Slack ingress, which signs for Slack users.
 	SlackIngress string `yaml:"slack_ingress"`
+	// Web is the public key of the web dashboard (the deadline board), which signs for the
+	// people it signed in (oidc: actors).
+	Web string `yaml:"web"`
 	// TrustLocalKeys also trusts the public keys kept in <home>/keys: for one machine (the
 	// demo, development), where the people acting and the worker share a home.
 	TrustLocalKeys bool `yaml:"trust_local_keys"`
 }
+
+// Web configures the deadline board, served by `breach web` on its own address and by
+// `breach serve` under Path beside the Slack ingress. No page is shown without sign-in: people
+// sign in through an OpenID Connect provider (OIDC) or a reverse proxy that did (Proxy), and
+// hold the board's roles through Roles. Without either, breach serve does not serve the board
+// and breach web serves it only read-only on this machine (--local).
+type Web struct {
+	// Path is where the board is served under breach serve's address; default /board.
+	Path string `yaml:"path"`
+	// PublicURL is the board's address as people reach it, e.g. https://breach.example.com/board:
+	// the provider sends people back to <public_url>/auth/callback. https, except on loopback.
+	PublicURL string `yaml:"public_url"`
+	// TemporalUI is the Temporal UI's address; an incident's page links to it there.
+	TemporalUI string `yaml:"temporal_ui"`
+	// OIDC signs people in through an OpenID Connect provider; their actor is
+	// oidc:<issuer>#<subject>.
+	OIDC *WebOIDC `yaml:"oidc"`
+	// Proxy trusts the reverse proxy in front of the board to have signed people in.
+	Proxy *WebProxy `yaml:"proxy"`
+	// Roles maps the values of the roles claim (or groups header) to the board's roles; "*"
+	// gives a role to everyone who signs in.
+	Roles WebRoles `yaml:"roles"`
+	// Actions lets people approve reports and record portal filings from the board, through the
+	// same Updates and checks as Slack and the command line; the board signs for them with its
+	// key (signing.web). Off: the board is read-only.
+	Actions bool `yaml:"actions"`
+	// Session is how long a sign-in lasts; default 8h.
+	Session time.Duration `yaml:"session"`
+}
+
+// WebOIDC is the OpenID Connect provider people sign in with. The client secret, if the client
+// has one, comes from BREACH_WEB_OIDC_CLIENT_SECRET or the file BREACH_WEB_OIDC_CLIENT_SECRET_FILE.
+type WebOIDC struct {
+	// Issuer is the provider's issuer URL (https); its discovery document is read from
+	// <issuer>/.well-known/openid-configuration.
+	Issuer string `yaml:"issuer"`
+	// ClientID is the board's client at the provider.
+	ClientID string `yaml:"client_id"`
+	// Scopes are asked for besides openid; default profile and email.
+	Scopes []string `yaml:"scopes"`
+	// RolesClaim is the ID token claim whose values web.roles maps (a string or a list of
+	// strings); default groups.
+	RolesClaim string `yaml:"roles_claim"`
+}
+
+// WebProxy is a reverse proxy (oauth2-proxy, an identity-aware proxy) that signs people in
+// with an OpenID Connect provider and passes who they are in headers. Only requests from
+// Trusted addresses are believed; the proxy must remove these headers from what clients send.
+type WebProxy struct {
+	// UserHeader carries the person's subject at the provider, e.g. X-Auth-Request-User.
+	UserHeader string `yaml:"user_header"`
+	// GroupsHeader carries their groups, comma-separated, e.g. X-Auth-Request-Groups.
+	GroupsHeader string `yaml:"groups_header"`
+	// Issuer is the provider the proxy signs people in with (https): a person is
+	// oidc:<issuer>#<user header>.
+	Issuer string `yaml:"issuer"`
+	// Trusted are the proxy's addresses (IP addresses or CIDR prefixes).
+	Trusted []string `yaml:"trusted"`
+}
+
+// WebRoles lists, for each role of the board, the claim values (groups) that hold it. Viewers
+// see the board; a dpo may also approve reports and record filings, where the incident's own
+// roles name them too.
+type WebRoles struct {
+	Viewer    []string `yaml:"viewer"`
+	DPO       []string `yaml:"dpo"`
+	Commander []string `yaml:"commander"`
+}
+
+// SignIn reports whether the board has a way to sign people in.
+func (w Web) SignIn() bool { return w.OIDC != nil || w.Proxy != nil }
 
 // Route is how one obligation's report is submitted.
 type Route struct {
@@ -143,6 +219,7 @@ func Default() *Config {
 		Organisation: Organisation{Name: "Our organisation", Timezone: "UTC", Role: "controller",
 			DPOContact: "the data protection officer", MailFrom: "privacy@localhost.localdomain"},
 		Home: "var",
+		Web:  Web{Path: "/board", Session: 8 * time.Hour},
 	}
 }
 
@@ -221,6 +298,14 @@ func (c *Config) resolve(dir string) error {
 	}
 	if c.Datasets.Dir, err = filepath.Abs(c.Datasets.Dir); err != nil {
 		return err
+	}
+	if o := c.Web.OIDC; o != nil {
+		if o.RolesClaim == "" {
+			o.RolesClaim = "groups"
+		}
+		if len(o.Scopes) == 0 {
+			o.Scopes = []string{"profile", "email"}
+		}
 	}
 	return nil
 }

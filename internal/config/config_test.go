@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,6 +75,36 @@ home: `+home+`
 	assert.Equal(t, filepath.Join(filepath.Dir(path), "inventory", "systems.yaml"), c.Inventory)
 	assert.Equal(t, home, c.Home)
 	assert.Equal(t, path, c.Path)
+}
+
+func TestLoadBoardSignIn(t *testing.T) {
+	t.Setenv("BREACH_HOME", "")
+	c, err := config.Load(writeConfig(t, `
+roles:
+  dpo: [dana, "oidc:https://login.example.com#248289761001"]
+signing:
+  web: "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+web:
+  public_url: https://breach.example.com/board
+  temporal_ui: https://temporal.example.com
+  oidc:
+    issuer: https://login.example.com
+    client_id: breach-board
+  roles:
+    viewer: [executives, legal]
+    dpo: [privacy]
+  actions: true
+`))
+	require.NoError(t, err)
+	assert.Equal(t, "/board", c.Web.Path)
+	assert.Equal(t, 8*time.Hour, c.Web.Session)
+	require.NotNil(t, c.Web.OIDC)
+	assert.Equal(t, "groups", c.Web.OIDC.RolesClaim)
+	assert.Equal(t, []string{"profile", "email"}, c.Web.OIDC.Scopes)
+	assert.Equal(t, []string{"privacy"}, c.Web.Roles.DPO)
+	assert.True(t, c.Web.SignIn())
+	assert.True(t, c.Web.Actions)
+	assert.Equal(t, "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", c.Signing.Web)
 }
 
 func TestLoadKeepsAbsoluteInventory(t *testing.T) {
@@ -251,6 +282,36 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`"files.example.com/files-pri" is not a host`, "without a scheme or path"}},
 		{"identity twice, once with spaces", "roles:\n  dpo:\n    - dana\n    - \"dana \"\n", 4, "roles.dpo[1]",
 			[]string{`write "dana"`, "already roles.dpo[0]: remove this entry"}},
+
+		// The board.
+		{"a board path with a trailing slash", "web:\n  path: /board/\n", 2, "web.path",
+			[]string{`"/board/" is not a path`, "like /board"}},
+		{"a board under the Slack paths", "web:\n  path: /slack/board\n", 2, "web.path",
+			[]string{"not /slack"}},
+		{"a public URL over http elsewhere than loopback", "web:\n  public_url: http://breach.example.com/board\n", 2, "web.public_url",
+			[]string{"would travel in clear", "loopback"}},
+		{"an OpenID provider over http", "web:\n  public_url: https://b.example.com/board\n  roles: {viewer: [\"*\"]}\n  oidc:\n    issuer: http://login.example.com\n    client_id: breach\n", 5, "web.oidc.issuer",
+			[]string{"not an https issuer URL"}},
+		{"an OpenID provider without a client", "web:\n  public_url: https://b.example.com/board\n  roles: {viewer: [\"*\"]}\n  oidc:\n    issuer: https://login.example.com\n", 4, "web.oidc.client_id",
+			[]string{"missing", "/auth/callback"}},
+		{"an OpenID provider without the board's address", "web:\n  roles: {viewer: [\"*\"]}\n  oidc:\n    issuer: https://login.example.com\n    client_id: breach\n", 3, "web.oidc",
+			[]string{"set web.public_url"}},
+		{"sign-in twice", "web:\n  public_url: https://b.example.com/board\n  roles: {viewer: [\"*\"]}\n  oidc:\n    issuer: https://login.example.com\n    client_id: breach\n  proxy:\n    user_header: X-User\n    issuer: https://login.example.com\n    trusted: [127.0.0.1]\n", 7, "web.proxy",
+			[]string{"configured twice"}},
+		{"a proxy trusted from a name", "web:\n  roles: {viewer: [\"*\"]}\n  proxy:\n    user_header: X-User\n    issuer: https://login.example.com\n    trusted: [proxy.local]\n", 6, "web.proxy.trusted[0]",
+			[]string{`"proxy.local" is not an IP address or CIDR prefix`}},
+		{"a proxy trusted from nobody", "web:\n  roles: {viewer: [\"*\"]}\n  proxy:\n    user_header: X-User\n    issuer: https://login.example.com\n", 3, "web.proxy.trusted",
+			[]string{"missing", "not believed"}},
+		{"sign-in that gives nobody a role", "web:\n  public_url: https://b.example.com/board\n  oidc:\n    issuer: https://login.example.com\n    client_id: breach\n", 1, "web.roles",
+			[]string{"nobody holds a role on the board"}},
+		{"actions without sign-in", "web:\n  actions: true\n", 2, "web.actions",
+			[]string{"actions need sign-in"}},
+		{"a sign-in of a minute", "web:\n  session: 1m\n", 2, "web.session",
+			[]string{"between 5m and 168h"}},
+		{"a person of another provider", "web:\n  public_url: https://b.example.com/board\n  roles: {dpo: [privacy]}\n  oidc:\n    issuer: https://login.example.com\n    client_id: breach\nroles:\n  dpo: [\"oidc:https://other.example.com#dana\"]\n", 8, "roles.dpo[0]",
+			[]string{"other.example.com", "could never act"}},
+		{"a person of a provider without sign-in", "roles:\n  dpo: [\"oidc:https://login.example.com#dana\"]\n", 2, "roles.dpo[0]",
+			[]string{"the board has no sign-in", "web.oidc"}},
 
 		// Routes.
 		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33\n    method: portal\n", 2, "routes[0].obligation",

@@ -1,5 +1,5 @@
 // Package keys keeps the Ed25519 signing keys of this installation's signers: a person at the
-// command line (cli:<name>), the Slack ingress and the drill auto-pilot. A private key is a
+// command line (cli:<name>), the Slack ingress, the web dashboard and the drill auto-pilot. A private key is a
 // PKCS #8 PEM file readable by its owner only; its public key sits beside it in the form the
 // configuration takes (ed25519:<base64>).
 package keys
@@ -22,19 +22,19 @@ import (
 // Dir is where an installation keeps its keys.
 func Dir(home string) string { return filepath.Join(home, "keys") }
 
-// File names the private key of a signer: cli:<name> → cli-<name>.key; slack-ingress and
+// File names the private key of a signer: cli:<name> → cli-<name>.key; slack-ingress, web and
 // drill-autopilot as they are.
 func File(home, signer string) (string, error) {
 	name := signer
 	switch {
-	case signer == incident.SlackIngress || signer == incident.DrillAutopilot:
+	case signer == incident.SlackIngress || signer == incident.WebDashboard || signer == incident.DrillAutopilot:
 	default:
 		src, rest, err := incident.ParseActor(signer)
 		if err != nil {
 			return "", err
 		}
 		if src != incident.SourceCLI {
-			return "", fmt.Errorf("%s: only command-line actors hold their own key; Slack users are vouched for by the Slack ingress", signer)
+			return "", fmt.Errorf("%s: only command-line actors hold their own key; Slack users are vouched for by the Slack ingress, people signed in through OpenID Connect by the web dashboard", signer)
 		}
 		name = "cli-" + rest
 	}
@@ -152,17 +152,20 @@ func LoadSigner(home, signer string) (ed25519.PrivateKey, error) {
 	}
 	k, err := Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		how := "breach keys init --as " + strings.TrimPrefix(signer, incident.SourceCLI+":")
-		if signer == incident.SlackIngress {
-			how = "breach keys init --slack-ingress"
+		how, where := "breach keys init --as "+strings.TrimPrefix(signer, incident.SourceCLI+":"), "signing.keys"
+		switch signer {
+		case incident.SlackIngress:
+			how, where = "breach keys init --slack-ingress", "signing.slack_ingress"
+		case incident.WebDashboard:
+			how, where = "breach keys init --web", "signing.web"
 		}
-		return nil, fmt.Errorf("no signing key for %s at %s: create one with `%s`, and put its public key in the configuration (signing.keys)", signer, path, how)
+		return nil, fmt.Errorf("no signing key for %s at %s: create one with `%s`, and put its public key in the configuration (%s)", signer, path, how, where)
 	}
 	return k, err
 }
 
-// Local reads the public keys kept under home: cli: actors by actor, and the Slack ingress's and
-// the auto-pilot's under their signer names.
+// Local reads the public keys kept under home: cli: actors by actor, and the Slack ingress's, the
+// web dashboard's and the auto-pilot's under their signer names.
 func Local(home string) (map[string]string, error) {
 	paths, err := filepath.Glob(filepath.Join(Dir(home), "*.pub"))
 	if err != nil {

@@ -48,6 +48,18 @@ func TestCreateLoadLocal(t *testing.T) {
 	if _, err := File(home, "slack:T01/U02"); err == nil {
 		t.Fatal("a Slack user has no key of their own")
 	}
+	if _, err := File(home, "oidc:https://id.example.com#1"); err == nil {
+		t.Fatal("a person signed in through OpenID Connect has no key of their own")
+	}
+	if _, err := LoadSigner(home, incident.WebDashboard); err == nil || !strings.Contains(err.Error(), "breach keys init --web") || !strings.Contains(err.Error(), "signing.web") {
+		t.Fatalf("a missing dashboard key must say how to make one and where it goes: %v", err)
+	}
+	if _, _, err := Create(home, incident.WebDashboard); err != nil {
+		t.Fatal(err)
+	}
+	if local, err := Local(home); err != nil || local[incident.WebDashboard] == "" {
+		t.Fatalf("the dashboard's public key is not kept beside its key: %v %v", local, err)
+	}
 	if _, err := File(home, "cli:../x"); err == nil {
 		t.Fatal("a bad actor name became a path")
 	}
