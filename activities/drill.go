@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"github.com/breachops/breach/drill"
+
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -72,67 +74,6 @@ func (d *DrillActivities) now() time.Time {
 	return time.Now().UTC()
 }
 
-// The incident's message names and step prefixes, as the incident workflow defines them
-// (activities cannot import workflows; a workflows test keeps the two in step).
-const (
-	DrillQueryStatus   = "status"
-	DrillUpdateDecide  = "decide"
-	DrillUpdateApprove = "approve"
-	DrillUpdateFile    = "file"
-	DrillUpdateClose   = "close"
-	DrillStepReport    = "report:"
-	DrillStepFile      = "file:"
-	DrillStepIsolation = "isolation:"
-	DrillPhaseClosed   = "closed"
-)
-
-// IncidentView is the incident's status query answer, as the auto-pilot and scoring read it.
-type IncidentView struct {
-	IncidentRecord
-	Phase   string        `json:"phase"`
-	Pending []PendingView `json:"pending"`
-	Roles   RolesView     `json:"roles"`
-}
-
-// RolesView is who holds each role in the incident.
-type RolesView struct {
-	DPO       []string `json:"dpo"`
-	Commander []string `json:"commander"`
-}
-
-// PendingView is a step a person must do.
-type PendingView struct {
-	Step        string    `json:"step"`
-	Role        string    `json:"role"`
-	Description string    `json:"description"`
-	Since       time.Time `json:"since"`
-	DueAt       time.Time `json:"due_at,omitzero"`
-}
-
-// The Update requests the auto-pilot sends, shaped as the incident's ApproveRequest,
-// FileRequest and CloseRequest.
-type (
-	DrillApprove struct {
-		By        string              `json:"by"`
-		Step      string              `json:"step"`
-		Reasons   string              `json:"reasons,omitempty"`
-		Note      string              `json:"note,omitempty"`
-		Signature *incident.Signature `json:"signature,omitempty"`
-	}
-	DrillFile struct {
-		By         string              `json:"by"`
-		Obligation string              `json:"obligation"`
-		Reference  string              `json:"reference"`
-		Reasons    string              `json:"reasons,omitempty"`
-		Signature  *incident.Signature `json:"signature,omitempty"`
-	}
-	DrillClose struct {
-		By        string              `json:"by"`
-		Summary   string              `json:"summary,omitempty"`
-		Signature *incident.Signature `json:"signature,omitempty"`
-	}
-)
-
 // AutopilotKey returns the public key the auto-pilot signs with, for the drill's declaration.
 func (d *DrillActivities) AutopilotKey(ctx context.Context) (string, error) {
 	if d.Key == nil {
@@ -155,29 +96,25 @@ func (d *DrillActivities) sign(incidentID, update string, arg any, now time.Time
 	case Decision:
 		a.Signature = sig
 		return a, nil
-	case DrillApprove:
+	case incident.ApproveRequest:
 		a.Signature = sig
 		return a, nil
-	case DrillFile:
+	case incident.FileRequest:
 		a.Signature = sig
 		return a, nil
-	case DrillClose:
+	case incident.CloseRequest:
 		a.Signature = sig
 		return a, nil
 	}
 	return nil, fmt.Errorf("the auto-pilot cannot sign a %T", arg)
 }
 
-// IncidentRef names an incident workflow.
-type IncidentRef struct {
-	IncidentID string `json:"incident_id"`
-	WorkflowID string `json:"workflow_id"`
-}
+type IncidentRef = drill.IncidentRef
 
 // IncidentStatus reads the incident's status query, also after the incident has ended.
-func (d *DrillActivities) IncidentStatus(ctx context.Context, ref IncidentRef) (IncidentView, error) {
-	var v IncidentView
-	res, err := d.Client.QueryWorkflow(ctx, ref.WorkflowID, "", DrillQueryStatus)
+func (d *DrillActivities) IncidentStatus(ctx context.Context, ref IncidentRef) (incident.Status, error) {
+	var v incident.Status
+	res, err := d.Client.QueryWorkflow(ctx, ref.WorkflowID, "", incident.QueryStatus)
 	if err != nil {
 		return v, fmt.Errorf("status of %s: %w", ref.IncidentID, err)
 	}
@@ -187,58 +124,20 @@ func (d *DrillActivities) IncidentStatus(ctx context.Context, ref IncidentRef) (
 	return v, nil
 }
 
-// AutoPilotInput tells the auto-pilot whom to play and how slowly.
-type AutoPilotInput struct {
-	IncidentRef
-	// TimeScale divides the scenario's response delays.
-	TimeScale float64 `json:"time_scale"`
-	DPO       string  `json:"dpo"`
-	Commander string  `json:"commander"`
-	// Roles and Responses are the scenario's response delays (drill time).
-	Roles     scenario.Roles       `json:"roles"`
-	Responses []scenario.StepDelay `json:"responses,omitempty"`
-	Decision  Decision             `json:"decision"`
-	// Until is when the drill ends: the auto-pilot stops then, or when the incident closes.
-	Until time.Time `json:"until"`
-}
+type AutoPilotInput = drill.AutoPilotInput
 
-// AutoPilotAnswer is one step the auto-pilot answered, or tried to.
-type AutoPilotAnswer struct {
-	Step string    `json:"step"`
-	By   string    `json:"by"`
-	At   time.Time `json:"at"`
-	// Offset is At in drill time since the start; the drill fills it in.
-	Offset scenario.Duration `json:"offset"`
-	Result string            `json:"result,omitempty"`
-	Error  string            `json:"error,omitempty"`
-}
+type AutoPilotAnswer = drill.AutoPilotAnswer
 
-// AutoPilotResult lists what the auto-pilot did.
-type AutoPilotResult struct {
-	Answers []AutoPilotAnswer `json:"answers"`
-	// Tries counts rejected attempts per step; after maxAutoPilotTries the step is left to people.
-	Tries map[string]int `json:"tries,omitempty"`
-}
-
-const maxAutoPilotTries = 5
-
-func (r *AutoPilotResult) answered(step string) bool {
-	for _, a := range r.Answers {
-		if a.Step == step && a.Error == "" {
-			return true
-		}
-	}
-	return r.Tries[step] >= maxAutoPilotTries
-}
+type AutoPilotResult = drill.AutoPilotResult
 
 // ScenarioStep names an incident's pending step in the scenario's vocabulary: report:X is
 // approve:X, isolation:S is isolate:S.
 func ScenarioStep(pending string) string {
 	switch {
-	case strings.HasPrefix(pending, DrillStepReport):
-		return scenario.StepApprove + ":" + strings.TrimPrefix(pending, DrillStepReport)
-	case strings.HasPrefix(pending, DrillStepIsolation):
-		return scenario.StepIsolate + ":" + strings.TrimPrefix(pending, DrillStepIsolation)
+	case strings.HasPrefix(pending, incident.StepReport):
+		return scenario.StepApprove + ":" + strings.TrimPrefix(pending, incident.StepReport)
+	case strings.HasPrefix(pending, incident.StepIsolation):
+		return scenario.StepIsolate + ":" + strings.TrimPrefix(pending, incident.StepIsolation)
 	}
 	return pending
 }
@@ -277,11 +176,11 @@ func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (Aut
 		v, err := d.IncidentStatus(ctx, in.IncidentRef)
 		if err == nil {
 			now := d.now()
-			if v.Phase == DrillPhaseClosed {
+			if v.Phase == incident.PhaseClosed {
 				return res, nil
 			}
 			for _, p := range v.Pending {
-				if res.answered(p.Step) {
+				if res.Answered(p.Step) {
 					continue
 				}
 				delay := time.Duration(float64(plan.DelayFor(ScenarioStep(p.Step)).D()) / scale)
@@ -292,7 +191,7 @@ func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (Aut
 				if ans.Error != "" {
 					res.Tries[p.Step]++
 					activity.GetLogger(ctx).Warn("drill auto-pilot: answer refused", "step", p.Step, "error", ans.Error)
-					if res.Tries[p.Step] < maxAutoPilotTries {
+					if res.Tries[p.Step] < drill.MaxAutoPilotTries {
 						continue
 					}
 				}
@@ -309,7 +208,7 @@ func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (Aut
 	}
 }
 
-func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p PendingView, now time.Time, tries int) AutoPilotAnswer {
+func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p incident.PendingStep, now time.Time, tries int) AutoPilotAnswer {
 	ans := AutoPilotAnswer{Step: p.Step, By: in.DPO, At: now}
 	reasons := ""
 	if !p.DueAt.IsZero() && now.After(p.DueAt.Add(-2*time.Second)) {
@@ -318,22 +217,22 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p Pendi
 	var name string
 	var arg any
 	switch {
-	case p.Step == DrillUpdateDecide:
+	case p.Step == incident.UpdateDecide:
 		dec := in.Decision
 		dec.By = in.DPO
 		dec.NotifyAuthority = dec.Risk != "unlikely"
-		name, arg = DrillUpdateDecide, dec
-	case strings.HasPrefix(p.Step, DrillStepReport):
-		name, arg = DrillUpdateApprove, DrillApprove{By: in.DPO, Step: p.Step, Reasons: reasons, Note: "drill auto-pilot"}
-	case strings.HasPrefix(p.Step, DrillStepFile):
-		ob := strings.TrimPrefix(p.Step, DrillStepFile)
-		name, arg = DrillUpdateFile, DrillFile{By: in.DPO, Obligation: ob, Reference: "DRILL-" + in.IncidentID + "-" + ob, Reasons: reasons}
-	case strings.HasPrefix(p.Step, DrillStepIsolation):
+		name, arg = incident.UpdateDecide, dec
+	case strings.HasPrefix(p.Step, incident.StepReport):
+		name, arg = incident.UpdateApprove, incident.ApproveRequest{By: in.DPO, Step: p.Step, Reasons: reasons, Note: "drill auto-pilot"}
+	case strings.HasPrefix(p.Step, incident.StepFile):
+		ob := strings.TrimPrefix(p.Step, incident.StepFile)
+		name, arg = incident.UpdateFile, incident.FileRequest{By: in.DPO, Obligation: ob, Reference: "DRILL-" + in.IncidentID + "-" + ob, Reasons: reasons}
+	case strings.HasPrefix(p.Step, incident.StepIsolation):
 		ans.By = in.Commander
-		name, arg = DrillUpdateApprove, DrillApprove{By: in.Commander, Step: p.Step, Note: "drill: isolated by hand (simulated)"}
-	case p.Step == DrillUpdateClose:
+		name, arg = incident.UpdateApprove, incident.ApproveRequest{By: in.Commander, Step: p.Step, Note: "drill: isolated by hand (simulated)"}
+	case p.Step == incident.UpdateClose:
 		ans.By = in.Commander
-		name, arg = DrillUpdateClose, DrillClose{By: in.Commander, Summary: "Drill completed; the auto-pilot played the DPO and the incident commander."}
+		name, arg = incident.UpdateClose, incident.CloseRequest{By: in.Commander, Summary: "Drill completed; the auto-pilot played the DPO and the incident commander."}
 	default:
 		ans.Error = "the auto-pilot does not answer this step; a person must"
 		return ans
@@ -365,76 +264,23 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p Pendi
 	return ans
 }
 
-// Drill outcomes.
 const (
-	DrillClosed = "closed"  // the incident closed within the drill's duration
-	DrillTimeUp = "time-up" // the drill's duration ran out first
+	DrillClosed = drill.DrillClosed
+	DrillTimeUp = drill.DrillTimeUp
 )
 
-// Target results.
 const (
-	TargetMet    = "met"
-	TargetMissed = "missed"
-	// TargetOpen is a step not done when the drill ended, before its target had passed.
-	TargetOpen = "open"
-	// TargetNotApplicable is a step this run of the plan did not have (no report was required).
-	TargetNotApplicable = "n/a"
+	TargetMet           = drill.TargetMet
+	TargetMissed        = drill.TargetMissed
+	TargetOpen          = drill.TargetOpen
+	TargetNotApplicable = drill.TargetNotApplicable
 )
 
-// DrillReport is a scored drill: what the Markdown report, the JSON result and `breach drill
-// history` show. Durations are drill time (wall time multiplied by the time scale).
-type DrillReport struct {
-	DrillID     string            `json:"drill_id"`
-	IncidentID  string            `json:"incident_id"`
-	Scenario    string            `json:"scenario"`
-	Title       string            `json:"title"`
-	ScheduleID  string            `json:"schedule_id,omitempty"`
-	TimeScale   float64           `json:"time_scale"`
-	AutoApprove bool              `json:"auto_approve"`
-	StartedAt   time.Time         `json:"started_at"`
-	EndedAt     time.Time         `json:"ended_at"`
-	Elapsed     scenario.Duration `json:"elapsed"`
-	Duration    scenario.Duration `json:"duration"`
-	Outcome     string            `json:"outcome"`
-	Phase       string            `json:"phase"`
-	Targets     []TargetResult    `json:"targets"`
-	Injects     []InjectResult    `json:"injects"`
-	Answers     []AutoPilotAnswer `json:"answers,omitempty"`
-	Met         int               `json:"met"`
-	Missed      int               `json:"missed"`
-	Open        int               `json:"open"`
-	// Score is the percentage of scored targets (met or missed) that were met.
-	Score int      `json:"score"`
-	Notes []string `json:"notes,omitempty"`
-	// Markdown and JSON are where the report was written.
-	Markdown string `json:"markdown,omitempty"`
-	JSON     string `json:"json,omitempty"`
-}
+type DrillReport = drill.DrillReport
 
-// TargetResult is one target, met or missed, with the actual duration.
-type TargetResult struct {
-	Step   string            `json:"step"`
-	Human  bool              `json:"human"`
-	Role   string            `json:"role,omitempty"`
-	Target scenario.Duration `json:"target"`
-	Done   bool              `json:"done"`
-	// Actual is how long after the start the step was done, or, if not done, how long the drill
-	// ran.
-	Actual scenario.Duration `json:"actual"`
-	Result string            `json:"result"`
-	Detail string            `json:"detail,omitempty"`
-}
+type TargetResult = drill.TargetResult
 
-// InjectResult is one inject and when it reached the incident.
-type InjectResult struct {
-	At          scenario.Duration `json:"at"`
-	Text        string            `json:"text"`
-	Delivered   bool              `json:"delivered"`
-	DeliveredAt time.Time         `json:"delivered_at,omitzero"`
-	// Offset is DeliveredAt in drill time since the start.
-	Offset scenario.Duration `json:"offset,omitempty"`
-	Note   string            `json:"note,omitempty"`
-}
+type InjectResult = drill.InjectResult
 
 // DrillsDir holds drill reports: <id>.md and <id>.json per drill.
 func DrillsDir(root string) string { return filepath.Join(root, "drills") }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
-	"github.com/breachops/breach/internal/subjects"
 )
 
 // NoticeChunkRows is how many dataset rows one SendNotices activity handles when the notice
@@ -36,9 +35,9 @@ type AlertsInput struct {
 	// earlier run notified, so each person is looked up before sending.
 	Run int `json:"run,omitempty"`
 	// Carried across continue-as-new.
-	From      subjects.Position     `json:"from"`
-	Counts    incident.NoticeCounts `json:"counts"`
-	StartedAt time.Time             `json:"started_at,omitzero"`
+	From      incident.DatasetPosition `json:"from"`
+	Counts    incident.NoticeCounts    `json:"counts"`
+	StartedAt time.Time                `json:"started_at,omitzero"`
 	// Plan is the notice plan once made; NextRange the first of its ranges not yet sent.
 	Plan      *incident.NoticePlan `json:"plan,omitempty"`
 	NextRange int                  `json:"next_range,omitempty"`
@@ -113,7 +112,7 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 	return p, nil
 }
 
-func (w *alertsImpl) chunkInput(from subjects.Position) incident.NoticeChunkInput {
+func (w *alertsImpl) chunkInput(from incident.DatasetPosition) incident.NoticeChunkInput {
 	rows := w.in.Plan.RangeRows
 	if rows <= 0 {
 		rows = NoticeChunkRows

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/scenario"
@@ -56,12 +56,12 @@ type DrillInput struct {
 
 // DrillProgress answers QueryDrill.
 type DrillProgress struct {
-	IncidentID string                    `json:"incident_id"`
-	Scenario   string                    `json:"scenario"`
-	State      string                    `json:"state"` // running | scoring | done
-	StartedAt  time.Time                 `json:"started_at"`
-	EndsAt     time.Time                 `json:"ends_at"`
-	Injects    []activities.InjectResult `json:"injects"`
+	IncidentID string               `json:"incident_id"`
+	Scenario   string               `json:"scenario"`
+	State      string               `json:"state"` // running | scoring | done
+	StartedAt  time.Time            `json:"started_at"`
+	EndsAt     time.Time            `json:"ends_at"`
+	Injects    []drill.InjectResult `json:"injects"`
 }
 
 // ValidateDrillInput checks a drill before it starts.
@@ -82,16 +82,13 @@ func ValidateDrillInput(in DrillInput) error {
 	return nil
 }
 
-// da is used only to name drill activities.
-var da *activities.DrillActivities
-
 // DrillWorkflow runs a tabletop drill: the real incident plan as a child in drill mode, the
 // scenario's injects on durable timers, the auto-pilot when asked, and at the end a score of
 // every target, written as a report and posted to the incident room.
-func DrillWorkflow(ctx workflow.Context, in DrillInput) (activities.DrillReport, error) {
+func DrillWorkflow(ctx workflow.Context, in DrillInput) (drill.DrillReport, error) {
 	dr := &drillImpl{in: in}
 	if err := dr.setup(ctx); err != nil {
-		return activities.DrillReport{}, err
+		return drill.DrillReport{}, err
 	}
 	return dr.run(ctx)
 }
@@ -142,9 +139,9 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	dr.decl = d
 	dr.logger = log.With(workflow.GetLogger(ctx), "drill", id, "scenario", sc.Name)
 	dr.progress = DrillProgress{IncidentID: id, Scenario: sc.Name, State: "running", StartedAt: start,
-		EndsAt: start.Add(dr.wall(sc.Duration)), Injects: []activities.InjectResult{}}
+		EndsAt: start.Add(dr.wall(sc.Duration)), Injects: []drill.InjectResult{}}
 	for _, inj := range sc.Injects {
-		dr.progress.Injects = append(dr.progress.Injects, activities.InjectResult{At: inj.At, Text: inj.Text})
+		dr.progress.Injects = append(dr.progress.Injects, drill.InjectResult{At: inj.At, Text: inj.Text})
 	}
 	return workflow.SetQueryHandler(ctx, QueryDrill, func() (DrillProgress, error) { return dr.progress, nil })
 }
@@ -193,7 +190,7 @@ func (dr *drillImpl) wall(d scenario.Duration) time.Duration {
 	return time.Duration(float64(d) / dr.scale)
 }
 
-func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
+func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
 	sc := dr.in.Scenario
 	start, end := dr.progress.StartedAt, dr.progress.EndsAt
 
@@ -202,7 +199,7 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		// declared trusting its key, in this drill only.
 		var pub string
 		if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.AutopilotKey).Get(ctx, &pub); err != nil {
-			return activities.DrillReport{}, fmt.Errorf("the drill's auto-pilot has no signing key: %w", err)
+			return drill.DrillReport{}, fmt.Errorf("the drill's auto-pilot has no signing key: %w", err)
 		}
 		dr.decl.Keys.Autopilot = pub
 	}
@@ -225,10 +222,10 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 			dr.progress.IncidentID = dr.decl.IncidentID
 			continue
 		}
-		return activities.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", dr.decl.IncidentID, err)
+		return drill.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", dr.decl.IncidentID, err)
 	}
 	id := dr.decl.IncidentID
-	ref := activities.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
+	ref := drill.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
 	var incidentErr error
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		incidentErr = child.Get(ctx, nil)
@@ -238,25 +235,25 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 
 	var pilot workflow.Future
 	if dr.in.AutoApprove {
-		pilot = workflow.ExecuteActivity(autoPilotCtx(ctx, end.Sub(start)), da.AutoPilot, activities.AutoPilotInput{
+		pilot = workflow.ExecuteActivity(autoPilotCtx(ctx, end.Sub(start)), da.AutoPilot, drill.AutoPilotInput{
 			IncidentRef: ref, TimeScale: dr.scale, DPO: dr.dpo, Commander: dr.ic,
 			Roles: sc.Roles, Responses: sc.Responses, Decision: drillDecision(sc), Until: end,
 		})
 	}
 
 	if _, err := workflow.AwaitWithTimeout(ctx, end.Sub(workflow.Now(ctx)), func() bool { return dr.ended }); err != nil {
-		return activities.DrillReport{}, err
+		return drill.DrillReport{}, err
 	}
 	dr.progress.State = "scoring"
 	var notes []string
-	outcome := activities.DrillClosed
+	outcome := drill.DrillClosed
 	if !dr.ended {
-		outcome = activities.DrillTimeUp
+		outcome = drill.DrillTimeUp
 	} else if incidentErr != nil {
 		notes = append(notes, "The incident workflow failed: "+applicationMessage(incidentErr))
 	}
 
-	var pilotRes activities.AutoPilotResult
+	var pilotRes drill.AutoPilotResult
 	if pilot != nil {
 		// The auto-pilot stops by itself at the close or the drill's end.
 		if ok, _ := workflow.AwaitWithTimeout(ctx, 2*time.Minute, pilot.IsReady); ok {
@@ -269,12 +266,12 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 	}
 
 	// Read the incident before ending it, so the score sees it as the drill's time ran out.
-	var view activities.IncidentView
+	var view incident.Status
 	if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.IncidentStatus, ref).Get(ctx, &view); err != nil {
 		notes = append(notes, "The incident's status could not be read, so nothing could be scored: "+applicationMessage(err))
 	}
 	endAt := workflow.Now(ctx).UTC()
-	if outcome == activities.DrillTimeUp {
+	if outcome == drill.DrillTimeUp {
 		notes = append(notes, fmt.Sprintf("The drill's time ran out at T+%s in phase %q; the incident was cancelled (its containment released, dry-run).", sc.Duration, view.Phase))
 		cancelIncident()
 		if ok, _ := workflow.AwaitWithTimeout(ctx, 5*time.Minute, func() bool { return dr.ended }); !ok {
@@ -282,7 +279,7 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		}
 	}
 
-	rep := activities.DrillReport{
+	rep := drill.DrillReport{
 		DrillID: workflow.GetInfo(ctx).WorkflowExecution.ID, IncidentID: id, Scenario: sc.Name, Title: sc.Title,
 		ScheduleID: dr.in.ScheduleID, TimeScale: dr.scale, AutoApprove: dr.in.AutoApprove,
 		StartedAt: start, EndedAt: endAt, Elapsed: dr.drillTime(endAt.Sub(start)), Duration: sc.Duration,
@@ -297,7 +294,7 @@ func (dr *drillImpl) run(ctx workflow.Context) (activities.DrillReport, error) {
 		}
 	}
 	if view.IncidentID != "" {
-		rep.Targets, rep.Met, rep.Missed, rep.Open = ScoreTargets(sc, view, start, endAt, dr.scale)
+		rep.Targets, rep.Met, rep.Missed, rep.Open = drill.Score(sc, view, start, endAt, dr.scale)
 	}
 	if rep.Met+rep.Missed > 0 {
 		rep.Score = rep.Met * 100 / (rep.Met + rep.Missed)
@@ -349,7 +346,7 @@ func drillDecision(sc scenario.Scenario) Decision {
 		Reasoning: d.Reasoning, Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice}
 }
 
-func scoreText(r activities.DrillReport) string {
+func scoreText(r drill.DrillReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Drill %q finished (%s after T+%s): score %d%%, %d met, %d missed", r.Scenario, r.Outcome, r.Elapsed, r.Score, r.Met, r.Missed)
 	if r.Open > 0 {
@@ -357,153 +354,12 @@ func scoreText(r activities.DrillReport) string {
 	}
 	b.WriteString(".")
 	for _, t := range r.Targets {
-		if t.Result == activities.TargetMissed {
+		if t.Result == drill.TargetMissed {
 			fmt.Fprintf(&b, " Missed %s (target %s): %s.", t.Step, t.Target, t.Detail)
 		}
 	}
 	fmt.Fprintf(&b, " Report: %s", r.Markdown)
 	return b.String()
-}
-
-// ScoreTargets scores each of the scenario's targets against the incident as it stood at the
-// drill's end. Durations are drill time: workflow time since start multiplied by scale.
-func ScoreTargets(sc scenario.Scenario, v activities.IncidentView, start, end time.Time, scale float64) (out []activities.TargetResult, met, missed, open int) {
-	drill := func(t time.Time) scenario.Duration {
-		return scenario.Duration(time.Duration(float64(t.Sub(start)) * scale).Round(time.Second))
-	}
-	ran := drill(end)
-	for _, t := range sc.Targets {
-		r := activities.TargetResult{Step: t.Step, Human: scenario.HumanStep(t.Step), Target: t.Within}
-		if r.Human {
-			r.Role = scenario.RoleOf(t.Step)
-		}
-		at, done, applicable, detail := stepDone(t.Step, v)
-		switch {
-		case !applicable:
-			r.Result, r.Detail = activities.TargetNotApplicable, detail
-		case done:
-			r.Done, r.Actual = true, max(drill(at), 0)
-			if r.Actual <= t.Within {
-				r.Result = activities.TargetMet
-				met++
-			} else {
-				r.Result, r.Detail = activities.TargetMissed, fmt.Sprintf("%s late", r.Actual-t.Within)
-				missed++
-			}
-		case ran >= t.Within:
-			r.Actual, r.Result, r.Detail = ran, activities.TargetMissed, fmt.Sprintf("not done after %s", t.Within)
-			if detail != "" {
-				r.Detail += "; " + detail
-			}
-			missed++
-		default:
-			r.Actual, r.Result, r.Detail = ran, activities.TargetOpen, "the drill ended before the target"
-			open++
-		}
-		out = append(out, r)
-	}
-	return out, met, missed, open
-}
-
-// stepDone finds when a step was done: its instant, whether it is done, whether this run of the
-// plan has the step at all, and what is missing.
-func stepDone(step string, v activities.IncidentView) (at time.Time, done, applicable bool, detail string) {
-	base, arg, _ := strings.Cut(step, ":")
-	switch base {
-	case scenario.StepContain:
-		for _, s := range v.Containment {
-			if arg != "" && s.System != arg {
-				continue
-			}
-			t, ok := containedAt(s, v.Timeline)
-			if !ok {
-				return time.Time{}, false, true, s.System + " is " + s.State
-			}
-			at = later(at, t)
-		}
-		return at, !at.IsZero(), true, ""
-	case scenario.StepScope:
-		for _, e := range v.Timeline {
-			if e.Kind == "scope" {
-				return e.At, true, true, ""
-			}
-		}
-		return time.Time{}, false, true, ""
-	case scenario.StepDecide:
-		if v.Decision != nil {
-			return v.Decision.DecidedAt, true, true, ""
-		}
-		return time.Time{}, false, true, "the DPO has not decided"
-	case scenario.StepApprove, scenario.StepFile:
-		if v.Decision == nil {
-			return time.Time{}, false, true, "the DPO has not decided, so no report was drafted"
-		}
-		n := 0
-		for _, o := range v.Obligations {
-			if (arg != "" && o.ID != arg) || o.IsNotice() {
-				continue
-			}
-			n++
-			t, ok := o.SubmittedAt, o.State == OblFiled
-			if base == scenario.StepApprove {
-				t, ok = approvedAt(o.ID, v.Timeline)
-			}
-			if !ok {
-				return time.Time{}, false, true, fmt.Sprintf("%s is %s", o.ID, o.State)
-			}
-			at = later(at, t)
-		}
-		if n == 0 {
-			return time.Time{}, false, false, "no report was required in this run"
-		}
-		return at, true, true, ""
-	case scenario.StepNotify:
-		switch v.Alerts.State {
-		case AlertsDone:
-			return v.Alerts.UpdatedAt, true, true, ""
-		case AlertsNotRequired:
-			return time.Time{}, false, false, "no customer notice was required in this run"
-		}
-		if v.Decision == nil {
-			return time.Time{}, false, true, "the DPO has not decided"
-		}
-		return time.Time{}, false, true, fmt.Sprintf("%d of %d notices sent", v.Alerts.Sent, v.Alerts.Total)
-	case scenario.StepClose:
-		if !v.ClosedAt.IsZero() {
-			return v.ClosedAt, true, true, ""
-		}
-		return time.Time{}, false, true, "the incident is in phase " + v.Phase
-	}
-	return time.Time{}, false, false, "unknown step"
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-// containedAt is when a system was first contained: the isolation event, else the status time.
-func containedAt(s SystemStatus, timeline []Event) (time.Time, bool) {
-	for _, e := range timeline {
-		if e.About == s.System && (e.Kind == "isolated" || e.Kind == "isolation-confirmed") {
-			return e.At, true
-		}
-	}
-	if s.State == ContainContained {
-		return s.Updated, true
-	}
-	return time.Time{}, false
-}
-
-func approvedAt(obligationID string, timeline []Event) (time.Time, bool) {
-	for _, e := range timeline {
-		if e.Kind == "approved" && e.About == obligationID {
-			return e.At, true
-		}
-	}
-	return time.Time{}, false
 }
 
 // receiveInjects adds each drill inject to the timeline and the incident room. A real incident

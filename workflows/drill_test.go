@@ -2,9 +2,7 @@ package workflows
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/scenario"
@@ -28,7 +27,7 @@ type drillSuite struct {
 
 	mu        sync.Mutex
 	chats     []incident.ChatMessage
-	report    activities.DrillReport
+	report    drill.DrillReport
 	cancelled []string
 	// real is set when the test runs an incident that is not a drill.
 	real bool
@@ -45,7 +44,7 @@ func (s *drillSuite) SetupTest() {
 	s.env.RegisterWorkflow(AlertsWorkflow)
 	s.env.RegisterActivity(&activities.Activities{})
 	s.env.RegisterActivity(&activities.DrillActivities{})
-	s.chats, s.report, s.cancelled, s.real = nil, activities.DrillReport{}, nil, false
+	s.chats, s.report, s.cancelled, s.real = nil, drill.DrillReport{}, nil, false
 	s.env.SetOnChildWorkflowCanceledListener(func(info *workflow.Info) {
 		s.cancelled = append(s.cancelled, info.WorkflowExecution.ID)
 	})
@@ -82,16 +81,16 @@ func (s *drillSuite) mockPlan() {
 		Done: true, Counts: incident.NoticeCounts{Rows: 10, Sent: 9, Invalid: 1}}, nil).Maybe()
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{Register: "/reg.json"}, nil).Maybe()
 	s.env.OnActivity(da.IncidentStatus, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.IncidentRef) (activities.IncidentView, error) {
+		func(_ context.Context, ref drill.IncidentRef) (incident.Status, error) {
 			v, err := s.env.QueryWorkflowByID(ref.WorkflowID, QueryStatus)
 			if err != nil {
-				return activities.IncidentView{}, err
+				return incident.Status{}, err
 			}
-			var view activities.IncidentView
+			var view incident.Status
 			return view, v.Get(&view)
 		})
 	s.env.OnActivity(da.WriteDrillReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.DrillReport) (activities.DrillReport, error) {
+		func(_ context.Context, r drill.DrillReport) (drill.DrillReport, error) {
 			r.Markdown = "/drills/" + r.IncidentID + ".md"
 			s.report = r
 			return r, nil
@@ -182,23 +181,23 @@ func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
 	s.env.ExecuteWorkflow(DrillWorkflow, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var rep activities.DrillReport
+	var rep drill.DrillReport
 	s.Require().NoError(s.env.GetWorkflowResult(&rep))
 
-	s.Equal(activities.DrillTimeUp, rep.Outcome)
+	s.Equal(drill.DrillTimeUp, rep.Outcome)
 	s.Equal(scenario.Duration(96*time.Hour), rep.Elapsed)
 	s.Equal(PhaseDecide, rep.Phase)
-	got := map[string]activities.TargetResult{}
+	got := map[string]drill.TargetResult{}
 	for _, t := range rep.Targets {
 		got[t.Step] = t
 	}
 	for _, step := range []string{"contain", "scope"} {
-		s.Equal(activities.TargetMet, got[step].Result, "%s: %+v", step, got[step])
+		s.Equal(drill.TargetMet, got[step].Result, "%s: %+v", step, got[step])
 		s.False(got[step].Human)
 	}
 	for _, step := range []string{"decide", "approve", "file:gdpr-art33-authority", "notify", "close"} {
 		t := got[step]
-		s.Equal(activities.TargetMissed, t.Result, "%s: %+v", step, t)
+		s.Equal(drill.TargetMissed, t.Result, "%s: %+v", step, t)
 		s.False(t.Done)
 		s.Contains(t.Detail, "not done after "+t.Target.String())
 	}
@@ -240,25 +239,25 @@ func (s *drillSuite) TestPlayedThroughScoresActualDurations() {
 	s.env.ExecuteWorkflow(DrillWorkflow, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var rep activities.DrillReport
+	var rep drill.DrillReport
 	s.Require().NoError(s.env.GetWorkflowResult(&rep))
 
-	s.Equal(activities.DrillClosed, rep.Outcome)
+	s.Equal(drill.DrillClosed, rep.Outcome)
 	s.Empty(s.cancelled)
-	got := map[string]activities.TargetResult{}
+	got := map[string]drill.TargetResult{}
 	for _, t := range rep.Targets {
 		got[t.Step] = t
 	}
-	s.Equal(activities.TargetMissed, got["decide"].Result)
+	s.Equal(drill.TargetMissed, got["decide"].Result)
 	s.Equal(scenario.Duration(5*time.Hour), got["decide"].Actual)
 	s.Equal("1h late", got["decide"].Detail)
-	s.Equal(activities.TargetMet, got["approve"].Result)
+	s.Equal(drill.TargetMet, got["approve"].Result)
 	s.Equal(scenario.Duration(10*time.Hour), got["approve"].Actual)
-	s.Equal(activities.TargetMet, got["file:gdpr-art33-authority"].Result)
+	s.Equal(drill.TargetMet, got["file:gdpr-art33-authority"].Result)
 	s.Equal(scenario.Duration(11*time.Hour), got["file:gdpr-art33-authority"].Actual)
-	s.Equal(activities.TargetMet, got["close"].Result)
+	s.Equal(drill.TargetMet, got["close"].Result)
 	s.Equal(scenario.Duration(12*time.Hour), got["close"].Actual)
-	s.Equal(activities.TargetMet, got["notify"].Result)
+	s.Equal(drill.TargetMet, got["notify"].Result)
 	s.Equal(6, rep.Met)
 	s.Equal(1, rep.Missed)
 }
@@ -333,52 +332,7 @@ func (s *drillSuite) TestScheduledRunDerivesItsIncidentID() {
 	in.Scenario.Duration = scenario.Duration(time.Hour)
 	s.env.ExecuteWorkflow(DrillWorkflow, in)
 	s.Require().NoError(s.env.GetWorkflowError())
-	var rep activities.DrillReport
+	var rep drill.DrillReport
 	s.Require().NoError(s.env.GetWorkflowResult(&rep))
 	s.Regexp(`^INC-20261128-[0-9A-F]{16}$`, rep.IncidentID)
-}
-
-// The drill activities speak the incident's messages without importing this package; these
-// keep the two in step.
-func TestDrillActivitiesMirrorTheIncidentMessages(t *testing.T) {
-	for mirror, want := range map[string]string{
-		activities.DrillQueryStatus: QueryStatus, activities.DrillUpdateDecide: UpdateDecide,
-		activities.DrillUpdateApprove: UpdateApprove, activities.DrillUpdateFile: UpdateFile,
-		activities.DrillUpdateClose: UpdateClose, activities.DrillStepReport: StepReport,
-		activities.DrillStepIsolation: StepIsolation, activities.DrillPhaseClosed: PhaseClosed,
-	} {
-		if mirror != want {
-			t.Errorf("activities mirror %q, the incident says %q", mirror, want)
-		}
-	}
-	st := Status{Phase: PhaseDecide, Pending: []PendingStep{{Step: "decide", Role: RoleDPO, Description: "d", Since: start, DueAt: start.Add(time.Hour)}},
-		Roles: Roles{DPO: []string{"slack:T0BREACH/UDPO00001"}, Commander: []string{"cli:ian"}}}
-	st.IncidentID, st.Room = "INC-1", "C0INCIDENT"
-	b, _ := json.Marshal(st)
-	var v activities.IncidentView
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	back, _ := json.Marshal(v)
-	if string(b) != string(back) {
-		t.Errorf("IncidentView does not mirror Status:\n%s\n%s", b, back)
-	}
-	// The auto-pilot's requests carry the same JSON fields as the incident's.
-	for _, pair := range [][2]reflect.Type{
-		{reflect.TypeOf(ApproveRequest{}), reflect.TypeOf(activities.DrillApprove{})},
-		{reflect.TypeOf(FileRequest{}), reflect.TypeOf(activities.DrillFile{})},
-		{reflect.TypeOf(CloseRequest{}), reflect.TypeOf(activities.DrillClose{})},
-	} {
-		if a, b := jsonFields(pair[0]), jsonFields(pair[1]); a != b {
-			t.Errorf("%s has fields %s, the auto-pilot's %s has %s", pair[0].Name(), a, pair[1].Name(), b)
-		}
-	}
-}
-
-func jsonFields(t reflect.Type) string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		out = append(out, t.Field(i).Tag.Get("json"))
-	}
-	return strings.Join(out, " ")
 }

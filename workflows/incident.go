@@ -13,7 +13,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
-	"github.com/breachops/breach/internal/subjects"
 )
 
 // IncidentWorkflow runs the breach plan for one incident: open, contain, assess scope, decide,
@@ -556,7 +555,7 @@ func applicationMessage(err error) string {
 	return err.Error()
 }
 
-func scopeText(s subjects.Summary) string {
+func scopeText(s incident.ScopeSummary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Scope: %d data subjects, %d records (%d rows read). %d can be mailed; %d invalid or missing addresses; %d duplicate rows; %d unusable rows.",
 		s.Subjects, s.Records, s.Rows, s.Mailable, s.Invalid, s.Duplicates, s.Unusable)

@@ -6,12 +6,32 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 )
 
-// a is used only to name activities: workflow.ExecuteActivity(ctx, a.Isolate, …).
-var a *activities.Activities
+// a names the activities of the plan, as the worker registers the methods of
+// activities.Activities: workflow.ExecuteActivity(ctx, a.Isolate, …). The workflows name
+// activities and never import them; TestActivityNames keeps the names true.
+var a = struct {
+	OpenRoom, PostChat, UpdateCard             string
+	Isolate, VerifyIsolation, ReleaseIsolation string
+	AssessScope, EvaluateObligations           string
+	DraftReport, SubmitReport                  string
+	PlanNotices, SendNotices, FinishNotices    string
+	WriteRecords                               string
+}{
+	OpenRoom: "OpenRoom", PostChat: "PostChat", UpdateCard: "UpdateCard",
+	Isolate: "Isolate", VerifyIsolation: "VerifyIsolation", ReleaseIsolation: "ReleaseIsolation",
+	AssessScope: "AssessScope", EvaluateObligations: "EvaluateObligations",
+	DraftReport: "DraftReport", SubmitReport: "SubmitReport",
+	PlanNotices: "PlanNotices", SendNotices: "SendNotices", FinishNotices: "FinishNotices",
+	WriteRecords: "WriteRecords",
+}
+
+// da names the drill's activities, the methods of activities.DrillActivities.
+var da = struct {
+	AutoPilot, AutopilotKey, IncidentStatus, WriteDrillReport string
+}{AutoPilot: "AutoPilot", AutopilotKey: "AutopilotKey", IncidentStatus: "IncidentStatus", WriteDrillReport: "WriteDrillReport"}
 
 // Chat is best effort: a few quick tries, then the plan goes on without it.
 func chatCtx(ctx workflow.Context) workflow.Context {
