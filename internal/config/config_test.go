@@ -253,8 +253,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`write "dana"`, "already roles.dpo[0]: remove this entry"}},
 
 		// Routes.
-		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33\n    method: portal\n", 2, "routes[0].obligation",
-			[]string{`unknown obligation id "gdpr-art33" (did you mean gdpr-art33-authority?)`, "uk-gdpr-art33-ico", "br-anpd"}},
+		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33-authorty\n    method: portal\n", 2, "routes[0].obligation",
+			[]string{`unknown obligation id "gdpr-art33-authorty" (did you mean gdpr-art33-authority?)`, "uk-gdpr-art33-ico", "br-anpd"}},
 		{"route without obligation", "routes:\n  - method: portal\n", 2, "routes[0].obligation",
 			[]string{"missing", "gdpr-art33-authority"}},
 		{"two routes for one obligation", "routes:\n  - obligation: br-anpd\n    method: portal\n  - obligation: br-anpd\n    method: portal\n", 4, "routes[1].obligation",
