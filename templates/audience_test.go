@@ -91,7 +91,8 @@ func audFacts() rules.Facts {
 	}
 	return rules.Facts{
 		AwareAt: audAware, Timezone: "America/New_York", Role: "controller", Establishments: []string{"DE", "CH", "CN"},
-		Sectors:                 []string{"health-covered-entity", "nis2-essential", "us-listed"},
+		Sectors: []string{"health-covered-entity", "nis2-essential", "us-listed", "dora-investment-firm", "phr-vendor",
+			"critical-infrastructure"},
 		SubjectsByJurisdiction:  subjects,
 		DataCategories:          []string{"contact", "address", "health", "financial", "children", "elderly"},
 		Risk:                    "high",
@@ -99,9 +100,12 @@ func audFacts() rules.Facts {
 		ClassifiedMajorAt:       &classified,
 		SignificantIncident:     true,
 		Submitted: map[string]time.Time{
-			"nis2-notification": audAware.Add(60 * time.Hour),
-			"us-ca-residents":   audAware.Add(10 * 24 * time.Hour),
-			"hipaa-hhs":         audAware.Add(20 * 24 * time.Hour),
+			"nis2-notification":  audAware.Add(60 * time.Hour),
+			"us-ca-residents":    audAware.Add(10 * 24 * time.Hour),
+			"hipaa-hhs":          audAware.Add(20 * 24 * time.Hour),
+			"dora-initial":       audAware.Add(5 * time.Hour),
+			"dora-intermediate":  audAware.Add(70 * time.Hour),
+			"us-nj-state-police": audAware.Add(24 * time.Hour),
 		},
 	}
 }
@@ -262,7 +266,12 @@ func TestEveryObligationRendersItsOwnTemplate(t *testing.T) {
 		"ca-pipeda-commissioner", "ca-pipeda-individuals", "au-ndb-assessment", "au-ndb-commissioner", "sg-pdpc",
 		"br-anpd", "br-subjects",
 		// Issue 14.
-		"gdpr-art33-controller",
+		"gdpr-art33-controller", "dora-initial", "dora-intermediate", "dora-final", "dora-clients", "jp-ppc-preliminary",
+		"jp-ppc-final", "jp-individuals", "kr-pipa-subjects", "kr-pipc", "in-dpb-intimation", "in-dpb-report", "in-principals",
+		"ch-fdpic", "ch-subjects", "ch-ncsc", "cn-pipl-authority", "cn-pipl-individuals", "cn-cac-report", "us-ma-residents",
+		"us-ma-attorney-general", "us-nj-state-police", "us-nj-residents", "us-il-residents", "us-il-attorney-general",
+		"us-or-consumers", "us-or-attorney-general", "us-or-covered-entity", "ftc-hbnr-individuals", "ftc-hbnr-media",
+		"ftc-hbnr-ftc", "ca-qc-cai", "ca-qc-persons",
 	} {
 		assert.True(t, ids[id], "obligation %s not produced by the test facts", id)
 	}
@@ -284,6 +293,20 @@ var reportTemplates = map[string]string{
 	"br-anpd-report":     "br-anpd",
 	// Issue 14.
 	"processor-controller-report": "gdpr-art33-controller",
+	"dora-initial-notification":   "dora-initial",
+	"dora-intermediate-report":    "dora-intermediate",
+	"dora-final-report":           "dora-final",
+	"jp-ppc-report":               "jp-ppc-preliminary",
+	"kr-pipc-report":              "kr-pipc",
+	"in-dpb-intimation":           "in-dpb-intimation",
+	"in-dpb-report":               "in-dpb-report",
+	"ch-fdpic-report":             "ch-fdpic",
+	"ch-ncsc-report":              "ch-ncsc",
+	"cn-pipl-report":              "cn-pipl-authority",
+	"cn-cac-report":               "cn-cac-report",
+	"ftc-hbnr-report":             "ftc-hbnr-ftc",
+	"ftc-hbnr-media-notice":       "ftc-hbnr-media",
+	"qc-cai-report":               "ca-qc-cai",
 }
 
 // publicTexts are published, not sent to a regulator: they carry no internal delay reasons,
@@ -663,6 +686,15 @@ var noticeTemplates = map[string]string{
 	"hipaa-individual-notice": "US-NY",
 	"pipeda-notice":           "CA",
 	"br-subject-notice":       "BR",
+	// Issue 14.
+	"dora-client-notice":   "DE",
+	"jp-individual-notice": "JP",
+	"kr-subject-notice":    "KR",
+	"in-principal-notice":  "IN",
+	"ch-subject-notice":    "CH",
+	"cn-pipl-notice":       "CN",
+	"ftc-hbnr-notice":      "US-CA",
+	"qc-person-notice":     "CA-QC",
 }
 
 func TestNoticesCarryTheRequiredElements(t *testing.T) {
@@ -810,4 +842,16 @@ func TestNoticesHoldOnlyTheRecipientsOwnData(t *testing.T) {
 		swapped := strings.NewReplacer("Léa Weber", "Jonas Jones", "date-of-birth", "payment-card-last4", "order-history", "insurance-number").Replace(outA)
 		assert.Equal(t, outB, swapped, "%s: the notices of two people differ by more than their own data", tmpl)
 	}
+}
+
+// The final APPI report renders from the same template with its own title; the statutory outer
+// limit shows under the deadline of every report that has one.
+func TestJapanFinalReportAndStatutoryLimit(t *testing.T) {
+	o := audObligation(t, "jp-ppc-final")
+	require.False(t, o.StatutoryLimit.IsZero(), "jp-ppc-final has a statutory limit")
+	_, body := audRenderReport(t, audInput(o), false)
+	assert.Contains(t, body, "# Final report to the Personal Information Protection Commission")
+	assert.Contains(t, body, "Statutory outer limit ("+o.StatutoryRule+"): "+o.StatutoryLimit.UTC().Format("2006-01-02 15:04 UTC"))
+	_, body = audRenderReport(t, audInput(audObligation(t, "jp-ppc-preliminary")), false)
+	assert.NotContains(t, body, "Statutory outer limit")
 }

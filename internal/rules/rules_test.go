@@ -37,12 +37,15 @@ func cats(c ...string) mod {
 func material(s string) mod {
 	return func(f *Facts) { t := ts(s); f.MaterialityDeterminedAt = &t }
 }
-func assessed(s string) mod { return func(f *Facts) { t := ts(s); f.AssessedAt = &t } }
+func classified(s string) mod { return func(f *Facts) { t := ts(s); f.ClassifiedMajorAt = &t } }
+func assessed(s string) mod   { return func(f *Facts) { t := ts(s); f.AssessedAt = &t } }
 func regions(r ...string) mod {
 	return func(f *Facts) { f.EstablishmentRegions = append(f.EstablishmentRegions, r...) }
 }
 func mainEst(c string) mod { return func(f *Facts) { f.MainEstablishment = c } }
 func publicTask() mod      { return func(f *Facts) { f.PublicTask = true } }
+func wrongfulPurpose() mod { return func(f *Facts) { f.WrongfulPurpose = true } }
+func externalAccess() mod  { return func(f *Facts) { f.ExternalUnlawfulAccess = true } }
 
 func submitted(id, s string) mod {
 	return func(f *Facts) {
@@ -411,7 +414,13 @@ func TestObligationIDsAreTheContract(t *testing.T) {
 		"us-co-attorney-general", "us-wa-residents", "us-wa-attorney-general", "ca-pipeda-commissioner",
 		"ca-pipeda-individuals", "au-ndb-assessment", "au-ndb-commissioner", "sg-pdpc", "br-anpd", "br-subjects",
 		// Issue 14.
-		"gdpr-art33-controller"}
+		"gdpr-art33-controller", "dora-initial", "dora-intermediate", "dora-final", "dora-clients",
+		"jp-ppc-preliminary", "jp-ppc-final", "jp-individuals", "kr-pipa-subjects", "kr-pipc",
+		"in-dpb-intimation", "in-dpb-report", "in-principals", "ch-fdpic", "ch-subjects", "ch-ncsc",
+		"cn-pipl-authority", "cn-pipl-individuals", "cn-cac-report", "us-ma-residents", "us-ma-attorney-general",
+		"us-nj-state-police", "us-nj-residents", "us-il-residents", "us-il-attorney-general", "us-or-consumers",
+		"us-or-attorney-general", "us-or-covered-entity", "ftc-hbnr-individuals", "ftc-hbnr-media", "ftc-hbnr-ftc",
+		"ca-qc-cai", "ca-qc-persons"}
 	got := ObligationIDs()
 	slices.Sort(got)
 	slices.Sort(want)
@@ -426,7 +435,11 @@ func TestTemplatesAreTheContract(t *testing.T) {
 		nis2-early-warning nis2-notification nis2-final-report hipaa-individual-notice hipaa-media-notice
 		hipaa-hhs-report sec-8k-item105 us-ca-notice us-state-notice us-state-ag-report pipeda-report
 		pipeda-notice au-ndb-statement sg-pdpc-report br-anpd-report br-subject-notice
-		processor-controller-report`) {
+		processor-controller-report dora-initial-notification dora-intermediate-report dora-final-report
+		dora-client-notice jp-ppc-report jp-individual-notice kr-pipc-report kr-subject-notice
+		in-dpb-intimation in-dpb-report in-principal-notice ch-fdpic-report ch-subject-notice ch-ncsc-report
+		cn-pipl-report cn-pipl-notice cn-cac-report ftc-hbnr-notice ftc-hbnr-media-notice ftc-hbnr-report
+		qc-cai-report qc-person-notice`) {
 		allowed[n] = true
 	}
 	for _, r := range rulebook.regimes {
@@ -471,21 +484,24 @@ func TestGermanShopScenario(t *testing.T) {
 }
 
 func TestEvaluateIsDeterministic(t *testing.T) {
-	f := build(ms(est("DE", "SG", "BR"), regions("DE-BE"), sector("health-covered-entity", "us-listed", "nis2-essential"), significant(),
-		subj("FR", 1, "US-CA", 900, "US-TX", 300, "US-NY", 2, "US-FL", 600, "US-CO", 700, "US-WA", 800, "CA", 4, "AU", 5, "SG", 6, "BR", 7, "GB", 8),
-		cats("health"), material("2026-06-11T10:00:00-04:00"),
-		submitted("us-ca-residents", "2026-06-20T10:00:00-07:00"), submitted("nis2-notification", "2026-06-12T10:00:00+02:00"),
-		submitted("hipaa-hhs", "2026-06-25T10:00:00-04:00")))
+	f := build(ms(aware("2027-06-10T10:00:00+02:00"), est("DE", "SG", "BR", "CH", "CN"), regions("DE-BE"), sector("health-covered-entity", "us-listed", "nis2-essential",
+		"dora-investment-firm", "phr-vendor", "critical-infrastructure"), significant(),
+		subj("FR", 1, "US-CA", 900, "US-TX", 300, "US-NY", 2, "US-FL", 600, "US-CO", 700, "US-WA", 800, "CA", 4, "AU", 5, "SG", 6, "BR", 7, "GB", 8,
+			"JP", 2, "KR", 3, "IN", 4, "CH", 5, "CN", 1000000, "US-MA", 6, "US-NJ", 7, "US-IL", 501, "US-OR", 251, "CA-QC", 8),
+		cats("health"), material("2027-06-11T10:00:00-04:00"), classified("2027-06-10T12:00:00+02:00"),
+		submitted("us-ca-residents", "2027-06-20T10:00:00-07:00"), submitted("nis2-notification", "2027-06-12T10:00:00+02:00"),
+		submitted("hipaa-hhs", "2027-06-25T10:00:00-04:00"), submitted("dora-initial", "2027-06-10T15:00:00+02:00"),
+		submitted("dora-intermediate", "2027-06-12T15:00:00+02:00"), submitted("us-nj-state-police", "2027-06-11T15:00:00-04:00")))
 	first, err := Evaluate(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Everything applies but the processors' duty and the resolved authority's base.
+	// Everything applies but the processors' duties and the resolved authority's base.
 	var ruledOut []string
 	for _, n := range first.NotRequired {
 		ruledOut = append(ruledOut, n.ID)
 	}
-	if want := []string{"gdpr-art33-authority", "gdpr-art33-controller"}; !reflect.DeepEqual(ruledOut, want) {
+	if want := []string{"gdpr-art33-authority", "gdpr-art33-controller", "us-or-covered-entity"}; !reflect.DeepEqual(ruledOut, want) {
 		t.Errorf("not required: %+v, want only %v", first.NotRequired, want)
 	}
 	for range 50 {
