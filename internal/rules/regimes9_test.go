@@ -93,6 +93,11 @@ var section9Cases = []obligationCase{
 	// 09:00 CEST, a German holiday; Tuesday 26 May 12:00 CEST.
 	{name: "due on Whit Monday: 12:00 on Tuesday", id: "dora-initial", mods: ms(dora, est("DE"), aware("2026-05-24T09:00:00+02:00"), classified("2026-05-25T08:00:00+02:00")),
 		due: "2026-05-25T07:00:00Z", check: all(trig("aware_at"), limit("2026-05-26T10:00:00Z"))},
+	// Across the spring DST change: aware Saturday 28 March 20:00 CET (19:00Z), classified
+	// Sunday 29 March 10:00 CEST (08:00Z): 4 elapsed hours, Sunday 14:00 CEST; Monday 30 March
+	// 12:00 CEST as the limit.
+	{name: "across the spring DST change, on a Sunday", id: "dora-initial", mods: ms(dora, est("DE"), aware("2026-03-28T20:00:00+01:00"), classified("2026-03-29T10:00:00+02:00")),
+		due: "2026-03-29T12:00:00Z", check: all(trig("classified_major_at"), limit("2026-03-30T10:00:00Z"))},
 	{name: "a Member State without a calendar: weekends only, said so", id: "dora-initial", mods: ms(dora, est("NL"), zone("Europe/Amsterdam"), aware("2026-06-12T20:00:00+02:00"), classified("2026-06-13T09:00:00+02:00")),
 		due: "2026-06-13T11:00:00Z", check: all(limit("2026-06-15T10:00:00Z"), statRule("no holiday calendar for NL"))},
 	{name: "not classified as major", id: "dora-initial", mods: ms(dora, est("DE")), not: "no classification as a major ICT-related incident"},
