@@ -79,30 +79,59 @@ const (
 	audDescription = "On 4 March 2026 an attacker logged in to our customer database with a stolen administrator password and copied the customer and order tables. We found the access on 5 March 2026 in the database audit log."
 )
 
-// audFacts trigger every obligation the rules know, at once.
+// audFacts trigger every obligation the rules know, at once, but for the processors' duties
+// (audProcessorFacts) and India's, in force from 2027 (audIndiaFacts). The people counted are
+// audScope's, and a few in places its report totals leave out.
 func audFacts() rules.Facts {
 	material := audAware.Add(30 * time.Hour)
+	classified := audAware.Add(2 * time.Hour)
+	subjects := map[string]int{"JP": 40, "KR": 30, "IN": 20, "CH": 15, "CN": 10, "US-MA": 9, "US-NJ": 8, "US-IL": 501, "US-OR": 251, "CA-QC": 7}
+	for k, v := range audScope.ByJurisdiction {
+		subjects[k] = v
+	}
 	return rules.Facts{
-		AwareAt: audAware, Timezone: "America/New_York", Role: "controller", Establishments: []string{"DE"},
-		Sectors:                 []string{"health-covered-entity", "nis2-essential", "us-listed"},
-		SubjectsByJurisdiction:  audScope.ByJurisdiction,
+		AwareAt: audAware, Timezone: "America/New_York", Role: "controller", Establishments: []string{"DE", "CH", "CN"},
+		Sectors: []string{"health-covered-entity", "nis2-essential", "us-listed", "dora-investment-firm", "phr-vendor",
+			"critical-infrastructure"},
+		SubjectsByJurisdiction:  subjects,
 		DataCategories:          []string{"contact", "address", "health", "financial", "children", "elderly"},
 		Risk:                    "high",
 		MaterialityDeterminedAt: &material,
+		ClassifiedMajorAt:       &classified,
 		SignificantIncident:     true,
 		Submitted: map[string]time.Time{
-			"nis2-notification": audAware.Add(60 * time.Hour),
-			"us-ca-residents":   audAware.Add(10 * 24 * time.Hour),
-			"hipaa-hhs":         audAware.Add(20 * 24 * time.Hour),
+			"nis2-notification":  audAware.Add(60 * time.Hour),
+			"us-ca-residents":    audAware.Add(10 * 24 * time.Hour),
+			"hipaa-hhs":          audAware.Add(20 * 24 * time.Hour),
+			"dora-initial":       audAware.Add(5 * time.Hour),
+			"dora-intermediate":  audAware.Add(70 * time.Hour),
+			"us-nj-state-police": audAware.Add(24 * time.Hour),
 		},
 	}
 }
 
+func audProcessorFacts() rules.Facts {
+	f := audFacts()
+	f.Role = "processor"
+	return f
+}
+
+func audIndiaFacts() rules.Facts {
+	f := audFacts()
+	f.AwareAt = time.Date(2027, 6, 3, 9, 0, 0, 0, time.UTC)
+	f.MaterialityDeterminedAt, f.ClassifiedMajorAt, f.Submitted = nil, nil, nil
+	return f
+}
+
 func audObligations(t *testing.T) []rules.Obligation {
 	t.Helper()
-	res, err := rules.Evaluate(audFacts())
-	require.NoError(t, err)
-	return res.Obligations
+	var all []rules.Obligation
+	for _, f := range []rules.Facts{audFacts(), audProcessorFacts(), audIndiaFacts()} {
+		res, err := rules.Evaluate(f)
+		require.NoError(t, err)
+		all = append(all, res.Obligations...)
+	}
+	return all
 }
 
 func audObligation(t *testing.T, id string) rules.Obligation {
@@ -236,6 +265,13 @@ func TestEveryObligationRendersItsOwnTemplate(t *testing.T) {
 		"us-fl-legal-affairs", "us-co-residents", "us-co-attorney-general", "us-wa-residents", "us-wa-attorney-general",
 		"ca-pipeda-commissioner", "ca-pipeda-individuals", "au-ndb-assessment", "au-ndb-commissioner", "sg-pdpc",
 		"br-anpd", "br-subjects",
+		// Issue 14.
+		"gdpr-art33-controller", "dora-initial", "dora-intermediate", "dora-final", "dora-clients", "jp-ppc-preliminary",
+		"jp-ppc-final", "jp-individuals", "kr-pipa-subjects", "kr-pipc", "in-dpb-intimation", "in-dpb-report", "in-principals",
+		"ch-fdpic", "ch-subjects", "ch-ncsc", "cn-pipl-authority", "cn-pipl-individuals", "cn-cac-report", "us-ma-residents",
+		"us-ma-attorney-general", "us-nj-state-police", "us-nj-residents", "us-il-residents", "us-il-attorney-general",
+		"us-or-consumers", "us-or-attorney-general", "us-or-covered-entity", "ftc-hbnr-individuals", "ftc-hbnr-media",
+		"ftc-hbnr-ftc", "ca-qc-cai", "ca-qc-persons",
 	} {
 		assert.True(t, ids[id], "obligation %s not produced by the test facts", id)
 	}
@@ -255,11 +291,27 @@ var reportTemplates = map[string]string{
 	"au-ndb-statement":   "au-ndb-commissioner",
 	"sg-pdpc-report":     "sg-pdpc",
 	"br-anpd-report":     "br-anpd",
+	// Issue 14.
+	"processor-controller-report": "gdpr-art33-controller",
+	"dora-initial-notification":   "dora-initial",
+	"dora-intermediate-report":    "dora-intermediate",
+	"dora-final-report":           "dora-final",
+	"jp-ppc-report":               "jp-ppc-preliminary",
+	"kr-pipc-report":              "kr-pipc",
+	"in-dpb-intimation":           "in-dpb-intimation",
+	"in-dpb-report":               "in-dpb-report",
+	"ch-fdpic-report":             "ch-fdpic",
+	"ch-ncsc-report":              "ch-ncsc",
+	"cn-pipl-report":              "cn-pipl-authority",
+	"cn-cac-report":               "cn-cac-report",
+	"ftc-hbnr-report":             "ftc-hbnr-ftc",
+	"ftc-hbnr-media-notice":       "ftc-hbnr-media",
+	"qc-cai-report":               "ca-qc-cai",
 }
 
 // publicTexts are published, not sent to a regulator: they carry no internal delay reasons,
 // no contact of the DPO as a reporting contact, and (8-K) no system names.
-var publicTexts = map[string]bool{"sec-8k-item105": true, "hipaa-media-notice": true}
+var publicTexts = map[string]bool{"sec-8k-item105": true, "hipaa-media-notice": true, "ftc-hbnr-media-notice": true}
 
 func TestReportsCarryTheRequiredElements(t *testing.T) {
 	required := map[string][]string{
@@ -325,6 +377,69 @@ func TestReportsCarryTheRequiredElements(t *testing.T) {
 			"(PDPA s. 26D(1))", "## Facts of the data breach", "## Number of affected individuals",
 			"Affected individuals in Singapore: 510", "## Personal data or classes of personal data affected",
 			"## Potential harm to the affected individuals", "## Remedial action taken or to be taken", "## Contact",
+		},
+		"processor-controller-report": {
+			"(GDPR Art. 33(2))", "From (processor): Example Shop Inc.", "We process personal data on your behalf",
+			"GDPR Art. 28(3)(f)", "## The personal data and the people concerned", "## Measures taken or proposed",
+		},
+		"dora-initial-notification": {
+			"(DORA Art. 19(4)(a); RTS 2025/301)", "Incident reference code: INC-20260305-1", "- Detected (awareness): 2026-03-05 14:30 UTC",
+			"- This notification's clock started: 2026-03-05 16:30 UTC (classified_major_at)", "## Member States affected\nDE (1200 people)\n",
+			"## Classification and impact known so far", "An intermediate report follows within 72 hours",
+		},
+		"dora-intermediate-report": {
+			"(DORA Art. 19(4)(b); RTS 2025/301)", "- Initial notification submitted: 2026-03-05 19:30 UTC", "## Containment and recovery",
+		},
+		"dora-final-report": {
+			"(DORA Art. 19(4)(c); RTS 2025/301)", "- Intermediate report submitted: 2026-03-08 12:30 UTC", "## Root cause and impact",
+			"## Measures taken, recovery and lessons learned",
+		},
+		"jp-ppc-report": {
+			"# Preliminary report to the Personal Information Protection Commission (APPI Art. 26(1); PPC Rules Art. 8)",
+			"## (1) Overview", "## (2) Items of personal data leaked or possibly leaked\ncontact, address, health", "## (3) Number of persons concerned",
+			"## (4) Cause", "## (5) Secondary damage or risk of it", "## (6) Response to the persons concerned", "## (7) Public announcement",
+			"## (8) Measures to prevent recurrence", "## (9) Other matters for reference",
+		},
+		"kr-pipc-report": {
+			"(PIPA Art. 34(3); Decree Art. 40)", "## Items of personal information leaked", "## When and how the leak happened",
+			"## What data subjects can do to minimise the damage\n" + audDecision.Advice, "## Our countermeasures and remedial procedures",
+			"## Department and contact for reporting damage",
+		},
+		"in-dpb-intimation": {
+			"(DPDP Act s. 8(6); Rules r. 7(2)(a))", "## Description of the breach: its nature, extent, timing and location", "## Likely impact",
+			"A detailed report follows within 72 hours",
+		},
+		"in-dpb-report": {
+			"(DPDP Rules r. 7(2)(b))", "## Facts, circumstances and reasons that led to the breach", "## Intimations to the affected Data Principals",
+		},
+		"ch-fdpic-report": {
+			"(revFADP Art. 24; DPO Art. 15)", "## (a) Nature of the breach", "## (b) Time and duration, as far as possible",
+			"## (c) Categories and approximate number of personal data and data subjects concerned", "## (d) Consequences",
+			"## (e) Measures taken or planned", "## (f) Contact",
+		},
+		"ch-ncsc-report": {
+			"(Information Security Act Arts. 74a-74e)", "Operator of critical infrastructure: Example Shop Inc.",
+			"## Type and execution of the cyber-attack", "## Effects", "## Measures taken and next steps planned",
+		},
+		"cn-pipl-report": {
+			"(PIPL Art. 57)", "## Categories of personal information involved", "## Causes", "## Harm that may be caused",
+			"## Remedial measures taken", "## Measures individuals can take to mitigate harm\n" + audDecision.Advice,
+		},
+		"cn-cac-report": {
+			"(Measures for the Reporting of National Cybersecurity Incidents)", "## The incident: time, systems, type", "## Impact",
+			"## Measures taken and their effect",
+		},
+		"ftc-hbnr-report": {
+			"(16 CFR 318.5(c))", "Notice type: breach affecting 500 or more individuals", "## Information involved and people affected",
+			"Media notice (318.5(b)), more than 500 residents of a State:\n- US-CA: 2100 residents",
+		},
+		"ftc-hbnr-media-notice": {
+			"## What happened", "## What information was involved", "## What we are doing", "## What affected people can do",
+			"## For more information", "approximately 2100 residents of California", audDecision.Advice,
+		},
+		"qc-cai-report": {
+			"Commission d'accès à l'information du Québec (Private Sector Act s. 3.5", "## Personal information concerned",
+			"## Circumstances and cause of the incident", "## Assessment of the risk of serious injury", "(s. 3.8)",
 		},
 		"br-anpd-report": {
 			"## Natureza e categorias dos dados pessoais afetados", "## Número de titulares afetados",
@@ -571,6 +686,15 @@ var noticeTemplates = map[string]string{
 	"hipaa-individual-notice": "US-NY",
 	"pipeda-notice":           "CA",
 	"br-subject-notice":       "BR",
+	// Issue 14.
+	"dora-client-notice":   "DE",
+	"jp-individual-notice": "JP",
+	"kr-subject-notice":    "KR",
+	"in-principal-notice":  "IN",
+	"ch-subject-notice":    "CH",
+	"cn-pipl-notice":       "CN",
+	"ftc-hbnr-notice":      "US-CA",
+	"qc-person-notice":     "CA-QC",
 }
 
 func TestNoticesCarryTheRequiredElements(t *testing.T) {
@@ -604,6 +728,14 @@ func TestNoticesCarryTheRequiredElements(t *testing.T) {
 			"Who to contact for more information\n" + audOrg.SubjectContact,
 			"Office of the Privacy Commissioner of Canada", "1-800-282-1376",
 		},
+		"dora-client-notice":   {"Dear Léa Weber,", "affect your financial interests", "What we are doing\n", "Who to contact\n"},
+		"jp-individual-notice": {"has leaked, or may\nhave leaked", "Overview of what happened\n", "Which of your personal data was involved\ncontact, health\n", "Possible harm to you\n"},
+		"kr-subject-notice":    {"Which of your personal information was leaked\ncontact, health\n", "When and how it happened\n", "What you can do to minimise the damage\n", "Where to report damage and ask questions\n"},
+		"in-principal-notice":  {"What happened: nature, extent, timing and location\n", "Consequences likely for you\n", "What you can do to protect yourself\n", "Who can answer your questions\n"},
+		"ch-subject-notice":    {"in simple words", "What this could mean for you\n"},
+		"cn-pipl-notice":       {"leaked, tampered with or lost", "Harm that may be caused\n", "What you can do to reduce the harm\n"},
+		"ftc-hbnr-notice":      {"We discovered the breach on 2026-03-05 06:30 PST (America/Los_Angeles).", "What you can do to protect yourself\n", "IdentityTheft.gov", "How to contact us\n"},
+		"qc-person-notice":     {"presents a risk of serious injury", "Personal information concerned\ncontact, health\n", "What you can do to reduce the risk of injury\n"},
 		"br-subject-notice": {
 			"Prezado(a) Léa Weber,", "O que aconteceu / What happened\n", "Tomamos conhecimento do incidente em 2026-03-05 11:30 -03",
 			"Quais dados seus foram afetados / Which of your data were involved\ncontact, health\n",
@@ -665,8 +797,12 @@ func TestStateNoticeAddsNewYorkAgencies(t *testing.T) {
 	assert.Contains(t, ny, "We discovered the breach on 2026-03-05 09:30 EST (America/New_York).")
 	_, tx := audRenderNotice(t, "us-state-notice", audPerson("US-TX"))
 	assert.NotContains(t, tx, "New York")
-	_, other := audRenderNotice(t, "us-state-notice", audPerson("US-MA"))
+	_, other := audRenderNotice(t, "us-state-notice", audPerson("US-AK"))
 	assert.Contains(t, other, "We discovered the breach on 2026-03-05 14:30 UTC.")
+	for state, local := range map[string]string{"US-MA": "09:30 EST", "US-NJ": "09:30 EST", "US-IL": "08:30 CST", "US-OR": "06:30 PST"} {
+		_, body := audRenderNotice(t, "us-state-notice", audPerson(state))
+		assert.Contains(t, body, "We discovered the breach on 2026-03-05 "+local, state)
+	}
 }
 
 func TestNoticesDrillAndAnonymous(t *testing.T) {
@@ -706,4 +842,16 @@ func TestNoticesHoldOnlyTheRecipientsOwnData(t *testing.T) {
 		swapped := strings.NewReplacer("Léa Weber", "Jonas Jones", "date-of-birth", "payment-card-last4", "order-history", "insurance-number").Replace(outA)
 		assert.Equal(t, outB, swapped, "%s: the notices of two people differ by more than their own data", tmpl)
 	}
+}
+
+// The final APPI report renders from the same template with its own title; the statutory outer
+// limit shows under the deadline of every report that has one.
+func TestJapanFinalReportAndStatutoryLimit(t *testing.T) {
+	o := audObligation(t, "jp-ppc-final")
+	require.False(t, o.StatutoryLimit.IsZero(), "jp-ppc-final has a statutory limit")
+	_, body := audRenderReport(t, audInput(o), false)
+	assert.Contains(t, body, "# Final report to the Personal Information Protection Commission")
+	assert.Contains(t, body, "Statutory outer limit ("+o.StatutoryRule+"): "+o.StatutoryLimit.UTC().Format("2006-01-02 15:04 UTC"))
+	_, body = audRenderReport(t, audInput(audObligation(t, "jp-ppc-preliminary")), false)
+	assert.NotContains(t, body, "Statutory outer limit")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/breachops/breach/internal/rules"
 )
 
 //go:embed *.tmpl
@@ -55,6 +57,10 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
+	// eea reports whether a jurisdiction code lies in the European Economic Area.
+	"eea": rules.IsEEA,
+	// pair passes two values to a block ({{template "aud.in-country" (pair . "JP")}}).
+	"pair": func(a, b any) []any { return []any{a, b} },
 	"indent": func(prefix, s string) string {
 		return prefix + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n"+prefix)
 	},

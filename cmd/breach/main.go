@@ -88,6 +88,7 @@ func newRootCmd() *cobra.Command {
 		newAmendCmd(g),
 		newSupplementCmd(g),
 		newObligationsCmd(g),
+		newAuthoritiesCmd(g),
 		newDrillCmd(g),
 		newServeCmd(g),
 		newWebCmd(g),

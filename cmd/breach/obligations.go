@@ -23,14 +23,19 @@ func newObligationsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "obligations --facts FILE [--json]",
 		Short: "List the notifications the law requires for a breach, nearest deadline first",
-		Long: `Evaluates the breach-notification rules (GDPR, UK GDPR, NIS2, HIPAA, SEC, US states, PIPEDA,
-Australia, Singapore, Brazil) on a facts file and prints every obligation with its audience,
-legal basis and due instant, then every obligation ruled out with the reason.
+		Long: `Evaluates the breach-notification rules (GDPR, UK GDPR, NIS2, DORA, HIPAA, the FTC's Health
+Breach Notification Rule, SEC, US states, PIPEDA, Québec, Australia, Singapore, Brazil, Japan,
+South Korea, India, Switzerland, China) on a facts file and prints every obligation with its
+audience, legal basis, due instant and, where the law's own counting gives a later one, the
+statutory outer limit; how each competent GDPR authority was determined; which obligations law
+enforcement may delay; then every obligation ruled out with the reason.
 
 The facts file is JSON, e.g.
   {"aware_at": "2026-06-10T10:00:00+02:00", "timezone": "Europe/Berlin",
-   "establishments": ["DE"], "subjects_by_jurisdiction": {"FR": 1200, "US-CA": 640},
-   "risk": "high"}
+   "establishments": ["DE"], "establishment_regions": ["DE-BE"],
+   "subjects_by_jurisdiction": {"DE": 800, "FR": 1200, "US-CA": 640}, "risk": "high"}
+With establishment_regions, main_establishment or public_task, the GDPR report resolves to the
+competent authorities (breach authorities lists them); without, it stays gdpr-art33-authority.
 Use --facts - to read it from standard input.`,
 		Example:      "  breach obligations --facts facts.json\n  breach obligations --facts facts.json --json",
 		SilenceUsage: true,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/netip"
@@ -29,6 +30,7 @@ func (c *Config) check(file string, pos positions) Problems {
 	c.checkIdentities(add, "roles.commander", c.Roles.Commander)
 	c.checkIdentities(add, "roles.declarers", c.Roles.Declarers)
 	c.checkRoutes(add, pos)
+	c.checkAuthorities(add, pos)
 	if r := c.Reminders; r.Every < 0 || r.SlowAfter < 0 || r.DailyAfter < 0 || (r.DailyAfter > 0 && r.DailyAfter < r.SlowAfter) {
 		add("reminders", "durations must be positive, and daily_after no earlier than slow_after (e.g. every: 15m, slow_after: 1h, daily_after: 168h)")
 	}
@@ -70,8 +72,68 @@ func (c *Config) checkOrganisation(add addFunc) {
 				s, didYouMean(s, rules.SectorNames()), knownSectors())
 		}
 	}
+	c.checkEstablishment(add)
 	if !bmail.ValidAddress(o.MailFrom) {
 		add("organisation.mail_from", "%q is not an email address reports and notices can be sent from; %s", o.MailFrom, addressFix(o.MailFrom, "privacy@example.com", ""))
+	}
+}
+
+// checkEstablishment checks the regions and the main establishment, and that the competent
+// GDPR authority can be determined from them, as the rules will when an incident is evaluated.
+// Lower case is accepted, as for establishments.
+func (c *Config) checkEstablishment(add addFunc) {
+	o := c.Organisation
+	org := rules.Organisation{Role: o.Role, PublicTask: o.PublicTask, Sectors: o.Sectors,
+		MainEstablishment: strings.ToUpper(o.MainEstablishment)}
+	for _, e := range o.Establishments {
+		if e := strings.ToUpper(e); rules.KnownJurisdiction(e) {
+			org.Establishments = append(org.Establishments, e)
+		}
+	}
+	for _, s := range o.Sectors {
+		if !rules.KnownSector(s) {
+			return // reported above; the resolution would not know the sector
+		}
+	}
+	for _, r := range o.EstablishmentRegions {
+		org.EstablishmentRegions = append(org.EstablishmentRegions, strings.ToUpper(r))
+	}
+	err := rules.CheckOrganisation(org)
+	var ue *rules.UsageError
+	if errors.As(err, &ue) {
+		field := "organisation." + ue.Field
+		if ue.Field == "establishment_regions" && len(o.EstablishmentRegions) == 0 {
+			field = "organisation.establishments" // the regions are missing: point at the establishments
+		}
+		if ue.Field == "main_establishment" && o.MainEstablishment == "" {
+			field = "organisation.establishments"
+		}
+		add(field, "%s", ue.Msg)
+	}
+}
+
+// checkAuthorities: each entry as the rules check an override, its address as reports are
+// sent, and no code twice.
+func (c *Config) checkAuthorities(add addFunc, pos positions) {
+	first := map[string]string{}
+	for i, a := range c.AuthorityOverrides() {
+		f := fmt.Sprintf("authorities[%d]", i)
+		for _, p := range a.Check() {
+			if p.Field != "email" { // checked below as reports are sent
+				add(f+"."+p.Field, "%s", p.Msg)
+			}
+		}
+		if a.Email != "" && !bmail.ValidAddress(a.Email) {
+			add(f+".email", "%q is not an email address reports can be sent to; %s", a.Email, addressFix(a.Email, "breach-reports@authority.example", " (the authority's name goes in name:)"))
+		}
+		if a.Code == "" {
+			continue
+		}
+		if prev, ok := first[a.Code]; ok {
+			add(f+".code", "%s is changed twice (the first is %s, line %d); keep one entry per authority", a.Code, prev, pos.line(prev))
+			continue
+		}
+		first[a.Code] = f
 	}
 }
 
@@ -209,7 +271,8 @@ func (c *Config) checkRoutes(add addFunc, pos positions) {
 		case strings.TrimSpace(r.Obligation) == "":
 			add(f+".obligation", "missing: name the obligation this route is for, one of %s", strings.Join(ids, ", "))
 		case !rules.KnownObligation(r.Obligation):
-			add(f+".obligation", "unknown obligation id %q%s; the rules know %s", r.Obligation, didYouMean(r.Obligation, ids), strings.Join(ids, ", "))
+			add(f+".obligation", "unknown obligation id %q%s; the rules know %s, and gdpr-art33-authority-<authority code> for an authority the rules resolve (breach authorities lists the codes)",
+				r.Obligation, didYouMean(r.Obligation, append(ids, rules.AuthorityObligationIDs()...)), strings.Join(ids, ", "))
 		case first[r.Obligation] != "":
 			add(f+".obligation", "a second route for %s (the first is %s, line %d); keep one", r.Obligation, first[r.Obligation], pos.line(first[r.Obligation]))
 		default:

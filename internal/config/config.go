@@ -17,6 +17,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/infile"
+	"github.com/breachops/breach/internal/rules"
 )
 
 // Config is the content of breach.yaml.
@@ -43,6 +44,10 @@ type Config struct {
 	Slack Slack `yaml:"slack"`
 	// Web configures the deadline board: who may sign in, and what they may do.
 	Web Web `yaml:"web"`
+	// Authorities change entries of the rules' authority directory (an address, a portal agreed
+	// with the authority) or add entries (the German Land authority chosen for residents in
+	// Germany, code DE), without editing code.
+	Authorities []Authority `yaml:"authorities"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -54,10 +59,17 @@ type Organisation struct {
 	Timezone       string   `yaml:"timezone"`
 	Role           string   `yaml:"role"`
 	Establishments []string `yaml:"establishments"`
-	Sectors        []string `yaml:"sectors"`
-	DPOContact     string   `yaml:"dpo_contact"`
-	MailFrom       string   `yaml:"mail_from"`
-	SubjectContact string   `yaml:"subject_contact"`
+	// EstablishmentRegions, MainEstablishment and PublicTask let the rules determine the
+	// competent GDPR authority (the Land of a German establishment, DE-BE; where decisions on
+	// the processing are taken; a public body). Without them the GDPR report goes to the one
+	// authority obligation gdpr-art33-authority, routed by routes:.
+	EstablishmentRegions []string `yaml:"establishment_regions"`
+	MainEstablishment    string   `yaml:"main_establishment"`
+	PublicTask           bool     `yaml:"public_task"`
+	Sectors              []string `yaml:"sectors"`
+	DPOContact           string   `yaml:"dpo_contact"`
+	MailFrom             string   `yaml:"mail_from"`
+	SubjectContact       string   `yaml:"subject_contact"`
 }
 
 // Roles lists the actors holding each role: slack:<team>/<user> (or a user group,
@@ -213,6 +225,32 @@ type Route struct {
 	Name       string `yaml:"name"`
 }
 
+// Authority is a change to an entry of the authority directory (its code is in `breach
+// authorities`) or a new entry; only the fields given change.
+type Authority struct {
+	Code      string   `yaml:"code"`
+	Name      string   `yaml:"name"`
+	Short     string   `yaml:"short"`
+	Country   string   `yaml:"country"`
+	Region    string   `yaml:"region"`
+	Channel   string   `yaml:"channel"`
+	Portal    string   `yaml:"portal"`
+	Email     string   `yaml:"email"`
+	Phone     string   `yaml:"phone"`
+	Languages []string `yaml:"languages"`
+	Notes     string   `yaml:"notes"`
+}
+
+// AuthorityOverrides are the configuration's authorities, for rules.WithOverrides.
+func (c *Config) AuthorityOverrides() []rules.AuthorityOverride {
+	out := make([]rules.AuthorityOverride, 0, len(c.Authorities))
+	for _, a := range c.Authorities {
+		out = append(out, rules.AuthorityOverride{Code: a.Code, Name: a.Name, Short: a.Short, Country: a.Country, Region: a.Region,
+			Channel: a.Channel, Portal: a.Portal, Email: a.Email, Phone: a.Phone, Languages: a.Languages, Notes: a.Notes})
+	}
+	return out
+}
+
 // Default returns the configuration used when no file is given.
 func Default() *Config {
 	return &Config{
@@ -277,6 +315,10 @@ func (c *Config) resolve(dir string) error {
 	for i := range c.Organisation.Establishments {
 		c.Organisation.Establishments[i] = strings.ToUpper(c.Organisation.Establishments[i])
 	}
+	for i := range c.Organisation.EstablishmentRegions {
+		c.Organisation.EstablishmentRegions[i] = strings.ToUpper(c.Organisation.EstablishmentRegions[i])
+	}
+	c.Organisation.MainEstablishment = strings.ToUpper(c.Organisation.MainEstablishment)
 	if env := os.Getenv("BREACH_HOME"); env != "" {
 		c.Home = env
 	} else if c.Home == "" {

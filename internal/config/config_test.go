@@ -245,6 +245,34 @@ func TestLoadErrors(t *testing.T) {
 		{"sender with a display name", "organisation:\n  mail_from: Privacy Team <privacy@shop.example>\n", 2, "organisation.mail_from",
 			[]string{"write the bare address privacy@shop.example"}},
 
+		// Where the organisation is established: what the competent GDPR authority follows from.
+		{"a German establishment without its Land", "organisation:\n  establishments: [DE]\n  main_establishment: DE\n", 2, "organisation.establishments",
+			[]string{"supervised by the authority of its Land (BDSG §40(1))", "establishment_regions, e.g. DE-BE"}},
+		{"several Member States without a main establishment", "organisation:\n  establishments: [DE, FR]\n  establishment_regions: [de-be]\n", 2, "organisation.establishments",
+			[]string{"several Member States (DE, FR)", "name the main establishment"}},
+		{"a region outside the establishments", "organisation:\n  establishments: [FR]\n  establishment_regions:\n    - DE-BE\n", 4, "organisation.establishment_regions[0]",
+			[]string{"DE-BE lies in DE, which is not one of establishments (FR)", "add DE to establishments"}},
+		{"a region the rules do not route by", "organisation:\n  establishments: [FR]\n  establishment_regions: [FR-IDF]\n", 3, "organisation.establishment_regions[0]",
+			[]string{"only in DE, ES, CA and US"}},
+		{"a main establishment that is no establishment", "organisation:\n  name: X\n  establishments: [FR]\n  main_establishment: IE\n", 4, "organisation.main_establishment",
+			[]string{"IE is in the EEA but not one of establishments (FR)"}},
+
+		// The authority directory's overrides.
+		{"an authority with a display name as address", "authorities:\n  - code: DE-BE\n    email: \"BlnBDI <meldung@datenschutz-berlin.example>\"\n", 3, "authorities[0].email",
+			[]string{"not an email address reports can be sent to", "write the bare address meldung@datenschutz-berlin.example"}},
+		{"a new authority without a name", "authorities:\n  - code: DE\n    country: DE\n    email: meldung@ldi.example\n", 2, "authorities[0].name",
+			[]string{"a new entry (DE is not in the directory) needs the authority's name"}},
+		{"an authority moved to another country", "authorities:\n  - code: FR\n    country: BE\n", 3, "authorities[0].country",
+			[]string{"FR is an authority of FR", "add a new code instead"}},
+		{"an authority portal without https", "authorities:\n  - code: FR\n    portal: http://notifications.cnil.example\n", 3, "authorities[0].portal",
+			[]string{"https://"}},
+		{"an authority language that is not a code", "authorities:\n  - code: FR\n    languages: [fr, English]\n", 3, "authorities[0].languages[1]",
+			[]string{"ISO 639-1"}},
+		{"an authority changed twice", "authorities:\n  - code: FR\n    email: a@cnil.example\n  - code: FR\n    portal: https://x.example\n", 4, "authorities[1].code",
+			[]string{"FR is changed twice (the first is authorities[0], line 2)"}},
+		{"an unknown authority field", "authorities:\n  - code: FR\n    fax: 123\n", 3, "authorities[0].fax",
+			[]string{"the fields of authorities are code, name, short, country, region, channel, portal, email, phone, languages, notes"}},
+
 		// Roles.
 		{"empty identity", "roles:\n  dpo: [dana, \"\"]\n", 2, "roles.dpo[1]",
 			[]string{"empty identity"}},
@@ -314,8 +342,11 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"the board has no sign-in", "web.oidc"}},
 
 		// Routes.
-		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33\n    method: portal\n", 2, "routes[0].obligation",
-			[]string{`unknown obligation id "gdpr-art33" (did you mean gdpr-art33-authority?)`, "uk-gdpr-art33-ico", "br-anpd"}},
+		{"route for an unknown obligation", "routes:\n  - obligation: gdpr-art33-authorty\n    method: portal\n", 2, "routes[0].obligation",
+			[]string{`unknown obligation id "gdpr-art33-authorty" (did you mean gdpr-art33-authority?)`, "uk-gdpr-art33-ico", "br-anpd",
+				"gdpr-art33-authority-<authority code>"}},
+		{"route for an authority the rules cannot resolve to", "routes:\n  - obligation: gdpr-art33-authority-dee-be\n    method: portal\n", 2, "routes[0].obligation",
+			[]string{`unknown obligation id "gdpr-art33-authority-dee-be" (did you mean gdpr-art33-authority-de-be?)`}},
 		{"route without obligation", "routes:\n  - method: portal\n", 2, "routes[0].obligation",
 			[]string{"missing", "gdpr-art33-authority"}},
 		{"two routes for one obligation", "routes:\n  - obligation: br-anpd\n    method: portal\n  - obligation: br-anpd\n    method: portal\n", 4, "routes[1].obligation",
@@ -413,6 +444,41 @@ routes:
 `))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"US", "US-NY", "GB"}, c.Organisation.Establishments)
+}
+
+// A Berlin shop says where it is established, routes its resolved authority and adds the
+// address it agreed with the authority; lower-case codes are accepted.
+func TestLoadEstablishmentAndAuthorities(t *testing.T) {
+	t.Setenv("BREACH_HOME", "")
+	c, err := config.Load(writeConfig(t, `organisation:
+  establishments: [de, fr]
+  establishment_regions: [de-be]
+  main_establishment: de-be
+routes:
+  - obligation: gdpr-art33-authority-de-be
+    method: email
+    address: meldung@datenschutz-berlin.example
+authorities:
+  - code: DE-BE
+    email: meldung@datenschutz-berlin.example
+  - code: DE
+    name: LDI NRW (chosen for residents in Germany)
+    country: DE
+    languages: [de]
+`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"DE-BE"}, c.Organisation.EstablishmentRegions)
+	assert.Equal(t, "DE-BE", c.Organisation.MainEstablishment)
+	overrides := c.AuthorityOverrides()
+	require.Len(t, overrides, 2)
+	assert.Equal(t, "meldung@datenschutz-berlin.example", overrides[0].Email)
+	assert.Equal(t, []string{"de"}, overrides[1].Languages)
+
+	// A public body needs no region for a federal authority, and a processor none at all.
+	for _, org := range []string{"establishments: [DE]\n  public_task: true", "role: processor\n  establishments: [DE]\n  main_establishment: DE"} {
+		_, err := config.Load(writeConfig(t, "organisation:\n  "+org+"\n"))
+		assert.NoError(t, err, org)
+	}
 }
 
 func TestLoadMissingFile(t *testing.T) {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,7 +43,13 @@ func (b *book) due(c *clockSpec, trigger time.Time, zone *time.Location) (start,
 // skipping weekends and the calendar's holidays. For a year the calendar does not cover it skips
 // weekends only, which can only make the deadline earlier, and reports the year.
 func (b *book) businessDays(c *clockSpec, local time.Time) (time.Time, []int) {
+	return b.businessDaysSkipping(c, local, "")
+}
+
+// businessDaysSkipping is businessDays skipping the days of the calendar named also as well.
+func (b *book) businessDaysSkipping(c *clockSpec, local time.Time, also string) (time.Time, []int) {
 	cal := b.calendars[c.Calendar]
+	extra := b.calendars[also]
 	y, m, d := local.Date()
 	day := time.Date(y, m, d, 12, 0, 0, 0, time.UTC) // noon UTC: date stepping only
 	var missing []int
@@ -55,7 +62,7 @@ func (b *book) businessDays(c *clockSpec, local time.Time) (time.Time, []int) {
 			if len(missing) == 0 || missing[len(missing)-1] != day.Year() {
 				missing = append(missing, day.Year())
 			}
-		} else if cal.days[day.Format("2006-01-02")] {
+		} else if cal.days[day.Format("2006-01-02")] || (extra != nil && extra.days[day.Format("2006-01-02")]) {
 			continue
 		}
 		n++
@@ -122,4 +129,121 @@ func (c *clockSpec) describe(zone *time.Location) string {
 		return base
 	}
 	return base + " (" + strings.Join(details, "; ") + ")"
+}
+
+// statutory computes the statutory outer limit of a clock whose conservative deadline is due:
+// the law's own counting (first day excluded, more days skipped, a deadline on a weekend or
+// holiday rolled forward). It returns the zero time when that is not later than due, or when
+// the organisation's sector cannot use the later reading; the second result says how it was
+// computed, or why there is none.
+func (e *evaluation) statutory(c *clockSpec, trigger time.Time, zone *time.Location, due time.Time) (time.Time, string) {
+	st := c.Statutory
+	if intersects(e.f.Sectors, st.UnlessSectors) {
+		return time.Time{}, ""
+	}
+	limit := due
+	var notes []string
+	switch {
+	case st.ExcludeFirstDay:
+		// Day 1 is the day after the trigger: one day later than the conservative count.
+		local := due.In(zone)
+		y, m, d := local.Date()
+		limit = time.Date(y, m, d+1, c.atHour, c.atMin, c.atSec, 0, zone)
+		notes = append(notes, "first day excluded")
+	case st.AlsoSkip != "":
+		wider := *c
+		var missing []int
+		limit, missing = e.b.businessDaysSkipping(&wider, trigger.In(zone), st.AlsoSkip)
+		notes = append(notes, "also skipping "+e.b.calendars[st.AlsoSkip].Title)
+		if len(missing) > 0 {
+			notes = append(notes, fmt.Sprintf("no holiday data for %v: only weekends skipped", missing))
+		}
+	}
+	if st.Roll != "" {
+		cal, name := e.rollCalendar(st.Calendar)
+		local := limit.In(zone)
+		day := time.Date(local.Year(), local.Month(), local.Day(), 12, 0, 0, 0, time.UTC)
+		rolled := false
+		var missing []int
+		for {
+			off, known := cal.nonWorking(day)
+			if cal != nil && !known && (len(missing) == 0 || missing[len(missing)-1] != day.Year()) {
+				missing = append(missing, day.Year())
+			}
+			if !off {
+				break
+			}
+			day = day.AddDate(0, 0, 1)
+			rolled = true
+		}
+		if rolled {
+			y, m, d := day.Date()
+			if st.Roll == "next_working_day_noon" {
+				limit = time.Date(y, m, d, 12, 0, 0, 0, zone)
+			} else {
+				limit = time.Date(y, m, d, c.atHour, c.atMin, c.atSec, 0, zone)
+			}
+		}
+		what := "the next business day"
+		if st.Roll == "next_working_day_noon" {
+			what = "12:00 on the next working day"
+		}
+		notes = append(notes, "a deadline on a weekend or a holiday ("+name+") moves to "+what+" ("+zone.String()+")")
+		if len(missing) > 0 {
+			notes = append(notes, fmt.Sprintf("no holiday data for %v: only weekends count", missing))
+		}
+	}
+	if !limit.After(due) {
+		return time.Time{}, ""
+	}
+	return limit.UTC(), st.Law + " (" + strings.Join(notes, "; ") + ")"
+}
+
+// rollCalendar is the calendar a statutory roll uses, and its title; nil (weekends only) when
+// the organisation's Member State has none.
+func (e *evaluation) rollCalendar(name string) (*calendarSpec, string) {
+	if name != memberStateCalendar {
+		c := e.b.calendars[name]
+		return c, c.Title
+	}
+	country := e.memberState()
+	for _, n := range sortedKeys(e.b.calendars) {
+		if c := e.b.calendars[n]; country != "" && c.Country == country {
+			return c, c.Title
+		}
+	}
+	if country == "" {
+		return nil, "no EEA establishment named, so weekends only"
+	}
+	return nil, "no holiday calendar for " + country + ", so weekends only"
+}
+
+// memberState is the organisation's EEA Member State: the main establishment's if it is in the
+// EEA, else the first EEA establishment in alphabetical order; "" if none.
+func (e *evaluation) memberState() string {
+	if c := countryOf(e.f.MainEstablishment); eea[c] {
+		return c
+	}
+	var est []string
+	for _, x := range e.f.Establishments {
+		if eea[countryOf(x)] {
+			est = append(est, countryOf(x))
+		}
+	}
+	if len(est) == 0 {
+		return ""
+	}
+	return slices.Min(est)
+}
+
+// nonWorking reports whether day (a date at noon UTC) is a Saturday, a Sunday or a holiday of
+// the calendar, and whether the calendar covers its year (a nil calendar covers none).
+func (c *calendarSpec) nonWorking(day time.Time) (off, known bool) {
+	if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return true, c != nil && c.years[day.Year()]
+	}
+	if c == nil || !c.years[day.Year()] {
+		return false, false
+	}
+	return c.days[day.Format("2006-01-02")], true
 }

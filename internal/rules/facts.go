@@ -30,8 +30,9 @@ var (
 	risks = []string{"unlikely", "risk", "high"}
 )
 
-const factsFields = "aware_at, timezone, role, establishments, sectors, subjects_by_jurisdiction, " +
-	"data_categories, risk, encrypted_unintelligible, materiality_determined_at, significant_incident, submitted"
+const factsFields = "aware_at, timezone, role, establishments, establishment_regions, main_establishment, public_task, " +
+	"sectors, subjects_by_jurisdiction, data_categories, risk, encrypted_unintelligible, materiality_determined_at, " +
+	"significant_incident, classified_major_at, assessed_at, wrongful_purpose, external_unlawful_access, submitted"
 
 // factsJSON mirrors Facts with times as strings, so a bad time is reported with its field name
 // and a time without an offset is refused.
@@ -48,6 +49,13 @@ type factsJSON struct {
 	MaterialityDeterminedAt *string                    `json:"materiality_determined_at"`
 	SignificantIncident     bool                       `json:"significant_incident"`
 	Submitted               map[string]string          `json:"submitted"`
+	EstablishmentRegions    []string                   `json:"establishment_regions"`
+	MainEstablishment       string                     `json:"main_establishment"`
+	PublicTask              bool                       `json:"public_task"`
+	ClassifiedMajorAt       *string                    `json:"classified_major_at"`
+	AssessedAt              *string                    `json:"assessed_at"`
+	WrongfulPurpose         bool                       `json:"wrongful_purpose"`
+	ExternalUnlawfulAccess  bool                       `json:"external_unlawful_access"`
 }
 
 // MaxFactsBytes bounds a facts document. Facts are counts and a few words, never subject lists:
@@ -95,6 +103,11 @@ func ParseFacts(data []byte) (Facts, error) {
 		Risk:                    raw.Risk,
 		EncryptedUnintelligible: raw.EncryptedUnintelligible,
 		SignificantIncident:     raw.SignificantIncident,
+		EstablishmentRegions:    raw.EstablishmentRegions,
+		MainEstablishment:       raw.MainEstablishment,
+		PublicTask:              raw.PublicTask,
+		WrongfulPurpose:         raw.WrongfulPurpose,
+		ExternalUnlawfulAccess:  raw.ExternalUnlawfulAccess,
 	}
 	if raw.AwareAt == nil {
 		return Facts{}, usage("aware_at", "required: the instant the organisation became aware, RFC 3339 with offset (2026-03-01T09:30:00+01:00)")
@@ -126,11 +139,25 @@ func ParseFacts(data []byte) (Facts, error) {
 		}
 		f.MaterialityDeterminedAt = &t
 	}
+	for _, opt := range []struct {
+		field string
+		raw   *string
+		dst   **time.Time
+	}{{"classified_major_at", raw.ClassifiedMajorAt, &f.ClassifiedMajorAt}, {"assessed_at", raw.AssessedAt, &f.AssessedAt}} {
+		if opt.raw == nil {
+			continue
+		}
+		t, err := parseInstant(opt.field, *opt.raw)
+		if err != nil {
+			return Facts{}, err
+		}
+		*opt.dst = &t
+	}
 	if raw.Submitted != nil {
 		f.Submitted = make(map[string]time.Time, len(raw.Submitted))
 		for _, id := range sortedKeys(raw.Submitted) {
 			field := "submitted." + id
-			if !rulebook.known[id] {
+			if !KnownObligation(id) {
 				return Facts{}, unknownObligation(field, id)
 			}
 			t, err := parseInstant(field, raw.Submitted[id])
@@ -201,18 +228,35 @@ func (f Facts) Validate() error {
 	}
 	for _, id := range sortedKeys(f.Submitted) {
 		field := "submitted." + id
-		if !rulebook.known[id] {
+		if !KnownObligation(id) {
 			return unknownObligation(field, id)
 		}
 		if f.Submitted[id].IsZero() {
 			return usage(field, "zero time; give the instant the filing was submitted, RFC 3339 with offset")
 		}
 	}
+	for _, t := range []struct {
+		field, what string
+		at          *time.Time
+	}{{"classified_major_at", "the incident was classified as major", f.ClassifiedMajorAt}, {"assessed_at", "the breach was assessed", f.AssessedAt}} {
+		switch {
+		case t.at == nil:
+		case t.at.IsZero():
+			return usage(t.field, "zero time; omit the field until %s", t.what)
+		case t.at.Before(f.AwareAt):
+			return usage(t.field, "%s is before aware_at (%s): %s only after becoming aware of it; check both times",
+				t.at.UTC().Format(time.RFC3339), f.AwareAt.UTC().Format(time.RFC3339), t.what)
+		}
+	}
+	if err := rulebook.checkOrganisation(f.organisation()); err != nil {
+		return err
+	}
 	return nil
 }
 
 func unknownObligation(field, id string) *UsageError {
-	return usage(field, "unknown obligation id %q%s; use one of %s", id, didYouMean(id, ObligationIDs()), strings.Join(ObligationIDs(), ", "))
+	return usage(field, "unknown obligation id %q%s; use one of %s, or %s<authority code> for a resolved authority (breach authorities lists the codes)",
+		id, didYouMean(id, append(ObligationIDs(), AuthorityObligationIDs()...)), strings.Join(ObligationIDs(), ", "), gdprAuthorityID+"-")
 }
 
 func oneOf(s string, list []string) bool {

@@ -47,6 +47,21 @@ func TestParseFactsGood(t *testing.T) {
 	if f.Risk != "high" || f.Role != "controller" || !f.SignificantIncident || len(f.Sectors) != 2 || len(f.DataCategories) != 2 {
 		t.Errorf("facts = %+v", f)
 	}
+	// The facts of issue 14.
+	f, err = ParseFacts([]byte(`{"aware_at":"2026-06-10T10:00:00+02:00","establishments":["DE","US"],"establishment_regions":["DE-BY"],
+		"main_establishment":"DE-BY","public_task":false,"classified_major_at":"2026-06-10T12:00:00+02:00",
+		"assessed_at":"2026-06-11T09:00:00+02:00","wrongful_purpose":true,"external_unlawful_access":true,"sectors":["telecom-postal"],
+		"submitted":{"gdpr-art33-authority-de-bfdi":"2026-06-11T10:00:00+02:00"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ClassifiedMajorAt == nil || !f.ClassifiedMajorAt.Equal(ts("2026-06-10T10:00:00Z")) || f.AssessedAt == nil || !f.AssessedAt.Equal(ts("2026-06-11T07:00:00Z")) ||
+		!f.WrongfulPurpose || !f.ExternalUnlawfulAccess || f.MainEstablishment != "DE-BY" || len(f.EstablishmentRegions) != 1 {
+		t.Errorf("facts of issue 14 = %+v", f)
+	}
+	if _, ok := f.Submitted["gdpr-art33-authority-de-bfdi"]; !ok {
+		t.Error("a filing of a resolved authority obligation was not kept")
+	}
 	// Minimal facts: only aware_at.
 	if _, err := ParseFacts([]byte(`{"aware_at":"2026-06-10T08:00:00Z"}`)); err != nil {
 		t.Errorf("minimal facts: %v", err)
@@ -76,7 +91,8 @@ func TestParseFactsBadInput(t *testing.T) {
 		{"lower-case code", `{` + at + `,"subjects_by_jurisdiction":{"fr":3}}`, "subjects_by_jurisdiction.fr", "write it as FR"},
 		{"unknown country", `{` + at + `,"subjects_by_jurisdiction":{"XX":3}}`, "subjects_by_jurisdiction.XX", "unknown jurisdiction code"},
 		{"unknown US state", `{` + at + `,"subjects_by_jurisdiction":{"US-ZZ":3}}`, "subjects_by_jurisdiction.US-ZZ", "US-XX"},
-		{"state without US- prefix", `{` + at + `,"subjects_by_jurisdiction":{"CA-ON":3}}`, "subjects_by_jurisdiction.CA-ON", "unknown jurisdiction code"},
+		{"subdivision the rules do not route by", `{` + at + `,"subjects_by_jurisdiction":{"AU-NSW":3}}`, "subjects_by_jurisdiction.AU-NSW", "unknown jurisdiction code"},
+		{"a German Land as a place of residence", `{` + at + `,"subjects_by_jurisdiction":{"DE-BE":3}}`, "subjects_by_jurisdiction.DE-BE", "DE-BE is a region"},
 		{"bad establishment", `{` + at + `,"establishments":["DE","EU"]}`, "establishments[1]", "unknown jurisdiction code"},
 		{"unknown risk", `{` + at + `,"risk":"medium"}`, "risk", "unlikely, risk, high"},
 		{"unknown role", `{` + at + `,"role":"owner"}`, "role", "controller, processor"},
@@ -95,6 +111,14 @@ func TestParseFactsBadInput(t *testing.T) {
 		{"duplicate field", `{` + at + `,"risk":"unlikely","risk":"high"}`, "risk", "given twice"},
 		{"duplicate jurisdiction", `{` + at + `,"subjects_by_jurisdiction":{"FR":1,"FR":2}}`, "subjects_by_jurisdiction.FR", "given twice"},
 		{"boolean as string", `{` + at + `,"significant_incident":"yes"}`, "significant_incident", "true or false"},
+		{"classified before awareness", `{` + at + `,"classified_major_at":"2026-06-10T07:59:00Z"}`, "classified_major_at", "is before aware_at"},
+		{"assessed without offset", `{` + at + `,"assessed_at":"2026-06-12T10:00:00"}`, "assessed_at", "no UTC offset"},
+		{"assessed before awareness", `{` + at + `,"assessed_at":"2026-06-01T10:00:00Z"}`, "assessed_at", "only after becoming aware"},
+		{"public task as a string", `{` + at + `,"public_task":"yes"}`, "public_task", "true or false"},
+		{"wrongful purpose as a number", `{` + at + `,"wrongful_purpose":1}`, "wrongful_purpose", "true or false"},
+		{"a region as a string", `{` + at + `,"establishment_regions":"DE-BE"}`, "establishment_regions", "an array of strings"},
+		{"a region without its country", `{` + at + `,"establishments":["FR"],"establishment_regions":["DE-BE"]}`, "establishment_regions[0]", "add DE to establishments"},
+		{"a Land without the country but a main establishment", `{` + at + `,"establishments":["DE"],"main_establishment":"DE"}`, "establishment_regions", "BDSG §40(1)"},
 		{"trailing data", `{` + at + `} {}`, "facts", "unexpected data"},
 		{"array", `[]`, "facts", "expected an object"},
 		{"empty", ``, "facts", "empty or truncated"},

@@ -17,6 +17,9 @@ func FuzzParseFacts(f *testing.F) {
 	f.Add([]byte(`{"aware_at":"2026-06-10T10:00:00+02:00","subjects_by_jurisdiction":{"US-CA":501},"submitted":{"us-ca-residents":"2026-06-20T16:00:00Z"}}`))
 	f.Add([]byte(`{"aware_at":"9999-12-31T23:59:59-23:59","timezone":"Pacific/Kiritimati","sectors":["us-listed"],"materiality_determined_at":"9999-12-31T23:59:59Z"}`))
 	f.Add([]byte(`{"aware_at":"0000-01-01T00:00:00+23:59","subjects_by_jurisdiction":{"BR":9223372036854775807,"SG":9223372036854775807}}`))
+	f.Add([]byte(`{"aware_at":"2026-06-12T20:00:00+02:00","establishments":["DE","FR","US"],"establishment_regions":["DE-BE","DE-HH"],"main_establishment":"DE-HH",` +
+		`"public_task":true,"sectors":["dora-credit-institution","telecom-postal"],"classified_major_at":"2026-06-13T09:00:00+02:00","assessed_at":"2026-06-14T09:00:00+02:00",` +
+		`"wrongful_purpose":true,"subjects_by_jurisdiction":{"FR":3,"CA-QC":2,"JP":1001,"IT":1},"submitted":{"dora-initial":"2026-06-13T12:00:00+02:00"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		facts, err := ParseFacts(data)
 		if err != nil {

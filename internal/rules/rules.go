@@ -27,6 +27,39 @@ type Facts struct {
 	MaterialityDeterminedAt *time.Time           `json:"materiality_determined_at,omitempty"`
 	SignificantIncident     bool                 `json:"significant_incident,omitempty"`
 	Submitted               map[string]time.Time `json:"submitted,omitempty"`
+
+	// EstablishmentRegions are the regions of the establishments where the rules route by
+	// region: a German Land (DE-BE), a Spanish autonomous community (ES-CT), a Canadian
+	// province (CA-QC). Each region's country is one of Establishments.
+	EstablishmentRegions []string `json:"establishment_regions,omitempty"`
+	// MainEstablishment is where decisions on the purposes and means of the processing are
+	// taken and implemented (GDPR Art. 4(16)): an establishment's country or region, or a
+	// country outside the EEA when they are taken there (then there is no main establishment
+	// in the EEA: EDPB Opinion 04/2024).
+	MainEstablishment string `json:"main_establishment,omitempty"`
+	// PublicTask: a public body, or processing under GDPR Art. 6(1)(c) or (e): no one-stop shop
+	// (Art. 55(2)).
+	PublicTask bool `json:"public_task,omitempty"`
+	// ClassifiedMajorAt is when a financial entity classified the incident as major (DORA
+	// Art. 18; RTS 2025/301 Art. 5).
+	ClassifiedMajorAt *time.Time `json:"classified_major_at,omitempty"`
+	// AssessedAt is when the breach was assessed as notifiable (Singapore PDPA s.26D) or as
+	// presenting a risk of serious injury (Québec Law 25 s.3.5).
+	AssessedAt *time.Time `json:"assessed_at,omitempty"`
+	// WrongfulPurpose: the leak involves an act with a wrongful purpose, such as an attack
+	// (Japan APPI, PPC Rules Art. 7(iii)).
+	WrongfulPurpose bool `json:"wrongful_purpose,omitempty"`
+	// ExternalUnlawfulAccess: the leak came from unlawful access from outside (South Korea
+	// PIPA Enforcement Decree Art. 40).
+	ExternalUnlawfulAccess bool `json:"external_unlawful_access,omitempty"`
+}
+
+// resolvesAuthorities reports whether the facts describe the organisation well enough to
+// resolve the GDPR's competent authorities (AUTHORITIES.md): any of the fields that say where
+// it is established and how. Facts without them keep the one obligation gdpr-art33-authority,
+// as they did before these fields existed.
+func (f Facts) resolvesAuthorities() bool {
+	return len(f.EstablishmentRegions) > 0 || f.MainEstablishment != "" || f.PublicTask
 }
 
 // Obligation is one notification the law requires.
@@ -47,6 +80,20 @@ type Obligation struct {
 	// obligation protects; empty means every affected subject (e.g. a regime that applies
 	// through the organisation's establishment). Notices go to the people it covers.
 	Subjects []string `json:"subjects,omitempty"`
+	// StatutoryLimit is the later outer limit the law's own counting rules give (first day
+	// excluded, a deadline on a weekend or holiday rolled forward), when it is later than
+	// DueAt; StatutoryRule says how it was computed. DueAt stays the deadline the clock
+	// escalates on.
+	StatutoryLimit time.Time `json:"statutory_limit,omitzero"`
+	StatutoryRule  string    `json:"statutory_rule,omitempty"`
+	// LawEnforcementDelay: the law lets law enforcement delay this notification, so a recorded
+	// request from it may pause the clock.
+	LawEnforcementDelay bool `json:"law_enforcement_delay,omitempty"`
+	// Authority is the authority the obligation is owed to, where the rules know it: from the
+	// directory, or resolved from the organisation's facts (AUTHORITIES.md).
+	Authority *AuthorityRef `json:"authority,omitempty"`
+	// Reasoning records how a resolved authority was determined, step by step.
+	Reasoning []string `json:"reasoning,omitempty"`
 }
 
 // Obligation kinds.
@@ -88,7 +135,10 @@ type NotRequired struct {
 }
 
 // Result is the outcome of Evaluate. Obligations are sorted by DueAt, then ID; NotRequired by
-// ID. Every known obligation id appears in exactly one of the two.
+// ID. Every id of ObligationIDs appears in exactly one of the two; when gdpr-art33-authority
+// resolves to the competent authorities (facts with establishment_regions, main_establishment
+// or public_task), it is in NotRequired with a reason naming the obligations it resolved to,
+// which are in Obligations with their own ids (AuthorityObligationIDs).
 type Result struct {
 	Obligations []Obligation  `json:"obligations"`
 	NotRequired []NotRequired `json:"not_required"`
@@ -194,6 +244,8 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 		return
 	}
 	var best *Obligation
+	var bestClock *clockSpec
+	var bestZone *time.Location
 	var pending, clockReasons []string
 	for i := range o.Clocks {
 		c := &o.Clocks[i]
@@ -219,15 +271,30 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 			best = &Obligation{
 				ID: o.ID, Regime: r.Regime, Audience: strings.ReplaceAll(o.Audience, "{matched}", strings.Join(matched, ", ")),
 				Basis: o.Basis, Trigger: c.Trigger, ClockStart: start, DueAt: due, Rule: rule, Template: o.Template, Kind: o.Kind,
+				LawEnforcementDelay: o.LawEnforcementDelay,
 			}
 			if !e.established(r.Scope.Establishments) && len(r.Scope.Subjects) > 0 {
 				best.Subjects = append([]string(nil), r.Scope.Subjects...)
 			}
+			bestClock, bestZone = c, zone
 		}
 	}
 	switch {
 	case best != nil:
 		e.status[o.ID] = ""
+		if st := bestClock.Statutory; st != nil {
+			trigger, _ := e.trigger(bestClock.Trigger)
+			best.StatutoryLimit, best.StatutoryRule = e.statutory(bestClock, trigger, bestZone, best.DueAt)
+		}
+		if a := o.Authority; a != nil && a.Code != "" {
+			ent := &e.b.authorities[e.b.authorityIndex[a.Code]]
+			best.Authority = &AuthorityRef{Code: ent.Code, Name: ent.Label()}
+		}
+		if a := o.Authority; a != nil && a.Resolve == "gdpr" && e.f.resolvesAuthorities() {
+			if e.resolve(res, best) {
+				return
+			}
+		}
 		res.Obligations = append(res.Obligations, *best)
 	case len(pending) > 0:
 		e.rule(res, o.ID, "chained: the clock starts when "+joinOr(pending)+" is submitted, which is not yet recorded in submitted")
@@ -237,18 +304,71 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 }
 
 func (e *evaluation) trigger(name string) (time.Time, bool) {
+	var at *time.Time
 	switch name {
 	case "aware_at":
 		return e.f.AwareAt, true
 	case "materiality_determined_at":
-		if e.f.MaterialityDeterminedAt == nil {
-			return time.Time{}, false
-		}
-		return *e.f.MaterialityDeterminedAt, true
+		at = e.f.MaterialityDeterminedAt
+	case "classified_major_at":
+		at = e.f.ClassifiedMajorAt
+	case "assessed_at":
+		at = e.f.AssessedAt
+	default:
+		id, _ := strings.CutPrefix(name, "submitted.")
+		t, ok := e.f.Submitted[id]
+		return t, ok
 	}
-	id, _ := strings.CutPrefix(name, "submitted.")
-	t, ok := e.f.Submitted[id]
-	return t, ok
+	if at == nil {
+		return time.Time{}, false
+	}
+	return *at, true
+}
+
+// hasFact reports whether an instant fact is recorded or a flag fact is true.
+func (e *evaluation) hasFact(name string) bool {
+	switch name {
+	case "wrongful_purpose":
+		return e.f.WrongfulPurpose
+	case "external_unlawful_access":
+		return e.f.ExternalUnlawfulAccess
+	case "public_task":
+		return e.f.PublicTask
+	}
+	_, ok := e.trigger(name)
+	return ok
+}
+
+// resolve replaces the GDPR authority obligation by one per competent authority, and records
+// the base id as resolved. It reports false (keep the base obligation) if nothing resolved.
+func (e *evaluation) resolve(res *Result, base *Obligation) bool {
+	var affected []string
+	for _, c := range sortedKeys(e.f.SubjectsByJurisdiction) {
+		if eea[countryOf(c)] && e.f.SubjectsByJurisdiction[c] > 0 && !slices.Contains(affected, countryOf(c)) {
+			affected = append(affected, countryOf(c))
+		}
+	}
+	slices.Sort(affected)
+	found, err := e.b.resolveGDPR(e.f.organisation(), affected)
+	if err != nil || len(found) == 0 {
+		// Validate refuses facts that cannot resolve; keep the one obligation all the same.
+		return false
+	}
+	var names []string
+	for _, r := range found {
+		o := *base
+		o.ID = base.ID + "-" + strings.ToLower(r.ref.Code)
+		o.Audience = r.audience
+		ref := r.ref
+		o.Authority = &ref
+		o.Reasoning = r.reasoning
+		o.Subjects = r.subjects
+		res.Obligations = append(res.Obligations, o)
+		names = append(names, o.ID+" ("+r.ref.Name+")")
+	}
+	res.NotRequired = append(res.NotRequired, NotRequired{ID: base.ID,
+		Reason: "resolved to the competent authorities (the procedure of AUTHORITIES.md, each with its reasoning): " + strings.Join(names, "; ")})
+	return true
 }
 
 func (e *evaluation) all(cs []condition, scope scopeSpec) (bool, string) {
@@ -274,7 +394,24 @@ func (e *evaluation) check(c condition, scope scopeSpec) (bool, string, []string
 	case c.Significant:
 		return e.f.SignificantIncident, c.Reason, nil
 	case c.Fact != "":
-		return e.f.MaterialityDeterminedAt != nil, c.Reason, nil
+		return e.hasFact(c.Fact), c.Reason, nil
+	case c.Absent != "":
+		return !e.hasFact(c.Absent), c.Reason, nil
+	case c.Filed != "":
+		_, ok := e.f.Submitted[c.Filed]
+		return ok, c.Reason, nil
+	case c.Elapsed != nil:
+		from, okFrom := e.trigger(c.Elapsed.From)
+		to, okTo := e.trigger(c.Elapsed.To)
+		if !okFrom || !okTo {
+			return false, c.Reason, nil
+		}
+		return compareDuration(to.Sub(from), c.Elapsed.Op, time.Duration(c.Elapsed.Hours)*time.Hour), c.Reason, nil
+	case c.InForce != nil:
+		loc, _ := location(c.InForce.Zone) // checked when the rules were loaded
+		day := e.f.AwareAt.In(loc).Format("2006-01-02")
+		ok := (c.InForce.From == "" || day >= c.InForce.From) && (c.InForce.Until == "" || day < c.InForce.Until)
+		return ok, c.Reason, nil
 	case len(c.Sectors) > 0:
 		return intersects(e.f.Sectors, c.Sectors), c.Reason, nil
 	case len(c.Categories) > 0:
@@ -347,10 +484,14 @@ func (e *evaluation) threshold(t *threshold, scope scopeSpec) (bool, string, []s
 	return false, "threshold not met: " + strconv.Itoa(n) + " " + t.Of + ", " + opWords(t.Op) + " " + strconv.Itoa(t.N) + " required", nil
 }
 
+// established reports whether one of the establishments, or of their regions, matches one of
+// patterns (none never matches).
 func (e *evaluation) established(patterns []string) bool {
-	for _, c := range e.f.Establishments {
-		if len(patterns) > 0 && matchesAny(patterns, c) {
-			return true
+	for _, list := range [][]string{e.f.Establishments, e.f.EstablishmentRegions} {
+		for _, c := range list {
+			if len(patterns) > 0 && matchesAny(patterns, c) {
+				return true
+			}
 		}
 	}
 	return false
@@ -384,6 +525,20 @@ func matchesAny(patterns []string, code string) bool {
 		if matchJurisdiction(p, code) {
 			return true
 		}
+	}
+	return false
+}
+
+func compareDuration(d time.Duration, op string, limit time.Duration) bool {
+	switch op {
+	case ">=":
+		return d >= limit
+	case ">":
+		return d > limit
+	case "<":
+		return d < limit
+	case "<=":
+		return d <= limit
 	}
 	return false
 }

@@ -37,6 +37,15 @@ func cats(c ...string) mod {
 func material(s string) mod {
 	return func(f *Facts) { t := ts(s); f.MaterialityDeterminedAt = &t }
 }
+func classified(s string) mod { return func(f *Facts) { t := ts(s); f.ClassifiedMajorAt = &t } }
+func assessed(s string) mod   { return func(f *Facts) { t := ts(s); f.AssessedAt = &t } }
+func regions(r ...string) mod {
+	return func(f *Facts) { f.EstablishmentRegions = append(f.EstablishmentRegions, r...) }
+}
+func mainEst(c string) mod { return func(f *Facts) { f.MainEstablishment = c } }
+func publicTask() mod      { return func(f *Facts) { f.PublicTask = true } }
+func wrongfulPurpose() mod { return func(f *Facts) { f.WrongfulPurpose = true } }
+func externalAccess() mod  { return func(f *Facts) { f.ExternalUnlawfulAccess = true } }
 
 func submitted(id, s string) mod {
 	return func(f *Facts) {
@@ -176,8 +185,9 @@ var obligationCases = []obligationCase{
 	{name: "Independence Day observed on Friday 3 July", id: "sec-8k-item105", mods: ms(sector("us-listed"), material("2026-06-30T10:00:00-04:00")), due: "2026-07-07T21:30:00Z"},
 	{name: "New Year 2028 observed on 31 December 2027", id: "sec-8k-item105", mods: ms(sector("us-listed"), material("2027-12-28T10:00:00-05:00")), due: "2028-01-04T22:30:00Z"},
 	{name: "trigger day is New York's day", id: "sec-8k-item105", mods: ms(sector("us-listed"), material("2026-03-05T23:30:00-08:00")), due: "2026-03-12T21:30:00Z"},
-	{name: "no holiday data: weekends only, said so", id: "sec-8k-item105", mods: ms(sector("us-listed"), aware("2029-02-20T10:00:00-05:00"), material("2029-03-01T10:00:00-05:00")), due: "2029-03-07T22:30:00Z",
-		check: rule("no holiday data for [2029]")},
+	{name: "2029 holiday data: Washington's Birthday skipped", id: "sec-8k-item105", mods: ms(sector("us-listed"), aware("2029-02-14T10:00:00-05:00"), material("2029-02-15T10:00:00-05:00")), due: "2029-02-22T22:30:00Z"},
+	{name: "no holiday data: weekends only, said so, across US spring DST", id: "sec-8k-item105", mods: ms(sector("us-listed"), aware("2031-03-05T10:00:00-05:00"), material("2031-03-06T10:00:00-05:00")), due: "2031-03-12T21:30:00Z",
+		check: rule("no holiday data for [2031]")},
 	{name: "no materiality determination", id: "sec-8k-item105", mods: ms(sector("us-listed")), not: "no materiality determination"},
 	{name: "not listed", id: "sec-8k-item105", mods: ms(material("2026-06-11T10:00:00-04:00")), not: "not in scope"},
 
@@ -250,11 +260,12 @@ var obligationCases = []obligationCase{
 	{name: "likely serious harm", id: "au-ndb-commissioner", mods: ms(subj("AU", 1)), due: "2026-06-13T08:00:00Z", check: rule("as soon as practicable")},
 	{name: "serious harm not likely", id: "au-ndb-commissioner", mods: ms(subj("AU", 1), risk("risk")), not: "serious harm is not likely"},
 
-	// Singapore: 3 calendar days.
-	{name: "significant harm", id: "sg-pdpc", mods: ms(subj("SG", 1)), due: "2026-06-12T21:59:59Z"},
-	{name: "exactly 500: significant scale", id: "sg-pdpc", mods: ms(subj("SG", 500), risk("risk")), due: "2026-06-12T21:59:59Z"},
-	{name: "prescribed data: harm deemed", id: "sg-pdpc", mods: ms(subj("SG", 1), risk("unlikely"), cats("Financial")), due: "2026-06-12T21:59:59Z"},
-	{name: "established in SG: every subject counts", id: "sg-pdpc", mods: ms(est("SG"), subj("SG", 400, "MY", 100), risk("risk")), due: "2026-06-12T21:59:59Z"},
+	// Singapore: 3 calendar days, in Singapore; before assessed_at is recorded, from aware_at's
+	// day (16:00 in Singapore on 10 June: day 3 ends 12 June 23:59:59 +08:00).
+	{name: "significant harm", id: "sg-pdpc", mods: ms(subj("SG", 1)), due: "2026-06-12T15:59:59Z", check: rule("assessed_at not recorded")},
+	{name: "exactly 500: significant scale", id: "sg-pdpc", mods: ms(subj("SG", 500), risk("risk")), due: "2026-06-12T15:59:59Z"},
+	{name: "prescribed data: harm deemed", id: "sg-pdpc", mods: ms(subj("SG", 1), risk("unlikely"), cats("Financial")), due: "2026-06-12T15:59:59Z"},
+	{name: "established in SG: every subject counts", id: "sg-pdpc", mods: ms(est("SG"), subj("SG", 400, "MY", 100), risk("risk")), due: "2026-06-12T15:59:59Z"},
 	{name: "499, no harm, no prescribed data", id: "sg-pdpc", mods: ms(subj("SG", 499), risk("risk"), cats("contact")), not: "499 affected individuals, at least 500 required"},
 	{name: "not established: only SG subjects count", id: "sg-pdpc", mods: ms(subj("SG", 400, "MY", 100), risk("risk")), not: "400 affected individuals"},
 	{name: "data intermediary", id: "sg-pdpc", mods: ms(subj("SG", 1), processor()), not: "data intermediary"},
@@ -281,7 +292,7 @@ func mustLoc(name string) *time.Location {
 
 func TestObligations(t *testing.T) {
 	applies, ruledOut := map[string]bool{}, map[string]bool{}
-	for _, c := range obligationCases {
+	for _, c := range append(append([]obligationCase{}, obligationCases...), section9Cases...) {
 		t.Run(c.id+"/"+c.name, func(t *testing.T) {
 			if (c.due == "") == (c.not == "") {
 				t.Fatal("case must set exactly one of due and not")
@@ -335,13 +346,29 @@ func find(res Result, id string) (*Obligation, *NotRequired) {
 	return nil, nil
 }
 
-// checkInvariants: every id exactly once; obligations sorted by due_at then id; UTC instants;
-// due after the clock starts; reasons given.
+// checkInvariants: every id exactly once, a resolved id only with its base ruled out as
+// resolved; obligations sorted by due_at then id; UTC instants; due after the clock starts; a
+// statutory limit after the deadline; reasons given.
 func checkInvariants(t *testing.T, res Result) {
 	t.Helper()
 	seen := map[string]int{}
+	resolved := 0
 	for _, o := range res.Obligations {
+		if base, ok := strings.CutPrefix(o.ID, gdprAuthorityID+"-"); ok && !slices.Contains(ObligationIDs(), o.ID) {
+			if !KnownObligation(o.ID) || o.Authority == nil || len(o.Reasoning) == 0 {
+				t.Errorf("%s (%s): a resolved id must be known and carry its authority and reasoning: %+v", o.ID, base, o)
+			}
+			resolved++
+			if seen[o.ID] > 0 {
+				t.Errorf("%s resolved twice", o.ID)
+			}
+			seen[o.ID] = -1
+			continue
+		}
 		seen[o.ID]++
+		if !o.StatutoryLimit.IsZero() && (!o.StatutoryLimit.After(o.DueAt) || o.StatutoryLimit.Location() != time.UTC || o.StatutoryRule == "") {
+			t.Errorf("%s: statutory limit %s must be a UTC instant after the deadline %s, with its rule", o.ID, o.StatutoryLimit, o.DueAt)
+		}
 		if o.DueAt.Location() != time.UTC || o.ClockStart.Location() != time.UTC {
 			t.Errorf("%s: instants not in UTC", o.ID)
 		}
@@ -363,8 +390,11 @@ func checkInvariants(t *testing.T, res Result) {
 			t.Errorf("%s appears %d times", id, seen[id])
 		}
 	}
-	if len(seen) != len(ObligationIDs()) {
-		t.Errorf("result has %d ids, the rules know %d", len(seen), len(ObligationIDs()))
+	if len(seen) != len(ObligationIDs())+resolved {
+		t.Errorf("result has %d ids, the rules know %d and %d were resolved", len(seen), len(ObligationIDs()), resolved)
+	}
+	if _, nr := find(res, gdprAuthorityID); (resolved > 0) != (nr != nil && strings.HasPrefix(nr.Reason, "resolved to")) {
+		t.Errorf("%d resolved authorities, but %s is %+v", resolved, gdprAuthorityID, nr)
 	}
 	if !slices.IsSortedFunc(res.Obligations, func(a, b Obligation) int {
 		if c := a.DueAt.Compare(b.DueAt); c != 0 {
@@ -382,7 +412,15 @@ func TestObligationIDsAreTheContract(t *testing.T) {
 		"sec-8k-item105", "us-ca-residents", "us-ca-attorney-general", "us-ny-residents", "us-ny-attorney-general",
 		"us-tx-individuals", "us-tx-attorney-general", "us-fl-individuals", "us-fl-legal-affairs", "us-co-residents",
 		"us-co-attorney-general", "us-wa-residents", "us-wa-attorney-general", "ca-pipeda-commissioner",
-		"ca-pipeda-individuals", "au-ndb-assessment", "au-ndb-commissioner", "sg-pdpc", "br-anpd", "br-subjects"}
+		"ca-pipeda-individuals", "au-ndb-assessment", "au-ndb-commissioner", "sg-pdpc", "br-anpd", "br-subjects",
+		// Issue 14.
+		"gdpr-art33-controller", "dora-initial", "dora-intermediate", "dora-final", "dora-clients",
+		"jp-ppc-preliminary", "jp-ppc-final", "jp-individuals", "kr-pipa-subjects", "kr-pipc",
+		"in-dpb-intimation", "in-dpb-report", "in-principals", "ch-fdpic", "ch-subjects", "ch-ncsc",
+		"cn-pipl-authority", "cn-pipl-individuals", "cn-cac-report", "us-ma-residents", "us-ma-attorney-general",
+		"us-nj-state-police", "us-nj-residents", "us-il-residents", "us-il-attorney-general", "us-or-consumers",
+		"us-or-attorney-general", "us-or-covered-entity", "ftc-hbnr-individuals", "ftc-hbnr-media", "ftc-hbnr-ftc",
+		"ca-qc-cai", "ca-qc-persons"}
 	got := ObligationIDs()
 	slices.Sort(got)
 	slices.Sort(want)
@@ -396,7 +434,12 @@ func TestTemplatesAreTheContract(t *testing.T) {
 	for _, n := range strings.Fields(`gdpr-art33-report gdpr-art34-notice uk-ico-report uk-subject-notice
 		nis2-early-warning nis2-notification nis2-final-report hipaa-individual-notice hipaa-media-notice
 		hipaa-hhs-report sec-8k-item105 us-ca-notice us-state-notice us-state-ag-report pipeda-report
-		pipeda-notice au-ndb-statement sg-pdpc-report br-anpd-report br-subject-notice`) {
+		pipeda-notice au-ndb-statement sg-pdpc-report br-anpd-report br-subject-notice
+		processor-controller-report dora-initial-notification dora-intermediate-report dora-final-report
+		dora-client-notice jp-ppc-report jp-individual-notice kr-pipc-report kr-subject-notice
+		in-dpb-intimation in-dpb-report in-principal-notice ch-fdpic-report ch-subject-notice ch-ncsc-report
+		cn-pipl-report cn-pipl-notice cn-cac-report ftc-hbnr-notice ftc-hbnr-media-notice ftc-hbnr-report
+		qc-cai-report qc-person-notice`) {
 		allowed[n] = true
 	}
 	for _, r := range rulebook.regimes {
@@ -441,17 +484,25 @@ func TestGermanShopScenario(t *testing.T) {
 }
 
 func TestEvaluateIsDeterministic(t *testing.T) {
-	f := build(ms(est("DE", "SG", "BR"), sector("health-covered-entity", "us-listed", "nis2-essential"), significant(),
-		subj("FR", 1, "US-CA", 900, "US-TX", 300, "US-NY", 2, "US-FL", 600, "US-CO", 700, "US-WA", 800, "CA", 4, "AU", 5, "SG", 6, "BR", 7, "GB", 8),
-		cats("health"), material("2026-06-11T10:00:00-04:00"),
-		submitted("us-ca-residents", "2026-06-20T10:00:00-07:00"), submitted("nis2-notification", "2026-06-12T10:00:00+02:00"),
-		submitted("hipaa-hhs", "2026-06-25T10:00:00-04:00")))
+	f := build(ms(aware("2027-06-10T10:00:00+02:00"), est("DE", "SG", "BR", "CH", "CN"), regions("DE-BE"), sector("health-covered-entity", "us-listed", "nis2-essential",
+		"dora-investment-firm", "phr-vendor", "critical-infrastructure"), significant(),
+		subj("FR", 1, "US-CA", 900, "US-TX", 300, "US-NY", 2, "US-FL", 600, "US-CO", 700, "US-WA", 800, "CA", 4, "AU", 5, "SG", 6, "BR", 7, "GB", 8,
+			"JP", 2, "KR", 3, "IN", 4, "CH", 5, "CN", 1000000, "US-MA", 6, "US-NJ", 7, "US-IL", 501, "US-OR", 251, "CA-QC", 8),
+		cats("health"), material("2027-06-11T10:00:00-04:00"), classified("2027-06-10T12:00:00+02:00"),
+		submitted("us-ca-residents", "2027-06-20T10:00:00-07:00"), submitted("nis2-notification", "2027-06-12T10:00:00+02:00"),
+		submitted("hipaa-hhs", "2027-06-25T10:00:00-04:00"), submitted("dora-initial", "2027-06-10T15:00:00+02:00"),
+		submitted("dora-intermediate", "2027-06-12T15:00:00+02:00"), submitted("us-nj-state-police", "2027-06-11T15:00:00-04:00")))
 	first, err := Evaluate(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.NotRequired) != 0 {
-		t.Errorf("everything should apply, not required: %+v", first.NotRequired)
+	// Everything applies but the processors' duties and the resolved authority's base.
+	var ruledOut []string
+	for _, n := range first.NotRequired {
+		ruledOut = append(ruledOut, n.ID)
+	}
+	if want := []string{"gdpr-art33-authority", "gdpr-art33-controller", "us-or-covered-entity"}; !reflect.DeepEqual(ruledOut, want) {
+		t.Errorf("not required: %+v, want only %v", first.NotRequired, want)
 	}
 	for range 50 {
 		again, _ := Evaluate(f)

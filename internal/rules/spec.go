@@ -14,11 +14,12 @@ import (
 )
 
 // The rules are data: one file per regime under regimes/, one per holiday calendar under
-// calendars/, the sectors they test in sectors.yaml and the data categories in categories.yaml.
+// calendars/, the sectors they test in sectors.yaml, the data categories in categories.yaml and
+// the supervisory authorities in authorities.yaml.
 // They are embedded and parsed once, at package initialisation; a broken file is a
 // programming error and panics there (and in the tests), never at Evaluate time.
 //
-//go:embed regimes/*.yaml calendars/*.yaml sectors.yaml categories.yaml
+//go:embed regimes/*.yaml calendars/*.yaml sectors.yaml categories.yaml authorities.yaml
 var dataFS embed.FS
 
 var rulebook = mustLoad(dataFS)
@@ -50,6 +51,17 @@ type obligationSpec struct {
 	Kind   string      `yaml:"kind"`
 	When   []condition `yaml:"when"`
 	Clocks []clockSpec `yaml:"clocks"`
+	// LawEnforcementDelay: the law lets law enforcement delay this notification (a request
+	// pauses its clock); GDPR, NIS2 and DORA do not.
+	LawEnforcementDelay bool `yaml:"law_enforcement_delay"`
+	// Authority names the authority the obligation is owed to: a directory code, or
+	// resolve: gdpr to resolve the competent authorities from the facts (AUTHORITIES.md).
+	Authority *authoritySpec `yaml:"authority"`
+}
+
+type authoritySpec struct {
+	Code    string `yaml:"code"`
+	Resolve string `yaml:"resolve"`
 }
 
 // condition is one test; exactly one of its kinds is set. All conditions of a list must hold;
@@ -60,14 +72,42 @@ type condition struct {
 	Risk        []string    `yaml:"risk"`
 	Unencrypted bool        `yaml:"unencrypted"`
 	Significant bool        `yaml:"significant_incident"`
-	Fact        string      `yaml:"fact"`
+	Fact        string      `yaml:"fact"`   // holds when the fact is recorded (an instant) or true
+	Absent      string      `yaml:"absent"` // holds when it is not
 	Sectors     []string    `yaml:"sectors"`
 	Categories  []string    `yaml:"categories"`
 	Subjects    *threshold  `yaml:"subjects"`
 	Requires    string      `yaml:"requires"`
+	Filed       string      `yaml:"filed"` // holds when the obligation's report was submitted
+	Elapsed     *elapsed    `yaml:"elapsed"`
+	InForce     *inForce    `yaml:"in_force"`
 	AnyOf       []condition `yaml:"any_of"`
 	Reason      string      `yaml:"reason"`
 }
+
+// elapsed compares the time from one instant fact to another with a number of hours: DORA's
+// classification within 24 hours of awareness. It fails when To is not recorded.
+type elapsed struct {
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+	Op    string `yaml:"op"`
+	Hours int    `yaml:"hours"`
+}
+
+// inForce holds when aware_at's date in Zone is on or after From and before Until (either may
+// be empty): a law's commencement, or a version of a rule.
+type inForce struct {
+	From  string `yaml:"from"`
+	Until string `yaml:"until"`
+	Zone  string `yaml:"zone"`
+}
+
+// instantFacts are the facts that are instants: triggers, and what fact, absent and elapsed
+// may name; flagFacts are the true/false facts fact and absent may name.
+var (
+	instantFacts = []string{"aware_at", "materiality_determined_at", "classified_major_at", "assessed_at"}
+	flagFacts    = []string{"wrongful_purpose", "external_unlawful_access", "public_task"}
+)
 
 // threshold compares a count of affected subjects with N. Per "scope" (the default) sums the
 // subjects resident in In (default: the regime's scope subjects, or everyone if it has none);
@@ -95,17 +135,46 @@ type clockSpec struct {
 	At       string      `yaml:"at"`       // HH:MM due on the last day; default 23:59:59
 	Law      string      `yaml:"law"`      // the statute's vague wording when N is a policy SLA
 	Note     string      `yaml:"note"`     // appended to the rule text
+	// Statutory is the later reading of the law's own counting rules, shown beside due_at as
+	// the statutory outer limit (REGULATIONS.md §9).
+	Statutory *statutorySpec `yaml:"statutory"`
 
 	atHour, atMin, atSec int
 	calTitle             string
 }
 
+// statutorySpec is how the law's counting statute reads a clock when that gives a later date
+// than the conservative one: the first day excluded (calendar days), more days skipped
+// (business days), and a deadline on a non-working day rolled forward.
+type statutorySpec struct {
+	ExcludeFirstDay bool   `yaml:"exclude_first_day"`
+	AlsoSkip        string `yaml:"also_skip"` // business days: a calendar whose days are skipped as well
+	// Roll moves a deadline that falls on a weekend or a holiday of Calendar: to the end of the
+	// next business day (next_business_day, at the clock's time of day) or to 12:00 on the next
+	// working day (next_working_day_noon). Calendar "member_state" is the holiday calendar of
+	// the organisation's EEA Member State.
+	Roll     string `yaml:"roll"`
+	Calendar string `yaml:"calendar"`
+	// UnlessSectors cannot use the later reading (DORA Art. 5(5) of RTS 2025/301).
+	UnlessSectors []string `yaml:"unless_sectors"`
+	Law           string   `yaml:"law"` // the provisions that give the later reading
+}
+
+// memberStateCalendar is the statutory roll's calendar for the organisation's Member State.
+const memberStateCalendar = "member_state"
+
 // calendarSpec is one file under calendars/: public holidays as data, for the years it covers.
 type calendarSpec struct {
-	Name     string `yaml:"name"`
-	Title    string `yaml:"title"`
-	Years    []int  `yaml:"years"`
-	Holidays []struct {
+	Name  string `yaml:"name"`
+	Title string `yaml:"title"`
+	Years []int  `yaml:"years"`
+	// Country is the ISO code of the country whose holidays these are, for rules that take the
+	// organisation's own country's holidays (DORA's weekend rule); empty for others.
+	Country string `yaml:"country"`
+	// Projected are the covered years whose dates are computed from the rules that fix them
+	// rather than taken from a list the responsible body has published.
+	Projected []int `yaml:"projected"`
+	Holidays  []struct {
 		Date string `yaml:"date"`
 		Name string `yaml:"name"`
 	} `yaml:"holidays"`
@@ -124,6 +193,11 @@ type book struct {
 	// categories is categories.yaml, in file order; categorySet their names.
 	categories  []Category
 	categorySet map[string]bool
+	// authorities is authorities.yaml, in file order; authorityIndex their codes.
+	authorities    []Authority
+	authorityIndex map[string]int
+	// resolvedIDs are the ids gdpr-art33-authority may resolve to.
+	resolvedIDs map[string]bool
 }
 
 // categoriesFile is categories.yaml.
@@ -180,6 +254,9 @@ func load(fsys fs.FS) (*book, error) {
 		b.sectorSet[sec.Name] = true
 		b.sectors = append(b.sectors, sec)
 	}
+	if err := b.loadAuthorities(fsys); err != nil {
+		return nil, err
+	}
 	calFiles, err := fs.Glob(fsys, "calendars/*.yaml")
 	if err != nil {
 		return nil, err
@@ -219,6 +296,11 @@ func load(fsys fs.FS) (*book, error) {
 					return nil, fmt.Errorf("%s: %s: trigger names unknown obligation %q", r.file, o.ID, id)
 				}
 			}
+			for _, id := range filedIDs(o.When) {
+				if !b.known[id] {
+					return nil, fmt.Errorf("%s: %s: filed names unknown obligation %q", r.file, o.ID, id)
+				}
+			}
 		}
 	}
 	if len(b.ids) == 0 {
@@ -249,9 +331,17 @@ func (c *calendarSpec) prepare() error {
 	if c.Name == "" || c.Title == "" || len(c.Years) == 0 {
 		return fmt.Errorf("calendar needs name, title and years")
 	}
+	if c.Country != "" && !countryCodes[c.Country] {
+		return fmt.Errorf("country %q: want an ISO 3166-1 code", c.Country)
+	}
 	c.years = map[int]bool{}
 	for _, y := range c.Years {
 		c.years[y] = true
+	}
+	for _, y := range c.Projected {
+		if !c.years[y] {
+			return fmt.Errorf("projected year %d is not one of the years the calendar covers", y)
+		}
 	}
 	c.days = map[string]bool{}
 	for _, h := range c.Holidays {
@@ -291,8 +381,20 @@ func (b *book) check(r *regimeSpec) error {
 		if o.ID == "" || o.Audience == "" || o.Basis == "" || o.Template == "" {
 			return fmt.Errorf("obligation %d: id, audience, basis and template are required", i)
 		}
-		if b.known[o.ID] {
+		if b.known[o.ID] || b.resolvedIDs[o.ID] {
 			return fmt.Errorf("%s: obligation id defined twice", o.ID)
+		}
+		if a := o.Authority; a != nil {
+			switch {
+			case (a.Code == "") == (a.Resolve == ""):
+				return fmt.Errorf("%s: authority: give code or resolve, one of them", o.ID)
+			case a.Code != "":
+				if _, ok := b.authorityIndex[a.Code]; !ok {
+					return fmt.Errorf("%s: authority code %q is not in authorities.yaml", o.ID, a.Code)
+				}
+			case a.Resolve != "gdpr" || o.ID != gdprAuthorityID:
+				return fmt.Errorf("%s: authority resolve %q: only %s resolves, with resolve: gdpr", o.ID, a.Resolve, gdprAuthorityID)
+			}
 		}
 		switch o.Kind {
 		case "":
@@ -335,10 +437,14 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 	count(c.Unencrypted)
 	count(c.Significant)
 	count(c.Fact != "")
+	count(c.Absent != "")
 	count(len(c.Sectors) > 0)
 	count(len(c.Categories) > 0)
 	count(c.Subjects != nil)
 	count(c.Requires != "")
+	count(c.Filed != "")
+	count(c.Elapsed != nil)
+	count(c.InForce != nil)
 	count(len(c.AnyOf) > 0)
 	if kinds != 1 {
 		return fmt.Errorf("condition %+v: set exactly one kind", c)
@@ -347,13 +453,32 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 	if needReason && c.Reason == "" {
 		return fmt.Errorf("condition %+v: reason is required", c)
 	}
+	facts := append(append([]string{}, instantFacts[1:]...), flagFacts...)
 	switch {
 	case c.Role != "" && !oneOf(c.Role, roles):
 		return fmt.Errorf("unknown role %q", c.Role)
-	case c.Fact != "" && c.Fact != "materiality_determined_at":
-		return fmt.Errorf("unknown fact %q", c.Fact)
+	case c.Fact != "" && !oneOf(c.Fact, facts):
+		return fmt.Errorf("unknown fact %q; fact and absent take %s", c.Fact, strings.Join(facts, ", "))
+	case c.Absent != "" && !oneOf(c.Absent, facts):
+		return fmt.Errorf("unknown fact %q; fact and absent take %s", c.Absent, strings.Join(facts, ", "))
 	case c.Requires != "" && !earlier[c.Requires]:
 		return fmt.Errorf("requires %q: not an earlier obligation of this regime", c.Requires)
+	case c.Elapsed != nil && (!oneOf(c.Elapsed.From, instantFacts) || !oneOf(c.Elapsed.To, instantFacts) ||
+		!oneOf(c.Elapsed.Op, []string{">=", ">", "<", "<="}) || c.Elapsed.Hours <= 0):
+		return fmt.Errorf("elapsed %+v: want from and to among %s, op (>=, >, <, <=) and hours > 0", *c.Elapsed, strings.Join(instantFacts, ", "))
+	}
+	if f := c.InForce; f != nil {
+		if f.From == "" && f.Until == "" {
+			return fmt.Errorf("in_force: give from, until or both (YYYY-MM-DD)")
+		}
+		for _, d := range []string{f.From, f.Until} {
+			if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
+				return fmt.Errorf("in_force date %q: want YYYY-MM-DD", d)
+			}
+		}
+		if _, err := location(f.Zone); f.Zone == "" || err != nil {
+			return fmt.Errorf("in_force zone %q: want the IANA zone of the law's country", f.Zone)
+		}
 	}
 	for _, r := range c.Risk {
 		if !oneOf(r, risks) {
@@ -398,7 +523,7 @@ func (b *book) checkClock(c *clockSpec, earlier map[string]bool) error {
 			return fmt.Errorf("when: %w", err)
 		}
 	}
-	if c.Trigger != "aware_at" && c.Trigger != "materiality_determined_at" && !strings.HasPrefix(c.Trigger, "submitted.") {
+	if !oneOf(c.Trigger, instantFacts) && !strings.HasPrefix(c.Trigger, "submitted.") {
 		return fmt.Errorf("unknown trigger %q", c.Trigger)
 	}
 	if c.N <= 0 {
@@ -443,8 +568,45 @@ func (b *book) checkClock(c *clockSpec, earlier map[string]bool) error {
 		}
 		c.atHour, c.atMin, c.atSec = t.Hour(), t.Minute(), 0
 	}
+	if st := c.Statutory; st != nil {
+		switch {
+		case st.Law == "":
+			return fmt.Errorf("statutory: law is required (the provisions that give the later reading)")
+		case st.ExcludeFirstDay && c.Kind != "calendar_days":
+			return fmt.Errorf("statutory: exclude_first_day is for calendar_days")
+		case st.AlsoSkip != "" && (c.Kind != "business_days" || b.calendars[st.AlsoSkip] == nil):
+			return fmt.Errorf("statutory: also_skip %q: a known calendar, for business_days", st.AlsoSkip)
+		case st.Roll != "" && !oneOf(st.Roll, []string{"next_business_day", "next_working_day_noon"}):
+			return fmt.Errorf("statutory: roll %q: want next_business_day or next_working_day_noon", st.Roll)
+		case st.Roll != "" && st.Calendar != memberStateCalendar && b.calendars[st.Calendar] == nil:
+			return fmt.Errorf("statutory: roll needs calendar: a known calendar or %s", memberStateCalendar)
+		case st.Roll == "" && st.Calendar != "":
+			return fmt.Errorf("statutory: calendar without roll")
+		case !st.ExcludeFirstDay && st.AlsoSkip == "" && st.Roll == "":
+			return fmt.Errorf("statutory: nothing to do; give exclude_first_day, also_skip or roll")
+		}
+		for _, s := range st.UnlessSectors {
+			if !b.sectorSet[s] {
+				return fmt.Errorf("statutory: unknown sector %q", s)
+			}
+			b.tested[s] = true
+		}
+	}
 	return nil
 }
 
-// ObligationIDs lists every obligation id the rules know, in a stable order.
+// filedIDs lists the obligations filed conditions name, any_of included.
+func filedIDs(cs []condition) []string {
+	var ids []string
+	for _, c := range cs {
+		if c.Filed != "" {
+			ids = append(ids, c.Filed)
+		}
+		ids = append(ids, filedIDs(c.AnyOf)...)
+	}
+	return ids
+}
+
+// ObligationIDs lists every obligation id of the regime files, in a stable order. The ids the
+// GDPR authority obligation resolves to are AuthorityObligationIDs.
 func ObligationIDs() []string { return append([]string(nil), rulebook.ids...) }

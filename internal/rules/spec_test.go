@@ -154,7 +154,17 @@ func TestSectorsFileIsTheVocabulary(t *testing.T) {
 			walk(o.When)
 			for _, c := range o.Clocks {
 				walk(c.When)
+				if c.Statutory != nil {
+					for _, s := range c.Statutory.UnlessSectors {
+						tested[s] = true
+					}
+				}
 			}
+		}
+	}
+	for _, a := range Authorities() {
+		for _, s := range a.Sectors {
+			tested[s] = true
 		}
 	}
 	got := SectorNames()

@@ -42,7 +42,7 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("header: %q", lines[0])
 	}
 	// Nearest first: the GDPR 72 hours (1h left), then Texas AG, then Texas individuals.
-	order := []string{"gdpr-art33-authority", "gdpr-art34-subjects", "us-tx-attorney-general", "us-tx-individuals", "Not required (26)"}
+	order := []string{"gdpr-art33-authority", "gdpr-art34-subjects", "us-tx-attorney-general", "us-tx-individuals", fmt.Sprintf("Not required (%d)", len(ObligationIDs())-4)}
 	last := -1
 	for _, s := range order {
 		i := strings.Index(out, s)
@@ -54,8 +54,39 @@ func TestWriteTable(t *testing.T) {
 	if !strings.Contains(out, "2026-06-13 08:00:00  1h 00m") {
 		t.Errorf("GDPR row should show 1h left:\n%s", out)
 	}
+	if !strings.Contains(out, "The law lets law enforcement delay: us-tx-individuals.\n") || strings.Contains(out, "How the competent") {
+		t.Errorf("law-enforcement line missing, or a resolution shown where none happened:\n%s", out)
+	}
 	if !strings.Contains(out, "us-ca-residents") || !strings.Contains(out, "not in scope: no affected subjects resident in US-CA") {
 		t.Errorf("ruled-out obligations missing:\n%s", out)
+	}
+}
+
+// Resolved authorities show with their reasoning, statutory limits beside the deadline.
+func TestWriteTableShowsAuthoritiesAndBothLimits(t *testing.T) {
+	res, err := Evaluate(build(ms(est("DE"), regions("DE-BE"), subj("DE", 10, "US-NY", 3))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, res, ts("2026-06-10T09:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"LEFT     STATUTORY LIMIT (UTC)  OBLIGATION",
+		// New York: day 30 is 9 July, the statutory limit 10 July (Eastern).
+		"2026-07-10 03:59:59  29d 18h  2026-07-11 03:59:59    us-ny-residents",
+		"statutory limit: N.Y. Gen. Constr. Law §§20, 25-a (first day excluded;",
+		"gdpr-art33-authority-de-be  Berliner Beauftragte für Datenschutz (BlnBDI): competent supervisory authority (Art. 55(1)",
+		"How the competent authorities were determined (AUTHORITIES.md):\n\ngdpr-art33-authority-de-be: Berliner Beauftragte für Datenschutz (BlnBDI)\n  1. controller",
+		"  7. Member States whose residents are affected: DE",
+		"The law lets law enforcement delay: us-ny-residents.",
+		"\ngdpr-art33-authority    resolved to the competent authorities",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 }
 

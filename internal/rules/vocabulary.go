@@ -60,8 +60,9 @@ func KnownCategory(name string) bool { return rulebook.categorySet[name] }
 // Roles lists the organisation roles the rules tell apart (the role fact).
 func Roles() []string { return append([]string(nil), roles...) }
 
-// KnownObligation reports whether id is an obligation id of some regime.
-func KnownObligation(id string) bool { return rulebook.known[id] }
+// KnownObligation reports whether id is an obligation id of some regime, or one the GDPR
+// authority obligation resolves to (gdpr-art33-authority-de-be).
+func KnownObligation(id string) bool { return rulebook.known[id] || rulebook.resolvedIDs[id] }
 
 // CheckTimezone checks an organisation time zone as the rules do: an IANA name, not "Local"
 // (which differs between machines). It returns nil or a *UsageError for field "timezone".
