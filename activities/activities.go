@@ -3,13 +3,12 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"context"
 	"crypto/ed25519"
 	"io"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
@@ -20,14 +19,7 @@ type DatasetRef = incident.DatasetRef
 
 type Organisation = incident.Organisation
 
-// Chat is the incident room: Slack, or the console and incident log. Best effort by contract:
-// callers never wait on it for containment or notification.
-type Chat interface {
-	OpenRoom(ctx context.Context, r RoomRequest) (Room, error)
-	Post(ctx context.Context, m ChatMessage) error
-	// UpdateCard shows the incident card, edited in place (never a new message per change).
-	UpdateCard(ctx context.Context, c Card) error
-}
+type Chat = incident.Chat
 
 type Card = incident.Card
 

@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 )
 

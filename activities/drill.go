@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"github.com/breachops/breach/drill"
-
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -19,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/scenario"

@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"

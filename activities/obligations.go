@@ -1,13 +1,12 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"context"
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 

@@ -1,14 +1,13 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"context"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/templates"

@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"bufio"
 	"context"
 	"errors"
@@ -15,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/subjects"
 )

@@ -1,6 +1,9 @@
 package incident
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Card is the incident card: phase, containment, deadlines, alerts, what is pending. It holds no
 // personal data of a subject.
@@ -57,4 +60,13 @@ type ChatMessage struct {
 	// Fold names a line of reminders: a message with the same fold replaces the one before it
 	// (Slack edits it in place) instead of adding one more.
 	Fold string `json:"fold,omitempty"`
+}
+
+// Chat is the incident room: Slack, or the console and incident log. Best effort by contract:
+// callers never wait on it for containment or notification.
+type Chat interface {
+	OpenRoom(ctx context.Context, r RoomRequest) (Room, error)
+	Post(ctx context.Context, m ChatMessage) error
+	// UpdateCard shows the incident card, edited in place (never a new message per change).
+	UpdateCard(ctx context.Context, c Card) error
 }

@@ -9,10 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/keys"
-	"github.com/breachops/breach/workflows"
 )
 
 // update sends a validated Update to an incident and waits for its answer. A rejection comes
@@ -40,7 +38,7 @@ func update(ctx context.Context, c client.Client, g *globals, incidentID, name s
 	}
 	req.SetSignature(sig)
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.IncidentWorkflowID(incidentID),
+		WorkflowID:   incident.IncidentWorkflowID(incidentID),
 		UpdateName:   name,
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -112,7 +110,7 @@ func cliActor(as string) (string, error) {
 }
 
 func newDecideCmd(g *globals) *cobra.Command {
-	var d workflows.Decision
+	var d incident.Decision
 	cmd := &cobra.Command{
 		Use:   "decide ID --risk unlikely|risk|high --reasoning TEXT --as DPO",
 		Short: "Record the DPO's risk decision and which notifications go out",
@@ -133,8 +131,8 @@ func newDecideCmd(g *globals) *cobra.Command {
 				d.NotifySubjects = true
 			}
 			return withClient(cmd, g, func(c client.Client) error {
-				var out workflows.Decision
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateDecide, &d, &out); err != nil {
+				var out incident.Decision
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateDecide, &d, &out); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "decision recorded: risk %s, notify authority %t, notify subjects %t (by %s)\n",
@@ -180,7 +178,7 @@ func (f *timeFlag) Set(s string) error {
 func (f *timeFlag) Type() string { return "time" }
 
 func newAmendCmd(g *globals) *cobra.Command {
-	var r workflows.AmendRequest
+	var r incident.AmendRequest
 	var sf subjectsFlags
 	var significant bool
 	cmd := &cobra.Command{
@@ -210,7 +208,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateAmend, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateAmend, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -228,7 +226,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 }
 
 func newSupplementCmd(g *globals) *cobra.Command {
-	var r workflows.SupplementRequest
+	var r incident.SupplementRequest
 	cmd := &cobra.Command{
 		Use:   "supplement ID --obligation ID --note TEXT --as DPO",
 		Short: "Submit further information for a filed report (phased reporting, GDPR Art. 33(4))",
@@ -241,8 +239,8 @@ func newSupplementCmd(g *globals) *cobra.Command {
 				return usagef("--obligation and --note are both required")
 			}
 			return withClient(cmd, g, func(c client.Client) error {
-				var out activities.Supplement
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateSupplement, &r, &out); err != nil {
+				var out incident.Supplement
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateSupplement, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "supplement %d to %s submitted: %s\n", out.Sequence, r.Obligation, out.Report)
@@ -259,7 +257,7 @@ func newSupplementCmd(g *globals) *cobra.Command {
 }
 
 func newApproveCmd(g *globals) *cobra.Command {
-	var r workflows.ApproveRequest
+	var r incident.ApproveRequest
 	cmd := &cobra.Command{
 		Use:   "approve ID --step report:OBLIGATION|isolation:SYSTEM --as NAME",
 		Short: "Approve a regulator report, or confirm a manual isolation",
@@ -273,7 +271,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateApprove, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateApprove, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -290,7 +288,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 }
 
 func newFileCmd(g *globals) *cobra.Command {
-	var r workflows.FileRequest
+	var r incident.FileRequest
 	cmd := &cobra.Command{
 		Use:   "file ID --obligation ID --reference REF --as DPO",
 		Short: "Confirm a report filed on an authority's portal, with its reference number",
@@ -304,7 +302,7 @@ func newFileCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateFile, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateFile, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -321,7 +319,7 @@ func newFileCmd(g *globals) *cobra.Command {
 }
 
 func newCloseCmd(g *globals) *cobra.Command {
-	var r workflows.CloseRequest
+	var r incident.CloseRequest
 	cmd := &cobra.Command{
 		Use:   "close ID --as COMMANDER",
 		Short: "Close the incident and write the register entry, report and timeline",
@@ -332,7 +330,7 @@ func newCloseCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateClose, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateClose, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -346,7 +344,7 @@ func newCloseCmd(g *globals) *cobra.Command {
 }
 
 func newSubjectsCmd(g *globals) *cobra.Command {
-	var r workflows.ReplaceSubjectsRequest
+	var r incident.ReplaceSubjectsRequest
 	var sf subjectsFlags
 	cmd := &cobra.Command{
 		Use:   "subjects ID (--subjects FILE.csv | --dataset NAME) --as NAME",
@@ -368,7 +366,7 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateReplaceSubjects, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateReplaceSubjects, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)

@@ -24,6 +24,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/console"
@@ -34,7 +35,6 @@ import (
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
-	"github.com/breachops/breach/workflows"
 )
 
 type globals struct {
@@ -399,7 +399,7 @@ func newMail(cfg *config.Config) (activities.Mailer, error) {
 // newChat is the Slack adapter when SLACK_BOT_TOKEN is set (SLACK_API_URL, SLACK_RESPONDERS),
 // else the console. The Slack users among the roles (of the workspaces in slack.team_ids) are
 // invited and receive urgent messages.
-func newChat(cfg *config.Config, out io.Writer, records *store.Store) (activities.Chat, error) {
+func newChat(cfg *config.Config, out io.Writer, records *store.Store) (incident.Chat, error) {
 	token := os.Getenv("SLACK_BOT_TOKEN")
 	if token == "" {
 		return &console.Chat{Dir: cfg.Home, Out: out}, nil
@@ -441,17 +441,17 @@ func isLoopbackHost(host string) bool {
 
 // declarationDefaults copies the configuration into a declaration, so the incident keeps the
 // roles, routes and keys it was declared with.
-func declarationDefaults(cfg *config.Config, d *workflows.Declaration) error {
+func declarationDefaults(cfg *config.Config, d *incident.Declaration) error {
 	o := cfg.Organisation
-	d.Organisation = activities.Organisation{Name: o.Name, Timezone: o.Timezone, Role: o.Role,
+	d.Organisation = incident.Organisation{Name: o.Name, Timezone: o.Timezone, Role: o.Role,
 		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
 		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
-	d.Roles = workflows.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
+	d.Roles = incident.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
 	d.ReleaseOnClose = cfg.Containment.ReleaseOnClose
-	d.Reminders = workflows.ReminderPolicy{Every: cfg.Reminders.Every, SlowAfter: cfg.Reminders.SlowAfter, DailyAfter: cfg.Reminders.DailyAfter}
+	d.Reminders = incident.ReminderPolicy{Every: cfg.Reminders.Every, SlowAfter: cfg.Reminders.SlowAfter, DailyAfter: cfg.Reminders.DailyAfter}
 	d.Budget = cfg.Workflows.EventBudget
 	for _, r := range cfg.Routes {
-		d.Routes = append(d.Routes, workflows.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
+		d.Routes = append(d.Routes, incident.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
 	}
 	var err error
 	d.Keys, err = signingKeys(cfg, d.Roles)
@@ -459,5 +459,5 @@ func declarationDefaults(cfg *config.Config, d *workflows.Declaration) error {
 }
 
 func uiLink(uiURL, incidentID string) string {
-	return fmt.Sprintf("%s/namespaces/default/workflows/%s", uiURL, urlPathEscape(workflows.IncidentWorkflowID(incidentID)))
+	return fmt.Sprintf("%s/namespaces/default/workflows/%s", uiURL, urlPathEscape(incident.IncidentWorkflowID(incidentID)))
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/infile"
@@ -65,35 +65,35 @@ func (s *subjectsFlags) check(cfg *config.Config) error {
 }
 
 // resolve adds the file to the store, or checks that the named dataset is there.
-func (s *subjectsFlags) resolve(ctx context.Context, cfg *config.Config) (activities.DatasetRef, error) {
+func (s *subjectsFlags) resolve(ctx context.Context, cfg *config.Config) (incident.DatasetRef, error) {
 	if err := s.check(cfg); err != nil {
-		return activities.DatasetRef{}, err
+		return incident.DatasetRef{}, err
 	}
 	store, err := openDatasets(cfg)
 	if err != nil {
-		return activities.DatasetRef{}, err
+		return incident.DatasetRef{}, err
 	}
 	defer store.Close()
 	if s.dataset != "" {
 		if err := datasets.ValidateName(s.dataset); err != nil {
-			return activities.DatasetRef{}, usagef("--dataset: %v", err)
+			return incident.DatasetRef{}, usagef("--dataset: %v", err)
 		}
 		f, err := store.Open(ctx, datasets.Ref(s.dataset))
 		if err != nil {
-			return activities.DatasetRef{}, usagef("--dataset %s: %v", s.dataset, err)
+			return incident.DatasetRef{}, usagef("--dataset %s: %v", s.dataset, err)
 		}
 		f.Close()
-		return activities.DatasetRef{URI: datasets.Ref(s.dataset)}, nil
+		return incident.DatasetRef{URI: datasets.Ref(s.dataset)}, nil
 	}
 	info, err := store.AddFile(ctx, s.file)
 	var tl *datasets.TooLargeError
 	switch {
 	case errors.As(err, &tl):
-		return activities.DatasetRef{}, usagef("--subjects %s: %v", s.file, err)
+		return incident.DatasetRef{}, usagef("--subjects %s: %v", s.file, err)
 	case err != nil:
-		return activities.DatasetRef{}, usagef("--subjects %v", err)
+		return incident.DatasetRef{}, usagef("--subjects %v", err)
 	}
-	return activities.DatasetRef{URI: info.Ref}, nil
+	return incident.DatasetRef{URI: info.Ref}, nil
 }
 
 func newDatasetsCmd(g *globals) *cobra.Command {

@@ -100,22 +100,22 @@ func oneIncidentArg(cmd *cobra.Command, args []string) error {
 
 // declaration checks the flags, and the systems against the inventory, and builds the
 // declaration; nothing starts on bad input.
-func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now time.Time) (workflows.Declaration, error) {
+func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now time.Time) (incident.Declaration, error) {
 	if strings.TrimSpace(f.title) == "" {
-		return workflows.Declaration{}, usagef("--title is required: give the incident a short title")
+		return incident.Declaration{}, usagef("--title is required: give the incident a short title")
 	}
 	if len(f.systems) == 0 {
-		return workflows.Declaration{}, usagef("no affected system: name at least one with --system NAME (an inventory name or an IP address)")
+		return incident.Declaration{}, usagef("no affected system: name at least one with --system NAME (an inventory name or an IP address)")
 	}
 	aware := now
 	zone := "Local"
 	if f.awareAt != "" {
 		t, err := time.Parse(time.RFC3339, f.awareAt)
 		if err != nil {
-			return workflows.Declaration{}, usagef("--aware-at %q is not an RFC 3339 time with offset; write it like 2026-11-28T09:30:00+01:00", f.awareAt)
+			return incident.Declaration{}, usagef("--aware-at %q is not an RFC 3339 time with offset; write it like 2026-11-28T09:30:00+01:00", f.awareAt)
 		}
 		if t.After(now.Add(time.Minute)) {
-			return workflows.Declaration{}, usagef("--aware-at %s is in the future; give the moment the organisation became aware (or omit it for now)", f.awareAt)
+			return incident.Declaration{}, usagef("--aware-at %s is in the future; give the moment the organisation became aware (or omit it for now)", f.awareAt)
 		}
 		aware = t
 		zone = t.Format("-07:00")
@@ -124,14 +124,14 @@ func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now 
 	}
 	// The dataset file first: a file that cannot be one is refused before anything else.
 	if err := f.subjects.check(cfg); err != nil {
-		return workflows.Declaration{}, err
+		return incident.Declaration{}, err
 	}
 	by, err := cliActor(f.as)
 	if err != nil {
-		return workflows.Declaration{}, err
+		return incident.Declaration{}, err
 	}
 	id := newIncidentID(aware, f.key, now, 0)
-	d := workflows.Declaration{
+	d := incident.Declaration{
 		IncidentID: id, Title: strings.TrimSpace(f.title), Description: f.description, Systems: f.systems,
 		AwareAt: aware.UTC(), AwareZone: zone, DeclaredBy: by, Source: "cli", Drill: f.drill, Key: f.key,
 	}
@@ -139,22 +139,22 @@ func (f *declareFlags) declaration(ctx context.Context, cfg *config.Config, now 
 		d.Source = "drill"
 	}
 	if err := declarationDefaults(cfg, &d); err != nil {
-		return workflows.Declaration{}, err
+		return incident.Declaration{}, err
 	}
 	if err := workflows.ValidateDeclaration(d); err != nil {
-		return workflows.Declaration{}, usagef("%v", err)
+		return incident.Declaration{}, usagef("%v", err)
 	}
 	fw, err := newFirewalls(cfg)
 	if err != nil {
-		return workflows.Declaration{}, err
+		return incident.Declaration{}, err
 	}
 	if err := checkSystems(fw, d.Systems); err != nil {
-		return workflows.Declaration{}, err
+		return incident.Declaration{}, err
 	}
 	// Last: the dataset enters the store only once everything else is right.
 	if f.subjects.given() {
 		if d.Subjects, err = f.subjects.resolve(ctx, cfg); err != nil {
-			return workflows.Declaration{}, err
+			return incident.Declaration{}, err
 		}
 	}
 	return d, nil

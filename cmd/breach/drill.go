@@ -173,7 +173,7 @@ func freeDrillIncidentID(ctx context.Context, c client.Client, now time.Time) st
 	var id string
 	for range 8 {
 		id = incident.NewID(now)
-		if _, err := c.DescribeWorkflow(ctx, workflows.IncidentWorkflowID(id), ""); err != nil {
+		if _, err := c.DescribeWorkflow(ctx, incident.IncidentWorkflowID(id), ""); err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
 				return id

@@ -12,7 +12,6 @@ import (
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/keys"
-	"github.com/breachops/breach/workflows"
 )
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -87,7 +86,7 @@ func btoi(b bool) int {
 // signing.trust_local_keys those kept in BREACH_HOME/keys. Every cli: actor of the roles must
 // have one, Slack actors need the ingress's and oidc: actors the board's: otherwise nobody
 // could act in the incident.
-func signingKeys(cfg *config.Config, roles workflows.Roles) (incident.Keys, error) {
+func signingKeys(cfg *config.Config, roles incident.Roles) (incident.Keys, error) {
 	k := incident.Keys{Actors: map[string]string{}, SlackIngress: cfg.Signing.SlackIngress, Web: cfg.Signing.Web}
 	if cfg.Signing.TrustLocalKeys {
 		local, err := keys.Local(cfg.Home)

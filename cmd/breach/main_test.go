@@ -11,7 +11,6 @@ import (
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/keys"
-	"github.com/breachops/breach/workflows"
 )
 
 // badConfig is a complete configuration but for one sector the rules do not know, on line 5.
@@ -158,7 +157,7 @@ func TestSigningKeysOfTheBoard(t *testing.T) {
 	home := t.TempDir()
 	actor := "oidc:https://login.example.com#248289761001"
 	cfg := &config.Config{Home: home, Signing: config.Signing{TrustLocalKeys: true}}
-	roles := workflows.Roles{DPO: []string{actor}}
+	roles := incident.Roles{DPO: []string{actor}}
 	_, err := signingKeys(cfg, roles)
 	if err == nil || !strings.Contains(err.Error(), "breach keys init --web") || !strings.Contains(err.Error(), "signing.web") {
 		t.Fatalf("an oidc: actor without the board's key: got %v, want a refusal saying how to make the key", err)

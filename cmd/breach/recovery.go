@@ -6,11 +6,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/breachops/breach/workflows"
+	"github.com/breachops/breach/incident"
 )
 
 func newResolveCmd(g *globals) *cobra.Command {
-	var r workflows.ResolveRequest
+	var r incident.ResolveRequest
 	cmd := &cobra.Command{
 		Use: "resolve ID (--obligation ID --filed-by-hand --reference REF | --alerts --by-other-means --note TEXT) --as NAME",
 		Short: "Record what was finished by hand where breach could not: a report filed by hand for a failed clock, " +
@@ -32,7 +32,7 @@ func newResolveCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateResolve, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateResolve, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)
@@ -53,7 +53,7 @@ func newResolveCmd(g *globals) *cobra.Command {
 }
 
 func newRetryCmd(g *globals) *cobra.Command {
-	var r workflows.RetryRequest
+	var r incident.RetryRequest
 	cmd := &cobra.Command{
 		Use:   "retry ID --alerts --as NAME",
 		Short: "Retry the customer alerts that stopped; they resume where the notification ledger stands",
@@ -67,7 +67,7 @@ func newRetryCmd(g *globals) *cobra.Command {
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateRetry, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateRetry, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)

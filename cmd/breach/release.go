@@ -7,11 +7,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/breachops/breach/workflows"
+	"github.com/breachops/breach/incident"
 )
 
 func newReleaseCmd(g *globals) *cobra.Command {
-	var r workflows.ReleaseRequest
+	var r incident.ReleaseRequest
 	cmd := &cobra.Command{
 		Use:   "release ID --system NAME --as COMMANDER",
 		Short: "Lift the isolation of a contained system (the incident commander decides)",
@@ -30,7 +30,7 @@ A system isolated by hand cannot be lifted by breach: lift it by hand, then reco
 			}
 			return withClient(cmd, g, func(c client.Client) error {
 				var out string
-				if err := update(cmd.Context(), c, g, args[0], workflows.UpdateRelease, &r, &out); err != nil {
+				if err := update(cmd.Context(), c, g, args[0], incident.UpdateRelease, &r, &out); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), out)

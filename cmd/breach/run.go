@@ -184,7 +184,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg *config.Config, f *demoFlag
 	if err != nil {
 		return err
 	}
-	var result workflows.Result
+	var result incident.Result
 	if err := st.client.GetWorkflow(ctx, res.WorkflowID, "").Get(ctx, &result); err != nil {
 		return fmt.Errorf("incident %s did not complete: %w", res.IncidentID, err)
 	}
@@ -198,12 +198,12 @@ type autoPilot struct {
 	g       *globals
 }
 
-func (p autoPilot) act(ctx context.Context, c client.Client, id string, step workflows.PendingStep) (string, error) {
+func (p autoPilot) act(ctx context.Context, c client.Client, id string, step incident.PendingStep) (string, error) {
 	var out string
 	switch {
-	case step.Step == workflows.UpdateDecide:
-		var dec workflows.Decision
-		err := update(ctx, c, p.g, id, workflows.UpdateDecide, &workflows.Decision{
+	case step.Step == incident.UpdateDecide:
+		var dec incident.Decision
+		err := update(ctx, c, p.g, id, incident.UpdateDecide, &incident.Decision{
 			By: p.dpo, Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 			Reasoning:    "Names, email addresses and order histories were downloaded by unknown parties; identity fraud and targeted phishing are likely.",
 			Consequences: "Affected customers may receive convincing phishing emails that quote their orders, and may be targeted for fraud.",
@@ -211,18 +211,18 @@ func (p autoPilot) act(ctx context.Context, c client.Client, id string, step wor
 			Advice:       "Be wary of emails that mention your orders and ask for payment or passwords; we will never ask for your password. Change your password if you reused it elsewhere.",
 		}, &dec)
 		return fmt.Sprintf("DPO %s decided: risk %s, notify authority and customers", p.dpo, dec.Risk), err
-	case strings.HasPrefix(step.Step, workflows.StepReport):
-		err := update(ctx, c, p.g, id, workflows.UpdateApprove, &workflows.ApproveRequest{By: p.dpo, Step: step.Step}, &out)
+	case strings.HasPrefix(step.Step, incident.StepReport):
+		err := update(ctx, c, p.g, id, incident.UpdateApprove, &incident.ApproveRequest{By: p.dpo, Step: step.Step}, &out)
 		return "DPO " + out, err
 	case strings.HasPrefix(step.Step, "file:"):
 		ob := strings.TrimPrefix(step.Step, "file:")
-		err := update(ctx, c, p.g, id, workflows.UpdateFile, &workflows.FileRequest{By: p.dpo, Obligation: ob, Reference: "DEMO-" + id}, &out)
+		err := update(ctx, c, p.g, id, incident.UpdateFile, &incident.FileRequest{By: p.dpo, Obligation: ob, Reference: "DEMO-" + id}, &out)
 		return out, err
-	case strings.HasPrefix(step.Step, workflows.StepIsolation):
-		err := update(ctx, c, p.g, id, workflows.UpdateApprove, &workflows.ApproveRequest{By: p.ic, Step: step.Step, Note: "demo: isolated by hand"}, &out)
+	case strings.HasPrefix(step.Step, incident.StepIsolation):
+		err := update(ctx, c, p.g, id, incident.UpdateApprove, &incident.ApproveRequest{By: p.ic, Step: step.Step, Note: "demo: isolated by hand"}, &out)
 		return out, err
-	case step.Step == workflows.UpdateClose:
-		err := update(ctx, c, p.g, id, workflows.UpdateClose, &workflows.CloseRequest{By: p.ic, Summary: "Demo run: every step of the plan completed."}, &out)
+	case step.Step == incident.UpdateClose:
+		err := update(ctx, c, p.g, id, incident.UpdateClose, &incident.CloseRequest{By: p.ic, Summary: "Demo run: every step of the plan completed."}, &out)
 		return "incident commander " + p.ic + ": " + out, err
 	}
 	return "", fmt.Errorf("the demo cannot do step %s (%s) by itself", step.Step, step.Description)
@@ -230,7 +230,7 @@ func (p autoPilot) act(ctx context.Context, c client.Client, id string, step wor
 
 // drive follows an incident, printing each phase and timeline event as it happens, and acts on
 // pending steps through the auto-pilot until the incident closes.
-func drive(ctx context.Context, out io.Writer, c client.Client, id string, p autoPilot) (workflows.Status, error) {
+func drive(ctx context.Context, out io.Writer, c client.Client, id string, p autoPilot) (incident.Status, error) {
 	phase := ""
 	seen, lastSent := 0, -1
 	acted := map[string]bool{}
@@ -260,11 +260,11 @@ func drive(ctx context.Context, out io.Writer, c client.Client, id string, p aut
 			e := st.Timeline[seen]
 			fmt.Fprintf(out, "  %s  %-18s %s\n", e.At.Local().Format("15:04:05"), e.Kind, e.Text)
 		}
-		if a := st.Alerts; a.State == workflows.AlertsSending && a.Total > 0 && a.Sent != lastSent {
+		if a := st.Alerts; a.State == incident.AlertsSending && a.Total > 0 && a.Sent != lastSent {
 			lastSent = a.Sent
 			fmt.Fprintf(out, "  customer alerts %s %d/%d\n", progressBar(a.Sent, a.Total, 30), a.Sent, a.Total)
 		}
-		if phase == workflows.PhaseClosed {
+		if phase == incident.PhaseClosed {
 			return st, nil
 		}
 		for _, step := range st.Pending {
@@ -285,7 +285,7 @@ func drive(ctx context.Context, out io.Writer, c client.Client, id string, p aut
 	}
 }
 
-func printWhereToLook(out io.Writer, cfg *config.Config, st workflows.Status, res workflows.Result, uiURL string) {
+func printWhereToLook(out io.Writer, cfg *config.Config, st incident.Status, res incident.Result, uiURL string) {
 	fmt.Fprintf(out, "\nIncident %s closed. Where to look:\n", st.IncidentID)
 	if err := incident.ValidateID(st.IncidentID); err != nil {
 		fmt.Fprintf(out, "  nowhere: %v\n", err)

@@ -22,7 +22,6 @@ import (
 	"github.com/breachops/breach/internal/keys"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/web"
-	"github.com/breachops/breach/workflows"
 )
 
 type serveFlags struct {
@@ -165,7 +164,7 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		Signer:        signer,
 		API:           api,
 		// Roles may name Slack user groups: the ingress expands them when an incident is declared.
-		Defaults: func(d *workflows.Declaration) {
+		Defaults: func(d *incident.Declaration) {
 			if err := declarationDefaults(cfg, d); err != nil {
 				logger.Warn("declaration defaults", "error", err)
 			}
@@ -284,7 +283,7 @@ func ingressKey(cfg *config.Config) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, usagef("the Slack ingress signs every decision it forwards: %v", err)
 	}
-	trusted, err := signingKeys(cfg, workflows.Roles{})
+	trusted, err := signingKeys(cfg, incident.Roles{})
 	if err != nil {
 		return nil, err
 	}

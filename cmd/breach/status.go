@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
-	"github.com/breachops/breach/workflows"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -52,9 +52,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func queryStatus(ctx context.Context, c client.Client, id string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := c.QueryWorkflow(ctx, workflows.IncidentWorkflowID(id), "", workflows.QueryStatus)
+func queryStatus(ctx context.Context, c client.Client, id string) (incident.Status, error) {
+	var st incident.Status
+	v, err := c.QueryWorkflow(ctx, incident.IncidentWorkflowID(id), "", incident.QueryStatus)
 	if err != nil {
 		return st, fmt.Errorf("status of %s: %s", id, cleanError(err))
 	}
@@ -98,7 +98,7 @@ func listOpen(ctx context.Context, c client.Client, w io.Writer, asJSON bool) er
 }
 
 func watchStatus(ctx context.Context, c client.Client, w io.Writer, id string) error {
-	var prev workflows.Status
+	var prev incident.Status
 	var prevAt time.Time
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -110,7 +110,7 @@ func watchStatus(ctx context.Context, c client.Client, w io.Writer, id string) e
 		now := time.Now()
 		fmt.Fprint(w, "\x1b[H\x1b[2J")
 		renderStatus(w, st, now)
-		if !prevAt.IsZero() && st.Alerts.State == workflows.AlertsSending {
+		if !prevAt.IsZero() && st.Alerts.State == incident.AlertsSending {
 			rate := float64(st.Alerts.Sent-prev.Alerts.Sent) / now.Sub(prevAt).Seconds()
 			fmt.Fprintf(w, "\nrate %.0f notices/s", rate)
 			if rate > 0 {
@@ -119,7 +119,7 @@ func watchStatus(ctx context.Context, c client.Client, w io.Writer, id string) e
 			}
 			fmt.Fprintln(w)
 		}
-		if st.Phase == workflows.PhaseClosed {
+		if st.Phase == incident.PhaseClosed {
 			return nil
 		}
 		prev, prevAt = st, now
@@ -150,7 +150,7 @@ func left(due, now time.Time) string {
 	return rules.TimeLeft(d) + " left"
 }
 
-func renderStatus(w io.Writer, st workflows.Status, now time.Time) {
+func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 	drill := ""
 	if st.Drill {
 		drill = " [DRILL]"
@@ -181,12 +181,12 @@ func renderStatus(w io.Writer, st workflows.Status, now time.Time) {
 		fmt.Fprintf(w, "\ndecision: risk %s by %s; notify authority %t, subjects %t\n", d.Risk, d.By, d.NotifyAuthority, d.NotifySubjects)
 	}
 	if len(st.Obligations) > 0 {
-		obs := append([]workflows.ObligationStatus{}, st.Obligations...)
+		obs := append([]incident.ObligationStatus{}, st.Obligations...)
 		sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 		fmt.Fprintln(w, "\nobligations (nearest deadline first):")
 		for _, o := range obs {
 			tl := left(o.DueAt, now)
-			if o.State == workflows.OblFiled {
+			if o.State == incident.OblFiled {
 				tl = "done " + o.SubmittedAt.UTC().Format(time.RFC3339)
 				if o.Late {
 					tl += " (late)"

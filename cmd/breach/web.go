@@ -22,7 +22,6 @@ import (
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/keys"
 	"github.com/breachops/breach/internal/web"
-	"github.com/breachops/breach/workflows"
 )
 
 // DevBoardAddr is where `breach dev` serves the board, read-only, for this machine's browser.
@@ -247,7 +246,7 @@ func webKey(cfg *config.Config) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, usagef("with web.actions the board signs what people approve: %v", err)
 	}
-	trusted, err := signingKeys(cfg, workflows.Roles{})
+	trusted, err := signingKeys(cfg, incident.Roles{})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/templates"
 )
 
@@ -26,7 +27,7 @@ type Chat struct {
 	mu sync.Mutex
 }
 
-var _ activities.Chat = (*Chat)(nil)
+var _ incident.Chat = (*Chat)(nil)
 
 // LogPath is the incident log of an incident, or an error when incidentID is not an incident
 // ID.
@@ -77,18 +78,18 @@ func Slug(s string) string {
 }
 
 // OpenRoom creates the incident log.
-func (c *Chat) OpenRoom(ctx context.Context, r activities.RoomRequest) (activities.Room, error) {
+func (c *Chat) OpenRoom(ctx context.Context, r incident.RoomRequest) (incident.Room, error) {
 	name := ChannelName(r.IncidentID, r.Title, r.Drill, c.now())
 	path, err := LogPath(c.Dir, r.IncidentID)
 	if err != nil {
-		return activities.Room{}, fmt.Errorf("console chat: %w", err)
+		return incident.Room{}, fmt.Errorf("console chat: %w", err)
 	}
-	room := activities.Room{ID: path, Name: "#" + name}
+	room := incident.Room{ID: path, Name: "#" + name}
 	return room, c.write(r.IncidentID, "room", fmt.Sprintf("%s opened for %s (declared by %s)", room.Name, r.IncidentID, r.DeclaredBy), false)
 }
 
 // Post appends a message.
-func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
+func (c *Chat) Post(ctx context.Context, m incident.ChatMessage) error {
 	text := m.Text
 	if m.Drill {
 		text = "[DRILL] " + text
@@ -135,7 +136,7 @@ func CardPath(dir, incidentID string) (string, error) {
 }
 
 // UpdateCard rewrites the incident's card file in place.
-func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
+func (c *Chat) UpdateCard(ctx context.Context, card incident.Card) error {
 	text, err := templates.Render("card", card)
 	if err != nil {
 		return err

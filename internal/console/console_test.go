@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/console"
 )
 
@@ -85,9 +85,9 @@ func TestPostAppendsToLogAndOut(t *testing.T) {
 	c, out := newChat(t)
 	ctx := context.Background()
 
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "containment", Text: "db-1 isolated via nftables"}))
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "deadline", Text: "GDPR Art. 33 report due in 12h", Urgent: true}))
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0002", Kind: "note", Text: "another incident"}))
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "containment", Text: "db-1 isolated via nftables"}))
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "deadline", Text: "GDPR Art. 33 report due in 12h", Urgent: true}))
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20240305-0002", Kind: "note", Text: "another incident"}))
 
 	want := "2024-03-05T14:30:00Z [INC-20240305-0001] containment: db-1 isolated via nftables\n" +
 		"2024-03-05T14:30:00Z [INC-20240305-0001] ! deadline: GDPR Art. 33 report due in 12h\n"
@@ -100,28 +100,28 @@ func TestPostAppendsToLogAndOut(t *testing.T) {
 
 	// A new adapter over the same directory (a restarted worker) appends, it does not truncate.
 	again := &console.Chat{Dir: c.Dir, Now: c.Now}
-	require.NoError(t, again.Post(ctx, activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: "after restart"}))
+	require.NoError(t, again.Post(ctx, incident.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: "after restart"}))
 	assert.Equal(t, want+"2024-03-05T14:30:00Z [INC-20240305-0001] note: after restart\n", readLog(t, c, "INC-20240305-0001"))
 }
 
 func TestPostMarksDrills(t *testing.T) {
 	c, out := newChat(t)
-	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0009", Kind: "decision", Text: "DPO decides: high risk", Drill: true, Urgent: true}))
+	require.NoError(t, c.Post(context.Background(), incident.ChatMessage{IncidentID: "INC-20240305-0009", Kind: "decision", Text: "DPO decides: high risk", Drill: true, Urgent: true}))
 	line := "2024-03-05T14:30:00Z [INC-20240305-0009] ! decision: [DRILL] DPO decides: high risk\n"
 	assert.Equal(t, line, readLog(t, c, "INC-20240305-0009"))
 	assert.Equal(t, line, out.String())
 
-	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0010", Kind: "note", Text: "real"}))
+	require.NoError(t, c.Post(context.Background(), incident.ChatMessage{IncidentID: "INC-20240305-0010", Kind: "note", Text: "real"}))
 	assert.NotContains(t, readLog(t, c, "INC-20240305-0010"), "DRILL")
 }
 
 func TestOpenRoom(t *testing.T) {
 	c, out := newChat(t)
-	room, err := c.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: "INC-20240305-0001", Title: "Payment DB exposed", DeclaredBy: "ann", Drill: true})
+	room, err := c.OpenRoom(context.Background(), incident.RoomRequest{IncidentID: "INC-20240305-0001", Title: "Payment DB exposed", DeclaredBy: "ann", Drill: true})
 	require.NoError(t, err)
 	path, err := console.LogPath(c.Dir, "INC-20240305-0001")
 	require.NoError(t, err)
-	assert.Equal(t, activities.Room{ID: path, Name: "#drill-20240305-payment-db-exposed"}, room)
+	assert.Equal(t, incident.Room{ID: path, Name: "#drill-20240305-payment-db-exposed"}, room)
 	line := "2024-03-05T14:30:00Z [INC-20240305-0001] room: #drill-20240305-payment-db-exposed opened for INC-20240305-0001 (declared by ann)\n"
 	assert.Equal(t, line, readLog(t, c, "INC-20240305-0001"))
 	assert.Equal(t, line, out.String())
@@ -135,7 +135,7 @@ func TestConcurrentPostsKeepWholeLines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: fmt.Sprintf("message %02d", i)}))
+			assert.NoError(t, c.Post(context.Background(), incident.ChatMessage{IncidentID: "INC-20240305-0001", Kind: "note", Text: fmt.Sprintf("message %02d", i)}))
 		}()
 	}
 	wg.Wait()
@@ -160,10 +160,10 @@ func TestBadIncidentIDsWriteNothing(t *testing.T) {
 			c, _ := newChat(t)
 			c.Dir = filepath.Join(root, "home")
 			ctx := context.Background()
-			_, err := c.OpenRoom(ctx, activities.RoomRequest{IncidentID: id, Title: "t", DeclaredBy: "ann"})
+			_, err := c.OpenRoom(ctx, incident.RoomRequest{IncidentID: id, Title: "t", DeclaredBy: "ann"})
 			assert.ErrorContains(t, err, "not an incident ID")
-			assert.ErrorContains(t, c.Post(ctx, activities.ChatMessage{IncidentID: id, Kind: "note", Text: "x"}), "not an incident ID")
-			assert.ErrorContains(t, c.UpdateCard(ctx, activities.Card{IncidentID: id, Title: "t"}), "not an incident ID")
+			assert.ErrorContains(t, c.Post(ctx, incident.ChatMessage{IncidentID: id, Kind: "note", Text: "x"}), "not an incident ID")
+			assert.ErrorContains(t, c.UpdateCard(ctx, incident.Card{IncidentID: id, Title: "t"}), "not an incident ID")
 			_, err = console.LogPath(c.Dir, id)
 			assert.ErrorContains(t, err, "not an incident ID")
 			_, err = console.CardPath(c.Dir, id)

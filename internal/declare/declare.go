@@ -54,7 +54,7 @@ type Options struct {
 // Without one, the ID is fresh; the start is still recognised as its own if an answer is lost
 // and the call retried. An ID held by another incident moves on to the next candidate; a
 // transient error is retried and never taken for "not ours".
-func Start(ctx context.Context, c client.Client, d workflows.Declaration, o Options) (Result, error) {
+func Start(ctx context.Context, c client.Client, d incident.Declaration, o Options) (Result, error) {
 	o = o.withDefaults()
 	key := d.Key
 	if key == "" {
@@ -105,8 +105,8 @@ func (o Options) withDefaults() Options {
 }
 
 // start tries one ID: started (or found ours), or taken by another incident.
-func (o Options) start(ctx context.Context, c client.Client, d workflows.Declaration, key string) (res Result, taken bool, err error) {
-	wid := workflows.IncidentWorkflowID(d.IncidentID)
+func (o Options) start(ctx context.Context, c client.Client, d incident.Declaration, key string) (res Result, taken bool, err error) {
+	wid := incident.IncidentWorkflowID(d.IncidentID)
 	res = Result{IncidentID: d.IncidentID, WorkflowID: wid}
 	opts := client.StartWorkflowOptions{
 		ID:                       wid,

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/workflows"
 )
 
 // server is a Temporal frontend in memory: workflows by ID with their memo, and faults to
@@ -95,8 +94,8 @@ func (s *server) DescribeWorkflow(ctx context.Context, id, _ string) (*client.Wo
 
 var aware = time.Date(2026, 11, 28, 8, 10, 0, 0, time.UTC)
 
-func decl(key string) workflows.Declaration {
-	return workflows.Declaration{Title: "t", Systems: []string{"shop-db"}, AwareAt: aware, DeclaredBy: "cli:ic", Key: key}
+func decl(key string) incident.Declaration {
+	return incident.Declaration{Title: "t", Systems: []string{"shop-db"}, AwareAt: aware, DeclaredBy: "cli:ic", Key: key}
 }
 
 func quick() Options { return Options{Retry: 2 * time.Second} }
@@ -119,14 +118,14 @@ func TestKeyedDeclarationTwiceIsOneIncident(t *testing.T) {
 // An ID held by an incident of another key is never joined: the next candidate starts.
 func TestTakenIDMovesOn(t *testing.T) {
 	s := newServer()
-	s.running[workflows.IncidentWorkflowID(incident.KeyedID(aware, "k-2", 0))] = map[string]*commonpb.Payload{}
+	s.running[incident.IncidentWorkflowID(incident.KeyedID(aware, "k-2", 0))] = map[string]*commonpb.Payload{}
 	res, err := Start(context.Background(), s, decl("k-2"), quick())
 	if err != nil || res.Existing || res.IncidentID != incident.KeyedID(aware, "k-2", 1) {
 		t.Fatalf("%+v %v; want a new incident at the next candidate", res, err)
 	}
 	d := decl("")
 	d.IncidentID = "INC-20261128-0000000000000001"
-	s.running[workflows.IncidentWorkflowID(d.IncidentID)] = map[string]*commonpb.Payload{}
+	s.running[incident.IncidentWorkflowID(d.IncidentID)] = map[string]*commonpb.Payload{}
 	res, err = Start(context.Background(), s, d, quick())
 	if err != nil || res.Existing || res.IncidentID == d.IncidentID {
 		t.Fatalf("%+v %v; a fresh declaration must never join a taken ID", res, err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // HelpText is the answer to `/breach help` and to unknown subcommands.
@@ -202,7 +201,7 @@ func (s *Server) status(ctx context.Context, cmd slackgo.SlashCommand, who strin
 		s.respond(ctx, cmd.ResponseURL, ephemeral(s.trouble("list the open incidents", err)))
 		return
 	}
-	var mine []workflows.Status
+	var mine []incident.Status
 	for i, inc := range open {
 		if i == maxListed {
 			break

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/rules"
@@ -208,8 +207,8 @@ func TestStatus(t *testing.T) {
 	room := h.incident()
 	h.temporal.mu.Lock()
 	st := h.temporal.running[incidentID]
-	st.Phase = workflows.PhaseDecide
-	st.Pending = []workflows.PendingStep{{Step: "decide", Role: "dpo", Description: "Decide the risk level", DueAt: h.now.Add(71 * time.Hour)}}
+	st.Phase = incident.PhaseDecide
+	st.Pending = []incident.PendingStep{{Step: "decide", Role: "dpo", Description: "Decide the risk level", DueAt: h.now.Add(71 * time.Hour)}}
 	h.temporal.running[incidentID] = st
 	h.temporal.mu.Unlock()
 
@@ -275,8 +274,8 @@ func TestApproveButton(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.UpdateApprove, ups[0].Name)
-	assert.Equal(t, workflows.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority"}, ups[0].Arg)
+	assert.Equal(t, incident.UpdateApprove, ups[0].Name)
+	assert.Equal(t, incident.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority"}, ups[0].Arg)
 
 	after := h.message(room.ID, m.TS)
 	assert.Empty(t, slackfake.Buttons(after.Blocks), "the button is replaced")
@@ -292,7 +291,7 @@ func TestLateApproveAsksForReasons(t *testing.T) {
 	due := h.now.Add(-2 * time.Hour)
 	h.temporal.mu.Lock()
 	st := h.temporal.running[incidentID]
-	st.Obligations = []workflows.ObligationStatus{{Obligation: rules.Obligation{ID: "gdpr-art33-authority", DueAt: due}, State: workflows.OblAwaitingApproval}}
+	st.Obligations = []incident.ObligationStatus{{Obligation: rules.Obligation{ID: "gdpr-art33-authority", DueAt: due}, State: incident.OblAwaitingApproval}}
 	h.temporal.running[incidentID] = st
 	h.temporal.mu.Unlock()
 	m := h.post(room, "approval-needed", "The gdpr-art33-authority report is drafted. Approve: breach approve "+incidentID+" --step report:gdpr-art33-authority --as <dpo>")
@@ -316,7 +315,7 @@ func TestLateApproveAsksForReasons(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority", Reasons: reasons}, ups[0].Arg)
+	assert.Equal(t, incident.ApproveRequest{By: actorOf(dpoID), Step: "report:gdpr-art33-authority", Reasons: reasons}, ups[0].Arg)
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Approved by <@"+dpoID+">")
 }
 
@@ -339,8 +338,8 @@ func TestIsolationAndCloseButtons(t *testing.T) {
 	for _, u := range h.temporal.Updates() {
 		args = append(args, u.Arg)
 	}
-	assert.ElementsMatch(t, []any{workflows.ApproveRequest{By: actorOf(icID), Step: "isolation:shop-db", Note: "confirmed in Slack"},
-		workflows.CloseRequest{By: actorOf(icID)}}, args)
+	assert.ElementsMatch(t, []any{incident.ApproveRequest{By: actorOf(icID), Step: "isolation:shop-db", Note: "confirmed in Slack"},
+		incident.CloseRequest{By: actorOf(icID)}}, args)
 	assert.Contains(t, unescaped(string(h.message(room.ID, iso.TS).Blocks)), "Confirmed by <@"+icID+">")
 	assert.Contains(t, unescaped(string(h.message(room.ID, closing.TS).Blocks)), "Closed by <@"+icID+">")
 	assert.Len(t, h.ephemeralsFor(dpoID), 1, "the DPO is not the commander")
@@ -375,8 +374,8 @@ func TestDecideModal(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.UpdateDecide, ups[0].Name)
-	assert.Equal(t, workflows.Decision{By: actorOf(dpoID), Risk: "high", NotifyAuthority: true, NotifySubjects: true,
+	assert.Equal(t, incident.UpdateDecide, ups[0].Name)
+	assert.Equal(t, incident.Decision{By: actorOf(dpoID), Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 		Reasoning: "Names and order histories were downloaded.", Advice: "Change your password."}, ups[0].Arg)
 	after := unescaped(string(h.message(room.ID, m.TS).Blocks))
 	assert.Contains(t, after, "Decided by <@"+dpoID+"> at ")
@@ -397,7 +396,7 @@ func TestFileModal(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.FileRequest{By: actorOf(dpoID), Obligation: "uk-gdpr-art33-ico", Reference: "ICO-12345"}, ups[0].Arg)
+	assert.Equal(t, incident.FileRequest{By: actorOf(dpoID), Obligation: "uk-gdpr-art33-ico", Reference: "ICO-12345"}, ups[0].Arg)
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Filed by <@"+dpoID+">")
 }
 
@@ -528,30 +527,30 @@ func TestDecisionsAreSignedByTheIngress(t *testing.T) {
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	r, ok := ups[0].Arg.(workflows.ApproveRequest)
+	r, ok := ups[0].Arg.(incident.ApproveRequest)
 	require.True(t, ok, "%T", ups[0].Arg)
 	require.NotNil(t, r.Signature, "the ingress must sign")
 	assert.Equal(t, incident.SlackIngress, r.Signature.Signer)
 	keys := incident.Keys{SlackIngress: incident.EncodePublicKey(key.Public().(ed25519.PublicKey))}
 	by, sig, unsigned := r.Signed()
-	require.NoError(t, keys.Verify(sig, by, incidentID, workflows.UpdateApprove, unsigned, time.Now(), false))
+	require.NoError(t, keys.Verify(sig, by, incidentID, incident.UpdateApprove, unsigned, time.Now(), false))
 	// Changed on the way, it no longer verifies.
 	r.Step = "report:other"
 	_, sig, unsigned = r.Signed()
-	require.Error(t, keys.Verify(sig, by, incidentID, workflows.UpdateApprove, unsigned, time.Now(), false))
+	require.Error(t, keys.Verify(sig, by, incidentID, incident.UpdateApprove, unsigned, time.Now(), false))
 }
 
 // Customer alerts that stopped show a button that retries them, as the commander.
 func TestRetryAlertsButton(t *testing.T) {
 	h := newHarness(t)
 	room := h.incident()
-	m := h.postMessage(room, activities.ChatMessage{Kind: "alerts-failed", Step: "retry-alerts", Text: "Customer alerts stopped: SendGrid refused the key."})
+	m := h.postMessage(room, incident.ChatMessage{Kind: "alerts-failed", Step: "retry-alerts", Text: "Customer alerts stopped: SendGrid refused the key."})
 	_, err := h.ic.Click(m, breachslack.ActionRetryAlerts)
 	require.NoError(t, err)
 	h.srv.Wait()
 	ups := h.temporal.Updates()
 	require.Len(t, ups, 1)
-	assert.Equal(t, workflows.UpdateRetry, ups[0].Name)
-	assert.Equal(t, workflows.RetryRequest{By: actorOf(icID), Alerts: true}, ups[0].Arg)
+	assert.Equal(t, incident.UpdateRetry, ups[0].Name)
+	assert.Equal(t, incident.RetryRequest{By: actorOf(icID), Alerts: true}, ups[0].Arg)
 	assert.Contains(t, unescaped(string(h.message(room.ID, m.TS).Blocks)), "Retried by <@"+icID+">")
 }

@@ -16,13 +16,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
 	"github.com/breachops/breach/internal/store"
-	"github.com/breachops/breach/workflows"
 )
 
 const (
@@ -51,21 +50,21 @@ type update struct {
 // fakeTemporal holds incidents in memory and validates roles as the workflow does.
 type fakeTemporal struct {
 	mu       sync.Mutex
-	declared []workflows.Declaration
+	declared []incident.Declaration
 	updates  []update
-	running  map[string]workflows.Status
+	running  map[string]incident.Status
 	reject   string
 	// openRoom, when set, opens an incident's room as the worker would, and returns its id.
-	openRoom func(d workflows.Declaration) string
+	openRoom func(d incident.Declaration) string
 	// fail, when set, is the error every call returns (Temporal unreachable).
 	fail error
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{running: map[string]workflows.Status{}}
+	return &fakeTemporal{running: map[string]incident.Status{}}
 }
 
-func (f *fakeTemporal) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+func (f *fakeTemporal) Declare(ctx context.Context, d incident.Declaration) (bool, error) {
 	f.mu.Lock()
 	if f.fail != nil {
 		f.mu.Unlock()
@@ -76,9 +75,9 @@ func (f *fakeTemporal) Declare(ctx context.Context, d workflows.Declaration) (bo
 		return true, nil
 	}
 	f.declared = append(f.declared, d)
-	f.running[d.IncidentID] = workflows.Status{
-		IncidentRecord: activities.IncidentRecord{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt},
-		Phase:          workflows.PhaseContain, Roles: d.Roles,
+	f.running[d.IncidentID] = incident.Status{
+		IncidentRecord: incident.IncidentRecord{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt},
+		Phase:          incident.PhaseContain, Roles: d.Roles,
 	}
 	open := f.openRoom
 	f.mu.Unlock()
@@ -107,29 +106,29 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 	}
 	var by, role string
 	switch a := arg.(type) {
-	case workflows.Decision:
-		by, role = a.By, workflows.RoleDPO
-	case workflows.ApproveRequest:
-		by, role = a.By, workflows.RoleDPO
-		if strings.HasPrefix(a.Step, workflows.StepIsolation) {
-			role = workflows.RoleCommander
+	case incident.Decision:
+		by, role = a.By, incident.RoleDPO
+	case incident.ApproveRequest:
+		by, role = a.By, incident.RoleDPO
+		if strings.HasPrefix(a.Step, incident.StepIsolation) {
+			role = incident.RoleCommander
 		}
-	case workflows.FileRequest:
-		by, role = a.By, workflows.RoleDPO
-	case workflows.CloseRequest:
-		by, role = a.By, workflows.RoleCommander
-	case workflows.RetryRequest:
-		by, role = a.By, workflows.RoleCommander
-	case workflows.ReplaceSubjectsRequest:
-		by, role = a.By, workflows.RoleCommander
-		if f.running[id].Roles.Has(workflows.RoleDPO, a.By) {
-			role = workflows.RoleDPO
+	case incident.FileRequest:
+		by, role = a.By, incident.RoleDPO
+	case incident.CloseRequest:
+		by, role = a.By, incident.RoleCommander
+	case incident.RetryRequest:
+		by, role = a.By, incident.RoleCommander
+	case incident.ReplaceSubjectsRequest:
+		by, role = a.By, incident.RoleCommander
+		if f.running[id].Roles.Has(incident.RoleDPO, a.By) {
+			role = incident.RoleDPO
 		}
 		if f.running[id].ScopeError == "" {
 			return "", &ingress.RejectedError{Reason: "the scope phase does not wait for a dataset"}
 		}
-	case workflows.AmendRequest:
-		by, role = a.By, workflows.RoleDPO
+	case incident.AmendRequest:
+		by, role = a.By, incident.RoleDPO
 		if f.running[id].Decision == nil {
 			return "", &ingress.RejectedError{Reason: "nothing to amend yet: the DPO has not decided"}
 		}
@@ -138,17 +137,17 @@ func (f *fakeTemporal) Update(ctx context.Context, id, name string, arg any) (st
 		return "", &ingress.RejectedError{Reason: fmt.Sprintf("%s does not hold the %s role for incident %s", by, role, id)}
 	}
 	f.updates = append(f.updates, update{id, name, arg})
-	if d, ok := arg.(workflows.Decision); ok {
+	if d, ok := arg.(incident.Decision); ok {
 		return "risk " + d.Risk, nil
 	}
 	return name + " done", nil
 }
 
-func (f *fakeTemporal) Status(ctx context.Context, id string) (workflows.Status, error) {
+func (f *fakeTemporal) Status(ctx context.Context, id string) (incident.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return workflows.Status{}, f.fail
+		return incident.Status{}, f.fail
 	}
 	st, ok := f.running[id]
 	if !ok {
@@ -176,10 +175,10 @@ func (f *fakeTemporal) Check(ctx context.Context) error {
 	return f.fail
 }
 
-func (f *fakeTemporal) Declared() []workflows.Declaration {
+func (f *fakeTemporal) Declared() []incident.Declaration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]workflows.Declaration(nil), f.declared...)
+	return append([]incident.Declaration(nil), f.declared...)
 }
 
 func (f *fakeTemporal) Updates() []update {
@@ -217,7 +216,7 @@ const storedDataset = "affected-march.csv"
 type options struct {
 	// roles are the configured roles (actors and user groups); empty: the DPO and the
 	// commander by name.
-	roles     workflows.Roles
+	roles     incident.Roles
 	declarers []string
 	systems   []string
 	// enterprise is the configured Enterprise Grid organisation, if any.
@@ -244,7 +243,7 @@ func newHarnessWith(t testing.TB, o options) *harness {
 		h.ws.Close()
 	})
 	if o.roles.DPO == nil && o.roles.Commander == nil {
-		o.roles = workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}
+		o.roles = incident.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}
 	}
 	if o.systems == nil {
 		o.systems = inventory
@@ -268,8 +267,8 @@ func newHarnessWith(t testing.TB, o options) *harness {
 		Datasets:      h.store,
 		Temporal:      h.temporal,
 		API:           breachslack.NewAPI(botToken, h.ws.APIURL(), nil),
-		Defaults: func(d *workflows.Declaration) {
-			d.Roles = workflows.Roles{DPO: slices.Clone(o.roles.DPO), Commander: slices.Clone(o.roles.Commander)}
+		Defaults: func(d *incident.Declaration) {
+			d.Roles = incident.Roles{DPO: slices.Clone(o.roles.DPO), Commander: slices.Clone(o.roles.Commander)}
 			d.Organisation.Timezone = "Europe/Berlin"
 		},
 		Declarers: o.declarers,
@@ -301,8 +300,8 @@ func newHarnessWith(t testing.TB, o options) *harness {
 		DPO: o.roles.DPO, Commanders: o.roles.Commander, Teams: []string{team}})
 	require.NoError(t, err)
 	// The worker opens the room of each incident declared; its id is in the incident's record.
-	h.temporal.openRoom = func(d workflows.Declaration) string {
-		room, err := h.chat.OpenRoom(context.Background(), activities.RoomRequest{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy})
+	h.temporal.openRoom = func(d incident.Declaration) string {
+		room, err := h.chat.OpenRoom(context.Background(), incident.RoomRequest{IncidentID: d.IncidentID, Title: d.Title, DeclaredBy: d.DeclaredBy})
 		if err != nil {
 			t.Errorf("open the room of %s: %v", d.IncidentID, err)
 		}
@@ -340,11 +339,11 @@ func (l *logBuffer) String() string {
 
 // incident declares an incident in the fake Temporal and opens its channel through the Slack
 // adapter, as the worker would.
-func (h *harness) incident() activities.Room {
+func (h *harness) incident() incident.Room {
 	h.t.Helper()
-	_, err := h.temporal.Declare(context.Background(), workflows.Declaration{IncidentID: incidentID, Title: "Customer DB exposed",
+	_, err := h.temporal.Declare(context.Background(), incident.Declaration{IncidentID: incidentID, Title: "Customer DB exposed",
 		DeclaredBy: actorOf(icID), AwareAt: h.now.Add(-time.Hour),
-		Roles: workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}})
+		Roles: incident.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(icID)}}})
 	require.NoError(h.t, err)
 	h.temporal.mu.Lock()
 	h.temporal.declared = nil
@@ -352,19 +351,19 @@ func (h *harness) incident() activities.Room {
 	h.temporal.mu.Unlock()
 	ch, ok := h.ws.Channel(st.Room)
 	require.True(h.t, ok, "the incident's room %q", st.Room)
-	return activities.Room{ID: ch.ID, Name: "#" + ch.Name}
+	return incident.Room{ID: ch.ID, Name: "#" + ch.Name}
 }
 
 // post posts a workflow message to the incident room and returns it as Slack shows it.
-func (h *harness) post(room activities.Room, kind, text string) slackfake.Message {
+func (h *harness) post(room incident.Room, kind, text string) slackfake.Message {
 	h.t.Helper()
-	require.NoError(h.t, h.chat.Post(context.Background(), activities.ChatMessage{IncidentID: incidentID, Kind: kind, Text: text}))
+	require.NoError(h.t, h.chat.Post(context.Background(), incident.ChatMessage{IncidentID: incidentID, Kind: kind, Text: text}))
 	msgs := h.ws.Messages(room.ID)
 	return msgs[len(msgs)-1]
 }
 
 // postMessage posts a workflow message with its structured fields and returns it as Slack shows it.
-func (h *harness) postMessage(room activities.Room, m activities.ChatMessage) slackfake.Message {
+func (h *harness) postMessage(room incident.Room, m incident.ChatMessage) slackfake.Message {
 	h.t.Helper()
 	m.IncidentID = incidentID
 	require.NoError(h.t, h.chat.Post(context.Background(), m))

@@ -12,7 +12,6 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	breachslack "github.com/breachops/breach/internal/slack"
@@ -97,9 +96,9 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 	if ok {
 		switch a.ActionID {
 		case breachslack.ActionApproveReport:
-			ok = strings.HasPrefix(step, workflows.StepReport)
+			ok = strings.HasPrefix(step, incident.StepReport)
 		case breachslack.ActionConfirmIsolation:
-			ok = strings.HasPrefix(step, workflows.StepIsolation)
+			ok = strings.HasPrefix(step, incident.StepIsolation)
 		case breachslack.ActionFileReport:
 			ok = strings.HasPrefix(step, incident.StepFile)
 		case breachslack.ActionRetryAlerts:
@@ -134,32 +133,32 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 		s.later("approve", func(ctx context.Context) {
 			// A report past its deadline needs the reasons for the delay: ask for them in a form
 			// while the click's trigger is still valid (Slack allows 3 seconds).
-			if due, late := s.lateReport(ctx, incidentID, strings.TrimPrefix(step, workflows.StepReport)); late {
+			if due, late := s.lateReport(ctx, incidentID, strings.TrimPrefix(step, incident.StepReport)); late {
 				m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
 				if raw, err := json.Marshal(at.blocks); err == nil {
 					m.Blocks = raw
 				}
-				view := breachslack.ApproveLateModal(m.encode(), incidentID, strings.TrimPrefix(step, workflows.StepReport), due)
+				view := breachslack.ApproveLateModal(m.encode(), incidentID, strings.TrimPrefix(step, incident.StepReport), due)
 				if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
 					s.cfg.Logger.Warn("slack views.open failed", "error", err)
 					s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI with --reasons.")
 				}
 				return
 			}
-			s.act(ctx, at, incidentID, workflows.UpdateApprove, workflows.ApproveRequest{By: at.actor, Step: step}, "Approved")
+			s.act(ctx, at, incidentID, incident.UpdateApprove, incident.ApproveRequest{By: at.actor, Step: step}, "Approved")
 		})
 	case breachslack.ActionConfirmIsolation:
 		s.later("confirm isolation", func(ctx context.Context) {
-			s.act(ctx, at, incidentID, workflows.UpdateApprove,
-				workflows.ApproveRequest{By: at.actor, Step: step, Note: "confirmed in Slack"}, "Confirmed")
+			s.act(ctx, at, incidentID, incident.UpdateApprove,
+				incident.ApproveRequest{By: at.actor, Step: step, Note: "confirmed in Slack"}, "Confirmed")
 		})
 	case breachslack.ActionClose:
 		s.later("close", func(ctx context.Context) {
-			s.act(ctx, at, incidentID, workflows.UpdateClose, workflows.CloseRequest{By: at.actor}, "Closed")
+			s.act(ctx, at, incidentID, incident.UpdateClose, incident.CloseRequest{By: at.actor}, "Closed")
 		})
 	case breachslack.ActionRetryAlerts:
 		s.later("retry alerts", func(ctx context.Context) {
-			s.act(ctx, at, incidentID, workflows.UpdateRetry, workflows.RetryRequest{By: at.actor, Alerts: true}, "Retried")
+			s.act(ctx, at, incidentID, incident.UpdateRetry, incident.RetryRequest{By: at.actor, Alerts: true}, "Retried")
 		})
 	}
 }
@@ -192,13 +191,13 @@ func (s *Server) forward(ctx context.Context, at where, incident, update string,
 
 // act sends an Update as the clicking user. Accepted: the message's buttons become "Approved by
 // @user at time". Refused: the validator's reason, to the clicker only.
-func (s *Server) act(ctx context.Context, at where, incident, update string, arg any, verb string) {
-	out, ok := s.forward(ctx, at, incident, update, arg, "")
+func (s *Server) act(ctx context.Context, at where, incidentID, update string, arg any, verb string) {
+	out, ok := s.forward(ctx, at, incidentID, update, arg, "")
 	if !ok {
 		return
 	}
 	detail := ""
-	if update == workflows.UpdateDecide {
+	if update == incident.UpdateDecide {
 		detail = out
 	}
 	outcome := breachslack.Outcome(verb, at.user, s.now(), detail)
@@ -277,13 +276,13 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		s.later("decide", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateDecide, d, "Decided") })
+		s.later("decide", func(ctx context.Context) { s.act(ctx, at, m.Incident, incident.UpdateDecide, d, "Decided") })
 	case breachslack.ViewApproveLate:
 		reasons := text(cb.View.State, breachslack.InputReasons)
 		if reasons == "" {
 			return slackgo.NewErrorsViewSubmissionResponse(map[string]string{breachslack.InputReasons: "The reasons for the delay are required for a late report."})
 		}
-		if !breachslack.IsIncidentID(m.Incident) || !strings.HasPrefix(m.Step, workflows.StepReport) {
+		if !breachslack.IsIncidentID(m.Incident) || !strings.HasPrefix(m.Step, incident.StepReport) {
 			s.later("bad modal", func(ctx context.Context) {
 				s.tell(ctx, at.channel, at.user, at.responseURL, "This form does not name an incident and a report; nothing was changed.")
 			})
@@ -292,8 +291,8 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		r := workflows.ApproveRequest{By: who, Step: m.Step, Reasons: reasons}
-		s.later("approve late", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateApprove, r, "Approved") })
+		r := incident.ApproveRequest{By: who, Step: m.Step, Reasons: reasons}
+		s.later("approve late", func(ctx context.Context) { s.act(ctx, at, m.Incident, incident.UpdateApprove, r, "Approved") })
 	case breachslack.ViewFile:
 		ref := text(cb.View.State, breachslack.InputReference)
 		if ref == "" {
@@ -308,9 +307,9 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 		if !s.replays.first(now, "view:"+cb.View.ID) {
 			return nil
 		}
-		r := workflows.FileRequest{By: who, Obligation: strings.TrimPrefix(m.Step, "file:"), Reference: ref,
+		r := incident.FileRequest{By: who, Obligation: strings.TrimPrefix(m.Step, "file:"), Reference: ref,
 			Reasons: text(cb.View.State, breachslack.InputReasons)}
-		s.later("file", func(ctx context.Context) { s.act(ctx, at, m.Incident, workflows.UpdateFile, r, "Filed") })
+		s.later("file", func(ctx context.Context) { s.act(ctx, at, m.Incident, incident.UpdateFile, r, "Filed") })
 	}
 	return nil
 }
@@ -319,7 +318,7 @@ func (s *Server) viewSubmission(cb slackgo.InteractionCallback, now time.Time) a
 // systems chosen from the inventory's menu and the addresses typed are its systems; adHoc are
 // those not in the inventory, which only a commander may have isolated (checked in declare,
 // which may have to read the commanders' user groups from Slack).
-func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta, now time.Time) (d workflows.Declaration, adHoc []string, errs map[string]string) {
+func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta, now time.Time) (d incident.Declaration, adHoc []string, errs map[string]string) {
 	st := cb.View.State
 	errs = map[string]string{}
 	title := text(st, breachslack.InputTitle)
@@ -388,7 +387,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		}
 	}
 	if len(errs) > 0 {
-		return workflows.Declaration{}, nil, errs
+		return incident.Declaration{}, nil, errs
 	}
 	desc := ""
 	if sev := severity.SelectedOption.Value; sev != "" {
@@ -398,7 +397,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		desc = strings.TrimSpace(desc + " " + what)
 	}
 	key := "slack:" + cb.View.ID
-	d = workflows.Declaration{
+	d = incident.Declaration{
 		IncidentID: IncidentID(aware, key), Title: title, Description: desc, Systems: systems,
 		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
 		Subjects: datasetRef(subjects), Key: key,
@@ -428,7 +427,7 @@ type roleFailure struct {
 
 // expandRoles replaces the user groups among the incident's roles by their members, and says
 // which groups could not be read: the incident goes on with the roles that could.
-func (s *Server) expandRoles(ctx context.Context, d *workflows.Declaration) []roleFailure {
+func (s *Server) expandRoles(ctx context.Context, d *incident.Declaration) []roleFailure {
 	var out []roleFailure
 	for _, r := range []struct {
 		name string
@@ -455,13 +454,13 @@ func incomplete(incidentID string, failed []roleFailure) string {
 		incidentID, strings.Join(parts, ", "))
 }
 
-func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration, adHoc []string) {
+func (s *Server) declare(ctx context.Context, at where, d incident.Declaration, adHoc []string) {
 	if why := s.mayDeclare(ctx, at.actor); why != "" {
 		s.tell(ctx, at.channel, at.user, at.responseURL, why)
 		return
 	}
 	failed := s.expandRoles(ctx, &d)
-	if len(adHoc) > 0 && !d.Roles.Has(workflows.RoleCommander, at.actor) {
+	if len(adHoc) > 0 && !d.Roles.Has(incident.RoleCommander, at.actor) {
 		why := fmt.Sprintf(":no_entry: Not declared, nothing was isolated: only an incident commander (roles.commander) may isolate an address that is not in the inventory (%s). "+
 			"Choose the affected systems from the inventory, or ask an incident commander to declare it.", breachslack.Escape(strings.Join(adHoc, ", ")))
 		for _, f := range failed {
@@ -505,7 +504,7 @@ func (s *Server) declare(ctx context.Context, at where, d workflows.Declaration,
 // cliDeclare is the CLI command that declares d as it was submitted in Slack. With the form's
 // key and awareness day it names the same incident ID, so running it after a start that did go
 // through finds that incident rather than declaring a second one.
-func cliDeclare(d workflows.Declaration) string {
+func cliDeclare(d incident.Declaration) string {
 	args := []string{"breach", "declare", "--title", shellQuote(d.Title)}
 	for _, sys := range d.Systems {
 		args = append(args, "--system", shellQuote(sys))
@@ -536,7 +535,7 @@ func shellQuote(s string) string {
 
 // warnRoom tells the incident's commanders, in its channel once the workflow has opened it,
 // which user groups of its roles could not be read.
-func (s *Server) warnRoom(ctx context.Context, d workflows.Declaration, failed []roleFailure) {
+func (s *Server) warnRoom(ctx context.Context, d incident.Declaration, failed []roleFailure) {
 	var room string
 	for room == "" {
 		if st, err := s.cfg.Temporal.Status(ctx, d.IncidentID); err == nil {
@@ -571,11 +570,11 @@ func (s *Server) warnRoom(ctx context.Context, d workflows.Declaration, failed [
 }
 
 // decision reads the DPO's modal, or says which fields are wrong.
-func decision(cb slackgo.InteractionCallback, who string) (workflows.Decision, map[string]string) {
+func decision(cb slackgo.InteractionCallback, who string) (incident.Decision, map[string]string) {
 	st := cb.View.State
 	errs := map[string]string{}
 	risk, _ := stateValue(st, breachslack.InputRisk)
-	d := workflows.Decision{By: who, Risk: risk.SelectedOption.Value,
+	d := incident.Decision{By: who, Risk: risk.SelectedOption.Value,
 		Reasoning: text(st, breachslack.InputReasoning), Consequences: text(st, breachslack.InputConsequen),
 		Measures: text(st, breachslack.InputMeasures), Advice: text(st, breachslack.InputAdvice)}
 	switch d.Risk {
@@ -619,11 +618,11 @@ func (s *Server) lateReport(ctx context.Context, incident, obligation string) (t
 }
 
 // datasetRef is the store's reference for a dataset name; none when no name was given.
-func datasetRef(name string) activities.DatasetRef {
+func datasetRef(name string) incident.DatasetRef {
 	if name == "" {
-		return activities.DatasetRef{}
+		return incident.DatasetRef{}
 	}
-	return activities.DatasetRef{URI: datasets.Ref(name)}
+	return incident.DatasetRef{URI: datasets.Ref(name)}
 }
 
 // sign vouches for the Slack user in a request with the ingress's key: the incident takes
@@ -634,19 +633,19 @@ func (s *Server) sign(incidentID, update string, arg any) (any, error) {
 	}
 	at := s.now()
 	switch r := arg.(type) {
-	case workflows.Decision:
+	case incident.Decision:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.ApproveRequest:
+	case incident.ApproveRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.FileRequest:
+	case incident.FileRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.CloseRequest:
+	case incident.CloseRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.RetryRequest:
+	case incident.RetryRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.ReplaceSubjectsRequest:
+	case incident.ReplaceSubjectsRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
-	case workflows.AmendRequest:
+	case incident.AmendRequest:
 		return signAs(s.cfg.Signer, incidentID, update, r, at)
 	}
 	return nil, fmt.Errorf("no signature for a %T", arg)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/breachops/breach/workflows"
+	"github.com/breachops/breach/incident"
 )
 
 // How readiness is checked: each check waits at most readyTimeout for Temporal, and its answer
@@ -108,7 +108,7 @@ func (g gated) after(err error) {
 	}
 }
 
-func (g gated) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+func (g gated) Declare(ctx context.Context, d incident.Declaration) (bool, error) {
 	if err := g.pass(ctx); err != nil {
 		return false, err
 	}
@@ -126,9 +126,9 @@ func (g gated) Update(ctx context.Context, incidentID, name string, arg any) (st
 	return out, err
 }
 
-func (g gated) Status(ctx context.Context, incidentID string) (workflows.Status, error) {
+func (g gated) Status(ctx context.Context, incidentID string) (incident.Status, error) {
 	if err := g.pass(ctx); err != nil {
-		return workflows.Status{}, err
+		return incident.Status{}, err
 	}
 	st, err := g.t.Status(ctx, incidentID)
 	g.after(err)

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
-	"github.com/breachops/breach/workflows"
 )
 
 // unreachable is what a person is told while Temporal is away.
@@ -43,7 +43,7 @@ func (o *outage) away(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (o *outage) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+func (o *outage) Declare(ctx context.Context, d incident.Declaration) (bool, error) {
 	if err := o.away(ctx); err != nil {
 		return false, err
 	}
@@ -57,9 +57,9 @@ func (o *outage) Update(ctx context.Context, id, name string, arg any) (string, 
 	return o.fakeTemporal.Update(ctx, id, name, arg)
 }
 
-func (o *outage) Status(ctx context.Context, id string) (workflows.Status, error) {
+func (o *outage) Status(ctx context.Context, id string) (incident.Status, error) {
 	if err := o.away(ctx); err != nil {
-		return workflows.Status{}, err
+		return incident.Status{}, err
 	}
 	return o.fakeTemporal.Status(ctx, id)
 }

@@ -27,8 +27,8 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // MaxBody is the largest request body accepted; larger ones are refused with 413.
@@ -78,7 +78,7 @@ type Config struct {
 	HTTPClient *http.Client
 	// Defaults fills a declaration from the configuration: roles (actors; user groups are
 	// expanded by the ingress), routes, organisation.
-	Defaults func(d *workflows.Declaration)
+	Defaults func(d *incident.Declaration)
 	// Declarers may declare from Slack (config roles.declarers): actors and user groups of the
 	// served workspaces. Empty: every member of them.
 	Declarers []string
@@ -136,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.HTTPClient = hc
 	if cfg.Defaults == nil {
-		cfg.Defaults = func(*workflows.Declaration) {}
+		cfg.Defaults = func(*incident.Declaration) {}
 	}
 	if cfg.WorkTimeout == 0 {
 		cfg.WorkTimeout = 30 * time.Second

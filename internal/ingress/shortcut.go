@@ -14,10 +14,9 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // nothingStored ends every refusal of a shared dataset.
@@ -70,7 +69,7 @@ func (s *Server) useSharedDataset(ctx context.Context, at where, files []slackgo
 	case !holdsRole(st.Roles, at.actor):
 		refuse(fmt.Sprintf(":no_entry: Only an incident commander or the DPO of %s may give its dataset, and you hold neither role.", st.IncidentID))
 		return
-	case !st.ClosedAt.IsZero() || st.Phase == workflows.PhaseClosed:
+	case !st.ClosedAt.IsZero() || st.Phase == incident.PhaseClosed:
 		refuse(st.IncidentID + " is closed: a dataset changes nothing there any more.")
 		return
 	}
@@ -96,16 +95,16 @@ func (s *Server) useSharedDataset(ctx context.Context, at where, files []slackgo
 	}
 	s.cfg.Logger.Info("slack shared file stored as a dataset", "incident", st.IncidentID, "file", f.ID, "dataset", info.Name, "bytes", info.Size, "by", at.actor)
 	stored := fmt.Sprintf("%s is stored as the dataset `%s` (%s).", shown, info.Name, breachslack.ByteSize(info.Size))
-	ref := activities.DatasetRef{URI: info.Ref}
+	ref := incident.DatasetRef{URI: info.Ref}
 	switch {
-	case st.ScopeError != "" && pending(st, workflows.UpdateReplaceSubjects):
-		if _, ok := s.forward(ctx, at, st.IncidentID, workflows.UpdateReplaceSubjects,
-			workflows.ReplaceSubjectsRequest{By: at.actor, Subjects: ref}, stored+" "); ok {
+	case st.ScopeError != "" && pending(st, incident.UpdateReplaceSubjects):
+		if _, ok := s.forward(ctx, at, st.IncidentID, incident.UpdateReplaceSubjects,
+			incident.ReplaceSubjectsRequest{By: at.actor, Subjects: ref}, stored+" "); ok {
 			say(":white_check_mark: " + stored + " The scope of " + st.IncidentID + " is assessed again with it.")
 		}
-	case st.Decision != nil && st.Roles.Has(workflows.RoleDPO, at.actor):
-		amend := workflows.AmendRequest{By: at.actor, Subjects: &ref, Note: "Dataset " + truncateRunes(f.Name, 80) + " shared in Slack."}
-		if _, ok := s.forward(ctx, at, st.IncidentID, workflows.UpdateAmend, amend, stored+" "); ok {
+	case st.Decision != nil && st.Roles.Has(incident.RoleDPO, at.actor):
+		amend := incident.AmendRequest{By: at.actor, Subjects: &ref, Note: "Dataset " + truncateRunes(f.Name, 80) + " shared in Slack."}
+		if _, ok := s.forward(ctx, at, st.IncidentID, incident.UpdateAmend, amend, stored+" "); ok {
 			say(":white_check_mark: " + stored + " The DPO's decision of " + st.IncidentID + " is amended with it: its obligations are re-evaluated.")
 		}
 	case st.Decision != nil:
@@ -118,7 +117,7 @@ func (s *Server) useSharedDataset(ctx context.Context, at where, files []slackgo
 }
 
 // pending reports whether the incident waits for step.
-func pending(st workflows.Status, step string) bool {
+func pending(st incident.Status, step string) bool {
 	for _, p := range st.Pending {
 		if p.Step == step {
 			return true
@@ -130,23 +129,23 @@ func pending(st workflows.Status, step string) bool {
 // roomIncident finds the running incident whose recorded room is channelID: the one the
 // channel's purpose names, when its record confirms it, else any open incident whose room it
 // is (the newest maxListed looked at). A purpose alone proves nothing: anyone may write one.
-func (s *Server) roomIncident(ctx context.Context, channelID string) (workflows.Status, bool, error) {
+func (s *Server) roomIncident(ctx context.Context, channelID string) (incident.Status, bool, error) {
 	if channelID == "" {
-		return workflows.Status{}, false, nil
+		return incident.Status{}, false, nil
 	}
 	if hint := s.channelIncident(ctx, channelID); hint != "" {
 		st, err := s.cfg.Temporal.Status(ctx, hint)
 		switch {
 		case errors.Is(err, ErrNoIncident):
 		case err != nil:
-			return workflows.Status{}, false, err
+			return incident.Status{}, false, err
 		case st.Room == channelID:
 			return st, true, nil
 		}
 	}
 	open, err := s.cfg.Temporal.Open(ctx)
 	if err != nil {
-		return workflows.Status{}, false, err
+		return incident.Status{}, false, err
 	}
 	for i, inc := range open {
 		if i == maxListed {
@@ -161,7 +160,7 @@ func (s *Server) roomIncident(ctx context.Context, channelID string) (workflows.
 			return st, true, nil
 		}
 	}
-	return workflows.Status{}, false, nil
+	return incident.Status{}, false, nil
 }
 
 // sharedCSV picks the one CSV a message shares, or says why there is none to take; a file

@@ -18,13 +18,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
-	"github.com/breachops/breach/workflows"
 )
 
 // subjectsCSV is a corrected export of the people affected, made up; personMarker is in it and
@@ -36,7 +34,7 @@ const (
 )
 
 // setStatus changes the incident's state as the workflow would.
-func (h *harness) setStatus(change func(st *workflows.Status)) {
+func (h *harness) setStatus(change func(st *incident.Status)) {
 	h.temporal.mu.Lock()
 	defer h.temporal.mu.Unlock()
 	st := h.temporal.running[incidentID]
@@ -45,16 +43,16 @@ func (h *harness) setStatus(change func(st *workflows.Status)) {
 }
 
 // scopeWaits is an incident whose dataset failed: the scope phase waits for another.
-func scopeWaits(st *workflows.Status) {
-	st.Phase = workflows.PhaseAssess
+func scopeWaits(st *incident.Status) {
+	st.Phase = incident.PhaseAssess
 	st.ScopeError = "the dataset has no column country (line 1); add it"
-	st.Pending = []workflows.PendingStep{{Step: workflows.UpdateReplaceSubjects, Role: workflows.RoleCommander, Description: "Provide a corrected subjects dataset"}}
+	st.Pending = []incident.PendingStep{{Step: incident.UpdateReplaceSubjects, Role: incident.RoleCommander, Description: "Provide a corrected subjects dataset"}}
 }
 
 // decided is an incident the DPO has decided.
-func decided(st *workflows.Status) {
-	st.Phase = workflows.PhaseNotify
-	st.Decision = &workflows.Decision{By: actorOf(dpoID), Risk: "high", Reasoning: "Order histories were downloaded."}
+func decided(st *incident.Status) {
+	st.Phase = incident.PhaseNotify
+	st.Decision = &incident.Decision{By: actorOf(dpoID), Risk: "high", Reasoning: "Order histories were downloaded."}
 }
 
 // storedNames lists the datasets of the store.
@@ -108,20 +106,20 @@ func TestSharedCSVBecomesTheDataset(t *testing.T) {
 	want := datasets.DerivedName(sharedName, hex.EncodeToString(sum[:]))
 	tests := []struct {
 		name   string
-		state  func(st *workflows.Status)
+		state  func(st *incident.Status)
 		who    string
 		update string // "" when none is sent
 		said   []string
 	}{
-		{name: "a commander, the scope waiting for a dataset", state: scopeWaits, who: icID, update: workflows.UpdateReplaceSubjects,
+		{name: "a commander, the scope waiting for a dataset", state: scopeWaits, who: icID, update: incident.UpdateReplaceSubjects,
 			said: []string{"is stored as the dataset `" + want + "`", "The scope of " + incidentID + " is assessed again"}},
-		{name: "the DPO, the scope waiting for a dataset", state: scopeWaits, who: dpoID, update: workflows.UpdateReplaceSubjects,
+		{name: "the DPO, the scope waiting for a dataset", state: scopeWaits, who: dpoID, update: incident.UpdateReplaceSubjects,
 			said: []string{"assessed again"}},
-		{name: "the DPO, after the decision", state: decided, who: dpoID, update: workflows.UpdateAmend,
+		{name: "the DPO, after the decision", state: decided, who: dpoID, update: incident.UpdateAmend,
 			said: []string{"is stored as the dataset", "decision of " + incidentID + " is amended"}},
 		{name: "a commander, after the decision", state: decided, who: icID,
 			said: []string{"is stored as the dataset", "only the DPO can amend", "breach amend " + incidentID + " --dataset " + want}},
-		{name: "nothing waits for a dataset", state: func(*workflows.Status) {}, who: icID,
+		{name: "nothing waits for a dataset", state: func(*incident.Status) {}, who: icID,
 			said: []string{"is stored as the dataset", "is not waiting for a dataset now", "breach subjects " + incidentID + " --dataset " + want}},
 	}
 	for _, tt := range tests {
@@ -159,15 +157,15 @@ func TestSharedCSVBecomesTheDataset(t *testing.T) {
 			}
 			require.Len(t, ups, 1)
 			assert.Equal(t, tt.update, ups[0].Name)
-			ref := activities.DatasetRef{URI: datasets.Ref(want)}
+			ref := incident.DatasetRef{URI: datasets.Ref(want)}
 			var sig *incident.Signature
 			var by string
 			var unsigned any
 			switch r := ups[0].Arg.(type) {
-			case workflows.ReplaceSubjectsRequest:
+			case incident.ReplaceSubjectsRequest:
 				assert.Equal(t, ref, r.Subjects)
 				by, sig, unsigned = r.Signed()
-			case workflows.AmendRequest:
+			case incident.AmendRequest:
 				require.NotNil(t, r.Subjects)
 				assert.Equal(t, ref, *r.Subjects)
 				by, sig, unsigned = r.Signed()
@@ -190,13 +188,13 @@ func TestSharedCSVRefused(t *testing.T) {
 	tests := []struct {
 		name string
 		// who runs the shortcut: a commander unless set
-		who func(h *harness, room activities.Room) *slackfake.Person
+		who func(h *harness, room incident.Room) *slackfake.Person
 		// channel is where the file is shared: the incident's room unless set
-		channel    func(h *harness, room activities.Room, p *slackfake.Person) string
+		channel    func(h *harness, room incident.Room, p *slackfake.Person) string
 		file       string // the shared file's name, sharedName unless set
 		content    string // subjectsCSV unless set
 		datasetMax int64
-		state      func(st *workflows.Status)
+		state      func(st *incident.Status)
 		configure  func(c *ingress.Config)
 		faults     func(method string, call int) *slackfake.Fault
 		payload    func(p map[string]any)
@@ -204,14 +202,14 @@ func TestSharedCSVRefused(t *testing.T) {
 		downloads  int
 	}{
 		{name: "a member of the channel without a role",
-			who: func(h *harness, room activities.Room) *slackfake.Person {
+			who: func(h *harness, room incident.Room) *slackfake.Person {
 				p := h.person("UMEMBER01", "carl")
 				require.NoError(h.t, h.ws.Join(room.ID, p.ID))
 				return p
 			},
 			said: []string{"Only an incident commander or the DPO of " + incidentID + " may give its dataset"}},
 		{name: "a commander, in a channel whose purpose names the incident",
-			channel: func(h *harness, room activities.Room, p *slackfake.Person) string {
+			channel: func(h *harness, room incident.Room, p *slackfake.Person) string {
 				ch := h.ws.AddChannel("general-chat", false)
 				require.NoError(h.t, h.ws.Join(ch.ID, p.ID))
 				require.NoError(h.t, h.ws.Join(ch.ID, slackfake.BotUserID))
@@ -254,7 +252,7 @@ func TestSharedCSVRefused(t *testing.T) {
 			}
 			return nil
 		}, said: []string{"Slack did not hand over `" + sharedName + "` (HTTP 500); try again"}, downloads: 3},
-		{name: "a closed incident", state: func(st *workflows.Status) { st.Phase, st.ClosedAt = workflows.PhaseClosed, time.Now() },
+		{name: "a closed incident", state: func(st *incident.Status) { st.Phase, st.ClosedAt = incident.PhaseClosed, time.Now() },
 			said: []string{incidentID + " is closed"}},
 		{name: "no dataset store", configure: func(c *ingress.Config) { c.Datasets = nil },
 			said: []string{"has no dataset store"}},

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // StatusText is an incident's status for one reader: phase, containment, deadlines with the
 // time left, and what is pending.
-func StatusText(st workflows.Status, now time.Time) string {
+func StatusText(st incident.Status, now time.Time) string {
 	var b strings.Builder
 	drill := ""
 	if st.Drill {
@@ -30,13 +30,13 @@ func StatusText(st workflows.Status, now time.Time) string {
 	if d := st.Decision; d != nil {
 		fmt.Fprintf(&b, "\n*DPO decision:* risk %s by %s", breachslack.Escape(d.Risk), breachslack.Mention(d.By))
 	}
-	obs := append([]workflows.ObligationStatus{}, st.Obligations...)
+	obs := append([]incident.ObligationStatus{}, st.Obligations...)
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 	if len(obs) > 0 {
 		b.WriteString("\n*Deadlines:*")
 		for _, o := range obs {
 			left := "*" + breachslack.Left(o.DueAt, now) + "*"
-			if o.State == workflows.OblFiled {
+			if o.State == incident.OblFiled {
 				left = "done " + fmtUTC(o.SubmittedAt)
 				if o.Late {
 					left += " (late)"
@@ -49,7 +49,7 @@ func StatusText(st workflows.Status, now time.Time) string {
 		due := st.AwareAt.Add(72 * time.Hour)
 		fmt.Fprintf(&b, "\n*Deadline if notifiable:* GDPR Art. 33, %s, *%s*", fmtUTC(due), breachslack.Left(due, now))
 	}
-	if a := st.Alerts; a.State != "" && a.State != workflows.AlertsNotRequired {
+	if a := st.Alerts; a.State != "" && a.State != incident.AlertsNotRequired {
 		fmt.Fprintf(&b, "\n*Customer alerts:* %s, %d/%d sent", a.State, a.Sent, a.Total)
 	}
 	if len(st.Pending) > 0 {
@@ -68,12 +68,12 @@ func StatusText(st workflows.Status, now time.Time) string {
 }
 
 // OneLine is an incident in a list: ID, title, phase and the nearest open deadline.
-func OneLine(st workflows.Status, now time.Time) string {
+func OneLine(st incident.Status, now time.Time) string {
 	line := fmt.Sprintf("*%s*: %s · %s", st.IncidentID, breachslack.Escape(st.Title), breachslack.PhaseLabel(st.Phase))
-	var next *workflows.ObligationStatus
+	var next *incident.ObligationStatus
 	for i := range st.Obligations {
 		o := &st.Obligations[i]
-		if o.State != workflows.OblFiled && (next == nil || o.DueAt.Before(next.DueAt)) {
+		if o.State != incident.OblFiled && (next == nil || o.DueAt.Before(next.DueAt)) {
 			next = o
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/declare"
-	"github.com/breachops/breach/workflows"
 )
 
 // Temporal is what the ingress needs from the workflow engine. The handlers see only this, so
@@ -23,12 +23,12 @@ import (
 type Temporal interface {
 	// Declare starts the incident workflow; existing is true when an incident with the same ID
 	// was already started (a repeated submission).
-	Declare(ctx context.Context, d workflows.Declaration) (existing bool, err error)
+	Declare(ctx context.Context, d incident.Declaration) (existing bool, err error)
 	// Update sends a validated Update and waits for its answer. A validator's refusal is a
 	// *RejectedError; an incident that does not exist (or no longer runs) is ErrNoIncident.
 	Update(ctx context.Context, incidentID, name string, arg any) (string, error)
 	// Status queries an incident.
-	Status(ctx context.Context, incidentID string) (workflows.Status, error)
+	Status(ctx context.Context, incidentID string) (incident.Status, error)
 	// Open lists the running incidents, newest first.
 	Open(ctx context.Context) ([]OpenIncident, error)
 	// Check reports whether Temporal answers (nil when it does), cheaply: /readyz asks it, and
@@ -63,7 +63,7 @@ type temporalClient struct {
 	dc converter.DataConverter
 }
 
-func (t temporalClient) Declare(ctx context.Context, d workflows.Declaration) (bool, error) {
+func (t temporalClient) Declare(ctx context.Context, d incident.Declaration) (bool, error) {
 	res, err := declare.Start(ctx, t.c, d, declare.Options{Converter: t.dc})
 	if err != nil {
 		return false, err
@@ -80,7 +80,7 @@ func (t temporalClient) Check(ctx context.Context) error {
 
 func (t temporalClient) Update(ctx context.Context, incidentID, name string, arg any) (string, error) {
 	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.IncidentWorkflowID(incidentID),
+		WorkflowID:   incident.IncidentWorkflowID(incidentID),
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -122,9 +122,9 @@ func cleanReason(msg string) string {
 	return msg
 }
 
-func (t temporalClient) Status(ctx context.Context, incidentID string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := t.c.QueryWorkflow(ctx, workflows.IncidentWorkflowID(incidentID), "", workflows.QueryStatus)
+func (t temporalClient) Status(ctx context.Context, incidentID string) (incident.Status, error) {
+	var st incident.Status
+	v, err := t.c.QueryWorkflow(ctx, incident.IncidentWorkflowID(incidentID), "", incident.QueryStatus)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return st, ErrNoIncident

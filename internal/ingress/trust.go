@@ -13,7 +13,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // origin is where Slack says a request comes from: the workspace, the Enterprise Grid
@@ -197,6 +196,6 @@ func isSlackError(err error) bool {
 func actor(o origin, user string) string { return incident.SlackActor(o.team, user) }
 
 // holdsRole reports whether actor holds the DPO or commander role of an incident.
-func holdsRole(r workflows.Roles, actor string) bool {
-	return r.Has(workflows.RoleDPO, actor) || r.Has(workflows.RoleCommander, actor)
+func holdsRole(r incident.Roles, actor string) bool {
+	return r.Has(incident.RoleDPO, actor) || r.Has(incident.RoleCommander, actor)
 }

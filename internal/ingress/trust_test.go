@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
-	"github.com/breachops/breach/workflows"
 )
 
 // Requests from a workspace, Enterprise Grid organisation or app breach does not serve are
@@ -226,10 +226,10 @@ func TestWhoMayDeclare(t *testing.T) {
 // isolated only when an incident commander declares it.
 func TestAddressesNotInTheInventoryNeedACommander(t *testing.T) {
 	const groupCommander = "UGRPIC001"
-	withGroup := workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf("S0SECURE01")}}
+	withGroup := incident.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf("S0SECURE01")}}
 	tests := []struct {
 		name      string
-		roles     workflows.Roles
+		roles     incident.Roles
 		who       string
 		values    slackfake.Values
 		systems   []string // declared; nil: nothing declared
@@ -500,7 +500,7 @@ func TestErrorsShowNoInternals(t *testing.T) {
 // in the incident's channel, the commanders are told which group of which role.
 func TestRoleGroupsExpandedAtDeclaration(t *testing.T) {
 	const privacy, security, privacyMember, securityMember = "S0PRIVACY1", "S0SECURE01", "UPRIV0001", "USEC00001"
-	roles := workflows.Roles{DPO: []string{actorOf(dpoID), actorOf(privacy)}, Commander: []string{actorOf(icID), actorOf(security)}}
+	roles := incident.Roles{DPO: []string{actorOf(dpoID), actorOf(privacy)}, Commander: []string{actorOf(icID), actorOf(security)}}
 	onGroups := func(f func(call int) *slackfake.Fault) func(string, int) *slackfake.Fault {
 		return func(method string, call int) *slackfake.Fault {
 			if method == "usergroups.users.list" {
@@ -511,7 +511,7 @@ func TestRoleGroupsExpandedAtDeclaration(t *testing.T) {
 	}
 	tests := []struct {
 		name          string
-		roles         workflows.Roles
+		roles         incident.Roles
 		faults        func(method string, call int) *slackfake.Fault
 		dpo, ic       []string // declared; nil: not declared
 		said, unread  []string
@@ -537,7 +537,7 @@ func TestRoleGroupsExpandedAtDeclaration(t *testing.T) {
 			dpo:    []string{actorOf(dpoID)}, ic: []string{actorOf(icID)},
 			said: []string{"the app lacks the usergroups:read scope"}, unread: []string{privacy}, channelWarned: true},
 		{name: "every commander in a group Slack will not list: not declared, and said why",
-			roles:  workflows.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(security)}},
+			roles:  incident.Roles{DPO: []string{actorOf(dpoID)}, Commander: []string{actorOf(security)}},
 			faults: onGroups(func(int) *slackfake.Fault { return &slackfake.Fault{Error: "missing_scope"} }),
 			said:   []string{"Not declared: nobody holds the commander role", "`" + actorOf(security) + "` of roles.commander"}},
 	}

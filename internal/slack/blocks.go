@@ -12,7 +12,6 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/templates"
 )
@@ -145,19 +144,19 @@ func PhaseLabel(phase string) string {
 }
 
 var containLabels = map[string]string{
-	activities.ContainIsolating: ":hourglass_flowing_sand: isolating",
-	activities.ContainContained: ":white_check_mark: contained",
-	activities.ContainManual:    ":warning: *manual isolation required*",
-	activities.ContainReleased:  ":unlock: released",
+	incident.ContainIsolating: ":hourglass_flowing_sand: isolating",
+	incident.ContainContained: ":white_check_mark: contained",
+	incident.ContainManual:    ":warning: *manual isolation required*",
+	incident.ContainReleased:  ":unlock: released",
 }
 
 var obligationLabels = map[string]string{
-	activities.OblDrafting:         ":pencil2: drafting",
-	activities.OblAwaitingApproval: ":raised_hand: awaiting approval",
-	activities.OblSubmitting:       ":outbox_tray: submitting",
-	activities.OblAwaitingFiling:   ":raised_hand: awaiting the portal filing",
-	activities.OblAwaitingNotices:  ":envelope: awaiting customer notices",
-	activities.OblFiled:            ":white_check_mark: filed",
+	incident.OblDrafting:         ":pencil2: drafting",
+	incident.OblAwaitingApproval: ":raised_hand: awaiting approval",
+	incident.OblSubmitting:       ":outbox_tray: submitting",
+	incident.OblAwaitingFiling:   ":raised_hand: awaiting the portal filing",
+	incident.OblAwaitingNotices:  ":envelope: awaiting customer notices",
+	incident.OblFiled:            ":white_check_mark: filed",
 }
 
 func label(m map[string]string, s string) string {
@@ -169,7 +168,7 @@ func label(m map[string]string, s string) string {
 
 // CardText is the card as plain text: the notification fallback and what screen readers get.
 // It is mrkdwn to Slack, so the text is escaped.
-func CardText(c activities.Card) string {
+func CardText(c incident.Card) string {
 	text, err := templates.Render("card", c)
 	if err != nil {
 		text = c.IncidentID + ": " + c.Title + "\nPhase: " + c.Phase
@@ -179,11 +178,11 @@ func CardText(c activities.Card) string {
 
 // NextDeadline is the open obligation due soonest; without obligations yet, the GDPR Art. 33
 // clock that runs from awareness if the breach proves notifiable.
-func NextDeadline(c activities.Card) (what string, due time.Time, ok bool) {
-	obs := append([]activities.ObligationStatus{}, c.Obligations...)
+func NextDeadline(c incident.Card) (what string, due time.Time, ok bool) {
+	obs := append([]incident.ObligationStatus{}, c.Obligations...)
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 	for _, o := range obs {
-		if o.State != activities.OblFiled && !o.DueAt.IsZero() {
+		if o.State != incident.OblFiled && !o.DueAt.IsZero() {
 			return o.ID, o.DueAt, true
 		}
 	}
@@ -194,7 +193,7 @@ func NextDeadline(c activities.Card) (what string, due time.Time, ok bool) {
 }
 
 // Topic is the incident channel's topic: the incident and its nearest deadline.
-func Topic(c activities.Card) string {
+func Topic(c incident.Card) string {
 	t := c.IncidentID
 	if c.Drill {
 		t = "[DRILL] " + t
@@ -243,7 +242,7 @@ const (
 
 // CardBlocks renders the incident card. now is when it is rendered (for time left). Lists too
 // long for the card end with how many were left out and where to see them all.
-func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
+func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 	head := ":rotating_light: " + c.IncidentID + ": " + c.Title
 	if c.Drill {
 		head = ":test_tube: [DRILL] " + c.IncidentID + ": " + c.Title
@@ -281,7 +280,7 @@ func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 		if s.Manual && s.Detail != "" {
 			line += " (" + mentionIDs(s.Detail) + ")"
 		}
-		if s.State == activities.ContainManual && s.Reminders > 0 {
+		if s.State == incident.ContainManual && s.Reminders > 0 {
 			line += fmt.Sprintf(": reminded %d %s, last %s", s.Reminders, plural(s.Reminders, "time", "times"), SlackDate(s.LastReminder))
 		}
 		lines = append(lines, line)
@@ -295,12 +294,12 @@ func CardBlocks(c activities.Card, now time.Time) []slackgo.Block {
 		})...)
 
 	if len(c.Obligations) > 0 {
-		obs := append([]activities.ObligationStatus{}, c.Obligations...)
+		obs := append([]incident.ObligationStatus{}, c.Obligations...)
 		sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 		lines = lines[:0]
 		for _, o := range obs {
 			line := fmt.Sprintf("• `%s` to %s: %s", Escape(o.ID), Escape(o.Audience), label(obligationLabels, o.State))
-			if o.State == activities.OblFiled {
+			if o.State == incident.OblFiled {
 				if !o.SubmittedAt.IsZero() {
 					line += " " + SlackDate(o.SubmittedAt)
 				}
@@ -437,7 +436,7 @@ type Request struct {
 // RequestOf finds the decision a room message asks for, from its Step: the same step becomes
 // the button. Messages queued by workflows from before messages carried their step (during an
 // upgrade) are read from the command their text shows.
-func RequestOf(m activities.ChatMessage) (Request, bool) {
+func RequestOf(m incident.ChatMessage) (Request, bool) {
 	step := m.Step
 	if step == "" {
 		step = legacyStep(m)
@@ -467,7 +466,7 @@ var (
 )
 
 // legacyStep reads the step from the text of a message made before messages carried it.
-func legacyStep(m activities.ChatMessage) string {
+func legacyStep(m incident.ChatMessage) string {
 	switch m.Kind {
 	case incident.MsgDecisionNeeded:
 		return incident.StepDecide
@@ -510,7 +509,7 @@ var kindIcons = map[string]string{
 
 // Overdue reports whether a message is about a deadline that has passed. Messages from before
 // they carried the fact (during an upgrade, with no deadline) are read from their text.
-func Overdue(m activities.ChatMessage) bool {
+func Overdue(m incident.ChatMessage) bool {
 	if m.Overdue || !m.DueAt.IsZero() {
 		return m.Overdue
 	}
@@ -519,7 +518,7 @@ func Overdue(m activities.ChatMessage) bool {
 
 // MessageText is a room message as text: the notification fallback. It is mrkdwn to Slack, so
 // it is escaped: the workflow's texts show commands such as `--as <dpo>`.
-func MessageText(m activities.ChatMessage) string {
+func MessageText(m incident.ChatMessage) string {
 	text := m.Text
 	if m.Drill {
 		text = "[DRILL] " + text
@@ -536,7 +535,7 @@ const maxMessageSections = 4
 // MessageBlocks renders a room message, with its decision button when it asks for one. An
 // overdue deadline is loud: it notifies everyone active in the channel. A text longer than a
 // section continues in the next ones, cut between lines or clauses.
-func MessageBlocks(m activities.ChatMessage) []slackgo.Block {
+func MessageBlocks(m incident.ChatMessage) []slackgo.Block {
 	icon := kindIcons[m.Kind]
 	if icon == "" {
 		icon = ":information_source:"

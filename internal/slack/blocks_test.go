@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
 )
 
@@ -17,17 +17,17 @@ import (
 func TestRequestOfStructuredMessages(t *testing.T) {
 	const id = "INC-20261128-7F3A9C2E1B4D5A6F"
 	for _, tt := range []struct {
-		m      activities.ChatMessage
+		m      incident.ChatMessage
 		action string
 		ok     bool
 	}{
-		{activities.ChatMessage{Kind: "approval-needed", Step: "report:gdpr-art33-authority", Text: "Bitte den Bericht freigeben."}, breachslack.ActionApproveReport, true},
-		{activities.ChatMessage{Kind: "filing-needed", Step: "file:uk-gdpr-art33-ico", Text: "—"}, breachslack.ActionFileReport, true},
-		{activities.ChatMessage{Kind: "manual-isolation", Step: "isolation:shop-db"}, breachslack.ActionConfirmIsolation, true},
-		{activities.ChatMessage{Kind: "decision-needed", Step: "decide"}, breachslack.ActionDecide, true},
-		{activities.ChatMessage{Kind: "ready-to-close", Step: "close"}, breachslack.ActionClose, true},
-		{activities.ChatMessage{Kind: "escalation", Obligation: "gdpr-art33-authority", Text: "--step report:x"}, "", false},
-		{activities.ChatMessage{Kind: "approval-needed", Step: "report:", Text: "--step report:x"}, "", false},
+		{incident.ChatMessage{Kind: "approval-needed", Step: "report:gdpr-art33-authority", Text: "Bitte den Bericht freigeben."}, breachslack.ActionApproveReport, true},
+		{incident.ChatMessage{Kind: "filing-needed", Step: "file:uk-gdpr-art33-ico", Text: "—"}, breachslack.ActionFileReport, true},
+		{incident.ChatMessage{Kind: "manual-isolation", Step: "isolation:shop-db"}, breachslack.ActionConfirmIsolation, true},
+		{incident.ChatMessage{Kind: "decision-needed", Step: "decide"}, breachslack.ActionDecide, true},
+		{incident.ChatMessage{Kind: "ready-to-close", Step: "close"}, breachslack.ActionClose, true},
+		{incident.ChatMessage{Kind: "escalation", Obligation: "gdpr-art33-authority", Text: "--step report:x"}, "", false},
+		{incident.ChatMessage{Kind: "approval-needed", Step: "report:", Text: "--step report:x"}, "", false},
 	} {
 		tt.m.IncidentID = id
 		r, ok := breachslack.RequestOf(tt.m)
@@ -36,8 +36,8 @@ func TestRequestOfStructuredMessages(t *testing.T) {
 		}
 	}
 	due := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	if !breachslack.Overdue(activities.ChatMessage{Kind: "escalation", DueAt: due, Overdue: true, Text: "quoi"}) ||
-		breachslack.Overdue(activities.ChatMessage{Kind: "escalation", DueAt: due, Text: "the word overdue in the text"}) {
+	if !breachslack.Overdue(incident.ChatMessage{Kind: "escalation", DueAt: due, Overdue: true, Text: "quoi"}) ||
+		breachslack.Overdue(incident.ChatMessage{Kind: "escalation", DueAt: due, Text: "the word overdue in the text"}) {
 		t.Error("overdue comes from the message's field, not its words")
 	}
 }
@@ -71,7 +71,7 @@ func TestRequestOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+"/"+tt.step, func(t *testing.T) {
-			m := activities.ChatMessage{IncidentID: id, Kind: tt.kind, Text: tt.text}
+			m := incident.ChatMessage{IncidentID: id, Kind: tt.kind, Text: tt.text}
 			r, ok := breachslack.RequestOf(m)
 			if tt.wantNoButton {
 				assert.False(t, ok)
@@ -97,7 +97,7 @@ func TestParseButtonValue(t *testing.T) {
 }
 
 func TestReplaceActions(t *testing.T) {
-	m := activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "ready-to-close", Text: "Every step is done."}
+	m := incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "ready-to-close", Text: "Every step is done."}
 	blocks := breachslack.MessageBlocks(m)
 	// The blocks come back from Slack in an interaction payload.
 	raw, err := json.Marshal(blocks)
@@ -131,7 +131,7 @@ func TestModalsHaveUniqueBlockIDs(t *testing.T) {
 }
 
 func TestTopicAndLeft(t *testing.T) {
-	c := activities.Card{IncidentID: "INC-20261128-7F3A", Phase: "contain", AwareAt: clock, Drill: true}
+	c := incident.Card{IncidentID: "INC-20261128-7F3A", Phase: "contain", AwareAt: clock, Drill: true}
 	assert.Equal(t, "[DRILL] INC-20261128-7F3A · next deadline: GDPR Art. 33 (if notifiable) due 2026-12-01 09:30 UTC", breachslack.Topic(c))
 	assert.Equal(t, "71h 00m left", breachslack.Left(clock.Add(71*time.Hour), clock))
 	assert.Equal(t, "5d 2h left", breachslack.Left(clock.Add(122*time.Hour), clock))
@@ -139,11 +139,11 @@ func TestTopicAndLeft(t *testing.T) {
 }
 
 func TestCardBlocksFitSlackLimits(t *testing.T) {
-	long := make([]activities.SystemStatus, 400)
+	long := make([]incident.SystemStatus, 400)
 	for i := range long {
-		long[i] = activities.SystemStatus{System: "system-with-a-long-name", State: activities.ContainIsolating}
+		long[i] = incident.SystemStatus{System: "system-with-a-long-name", State: incident.ContainIsolating}
 	}
-	c := activities.Card{IncidentID: "INC-20261128-7F3A", Title: string(make([]byte, 500)), Phase: "contain", Containment: long}
+	c := incident.Card{IncidentID: "INC-20261128-7F3A", Title: string(make([]byte, 500)), Phase: "contain", Containment: long}
 	for _, b := range breachslack.CardBlocks(c, clock) {
 		raw, err := json.Marshal(b)
 		require.NoError(t, err)

@@ -26,7 +26,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/redact"
 	recstore "github.com/breachops/breach/internal/store"
 )
@@ -61,7 +61,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Chat is the Slack adapter of activities.Chat.
+// Chat is the Slack adapter of incident.Chat.
 type Chat struct {
 	api   *slackgo.Client
 	cfg   Config
@@ -69,7 +69,7 @@ type Chat struct {
 	locks sync.Map // incident id → *sync.Mutex
 }
 
-var _ activities.Chat = (*Chat)(nil)
+var _ incident.Chat = (*Chat)(nil)
 
 // NormalizeAPIURL adds the trailing slash slack-go expects.
 func NormalizeAPIURL(u string) string {
@@ -123,7 +123,7 @@ func purpose(incidentID, title string) string {
 
 // OpeningTopic is the channel topic before the obligations are known: the GDPR Art. 33 deadline
 // that applies if the breach is notifiable, counted from the awareness time.
-func OpeningTopic(r activities.RoomRequest) string {
+func OpeningTopic(r incident.RoomRequest) string {
 	t := r.IncidentID + " · " + r.Title
 	if !r.AwareAt.IsZero() {
 		t = r.IncidentID + " · GDPR Art. 33 deadline if notifiable: " + r.AwareAt.Add(72*time.Hour).UTC().Format("2006-01-02 15:04 UTC") + " · " + r.Title
@@ -137,16 +137,16 @@ func OpeningTopic(r activities.RoomRequest) string {
 // OpenRoom creates the private incident channel, names the incident in its purpose and topic,
 // invites the declarer and the responders, and posts and pins the card. A retry resumes where
 // the last attempt stopped.
-func (c *Chat) OpenRoom(ctx context.Context, r activities.RoomRequest) (activities.Room, error) {
+func (c *Chat) OpenRoom(ctx context.Context, r incident.RoomRequest) (incident.Room, error) {
 	defer c.lock(r.IncidentID)()
 	rm, err := c.openRoom(ctx, r)
 	if err != nil {
-		return activities.Room{}, err
+		return incident.Room{}, err
 	}
-	return activities.Room{ID: rm.ChannelID, Name: "#" + rm.Name, URL: "https://slack.com/app_redirect?channel=" + rm.ChannelID}, nil
+	return incident.Room{ID: rm.ChannelID, Name: "#" + rm.Name, URL: "https://slack.com/app_redirect?channel=" + rm.ChannelID}, nil
 }
 
-func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, error) {
+func (c *Chat) openRoom(ctx context.Context, r incident.RoomRequest) (room, error) {
 	// With a room file, no file means a new incident: no need to search Slack for it.
 	rm, found, err := c.store.load(ctx, r.IncidentID)
 	if err == nil && !found && c.store.st == nil {
@@ -199,7 +199,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 		}
 	}
 	if rm.CardTS == "" {
-		card := activities.Card{IncidentID: r.IncidentID, Title: r.Title, Drill: r.Drill, Phase: "open", DeclaredBy: r.DeclaredBy, AwareAt: r.AwareAt}
+		card := incident.Card{IncidentID: r.IncidentID, Title: r.Title, Drill: r.Drill, Phase: "open", DeclaredBy: r.DeclaredBy, AwareAt: r.AwareAt}
 		blocks := CardBlocks(card, c.now())
 		_, ts, err := c.api.PostMessageContext(ctx, rm.ChannelID,
 			slackgo.MsgOptionText(CardText(card), false), slackgo.MsgOptionBlocks(blocks...))
@@ -231,7 +231,7 @@ func (c *Chat) openRoom(ctx context.Context, r activities.RoomRequest) (room, er
 // channel exists (the answer to the create was lost, or the worker died before recording it).
 // That channel is the incident's when its purpose names the incident or is still empty (set
 // right after the create); a name held by anything else moves to the next attempt's name.
-func (c *Chat) createChannel(ctx context.Context, r activities.RoomRequest) (room, error) {
+func (c *Chat) createChannel(ctx context.Context, r incident.RoomRequest) (room, error) {
 	for attempt := 1; attempt <= 50; attempt++ {
 		name := ChannelName(r.IncidentID, r.Title, r.Drill, attempt)
 		ch, err := c.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: name, IsPrivate: true})
@@ -422,7 +422,7 @@ func postKey(ctx context.Context) string {
 // Post posts a message to the incident channel, with its decision button when it asks for one;
 // an urgent message also goes to the DPO and the incident commander directly. A retry does not
 // repeat what the failed attempt already posted.
-func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
+func (c *Chat) Post(ctx context.Context, m incident.ChatMessage) error {
 	defer c.lock(m.IncidentID)()
 	rm, found, err := c.room(ctx, m.IncidentID)
 	if err != nil {
@@ -466,7 +466,7 @@ func (c *Chat) Post(ctx context.Context, m activities.ChatMessage) error {
 
 // postOrFold posts a room message; a message of a fold (a line of reminders) edits the one
 // before it in place instead, so that a week of reminders is one message, not hundreds.
-func (c *Chat) postOrFold(ctx context.Context, rm *room, m activities.ChatMessage, text string) error {
+func (c *Chat) postOrFold(ctx context.Context, rm *room, m incident.ChatMessage, text string) error {
 	opts := []slackgo.MsgOption{slackgo.MsgOptionText(text, false), slackgo.MsgOptionBlocks(MessageBlocks(m)...)}
 	if ts := rm.Folds[m.Fold]; m.Fold != "" && ts != "" {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, rm.ChannelID, ts, opts...)
@@ -510,14 +510,14 @@ func (c *Chat) direct(ctx context.Context, user, text string) error {
 // UpdateCard edits the pinned card in place with chat.update, and moves the channel topic to
 // the nearest deadline when it changes. When the room could not be opened before, it is opened
 // now; when someone deleted the card, a new one is posted and pinned.
-func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
+func (c *Chat) UpdateCard(ctx context.Context, card incident.Card) error {
 	defer c.lock(card.IncidentID)()
 	rm, found, err := c.room(ctx, card.IncidentID)
 	if err != nil {
 		return err
 	}
 	if !found || rm.CardTS == "" || !rm.Pinned {
-		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
+		if rm, err = c.openRoom(ctx, incident.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
 			return err
 		}
 	}
@@ -533,7 +533,7 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 		if err := c.store.save(ctx, rm); err != nil {
 			return err
 		}
-		if rm, err = c.openRoom(ctx, activities.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
+		if rm, err = c.openRoom(ctx, incident.RoomRequest{IncidentID: card.IncidentID, Title: card.Title, Drill: card.Drill, DeclaredBy: card.DeclaredBy}); err != nil {
 			return err
 		}
 		if rm.CardRev == cardRev(blocks) {
@@ -552,7 +552,7 @@ func (c *Chat) UpdateCard(ctx context.Context, card activities.Card) error {
 }
 
 // updateTopic moves the channel topic to the card's nearest deadline when it changed.
-func (c *Chat) updateTopic(ctx context.Context, rm room, card activities.Card) error {
+func (c *Chat) updateTopic(ctx context.Context, rm room, card incident.Card) error {
 	if topic := Topic(card); topic != rm.Topic {
 		if _, err := c.api.SetTopicOfConversationContext(ctx, rm.ChannelID, topic); err != nil {
 			if err := c.bestEffort("conversations.setTopic", err); err != nil {

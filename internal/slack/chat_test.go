@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
@@ -158,7 +158,7 @@ func TestOpenRoomResumesAfterFailures(t *testing.T) {
 		}
 		return nil
 	})
-	var room activities.Room
+	var room incident.Room
 	var err error
 	attempts := 0
 	for attempts = 1; attempts <= 10; attempts++ {
@@ -184,18 +184,18 @@ func TestUpdateCardEditsInPlace(t *testing.T) {
 	room, err := c.OpenRoom(ctx, roomRequest("INC-20261128-7F3A"))
 	require.NoError(t, err)
 
-	card := activities.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer,
+	card := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer,
 		AwareAt:     clock.Add(-2 * time.Hour),
-		Containment: []activities.SystemStatus{{System: "shop-db", State: activities.ContainContained, Provider: "dry-run"}}}
+		Containment: []incident.SystemStatus{{System: "shop-db", State: incident.ContainContained, Provider: "dry-run"}}}
 	require.NoError(t, c.UpdateCard(ctx, card))
 	ch, _ := ws.Channel(room.ID)
 	assert.Contains(t, ch.Topic, "GDPR Art. 33 (if notifiable) due 2026-12-01 07:30 UTC")
 
 	card.Phase = "notify"
 	card.Risk = "high"
-	card.Obligations = []activities.ObligationStatus{
-		{Obligation: rules.Obligation{ID: "gdpr-art34-subjects", Audience: "data subjects", DueAt: clock.Add(96 * time.Hour)}, State: activities.OblAwaitingNotices},
-		{Obligation: rules.Obligation{ID: "gdpr-art33-authority", Audience: "the supervisory authority", DueAt: clock.Add(70 * time.Hour)}, State: activities.OblAwaitingApproval},
+	card.Obligations = []incident.ObligationStatus{
+		{Obligation: rules.Obligation{ID: "gdpr-art34-subjects", Audience: "data subjects", DueAt: clock.Add(96 * time.Hour)}, State: incident.OblAwaitingNotices},
+		{Obligation: rules.Obligation{ID: "gdpr-art33-authority", Audience: "the supervisory authority", DueAt: clock.Add(70 * time.Hour)}, State: incident.OblAwaitingApproval},
 	}
 	card.Pending = []string{"report:gdpr-art33-authority (dpo): Approve the gdpr-art33-authority report"}
 	require.NoError(t, c.UpdateCard(ctx, card))
@@ -203,10 +203,10 @@ func TestUpdateCardEditsInPlace(t *testing.T) {
 	assert.Contains(t, ch.Topic, "next deadline: gdpr-art33-authority due 2026-12-01 07:30 UTC")
 
 	card.Phase = "closed"
-	card.Obligations[1].State = activities.OblFiled
+	card.Obligations[1].State = incident.OblFiled
 	card.Obligations[1].SubmittedBy = dpo
 	card.Obligations[1].SubmittedAt = clock.Add(time.Hour)
-	card.Obligations[0].State = activities.OblFiled
+	card.Obligations[0].State = incident.OblFiled
 	card.Pending = nil
 	card.ClosedAt, card.ClosedBy = clock.Add(3*time.Hour), commander
 	require.NoError(t, c.UpdateCard(ctx, card))
@@ -241,9 +241,9 @@ func TestMappingSurvivesRestart(t *testing.T) {
 			require.NoError(t, err)
 
 			restarted := newChat(t, ws, dir)
-			card := activities.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "contain", DeclaredBy: declarer}
+			card := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "contain", DeclaredBy: declarer}
 			require.NoError(t, restarted.UpdateCard(ctx, card))
-			require.NoError(t, restarted.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "Scope: 3 subjects"}))
+			require.NoError(t, restarted.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "Scope: 3 subjects"}))
 
 			assert.Equal(t, 1, cards(ws, room.ID))
 			assert.Equal(t, 1, cardOf(t, ws, room.ID).Edits)
@@ -262,9 +262,9 @@ func TestPost(t *testing.T) {
 	room, err := c.OpenRoom(ctx, roomRequest("INC-20261128-7F3A"))
 	require.NoError(t, err)
 
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "approval-needed",
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "approval-needed",
 		Text: "The gdpr-art33-authority report to the supervisory authority is drafted (/r/d.md), due 2026-12-01T07:30:00Z. Approve: breach approve INC-20261128-7F3A --step report:gdpr-art33-authority --as <dpo>"}))
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true,
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true,
 		Text: "gdpr-art33-authority (GDPR Art. 33(1), to the authority): OVERDUE; due 2026-12-01T07:30:00Z, overdue by 1h0m0s; it is awaiting-approval."}))
 
 	msgs := ws.Messages(room.ID)
@@ -284,7 +284,7 @@ func TestPost(t *testing.T) {
 	}
 	assert.Empty(t, ws.DirectMessages(responder))
 
-	err = c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-0000", Kind: "scope", Text: "x"})
+	err = c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-0000", Kind: "scope", Text: "x"})
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, breachslack.ErrTypeNoRoom, ae.Type())
@@ -294,7 +294,7 @@ func TestUpdateCardOpensRoomLate(t *testing.T) {
 	ws := newWorkspace(t)
 	c := newChat(t, ws, t.TempDir())
 	// Slack was down while the room was being opened; the next card update opens it.
-	card := activities.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer}
+	card := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer}
 	require.NoError(t, c.UpdateCard(context.Background(), card))
 	chans := ws.Channels()
 	require.Len(t, chans, 1)
@@ -314,7 +314,7 @@ func TestUpdateCardAfterCardDeleted(t *testing.T) {
 		}
 		return nil
 	})
-	card := activities.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer}
+	card := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Customer DB exposed", Phase: "assess", DeclaredBy: declarer}
 	require.NoError(t, c.UpdateCard(ctx, card))
 	ch := ws.Channels()[0]
 	assert.Len(t, ch.Pins, 2, "a new card is pinned")
@@ -360,7 +360,7 @@ func TestErrorClassification(t *testing.T) {
 				require.NoError(t, err)
 			}
 			start := time.Now()
-			err = c.UpdateCard(context.Background(), activities.Card{IncidentID: "INC-20261128-7F3A", Title: "x", Phase: "contain"})
+			err = c.UpdateCard(context.Background(), incident.Card{IncidentID: "INC-20261128-7F3A", Title: "x", Phase: "contain"})
 			assert.Less(t, time.Since(start), 2*time.Second, "the adapter never sleeps on Retry-After")
 			var ae *temporal.ApplicationError
 			require.ErrorAs(t, err, &ae)
@@ -385,7 +385,7 @@ func c2store(t *testing.T, ws *slackfake.Workspace, _ *breachslack.Chat) *store.
 	c, err := breachslack.New(breachslack.Config{Token: token, APIURL: ws.APIURL(), Store: st})
 	require.NoError(t, err)
 	// Recovered from Slack into dir.
-	require.NoError(t, c.Post(context.Background(), activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "x"}))
+	require.NoError(t, c.Post(context.Background(), incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "scope", Text: "x"}))
 	roomKey, err := breachslack.RoomKey("INC-20261128-7F3A")
 	require.NoError(t, err)
 	roomFile := filepath.Join(dir, filepath.FromSlash(roomKey))
@@ -413,7 +413,7 @@ func TestDeactivatedUsers(t *testing.T) {
 	require.NoError(t, err)
 	ch, _ := ws.Channel(room.ID)
 	assert.ElementsMatch(t, []string{slackfake.BotUserID, declarer, commander}, ch.Members)
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true, Text: "75% of the time is gone"}))
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "escalation", Urgent: true, Text: "75% of the time is gone"}))
 	assert.Len(t, ws.DirectMessages(commander), 1)
 	assert.Empty(t, ws.DirectMessages(dpo))
 }
@@ -428,7 +428,7 @@ func TestPostFoldsReminders(t *testing.T) {
 	require.NoError(t, err)
 	before := len(ws.Messages(room.ID))
 	for i := 1; i <= 3; i++ {
-		require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
+		require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
 			Step: "isolation:shop-db", System: "shop-db", Fold: "isolation:shop-db",
 			Text: fmt.Sprintf("shop-db is still not isolated (reminder %d).", i)}))
 	}
@@ -439,7 +439,7 @@ func TestPostFoldsReminders(t *testing.T) {
 	assert.Contains(t, last.Text, "reminder 3")
 	require.Len(t, slackfake.Buttons(last.Blocks), 1)
 	// Another line folds apart.
-	require.NoError(t, c.Post(ctx, activities.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
+	require.NoError(t, c.Post(ctx, incident.ChatMessage{IncidentID: "INC-20261128-7F3A", Kind: "manual-isolation-reminder",
 		Step: "isolation:crm-api", System: "crm-api", Fold: "isolation:crm-api", Text: "crm-api is still not isolated (reminder 1)."}))
 	require.Len(t, ws.Messages(room.ID), before+2)
 }

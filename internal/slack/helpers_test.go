@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
 	"github.com/breachops/breach/internal/store"
@@ -67,8 +67,8 @@ func newChat(t *testing.T, ws *slackfake.Workspace, dir string) *breachslack.Cha
 	return c
 }
 
-func roomRequest(id string) activities.RoomRequest {
-	return activities.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: actor(declarer)}
+func roomRequest(id string) incident.RoomRequest {
+	return incident.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: actor(declarer)}
 }
 
 // blocksOf decodes a message's blocks into generic maps.

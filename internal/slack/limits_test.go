@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
@@ -54,25 +54,25 @@ func twentySevenObligations(t *testing.T) []rules.Obligation {
 	return res.Obligations
 }
 
-func bigCard(t *testing.T, title string) activities.Card {
+func bigCard(t *testing.T, title string) incident.Card {
 	t.Helper()
-	c := activities.Card{IncidentID: "INC-20261128-7F3A", Title: title, Phase: "notify", DeclaredBy: declarer,
+	c := incident.Card{IncidentID: "INC-20261128-7F3A", Title: title, Phase: "notify", DeclaredBy: declarer,
 		AwareAt: clock.Add(-2 * time.Hour), Risk: "high",
-		Containment: []activities.SystemStatus{
-			{System: "shop-db", State: activities.ContainContained, Provider: "nftables"},
-			{System: "crm-api <eu>", State: activities.ContainManual, Manual: true, Detail: "UIC000001 must isolate it & confirm"},
-			{System: "198.51.100.21", State: activities.ContainIsolating, Provider: "aws-sg"},
+		Containment: []incident.SystemStatus{
+			{System: "shop-db", State: incident.ContainContained, Provider: "nftables"},
+			{System: "crm-api <eu>", State: incident.ContainManual, Manual: true, Detail: "UIC000001 must isolate it & confirm"},
+			{System: "198.51.100.21", State: incident.ContainIsolating, Provider: "aws-sg"},
 		},
-		Alerts: activities.AlertProgress{State: "sending", Total: 2352, Sent: 1200, Invalid: 3},
+		Alerts: incident.AlertProgress{State: "sending", Total: 2352, Sent: 1200, Invalid: 3},
 	}
-	states := []string{activities.OblAwaitingApproval, activities.OblAwaitingFiling, activities.OblAwaitingNotices, activities.OblFiled, activities.OblDrafting}
+	states := []string{incident.OblAwaitingApproval, incident.OblAwaitingFiling, incident.OblAwaitingNotices, incident.OblFiled, incident.OblDrafting}
 	for i, o := range twentySevenObligations(t) {
-		st := activities.ObligationStatus{Obligation: o, State: states[i%len(states)], Late: i%7 == 0}
-		if st.State == activities.OblFiled {
+		st := incident.ObligationStatus{Obligation: o, State: states[i%len(states)], Late: i%7 == 0}
+		if st.State == incident.OblFiled {
 			st.SubmittedAt, st.SubmittedBy = clock.Add(time.Hour), dpo
 		}
 		c.Obligations = append(c.Obligations, st)
-		if st.State == activities.OblAwaitingApproval {
+		if st.State == incident.OblAwaitingApproval {
 			c.Pending = append(c.Pending, fmt.Sprintf("report:%s (dpo): Approve the %s report to %s (%s)", o.ID, o.ID, o.Audience, o.Basis))
 		}
 	}
@@ -127,7 +127,7 @@ func TestCardSummarisesLongLists(t *testing.T) {
 		c.Obligations = append(c.Obligations, o)
 	}
 	for i := range 400 {
-		c.Containment = append(c.Containment, activities.SystemStatus{System: fmt.Sprintf("system-with-a-long-name-%03d", i), State: activities.ContainIsolating})
+		c.Containment = append(c.Containment, incident.SystemStatus{System: fmt.Sprintf("system-with-a-long-name-%03d", i), State: incident.ContainIsolating})
 	}
 	for i := range 80 {
 		c.Pending = append(c.Pending, fmt.Sprintf("file:extra-%d (dpo): File the report on the portal, then confirm with its reference", i))
@@ -158,7 +158,7 @@ func TestCardBlockIDsChangeWithEveryEdit(t *testing.T) {
 	c := bigCard(t, "Customer DB exposed")
 	first := breachslack.BlockIDs(breachslack.CardBlocks(c, clock))
 	assert.Equal(t, first, breachslack.BlockIDs(breachslack.CardBlocks(c, clock)), "the same card, the same ids")
-	c.Obligations[0].State = activities.OblFiled
+	c.Obligations[0].State = incident.OblFiled
 	second := breachslack.BlockIDs(breachslack.CardBlocks(c, clock))
 	for _, id := range second {
 		assert.NotContains(t, first, id, "an edited card has new block_ids")
@@ -180,7 +180,7 @@ func TestMessageBlocksWithinSlackLimits(t *testing.T) {
 	obligations := "Obligations: " + strings.Join(lines, "; ")
 	require.Greater(t, len(obligations), 3000, "the case needs a text longer than a section")
 	for script, title := range longTitles {
-		msgs := []activities.ChatMessage{
+		msgs := []incident.ChatMessage{
 			{Kind: "card", Text: title + "\nSystems: shop-db\nAware since: 2026-11-28T07:30:00Z"},
 			{Kind: "decision-needed", Urgent: true, Text: "The DPO must decide the risk and the notifications: breach decide " + id + " --risk unlikely|risk|high --reasoning \"…\" --as <dpo>"},
 			{Kind: "approval-needed", Text: "The gdpr-art33-authority report to the supervisory authority is drafted (/r/d.md), due 2026-12-01T07:30:00Z. Approve: breach approve " + id + " --step report:gdpr-art33-authority --as <dpo>"},
@@ -379,7 +379,7 @@ func TestChannelTopicAndPurposeWithinSlackLimits(t *testing.T) {
 				name := breachslack.ChannelName("INC-20261128-7F3A9C2E1B4D5A6F", title, attempt%2 == 0, attempt)
 				assert.Empty(t, slackfake.CheckChannelName("conversations.create", name), name)
 			}
-			r := activities.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: title, AwareAt: clock, Drill: true}
+			r := incident.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: title, AwareAt: clock, Drill: true}
 			topic := breachslack.OpeningTopic(r)
 			assert.Empty(t, slackfake.CheckTopic("conversations.setTopic", topic))
 			assert.True(t, utf8.ValidString(topic))

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/slack/slackfake"
 )
 
@@ -26,10 +27,10 @@ func chatFlow(ctx workflow.Context, id string) error {
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Second, MaximumAttempts: 4},
 	})
-	if err := workflow.ExecuteActivity(ctx, acts.OpenRoom, activities.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: declarer}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, acts.OpenRoom, incident.RoomRequest{IncidentID: id, Title: "Customer DB exposed", DeclaredBy: declarer}).Get(ctx, nil); err != nil {
 		return err
 	}
-	for _, m := range []activities.ChatMessage{
+	for _, m := range []incident.ChatMessage{
 		{IncidentID: id, Kind: "decision-needed", Urgent: true, Text: "The DPO must decide the risk and the notifications: breach decide " + id},
 		{IncidentID: id, Kind: "scope", Text: "Scope: 3 data subjects"},
 	} {
@@ -38,7 +39,7 @@ func chatFlow(ctx workflow.Context, id string) error {
 		}
 	}
 	for _, phase := range []string{"assess", "decide", "closed"} {
-		c := activities.Card{IncidentID: id, Title: "Customer DB exposed", Phase: phase, DeclaredBy: declarer}
+		c := incident.Card{IncidentID: id, Title: "Customer DB exposed", Phase: phase, DeclaredBy: declarer}
 		if phase == "closed" {
 			c.ClosedAt, c.ClosedBy = clock, commander
 		}
@@ -121,7 +122,7 @@ func TestRetryAfterIsTheNextRetryDelay(t *testing.T) {
 			return err
 		}
 		start := workflow.Now(ctx)
-		err := workflow.ExecuteActivity(ctx, "UpdateCardDirect", activities.Card{IncidentID: "INC-20261128-7F3A", Title: "x", Phase: "assess"}).Get(ctx, nil)
+		err := workflow.ExecuteActivity(ctx, "UpdateCardDirect", incident.Card{IncidentID: "INC-20261128-7F3A", Title: "x", Phase: "assess"}).Get(ctx, nil)
 		waited = workflow.Now(ctx).Sub(start)
 		return err
 	})

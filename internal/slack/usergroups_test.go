@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	breachslack "github.com/breachops/breach/internal/slack"
 	"github.com/breachops/breach/internal/slack/slackfake"
 )
@@ -106,7 +106,7 @@ func TestIdentities(t *testing.T) {
 
 func TestOpeningTopicShowsTheFirstDeadline(t *testing.T) {
 	aware := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
-	got := breachslack.OpeningTopic(activities.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: "Backup exposed", AwareAt: aware})
+	got := breachslack.OpeningTopic(incident.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: "Backup exposed", AwareAt: aware})
 	require.Equal(t, "INC-20261128-7F3A · GDPR Art. 33 deadline if notifiable: 2026-12-01 09:30 UTC · Backup exposed", got)
-	require.Equal(t, "[DRILL] INC-1 · Drill", breachslack.OpeningTopic(activities.RoomRequest{IncidentID: "INC-1", Title: "Drill", Drill: true}))
+	require.Equal(t, "[DRILL] INC-1 · Drill", breachslack.OpeningTopic(incident.RoomRequest{IncidentID: "INC-1", Title: "Drill", Drill: true}))
 }

@@ -17,8 +17,6 @@
 package subjects
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"bufio"
 	"encoding/csv"
 	"errors"
@@ -27,6 +25,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 )

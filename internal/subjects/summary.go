@@ -1,12 +1,12 @@
 package subjects
 
 import (
-	"github.com/breachops/breach/incident"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+
+	"github.com/breachops/breach/incident"
 )
 
 // MaxListedIssues caps the issues listed one by one in a Summary; all are counted.

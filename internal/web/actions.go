@@ -10,7 +10,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
-	"github.com/breachops/breach/workflows"
 )
 
 // Actions: approving a report and recording a portal filing. Each goes to the incident as the
@@ -32,8 +31,8 @@ func (s *Server) serveApprove(w http.ResponseWriter, r *http.Request, v *Viewer)
 		s.fail(w, r, http.StatusBadRequest, "The board approves reports only (a step report:<obligation>); confirm an isolation in Slack or with breach approve.")
 		return
 	}
-	req := workflows.ApproveRequest{By: v.Actor, Step: step, Reasons: strings.TrimSpace(r.PostFormValue("reasons")), Note: strings.TrimSpace(r.PostFormValue("note"))}
-	s.act(w, r, v, id, workflows.UpdateApprove, &req, "Approved the report of "+obligation+".")
+	req := incident.ApproveRequest{By: v.Actor, Step: step, Reasons: strings.TrimSpace(r.PostFormValue("reasons")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	s.act(w, r, v, id, incident.UpdateApprove, &req, "Approved the report of "+obligation+".")
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v *Viewer) {
@@ -48,8 +47,8 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v *Viewer) {
 		s.fail(w, r, http.StatusBadRequest, "Give the reference number the authority's portal gave the filing (at most 200 characters).")
 		return
 	}
-	req := workflows.FileRequest{By: v.Actor, Obligation: obligation, Reference: ref, Reasons: strings.TrimSpace(r.PostFormValue("reasons"))}
-	s.act(w, r, v, id, workflows.UpdateFile, &req, "Recorded the filing of "+obligation+" (reference "+ref+").")
+	req := incident.FileRequest{By: v.Actor, Obligation: obligation, Reference: ref, Reasons: strings.TrimSpace(r.PostFormValue("reasons"))}
+	s.act(w, r, v, id, incident.UpdateFile, &req, "Recorded the filing of "+obligation+" (reference "+ref+").")
 }
 
 // signable is a request the board signs for the person acting.
@@ -82,11 +81,11 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, v *Viewer, id, upda
 		s.statusFailure(w, r, id, err)
 		return
 	}
-	if fromRegister || st.Phase == workflows.PhaseClosed {
+	if fromRegister || st.Phase == incident.PhaseClosed {
 		s.fail(w, r, http.StatusConflict, id+" is closed: nothing can be approved or filed in it any more.")
 		return
 	}
-	if !st.Roles.Has(workflows.RoleDPO, v.Actor) {
+	if !st.Roles.Has(incident.RoleDPO, v.Actor) {
 		s.fail(w, r, http.StatusForbidden, "You ("+v.Actor+") are not a DPO of "+id+": it was declared with the DPOs "+strings.Join(st.Roles.DPO, ", ")+
 			". Roles are fixed when an incident is declared (roles.dpo in the configuration).")
 		return

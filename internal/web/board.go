@@ -193,35 +193,35 @@ func stageAt(points []stagePt, now time.Time) string {
 	return stage
 }
 
-var phaseOrder = []string{workflows.PhaseOpen, workflows.PhaseContain, workflows.PhaseAssess, workflows.PhaseDecide,
-	workflows.PhaseNotify, workflows.PhaseClose, workflows.PhaseClosed}
+var phaseOrder = []string{incident.PhaseOpen, incident.PhaseContain, incident.PhaseAssess, incident.PhaseDecide,
+	incident.PhaseNotify, incident.PhaseClose, incident.PhaseClosed}
 
 var phaseLabels = map[string]string{
-	workflows.PhaseOpen:    "opening the incident room",
-	workflows.PhaseContain: "containing the affected systems",
-	workflows.PhaseAssess:  "assessing whose data is involved",
-	workflows.PhaseDecide:  "waiting for the DPO's decision",
-	workflows.PhaseNotify:  "notifying authorities and people",
-	workflows.PhaseClose:   "ready to close",
-	workflows.PhaseClosed:  "closed",
+	incident.PhaseOpen:    "opening the incident room",
+	incident.PhaseContain: "containing the affected systems",
+	incident.PhaseAssess:  "assessing whose data is involved",
+	incident.PhaseDecide:  "waiting for the DPO's decision",
+	incident.PhaseNotify:  "notifying authorities and people",
+	incident.PhaseClose:   "ready to close",
+	incident.PhaseClosed:  "closed",
 }
 
 var containLabels = map[string]string{
-	workflows.ContainIsolating: "isolating",
-	workflows.ContainContained: "contained",
-	workflows.ContainManual:    "isolate by hand, then confirm",
-	workflows.ContainReleased:  "released",
-	workflows.ContainFailed:    "containment failed",
+	incident.ContainIsolating: "isolating",
+	incident.ContainContained: "contained",
+	incident.ContainManual:    "isolate by hand, then confirm",
+	incident.ContainReleased:  "released",
+	incident.ContainFailed:    "containment failed",
 }
 
 var obligationLabels = map[string]string{
-	workflows.OblDrafting:         "drafting the report",
-	workflows.OblAwaitingApproval: "report awaits approval",
-	workflows.OblSubmitting:       "submitting",
-	workflows.OblAwaitingFiling:   "awaits filing on the portal",
-	workflows.OblAwaitingNotices:  "awaits the customer alerts",
-	workflows.OblFiled:            "filed",
-	workflows.OblFailed:           "clock failed: file by hand",
+	incident.OblDrafting:         "drafting the report",
+	incident.OblAwaitingApproval: "report awaits approval",
+	incident.OblSubmitting:       "submitting",
+	incident.OblAwaitingFiling:   "awaits filing on the portal",
+	incident.OblAwaitingNotices:  "awaits the customer alerts",
+	incident.OblFiled:            "filed",
+	incident.OblFailed:           "clock failed: file by hand",
 }
 
 func label(m map[string]string, k string) string {
@@ -232,7 +232,7 @@ func label(m map[string]string, k string) string {
 }
 
 // card builds what the board shows of one incident.
-func (s *Server) card(st workflows.Status, v *Viewer, loc *time.Location, now time.Time) incidentCard {
+func (s *Server) card(st incident.Status, v *Viewer, loc *time.Location, now time.Time) incidentCard {
 	c := incidentCard{ID: st.IncidentID, Title: st.Title, Drill: st.Drill, Phase: st.Phase,
 		PhaseLabel: label(phaseLabels, st.Phase), PhaseSteps: len(phaseOrder) - 1,
 		AwareAt: at(st.AwareAt, loc), DeclaredBy: st.DeclaredBy, Source: st.Source,
@@ -246,7 +246,7 @@ func (s *Server) card(st workflows.Status, v *Viewer, loc *time.Location, now ti
 		c.Containment = append(c.Containment, systemRow{System: sys.System, State: sys.State, StateLabel: label(containLabels, sys.State),
 			Provider: sys.Provider, Detail: sys.Detail, Updated: at(sys.Updated, loc), Reminders: sys.Reminders})
 	}
-	pending := map[string]workflows.PendingStep{}
+	pending := map[string]incident.PendingStep{}
 	for _, p := range st.Pending {
 		pending[p.Step] = p
 		w := waitingRow{Step: p.Step, Description: p.Description, Role: p.Role, Who: holders(st.Roles, p.Role),
@@ -256,7 +256,7 @@ func (s *Server) card(st workflows.Status, v *Viewer, loc *time.Location, now ti
 		}
 		c.Waiting = append(c.Waiting, w)
 	}
-	obs := append([]workflows.ObligationStatus(nil), st.Obligations...)
+	obs := append([]incident.ObligationStatus(nil), st.Obligations...)
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 	for _, o := range obs {
 		c.Obligations = append(c.Obligations, s.obligation(st, o, pending, v, loc, now))
@@ -267,19 +267,19 @@ func (s *Server) card(st workflows.Status, v *Viewer, loc *time.Location, now ti
 	return c
 }
 
-func (s *Server) obligation(st workflows.Status, o workflows.ObligationStatus, pending map[string]workflows.PendingStep, v *Viewer, loc *time.Location, now time.Time) obligationRow {
+func (s *Server) obligation(st incident.Status, o incident.ObligationStatus, pending map[string]incident.PendingStep, v *Viewer, loc *time.Location, now time.Time) obligationRow {
 	r := obligationRow{ID: o.ID, Audience: o.Audience, Basis: o.Basis, Regime: o.Regime, State: o.State,
 		StateLabel: label(obligationLabels, o.State), Due: at(o.DueAt, loc), Left: left(o.DueAt, now),
 		Raised: len(o.Escalations), Reference: reference(o.Reference), Failure: o.Failure, Incident: st.IncidentID, Late: o.Late,
 		Base: s.cfg.Prefix + "/incidents/" + st.IncidentID}
 	switch o.State {
-	case workflows.OblFiled:
+	case incident.OblFiled:
 		r.Done, r.Stage = true, stageDone
 		if o.Late {
 			r.Stage = stageDoneLate
 		}
 		r.Submitted = at(o.SubmittedAt, loc)
-	case workflows.OblFailed:
+	case incident.OblFailed:
 		r.Stage = stageFailed
 		r.Points = stagePoints(o.ClockStart, o.DueAt)
 	default:
@@ -323,8 +323,8 @@ func reference(ref string) string {
 
 // canAct: the board takes actions, the viewer holds the role on the board, and the incident
 // names them in it (its validator would refuse anyone else).
-func (s *Server) canAct(v *Viewer, st workflows.Status, role string) bool {
-	return !s.ReadOnly() && v != nil && v.Actor != "" && role == workflows.RoleDPO && v.Has(RoleDPO) && st.Roles.Has(role, v.Actor)
+func (s *Server) canAct(v *Viewer, st incident.Status, role string) bool {
+	return !s.ReadOnly() && v != nil && v.Actor != "" && role == incident.RoleDPO && v.Has(RoleDPO) && st.Roles.Has(role, v.Actor)
 }
 
 // documentName is the file name of a report the status names by its path on a worker, if it is
@@ -337,11 +337,11 @@ func documentName(p string) string {
 	return ""
 }
 
-func holders(r workflows.Roles, role string) []string {
+func holders(r incident.Roles, role string) []string {
 	switch role {
-	case workflows.RoleDPO:
+	case incident.RoleDPO:
 		return r.DPO
-	case workflows.RoleCommander:
+	case incident.RoleCommander:
 		return r.Commander
 	}
 	return nil
@@ -415,7 +415,7 @@ func nonNil[T any](s []T) []T {
 // openEntry is a running incident: its status, or why it could not be read.
 type openEntry struct {
 	id          string
-	status      workflows.Status
+	status      incident.Status
 	unavailable string
 }
 

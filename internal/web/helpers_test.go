@@ -24,7 +24,6 @@ import (
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
-	"github.com/breachops/breach/workflows"
 )
 
 // The fixtures: a fixed clock, four incidents and the people of the tests.
@@ -60,7 +59,7 @@ var testRoles = RoleMap{Viewer: []string{groupViewers}, DPO: []string{groupDPO},
 // Updates sent.
 type fakeTemporal struct {
 	mu       sync.Mutex
-	statuses map[string]workflows.Status
+	statuses map[string]incident.Status
 	updates  []sentUpdate
 	reject   string
 	openErr  error
@@ -72,11 +71,11 @@ type sentUpdate struct {
 	arg            any
 }
 
-func (f *fakeTemporal) Status(ctx context.Context, id string) (workflows.Status, error) {
+func (f *fakeTemporal) Status(ctx context.Context, id string) (incident.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.slow[id] {
-		return workflows.Status{}, context.DeadlineExceeded
+		return incident.Status{}, context.DeadlineExceeded
 	}
 	st, ok := f.statuses[id]
 	if !ok {
@@ -93,7 +92,7 @@ func (f *fakeTemporal) Open(ctx context.Context) ([]ingress.OpenIncident, error)
 	}
 	var out []ingress.OpenIncident
 	for id, st := range f.statuses {
-		if st.Phase != workflows.PhaseClosed {
+		if st.Phase != incident.PhaseClosed {
 			out = append(out, ingress.OpenIncident{IncidentID: id, Started: st.AwareAt})
 		}
 	}
@@ -120,58 +119,58 @@ func (f *fakeTemporal) sent() []sentUpdate {
 	return append([]sentUpdate(nil), f.updates...)
 }
 
-func obligation(id, audience string, start, due time.Time, state string) workflows.ObligationStatus {
-	return workflows.ObligationStatus{Obligation: rules.Obligation{ID: id, Regime: "gdpr", Audience: audience,
+func obligation(id, audience string, start, due time.Time, state string) incident.ObligationStatus {
+	return incident.ObligationStatus{Obligation: rules.Obligation{ID: id, Regime: "gdpr", Audience: audience,
 		Basis: "GDPR Art. 33(1)", ClockStart: start, DueAt: due}, State: state}
 }
 
-func fixtures() map[string]workflows.Status {
-	roles := workflows.Roles{DPO: []string{oidcActor(dpoSub), "cli:dana"}, Commander: []string{"cli:ian"}}
+func fixtures() map[string]incident.Status {
+	roles := incident.Roles{DPO: []string{oidcActor(dpoSub), "cli:dana"}, Commander: []string{"cli:ian"}}
 	aware := testNow.Add(-2 * time.Hour)
-	art33 := obligation("gdpr-art33-authority", "Berlin Commissioner for Data Protection", aware, aware.Add(72*time.Hour), workflows.OblAwaitingApproval)
+	art33 := obligation("gdpr-art33-authority", "Berlin Commissioner for Data Protection", aware, aware.Add(72*time.Hour), incident.OblAwaitingApproval)
 	art33.Draft = "/var/lib/breach/incidents/" + incOpen + "/reports/gdpr-art33-authority.draft.md"
 	art33.Escalations = []string{}
-	ico := obligation("uk-gdpr-art33-ico", "Information Commissioner's Office", aware, aware.Add(72*time.Hour).Add(time.Hour), workflows.OblAwaitingFiling)
-	filed := obligation("us-ca-attorney-general", "California Attorney General", aware, aware.Add(30*24*time.Hour), workflows.OblFiled)
+	ico := obligation("uk-gdpr-art33-ico", "Information Commissioner's Office", aware, aware.Add(72*time.Hour).Add(time.Hour), incident.OblAwaitingFiling)
+	filed := obligation("us-ca-attorney-general", "California Attorney General", aware, aware.Add(30*24*time.Hour), incident.OblFiled)
 	filed.SubmittedAt, filed.Reference = testNow.Add(-time.Hour), "CA-123"
-	open := workflows.Status{Phase: workflows.PhaseNotify, Roles: roles,
-		Pending: []workflows.PendingStep{
-			{Step: incident.ReportStep(art33.ID), Role: workflows.RoleDPO, Description: "approve the report for " + art33.ID, Since: testNow.Add(-30 * time.Minute), DueAt: art33.DueAt},
-			{Step: incident.FileStep(ico.ID), Role: workflows.RoleDPO, Description: "file on the ICO's portal", Since: testNow.Add(-20 * time.Minute), DueAt: ico.DueAt},
-			{Step: incident.IsolationStep("crm-api"), Role: workflows.RoleCommander, Description: "isolate crm-api by hand, then confirm", Since: testNow.Add(-time.Hour)},
+	open := incident.Status{Phase: incident.PhaseNotify, Roles: roles,
+		Pending: []incident.PendingStep{
+			{Step: incident.ReportStep(art33.ID), Role: incident.RoleDPO, Description: "approve the report for " + art33.ID, Since: testNow.Add(-30 * time.Minute), DueAt: art33.DueAt},
+			{Step: incident.FileStep(ico.ID), Role: incident.RoleDPO, Description: "file on the ICO's portal", Since: testNow.Add(-20 * time.Minute), DueAt: ico.DueAt},
+			{Step: incident.IsolationStep("crm-api"), Role: incident.RoleCommander, Description: "isolate crm-api by hand, then confirm", Since: testNow.Add(-time.Hour)},
 		}}
-	open.IncidentRecord = activities.IncidentRecord{IncidentID: incOpen, Title: "Customer database exposed through a backup bucket",
+	open.IncidentRecord = incident.IncidentRecord{IncidentID: incOpen, Title: "Customer database exposed through a backup bucket",
 		Description: "A nightly backup was readable from the internet.", Source: "cli", DeclaredBy: "cli:ian", AwareAt: aware,
 		Systems: []string{"shop-db", "crm-api"},
-		Containment: []workflows.SystemStatus{
-			{System: "shop-db", State: workflows.ContainContained, Provider: "dry-run", Updated: aware.Add(time.Minute)},
-			{System: "crm-api", State: workflows.ContainManual, Provider: "dry-run", Detail: "the API refused", Updated: aware.Add(2 * time.Minute), Reminders: 3},
+		Containment: []incident.SystemStatus{
+			{System: "shop-db", State: incident.ContainContained, Provider: "dry-run", Updated: aware.Add(time.Minute)},
+			{System: "crm-api", State: incident.ContainManual, Provider: "dry-run", Detail: "the API refused", Updated: aware.Add(2 * time.Minute), Reminders: 3},
 		},
 		Scope: &subjects.Summary{Subjects: 1042, Records: 3100, Mailable: 1000, Invalid: 40, Duplicates: 2,
 			ByJurisdiction: map[string]int{"DE": 900, "GB": 100, "US-CA": 42}, ByCategory: map[string]int{"contact": 1042}},
-		Decision: &workflows.Decision{By: oidcActor(dpoSub), Risk: "high", NotifyAuthority: true, NotifySubjects: true,
+		Decision: &incident.Decision{By: oidcActor(dpoSub), Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 			Reasoning: "Names and addresses were downloaded by unknown parties.", DecidedAt: testNow.Add(-time.Hour)},
-		Obligations: []workflows.ObligationStatus{filed, ico, art33},
-		Alerts:      workflows.AlertProgress{State: workflows.AlertsSending, Total: 1000, Sent: 250, Invalid: 40},
-		Timeline: []workflows.Event{
+		Obligations: []incident.ObligationStatus{filed, ico, art33},
+		Alerts:      incident.AlertProgress{State: incident.AlertsSending, Total: 1000, Sent: 250, Invalid: 40},
+		Timeline: []incident.Event{
 			{At: aware.Add(time.Minute), Kind: "declared", Text: "Incident declared by cli:ian."},
 			{At: testNow.Add(-time.Hour), Kind: "decision", Text: "Risk high.", Signature: &incident.Signature{Signer: incident.WebDashboard, KeyID: "0123456789abcdef"}},
 		},
 	}
 
 	lateAware := testNow.Add(-80 * time.Hour)
-	late := obligation("gdpr-art33-authority", "Berlin Commissioner for Data Protection", lateAware, lateAware.Add(72*time.Hour), workflows.OblAwaitingApproval)
+	late := obligation("gdpr-art33-authority", "Berlin Commissioner for Data Protection", lateAware, lateAware.Add(72*time.Hour), incident.OblAwaitingApproval)
 	late.Escalations = []string{"50%", "75%", "90%", "1h", "overdue"}
-	overdue := workflows.Status{Phase: workflows.PhaseNotify, Roles: roles,
-		Pending: []workflows.PendingStep{{Step: incident.ReportStep(late.ID), Role: workflows.RoleDPO, Description: "approve the report", Since: testNow.Add(-time.Hour), DueAt: late.DueAt}}}
-	overdue.IncidentRecord = activities.IncidentRecord{IncidentID: incOverdue, Title: "Laptop with a customer export stolen", Source: "cli",
-		DeclaredBy: "cli:ian", AwareAt: lateAware, Obligations: []workflows.ObligationStatus{late}}
+	overdue := incident.Status{Phase: incident.PhaseNotify, Roles: roles,
+		Pending: []incident.PendingStep{{Step: incident.ReportStep(late.ID), Role: incident.RoleDPO, Description: "approve the report", Since: testNow.Add(-time.Hour), DueAt: late.DueAt}}}
+	overdue.IncidentRecord = incident.IncidentRecord{IncidentID: incOverdue, Title: "Laptop with a customer export stolen", Source: "cli",
+		DeclaredBy: "cli:ian", AwareAt: lateAware, Obligations: []incident.ObligationStatus{late}}
 
-	drill := workflows.Status{Phase: workflows.PhaseContain, Roles: roles}
-	drill.IncidentRecord = activities.IncidentRecord{IncidentID: incDrill, Title: "Tabletop: ransomware on the file server", Drill: true,
+	drill := incident.Status{Phase: incident.PhaseContain, Roles: roles}
+	drill.IncidentRecord = incident.IncidentRecord{IncidentID: incDrill, Title: "Tabletop: ransomware on the file server", Drill: true,
 		Source: "drill", DeclaredBy: "cli:ian", AwareAt: testNow.Add(-time.Hour)}
 
-	return map[string]workflows.Status{incOpen: open, incOverdue: overdue, incDrill: drill}
+	return map[string]incident.Status{incOpen: open, incOverdue: overdue, incDrill: drill}
 }
 
 // writeHome writes what the workers would have written: a draft report (with markup a report
@@ -186,11 +185,11 @@ func writeHome(t *testing.T) string {
 	writeTestFile(t, draft, "# Notification of a personal data breach (GDPR Art. 33)\n\nStatus: DRAFT\n\n<script>alert('x')</script>\n\n- 1042 people affected\n")
 	ev, _ := activities.EvidencePath(home, incOpen)
 	writeTestFile(t, ev, `{"provider":"dry-run","action":"isolate","system":"shop-db","at":"2026-11-28T10:01:00Z","changes":["add rule inet breach drop ip saddr 198.51.100.21"]}`+"\n")
-	rec := activities.IncidentRecord{IncidentID: incClosed, Title: "Misdirected payroll email", Source: "cli", DeclaredBy: "cli:ian",
+	rec := incident.IncidentRecord{IncidentID: incClosed, Title: "Misdirected payroll email", Source: "cli", DeclaredBy: "cli:ian",
 		AwareAt: time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC), ClosedAt: time.Date(2026, 10, 3, 8, 0, 0, 0, time.UTC), ClosedBy: "cli:ian",
-		Decision: &workflows.Decision{Risk: "unlikely", Reasoning: "One recipient, who deleted it."},
+		Decision: &incident.Decision{Risk: "unlikely", Reasoning: "One recipient, who deleted it."},
 		Scope:    &subjects.Summary{Subjects: 12, Records: 12},
-		Timeline: []workflows.Event{{At: time.Date(2026, 10, 3, 8, 0, 0, 0, time.UTC), Kind: "closed", Text: "Incident closed by cli:ian."}}}
+		Timeline: []incident.Event{{At: time.Date(2026, 10, 3, 8, 0, 0, 0, time.UTC), Kind: "closed", Text: "Incident closed by cli:ian."}}}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +198,7 @@ func writeHome(t *testing.T) string {
 	writeTestFile(t, reg, string(data))
 	drillRec := rec
 	drillRec.IncidentID, drillRec.Title, drillRec.Drill = "INC-20261002-EEEEEEEEEEEEEEEE", "Tabletop: lost USB stick", true
-	drillRec.Decision = &workflows.Decision{Risk: "high", NotifyAuthority: true}
+	drillRec.Decision = &incident.Decision{Risk: "high", NotifyAuthority: true}
 	data, _ = json.Marshal(drillRec)
 	reg, _ = activities.RegisterPath(home, drillRec.IncidentID)
 	writeTestFile(t, reg, string(data))

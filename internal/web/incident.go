@@ -25,7 +25,6 @@ import (
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/ingress"
-	"github.com/breachops/breach/workflows"
 )
 
 // incidentPage is one incident: what the board shows of it, and its timeline, decision,
@@ -128,9 +127,9 @@ type incidentJSON struct {
 
 // status is an incident's status: its workflow's query, or, once the workflow is gone, its
 // register entry. errNotFound when neither exists.
-func (s *Server) status(ctx context.Context, id string) (workflows.Status, bool, error) {
+func (s *Server) status(ctx context.Context, id string) (incident.Status, bool, error) {
 	if !incident.IsID(id) {
-		return workflows.Status{}, false, errNotFound
+		return incident.Status{}, false, errNotFound
 	}
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -148,7 +147,7 @@ func (s *Server) status(ctx context.Context, id string) (workflows.Status, bool,
 	if err != nil {
 		return st, false, err
 	}
-	return workflows.Status{IncidentRecord: rec, Phase: workflows.PhaseClosed}, true, nil
+	return incident.Status{IncidentRecord: rec, Phase: incident.PhaseClosed}, true, nil
 }
 
 var errNotFound = errors.New("no such incident")
@@ -163,7 +162,7 @@ func (s *Server) statusFailure(w http.ResponseWriter, r *http.Request, id string
 	s.fail(w, r, http.StatusBadGateway, "The status of "+id+" could not be read: Temporal did not answer in time, or no worker is running. Try again in a minute.")
 }
 
-func (s *Server) incidentData(r *http.Request, v *Viewer, st workflows.Status, fromRegister bool) incidentPage {
+func (s *Server) incidentData(r *http.Request, v *Viewer, st incident.Status, fromRegister bool) incidentPage {
 	loc, now := s.zone(r), s.now()
 	id := st.IncidentID
 	p := incidentPage{pageData: s.base(r, v, id+": "+st.Title), Card: s.card(st, v, loc, now), Description: st.Description,
@@ -195,7 +194,7 @@ func (s *Server) incidentData(r *http.Request, v *Viewer, st workflows.Status, f
 	}
 	if s.cfg.TemporalUI != "" {
 		p.TemporalLink = strings.TrimSuffix(s.cfg.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.cfg.Namespace) +
-			"/workflows/" + url.PathEscape(workflows.IncidentWorkflowID(id))
+			"/workflows/" + url.PathEscape(incident.IncidentWorkflowID(id))
 	}
 	return p
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/infile"
-	"github.com/breachops/breach/workflows"
 )
 
 // The register lists the closed incidents from their breach-register entries (Art. 33(5)), which
@@ -26,8 +25,8 @@ import (
 const maxRegisterEntry = 16 << 20
 
 // registerEntry reads the register entry of one incident.
-func (s *Server) registerEntry(id string) (activities.IncidentRecord, error) {
-	var rec activities.IncidentRecord
+func (s *Server) registerEntry(id string) (incident.IncidentRecord, error) {
+	var rec incident.IncidentRecord
 	p, err := activities.RegisterPath(s.cfg.Home, id)
 	if err != nil {
 		return rec, err
@@ -72,7 +71,7 @@ type registerRow struct {
 	Closed timeView `json:"-"`
 }
 
-func rowOf(rec activities.IncidentRecord) registerRow {
+func rowOf(rec incident.IncidentRecord) registerRow {
 	r := registerRow{ID: rec.IncidentID, Title: rec.Title, Drill: rec.Drill, AwareAt: rec.AwareAt.UTC(), ClosedAt: rec.ClosedAt.UTC(),
 		ClosedBy: rec.ClosedBy, Systems: nonNil(rec.Systems), Obligations: []string{}, AlertsSent: rec.Alerts.Sent,
 		AlertsTotal: rec.Alerts.Total, PossiblyDuplicated: rec.Alerts.PossiblyDuplicated}
@@ -87,7 +86,7 @@ func rowOf(rec activities.IncidentRecord) registerRow {
 	}
 	for _, o := range rec.Obligations {
 		r.Obligations = append(r.Obligations, o.ID)
-		if o.State == workflows.OblFiled {
+		if o.State == incident.OblFiled {
 			r.Filed++
 			if o.Late {
 				r.Late++

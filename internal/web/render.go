@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/breachops/breach/workflows"
+	"github.com/breachops/breach/incident"
 )
 
 // pages are the board's templates, one set per page: the layout, the shared parts and the
@@ -66,9 +66,9 @@ var funcs = template.FuncMap{
 // roleName names an incident's role as people say it.
 func roleName(role string) string {
 	switch role {
-	case workflows.RoleDPO:
+	case incident.RoleDPO:
 		return "DPO"
-	case workflows.RoleCommander:
+	case incident.RoleCommander:
 		return "incident commander"
 	}
 	return role

@@ -31,15 +31,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
-	"github.com/breachops/breach/workflows"
 )
 
 // Temporal is what the board needs from the workflow engine: the ingress's adapter
 // (ingress.NewTemporal) serves it.
 type Temporal interface {
 	// Status queries an incident; ingress.ErrNoIncident when there is none.
-	Status(ctx context.Context, incidentID string) (workflows.Status, error)
+	Status(ctx context.Context, incidentID string) (incident.Status, error)
 	// Open lists the running incidents, newest first.
 	Open(ctx context.Context) ([]ingress.OpenIncident, error)
 	// Update sends a validated Update and waits for its answer; a refusal is an

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/workflows"
 )
 
 // Every page and JSON endpoint: who may see it, and what nobody else gets.
@@ -315,16 +314,16 @@ func TestActions(t *testing.T) {
 		}
 		mustContain(t, w.Body.String(), "Approved the report of gdpr-art33-authority.")
 		sent := b.temporal.sent()
-		if len(sent) != 1 || sent[0].name != workflows.UpdateApprove || sent[0].incident != incOpen {
+		if len(sent) != 1 || sent[0].name != incident.UpdateApprove || sent[0].incident != incOpen {
 			t.Fatalf("updates sent: %+v", sent)
 		}
-		req := sent[0].arg.(*workflows.ApproveRequest)
+		req := sent[0].arg.(*incident.ApproveRequest)
 		if req.By != oidcActor(dpoSub) || req.Step != "report:gdpr-art33-authority" {
 			t.Fatalf("the request: %+v", req)
 		}
 		keys := incident.Keys{Web: incident.EncodePublicKey(b.key.Public().(ed25519.PublicKey))}
 		_, sig, unsigned := req.Signed()
-		if err := keys.Verify(sig, req.By, incOpen, workflows.UpdateApprove, unsigned, testNow, false); err != nil {
+		if err := keys.Verify(sig, req.By, incOpen, incident.UpdateApprove, unsigned, testNow, false); err != nil {
 			t.Fatalf("the incident would refuse the board's signature: %v", err)
 		}
 	})
@@ -338,7 +337,7 @@ func TestActions(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &j); err != nil || w.Code != http.StatusOK || j["ok"] != true {
 			t.Fatalf("status %d, %s (%v)", w.Code, w.Body, err)
 		}
-		req := b.temporal.sent()[0].arg.(*workflows.FileRequest)
+		req := b.temporal.sent()[0].arg.(*incident.FileRequest)
 		if req.Reference != "ICO-2026-0042" || req.Obligation != "uk-gdpr-art33-ico" || req.Signature == nil || req.Signature.Signer != incident.WebDashboard {
 			t.Fatalf("the request: %+v", req)
 		}
