@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/redact"
 )
 
@@ -83,7 +84,7 @@ type awsInstance struct {
 
 // Isolate records each interface's groups in a tag, then moves it onto the quarantine group.
 // Interfaces already on the quarantine group alone are left as they are.
-func (a *AWS) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (a *AWS) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("isolate %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("isolate", t)
 	inst, err := a.instance(ctx, op, t)
@@ -141,7 +142,7 @@ func (a *AWS) Isolate(ctx context.Context, t Target) (Evidence, error) {
 
 // Verify checks that every interface of the instance is on the quarantine group alone and that
 // the group has no rules.
-func (a *AWS) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (a *AWS) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("verify %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("verify", t)
 	inst, err := a.instance(ctx, op, t)
@@ -181,7 +182,7 @@ func (a *AWS) Verify(ctx context.Context, t Target) (Evidence, error) {
 
 // Release puts each quarantined interface back on the groups recorded in its tag and removes
 // the tag.
-func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
+func (a *AWS) Release(ctx context.Context, t Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("release %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("release", t)
 	inst, err := a.instance(ctx, op, t)
@@ -234,8 +235,8 @@ func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
 	return ev, nil
 }
 
-func (a *AWS) evidence(action string, t Target) Evidence {
-	return Evidence{Provider: a.Name(), Action: action, System: t.System, At: a.now(),
+func (a *AWS) evidence(action string, t Target) incident.Evidence {
+	return incident.Evidence{Provider: a.Name(), Action: action, System: t.System, At: a.now(),
 		Identifiers: map[string]string{"instance_id": t.InstanceID, "region": a.Settings.Region}}
 }
 
@@ -290,7 +291,7 @@ func (a *AWS) instance(ctx context.Context, op string, t Target) (awsInstance, e
 
 // quarantineGroup finds the quarantine group in vpc; by name it may create it (with no rules).
 // It returns nil, nil when the group does not exist and create is false.
-func (a *AWS) quarantineGroup(ctx context.Context, op, vpc string, create bool, ev *Evidence) (*types.SecurityGroup, error) {
+func (a *AWS) quarantineGroup(ctx context.Context, op, vpc string, create bool, ev *incident.Evidence) (*types.SecurityGroup, error) {
 	g := a.Settings.QuarantineGroup
 	if strings.HasPrefix(g, "sg-") {
 		out, err := a.Client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g}})

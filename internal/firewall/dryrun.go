@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // DryRun changes nothing. It records, in a JSON-lines file, the exact nftables rules that
@@ -36,12 +38,12 @@ func (d *DryRun) now() time.Time {
 }
 
 // Isolate records the quarantine ruleset that would be applied.
-func (d *DryRun) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (d *DryRun) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
 	rules, err := QuarantineRules(t)
 	if err != nil {
-		return Evidence{}, err
+		return incident.Evidence{}, err
 	}
-	ev := Evidence{
+	ev := incident.Evidence{
 		Provider: d.Name(), Action: "isolate", System: t.System, At: d.now(),
 		Changes:     rules,
 		Identifiers: dryRunIdentifiers(t.System),
@@ -58,15 +60,15 @@ func (d *DryRun) Isolate(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Verify reports the recorded isolation as in force; nothing can be probed in a dry run.
-func (d *DryRun) Verify(ctx context.Context, t Target) (Evidence, error) {
-	ev := Evidence{Provider: d.Name(), Action: "verify", System: t.System, At: d.now(), InForce: true,
+func (d *DryRun) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
+	ev := incident.Evidence{Provider: d.Name(), Action: "verify", System: t.System, At: d.now(), InForce: true,
 		After: "dry-run: isolation recorded, not applied; nothing to probe"}
 	return ev, d.record(ev)
 }
 
 // Release records the removal of the quarantine chain.
-func (d *DryRun) Release(ctx context.Context, t Target) (Evidence, error) {
-	ev := Evidence{Provider: d.Name(), Action: "release", System: t.System, At: d.now(),
+func (d *DryRun) Release(ctx context.Context, t Target) (incident.Evidence, error) {
+	ev := incident.Evidence{Provider: d.Name(), Action: "release", System: t.System, At: d.now(),
 		Changes: dryRunReleaseChanges(t.System),
 		After:   "quarantine rules for " + t.System + " removed (dry-run: not applied)"}
 	d.mu.Lock()
@@ -91,7 +93,7 @@ func dryRunReleaseChanges(system string) []string {
 	return append(c, fmt.Sprintf("delete table inet %s (when no other system is isolated)", quarantineTable))
 }
 
-func (d *DryRun) record(ev Evidence) error {
+func (d *DryRun) record(ev incident.Evidence) error {
 	if d.Path == "" {
 		return nil
 	}

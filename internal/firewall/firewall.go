@@ -14,7 +14,8 @@ package firewall
 import (
 	"context"
 	"errors"
-	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // Target is one system to isolate, as the inventory describes it.
@@ -33,22 +34,6 @@ type Target struct {
 	Incident string `json:"incident,omitempty"`
 }
 
-// Evidence records one provider call.
-type Evidence struct {
-	Provider string    `json:"provider"`
-	Action   string    `json:"action"` // isolate, verify, release
-	System   string    `json:"system"`
-	At       time.Time `json:"at"`
-	// Changes are the exact changes made (or, for dry-run, that would be made), one per line.
-	Changes []string `json:"changes,omitempty"`
-	// Identifiers are the provider's own ids (rule handles, group ids, alias names).
-	Identifiers map[string]string `json:"identifiers,omitempty"`
-	Before      string            `json:"before,omitempty"`
-	After       string            `json:"after,omitempty"`
-	// InForce is set by Verify: whether the isolation was found in force.
-	InForce bool `json:"in_force,omitempty"`
-}
-
 // Provider applies, checks and lifts isolation. Isolate is idempotent: isolating twice leaves
 // one rule set; Release of a system that is not isolated changes nothing and succeeds.
 //
@@ -58,9 +43,9 @@ type Evidence struct {
 // retried.
 type Provider interface {
 	Name() string
-	Isolate(ctx context.Context, t Target) (Evidence, error)
-	Verify(ctx context.Context, t Target) (Evidence, error)
-	Release(ctx context.Context, t Target) (Evidence, error)
+	Isolate(ctx context.Context, t Target) (incident.Evidence, error)
+	Verify(ctx context.Context, t Target) (incident.Evidence, error)
+	Release(ctx context.Context, t Target) (incident.Evidence, error)
 }
 
 // ErrPermanent marks errors that retrying cannot fix (bad credentials, unknown instance).

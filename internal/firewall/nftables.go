@@ -19,6 +19,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/breachops/breach/incident"
 )
 
 // NFTables isolates addresses with nftables rules applied over netlink (no nft binary), in
@@ -56,7 +58,7 @@ func (n *NFTables) now() time.Time {
 
 // Isolate applies the quarantine chains for t, replacing any that differ, in one netlink
 // transaction. If the exact rules are already in force it changes nothing.
-func (n *NFTables) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (n *NFTables) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	op := fmt.Sprintf("isolate %s via nftables", t.System)
@@ -125,7 +127,7 @@ func (n *NFTables) Isolate(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Verify reads the quarantine chains of t back from the kernel and compares every rule.
-func (n *NFTables) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (n *NFTables) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	op := fmt.Sprintf("verify %s via nftables", t.System)
@@ -155,7 +157,7 @@ func (n *NFTables) Verify(ctx context.Context, t Target) (Evidence, error) {
 
 // Release deletes the quarantine chains of t (on every hook), and the table when nothing else
 // is left in it.
-func (n *NFTables) Release(ctx context.Context, t Target) (Evidence, error) {
+func (n *NFTables) Release(ctx context.Context, t Target) (incident.Evidence, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	op := fmt.Sprintf("release %s via nftables", t.System)
@@ -210,12 +212,12 @@ func (n *NFTables) Release(ctx context.Context, t Target) (Evidence, error) {
 	return ev, nil
 }
 
-func (n *NFTables) evidence(action string, t Target) Evidence {
+func (n *NFTables) evidence(action string, t Target) incident.Evidence {
 	ns := n.NetNS
 	if ns == "" {
 		ns = "(worker's own)"
 	}
-	return Evidence{Provider: n.Name(), Action: action, System: t.System, At: n.now(),
+	return incident.Evidence{Provider: n.Name(), Action: action, System: t.System, At: n.now(),
 		Identifiers: map[string]string{"table": "inet " + quarantineTable, "netns": ns}}
 }
 
@@ -393,7 +395,7 @@ func (st *nftState) describe(system string) string {
 	return "quarantine chains present: " + strings.Join(parts, ", ")
 }
 
-func (st *nftState) identify(ev *Evidence) {
+func (st *nftState) identify(ev *incident.Evidence) {
 	for _, h := range allHooks {
 		for name, cs := range st.chains {
 			if cs.chain.Hooknum != nil && *cs.chain.Hooknum == *hookNum(h) {

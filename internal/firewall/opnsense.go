@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/redact"
 )
 
@@ -57,7 +58,7 @@ const opnsenseAllowNote = "allowlist not applied by this provider: the firewall'
 
 // Isolate adds the addresses of t missing from the alias, then applies the configuration.
 // Isolating twice adds nothing the second time.
-func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (o *OPNsense) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "isolate")
 	if err != nil {
 		return ev, err
@@ -95,7 +96,7 @@ func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Verify lists the alias and checks that every address of t is in it.
-func (o *OPNsense) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (o *OPNsense) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "verify")
 	if err != nil {
 		return ev, err
@@ -114,7 +115,7 @@ func (o *OPNsense) Verify(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Release removes the addresses of t from the alias and applies the configuration.
-func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
+func (o *OPNsense) Release(ctx context.Context, t Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "release")
 	if err != nil {
 		return ev, err
@@ -152,8 +153,8 @@ func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
 	return ev, nil
 }
 
-func (o *OPNsense) start(t Target, action string) (Evidence, string, error) {
-	ev := Evidence{Provider: o.Name(), Action: action, System: t.System, At: o.now()}
+func (o *OPNsense) start(t Target, action string) (incident.Evidence, string, error) {
+	ev := incident.Evidence{Provider: o.Name(), Action: action, System: t.System, At: o.now()}
 	if t.Alias == "" {
 		return ev, "", Permanent(fmt.Errorf("%s %s via opnsense: no quarantine alias; set providers.opnsense.alias or the system's alias", action, t.System))
 	}

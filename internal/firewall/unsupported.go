@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // NFTables needs Linux; elsewhere every call fails permanently.
@@ -23,14 +25,14 @@ var errNoNFTables = errors.New("the nftables provider needs Linux")
 func NewNFTables(s NFTablesSettings) (*NFTables, error) { return nil, Permanent(errNoNFTables) }
 
 func (n *NFTables) Name() string { return ProviderNFTables }
-func (n *NFTables) Isolate(ctx context.Context, t Target) (Evidence, error) {
-	return Evidence{}, Permanent(errNoNFTables)
+func (n *NFTables) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
+	return incident.Evidence{}, Permanent(errNoNFTables)
 }
-func (n *NFTables) Verify(ctx context.Context, t Target) (Evidence, error) {
-	return Evidence{}, Permanent(errNoNFTables)
+func (n *NFTables) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
+	return incident.Evidence{}, Permanent(errNoNFTables)
 }
-func (n *NFTables) Release(ctx context.Context, t Target) (Evidence, error) {
-	return Evidence{}, Permanent(errNoNFTables)
+func (n *NFTables) Release(ctx context.Context, t Target) (incident.Evidence, error) {
+	return incident.Evidence{}, Permanent(errNoNFTables)
 }
 
 // ProbeTCP opens (and closes) a TCP connection to addr; network namespaces need Linux.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/redact"
 )
 
@@ -86,7 +87,7 @@ func (w *Webhook) now() time.Time {
 }
 
 // Isolate asks the automation to isolate t and records its rule id.
-func (w *Webhook) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (w *Webhook) Isolate(ctx context.Context, t Target) (incident.Evidence, error) {
 	resp, ev, err := w.call(ctx, "isolate", t)
 	if err != nil {
 		return ev, err
@@ -101,7 +102,7 @@ func (w *Webhook) Isolate(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Verify asks the automation whether the isolation is in force.
-func (w *Webhook) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (w *Webhook) Verify(ctx context.Context, t Target) (incident.Evidence, error) {
 	resp, ev, err := w.call(ctx, "verify", t)
 	if err != nil {
 		return ev, err
@@ -115,7 +116,7 @@ func (w *Webhook) Verify(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Release asks the automation to lift the isolation of t.
-func (w *Webhook) Release(ctx context.Context, t Target) (Evidence, error) {
+func (w *Webhook) Release(ctx context.Context, t Target) (incident.Evidence, error) {
 	_, ev, err := w.call(ctx, "release", t)
 	if err != nil {
 		return ev, err
@@ -125,9 +126,9 @@ func (w *Webhook) Release(ctx context.Context, t Target) (Evidence, error) {
 	return ev, nil
 }
 
-func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookResponse, Evidence, error) {
+func (w *Webhook) call(ctx context.Context, action string, t Target) (WebhookResponse, incident.Evidence, error) {
 	op := fmt.Sprintf("%s %s via webhook", action, t.System)
-	ev := Evidence{Provider: w.Name(), Action: action, System: t.System, At: w.now(),
+	ev := incident.Evidence{Provider: w.Name(), Action: action, System: t.System, At: w.now(),
 		Identifiers: map[string]string{"url": redactURL(w.URL)}}
 	body, err := json.Marshal(WebhookRequest{Action: action, System: t.System, Addresses: canonicalAll(t.Addresses),
 		InstanceID: t.InstanceID, Allow: canonicalAll(t.Allow), Incident: t.Incident})
