@@ -1,14 +1,17 @@
 // Package firewall isolates affected systems from the network and records what it changed.
 //
-// A Provider applies isolation for one target. Every call returns Evidence: what was changed,
-// where, with the provider's own identifiers, so the incident timeline and the post-incident
-// report can show exactly what containment did.
+// A Provider applies isolation for one target. Every call returns an incident.Evidence: what
+// was changed, where, with the provider's own identifiers, so the incident timeline and the
+// post-incident report can show exactly what containment did.
 //
-// Providers: DryRun (records the nftables rules it would apply), NFTables (netlink, inside a
-// chosen network namespace), AWS (security-group quarantine), OPNsense (quarantine alias) and
-// Webhook (signed request to the company's own automation). The systems inventory
-// (LoadInventory) says which provider isolates which system; a Registry hands out the provider
-// and Target for a system name or a bare address.
+// This package holds what every provider shares: the Provider interface, the systems inventory
+// (LoadInventory: which provider isolates which system, and each provider's settings), the
+// Registry that hands out the provider and Target for a system name or a bare address, and the
+// dry-run provider (NewDryRun: records the nftables rules it would apply). The other providers
+// live in subpackages, each offering a Factory that the program passes to NewRegistry:
+// nftables (netlink, inside a chosen network namespace), aws (security-group quarantine),
+// opnsense (quarantine alias) and webhook (signed request to the company's own automation).
+// This package imports none of them.
 package firewall
 
 import (
