@@ -136,8 +136,6 @@ type System struct {
 	Alias      string   `yaml:"alias" json:"alias,omitempty"`
 	// Allow is kept reachable while the system is isolated (with the inventory default list).
 	Allow []string `yaml:"allow" json:"allow,omitempty"`
-	// AdHoc is set for a target given as a bare address rather than an inventory name.
-	AdHoc bool `yaml:"-" json:"ad_hoc,omitempty"`
 }
 
 // LoadInventory reads and validates the inventory file at path.
@@ -189,7 +187,7 @@ func (inv *Inventory) Resolve(arg string) (System, error) {
 		if p == ProviderAWS {
 			return System{}, Permanent(fmt.Errorf("system %q: the default provider aws isolates instances, not addresses; add the system to the inventory with its instance_id", arg))
 		}
-		return System{Name: CanonicalAddress(arg), Provider: p, Addresses: []string{CanonicalAddress(arg)}, AdHoc: true}, nil
+		return System{Name: CanonicalAddress(arg), Provider: p, Addresses: []string{CanonicalAddress(arg)}}, nil
 	}
 	known := "the inventory lists no systems"
 	if names := inv.Names(); len(names) > 0 {

@@ -166,11 +166,11 @@ func TestResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := inv.Resolve("db-1")
-	if err != nil || s.Name != "db-1" || s.AdHoc {
+	if err != nil || s.Name != "db-1" || s.Description != "customer database" {
 		t.Errorf("Resolve(db-1) = %+v, %v", s, err)
 	}
 	s, err = inv.Resolve("10.7.7.7")
-	if err != nil || !s.AdHoc || s.Provider != ProviderNFTables || !slices.Equal(s.Addresses, []string{"10.7.7.7"}) {
+	if err != nil || s.Name != "10.7.7.7" || s.Provider != ProviderNFTables || !slices.Equal(s.Addresses, []string{"10.7.7.7"}) {
 		t.Errorf("Resolve(10.7.7.7) = %+v, %v; want an ad-hoc nftables system", s, err)
 	}
 	if tg, err := inv.Target("10.7.0.0/16"); err != nil || !slices.Equal(tg.Allow, inv.Defaults.Allow) {

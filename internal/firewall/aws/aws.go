@@ -313,23 +313,32 @@ func (a *provider) quarantineGroup(ctx context.Context, op, vpc string, create b
 		}
 		return &sg, nil
 	}
-	find := func() (*types.SecurityGroup, error) {
-		out, err := a.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
-			{Name: aws.String("group-name"), Values: []string{g}},
-			{Name: aws.String("vpc-id"), Values: []string{vpc}},
-		}})
-		if err != nil {
-			return nil, awsError(op+": find quarantine group "+g, err)
-		}
-		if len(out.SecurityGroups) == 0 {
-			return nil, nil
-		}
-		return &out.SecurityGroups[0], nil
-	}
-	sg, err := find()
+	sg, err := a.findGroup(ctx, op, vpc)
 	if err != nil || sg != nil || !create {
 		return sg, err
 	}
+	return a.createGroup(ctx, op, vpc, ev)
+}
+
+// findGroup finds the quarantine group by name in vpc; nil, nil when there is none.
+func (a *provider) findGroup(ctx context.Context, op, vpc string) (*types.SecurityGroup, error) {
+	g := a.settings.QuarantineGroup
+	out, err := a.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("group-name"), Values: []string{g}},
+		{Name: aws.String("vpc-id"), Values: []string{vpc}},
+	}})
+	if err != nil {
+		return nil, awsError(op+": find quarantine group "+g, err)
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, nil
+	}
+	return &out.SecurityGroups[0], nil
+}
+
+// createGroup creates the quarantine group in vpc and revokes the egress a new group allows.
+func (a *provider) createGroup(ctx context.Context, op, vpc string, ev *incident.Evidence) (*types.SecurityGroup, error) {
+	g := a.settings.QuarantineGroup
 	cr, err := a.client.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName:   aws.String(g),
 		Description: aws.String("breach quarantine: no rules, no traffic"),
@@ -343,7 +352,7 @@ func (a *provider) quarantineGroup(ctx context.Context, op, vpc string, create b
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "InvalidGroup.Duplicate" {
 			// Another isolation created it first.
-			sg, err := find()
+			sg, err := a.findGroup(ctx, op, vpc)
 			if err == nil && sg == nil {
 				err = fmt.Errorf("%s: quarantine group %s reported as duplicate but not found", op, g)
 			}
@@ -360,7 +369,7 @@ func (a *provider) quarantineGroup(ctx context.Context, op, vpc string, create b
 	if len(out.SecurityGroups) != 1 {
 		return nil, fmt.Errorf("%s: new quarantine group %s not found", op, id)
 	}
-	sg = &out.SecurityGroups[0]
+	sg := &out.SecurityGroups[0]
 	// A new group allows all egress; a quarantine group allows nothing.
 	if len(sg.IpPermissionsEgress) > 0 {
 		if _, err := a.client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
