@@ -22,37 +22,37 @@ const (
 )
 
 // Isolate cuts the system off the network through its provider and records the evidence.
-func (a *Activities) Isolate(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+func (a *Activities) Isolate(ctx context.Context, in ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "isolate", firewall.Provider.Isolate)
 }
 
 // VerifyIsolation checks that the isolation is in force.
-func (a *Activities) VerifyIsolation(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+func (a *Activities) VerifyIsolation(ctx context.Context, in ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "verify", firewall.Provider.Verify)
 }
 
 // ReleaseIsolation lifts the isolation.
-func (a *Activities) ReleaseIsolation(ctx context.Context, in ContainInput) (firewall.Evidence, error) {
+func (a *Activities) ReleaseIsolation(ctx context.Context, in ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "release", firewall.Provider.Release)
 }
 
 func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action string,
-	call func(firewall.Provider, context.Context, firewall.Target) (firewall.Evidence, error)) (firewall.Evidence, error) {
+	call func(firewall.Provider, context.Context, firewall.Target) (incident.Evidence, error)) (incident.Evidence, error) {
 	fws := a.Firewalls
 	if in.Drill {
 		fws = DrillFirewalls(fws, a.Dir) // a drill never changes a real firewall
 	}
 	p, t, err := fws.Resolve(in.System)
 	if err != nil {
-		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s: %w", action, in.System, err))
+		return incident.Evidence{}, classifyFirewall(fmt.Errorf("%s %s: %w", action, in.System, err))
 	}
 	t.Incident = in.IncidentID
 	ev, err := call(p, ctx, t)
 	if err != nil {
-		return firewall.Evidence{}, classifyFirewall(fmt.Errorf("%s %s via %s: %w", action, in.System, p.Name(), err))
+		return incident.Evidence{}, classifyFirewall(fmt.Errorf("%s %s via %s: %w", action, in.System, p.Name(), err))
 	}
 	if err := a.appendEvidence(in.IncidentID, ev); err != nil {
-		return firewall.Evidence{}, err
+		return incident.Evidence{}, err
 	}
 	return ev, nil
 }
@@ -71,7 +71,7 @@ func EvidencePath(root, incidentID string) (string, error) {
 	return IncidentPath(root, incidentID, "containment-evidence.jsonl")
 }
 
-func (a *Activities) appendEvidence(incidentID string, ev firewall.Evidence) error {
+func (a *Activities) appendEvidence(incidentID string, ev incident.Evidence) error {
 	line, err := json.Marshal(ev)
 	if err != nil {
 		return err

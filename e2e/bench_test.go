@@ -21,6 +21,7 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/firewall/webhook/webhooktest"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkDeclareToIsolation(b *testing.B) {
 			{Name: "crm-api", Provider: firewall.ProviderWebhook, Addresses: []string{"198.51.100.40"}},
 		},
 		webhookURL: srv.URL,
-		env:        []string{firewall.DefaultWebhookSecretEnv + "=" + secret},
+		env:        []string{"BREACH_WEBHOOK_SECRET=" + secret},
 	})
 	csvPath := filepath.Join(s.dir, "subjects.csv")
 	writeSubjects(b, csvPath, []subjectRow{{"C1", "lea.weber@example.net", "Léa Weber", "DE", "contact"}})
@@ -132,8 +133,8 @@ func (r *isolationReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var in firewall.WebhookRequest
-	err = firewall.VerifyWebhook(r.secret, req.Header.Get(firewall.WebhookTimestampHeader), req.Header.Get(firewall.WebhookSignatureHeader), body, at)
+	var in webhooktest.Request
+	err = webhooktest.Verify(r.secret, req.Header.Get(webhooktest.TimestampHeader), req.Header.Get(webhooktest.SignatureHeader), body, at)
 	if err == nil {
 		err = json.Unmarshal(body, &in)
 	}

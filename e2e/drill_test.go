@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/breachops/breach/activities"
-	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
 )
@@ -272,7 +272,7 @@ func checkDryRunEvidence(t *testing.T, path string) {
 	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var ev firewall.Evidence
+		var ev incident.Evidence
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

@@ -25,6 +25,8 @@ import (
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/firewall/netnstest"
+	"github.com/breachops/breach/internal/firewall/nftables"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/worker"
@@ -88,7 +90,7 @@ systems:
 	acts := &activities.Activities{
 		Chat:      &console.Chat{Dir: home, Out: io.Discard},
 		Mail:      mail.Outbox{Dir: filepath.Join(home, "outbox")},
-		Firewalls: firewall.NewRegistry(inventory, firewall.Options{DryRunPath: filepath.Join(home, "dry-run.jsonl")}),
+		Firewalls: firewall.NewRegistry(inventory, firewall.Options{DryRunPath: filepath.Join(home, "dry-run.jsonl")}, nftables.Factory()),
 		Datasets:  activities.StoreDatasets{Store: store},
 		Dir:       home,
 	}
@@ -106,7 +108,7 @@ systems:
 	var samples []time.Duration
 	b.ResetTimer()
 	for i := 0; i <= isoBenchIncidents; i++ {
-		if err := firewall.ProbeTCP(ctx, top.peer, target, isoBenchConfirmTimeout); err != nil {
+		if err := netnstest.ProbeTCP(ctx, top.peer, target, isoBenchConfirmTimeout); err != nil {
 			b.Fatalf("incident %d: before declaring, the peer cannot reach %s: %v", i, target, err)
 		}
 		d := isoBenchDeclaration(i, subjectsCSV)
@@ -180,10 +182,10 @@ func isoBenchAwaitIsolation(b *testing.B, peerNS, target string, start time.Time
 	ctx := context.Background()
 	for time.Since(start) < time.Minute {
 		at := time.Now()
-		if firewall.ProbeTCP(ctx, peerNS, target, isoBenchProbeTimeout) == nil {
+		if netnstest.ProbeTCP(ctx, peerNS, target, isoBenchProbeTimeout) == nil {
 			continue
 		}
-		if firewall.ProbeTCP(ctx, peerNS, target, isoBenchConfirmTimeout) != nil {
+		if netnstest.ProbeTCP(ctx, peerNS, target, isoBenchConfirmTimeout) != nil {
 			return at
 		}
 	}
@@ -223,7 +225,7 @@ func isoBenchRelease(b *testing.B, c client.Client, incidentID, peerNS, target s
 	if err != nil {
 		b.Fatalf("release bench-db of %s: %v", incidentID, err)
 	}
-	if err := firewall.ProbeTCP(ctx, peerNS, target, isoBenchConfirmTimeout); err != nil {
+	if err := netnstest.ProbeTCP(ctx, peerNS, target, isoBenchConfirmTimeout); err != nil {
 		b.Fatalf("%s: the peer cannot reach %s after the release: %v", incidentID, target, err)
 	}
 	if err := c.CancelWorkflow(ctx, wid, ""); err != nil {
@@ -364,7 +366,7 @@ func isoBenchNamespaces(b *testing.B) *isoBenchTopology {
 	path := func(name string) string { return filepath.Join("/run/netns", name) }
 	top := &isoBenchTopology{router: path(r), victim: path(v), peer: path(p), victimAddr: "192.0.2.2"}
 
-	l, err := firewall.ListenTCP(top.victim, ":"+isoBenchPort)
+	l, err := netnstest.ListenTCP(top.victim, ":"+isoBenchPort)
 	if err != nil {
 		b.Fatalf("listen in the victim namespace: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 )
 
 // changeOneIsolatedSignal reports a successful isolation to the incident in one signal
@@ -232,10 +231,10 @@ func (c *containment) confirmed(ctx workflow.Context, confirm approval) error {
 // contained, or with the error that cancelled the wait.
 func (c *containment) contain(ctx, fctx workflow.Context) error {
 	in, rep := c.in, c.rep
-	var ev firewall.Evidence
+	var ev incident.Evidence
 	err := workflow.ExecuteActivity(fctx, a.Isolate, c.call).Get(ctx, &ev)
 	if err == nil {
-		var vev firewall.Evidence
+		var vev incident.Evidence
 		if err = workflow.ExecuteActivity(fctx, a.VerifyIsolation, c.call).Get(ctx, &vev); err == nil && !vev.InForce {
 			err = fmt.Errorf("verification found the isolation of %s not in force", in.System)
 		}
@@ -356,7 +355,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 		return true
 	}
 
-	var ev firewall.Evidence
+	var ev incident.Evidence
 	if err := workflow.ExecuteActivity(firewallCtx(ctx), a.ReleaseIsolation, c.call).Get(ctx, &ev); err != nil {
 		if ctx.Err() != nil {
 			return false // cancelled: the compensation releases
@@ -376,7 +375,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 }
 
 // released records a successful release through the provider.
-func (c *containment) released(ctx workflow.Context, ev firewall.Evidence, how string) {
+func (c *containment) released(ctx workflow.Context, ev incident.Evidence, how string) {
 	c.st.State = ContainReleased
 	c.st.Provider = ev.Provider
 	c.st.Detail = ev.After
@@ -412,7 +411,7 @@ func (c *containment) compensate(ctx workflow.Context) {
 		return
 	}
 	wasManual := c.st.State == ContainManual
-	var ev firewall.Evidence
+	var ev incident.Evidence
 	if err := workflow.ExecuteActivity(firewallCtx(dctx), a.ReleaseIsolation, c.call).Get(dctx, &ev); err != nil {
 		c.tell(dctx, "release-failed", fmt.Sprintf("Containment of %s was cancelled, but releasing it failed: %s. It may still be isolated: lift the isolation through the firewall by hand.",
 			in.System, applicationMessage(err)))

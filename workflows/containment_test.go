@@ -16,7 +16,6 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -82,8 +81,8 @@ func (s *containSuite) mockIsolation(systems ...string) {
 	for _, sys := range systems {
 		in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
 		s.env.OnActivity(a.Isolate, mock.Anything, in).Return(
-			firewall.Evidence{Provider: "nftables", System: sys, After: "4 rules in inet breach_quarantine"}, nil).Once()
-		s.env.OnActivity(a.VerifyIsolation, mock.Anything, in).Return(firewall.Evidence{Provider: "nftables", InForce: true}, nil).Once()
+			incident.Evidence{Provider: "nftables", System: sys, After: "4 rules in inet breach_quarantine"}, nil).Once()
+		s.env.OnActivity(a.VerifyIsolation, mock.Anything, in).Return(incident.Evidence{Provider: "nftables", InForce: true}, nil).Once()
 	}
 }
 
@@ -92,14 +91,14 @@ func (s *containSuite) mockRelease(systems ...string) {
 	for _, sys := range systems {
 		in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: sys}
 		s.env.OnActivity(a.ReleaseIsolation, mock.Anything, in).Return(
-			func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
+			func(_ context.Context, in incident.ContainInput) (incident.Evidence, error) {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				s.releases = append(s.releases, in.System)
 				if s.cancelled {
 					s.releasedAfterCancel++
 				}
-				return firewall.Evidence{Provider: "nftables", System: in.System, Action: "release", After: "rules of " + in.System + " removed"}, nil
+				return incident.Evidence{Provider: "nftables", System: in.System, Action: "release", After: "rules of " + in.System + " removed"}, nil
 			}).Once()
 	}
 }
@@ -186,7 +185,7 @@ func unlikely() Decision {
 // breach cannot lift a manual isolation, so its release is recorded with --manual.
 func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	s.mockRoom()
-	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance i-0abc", incident.ErrTypeFirewallPermanent, nil)).Once()
 	d := containDeclaration()
 	d.Systems = []string{"shop-db"}
@@ -299,7 +298,7 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 	s.mockRoom()
 	s.mockIsolation("shop-db")
 	in := incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: "shop-db"}
-	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, in).Return(firewall.Evidence{},
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, in).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("release shop-db via aws: access denied", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	d := containDeclaration()
@@ -328,7 +327,7 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 func (s *containSuite) TestReleaseOnClose() {
 	s.mockRoom()
 	s.mockIsolation("shop-db")
-	s.env.OnActivity(a.Isolate, mock.Anything, incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: "crm-api"}).Return(firewall.Evidence{},
+	s.env.OnActivity(a.Isolate, mock.Anything, incident.ContainInput{IncidentID: "INC-20261128-C0DE", System: "crm-api"}).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("isolate crm-api via opnsense: bad credentials", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	d := containDeclaration()
@@ -413,7 +412,7 @@ func (s *containSuite) TestCancelledContainmentReleases() {
 // people are told to lift any isolation made by hand.
 func (s *containSuite) TestCancelledWhileWaitingForManualIsolation() {
 	s.mockRoom()
-	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.mockRelease("shop-db")
 	s.cancelAt(40 * time.Minute)

@@ -16,7 +16,6 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/scenario"
 )
 
@@ -63,12 +62,12 @@ func (s *drillSuite) mockPlan() {
 		return nil
 	}).Maybe()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
+		func(_ context.Context, in incident.ContainInput) (incident.Evidence, error) {
 			s.Equal(!s.real, in.Drill, "containment of a drill must ask for the drill-safe firewall")
-			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
+			return incident.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
 		}).Maybe()
-	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Maybe()
-	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run", InForce: true}, nil).Maybe()
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run"}, nil).Maybe()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Maybe()
 	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/r/draft.md"}, nil).Maybe()

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 )
 
 // riskOnly is a decision that requires the authority report and no customer notice.
@@ -94,7 +93,7 @@ func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "dataset:subjects.csv", SHA256: "abc"}}, nil).Once()
 	// The test cancels the incident at the end: its containments release, and it asks the clock
 	// (which has ended here) to stop.
-	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", After: "released"}, nil)
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run", After: "released"}, nil)
 	s.env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	// A clock that asks for approval and then ends: the approval's signal finds nobody.
 	s.env.OnWorkflow(ObligationWorkflow, mock.Anything, mock.Anything).Return(

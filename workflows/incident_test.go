@@ -17,7 +17,6 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -83,10 +82,10 @@ func (s *incidentSuite) mockBase() {
 		return nil
 	}).Maybe()
 	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in incident.ContainInput) (firewall.Evidence, error) {
-			return firewall.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
+		func(_ context.Context, in incident.ContainInput) (incident.Evidence, error) {
+			return incident.Evidence{Provider: "dry-run", System: in.System, After: "rules recorded"}, nil
 		}).Times(2)
-	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run", InForce: true}, nil).Times(2)
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run", InForce: true}, nil).Times(2)
 }
 
 func (s *incidentSuite) mockHappyPath() {
@@ -314,8 +313,8 @@ func (s *incidentSuite) TestChatOutageBlocksNothing() {
 	s.env.OnActivity(a.OpenRoom, mock.Anything, mock.Anything).Return(incident.Room{}, errors.New("slack is down"))
 	s.env.OnActivity(a.PostChat, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
 	s.env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(errors.New("slack is down"))
-	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Times(2)
-	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{InForce: true}, nil).Times(2)
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run"}, nil).Times(2)
+	s.env.OnActivity(a.VerifyIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{InForce: true}, nil).Times(2)
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
 	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
@@ -341,7 +340,7 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 		s.chats = append(s.chats, m)
 		return nil
 	}).Maybe()
-	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
+	s.env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil)).Once()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
 	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
@@ -447,7 +446,7 @@ func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTh
 	s.mockBase()
 	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/subjects.csv", SHA256: "abc"}}, nil).Once()
-	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(firewall.Evidence{Provider: "dry-run"}, nil).Maybe()
+	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run"}, nil).Maybe()
 	d := declaration()
 	d.Organisation.Sectors = []string{"retail"}
 	var refused error

@@ -18,7 +18,6 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -61,7 +60,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 		return nil
 	})
 	env.OnActivity(a.UpdateCard, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(firewall.Evidence{},
+	env.OnActivity(a.Isolate, mock.Anything, mock.Anything).Return(incident.Evidence{},
 		temporal.NewNonRetryableApplicationError("isolate shop-db via aws: unknown instance", incident.ErrTypeFirewallPermanent, nil))
 	env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: subjects.Summary{
 		Rows: 8, Subjects: 8, Records: 8, Mailable: 8, ByJurisdiction: map[string]int{"DE": 5, "GB": 3},

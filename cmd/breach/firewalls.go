@@ -1,11 +1,21 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/firewall/aws"
+	"github.com/breachops/breach/internal/firewall/nftables"
+	"github.com/breachops/breach/internal/firewall/opnsense"
+	"github.com/breachops/breach/internal/firewall/webhook"
 )
+
+// firewallProviders are the providers this program can isolate with, besides dry-run.
+func firewallProviders() []firewall.Factory {
+	return []firewall.Factory{nftables.Factory(), aws.Factory(), opnsense.Factory(), webhook.Factory()}
+}
 
 // newFirewalls builds the registry that resolves each system, through the inventory, to its
 // provider. Without an inventory every system must be an IP address or CIDR, isolated dry-run.
@@ -17,7 +27,8 @@ func newFirewalls(cfg *config.Config) (*firewall.Registry, error) {
 			return nil, usagef("%v", err)
 		}
 	}
-	return firewall.NewRegistry(inv, firewall.Options{DryRunPath: filepath.Join(cfg.Home, "firewall-dry-run.jsonl")}), nil
+	opts := firewall.Options{Getenv: os.Getenv, DryRunPath: filepath.Join(cfg.Home, "firewall-dry-run.jsonl")}
+	return firewall.NewRegistry(inv, opts, firewallProviders()...), nil
 }
 
 // checkSystems refuses a --system that is neither in the inventory nor an address, listing the

@@ -1,20 +1,24 @@
 // Package firewall isolates affected systems from the network and records what it changed.
 //
-// A Provider applies isolation for one target. Every call returns Evidence: what was changed,
-// where, with the provider's own identifiers, so the incident timeline and the post-incident
-// report can show exactly what containment did.
+// A Provider applies isolation for one target. Every call returns an incident.Evidence: what
+// was changed, where, with the provider's own identifiers, so the incident timeline and the
+// post-incident report can show exactly what containment did.
 //
-// Providers: DryRun (records the nftables rules it would apply), NFTables (netlink, inside a
-// chosen network namespace), AWS (security-group quarantine), OPNsense (quarantine alias) and
-// Webhook (signed request to the company's own automation). The systems inventory
-// (LoadInventory) says which provider isolates which system; a Registry hands out the provider
-// and Target for a system name or a bare address.
+// This package holds what every provider shares: the Provider interface, the systems inventory
+// (LoadInventory: which provider isolates which system, and each provider's settings), the
+// Registry that hands out the provider and Target for a system name or a bare address, and the
+// dry-run provider (NewDryRun: records the nftables rules it would apply). The other providers
+// live in subpackages, each offering a Factory that the program passes to NewRegistry:
+// nftables (netlink, inside a chosen network namespace), aws (security-group quarantine),
+// opnsense (quarantine alias) and webhook (signed request to the company's own automation).
+// This package imports none of them.
 package firewall
 
 import (
 	"context"
 	"errors"
-	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // Target is one system to isolate, as the inventory describes it.
@@ -33,22 +37,6 @@ type Target struct {
 	Incident string `json:"incident,omitempty"`
 }
 
-// Evidence records one provider call.
-type Evidence struct {
-	Provider string    `json:"provider"`
-	Action   string    `json:"action"` // isolate, verify, release
-	System   string    `json:"system"`
-	At       time.Time `json:"at"`
-	// Changes are the exact changes made (or, for dry-run, that would be made), one per line.
-	Changes []string `json:"changes,omitempty"`
-	// Identifiers are the provider's own ids (rule handles, group ids, alias names).
-	Identifiers map[string]string `json:"identifiers,omitempty"`
-	Before      string            `json:"before,omitempty"`
-	After       string            `json:"after,omitempty"`
-	// InForce is set by Verify: whether the isolation was found in force.
-	InForce bool `json:"in_force,omitempty"`
-}
-
 // Provider applies, checks and lifts isolation. Isolate is idempotent: isolating twice leaves
 // one rule set; Release of a system that is not isolated changes nothing and succeeds.
 //
@@ -58,9 +46,9 @@ type Evidence struct {
 // retried.
 type Provider interface {
 	Name() string
-	Isolate(ctx context.Context, t Target) (Evidence, error)
-	Verify(ctx context.Context, t Target) (Evidence, error)
-	Release(ctx context.Context, t Target) (Evidence, error)
+	Isolate(ctx context.Context, t Target) (incident.Evidence, error)
+	Verify(ctx context.Context, t Target) (incident.Evidence, error)
+	Release(ctx context.Context, t Target) (incident.Evidence, error)
 }
 
 // ErrPermanent marks errors that retrying cannot fix (bad credentials, unknown instance).

@@ -3,6 +3,7 @@ package firewall
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,15 +20,11 @@ import (
 // Temporal's retries handle the rest.
 const defaultHTTPTimeout = 30 * time.Second
 
-// newHTTPClient returns a client that does not follow redirects (a redirected POST would be
-// replayed as a GET) and, when caFile is set, trusts its CAs as well as the system's.
-func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
-	var c http.Client
-	if base != nil {
-		c = *base
-	} else {
-		c.Timeout = defaultHTTPTimeout
-	}
+// NewHTTPClient returns the client of a provider that calls an HTTP API: it gives up on one
+// call after 30 s, does not follow redirects (a redirected POST would be replayed as a GET)
+// and, when caFile is set, trusts its CAs as well as the system's.
+func NewHTTPClient(caFile string) (*http.Client, error) {
+	c := http.Client{Timeout: defaultHTTPTimeout}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if caFile != "" {
 		pem, err := infile.ReadFile(caFile, infile.MaxConfigBytes)
@@ -41,12 +38,7 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, Permanent(fmt.Errorf("CA file %s holds no PEM certificate", caFile))
 		}
-		var tr *http.Transport
-		if bt, ok := c.Transport.(*http.Transport); ok && bt != nil {
-			tr = bt.Clone()
-		} else {
-			tr = http.DefaultTransport.(*http.Transport).Clone()
-		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		c.Transport = tr
 	}
@@ -55,6 +47,15 @@ func newHTTPClient(base *http.Client, caFile string) (*http.Client, error) {
 
 // redactURL is a URL as evidence and errors may show it: no password, no query values.
 func redactURL(raw string) string { return redact.URL(raw) }
+
+// CheckURL refuses a missing URL, and one that would carry credentials, signed requests or
+// isolation orders in clear (see requireTLS).
+func CheckURL(raw string) error {
+	if raw == "" {
+		return errors.New("missing")
+	}
+	return requireTLS(raw)
+}
 
 // requireTLS refuses a URL that would carry credentials, signed requests or isolation orders
 // in clear: https, or http to a loopback address only (a test's local server).
@@ -83,16 +84,16 @@ func isLoopback(host string) bool {
 	return err == nil && a.Unmap().IsLoopback()
 }
 
-// readBody reads at most 1 MiB of a response body.
-func readBody(resp *http.Response) ([]byte, error) {
+// ReadBody reads at most 1 MiB of a response body, and closes it.
+func ReadBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
 
-// statusError classifies a non-2xx response: 408, 425 and 429 and every 5xx may succeed on
+// StatusError classifies a non-2xx response: 408, 425 and 429 and every 5xx may succeed on
 // retry; other 4xx (bad credentials, unknown alias, rejected request) and redirects cannot.
-func statusError(op string, resp *http.Response, body []byte, hint string) error {
-	err := fmt.Errorf("%s: HTTP %d%s", op, resp.StatusCode, snippet(body))
+func StatusError(op string, resp *http.Response, body []byte, hint string) error {
+	err := fmt.Errorf("%s: HTTP %d%s", op, resp.StatusCode, Snippet(body))
 	if hint != "" {
 		err = fmt.Errorf("%w; %s", err, hint)
 	}
@@ -104,7 +105,9 @@ func statusError(op string, resp *http.Response, body []byte, hint string) error
 	}
 }
 
-func snippet(body []byte) string {
+// Snippet is the start of an answer's body as an error may quote it: one line, at most 200
+// bytes, after ": "; empty for an empty body.
+func Snippet(body []byte) string {
 	s := strings.TrimSpace(string(body))
 	if s == "" {
 		return ""

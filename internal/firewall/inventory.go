@@ -1,16 +1,10 @@
 package firewall
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/breachops/breach/internal/infile"
 )
@@ -24,19 +18,12 @@ const (
 	ProviderWebhook  = "webhook"
 )
 
-// ProviderNames lists every provider an inventory may name.
-var ProviderNames = []string{ProviderAWS, ProviderDryRun, ProviderNFTables, ProviderOPNsense, ProviderWebhook}
+// providerNames lists every provider an inventory may name.
+var providerNames = []string{ProviderAWS, ProviderDryRun, ProviderNFTables, ProviderOPNsense, ProviderWebhook}
 
-// Default environment variable names for provider secrets.
-const (
-	DefaultOPNsenseKeyEnv    = "OPNSENSE_KEY"
-	DefaultOPNsenseSecretEnv = "OPNSENSE_SECRET"
-	DefaultWebhookSecretEnv  = "BREACH_WEBHOOK_SECRET"
-)
-
-// ErrUnknownSystem is returned (wrapped, and Permanent) when a --system argument is neither a
-// system in the inventory nor an IP address or CIDR. The CLI maps it to a usage error.
-var ErrUnknownSystem = errors.New("unknown system")
+// errUnknownSystem is returned (wrapped, and Permanent) when a --system argument is neither a
+// system in the inventory nor an IP address or CIDR.
+var errUnknownSystem = errors.New("unknown system")
 
 // Inventory is the systems inventory: what can be isolated, and how.
 //
@@ -57,8 +44,6 @@ var ErrUnknownSystem = errors.New("unknown system")
 //	    provider: aws
 //	    instance_id: i-0123456789abcdef0
 type Inventory struct {
-	// Path is the file the inventory was loaded from; empty when parsed from bytes.
-	Path      string
 	Defaults  Defaults
 	Providers ProviderSettings
 
@@ -122,7 +107,8 @@ type OPNsenseSettings struct {
 	// Alias is the quarantine alias that the firewall's block rules reference; a system's own
 	// alias overrides it.
 	Alias string `yaml:"alias" json:"alias,omitempty"`
-	// KeyEnv and SecretEnv name the environment variables holding the API key and secret.
+	// KeyEnv and SecretEnv name the environment variables holding the API key and secret;
+	// empty means OPNSENSE_KEY and OPNSENSE_SECRET.
 	KeyEnv    string `yaml:"key_env" json:"key_env,omitempty"`
 	SecretEnv string `yaml:"secret_env" json:"secret_env,omitempty"`
 	// CAFile is a PEM file of CAs to trust besides the system's (self-signed firewall UI).
@@ -134,7 +120,8 @@ type WebhookSettings struct {
 	// URL is where requests are posted: https (http is accepted for loopback addresses only).
 	// A token in its query is shown redacted in evidence and errors.
 	URL string `yaml:"url" json:"url,omitempty"`
-	// SecretEnv names the environment variable holding the HMAC secret.
+	// SecretEnv names the environment variable holding the HMAC secret; empty means
+	// BREACH_WEBHOOK_SECRET.
 	SecretEnv string `yaml:"secret_env" json:"secret_env,omitempty"`
 }
 
@@ -149,14 +136,6 @@ type System struct {
 	Alias      string   `yaml:"alias" json:"alias,omitempty"`
 	// Allow is kept reachable while the system is isolated (with the inventory default list).
 	Allow []string `yaml:"allow" json:"allow,omitempty"`
-	// AdHoc is set for a target given as a bare address rather than an inventory name.
-	AdHoc bool `yaml:"-" json:"ad_hoc,omitempty"`
-}
-
-type rawInventory struct {
-	Defaults  Defaults         `yaml:"defaults"`
-	Providers ProviderSettings `yaml:"providers"`
-	Systems   []System         `yaml:"systems"`
 }
 
 // LoadInventory reads and validates the inventory file at path.
@@ -165,195 +144,8 @@ func LoadInventory(path string) (*Inventory, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("read inventory: %w", err))
 	}
-	inv, err := parseInventory(path, b)
-	if err != nil {
-		return nil, err
-	}
-	inv.Path = path
-	return inv, nil
+	return parseInventory(path, b)
 }
-
-// ParseInventory parses and validates an inventory. Errors are Permanent and name the line and
-// the field at fault.
-func ParseInventory(b []byte) (*Inventory, error) { return parseInventory("", b) }
-
-func parseInventory(path string, b []byte) (*Inventory, error) {
-	where := "inventory"
-	if path != "" {
-		where = "inventory " + path
-	}
-	fail := func(line int, field, format string, args ...any) error {
-		msg := fmt.Sprintf(format, args...)
-		if line > 0 {
-			return Permanent(fmt.Errorf("%s: line %d: %s: %s", where, line, field, msg))
-		}
-		return Permanent(fmt.Errorf("%s: %s: %s", where, field, msg))
-	}
-
-	var raw rawInventory
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, Permanent(fmt.Errorf("%s: empty file; list the systems under \"systems:\"", where))
-		}
-		return nil, Permanent(fmt.Errorf("%s: %s", where, yamlErrorText(err)))
-	}
-	var more yaml.Node
-	if err := dec.Decode(&more); err == nil {
-		return nil, fail(more.Line, "document", "more than one YAML document; keep the inventory in one")
-	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(b, &root) // already decoded once: cannot fail
-	line := func(path ...any) int { return nodeLine(&root, path...) }
-
-	inv := &Inventory{Defaults: raw.Defaults, Providers: raw.Providers, systems: map[string]System{}}
-
-	if p := raw.Defaults.Provider; p != "" && !slices.Contains(ProviderNames, p) {
-		return nil, fail(line("defaults", "provider"), "defaults.provider", "unknown provider %q; use one of %s", p, strings.Join(ProviderNames, ", "))
-	}
-	for i, a := range raw.Defaults.Allow {
-		if err := checkAllow(a); err != nil {
-			return nil, fail(line("defaults", "allow", i), fmt.Sprintf("defaults.allow[%d]", i), "%v", err)
-		}
-		raw.Defaults.Allow[i] = canonicalAddress(a)
-	}
-	for i, h := range raw.Providers.NFTables.Hooks {
-		if _, ok := hookByName[h]; !ok {
-			return nil, fail(line("providers", "nftables", "hooks", i), fmt.Sprintf("providers.nftables.hooks[%d]", i), "unknown hook %q; use input, forward or output", h)
-		}
-	}
-
-	chains := map[string]string{}
-	used := map[string]bool{}
-	for i, s := range raw.Systems {
-		field := func(name string, idx ...int) string {
-			f := fmt.Sprintf("systems[%d]", i)
-			if s.Name != "" {
-				f += fmt.Sprintf(" (%s)", s.Name)
-			}
-			if name != "" {
-				f += "." + name
-			}
-			for _, j := range idx {
-				f += fmt.Sprintf("[%d]", j)
-			}
-			return f
-		}
-		at := func(path ...any) int { return line(append([]any{"systems", i}, path...)...) }
-		if s.Name == "" {
-			return nil, fail(at(), field("name"), "missing; every system needs a name")
-		}
-		if !systemName.MatchString(s.Name) {
-			return nil, fail(at("name"), field("name"), "%q: use letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)", s.Name)
-		}
-		if isAddress(s.Name) {
-			return nil, fail(at("name"), field("name"), "%q looks like an address; name the system and list the address under addresses", s.Name)
-		}
-		if _, dup := inv.systems[s.Name]; dup {
-			return nil, fail(at("name"), field("name"), "duplicate system name %q", s.Name)
-		}
-		if other, ok := chains[chainName(s.Name)]; ok {
-			return nil, fail(at("name"), field("name"), "%q and %q map to the same firewall chain %s; rename one", other, s.Name, chainName(s.Name))
-		}
-		chains[chainName(s.Name)] = s.Name
-		if s.Provider == "" {
-			s.Provider = inv.defaultProvider()
-		} else if !slices.Contains(ProviderNames, s.Provider) {
-			return nil, fail(at("provider"), field("provider"), "unknown provider %q; use one of %s", s.Provider, strings.Join(ProviderNames, ", "))
-		}
-		// Kept canonical: IPv4-mapped addresses as the IPv4 they are, for every provider.
-		for j, a := range s.Addresses {
-			if err := checkAddress(a); err != nil {
-				return nil, fail(at("addresses", j), field("addresses", j), "%v", err)
-			}
-			s.Addresses[j] = canonicalAddress(a)
-		}
-		for j, a := range s.Allow {
-			if err := checkAllow(a); err != nil {
-				return nil, fail(at("allow", j), field("allow", j), "%v", err)
-			}
-			s.Allow[j] = canonicalAddress(a)
-		}
-		switch s.Provider {
-		case ProviderDryRun, ProviderNFTables, ProviderOPNsense:
-			if len(s.Addresses) == 0 {
-				return nil, fail(at(), field("addresses"), "missing; the %s provider isolates IP addresses or CIDRs", s.Provider)
-			}
-		case ProviderAWS:
-			if s.InstanceID == "" {
-				return nil, fail(at(), field("instance_id"), "missing; the aws provider isolates an EC2 instance (i-...)")
-			}
-		case ProviderWebhook:
-			if len(s.Addresses) == 0 && s.InstanceID == "" {
-				return nil, fail(at(), field("addresses"), "missing; the webhook provider needs addresses or an instance_id to send")
-			}
-		}
-		if s.InstanceID != "" && !instanceID.MatchString(s.InstanceID) {
-			return nil, fail(at("instance_id"), field("instance_id"), "%q is not an EC2 instance id (i- followed by 8 or 17 hex digits)", s.InstanceID)
-		}
-		if s.Alias != "" && !aliasName.MatchString(s.Alias) {
-			return nil, fail(at("alias"), field("alias"), "%q: an alias name is letters, digits and '_', at most 32", s.Alias)
-		}
-		if s.Provider == ProviderOPNsense && s.Alias == "" && raw.Providers.OPNsense.Alias == "" {
-			return nil, fail(at(), field("alias"), "missing; set it here or as providers.opnsense.alias")
-		}
-		used[s.Provider] = true
-		inv.systems[s.Name] = s
-		inv.names = append(inv.names, s.Name)
-	}
-	used[inv.defaultProvider()] = true
-	slices.Sort(inv.names)
-
-	p := raw.Providers
-	if used[ProviderAWS] {
-		if p.AWS.Region == "" {
-			return nil, fail(line("providers", "aws"), "providers.aws.region", "missing; the aws provider needs a region")
-		}
-		if p.AWS.QuarantineGroup == "" {
-			return nil, fail(line("providers", "aws"), "providers.aws.quarantine_group", "missing; name the quarantine security group (sg-... or a group name)")
-		}
-	}
-	if err := checkURL(p.AWS.Endpoint, true); err != nil {
-		return nil, fail(line("providers", "aws", "endpoint"), "providers.aws.endpoint", "%v", err)
-	}
-	if p.AWS.VPC != "" && !strings.HasPrefix(p.AWS.VPC, "vpc-") {
-		return nil, fail(line("providers", "aws", "vpc"), "providers.aws.vpc", "%q is not a VPC id (vpc-...)", p.AWS.VPC)
-	}
-	if used[ProviderOPNsense] && p.OPNsense.URL == "" {
-		return nil, fail(line("providers", "opnsense"), "providers.opnsense.url", "missing; the opnsense provider needs the firewall's base URL")
-	}
-	if err := checkURL(p.OPNsense.URL, true); err != nil {
-		return nil, fail(line("providers", "opnsense", "url"), "providers.opnsense.url", "%v", err)
-	}
-	if a := p.OPNsense.Alias; a != "" && !aliasName.MatchString(a) {
-		return nil, fail(line("providers", "opnsense", "alias"), "providers.opnsense.alias", "%q: an alias name is letters, digits and '_', at most 32", a)
-	}
-	if used[ProviderWebhook] && p.Webhook.URL == "" {
-		return nil, fail(line("providers", "webhook"), "providers.webhook.url", "missing; the webhook provider needs the URL to post to")
-	}
-	if err := checkURL(p.Webhook.URL, true); err != nil {
-		return nil, fail(line("providers", "webhook", "url"), "providers.webhook.url", "%v", err)
-	}
-	for _, e := range []struct{ field, v string }{
-		{"opnsense.key_env", p.OPNsense.KeyEnv}, {"opnsense.secret_env", p.OPNsense.SecretEnv}, {"webhook.secret_env", p.Webhook.SecretEnv},
-	} {
-		if e.v != "" && !envName.MatchString(e.v) {
-			parts := strings.SplitN(e.field, ".", 2)
-			// The value is not repeated: what is here instead of a name is often the secret.
-			return nil, fail(line("providers", parts[0], parts[1]), "providers."+e.field,
-				"not an environment variable name (letters, digits and _); secrets stay out of the inventory, name the variable that holds them")
-		}
-	}
-	return inv, nil
-}
-
-var (
-	systemName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-	instanceID = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	aliasName  = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
-	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
 
 func (inv *Inventory) defaultProvider() string {
 	if inv == nil || inv.Defaults.Provider == "" {
@@ -362,8 +154,8 @@ func (inv *Inventory) defaultProvider() string {
 	return inv.Defaults.Provider
 }
 
-// Lookup returns the system named name.
-func (inv *Inventory) Lookup(name string) (System, bool) {
+// lookup returns the system named name.
+func (inv *Inventory) lookup(name string) (System, bool) {
 	if inv == nil {
 		return System{}, false
 	}
@@ -381,27 +173,27 @@ func (inv *Inventory) Names() []string {
 
 // Resolve turns a --system argument into a system: an inventory name, or a bare IP address or
 // CIDR, which becomes an ad-hoc system isolated by the default provider with the default
-// allowlist. Anything else is an error wrapping ErrUnknownSystem that lists the known names.
+// allowlist. Anything else is an error wrapping errUnknownSystem that lists the known names.
 // A nil inventory knows no names; bare addresses still resolve (to dry-run).
 func (inv *Inventory) Resolve(arg string) (System, error) {
-	if s, ok := inv.Lookup(arg); ok {
+	if s, ok := inv.lookup(arg); ok {
 		return s, nil
 	}
 	if isAddress(arg) {
-		if err := checkAddress(arg); err != nil {
+		if err := CheckAddress(arg); err != nil {
 			return System{}, Permanent(fmt.Errorf("system %q: %w", arg, err))
 		}
 		p := inv.defaultProvider()
 		if p == ProviderAWS {
 			return System{}, Permanent(fmt.Errorf("system %q: the default provider aws isolates instances, not addresses; add the system to the inventory with its instance_id", arg))
 		}
-		return System{Name: canonicalAddress(arg), Provider: p, Addresses: []string{canonicalAddress(arg)}, AdHoc: true}, nil
+		return System{Name: CanonicalAddress(arg), Provider: p, Addresses: []string{CanonicalAddress(arg)}}, nil
 	}
 	known := "the inventory lists no systems"
 	if names := inv.Names(); len(names) > 0 {
 		known = "known systems: " + strings.Join(names, ", ")
 	}
-	return System{}, Permanent(fmt.Errorf("%w %q: not in the inventory and not an IP address or CIDR (%s)", ErrUnknownSystem, arg, known))
+	return System{}, Permanent(fmt.Errorf("%w %q: not in the inventory and not an IP address or CIDR (%s)", errUnknownSystem, arg, known))
 }
 
 // Target resolves name (see Resolve) and returns what a provider needs to isolate it: its
@@ -411,11 +203,11 @@ func (inv *Inventory) Target(name string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	return inv.TargetOf(s), nil
+	return inv.targetOf(s), nil
 }
 
-// TargetOf builds the provider target for s.
-func (inv *Inventory) TargetOf(s System) Target {
+// targetOf builds the provider target for s.
+func (inv *Inventory) targetOf(s System) Target {
 	t := Target{
 		System:     s.Name,
 		Addresses:  slices.Clone(s.Addresses),
@@ -435,152 +227,3 @@ func (inv *Inventory) TargetOf(s System) Target {
 	}
 	return t
 }
-
-func isAddress(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	_, err := netip.ParsePrefix(s)
-	return err == nil
-}
-
-// checkAddress accepts an IP address or a CIDR whose host bits are zero, other than /0. An
-// IPv4-mapped IPv6 address or prefix (::ffff:10.0.0.5, ::ffff:10.0.0.0/104) is the IPv4 one
-// it maps: its traffic is IPv4 on the wire. An IPv6 prefix wider than the mapped range
-// (::/64) is refused: its IPv4-mapped part would look isolated and pass.
-func checkAddress(s string) error {
-	if a, err := netip.ParseAddr(s); err == nil {
-		if a.Zone() != "" {
-			return fmt.Errorf("%q: drop the zone; use a plain address", s)
-		}
-		return nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return fmt.Errorf("%q is not an IP address or CIDR", s)
-	}
-	if p.Bits() == 0 {
-		return fmt.Errorf("%q covers every address; isolating it would cut off the whole network", s)
-	}
-	if p, err = unmapPrefix(s, p); err != nil {
-		return err
-	}
-	if p.Bits() == 0 {
-		return fmt.Errorf("%q covers every IPv4 address; isolating it would cut off the whole network", s)
-	}
-	if p.Masked() != p {
-		return fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked())
-	}
-	return nil
-}
-
-// mappedRange is where IPv4-mapped IPv6 addresses live.
-var mappedRange = netip.MustParsePrefix("::ffff:0.0.0.0/96")
-
-// unmapPrefix turns an IPv4-mapped prefix into the IPv4 prefix it maps, and refuses an IPv6
-// prefix that holds the mapped range, or a mapped address with a prefix shorter than /96.
-func unmapPrefix(s string, p netip.Prefix) (netip.Prefix, error) {
-	switch {
-	case p.Addr().Is4In6() && p.Bits() >= 96:
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96), nil
-	case p.Addr().Is6() && p.Bits() <= 96 && p.Overlaps(mappedRange):
-		return netip.Prefix{}, fmt.Errorf("%q holds the IPv4-mapped range %s, whose traffic is IPv4 and would pass an IPv6 rule; list IPv4 addresses as IPv4, and IPv6 ranges that leave it out", s, mappedRange)
-	}
-	return p, nil
-}
-
-func checkAllow(s string) error {
-	if p, err := netip.ParsePrefix(s); err == nil && (p.Bits() == 0 || p.Addr().Is4In6() && p.Bits() == 96) {
-		return fmt.Errorf("%q allows every address, which would undo the isolation", s)
-	}
-	return checkAddress(s)
-}
-
-// canonicalAddress prints a single-host prefix as a plain address, an IPv4-mapped one as IPv4.
-func canonicalAddress(s string) string {
-	p, err := parsePrefix(s)
-	if err != nil {
-		return s
-	}
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
-}
-
-// parsePrefix reads an address or CIDR as a prefix, IPv4-mapped ones as IPv4 (see checkAddress).
-func parsePrefix(s string) (netip.Prefix, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
-	}
-	if p, err = unmapPrefix(s, p); err != nil {
-		return netip.Prefix{}, err
-	}
-	return p.Masked(), nil
-}
-
-// checkURL accepts an https URL, or an http one to a loopback address (see requireTLS).
-func checkURL(s string, allowEmpty bool) error {
-	if s == "" {
-		if allowEmpty {
-			return nil
-		}
-		return errors.New("missing")
-	}
-	return requireTLS(s)
-}
-
-// nodeLine returns the line of the node at path (mapping keys as strings, sequence indexes as
-// ints), or of the deepest node on the path that exists.
-func nodeLine(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, p := range path {
-		var next *yaml.Node
-		switch k := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-	}
-	return n.Line
-}
-
-var yamlTypeNames = strings.NewReplacer(
-	"not found in type firewall.rawInventory", "is not a top-level section (use defaults, providers, systems)",
-	"not found in type firewall.System", "is not a system field (use name, description, provider, addresses, instance_id, alias, allow)",
-	"not found in type firewall.Defaults", "is not a field of defaults (use provider, allow)",
-	"not found in type firewall.ProviderSettings", "is not a provider (use dry-run, nftables, aws, opnsense, webhook)",
-	"not found in type firewall.DryRunSettings", "is not a field of providers.dry-run",
-	"not found in type firewall.NFTablesSettings", "is not a field of providers.nftables",
-	"not found in type firewall.AWSSettings", "is not a field of providers.aws",
-	"not found in type firewall.OPNsenseSettings", "is not a field of providers.opnsense",
-	"not found in type firewall.WebhookSettings", "is not a field of providers.webhook",
-	"firewall.rawInventory", "the inventory",
-	"firewall.System", "a system",
-	"yaml: unmarshal errors:\n  ", "",
-	"\n  ", "; ",
-)
-
-func yamlErrorText(err error) string { return yamlTypeNames.Replace(err.Error()) }

@@ -48,19 +48,19 @@ systems:
 `
 
 func TestParseInventory(t *testing.T) {
-	inv, err := ParseInventory([]byte(goodInventory))
+	inv, err := parseInventory("", []byte(goodInventory))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := inv.Names(), []string{"api-1", "branch-office", "db-1", "legacy", "web-1"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
-	s, ok := inv.Lookup("web-1")
+	s, ok := inv.lookup("web-1")
 	if !ok || s.Provider != ProviderNFTables {
 		t.Errorf("web-1: %+v, %v; want the default provider nftables", s, ok)
 	}
-	if _, ok := inv.Lookup("nope"); ok {
-		t.Error("Lookup(nope) found something")
+	if _, ok := inv.lookup("nope"); ok {
+		t.Error("lookup(nope) found something")
 	}
 	tg, err := inv.Target("db-1")
 	if err != nil {
@@ -89,8 +89,8 @@ func TestLoadInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Path != path || len(inv.Names()) != 5 {
-		t.Errorf("loaded %q with %v", inv.Path, inv.Names())
+	if len(inv.Names()) != 5 {
+		t.Errorf("loaded %v", inv.Names())
 	}
 	_, err = LoadInventory(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil || !errors.Is(err, ErrPermanent) {
@@ -139,7 +139,7 @@ func TestParseInventoryErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseInventory([]byte(tc.yaml))
+			_, err := parseInventory("", []byte(tc.yaml))
 			if err == nil {
 				t.Fatalf("no error; want one mentioning %q", tc.want)
 			}
@@ -161,16 +161,16 @@ func TestParseInventoryErrors(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	inv, err := ParseInventory([]byte(goodInventory))
+	inv, err := parseInventory("", []byte(goodInventory))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := inv.Resolve("db-1")
-	if err != nil || s.Name != "db-1" || s.AdHoc {
+	if err != nil || s.Name != "db-1" || s.Description != "customer database" {
 		t.Errorf("Resolve(db-1) = %+v, %v", s, err)
 	}
 	s, err = inv.Resolve("10.7.7.7")
-	if err != nil || !s.AdHoc || s.Provider != ProviderNFTables || !slices.Equal(s.Addresses, []string{"10.7.7.7"}) {
+	if err != nil || s.Name != "10.7.7.7" || s.Provider != ProviderNFTables || !slices.Equal(s.Addresses, []string{"10.7.7.7"}) {
 		t.Errorf("Resolve(10.7.7.7) = %+v, %v; want an ad-hoc nftables system", s, err)
 	}
 	if tg, err := inv.Target("10.7.0.0/16"); err != nil || !slices.Equal(tg.Allow, inv.Defaults.Allow) {
@@ -180,8 +180,8 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(10.7.7.7/8) = %v; want a host-bits error", err)
 	}
 	_, err = inv.Resolve("db-2")
-	if !errors.Is(err, ErrUnknownSystem) || !errors.Is(err, ErrPermanent) {
-		t.Fatalf("Resolve(db-2) = %v; want ErrUnknownSystem, permanent", err)
+	if !errors.Is(err, errUnknownSystem) || !errors.Is(err, ErrPermanent) {
+		t.Fatalf("Resolve(db-2) = %v; want errUnknownSystem, permanent", err)
 	}
 	if !strings.Contains(err.Error(), "api-1, branch-office, db-1, legacy, web-1") {
 		t.Errorf("unknown-system error %q does not list the known names", err)
@@ -191,7 +191,7 @@ func TestResolve(t *testing.T) {
 	if s, err := none.Resolve("192.0.2.1"); err != nil || s.Provider != ProviderDryRun {
 		t.Errorf("nil inventory, bare address: %+v, %v; want dry-run", s, err)
 	}
-	if _, err := none.Resolve("db-1"); !errors.Is(err, ErrUnknownSystem) || !strings.Contains(err.Error(), "lists no systems") {
+	if _, err := none.Resolve("db-1"); !errors.Is(err, errUnknownSystem) || !strings.Contains(err.Error(), "lists no systems") {
 		t.Errorf("nil inventory, name: %v", err)
 	}
 }

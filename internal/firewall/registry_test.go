@@ -3,53 +3,83 @@ package firewall
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/breachops/breach/incident"
 )
 
+// fakeProvider is a provider as a factory built it.
+type fakeProvider struct {
+	name     string
+	settings ProviderSettings
+}
+
+func (f *fakeProvider) Name() string { return f.name }
+func (f *fakeProvider) Isolate(context.Context, Target) (incident.Evidence, error) {
+	return incident.Evidence{Provider: f.name, Action: "isolate"}, nil
+}
+func (f *fakeProvider) Verify(context.Context, Target) (incident.Evidence, error) {
+	return incident.Evidence{Provider: f.name, Action: "verify", InForce: true}, nil
+}
+func (f *fakeProvider) Release(context.Context, Target) (incident.Evidence, error) {
+	return incident.Evidence{Provider: f.name, Action: "release"}, nil
+}
+
+// fakeFactory builds a fakeProvider, counting the builds, and fails while the environment lacks
+// the variable named need.
+func fakeFactory(name, need string, builds map[string]int) Factory {
+	return Factory{Name: name, New: func(_ context.Context, s ProviderSettings, opts Options) (Provider, error) {
+		if need != "" && opts.Getenv(need) == "" {
+			return nil, Permanent(fmt.Errorf("%s firewall: set %s", name, need))
+		}
+		builds[name]++
+		return &fakeProvider{name: name, settings: s}, nil
+	}}
+}
+
 func TestRegistry(t *testing.T) {
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/breach-test")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/breach-test")
-	inv, err := ParseInventory([]byte(goodInventory))
+	inv, err := parseInventory("", []byte(goodInventory))
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{}
-	reg := NewRegistry(inv, Options{Getenv: func(k string) string { return env[k] }})
-	ctx := context.Background()
+	builds := map[string]int{}
+	reg := NewRegistry(inv, Options{Getenv: func(k string) string { return env[k] }},
+		fakeFactory(ProviderNFTables, "", builds), fakeFactory(ProviderOPNsense, "FW_KEY", builds), fakeFactory(ProviderWebhook, "HOOK", builds))
 
-	if _, _, err := reg.For(ctx, "branch-office"); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "FW_KEY") {
-		t.Errorf("opnsense without secrets: %v; want a permanent error naming FW_KEY", err)
+	if _, _, err := reg.Resolve("branch-office"); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "FW_KEY") {
+		t.Errorf("opnsense without its secret: %v; want the factory's permanent error", err)
 	}
-	if _, _, err := reg.For(ctx, "legacy"); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), DefaultWebhookSecretEnv) {
-		t.Errorf("webhook without secret: %v; want a permanent error naming %s", err, DefaultWebhookSecretEnv)
+	if _, _, err := reg.Resolve("api-1"); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "aws firewall provider is not built into this program") {
+		t.Errorf("aws with no factory: %v; want a permanent error saying it is not built in", err)
 	}
-	env["FW_KEY"], env["FW_SECRET"], env[DefaultWebhookSecretEnv] = "k", "s", "w"
+	env["FW_KEY"], env["HOOK"] = "k", "w" // failures are not cached: set later, picked up
 
 	for system, want := range map[string]string{
-		"web-1": ProviderNFTables, "branch-office": ProviderOPNsense, "legacy": ProviderWebhook, "api-1": ProviderAWS, "10.1.2.3": ProviderNFTables,
+		"web-1": ProviderNFTables, "db-1": ProviderNFTables, "branch-office": ProviderOPNsense, "legacy": ProviderWebhook, "10.1.2.3": ProviderNFTables,
 	} {
-		p, tg, err := reg.For(ctx, system)
+		p, tg, err := reg.Resolve(system)
 		if err != nil {
-			t.Errorf("For(%s): %v", system, err)
+			t.Errorf("Resolve(%s): %v", system, err)
 			continue
 		}
 		if p.Name() != want || tg.System != system {
-			t.Errorf("For(%s) = %s provider for %q, want %s", system, p.Name(), tg.System, want)
+			t.Errorf("Resolve(%s) = %s provider for %q, want %s", system, p.Name(), tg.System, want)
+		}
+		if s := p.(*fakeProvider).settings; s.NFTables.NetNS != "/run/netns/edge" || s.OPNsense.KeyEnv != "FW_KEY" {
+			t.Errorf("Resolve(%s): the factory was handed settings %+v; want the inventory's", system, s)
 		}
 	}
-	p1, _, _ := reg.For(ctx, "web-1")
-	p2, _, _ := reg.Resolve("db-1")
-	if p1 != p2 {
-		t.Error("two nftables systems got two provider instances; want one shared")
+	if want := map[string]int{ProviderNFTables: 1, ProviderOPNsense: 1, ProviderWebhook: 1}; !maps.Equal(builds, want) {
+		t.Errorf("providers built %v times; want each once, shared by its systems", builds)
 	}
-	if nft, ok := p1.(*NFTables); !ok || nft.NetNS != "/run/netns/edge" || len(nft.Hooks) != 1 {
-		t.Errorf("nftables provider %+v; want the inventory's netns and hooks", p1)
-	}
-	if _, _, err := reg.For(ctx, "db-9"); !errors.Is(err, ErrUnknownSystem) {
-		t.Errorf("For(db-9) = %v; want ErrUnknownSystem", err)
+	if _, _, err := reg.Resolve("db-9"); !errors.Is(err, errUnknownSystem) {
+		t.Errorf("Resolve(db-9) = %v; want errUnknownSystem", err)
 	}
 }
 
@@ -77,7 +107,7 @@ func TestRegistryWithoutInventoryUsesDryRun(t *testing.T) {
 }
 
 func TestQuarantineRules(t *testing.T) {
-	rules, err := QuarantineRulesFor(Target{System: "db-1", Addresses: []string{"10.0.0.5"}, Allow: []string{"192.0.2.10", "2001:db8::/64"}}, []string{"forward"})
+	rules, err := quarantineCommands(Target{System: "db-1", Addresses: []string{"10.0.0.5"}, Allow: []string{"192.0.2.10", "2001:db8::/64"}}, []string{"forward"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/ingress"
 )
@@ -329,7 +328,7 @@ func (s *Server) evidence(id string, loc *time.Location) ([]evidenceRow, int) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), maxDocument)
 	for sc.Scan() {
-		var ev firewall.Evidence
+		var ev incident.Evidence
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}

@@ -1,4 +1,4 @@
-package firewall
+package nftables
 
 import (
 	"context"
@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/firewall/netnstest"
+	"github.com/breachops/breach/internal/firewall/nftspec"
 )
 
 // The topology every nftables test builds, in namespaces of its own (documentation address
@@ -99,7 +103,7 @@ func newTopology(t *testing.T) *topology {
 	top := &topology{router: path(r), victim: path(v), peer: path(p), forensics: path(f),
 		victimAddr: "192.0.2.2", victim6: "2001:db8:1::2", peerAddr: "198.51.100.2"}
 	for _, sysctl := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
-		err := inNetNS(top.router, func() error { return os.WriteFile(sysctl, []byte("1\n"), 0o644) })
+		err := netnstest.Run(top.router, func() error { return os.WriteFile(sysctl, []byte("1\n"), 0o644) })
 		if err != nil {
 			t.Fatalf("enable forwarding in the router namespace (%s): %v", sysctl, err)
 		}
@@ -113,7 +117,7 @@ func newTopology(t *testing.T) *topology {
 // serve accepts and closes TCP connections on port 8080 in the namespace, until the test ends.
 func serve(t *testing.T, nsPath string) {
 	t.Helper()
-	l, err := ListenTCP(nsPath, ":"+listenPort)
+	l, err := netnstest.ListenTCP(nsPath, ":"+listenPort)
 	if err != nil {
 		t.Fatalf("listen in %s: %v", nsPath, err)
 	}
@@ -133,14 +137,14 @@ func hostPort(addr string) string { return net.JoinHostPort(addr, listenPort) }
 
 func mustConnect(t *testing.T, fromNS, addr string) {
 	t.Helper()
-	if err := ProbeTCP(context.Background(), fromNS, hostPort(addr), okTimeout); err != nil {
+	if err := netnstest.ProbeTCP(context.Background(), fromNS, hostPort(addr), okTimeout); err != nil {
 		t.Fatalf("connect from %s to %s: %v; want it to work", filepath.Base(fromNS), addr, err)
 	}
 }
 
 func mustNotConnect(t *testing.T, fromNS, addr string) {
 	t.Helper()
-	if err := ProbeTCP(context.Background(), fromNS, hostPort(addr), failTimeout); err == nil {
+	if err := netnstest.ProbeTCP(context.Background(), fromNS, hostPort(addr), failTimeout); err == nil {
 		t.Fatalf("connect from %s to %s worked; want isolation to block it", filepath.Base(fromNS), addr)
 	}
 }
@@ -177,8 +181,8 @@ func hostRuleset(t *testing.T) []string {
 	t.Helper()
 	names := tableNames(t, "")
 	for _, n := range names {
-		if strings.HasSuffix(n, "/"+quarantineTable) {
-			t.Fatalf("the host's own ruleset has a %s table", quarantineTable)
+		if strings.HasSuffix(n, "/"+nftspec.Table) {
+			t.Fatalf("the host's own ruleset has a %s table", nftspec.Table)
 		}
 	}
 	return names
@@ -196,8 +200,8 @@ func TestNFTablesIsolatesAtRouter(t *testing.T) {
 			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
 	})
 
-	victim := Target{System: "db-1", Addresses: []string{top.victimAddr, top.victim6}, Allow: []string{"203.0.113.2"}}
-	p, err := NewNFTables(NFTablesSettings{NetNS: top.router})
+	victim := firewall.Target{System: "db-1", Addresses: []string{top.victimAddr, top.victim6}, Allow: []string{"203.0.113.2"}}
+	p, err := newProvider(firewall.NFTablesSettings{NetNS: top.router})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,15 +242,15 @@ func TestNFTablesIsolatesAtRouter(t *testing.T) {
 	if len(again.Changes) != 0 {
 		t.Errorf("second isolate changed %v; want nothing changed", again.Changes)
 	}
-	for _, h := range allHooks {
+	for _, h := range nftspec.Hooks(nil) {
 		if again.Identifiers["handles."+h] != ev.Identifiers["handles."+h] {
 			t.Errorf("hook %s: handles %q after second isolate, %q after first", h, again.Identifiers["handles."+h], ev.Identifiers["handles."+h])
 		}
 	}
-	spec, _ := quarantineSpec(victim)
+	spec, _ := firewall.QuarantineRules(victim)
 	withConn(t, top.router, func(c *nftables.Conn) {
-		table := &nftables.Table{Name: quarantineTable, Family: nftables.TableFamilyINet}
-		rules, err := c.GetRules(table, &nftables.Chain{Name: hookChain("db-1", "forward"), Table: table})
+		table := &nftables.Table{Name: nftspec.Table, Family: nftables.TableFamilyINet}
+		rules, err := c.GetRules(table, &nftables.Chain{Name: nftspec.Chain("db-1", "forward"), Table: table})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +260,7 @@ func TestNFTablesIsolatesAtRouter(t *testing.T) {
 	})
 
 	// A second system shares the table; releasing the first must keep it.
-	other := Target{System: "cache-1", Addresses: []string{"198.51.100.77"}}
+	other := firewall.Target{System: "cache-1", Addresses: []string{"198.51.100.77"}}
 	if _, err := p.Isolate(ctx, other); err != nil {
 		t.Fatalf("isolate second system: %v", err)
 	}
@@ -274,7 +278,7 @@ func TestNFTablesIsolatesAtRouter(t *testing.T) {
 	if v, err := p.Verify(ctx, other); err != nil || !v.InForce {
 		t.Errorf("second system after releasing the first: in force %v, err %v (%s)", v.InForce, err, v.After)
 	}
-	if !slices.Contains(tableNames(t, top.router), fmt.Sprintf("%d/%s", nftables.TableFamilyINet, quarantineTable)) {
+	if !slices.Contains(tableNames(t, top.router), fmt.Sprintf("%d/%s", nftables.TableFamilyINet, nftspec.Table)) {
 		t.Errorf("table removed while another system is still isolated")
 	}
 
@@ -299,11 +303,11 @@ func TestNFTablesIsolatesInVictimNamespace(t *testing.T) {
 	top := newTopology(t)
 	hostBefore := hostRuleset(t)
 	ctx := context.Background()
-	p, err := NewNFTables(NFTablesSettings{NetNS: top.victim, Hooks: []string{"input", "output"}})
+	p, err := newProvider(firewall.NFTablesSettings{NetNS: top.victim, Hooks: []string{"input", "output"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim := Target{System: "web-1", Addresses: []string{top.victimAddr, top.victim6}, Allow: []string{"203.0.113.0/24"}}
+	victim := firewall.Target{System: "web-1", Addresses: []string{top.victimAddr, top.victim6}, Allow: []string{"203.0.113.0/24"}}
 
 	mustConnect(t, top.peer, top.victimAddr)
 	if _, err := p.Isolate(ctx, victim); err != nil {
@@ -319,8 +323,8 @@ func TestNFTablesIsolatesInVictimNamespace(t *testing.T) {
 
 	// Someone deletes a rule: Verify notices, and isolating again repairs it.
 	withConn(t, top.victim, func(c *nftables.Conn) {
-		table := &nftables.Table{Name: quarantineTable, Family: nftables.TableFamilyINet}
-		chain := &nftables.Chain{Name: hookChain("web-1", "input"), Table: table}
+		table := &nftables.Table{Name: nftspec.Table, Family: nftables.TableFamilyINet}
+		chain := &nftables.Chain{Name: nftspec.Chain("web-1", "input"), Table: table}
 		rules, err := c.GetRules(table, chain)
 		if err != nil || len(rules) == 0 {
 			t.Fatalf("read rules: %v", err)
@@ -355,12 +359,12 @@ func TestNFTablesIsolatesInVictimNamespace(t *testing.T) {
 }
 
 func TestNFTablesMissingNamespaceIsPermanent(t *testing.T) {
-	p, err := NewNFTables(NFTablesSettings{NetNS: "/run/netns/breach-does-not-exist"})
+	p, err := newProvider(firewall.NFTablesSettings{NetNS: "/run/netns/breach-does-not-exist"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Isolate(context.Background(), Target{System: "x", Addresses: []string{"192.0.2.9"}})
-	if !errors.Is(err, ErrPermanent) {
+	_, err = p.Isolate(context.Background(), firewall.Target{System: "x", Addresses: []string{"192.0.2.9"}})
+	if !errors.Is(err, firewall.ErrPermanent) {
 		t.Fatalf("isolate in a missing namespace: %v; want a permanent error", err)
 	}
 }
@@ -383,9 +387,9 @@ func withConn(t *testing.T, nsPath string, fn func(c *nftables.Conn)) {
 }
 
 func TestRenderRuleRoundTrip(t *testing.T) {
-	tg := Target{System: "x", Addresses: []string{"10.1.0.0/16", "192.0.2.7", "2001:db8::/48", "2001:db8:9::1"},
+	tg := firewall.Target{System: "x", Addresses: []string{"10.1.0.0/16", "192.0.2.7", "2001:db8::/48", "2001:db8:9::1"},
 		Allow: []string{"203.0.113.0/25", "2001:db8:ffff::/64"}}
-	spec, err := quarantineSpec(tg)
+	spec, err := firewall.QuarantineRules(tg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +414,12 @@ func TestNFTablesIsolatesIPv4MappedAddresses(t *testing.T) {
 	top := newTopology(t)
 	ctx := context.Background()
 	mapped := "::ffff:" + top.victimAddr
-	inv, err := ParseInventory([]byte("systems:\n  - name: db-1\n    provider: nftables\n    addresses: ['" + mapped + "']\n    allow: ['::ffff:203.0.113.2']\n"))
+	invPath := filepath.Join(t.TempDir(), "systems.yaml")
+	inventory := "systems:\n  - name: db-1\n    provider: nftables\n    addresses: ['" + mapped + "']\n    allow: ['::ffff:203.0.113.2']\n"
+	if err := os.WriteFile(invPath, []byte(inventory), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := firewall.LoadInventory(invPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,14 +429,14 @@ func TestNFTablesIsolatesIPv4MappedAddresses(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		target Target
+		target firewall.Target
 	}{
-		{"a target built by hand", Target{System: "db-1", Addresses: []string{mapped}, Allow: []string{"::ffff:203.0.113.2"}}},
+		{"a target built by hand", firewall.Target{System: "db-1", Addresses: []string{mapped}, Allow: []string{"::ffff:203.0.113.2"}}},
 		{"a target from the inventory", fromInventory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewNFTables(NFTablesSettings{NetNS: top.router})
+			p, err := newProvider(firewall.NFTablesSettings{NetNS: top.router})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -447,5 +456,23 @@ func TestNFTablesIsolatesIPv4MappedAddresses(t *testing.T) {
 			}
 			mustConnect(t, top.peer, top.victimAddr)
 		})
+	}
+}
+
+func TestFactoryReadsTheInventorySettings(t *testing.T) {
+	s := firewall.ProviderSettings{NFTables: firewall.NFTablesSettings{NetNS: "/run/netns/edge", Hooks: []string{"forward"}}}
+	p, err := Factory().New(context.Background(), s, firewall.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nft, ok := p.(*provider); !ok || nft.netns != "/run/netns/edge" || !slices.Equal(nft.hooks, []string{"forward"}) {
+		t.Errorf("nftables provider %+v; want the inventory's netns and hooks", p)
+	}
+	if p, err := Factory().New(context.Background(), firewall.ProviderSettings{}, firewall.Options{}); err != nil || !slices.Equal(p.(*provider).hooks, []string{"input", "forward", "output"}) {
+		t.Errorf("no settings: %+v, %v; want every hook", p, err)
+	}
+	s.NFTables.Hooks = []string{"prerouting"}
+	if _, err := Factory().New(context.Background(), s, firewall.Options{}); !errors.Is(err, firewall.ErrPermanent) {
+		t.Errorf("unknown hook: %v; want a permanent error", err)
 	}
 }

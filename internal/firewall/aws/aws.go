@@ -1,4 +1,6 @@
-package firewall
+// Package aws is the firewall provider that isolates an EC2 instance by moving its network
+// interfaces onto a quarantine security group.
+package aws
 
 import (
 	"context"
@@ -16,64 +18,69 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/redact"
 )
 
-// OriginalGroupsTag is the ENI tag that records, during isolation, the security groups the
+// originalGroupsTag is the ENI tag that records, during isolation, the security groups the
 // interface had before, comma-separated. Groups that do not fit one tag value continue in
-// OriginalGroupsTag+":2", ":3" and so on.
-const OriginalGroupsTag = "breach:original-groups"
+// originalGroupsTag+":2", ":3" and so on.
+const originalGroupsTag = "breach:original-groups"
 
 const awsTagValueMax = 256
 
-// AWS isolates an EC2 instance by moving every network interface onto a quarantine security
+// provider isolates an EC2 instance by moving every network interface onto a quarantine security
 // group that has no rules (created, if named and missing, in the instance's VPC). The original
 // groups of each interface are recorded in a tag on the interface and in the evidence, and
 // Release restores them exactly.
 //
 // Security groups are stateful and the quarantine group is shared, so the allowlist is not
 // applied: reach an isolated instance through the console, SSM, or a forensic snapshot.
-type AWS struct {
-	Client   *ec2.Client
-	Settings AWSSettings
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+type provider struct {
+	client   *ec2.Client
+	settings firewall.AWSSettings
 }
 
-// NewAWS builds the provider from the default credential chain (environment, shared config,
-// instance role). optFns adjust the EC2 client (tests set credentials and retry delays).
-func NewAWS(ctx context.Context, s AWSSettings, optFns ...func(*ec2.Options)) (*AWS, error) {
+// Factory builds the AWS provider from the inventory's providers.aws settings, with credentials
+// from the default chain (environment, shared config, instance role).
+func Factory() firewall.Factory {
+	return firewall.Factory{Name: firewall.ProviderAWS, New: func(ctx context.Context, s firewall.ProviderSettings, _ firewall.Options) (firewall.Provider, error) {
+		p, err := newProvider(ctx, s.AWS)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}}
+}
+
+// newProvider builds the provider. optFns adjust the EC2 client (tests set credentials and
+// retry delays).
+func newProvider(ctx context.Context, s firewall.AWSSettings, optFns ...func(*ec2.Options)) (*provider, error) {
 	if s.Region == "" {
-		return nil, Permanent(errors.New("aws firewall: no region; set providers.aws.region"))
+		return nil, firewall.Permanent(errors.New("aws firewall: no region; set providers.aws.region"))
 	}
 	if s.QuarantineGroup == "" {
-		return nil, Permanent(errors.New("aws firewall: no quarantine group; set providers.aws.quarantine_group"))
+		return nil, firewall.Permanent(errors.New("aws firewall: no quarantine group; set providers.aws.quarantine_group"))
 	}
 	if s.Endpoint != "" {
-		if err := requireTLS(s.Endpoint); err != nil {
-			return nil, Permanent(fmt.Errorf("aws firewall: endpoint: %w", err))
+		if err := firewall.CheckURL(s.Endpoint); err != nil {
+			return nil, firewall.Permanent(fmt.Errorf("aws firewall: endpoint: %w", err))
 		}
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(s.Region))
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("aws firewall: load AWS configuration: %w", redact.Error(err)))
+		return nil, firewall.Permanent(fmt.Errorf("aws firewall: load AWS configuration: %w", redact.Error(err)))
 	}
 	opts := []func(*ec2.Options){func(o *ec2.Options) {
 		if s.Endpoint != "" {
 			o.BaseEndpoint = aws.String(s.Endpoint)
 		}
 	}}
-	return &AWS{Client: ec2.NewFromConfig(cfg, append(opts, optFns...)...), Settings: s}, nil
+	return &provider{client: ec2.NewFromConfig(cfg, append(opts, optFns...)...), settings: s}, nil
 }
 
-func (a *AWS) Name() string { return ProviderAWS }
-
-func (a *AWS) now() time.Time {
-	if a.Now != nil {
-		return a.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (a *provider) Name() string { return firewall.ProviderAWS }
 
 type awsInstance struct {
 	id   string
@@ -83,7 +90,7 @@ type awsInstance struct {
 
 // Isolate records each interface's groups in a tag, then moves it onto the quarantine group.
 // Interfaces already on the quarantine group alone are left as they are.
-func (a *AWS) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (a *provider) Isolate(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("isolate %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("isolate", t)
 	inst, err := a.instance(ctx, op, t)
@@ -116,21 +123,21 @@ func (a *AWS) Isolate(ctx context.Context, t Target) (Evidence, error) {
 			for _, k := range oldKeys[len(tags):] {
 				stale = append(stale, types.Tag{Key: aws.String(k)})
 			}
-			if _, err := a.Client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: stale}); err != nil {
+			if _, err := a.client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: stale}); err != nil {
 				return ev, awsError(op+": remove stale tags from "+id, err)
 			}
 		}
-		if _, err := a.Client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: tags}); err != nil {
+		if _, err := a.client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: tags}); err != nil {
 			return ev, awsError(op+": tag "+id+" with its original groups", err)
 		}
-		if _, err := a.Client.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
+		if _, err := a.client.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
 			NetworkInterfaceId: aws.String(id), Groups: []string{q},
 		}); err != nil {
 			return ev, awsError(op+": move "+id+" onto "+q, err)
 		}
 		ev.Identifiers[id+".original_groups"] = strings.Join(groups, ",")
 		ev.Changes = append(ev.Changes,
-			fmt.Sprintf("tag %s %s=%s", id, OriginalGroupsTag, strings.Join(groups, ",")),
+			fmt.Sprintf("tag %s %s=%s", id, originalGroupsTag, strings.Join(groups, ",")),
 			fmt.Sprintf("modify-network-interface-attribute %s groups %s -> %s", id, strings.Join(groups, ","), q))
 		after = append(after, fmt.Sprintf("%s: %s", id, q))
 	}
@@ -141,7 +148,7 @@ func (a *AWS) Isolate(ctx context.Context, t Target) (Evidence, error) {
 
 // Verify checks that every interface of the instance is on the quarantine group alone and that
 // the group has no rules.
-func (a *AWS) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (a *provider) Verify(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("verify %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("verify", t)
 	inst, err := a.instance(ctx, op, t)
@@ -154,7 +161,7 @@ func (a *AWS) Verify(ctx context.Context, t Target) (Evidence, error) {
 		return ev, err
 	}
 	if qg == nil {
-		ev.After = fmt.Sprintf("not in force: quarantine group %s does not exist in %s", a.Settings.QuarantineGroup, inst.vpc)
+		ev.After = fmt.Sprintf("not in force: quarantine group %s does not exist in %s", a.settings.QuarantineGroup, inst.vpc)
 		return ev, nil
 	}
 	q := aws.ToString(qg.GroupId)
@@ -181,7 +188,7 @@ func (a *AWS) Verify(ctx context.Context, t Target) (Evidence, error) {
 
 // Release puts each quarantined interface back on the groups recorded in its tag and removes
 // the tag.
-func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
+func (a *provider) Release(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	op := fmt.Sprintf("release %s (%s) via aws", t.System, t.InstanceID)
 	ev := a.evidence("release", t)
 	inst, err := a.instance(ctx, op, t)
@@ -207,9 +214,9 @@ func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
 		quarantined := q != "" && slices.Equal(groups, []string{q})
 		switch {
 		case quarantined && len(orig) == 0:
-			return ev, Permanent(fmt.Errorf("%s: %s is on the quarantine group but carries no %s tag; restore its groups by hand from the isolation evidence", op, id, OriginalGroupsTag))
+			return ev, firewall.Permanent(fmt.Errorf("%s: %s is on the quarantine group but carries no %s tag; restore its groups by hand from the isolation evidence", op, id, originalGroupsTag))
 		case quarantined:
-			if _, err := a.Client.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
+			if _, err := a.client.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
 				NetworkInterfaceId: aws.String(id), Groups: orig,
 			}); err != nil {
 				return ev, awsError(op+": restore groups of "+id, err)
@@ -222,8 +229,8 @@ func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
 			for _, k := range keys {
 				del = append(del, types.Tag{Key: aws.String(k)})
 			}
-			if _, err := a.Client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: del}); err != nil {
-				return ev, awsError(op+": remove "+OriginalGroupsTag+" from "+id, err)
+			if _, err := a.client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: del}); err != nil {
+				return ev, awsError(op+": remove "+originalGroupsTag+" from "+id, err)
 			}
 			ev.Changes = append(ev.Changes, fmt.Sprintf("untag %s %s", id, strings.Join(keys, ",")))
 		}
@@ -234,17 +241,17 @@ func (a *AWS) Release(ctx context.Context, t Target) (Evidence, error) {
 	return ev, nil
 }
 
-func (a *AWS) evidence(action string, t Target) Evidence {
-	return Evidence{Provider: a.Name(), Action: action, System: t.System, At: a.now(),
-		Identifiers: map[string]string{"instance_id": t.InstanceID, "region": a.Settings.Region}}
+func (a *provider) evidence(action string, t firewall.Target) incident.Evidence {
+	return incident.Evidence{Provider: a.Name(), Action: action, System: t.System, At: time.Now().UTC(),
+		Identifiers: map[string]string{"instance_id": t.InstanceID, "region": a.settings.Region}}
 }
 
 // instance describes the instance and its network interfaces (with their tags).
-func (a *AWS) instance(ctx context.Context, op string, t Target) (awsInstance, error) {
+func (a *provider) instance(ctx context.Context, op string, t firewall.Target) (awsInstance, error) {
 	if t.InstanceID == "" {
-		return awsInstance{}, Permanent(fmt.Errorf("%s: no instance_id in the inventory", op))
+		return awsInstance{}, firewall.Permanent(fmt.Errorf("%s: no instance_id in the inventory", op))
 	}
-	out, err := a.Client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{t.InstanceID}})
+	out, err := a.client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{t.InstanceID}})
 	if err != nil {
 		return awsInstance{}, awsError(op+": describe instance", err)
 	}
@@ -257,24 +264,24 @@ func (a *AWS) instance(ctx context.Context, op string, t Target) (awsInstance, e
 		}
 	}
 	if inst == nil {
-		return awsInstance{}, Permanent(fmt.Errorf("%s: instance %s not found in %s", op, t.InstanceID, a.Settings.Region))
+		return awsInstance{}, firewall.Permanent(fmt.Errorf("%s: instance %s not found in %s", op, t.InstanceID, a.settings.Region))
 	}
 	if inst.State != nil && inst.State.Name == types.InstanceStateNameTerminated {
-		return awsInstance{}, Permanent(fmt.Errorf("%s: instance %s is terminated", op, t.InstanceID))
+		return awsInstance{}, firewall.Permanent(fmt.Errorf("%s: instance %s is terminated", op, t.InstanceID))
 	}
 	res := awsInstance{id: t.InstanceID, vpc: aws.ToString(inst.VpcId)}
-	if a.Settings.VPC != "" && res.vpc != a.Settings.VPC {
-		return res, Permanent(fmt.Errorf("%s: instance %s is in %s, not in the configured VPC %s", op, t.InstanceID, res.vpc, a.Settings.VPC))
+	if a.settings.VPC != "" && res.vpc != a.settings.VPC {
+		return res, firewall.Permanent(fmt.Errorf("%s: instance %s is in %s, not in the configured VPC %s", op, t.InstanceID, res.vpc, a.settings.VPC))
 	}
 	var ids []string
 	for _, n := range inst.NetworkInterfaces {
 		ids = append(ids, aws.ToString(n.NetworkInterfaceId))
 	}
 	if len(ids) == 0 {
-		return res, Permanent(fmt.Errorf("%s: instance %s has no network interfaces", op, t.InstanceID))
+		return res, firewall.Permanent(fmt.Errorf("%s: instance %s has no network interfaces", op, t.InstanceID))
 	}
 	slices.Sort(ids)
-	nis, err := a.Client.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
+	nis, err := a.client.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
 	if err != nil {
 		return res, awsError(op+": describe network interfaces", err)
 	}
@@ -290,40 +297,49 @@ func (a *AWS) instance(ctx context.Context, op string, t Target) (awsInstance, e
 
 // quarantineGroup finds the quarantine group in vpc; by name it may create it (with no rules).
 // It returns nil, nil when the group does not exist and create is false.
-func (a *AWS) quarantineGroup(ctx context.Context, op, vpc string, create bool, ev *Evidence) (*types.SecurityGroup, error) {
-	g := a.Settings.QuarantineGroup
+func (a *provider) quarantineGroup(ctx context.Context, op, vpc string, create bool, ev *incident.Evidence) (*types.SecurityGroup, error) {
+	g := a.settings.QuarantineGroup
 	if strings.HasPrefix(g, "sg-") {
-		out, err := a.Client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g}})
+		out, err := a.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g}})
 		if err != nil {
 			return nil, awsError(op+": describe quarantine group "+g, err)
 		}
 		if len(out.SecurityGroups) != 1 {
-			return nil, Permanent(fmt.Errorf("%s: quarantine group %s not found", op, g))
+			return nil, firewall.Permanent(fmt.Errorf("%s: quarantine group %s not found", op, g))
 		}
 		sg := out.SecurityGroups[0]
 		if aws.ToString(sg.VpcId) != vpc {
-			return nil, Permanent(fmt.Errorf("%s: quarantine group %s is in %s, the instance in %s; name the group instead of its id so one is made per VPC", op, g, aws.ToString(sg.VpcId), vpc))
+			return nil, firewall.Permanent(fmt.Errorf("%s: quarantine group %s is in %s, the instance in %s; name the group instead of its id so one is made per VPC", op, g, aws.ToString(sg.VpcId), vpc))
 		}
 		return &sg, nil
 	}
-	find := func() (*types.SecurityGroup, error) {
-		out, err := a.Client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
-			{Name: aws.String("group-name"), Values: []string{g}},
-			{Name: aws.String("vpc-id"), Values: []string{vpc}},
-		}})
-		if err != nil {
-			return nil, awsError(op+": find quarantine group "+g, err)
-		}
-		if len(out.SecurityGroups) == 0 {
-			return nil, nil
-		}
-		return &out.SecurityGroups[0], nil
-	}
-	sg, err := find()
+	sg, err := a.findGroup(ctx, op, vpc)
 	if err != nil || sg != nil || !create {
 		return sg, err
 	}
-	cr, err := a.Client.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+	return a.createGroup(ctx, op, vpc, ev)
+}
+
+// findGroup finds the quarantine group by name in vpc; nil, nil when there is none.
+func (a *provider) findGroup(ctx context.Context, op, vpc string) (*types.SecurityGroup, error) {
+	g := a.settings.QuarantineGroup
+	out, err := a.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("group-name"), Values: []string{g}},
+		{Name: aws.String("vpc-id"), Values: []string{vpc}},
+	}})
+	if err != nil {
+		return nil, awsError(op+": find quarantine group "+g, err)
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, nil
+	}
+	return &out.SecurityGroups[0], nil
+}
+
+// createGroup creates the quarantine group in vpc and revokes the egress a new group allows.
+func (a *provider) createGroup(ctx context.Context, op, vpc string, ev *incident.Evidence) (*types.SecurityGroup, error) {
+	g := a.settings.QuarantineGroup
+	cr, err := a.client.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName:   aws.String(g),
 		Description: aws.String("breach quarantine: no rules, no traffic"),
 		VpcId:       aws.String(vpc),
@@ -336,7 +352,7 @@ func (a *AWS) quarantineGroup(ctx context.Context, op, vpc string, create bool, 
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "InvalidGroup.Duplicate" {
 			// Another isolation created it first.
-			sg, err := find()
+			sg, err := a.findGroup(ctx, op, vpc)
 			if err == nil && sg == nil {
 				err = fmt.Errorf("%s: quarantine group %s reported as duplicate but not found", op, g)
 			}
@@ -346,17 +362,17 @@ func (a *AWS) quarantineGroup(ctx context.Context, op, vpc string, create bool, 
 	}
 	id := aws.ToString(cr.GroupId)
 	ev.Changes = append(ev.Changes, fmt.Sprintf("create-security-group %s (%s) in %s", g, id, vpc))
-	out, err := a.Client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	out, err := a.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 	if err != nil {
 		return nil, awsError(op+": describe new quarantine group "+id, err)
 	}
 	if len(out.SecurityGroups) != 1 {
 		return nil, fmt.Errorf("%s: new quarantine group %s not found", op, id)
 	}
-	sg = &out.SecurityGroups[0]
+	sg := &out.SecurityGroups[0]
 	// A new group allows all egress; a quarantine group allows nothing.
 	if len(sg.IpPermissionsEgress) > 0 {
-		if _, err := a.Client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
+		if _, err := a.client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
 			GroupId: aws.String(id), IpPermissions: sg.IpPermissionsEgress,
 		}); err != nil {
 			return nil, awsError(op+": revoke default egress of "+id, err)
@@ -380,7 +396,7 @@ func originalGroupsTags(groups []string) []types.Tag {
 	var tags []types.Tag
 	var cur []string
 	flush := func() {
-		key := OriginalGroupsTag
+		key := originalGroupsTag
 		if len(tags) > 0 {
 			key += ":" + strconv.Itoa(len(tags)+1)
 		}
@@ -403,10 +419,10 @@ func originalGroups(tags []types.Tag) (groups, keys []string) {
 	for _, t := range tags {
 		k := aws.ToString(t.Key)
 		switch {
-		case k == OriginalGroupsTag:
+		case k == originalGroupsTag:
 			parts[1] = aws.ToString(t.Value)
-		case strings.HasPrefix(k, OriginalGroupsTag+":"):
-			n, err := strconv.Atoi(strings.TrimPrefix(k, OriginalGroupsTag+":"))
+		case strings.HasPrefix(k, originalGroupsTag+":"):
+			n, err := strconv.Atoi(strings.TrimPrefix(k, originalGroupsTag+":"))
 			if err != nil || n < 2 {
 				continue
 			}
@@ -452,16 +468,16 @@ func awsError(op string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if awsPermanentCodes[ae.ErrorCode()] {
-			return Permanent(wrapped)
+			return firewall.Permanent(wrapped)
 		}
 		return wrapped
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && (re.HTTPStatusCode() == 401 || re.HTTPStatusCode() == 403) {
-		return Permanent(wrapped)
+		return firewall.Permanent(wrapped)
 	}
 	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "failed to refresh cached credentials") {
-		return Permanent(fmt.Errorf("%w; configure AWS credentials (environment, shared config or instance role)", wrapped))
+		return firewall.Permanent(fmt.Errorf("%w; configure AWS credentials (environment, shared config or instance role)", wrapped))
 	}
 	return wrapped
 }

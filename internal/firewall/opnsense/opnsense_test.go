@@ -1,4 +1,4 @@
-package firewall
+package opnsense
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/breachops/breach/internal/firewall"
 )
 
 // fakeOPNsense speaks the parts of the OPNsense API the provider uses, with basic auth, and
@@ -108,11 +110,11 @@ func (f *fakeOPNsense) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestOPNsenseIsolateVerifyRelease(t *testing.T) {
 	f, srv := newFakeOPNsense(t)
 	ctx := context.Background()
-	p, err := NewOPNsense(srv.URL+"/", f.key, f.secret, nil, "")
+	p, err := newProvider(srv.URL+"/", f.key, f.secret, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := Target{System: "branch", Addresses: []string{"10.0.0.5", "10.0.8.0/24"}, Alias: "breach_quarantine"}
+	tg := firewall.Target{System: "branch", Addresses: []string{"10.0.0.5", "10.0.8.0/24"}, Alias: "breach_quarantine"}
 
 	ev, err := p.Isolate(ctx, tg)
 	if err != nil {
@@ -158,24 +160,26 @@ func TestOPNsenseIsolateVerifyRelease(t *testing.T) {
 
 func TestOPNsenseFaults(t *testing.T) {
 	ctx := context.Background()
-	tg := Target{System: "branch", Addresses: []string{"10.0.0.5"}, Alias: "breach_quarantine"}
+	tg := firewall.Target{System: "branch", Addresses: []string{"10.0.0.5"}, Alias: "breach_quarantine"}
 	tests := []struct {
 		name      string
-		setup     func(f *fakeOPNsense, p *OPNsense, tg *Target)
+		setup     func(f *fakeOPNsense, p *provider, tg *firewall.Target)
 		permanent bool
 	}{
-		{"bad credentials", func(f *fakeOPNsense, p *OPNsense, tg *Target) { p.Secret = "wrong" }, true},
-		{"server error", func(f *fakeOPNsense, p *OPNsense, tg *Target) { f.failWith = []int{500} }, false},
-		{"server error on add", func(f *fakeOPNsense, p *OPNsense, tg *Target) { f.failWith = []int{0, 503} }, false},
-		{"not an address", func(f *fakeOPNsense, p *OPNsense, tg *Target) { tg.Addresses = []string{"10.0.0.5", "fe80::1%eth0"} }, true},
-		{"unknown alias", func(f *fakeOPNsense, p *OPNsense, tg *Target) { tg.Alias = "no_such_alias" }, true},
-		{"forbidden", func(f *fakeOPNsense, p *OPNsense, tg *Target) { f.failWith = []int{403} }, true},
-		{"no alias", func(f *fakeOPNsense, p *OPNsense, tg *Target) { tg.Alias = "" }, true},
+		{"bad credentials", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { p.secret = "wrong" }, true},
+		{"server error", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { f.failWith = []int{500} }, false},
+		{"server error on add", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { f.failWith = []int{0, 503} }, false},
+		{"not an address", func(f *fakeOPNsense, p *provider, tg *firewall.Target) {
+			tg.Addresses = []string{"10.0.0.5", "fe80::1%eth0"}
+		}, true},
+		{"unknown alias", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { tg.Alias = "no_such_alias" }, true},
+		{"forbidden", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { f.failWith = []int{403} }, true},
+		{"no alias", func(f *fakeOPNsense, p *provider, tg *firewall.Target) { tg.Alias = "" }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f, srv := newFakeOPNsense(t)
-			p, err := NewOPNsense(srv.URL, f.key, f.secret, nil, "")
+			p, err := newProvider(srv.URL, f.key, f.secret, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +189,7 @@ func TestOPNsenseFaults(t *testing.T) {
 			if err == nil {
 				t.Fatal("isolate succeeded; want an error")
 			}
-			if got := errors.Is(err, ErrPermanent); got != tc.permanent {
+			if got := errors.Is(err, firewall.ErrPermanent); got != tc.permanent {
 				t.Errorf("error %v: permanent %v, want %v", err, got, tc.permanent)
 			}
 		})
@@ -193,9 +197,9 @@ func TestOPNsenseFaults(t *testing.T) {
 
 	t.Run("retry after 5xx on reconfigure applies", func(t *testing.T) {
 		f, srv := newFakeOPNsense(t)
-		p, _ := NewOPNsense(srv.URL, f.key, f.secret, nil, "")
+		p, _ := newProvider(srv.URL, f.key, f.secret, "")
 		f.failWith = []int{0, 0, http.StatusBadGateway} // list, add, reconfigure
-		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, ErrPermanent) {
+		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, firewall.ErrPermanent) {
 			t.Fatalf("first try: %v; want a retryable error", err)
 		}
 		if f.reconfigures != 0 {
@@ -209,7 +213,31 @@ func TestOPNsenseFaults(t *testing.T) {
 		}
 	})
 
-	if _, err := NewOPNsense("https://fw", "", "", nil, ""); !errors.Is(err, ErrPermanent) {
+	if _, err := newProvider("https://fw", "", "", ""); !errors.Is(err, firewall.ErrPermanent) {
 		t.Errorf("empty credentials: %v; want permanent", err)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	ctx := context.Background()
+	env := map[string]string{}
+	opts := firewall.Options{Getenv: func(k string) string { return env[k] }}
+	named := firewall.ProviderSettings{OPNsense: firewall.OPNsenseSettings{URL: "https://fw.example.com", KeyEnv: "FW_KEY", SecretEnv: "FW_SECRET"}}
+	defaults := firewall.ProviderSettings{OPNsense: firewall.OPNsenseSettings{URL: "https://fw.example.com"}}
+	for _, tt := range []struct {
+		s    firewall.ProviderSettings
+		want string
+	}{{named, "FW_KEY"}, {defaults, "OPNSENSE_KEY"}} {
+		if _, err := Factory().New(ctx, tt.s, opts); !errors.Is(err, firewall.ErrPermanent) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("no secrets: %v; want a permanent error naming %s", err, tt.want)
+		}
+	}
+	env["FW_KEY"], env["FW_SECRET"] = "k", "s"
+	p, err := Factory().New(ctx, named, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := p.(*provider); !ok || o.key != "k" || o.secret != "s" || o.baseURL != "https://fw.example.com" || p.Name() != firewall.ProviderOPNsense {
+		t.Errorf("provider %+v; want the opnsense provider with the named key and secret", p)
 	}
 }

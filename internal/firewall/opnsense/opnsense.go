@@ -1,4 +1,6 @@
-package firewall
+// Package opnsense is the firewall provider that isolates addresses by adding them to a
+// quarantine alias on an OPNsense firewall, through its API.
+package opnsense
 
 import (
 	"bytes"
@@ -12,52 +14,75 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/redact"
 )
 
-// OPNsense isolates addresses by adding them to a quarantine alias on an OPNsense firewall
+// provider isolates addresses by adding them to a quarantine alias on an OPNsense firewall
 // (POST /api/firewall/alias_util/add/<alias>) and applying the alias configuration
 // (POST /api/firewall/alias/reconfigure). The firewall's own rules must block traffic to and
 // from that alias, after passing the allowlist: an alias holds addresses, not exceptions.
-type OPNsense struct {
-	BaseURL string
-	Key     string
-	Secret  string
-	Client  *http.Client
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+type provider struct {
+	baseURL     string
+	key, secret string
+	client      *http.Client
 }
 
-// NewOPNsense returns an OPNsense provider talking to baseURL with the given API key and
-// secret. A missing key or secret is a permanent error.
-func NewOPNsense(baseURL, key, secret string, client *http.Client, caFile string) (*OPNsense, error) {
-	if err := checkURL(baseURL, false); err != nil {
-		return nil, Permanent(fmt.Errorf("opnsense firewall: url: %w", err))
+// Default environment variables of the API key and secret.
+const (
+	defaultKeyEnv    = "OPNSENSE_KEY"
+	defaultSecretEnv = "OPNSENSE_SECRET"
+)
+
+// Factory builds the OPNsense provider from the inventory's providers.opnsense settings, with
+// the API key and secret from the environment variables they name.
+func Factory() firewall.Factory {
+	return firewall.Factory{Name: firewall.ProviderOPNsense, New: func(_ context.Context, s firewall.ProviderSettings, opts firewall.Options) (firewall.Provider, error) {
+		keyEnv, secretEnv := orDefault(s.OPNsense.KeyEnv, defaultKeyEnv), orDefault(s.OPNsense.SecretEnv, defaultSecretEnv)
+		key, secret := opts.Getenv(keyEnv), opts.Getenv(secretEnv)
+		if key == "" || secret == "" {
+			return nil, firewall.Permanent(fmt.Errorf("opnsense firewall: set %s and %s to the API key and secret", keyEnv, secretEnv))
+		}
+		p, err := newProvider(s.OPNsense.URL, key, secret, s.OPNsense.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// newProvider returns an OPNsense provider talking to baseURL with the given API key and
+// secret, trusting the CAs in caFile (if any) besides the system's. A missing key or secret
+// is a permanent error.
+func newProvider(baseURL, key, secret, caFile string) (*provider, error) {
+	if err := firewall.CheckURL(baseURL); err != nil {
+		return nil, firewall.Permanent(fmt.Errorf("opnsense firewall: url: %w", err))
 	}
 	if key == "" || secret == "" {
-		return nil, Permanent(errors.New("opnsense firewall: empty API key or secret"))
+		return nil, firewall.Permanent(errors.New("opnsense firewall: empty API key or secret"))
 	}
-	c, err := newHTTPClient(client, caFile)
+	c, err := firewall.NewHTTPClient(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("opnsense firewall: %w", err)
 	}
-	return &OPNsense{BaseURL: strings.TrimRight(baseURL, "/"), Key: key, Secret: secret, Client: c}, nil
+	return &provider{baseURL: strings.TrimRight(baseURL, "/"), key: key, secret: secret, client: c}, nil
 }
 
-func (o *OPNsense) Name() string { return ProviderOPNsense }
-
-func (o *OPNsense) now() time.Time {
-	if o.Now != nil {
-		return o.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (o *provider) Name() string { return firewall.ProviderOPNsense }
 
 const opnsenseAllowNote = "allowlist not applied by this provider: the firewall's rules must pass it before blocking the alias"
 
 // Isolate adds the addresses of t missing from the alias, then applies the configuration.
 // Isolating twice adds nothing the second time.
-func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
+func (o *provider) Isolate(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "isolate")
 	if err != nil {
 		return ev, err
@@ -69,7 +94,7 @@ func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
 	}
 	ev.Before = describeAlias(alias, before, t.Addresses)
 	for _, a := range t.Addresses {
-		ca := canonicalAddress(a)
+		ca := firewall.CanonicalAddress(a)
 		if slices.Contains(before, ca) {
 			continue
 		}
@@ -95,7 +120,7 @@ func (o *OPNsense) Isolate(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Verify lists the alias and checks that every address of t is in it.
-func (o *OPNsense) Verify(ctx context.Context, t Target) (Evidence, error) {
+func (o *provider) Verify(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "verify")
 	if err != nil {
 		return ev, err
@@ -114,7 +139,7 @@ func (o *OPNsense) Verify(ctx context.Context, t Target) (Evidence, error) {
 }
 
 // Release removes the addresses of t from the alias and applies the configuration.
-func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
+func (o *provider) Release(ctx context.Context, t firewall.Target) (incident.Evidence, error) {
 	ev, alias, err := o.start(t, "release")
 	if err != nil {
 		return ev, err
@@ -126,7 +151,7 @@ func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
 	}
 	ev.Before = describeAlias(alias, before, t.Addresses)
 	for _, a := range t.Addresses {
-		ca := canonicalAddress(a)
+		ca := firewall.CanonicalAddress(a)
 		if !slices.Contains(before, ca) {
 			continue
 		}
@@ -145,27 +170,27 @@ func (o *OPNsense) Release(ctx context.Context, t Target) (Evidence, error) {
 	}
 	ev.After = describeAlias(alias, after, t.Addresses)
 	for _, a := range t.Addresses {
-		if slices.Contains(after, canonicalAddress(a)) {
-			return ev, fmt.Errorf("%s: %s still in the alias after deleting", op, canonicalAddress(a))
+		if slices.Contains(after, firewall.CanonicalAddress(a)) {
+			return ev, fmt.Errorf("%s: %s still in the alias after deleting", op, firewall.CanonicalAddress(a))
 		}
 	}
 	return ev, nil
 }
 
-func (o *OPNsense) start(t Target, action string) (Evidence, string, error) {
-	ev := Evidence{Provider: o.Name(), Action: action, System: t.System, At: o.now()}
+func (o *provider) start(t firewall.Target, action string) (incident.Evidence, string, error) {
+	ev := incident.Evidence{Provider: o.Name(), Action: action, System: t.System, At: time.Now().UTC()}
 	if t.Alias == "" {
-		return ev, "", Permanent(fmt.Errorf("%s %s via opnsense: no quarantine alias; set providers.opnsense.alias or the system's alias", action, t.System))
+		return ev, "", firewall.Permanent(fmt.Errorf("%s %s via opnsense: no quarantine alias; set providers.opnsense.alias or the system's alias", action, t.System))
 	}
 	if len(t.Addresses) == 0 {
-		return ev, "", Permanent(fmt.Errorf("%s %s via opnsense: no addresses in the inventory", action, t.System))
+		return ev, "", firewall.Permanent(fmt.Errorf("%s %s via opnsense: no addresses in the inventory", action, t.System))
 	}
 	for _, a := range t.Addresses {
-		if err := checkAddress(a); err != nil {
-			return ev, "", Permanent(fmt.Errorf("%s %s via opnsense: %w", action, t.System, err))
+		if err := firewall.CheckAddress(a); err != nil {
+			return ev, "", firewall.Permanent(fmt.Errorf("%s %s via opnsense: %w", action, t.System, err))
 		}
 	}
-	ev.Identifiers = map[string]string{"firewall": redactURL(o.BaseURL), "alias": t.Alias}
+	ev.Identifiers = map[string]string{"firewall": redact.URL(o.baseURL), "alias": t.Alias}
 	return ev, t.Alias, nil
 }
 
@@ -174,19 +199,19 @@ type opnsenseStatus struct {
 	StatusMsg string `json:"status_msg"`
 }
 
-func (o *OPNsense) aliasUtil(ctx context.Context, op, verb, alias, address string) error {
+func (o *provider) aliasUtil(ctx context.Context, op, verb, alias, address string) error {
 	var st opnsenseStatus
 	path := fmt.Sprintf("/api/firewall/alias_util/%s/%s", verb, url.PathEscape(alias))
 	if err := o.do(ctx, op, http.MethodPost, path, map[string]string{"address": address}, &st); err != nil {
 		return err
 	}
 	if st.Status != "done" {
-		return Permanent(fmt.Errorf("%s: alias_util %s %s: firewall answered status %q %s", op, verb, address, st.Status, st.StatusMsg))
+		return firewall.Permanent(fmt.Errorf("%s: alias_util %s %s: firewall answered status %q %s", op, verb, address, st.Status, st.StatusMsg))
 	}
 	return nil
 }
 
-func (o *OPNsense) reconfigure(ctx context.Context, op string) error {
+func (o *provider) reconfigure(ctx context.Context, op string) error {
 	var st opnsenseStatus
 	if err := o.do(ctx, op, http.MethodPost, "/api/firewall/alias/reconfigure", map[string]string{}, &st); err != nil {
 		return err
@@ -198,7 +223,7 @@ func (o *OPNsense) reconfigure(ctx context.Context, op string) error {
 }
 
 // list returns the alias's current entries, canonicalized.
-func (o *OPNsense) list(ctx context.Context, op, alias string) ([]string, error) {
+func (o *provider) list(ctx context.Context, op, alias string) ([]string, error) {
 	var raw json.RawMessage
 	if err := o.do(ctx, op, http.MethodGet, "/api/firewall/alias_util/list/"+url.PathEscape(alias), nil, &raw); err != nil {
 		return nil, err
@@ -212,19 +237,19 @@ func (o *OPNsense) list(ctx context.Context, op, alias string) ([]string, error)
 	// Older releases answer with a bare array of addresses.
 	if err := json.Unmarshal(raw, &paged); err == nil {
 		for _, r := range paged.Rows {
-			entries = append(entries, canonicalAddress(r.IP))
+			entries = append(entries, firewall.CanonicalAddress(r.IP))
 		}
 	} else if err := json.Unmarshal(raw, &entries); err == nil {
 		for i, e := range entries {
-			entries[i] = canonicalAddress(e)
+			entries[i] = firewall.CanonicalAddress(e)
 		}
 	} else {
-		return nil, fmt.Errorf("%s: list alias %s: unexpected answer%s", op, alias, snippet(raw))
+		return nil, fmt.Errorf("%s: list alias %s: unexpected answer%s", op, alias, firewall.Snippet(raw))
 	}
 	return entries, nil
 }
 
-func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any) error {
+func (o *provider) do(ctx context.Context, op, method, path string, in, out any) error {
 	var body *bytes.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -236,23 +261,23 @@ func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any)
 		body = bytes.NewReader(nil)
 	}
 	// Checked again before every request: the API key and secret travel in each one.
-	if err := requireTLS(o.BaseURL); err != nil {
-		return Permanent(fmt.Errorf("%s: url: %w", op, err))
+	if err := firewall.CheckURL(o.baseURL); err != nil {
+		return firewall.Permanent(fmt.Errorf("%s: url: %w", op, err))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, o.BaseURL+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, o.baseURL+path, body)
 	if err != nil {
-		return Permanent(fmt.Errorf("%s: %w", op, redact.Error(err)))
+		return firewall.Permanent(fmt.Errorf("%s: %w", op, redact.Error(err)))
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(o.Key, o.Secret)
-	resp, err := o.Client.Do(req)
+	req.SetBasicAuth(o.key, o.secret)
+	resp, err := o.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %s %s: %w", op, method, path, redact.Error(err))
 	}
-	b, err := readBody(resp)
+	b, err := firewall.ReadBody(resp)
 	if err != nil {
 		return fmt.Errorf("%s: %s %s: read answer: %w", op, method, path, redact.Error(err))
 	}
@@ -261,10 +286,10 @@ func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any)
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			hint = "check the API key and secret and the key's privileges (Firewall: Alias: Edit)"
 		}
-		return statusError(fmt.Sprintf("%s: %s %s", op, method, path), resp, b, hint)
+		return firewall.StatusError(fmt.Sprintf("%s: %s %s", op, method, path), resp, b, hint)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return Permanent(fmt.Errorf("%s: %s %s: answer is not JSON%s", op, method, path, snippet(b)))
+		return firewall.Permanent(fmt.Errorf("%s: %s %s: answer is not JSON%s", op, method, path, firewall.Snippet(b)))
 	}
 	return nil
 }
@@ -272,8 +297,8 @@ func (o *OPNsense) do(ctx context.Context, op, method, path string, in, out any)
 func missingFrom(entries, addresses []string) []string {
 	var missing []string
 	for _, a := range addresses {
-		if !slices.Contains(entries, canonicalAddress(a)) {
-			missing = append(missing, canonicalAddress(a))
+		if !slices.Contains(entries, firewall.CanonicalAddress(a)) {
+			missing = append(missing, firewall.CanonicalAddress(a))
 		}
 	}
 	return missing
@@ -282,8 +307,8 @@ func missingFrom(entries, addresses []string) []string {
 func describeAlias(alias string, entries, addresses []string) string {
 	var in []string
 	for _, a := range addresses {
-		if slices.Contains(entries, canonicalAddress(a)) {
-			in = append(in, canonicalAddress(a))
+		if slices.Contains(entries, firewall.CanonicalAddress(a)) {
+			in = append(in, firewall.CanonicalAddress(a))
 		}
 	}
 	return fmt.Sprintf("alias %s holds %d entries; of this system's %d addresses, in it: [%s]", alias, len(entries), len(addresses), strings.Join(in, ", "))

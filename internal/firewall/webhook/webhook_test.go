@@ -1,11 +1,8 @@
-package firewall
+package webhook
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,17 +15,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/firewall/webhook/webhooktest"
 )
 
-// automation is a company's isolation receiver: it checks the signature the way the docs
-// describe it (independently of SignWebhook), keeps isolated systems, and can be told to fail.
+// automation is a company's isolation receiver: it checks the signature the way the contract
+// describes it (webhooktest, independently of sign), keeps isolated systems, and can be told to
+// fail.
 type automation struct {
 	t      *testing.T
 	secret []byte
 
 	mu       sync.Mutex
 	isolated map[string]string // system -> rule id
-	requests []WebhookRequest
+	requests []webhooktest.Request
 	keys     []string
 	failWith []int // statuses to answer with, one per request, before behaving
 	noRuleID bool
@@ -42,16 +43,9 @@ func (a *automation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST application/json only", http.StatusMethodNotAllowed)
 		return
 	}
-	ts := r.Header.Get("X-Breach-Timestamp")
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
-		http.Error(w, "stale or missing timestamp", http.StatusUnauthorized)
-		return
-	}
-	m := hmac.New(sha256.New, a.secret)
-	m.Write([]byte(ts + "." + string(body)))
-	if want := "sha256=" + hex.EncodeToString(m.Sum(nil)); !hmac.Equal([]byte(r.Header.Get("X-Breach-Signature")), []byte(want)) {
-		http.Error(w, `{"error":"bad signature"}`, http.StatusUnauthorized)
+	err := webhooktest.Verify(a.secret, r.Header.Get(webhooktest.TimestampHeader), r.Header.Get(webhooktest.SignatureHeader), body, time.Now())
+	if err != nil {
+		http.Error(w, fmt.Sprintf(`{"error":%q}`, err.Error()), http.StatusUnauthorized)
 		return
 	}
 	if len(a.failWith) > 0 {
@@ -60,7 +54,7 @@ func (a *automation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "injected failure", code)
 		return
 	}
-	var req WebhookRequest
+	var req webhooktest.Request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -68,7 +62,7 @@ func (a *automation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.requests = append(a.requests, req)
-	a.keys = append(a.keys, r.Header.Get("Idempotency-Key"))
+	a.keys = append(a.keys, r.Header.Get(webhooktest.IdempotencyHeader))
 	w.Header().Set("Content-Type", "application/json")
 	switch req.Action {
 	case "isolate":
@@ -104,11 +98,11 @@ func newAutomation(t *testing.T) (*automation, *httptest.Server) {
 func TestWebhookIsolateVerifyRelease(t *testing.T) {
 	a, srv := newAutomation(t)
 	ctx := context.Background()
-	p, err := NewWebhook(srv.URL, a.secret, nil)
+	p, err := newProvider(srv.URL, a.secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := Target{System: "db-1", Addresses: []string{"10.0.1.5"}, Allow: []string{"192.0.2.10"}, Incident: "INC-20261128-7F3A"}
+	tg := firewall.Target{System: "db-1", Addresses: []string{"10.0.1.5"}, Allow: []string{"192.0.2.10"}, Incident: "INC-20261128-7F3A"}
 
 	ev, err := p.Isolate(ctx, tg)
 	if err != nil {
@@ -127,7 +121,7 @@ func TestWebhookIsolateVerifyRelease(t *testing.T) {
 		t.Errorf("idempotency keys differ between two isolations of the same target: %v", a.keys)
 	}
 	got := a.requests[0]
-	want := WebhookRequest{Action: "isolate", System: "db-1", Addresses: []string{"10.0.1.5"}, Allow: []string{"192.0.2.10"}, Incident: "INC-20261128-7F3A"}
+	want := webhooktest.Request{Action: "isolate", System: "db-1", Addresses: []string{"10.0.1.5"}, Allow: []string{"192.0.2.10"}, Incident: "INC-20261128-7F3A"}
 	if got.Action != want.Action || got.System != want.System || !slices.Equal(got.Addresses, want.Addresses) ||
 		!slices.Equal(got.Allow, want.Allow) || got.Incident != want.Incident {
 		t.Errorf("request %+v, want %+v", got, want)
@@ -146,23 +140,25 @@ func TestWebhookIsolateVerifyRelease(t *testing.T) {
 
 func TestWebhookFaults(t *testing.T) {
 	ctx := context.Background()
-	tg := Target{System: "db-1", Addresses: []string{"10.0.1.5"}}
+	tg := firewall.Target{System: "db-1", Addresses: []string{"10.0.1.5"}}
 	tests := []struct {
 		name      string
-		setup     func(a *automation, p *Webhook)
+		setup     func(a *automation, p *provider)
 		permanent bool
 	}{
-		{"wrong secret", func(a *automation, p *Webhook) { p.Secret = []byte("not-the-secret") }, true},
-		{"stale timestamp", func(a *automation, p *Webhook) { p.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } }, true},
-		{"server error", func(a *automation, p *Webhook) { a.failWith = []int{http.StatusBadGateway} }, false},
-		{"rate limited", func(a *automation, p *Webhook) { a.failWith = []int{http.StatusTooManyRequests} }, false},
-		{"rejected", func(a *automation, p *Webhook) { a.failWith = []int{http.StatusUnprocessableEntity} }, true},
-		{"no rule id", func(a *automation, p *Webhook) { a.noRuleID = true }, true},
+		{"wrong secret", func(a *automation, p *provider) { p.secret = []byte("not-the-secret") }, true},
+		{"stale timestamp", func(a *automation, p *provider) {
+			p.now = func() time.Time { return time.Now().Add(-10 * time.Minute) }
+		}, true},
+		{"server error", func(a *automation, p *provider) { a.failWith = []int{http.StatusBadGateway} }, false},
+		{"rate limited", func(a *automation, p *provider) { a.failWith = []int{http.StatusTooManyRequests} }, false},
+		{"rejected", func(a *automation, p *provider) { a.failWith = []int{http.StatusUnprocessableEntity} }, true},
+		{"no rule id", func(a *automation, p *provider) { a.noRuleID = true }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, srv := newAutomation(t)
-			p, err := NewWebhook(srv.URL, a.secret, nil)
+			p, err := newProvider(srv.URL, a.secret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +167,7 @@ func TestWebhookFaults(t *testing.T) {
 			if err == nil {
 				t.Fatal("isolate succeeded; want an error")
 			}
-			if got := errors.Is(err, ErrPermanent); got != tc.permanent {
+			if got := errors.Is(err, firewall.ErrPermanent); got != tc.permanent {
 				t.Errorf("error %v: permanent %v, want %v", err, got, tc.permanent)
 			}
 		})
@@ -180,8 +176,8 @@ func TestWebhookFaults(t *testing.T) {
 	t.Run("retry after 5xx succeeds", func(t *testing.T) {
 		a, srv := newAutomation(t)
 		a.failWith = []int{http.StatusServiceUnavailable}
-		p, _ := NewWebhook(srv.URL, a.secret, nil)
-		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, ErrPermanent) {
+		p, _ := newProvider(srv.URL, a.secret)
+		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, firewall.ErrPermanent) {
 			t.Fatalf("first try: %v; want a retryable error", err)
 		}
 		if _, err := p.Isolate(ctx, tg); err != nil {
@@ -193,21 +189,21 @@ func TestWebhookFaults(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		p, _ := NewWebhook(url, []byte("s"), nil)
-		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, ErrPermanent) {
+		p, _ := newProvider(url, []byte("s"))
+		if _, err := p.Isolate(ctx, tg); err == nil || errors.Is(err, firewall.ErrPermanent) {
 			t.Fatalf("isolate against a closed port: %v; want a retryable error", err)
 		}
 	})
 
-	if _, err := NewWebhook("https://x", nil, nil); !errors.Is(err, ErrPermanent) {
+	if _, err := newProvider("https://x", nil); !errors.Is(err, firewall.ErrPermanent) {
 		t.Errorf("empty secret: %v; want a permanent error", err)
 	}
 }
 
 func TestWebhookEvidenceRedactsURL(t *testing.T) {
 	a, srv := newAutomation(t)
-	p, _ := NewWebhook(srv.URL+"/hook?token=abc123", a.secret, nil)
-	ev, err := p.Isolate(context.Background(), Target{System: "db-1", Addresses: []string{"10.0.1.5"}})
+	p, _ := newProvider(srv.URL+"/hook?token=abc123", a.secret)
+	ev, err := p.Isolate(context.Background(), firewall.Target{System: "db-1", Addresses: []string{"10.0.1.5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,22 +213,67 @@ func TestWebhookEvidenceRedactsURL(t *testing.T) {
 	}
 }
 
-func TestVerifyWebhook(t *testing.T) {
+// The signature the provider sends is the one the contract describes, and a receiver checking
+// it by the contract refuses a changed body, a stale timestamp and another secret.
+func TestSignatureFollowsTheContract(t *testing.T) {
 	secret := []byte("s")
 	body := []byte(`{"action":"isolate"}`)
 	now := time.Unix(1_800_000_000, 0)
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig := SignWebhook(secret, ts, body)
-	if err := VerifyWebhook(secret, ts, sig, body, now.Add(time.Minute)); err != nil {
+	sig := sign(secret, ts, body)
+	if err := webhooktest.Verify(secret, ts, sig, body, now.Add(time.Minute)); err != nil {
 		t.Errorf("valid signature rejected: %v", err)
 	}
-	if err := VerifyWebhook(secret, ts, sig, []byte(`{"action":"release"}`), now); err == nil {
+	if err := webhooktest.Verify(secret, ts, sig, []byte(`{"action":"release"}`), now); err == nil {
 		t.Error("signature over another body accepted")
 	}
-	if err := VerifyWebhook(secret, ts, sig, body, now.Add(6*time.Minute)); err == nil {
+	if err := webhooktest.Verify(secret, ts, sig, body, now.Add(6*time.Minute)); err == nil {
 		t.Error("stale timestamp accepted")
 	}
-	if err := VerifyWebhook([]byte("other"), ts, sig, body, now); err == nil {
+	if err := webhooktest.Verify([]byte("other"), ts, sig, body, now); err == nil {
 		t.Error("signature with another secret accepted")
+	}
+}
+
+func TestFactory(t *testing.T) {
+	ctx := context.Background()
+	env := map[string]string{}
+	opts := firewall.Options{Getenv: func(k string) string { return env[k] }}
+	named := firewall.ProviderSettings{Webhook: firewall.WebhookSettings{URL: "https://automation.example.com/breach", SecretEnv: "HOOK_SECRET"}}
+	defaults := firewall.ProviderSettings{Webhook: firewall.WebhookSettings{URL: "https://automation.example.com/breach"}}
+	for _, tt := range []struct {
+		s    firewall.ProviderSettings
+		want string
+	}{{named, "HOOK_SECRET"}, {defaults, "BREACH_WEBHOOK_SECRET"}} {
+		if _, err := Factory().New(ctx, tt.s, opts); !errors.Is(err, firewall.ErrPermanent) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("no secret: %v; want a permanent error naming %s", err, tt.want)
+		}
+	}
+	env["BREACH_WEBHOOK_SECRET"] = "w"
+	p, err := Factory().New(ctx, defaults, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := p.(*provider); !ok || string(w.secret) != "w" || p.Name() != firewall.ProviderWebhook {
+		t.Errorf("provider %+v; want the webhook provider with the secret", p)
+	}
+}
+
+// An IPv4-mapped IPv6 address (::ffff:10.0.0.5) is IPv4 traffic on the wire: the receiver is
+// sent the IPv4 address, even for a target built by hand rather than through the inventory.
+func TestIPv4MappedAddressesAreSentAsIPv4(t *testing.T) {
+	a, srv := newAutomation(t)
+	w, err := newProvider(srv.URL, a.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Isolate(context.Background(), firewall.Target{System: "db-1", Addresses: []string{"::ffff:10.0.0.5"}, Allow: []string{"::ffff:192.0.2.10"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	got, _ := json.Marshal(a.requests[0])
+	a.mu.Unlock()
+	if !strings.Contains(string(got), `"addresses":["10.0.0.5"]`) || !strings.Contains(string(got), `"allow":["192.0.2.10"]`) {
+		t.Errorf("webhook request %s: want IPv4 addresses", got)
 	}
 }

@@ -1,4 +1,4 @@
-package firewall
+package aws
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/breachops/breach/internal/firewall"
 )
 
 // fakeEC2 speaks the EC2 Query API (form-encoded Action=..., XML answers) for exactly the
@@ -319,21 +321,21 @@ func testEC2Options(o *ec2.Options) {
 	})
 }
 
-func newTestAWS(t *testing.T, srv *httptest.Server, group string) *AWS {
+func newTestAWS(t *testing.T, srv *httptest.Server, group string) *provider {
 	t.Helper()
 	// Keep the machine's own AWS configuration out of the test.
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/breach-test")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/breach-test")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_PROFILE", "")
-	p, err := NewAWS(context.Background(), AWSSettings{Region: "eu-central-1", Endpoint: srv.URL, QuarantineGroup: group}, testEC2Options)
+	p, err := newProvider(context.Background(), firewall.AWSSettings{Region: "eu-central-1", Endpoint: srv.URL, QuarantineGroup: group}, testEC2Options)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-var awsTarget = Target{System: "db-1", InstanceID: "i-0123456789abcdef0"}
+var awsTarget = firewall.Target{System: "db-1", InstanceID: "i-0123456789abcdef0"}
 
 func TestAWSIsolateVerifyRelease(t *testing.T) {
 	f, srv := newFakeEC2(t)
@@ -358,8 +360,8 @@ func TestAWSIsolateVerifyRelease(t *testing.T) {
 			t.Errorf("%s on %v, want only %s", id, f.enis[id].groups, q)
 		}
 	}
-	if got := f.enis["eni-a"].tags[OriginalGroupsTag]; got != "sg-web,sg-ssh" {
-		t.Errorf("eni-a tag %s = %q, want sg-web,sg-ssh", OriginalGroupsTag, got)
+	if got := f.enis["eni-a"].tags[originalGroupsTag]; got != "sg-web,sg-ssh" {
+		t.Errorf("eni-a tag %s = %q, want sg-web,sg-ssh", originalGroupsTag, got)
 	}
 	if ev.Identifiers["eni-a.original_groups"] != "sg-web,sg-ssh" || ev.Identifiers["eni-b.original_groups"] != "sg-web" {
 		t.Errorf("evidence does not record the original groups: %v", ev.Identifiers)
@@ -389,7 +391,7 @@ func TestAWSIsolateVerifyRelease(t *testing.T) {
 	if !slices.Equal(f.enis["eni-a"].groups, []string{"sg-web", "sg-ssh"}) || !slices.Equal(f.enis["eni-b"].groups, []string{"sg-web"}) {
 		t.Errorf("groups after release: eni-a %v, eni-b %v; want the originals", f.enis["eni-a"].groups, f.enis["eni-b"].groups)
 	}
-	if _, ok := f.enis["eni-a"].tags[OriginalGroupsTag]; ok || f.enis["eni-a"].tags["Name"] != "db primary" {
+	if _, ok := f.enis["eni-a"].tags[originalGroupsTag]; ok || f.enis["eni-a"].tags["Name"] != "db primary" {
 		t.Errorf("eni-a tags after release: %v; want ours removed, others kept", f.enis["eni-a"].tags)
 	}
 	if v, err := p.Verify(ctx, awsTarget); err != nil || v.InForce {
@@ -423,7 +425,7 @@ func TestAWSThrottlingIsRetried(t *testing.T) {
 	// Throttled past the SDK's attempts: retryable, for Temporal to try later.
 	f.inject["DescribeInstances"] = []fault{{503, "RequestLimitExceeded"}, {503, "RequestLimitExceeded"}, {503, "RequestLimitExceeded"}}
 	_, err := p.Verify(context.Background(), awsTarget)
-	if err == nil || errors.Is(err, ErrPermanent) {
+	if err == nil || errors.Is(err, firewall.ErrPermanent) {
 		t.Fatalf("verify throttled past retries: %v; want a retryable error", err)
 	}
 }
@@ -432,25 +434,25 @@ func TestAWSPermanentErrors(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		setup func(f *fakeEC2) (Target, string)
+		setup func(f *fakeEC2) (firewall.Target, string)
 	}{
-		{"unknown instance", func(f *fakeEC2) (Target, string) {
-			return Target{System: "ghost", InstanceID: "i-0fffffffffffffff0"}, "breach-quarantine"
+		{"unknown instance", func(f *fakeEC2) (firewall.Target, string) {
+			return firewall.Target{System: "ghost", InstanceID: "i-0fffffffffffffff0"}, "breach-quarantine"
 		}},
-		{"auth failure", func(f *fakeEC2) (Target, string) {
+		{"auth failure", func(f *fakeEC2) (firewall.Target, string) {
 			f.inject["DescribeInstances"] = []fault{{401, "AuthFailure"}}
 			return awsTarget, "breach-quarantine"
 		}},
-		{"unauthorized operation", func(f *fakeEC2) (Target, string) {
+		{"unauthorized operation", func(f *fakeEC2) (firewall.Target, string) {
 			f.inject["ModifyNetworkInterfaceAttribute"] = []fault{{403, "UnauthorizedOperation"}}
 			return awsTarget, "breach-quarantine"
 		}},
-		{"unknown group id", func(f *fakeEC2) (Target, string) { return awsTarget, "sg-0000000000" }},
-		{"group in another vpc", func(f *fakeEC2) (Target, string) {
+		{"unknown group id", func(f *fakeEC2) (firewall.Target, string) { return awsTarget, "sg-0000000000" }},
+		{"group in another vpc", func(f *fakeEC2) (firewall.Target, string) {
 			f.groups["sg-elsewhere"] = &fakeSG{name: "q", vpc: "vpc-2"}
 			return awsTarget, "sg-elsewhere"
 		}},
-		{"no instance id", func(f *fakeEC2) (Target, string) { return Target{System: "x"}, "breach-quarantine" }},
+		{"no instance id", func(f *fakeEC2) (firewall.Target, string) { return firewall.Target{System: "x"}, "breach-quarantine" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,7 +460,7 @@ func TestAWSPermanentErrors(t *testing.T) {
 			tg, group := tc.setup(f)
 			p := newTestAWS(t, srv, group)
 			_, err := p.Isolate(ctx, tg)
-			if !errors.Is(err, ErrPermanent) {
+			if !errors.Is(err, firewall.ErrPermanent) {
 				t.Fatalf("isolate: %v; want a permanent error", err)
 			}
 			t.Log(err)
@@ -498,8 +500,8 @@ func TestAWSReleaseWithoutRecordIsPermanent(t *testing.T) {
 	if _, err := p.Isolate(ctx, awsTarget); err != nil {
 		t.Fatal(err)
 	}
-	delete(f.enis["eni-a"].tags, OriginalGroupsTag)
-	if _, err := p.Release(ctx, awsTarget); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "by hand") {
+	delete(f.enis["eni-a"].tags, originalGroupsTag)
+	if _, err := p.Release(ctx, awsTarget); !errors.Is(err, firewall.ErrPermanent) || !strings.Contains(err.Error(), "by hand") {
 		t.Fatalf("release without the tag: %v; want a permanent error asking for a manual restore", err)
 	}
 }
@@ -521,5 +523,27 @@ func TestOriginalGroupsTagsSplit(t *testing.T) {
 	got, keys := originalGroups(tags)
 	if !slices.Equal(got, groups) || len(keys) != len(tags) {
 		t.Errorf("round trip: %v (keys %v), want %v", got, keys, groups)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/breach-test")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/breach-test")
+	s := firewall.ProviderSettings{AWS: firewall.AWSSettings{Region: "eu-central-1", Endpoint: "http://127.0.0.1:4566", QuarantineGroup: "breach-quarantine"}}
+	p, err := Factory().New(context.Background(), s, firewall.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := p.(*provider); !ok || a.settings != s.AWS || p.Name() != firewall.ProviderAWS {
+		t.Errorf("provider %+v; want the aws provider with the inventory's settings", p)
+	}
+	for name, broken := range map[string]firewall.AWSSettings{
+		"no region":         {QuarantineGroup: "breach-quarantine"},
+		"no group":          {Region: "eu-central-1"},
+		"endpoint in clear": {Region: "eu-central-1", QuarantineGroup: "q", Endpoint: "http://ec2.example.com"},
+	} {
+		if _, err := Factory().New(context.Background(), firewall.ProviderSettings{AWS: broken}, firewall.Options{}); !errors.Is(err, firewall.ErrPermanent) {
+			t.Errorf("%s: %v; want a permanent error", name, err)
+		}
 	}
 }
