@@ -19,7 +19,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/firewall/webhook/webhooktest"
 	"github.com/breachops/breach/workflows"
@@ -50,11 +50,14 @@ func BenchmarkDeclareToIsolation(b *testing.B) {
 	})
 	csvPath := filepath.Join(s.dir, "subjects.csv")
 	writeSubjects(b, csvPath, []subjectRow{{"C1", "lea.weber@example.net", "Léa Weber", "DE", "contact"}})
+	s.mustBreach("datasets", "add", csvPath, "--name", "bench.csv")
+	const dataset = "dataset:bench.csv"
 	s.startWorker()
 
 	// One incident first, not measured: the worker is polling and warm before the clock runs.
-	declareAndStart(b, s.client, "INC-BENCH-WARM", csvPath)
-	fw.waitFor(b, []string{"INC-BENCH-WARM"})
+	warm := incident.NewID(time.Now())
+	declareAndStart(b, s.client, warm, dataset)
+	fw.waitFor(b, []string{warm})
 
 	for _, mode := range []struct {
 		name  string
@@ -66,8 +69,8 @@ func BenchmarkDeclareToIsolation(b *testing.B) {
 				ids := make([]string, incidentsPerRound)
 				started := make(map[string]time.Time, incidentsPerRound)
 				for i := range ids {
-					ids[i] = fmt.Sprintf("INC-%s-%02d%03d", mode.name, round, i)
-					started[ids[i]] = declareAndStart(b, s.client, ids[i], csvPath)
+					ids[i] = incident.NewID(time.Now())
+					started[ids[i]] = declareAndStart(b, s.client, ids[i], dataset)
 					if !mode.burst {
 						fw.waitFor(b, ids[i:i+1])
 					}
@@ -92,14 +95,14 @@ func BenchmarkDeclareToIsolation(b *testing.B) {
 
 // declareAndStart starts an incident through the Go client as `breach declare` does, and
 // returns the instant just before the start call.
-func declareAndStart(b *testing.B, c client.Client, id, csvPath string) time.Time {
+func declareAndStart(b *testing.B, c client.Client, id, dataset string) time.Time {
 	b.Helper()
 	d := workflows.Declaration{
 		IncidentID: id, Title: "Benchmark incident " + id, Systems: []string{"shop-db", "crm-api"},
 		AwareAt: time.Now().UTC().Add(-time.Minute), AwareZone: "UTC", DeclaredBy: commander, Source: "cli",
-		Subjects: activities.DatasetRef{URI: csvPath},
+		Subjects: incident.DatasetRef{URI: dataset},
 		Roles:    workflows.Roles{DPO: []string{dpo}, Commander: []string{commander}},
-		Organisation: activities.Organisation{Name: "E2E Shop GmbH", Timezone: "Europe/Berlin", Role: "controller",
+		Organisation: incident.Organisation{Name: "E2E Shop GmbH", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@e2e-shop.test", MailFrom: "privacy@e2e-shop.test"},
 	}
 	t0 := time.Now()
