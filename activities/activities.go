@@ -62,7 +62,9 @@ type Activities struct {
 	// Pseudonyms is the installation's pseudonym key: how the people of an incident are named
 	// in the ledger and the outbox (internal/pseudonym). Every worker must hold the same.
 	Pseudonyms *pseudonym.Key
-	Now        func() time.Time
+	// Register is the breach register (Art. 33(5)); nil records none (tests).
+	Register RegisterStore
+	Now      func() time.Time
 }
 
 func (a *Activities) now() time.Time {

@@ -57,9 +57,9 @@ func pathError(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPath, nil)
 }
 
-// ErrTypeBadPath is an activity input that would name a file outside BREACH_HOME: an incident
-// ID that is not one, a name with a path in it.
-const ErrTypeBadPath = "BadPath"
+const (
+	ErrTypeBadPath = incident.ErrTypeBadPath
+)
 
 // writeFileAtomic writes data to path through a temporary file and a rename, so readers never
 // see half a file and a retried activity overwrites cleanly.

@@ -59,5 +59,11 @@ func (a *Activities) WriteRecords(ctx context.Context, rec IncidentRecord) (Clos
 			return CloseOutput{}, fmt.Errorf("write %s for %s: %w", name, rec.IncidentID, err)
 		}
 	}
+	// The register's last version: the closed incident, with the hashes of what closing left.
+	reg, err := a.recordRegister(ctx, ClosedContent(a.Dir, rec))
+	if err != nil {
+		return CloseOutput{}, err
+	}
+	out.RegisterVersion, out.RegisterSHA256 = reg.Version, reg.SHA256
 	return out, nil
 }

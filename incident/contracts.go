@@ -82,3 +82,15 @@ type Submission struct {
 	MessageID string    `json:"message_id"`
 	At        time.Time `json:"at"`
 }
+
+// RegisterInput is an incident's register entry as the incident has it now.
+type RegisterInput struct {
+	Content RegisterContent `json:"content"`
+}
+
+// ErrTypeRegisterInput is a register entry the register refuses as it is.
+const ErrTypeRegisterInput = "RegisterInput"
+
+// ErrTypeBadPath is an activity input that would name a file outside BREACH_HOME: an incident
+// ID that is not one, a name with a path in it.
+const ErrTypeBadPath = "BadPath"

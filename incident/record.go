@@ -227,4 +227,8 @@ type CloseOutput struct {
 	Timeline string `json:"timeline"`
 	// Evidence is the containment evidence.
 	Evidence string `json:"evidence"`
+	// RegisterVersion and RegisterSHA256 name the closed incident's version in the breach
+	// register (internal/register), when the worker keeps one.
+	RegisterVersion int    `json:"register_version,omitempty"`
+	RegisterSHA256  string `json:"register_sha256,omitempty"`
 }

@@ -49,6 +49,8 @@ type IncidentState struct {
 	Supplements    map[string]int          `json:"supplements,omitempty"`
 	History        History                 `json:"history"`
 	Failed         map[string]bool         `json:"failed,omitempty"`
+	// RegisterSent is the register entry last recorded (changeRegister).
+	RegisterSent *incident.RegisterContent `json:"register_sent,omitempty"`
 }
 
 // state is the incident's state to carry into its next run.
@@ -61,6 +63,7 @@ func (inc *incidentImpl) state() IncidentState {
 		AlertsWanted: inc.alertsWanted, AlertsStarted: inc.alertsStarted, AlertsRun: inc.alertsRun,
 		ReevalReason: inc.reevalReason, DatasetChanged: inc.datasetChanged, CloseReq: inc.closeReq, ReplaceReq: inc.replaceReq,
 		Nonces: inc.nonces, Supplements: inc.supplements, History: inc.history, Failed: inc.failed,
+		RegisterSent: inc.reg.sent,
 	}
 }
 
@@ -77,6 +80,7 @@ func (inc *incidentImpl) restore(s IncidentState) {
 	inc.alertsWanted, inc.alertsStarted, inc.alertsRun = s.AlertsWanted, s.AlertsStarted, s.AlertsRun
 	inc.reevalReason, inc.datasetChanged, inc.closeReq, inc.replaceReq = s.ReevalReason, s.DatasetChanged, s.CloseReq, s.ReplaceReq
 	inc.nonces, inc.supplements, inc.history, inc.failed = s.Nonces, s.Supplements, s.History, s.Failed
+	inc.reg.sent = s.RegisterSent
 }
 
 // noteHistory records how long this run's history has grown.
@@ -105,7 +109,7 @@ func (inc *incidentImpl) await(ctx workflow.Context, cond func() bool) error {
 // start), lets every signal already delivered be read, and continues as new.
 func (inc *incidentImpl) continueAsNew(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.chatBusy && inc.starting == 0 && !inc.evaluating
+		return workflow.AllHandlersFinished(ctx) && !inc.chatBusy && inc.starting == 0 && !inc.evaluating && !inc.reg.busy
 	}); err != nil {
 		return err
 	}

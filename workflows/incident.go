@@ -25,6 +25,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (Result, error) {
 	res, err := inc.run(ctx)
 	if err != nil && ctx.Err() != nil {
 		inc.settleContainment(ctx)
+		inc.registerCancelled(ctx)
 	}
 	return res, err
 }
@@ -70,6 +71,8 @@ type incidentImpl struct {
 	// failed names the obligation clocks whose failure has been handled.
 	failed map[string]bool
 	events runLength
+	// reg follows the incident into the breach register (changeRegister).
+	reg registerTracking
 }
 
 // ValidateDeclaration checks a declaration before anything starts: what the workflows check
@@ -219,6 +222,7 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		// The legal clock does not wait for containment: scope is assessed meanwhile.
 		inc.phase = PhaseAssess
 	}
+	inc.startRegister(ctx)
 	if inc.phase == PhaseAssess {
 		if err := inc.assessScope(ctx); err != nil {
 			return Result{}, err
@@ -260,6 +264,10 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return Result{}, err
 		}
+	}
+	// The closed incident's version is WriteRecords' to record, with what closing leaves.
+	if err := inc.stopRegister(ctx); err != nil {
+		return Result{}, err
 	}
 	inc.rec.ClosedAt = workflow.Now(ctx).UTC()
 	inc.rec.ClosedBy = inc.closeReq.By

@@ -18,14 +18,14 @@ var a = struct {
 	AssessScope, EvaluateObligations           string
 	DraftReport, SubmitReport                  string
 	PlanNotices, SendNotices, FinishNotices    string
-	WriteRecords                               string
+	WriteRecords, RecordRegister               string
 }{
 	OpenRoom: "OpenRoom", PostChat: "PostChat", UpdateCard: "UpdateCard",
 	Isolate: "Isolate", VerifyIsolation: "VerifyIsolation", ReleaseIsolation: "ReleaseIsolation",
 	AssessScope: "AssessScope", EvaluateObligations: "EvaluateObligations",
 	DraftReport: "DraftReport", SubmitReport: "SubmitReport",
 	PlanNotices: "PlanNotices", SendNotices: "SendNotices", FinishNotices: "FinishNotices",
-	WriteRecords: "WriteRecords",
+	WriteRecords: "WriteRecords", RecordRegister: "RecordRegister",
 }
 
 // da names the drill's activities, the methods of activities.DrillActivities.

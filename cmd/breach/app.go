@@ -280,6 +280,7 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 		Dir:           cfg.Home,
 		SubjectLimits: lim,
 		Pseudonyms:    key,
+		Register:      &lazyRegister{cfg: cfg},
 	}, nil
 }
 

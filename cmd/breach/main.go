@@ -89,6 +89,7 @@ func newRootCmd() *cobra.Command {
 		newSupplementCmd(g),
 		newObligationsCmd(g),
 		newAuthoritiesCmd(g),
+		newRegisterCmd(g),
 		newDrillCmd(g),
 		newServeCmd(g),
 		newWebCmd(g),

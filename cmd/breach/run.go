@@ -301,7 +301,7 @@ func printWhereToLook(out io.Writer, cfg *config.Config, st incident.Status, res
 	n := countFiles(notices, ".eml")
 	fmt.Fprintf(out, "  customer notices (%d .eml files):  %s\n", n, notices)
 	fmt.Fprintf(out, "  timeline:  %s\n", res.Records.Timeline)
-	fmt.Fprintf(out, "  breach register entry:  %s\n", res.Records.Register)
+	fmt.Fprintf(out, "  breach register entry:  %s (every version: breach register show %s)\n", res.Records.Register, st.IncidentID)
 	fmt.Fprintf(out, "  post-incident report:  %s\n", res.Records.Report)
 	log, _ := console.LogPath(cfg.Home, st.IncidentID)
 	fmt.Fprintf(out, "  incident room log:  %s\n", log)
