@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,4 +86,43 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// atomicFile is a file written through a buffer into a temporary file beside its destination,
+// then renamed into place by commit; abort removes what commit did not.
+type atomicFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func newAtomicFile(near string) (*atomicFile, error) {
+	if err := os.MkdirAll(filepath.Dir(near), 0o750); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(near), err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(near), ".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", near, err)
+	}
+	return &atomicFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+func (a *atomicFile) commit(path string) error {
+	if err := a.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := a.f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(a.f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	a.f = nil
+	return nil
+}
+
+func (a *atomicFile) abort() {
+	if a.f != nil {
+		a.f.Close()
+		os.Remove(a.f.Name())
+	}
 }

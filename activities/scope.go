@@ -56,10 +56,24 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
 	}
 	defer f.Close()
-	var dups []int
+	// The duplicate rows go to a file as they are found: a dataset of repeats must not grow
+	// the worker's memory.
+	pending, err := duplicatesPath(a.Dir, in.IncidentID, strings.Repeat("0", 64))
+	if err != nil {
+		return ScopeResult{}, pathError(err)
+	}
+	dupFile, err := newAtomicFile(pending)
+	if err != nil {
+		return ScopeResult{}, err
+	}
+	defer dupFile.abort()
+	var num []byte
 	sum, err := a.SubjectLimits.Scan(f, func(is subjects.Issue) error {
 		if is.Kind == subjects.IssueDuplicate {
-			dups = append(dups, is.Row)
+			num = strconv.AppendInt(num[:0], int64(is.Row), 10)
+			num = append(num, '\n')
+			_, err := dupFile.w.Write(num)
+			return err
 		}
 		return nil
 	})
@@ -71,16 +85,11 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
 	}
-	var b strings.Builder
-	for _, l := range dups {
-		b.WriteString(strconv.Itoa(l))
-		b.WriteByte('\n')
-	}
 	dupPath, err := duplicatesPath(a.Dir, in.IncidentID, sum.SHA256)
 	if err != nil {
 		return ScopeResult{}, pathError(err)
 	}
-	if err := writeFileAtomic(dupPath, []byte(b.String())); err != nil {
+	if err := dupFile.commit(dupPath); err != nil {
 		return ScopeResult{}, err
 	}
 	ref := in.Dataset

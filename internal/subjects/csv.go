@@ -173,6 +173,11 @@ type Limits struct {
 	// state, data_categories) may be in bytes; a longer one makes its row a field-too-long
 	// problem. Other columns are bounded by MaxRecord only. Default DefaultMaxField.
 	MaxField int
+	// TempDir is where Scan sorts on disk what does not fit its run (default os.TempDir()).
+	TempDir string
+	// SortRun is how many subject keys Scan sorts in memory before it writes them out
+	// (default DefaultSortRun); it bounds Scan's memory whatever the dataset's length.
+	SortRun int
 }
 
 // Default limits. A row of a real export (an id, an address of at most 254 bytes, a name, a
@@ -196,6 +201,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxField <= 0 {
 		l.MaxField = min(DefaultMaxField, l.MaxRecord)
+	}
+	if l.SortRun <= 0 {
+		l.SortRun = DefaultSortRun
 	}
 	return l
 }

@@ -21,15 +21,17 @@ func Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 	return DefaultLimits.Scan(r, onIssue)
 }
 
-// Scan is Scan with the limits l.
+// Scan is Scan with the limits l. Its memory does not grow with the dataset: see spill.go.
 func (l Limits) Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
+	l = l.withDefaults()
 	h := sha256.New()
 	cr := &countingReader{r: io.TeeReader(r, h)}
-	s := Summary{ByJurisdiction: map[string]int{}, MailableByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
-	rd, err := l.NewReader(cr, NewSeen())
+	rd, err := l.NewReader(cr, nil)
 	if err != nil {
 		return Summary{}, err
 	}
+	sp := newScanSpill(l.TempDir, l.SortRun)
+	defer sp.close()
 	for {
 		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -38,11 +40,64 @@ func (l Limits) Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 		if err != nil {
 			return Summary{}, err
 		}
+		if err := sp.add(row); err != nil {
+			return Summary{}, err
+		}
+	}
+	// Drain anything the CSV reader did not consume so the hash covers the whole file.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return Summary{}, err
+	}
+	s, err := sp.count(onIssue)
+	if err != nil {
+		return Summary{}, err
+	}
+	s.SHA256 = hex.EncodeToString(h.Sum(nil))
+	s.Bytes = cr.n
+	return s, nil
+}
+
+// count replays the counting stream beside the duplicate rows.
+func (sp *scanSpill) count(onIssue func(Issue) error) (Summary, error) {
+	s := Summary{ByJurisdiction: map[string]int{}, MailableByJurisdiction: map[string]int{}, ByCategory: map[string]int{}, IssueCounts: map[string]int{}}
+	dups, err := sp.duplicates()
+	if err != nil {
+		return Summary{}, err
+	}
+	nextDup, more, err := dups.next()
+	if err != nil {
+		return Summary{}, err
+	}
+	fr, err := sp.facts.reader()
+	if err != nil {
+		return Summary{}, err
+	}
+	var ft fact
+	for index := 1; ; index++ {
+		ok, err := fr.next(&ft)
+		if err != nil {
+			return Summary{}, err
+		}
+		if !ok {
+			break
+		}
+		dup := false
+		for more && nextDup.a <= uint64(index) {
+			dup = dup || nextDup.a == uint64(index)
+			if nextDup, more, err = dups.next(); err != nil {
+				return Summary{}, err
+			}
+		}
+		problem := ft.problem
+		if dup {
+			problem = &Issue{Kind: IssueDuplicate}
+		}
 		s.Rows++
-		for _, is := range []*Issue{row.Problem, row.Note} {
+		for _, is := range []*Issue{problem, ft.note} {
 			if is == nil {
 				continue
 			}
+			is.Row, is.Line = index, ft.line
 			s.IssueCounts[is.Kind]++
 			if onIssue != nil {
 				if err := onIssue(*is); err != nil {
@@ -53,12 +108,12 @@ func (l Limits) Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 				s.Issues = append(s.Issues, *is)
 			}
 		}
-		if row.Problem != nil {
+		if problem != nil {
 			switch {
-			case row.Problem.Kind == IssueDuplicate:
+			case dup:
 				s.Duplicates++
 				continue
-			case row.IsSubject():
+			case ft.subject:
 				s.Invalid++
 			default:
 				s.Unusable++
@@ -66,24 +121,18 @@ func (l Limits) Scan(r io.Reader, onIssue func(Issue) error) (Summary, error) {
 			}
 		} else {
 			s.Mailable++
-			s.MailableByJurisdiction[row.Jurisdiction]++
+			s.MailableByJurisdiction[ft.jurisdiction]++
 		}
 		s.Subjects++
-		s.ByJurisdiction[row.Jurisdiction]++
-		if len(row.Categories) == 0 {
+		s.ByJurisdiction[ft.jurisdiction]++
+		if len(ft.categories) == 0 {
 			s.Records++
 		}
-		for _, c := range row.Categories {
+		for _, c := range ft.categories {
 			s.ByCategory[c]++
 			s.Records++
 		}
 	}
-	// Drain anything the CSV reader did not consume so the hash covers the whole file.
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return Summary{}, err
-	}
-	s.SHA256 = hex.EncodeToString(h.Sum(nil))
-	s.Bytes = cr.n
 	return s, nil
 }
 
