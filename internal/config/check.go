@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/infile"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 )
@@ -42,6 +44,7 @@ func (c *Config) check(file string, pos positions) Problems {
 	}
 	c.checkSlack(add)
 	c.checkWeb(add)
+	c.checkSubjectSources(add, pos, filepath.Dir(file))
 	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
 	return p
 }
@@ -421,4 +424,83 @@ func loopbackHost(h string) bool {
 	}
 	a, err := netip.ParseAddr(h)
 	return err == nil && a.Unmap().IsLoopback()
+}
+
+// Drivers of subject sources, and the synonyms accepted for them.
+var sourceDrivers = map[string]string{"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+// SourceDriver is the driver a source's driver field names (postgres or mysql), "" for none.
+func SourceDriver(s string) string { return sourceDrivers[strings.ToLower(strings.TrimSpace(s))] }
+
+// SourceParams are the values a source's query may take, in params.
+var SourceParams = []string{"window_from", "window_to"}
+
+var (
+	sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+)
+
+// maxQueryBytes bounds a source's query file.
+const maxQueryBytes = 1 << 20
+
+// checkSubjectSources: every source can be named, has a driver breach has, names its DSN's
+// environment variable (and is not the DSN itself, which is never repeated here: it may hold a
+// password), a query file that can be read, and parameters breach can bind.
+func (c *Config) checkSubjectSources(add addFunc, pos positions, dir string) {
+	first := map[string]string{}
+	for i, s := range c.SubjectSources {
+		f := fmt.Sprintf("subject_sources[%d]", i)
+		label := fmt.Sprintf("source %q", s.Name)
+		switch {
+		case s.Name == "":
+			add(f+".name", "missing: name the source (letters, digits, - and _), as commands will: --subjects-sql NAME")
+			label = "this source"
+		case !sourceName.MatchString(s.Name):
+			add(f+".name", "%q: use letters, digits, - and _ (at most 63, starting with a letter or digit)", s.Name)
+		case first[s.Name] != "":
+			add(f+".name", "a second source named %s (the first is %s, line %d); give each its own name", s.Name, first[s.Name], pos.line(first[s.Name]))
+		default:
+			first[s.Name] = f
+		}
+		switch {
+		case strings.TrimSpace(s.Driver) == "":
+			add(f+".driver", "%s: missing: write postgres (PostgreSQL) or mysql (MySQL and MariaDB)", label)
+		case SourceDriver(s.Driver) == "":
+			add(f+".driver", "%s: %q is not a driver breach has%s; write postgres (PostgreSQL) or mysql (MySQL and MariaDB)",
+				label, s.Driver, didYouMean(strings.ToLower(s.Driver), []string{"postgres", "postgresql", "mysql", "mariadb"}))
+		}
+		switch {
+		case s.DSNEnv == "":
+			add(f+".dsn_env", "%s: missing: name the environment variable that holds the database's DSN, e.g. SHOP_DB_DSN", label)
+		case strings.ContainsAny(s.DSNEnv, ":/@=? "):
+			// Never repeated: it looks like a DSN, and may hold a password.
+			add(f+".dsn_env", "%s: this looks like a DSN, not the name of an environment variable: keep the DSN (and its password) out of this file; put it in a variable such as SHOP_DB_DSN and name that here", label)
+		case !envName.MatchString(s.DSNEnv):
+			add(f+".dsn_env", "%s: %q is not an environment variable's name (letters, digits and _, not starting with a digit)", label, s.DSNEnv)
+		}
+		switch {
+		case strings.TrimSpace(s.Query) == "":
+			add(f+".query", "%s: missing: name the file of the query (relative to this file), e.g. queries/customers.sql", label)
+		default:
+			path := s.Query
+			if !filepath.IsAbs(path) && dir != "" {
+				path = filepath.Join(dir, path)
+			}
+			data, err := infile.ReadFile(path, maxQueryBytes)
+			switch {
+			case err != nil:
+				add(f+".query", "%s: the query file cannot be read: %v", label, err)
+			case strings.TrimSpace(string(data)) == "":
+				add(f+".query", "%s: the query file %s is empty: write the SELECT that lists the affected people", label, s.Query)
+			}
+		}
+		for j, p := range s.Params {
+			if !slices.Contains(SourceParams, p) {
+				add(fmt.Sprintf("%s.params[%d]", f, j), "%s: unknown parameter %q%s; a query takes %s", label, p, didYouMean(p, SourceParams), strings.Join(SourceParams, " and "))
+			}
+		}
+		if s.Timeout < 0 || (s.Timeout > 0 && s.Timeout < time.Second) || s.Timeout > 24*time.Hour {
+			add(f+".timeout", "%s: %s is not a usable statement timeout: give between 1s and 24h, or leave it out (10m)", label, s.Timeout)
+		}
+	}
 }

@@ -34,6 +34,10 @@ type Config struct {
 	Containment Containment `yaml:"containment"`
 	// Datasets is the store of affected-subjects datasets.
 	Datasets Datasets `yaml:"datasets"`
+	// SubjectSources are databases the affected people are read from where they live (breach
+	// declare … --subjects-sql NAME): the scope phase runs the query and snapshots its result
+	// into the dataset store.
+	SubjectSources []SubjectSource `yaml:"subject_sources"`
 	// Reminders says how reminders of a manual isolation back off.
 	Reminders Reminders `yaml:"reminders"`
 	// Workflows tunes the workflows of new incidents.
@@ -128,6 +132,49 @@ type Datasets struct {
 	Dir string `yaml:"dir"`
 	// MaxBytes bounds one dataset; default 4 GiB (a 10 million row export is about 1.5 GB).
 	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// SubjectSource is a SQL query that lists the affected people. It runs in a read-only
+// transaction with a statement timeout; its result columns are named after the fields of a
+// subjects dataset (id, email, name, country, state, data_categories, or the aliases a CSV
+// header may use), by `AS` where the table names them otherwise.
+type SubjectSource struct {
+	// Name is how commands name the source: --subjects-sql NAME.
+	Name string `yaml:"name"`
+	// Driver is postgres (PostgreSQL) or mysql (MySQL and MariaDB; mariadb is a synonym).
+	Driver string `yaml:"driver"`
+	// DSNEnv names the environment variable that holds the data source name, password included
+	// (postgres://user:password@host:5432/db, or user:password@tcp(host:3306)/db for mysql):
+	// the DSN itself is never in this file. The commands that declare and every worker need it.
+	DSNEnv string `yaml:"dsn_env"`
+	// Query is the file of the query, relative to this file.
+	Query string `yaml:"query"`
+	// Params are the values bound to the query's placeholders, in order ($1, $2… for
+	// PostgreSQL, ? for MySQL): window_from and window_to, the incident's time window
+	// (--window-from and --window-to; window_to is the moment of declaration unless given).
+	Params []string `yaml:"params"`
+	// Timeout is the statement timeout, the longest the query may run, rows streamed included;
+	// default 10m.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// SubjectSource returns the source of that name.
+func (c *Config) SubjectSource(name string) (SubjectSource, bool) {
+	for _, s := range c.SubjectSources {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return SubjectSource{}, false
+}
+
+// SubjectSourceNames lists the sources' names.
+func (c *Config) SubjectSourceNames() []string {
+	var out []string
+	for _, s := range c.SubjectSources {
+		out = append(out, s.Name)
+	}
+	return out
 }
 
 // Signing names the public keys an incident trusts, fixed when it is declared: each decision
@@ -251,6 +298,10 @@ func (c *Config) AuthorityOverrides() []rules.AuthorityOverride {
 	return out
 }
 
+// DefaultSourceTimeout is a subject source's statement timeout when it gives none: ten minutes
+// stream ten million rows with room to spare.
+const DefaultSourceTimeout = 10 * time.Minute
+
 // Default returns the configuration used when no file is given.
 func Default() *Config {
 	return &Config{
@@ -340,6 +391,15 @@ func (c *Config) resolve(dir string) error {
 	}
 	if c.Datasets.Dir, err = filepath.Abs(c.Datasets.Dir); err != nil {
 		return err
+	}
+	for i := range c.SubjectSources {
+		src := &c.SubjectSources[i]
+		if !filepath.IsAbs(src.Query) && dir != "" {
+			src.Query = filepath.Join(dir, src.Query)
+		}
+		if src.Timeout == 0 {
+			src.Timeout = DefaultSourceTimeout
+		}
 	}
 	if o := c.Web.OIDC; o != nil {
 		if o.RolesClaim == "" {

@@ -488,3 +488,87 @@ func TestLoadMissingFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.Contains(t, err.Error(), path)
 }
+
+func TestLoadSubjectSources(t *testing.T) {
+	t.Setenv("BREACH_HOME", "")
+	path := writeConfig(t, `
+subject_sources:
+  - name: shop
+    driver: mariadb
+    dsn_env: SHOP_DB_DSN
+    query: queries/customers.sql
+    params: [window_from, window_to]
+    timeout: 90s
+  - name: crm
+    driver: postgres
+    dsn_env: CRM_DSN
+    query: crm.sql
+`)
+	dir := filepath.Dir(path)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "queries"), 0o750))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "queries", "customers.sql"), []byte("SELECT 1"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "crm.sql"), []byte("SELECT 1"), 0o600))
+	c, err := config.Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, []config.SubjectSource{
+		{Name: "shop", Driver: "mariadb", DSNEnv: "SHOP_DB_DSN", Query: filepath.Join(dir, "queries", "customers.sql"),
+			Params: []string{"window_from", "window_to"}, Timeout: 90 * time.Second},
+		{Name: "crm", Driver: "postgres", DSNEnv: "CRM_DSN", Query: filepath.Join(dir, "crm.sql"), Timeout: config.DefaultSourceTimeout},
+	}, c.SubjectSources)
+	assert.Equal(t, "mysql", config.SourceDriver(c.SubjectSources[0].Driver))
+	src, ok := c.SubjectSource("crm")
+	assert.True(t, ok)
+	assert.Equal(t, "CRM_DSN", src.DSNEnv)
+	_, ok = c.SubjectSource("nope")
+	assert.False(t, ok)
+	assert.Equal(t, []string{"shop", "crm"}, c.SubjectSourceNames())
+}
+
+// A source that cannot work is refused at its line, naming the source and the fix; a DSN
+// written where the variable's name goes is never repeated.
+func TestLoadSubjectSourceProblems(t *testing.T) {
+	const dsn = "postgres://shop:hunter2-secret@db.internal:5432/shop"
+	tests := []struct {
+		name   string
+		source string
+		line   int
+		field  string
+		errHas []string
+	}{
+		{"unknown driver", "  - name: shop\n    driver: sqlserver\n    dsn_env: SHOP_DSN\n    query: q.sql\n", 4, "subject_sources[0].driver",
+			[]string{`source "shop"`, `"sqlserver" is not a driver breach has`, "write postgres (PostgreSQL) or mysql (MySQL and MariaDB)"}},
+		{"misspelt driver", "  - name: shop\n    driver: postgress\n    dsn_env: SHOP_DSN\n    query: q.sql\n", 4, "subject_sources[0].driver",
+			[]string{"did you mean postgres?"}},
+		{"no name", "  - driver: mysql\n    dsn_env: SHOP_DSN\n    query: q.sql\n", 3, "subject_sources[0].name",
+			[]string{"missing", "--subjects-sql NAME"}},
+		{"a DSN for the variable", "  - name: shop\n    driver: postgres\n    dsn_env: " + dsn + "\n    query: q.sql\n", 5, "subject_sources[0].dsn_env",
+			[]string{"looks like a DSN", "keep the DSN (and its password) out of this file"}},
+		{"no variable", "  - name: shop\n    driver: postgres\n    query: q.sql\n", 3, "subject_sources[0].dsn_env",
+			[]string{"missing", "SHOP_DB_DSN"}},
+		{"a query file that is not there", "  - name: shop\n    driver: postgres\n    dsn_env: SHOP_DSN\n    query: missing.sql\n", 6, "subject_sources[0].query",
+			[]string{`source "shop": the query file cannot be read`, "missing.sql"}},
+		{"an unknown parameter", "  - name: shop\n    driver: postgres\n    dsn_env: SHOP_DSN\n    query: q.sql\n    params: [window_start]\n", 7, "subject_sources[0].params[0]",
+			[]string{`unknown parameter "window_start"`, "window_from and window_to"}},
+		{"a timeout too short", "  - name: shop\n    driver: postgres\n    dsn_env: SHOP_DSN\n    query: q.sql\n    timeout: 10ms\n", 7, "subject_sources[0].timeout",
+			[]string{"between 1s and 24h"}},
+		{"two sources of one name", "  - name: shop\n    driver: postgres\n    dsn_env: A\n    query: q.sql\n  - name: shop\n    driver: mysql\n    dsn_env: B\n    query: q.sql\n", 7, "subject_sources[1].name",
+			[]string{"a second source named shop", "line 3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "home: var\nsubject_sources:\n"+tt.source)
+			require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), "q.sql"), []byte("SELECT 1"), 0o600))
+			_, err := config.Load(path)
+			require.Error(t, err)
+			var problems config.Problems
+			require.ErrorAs(t, err, &problems)
+			require.Len(t, problems, 1, "%v", err)
+			assert.Equal(t, tt.line, problems[0].Line, "%v", err)
+			assert.Equal(t, tt.field, problems[0].Field)
+			for _, s := range tt.errHas {
+				assert.Contains(t, err.Error(), s)
+			}
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}
