@@ -122,6 +122,27 @@ var columnOrder = []string{"id", "email", "name", "country", "state", "data_cate
 
 var requiredColumns = []string{"id", "email", "country"}
 
+// Columns are the columns the reader uses, by our names, in the order a dataset writes them.
+func Columns() []string { return slices.Clone(columnOrder) }
+
+// RequiredColumns are the columns a dataset must have.
+func RequiredColumns() []string { return slices.Clone(requiredColumns) }
+
+// Aliases are the other names a column may have in a header (customer_id for id).
+func Aliases(column string) []string { return slices.Clone(columnAliases[column][1:]) }
+
+// Column returns our name for a field of a header (id for "Customer_ID"), or false for a
+// column the reader does not use.
+func Column(field string) (string, bool) {
+	name := strings.ToLower(strings.TrimSpace(field))
+	for _, col := range columnOrder {
+		if slices.Contains(columnAliases[col], name) {
+			return col, true
+		}
+	}
+	return "", false
+}
+
 // Header maps our column names to field positions.
 type Header struct {
 	pos    map[string]int
