@@ -236,7 +236,7 @@ func TestSourceProblems(t *testing.T) {
 		{"PostgreSQL: a DSN that does not parse", "postgres", "postgres://postgres:" + secret + "@127.0.0.1:port/test", pgQuery, params, sqlsource.KindSetup,
 			[]string{"the DSN in SOURCE_DSN does not parse as a PostgreSQL DSN", "postgres://user:password@host:5432/database"}},
 		{"PostgreSQL: no email column", "postgres", pg.DSN, "SELECT customer_id, country FROM " + pgTable, nil, sqlsource.KindColumns,
-			[]string{"the query returns no email column (nor email_address, e-mail); it returns customer_id (as id), country", "SELECT customer_id AS id", "customers.sql"}},
+			[]string{"the query returns no email column (nor email_address, e-mail); it returns customer_id (as id), country", "user_email AS email", "customers.sql"}},
 		{"PostgreSQL: no table", "postgres", pg.DSN, "SELECT id, email, country FROM " + pg.Schema + ".nothing_here", nil, sqlsource.KindQuery,
 			[]string{"SQLSTATE 42P01", "does not exist", "fix the query in"}},
 		{"PostgreSQL: params do not match", "postgres", pg.DSN, pgQuery, []string{"window_from"}, sqlsource.KindQuery,
