@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/sqlsource"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -45,12 +47,28 @@ type Datasets interface {
 	Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error)
 }
 
+// SubjectSources run the configuration's SQL subject sources (internal/sqlsource).
+type SubjectSources interface {
+	// Export streams the rows of the source of that name to out as a subjects dataset.
+	Export(ctx context.Context, source string, w sqlsource.Window, out io.Writer, progress func(rows int64) error) (sqlsource.Result, error)
+}
+
+// Snapshots keeps what a subject source returned in the dataset store, under a name made of
+// base and its content's hash.
+type Snapshots interface {
+	AddContent(ctx context.Context, base string, r io.Reader) (datasets.Info, error)
+}
+
 // Activities carries the adapters every activity uses.
 type Activities struct {
 	Chat      Chat
 	Mail      Mailer
 	Firewalls Firewalls
 	Datasets  Datasets
+	// Sources and Snapshots take a SQL subject source's rows into the dataset store; nil when
+	// the configuration has none.
+	Sources   SubjectSources
+	Snapshots Snapshots
 	// Dir is the root of local records: reports, evidence, timelines, the register.
 	Dir string
 	// AutopilotKey signs what a drill's auto-pilot decides for the scenario's people.

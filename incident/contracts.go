@@ -13,6 +13,29 @@ const (
 	ErrTypeSubjectsChanged       = "SubjectsChanged"
 )
 
+// Error types of a SQL subject source: its query or configuration must change
+// (ErrTypeSubjectsSource), or trying again may do (ErrTypeSubjectsSourceUnavailable: a
+// statement timeout, a connection lost or refused).
+const (
+	ErrTypeSubjectsSource            = "SubjectsSource"
+	ErrTypeSubjectsSourceUnavailable = "SubjectsSourceUnavailable"
+)
+
+// SnapshotInput asks for the rows of a SQL subject source (Dataset.Query) to be snapshotted
+// into the dataset store.
+type SnapshotInput struct {
+	IncidentID string     `json:"incident_id"`
+	Dataset    DatasetRef `json:"dataset"`
+}
+
+// SnapshotResult is the snapshot: a dataset of the store, pinned to its content, with its row
+// count.
+type SnapshotResult struct {
+	Dataset DatasetRef `json:"dataset"`
+	Rows    int64      `json:"rows"`
+	Bytes   int64      `json:"bytes"`
+}
+
 // ScopeInput names the dataset of one incident.
 type ScopeInput struct {
 	IncidentID string     `json:"incident_id"`

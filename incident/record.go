@@ -200,7 +200,32 @@ type DatasetRef struct {
 	URI string `json:"uri"`
 	// SHA256 pins the content once the scope phase has read it.
 	SHA256 string `json:"sha256,omitempty"`
+	// Query is set for a SQL subject source of the configuration (URI sql:<name>): the scope
+	// phase runs it and snapshots its rows into the dataset store, and the incident goes on
+	// with the snapshot's reference, whatever the database holds later.
+	Query *SubjectsQuery `json:"query,omitempty"`
+	// Source names where a snapshot's rows came from (sql:<name>); empty for a file.
+	Source string `json:"source,omitempty"`
 }
+
+// SQLScheme prefixes the reference of a SQL subject source: sql:<name>.
+const SQLScheme = "sql:"
+
+// SubjectsQuery is a SQL subject source of the configuration, and the incident's time window
+// its query's parameters take.
+type SubjectsQuery struct {
+	Source     string     `json:"source"`
+	WindowFrom *time.Time `json:"window_from,omitempty"`
+	WindowTo   *time.Time `json:"window_to,omitempty"`
+}
+
+// SQLRef is the reference of a SQL subject source, its query bound to the window.
+func SQLRef(source string, from, to *time.Time) DatasetRef {
+	return DatasetRef{URI: SQLScheme + source, Query: &SubjectsQuery{Source: source, WindowFrom: from, WindowTo: to}}
+}
+
+// IsQuery reports whether the reference is a SQL source still to be snapshotted.
+func (r DatasetRef) IsQuery() bool { return r.Query != nil }
 
 // Organisation describes the controller, for reports and notices.
 type Organisation struct {

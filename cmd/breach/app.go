@@ -33,6 +33,7 @@ import (
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/redact"
 	breachslack "github.com/breachops/breach/internal/slack"
+	"github.com/breachops/breach/internal/sqlsource"
 	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -276,6 +277,8 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 		Mail:          mailer,
 		Firewalls:     fw,
 		Datasets:      activities.StoreDatasets{Store: store},
+		Sources:       sqlsource.Sources{Config: cfg.SubjectSources},
+		Snapshots:     activities.StoreDatasets{Store: store},
 		AutopilotKey:  pilot,
 		Dir:           cfg.Home,
 		SubjectLimits: lim,

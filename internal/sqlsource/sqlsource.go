@@ -496,3 +496,40 @@ func (s *Source) scrub(msg string) string {
 	}
 	return msg
 }
+
+// Sources are the configuration's sources, each opened when it is used: its query file and the
+// DSN in the environment are read then.
+type Sources struct {
+	Config []config.SubjectSource
+	// Getenv reads the environment; nil is os.Getenv.
+	Getenv func(string) string
+}
+
+// Open opens the source of that name.
+func (s Sources) Open(name string) (*Source, error) {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var names []string
+	for _, c := range s.Config {
+		if c.Name == name {
+			return Open(c, getenv)
+		}
+		names = append(names, c.Name)
+	}
+	fix := "the configuration names no subject sources: add one under subject_sources (see examples/breach.yaml)"
+	if len(names) > 0 {
+		fix = "the configuration's sources are " + strings.Join(names, ", ")
+	}
+	return nil, &Error{Source: name, Kind: KindSetup, Msg: "there is no source of that name in this configuration", Fix: fix}
+}
+
+// Export opens the source of that name and exports it (Source.Export).
+func (s Sources) Export(ctx context.Context, name string, w Window, out io.Writer, progress func(rows int64) error) (Result, error) {
+	src, err := s.Open(name)
+	if err != nil {
+		return Result{}, err
+	}
+	return src.Export(ctx, w, out, progress)
+}
