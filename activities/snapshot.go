@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -23,6 +25,10 @@ const (
 type SnapshotInput = incident.SnapshotInput
 
 type SnapshotResult = incident.SnapshotResult
+
+// snapshotHeartbeat is how often a snapshot heartbeats; the workflow's heartbeat timeout is a
+// minute.
+const snapshotHeartbeat = 10 * time.Second
 
 // AddContent keeps a snapshot in the store (Snapshots).
 func (d StoreDatasets) AddContent(ctx context.Context, base string, r io.Reader) (datasets.Info, error) {
@@ -56,13 +62,28 @@ func (a *Activities) SnapshotSubjects(ctx context.Context, in SnapshotInput) (Sn
 	done := make(chan struct{})
 	var res sqlsource.Result
 	var exportErr error
+	var rows atomic.Int64
 	go func() {
 		defer close(done)
-		res, exportErr = a.Sources.Export(ctx, q.Source, w, pw, func(rows int64) error {
-			activity.RecordHeartbeat(ctx, rows)
+		res, exportErr = a.Sources.Export(ctx, q.Source, w, pw, func(n int64) error {
+			rows.Store(n)
 			return nil
 		})
 		pw.CloseWithError(exportErr)
+	}()
+	// Heartbeats from a ticker: the database may take long before its first row (a sort), and
+	// the statement timeout bounds the query, not the heartbeat.
+	go func() {
+		t := time.NewTicker(snapshotHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, rows.Load())
+			}
+		}
 	}()
 	info, err := a.Snapshots.AddContent(ctx, "sql-"+q.Source+".csv", pr)
 	// A store that gave up stops the export, which writes to the pipe.

@@ -56,9 +56,13 @@ func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) err
 func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, error) {
 	var changes []string
 	if r.Subjects != nil {
+		ds, err := inc.snapshot(ctx, *r.Subjects)
+		if err != nil {
+			return "", fmt.Errorf("the corrected dataset was not taken: %s", applicationMessage(err))
+		}
 		var res incident.ScopeResult
 		if err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, incident.ScopeInput{
-			IncidentID: inc.decl.IncidentID, Dataset: *r.Subjects,
+			IncidentID: inc.decl.IncidentID, Dataset: ds,
 		}).Get(ctx, &res); err != nil {
 			return "", fmt.Errorf("the corrected dataset was not taken: %s", applicationMessage(err))
 		}

@@ -530,9 +530,13 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 			inc.rec.Dataset = inc.replaceReq.Subjects
 		}
 		var res incident.ScopeResult
-		err := workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, incident.ScopeInput{
-			IncidentID: inc.decl.IncidentID, Dataset: inc.rec.Dataset,
-		}).Get(ctx, &res)
+		ds, err := inc.snapshot(ctx, inc.rec.Dataset)
+		if err == nil {
+			inc.rec.Dataset = ds
+			err = workflow.ExecuteActivity(scopeCtx(ctx), a.AssessScope, incident.ScopeInput{
+				IncidentID: inc.decl.IncidentID, Dataset: inc.rec.Dataset,
+			}).Get(ctx, &res)
+		}
 		if err == nil {
 			inc.rec.Scope = &res.Summary
 			inc.rec.Dataset = res.Dataset
@@ -545,9 +549,12 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 		}
 		inc.rec.ScopeError = applicationMessage(err)
 		inc.event(ctx, "scope-failed", "Scope assessment failed: "+inc.rec.ScopeError)
+		fix := fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID)
+		if q := inc.rec.Dataset.Query; q != nil {
+			fix = fmt.Sprintf("\nFix the source, or try again: breach subjects %s --subjects-sql %s --as <commander> (or give a file: --subjects FILE.csv)", inc.decl.IncidentID, q.Source)
+		}
 		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgScopeFailed, Urgent: true, Step: incident.StepReplaceSubjects,
-			Text: "Scope assessment failed: " + inc.rec.ScopeError +
-				fmt.Sprintf("\nFix the dataset, then: breach subjects %s --subjects FILE.csv --as <commander>", inc.decl.IncidentID)})
+			Text: "Scope assessment failed: " + inc.rec.ScopeError + fix})
 		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,
 			Description: "Provide a corrected subjects dataset: " + inc.rec.ScopeError})
 		inc.replaceReq = nil

@@ -15,14 +15,15 @@ import (
 var a = struct {
 	OpenRoom, PostChat, UpdateCard             string
 	Isolate, VerifyIsolation, ReleaseIsolation string
-	AssessScope, EvaluateObligations           string
+	SnapshotSubjects, AssessScope              string
+	EvaluateObligations                        string
 	DraftReport, SubmitReport                  string
 	PlanNotices, SendNotices, FinishNotices    string
 	WriteRecords, RecordRegister               string
 }{
 	OpenRoom: "OpenRoom", PostChat: "PostChat", UpdateCard: "UpdateCard",
 	Isolate: "Isolate", VerifyIsolation: "VerifyIsolation", ReleaseIsolation: "ReleaseIsolation",
-	AssessScope: "AssessScope", EvaluateObligations: "EvaluateObligations",
+	SnapshotSubjects: "SnapshotSubjects", AssessScope: "AssessScope", EvaluateObligations: "EvaluateObligations",
 	DraftReport: "DraftReport", SubmitReport: "SubmitReport",
 	PlanNotices: "PlanNotices", SendNotices: "SendNotices", FinishNotices: "FinishNotices",
 	WriteRecords: "WriteRecords", RecordRegister: "RecordRegister",
@@ -60,6 +61,20 @@ func scopeCtx(ctx workflow.Context) workflow.Context {
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{incident.ErrTypeSubjectsMissingColumn, incident.ErrTypeSubjectsUnreadable},
+		},
+	})
+}
+
+// A SQL source's snapshot streams the whole result, under the source's own statement timeout
+// (at most a day): it heartbeats from a ticker, and a timeout or a lost connection is tried
+// twice more before a person is asked.
+func snapshotCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 25 * time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 10 * time.Second, BackoffCoefficient: 3, MaximumInterval: 5 * time.Minute, MaximumAttempts: 3,
+			NonRetryableErrorTypes: []string{incident.ErrTypeSubjectsSource},
 		},
 	})
 }
