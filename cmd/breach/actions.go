@@ -182,7 +182,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 	var sf subjectsFlags
 	var significant bool
 	cmd := &cobra.Command{
-		Use:   "amend ID [--subjects FILE.csv] [--significant] [--materiality-at TIME] --as DPO",
+		Use:   "amend ID [--subjects FILE.csv | --subjects-sql SOURCE] [--significant] [--materiality-at TIME] --as DPO",
 		Short: "Change the facts after the decision; the obligations are re-evaluated, none running is lost",
 		Args:  oneIncidentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -193,7 +193,7 @@ func newAmendCmd(g *globals) *cobra.Command {
 				r.SignificantIncident = &significant
 			}
 			if !sf.given() && r.SignificantIncident == nil && r.MaterialityDeterminedAt == nil {
-				return usagef("nothing to amend: give --subjects (or --dataset), --significant or --materiality-at")
+				return usagef("nothing to amend: give --subjects (or --dataset, --subjects-sql), --significant or --materiality-at")
 			}
 			if sf.given() {
 				cfg, err := g.config()
@@ -346,19 +346,59 @@ func newCloseCmd(g *globals) *cobra.Command {
 func newSubjectsCmd(g *globals) *cobra.Command {
 	var r incident.ReplaceSubjectsRequest
 	var sf subjectsFlags
+	var previewName string
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "subjects ID (--subjects FILE.csv | --dataset NAME) --as NAME",
-		Short: "Give the scope phase a corrected subjects dataset",
-		Args:  oneIncidentArg,
+		Use:   "subjects (ID (--subjects FILE.csv | --dataset NAME | --subjects-sql SOURCE) --as NAME | --preview SOURCE)",
+		Short: "Give the scope phase a corrected subjects dataset, or preview a SQL source",
+		Long: "With an incident ID: give its scope phase a corrected dataset (a file, a dataset of the store, or a SQL source). " +
+			"With --preview SOURCE: run the SQL source's query (read-only, with its statement timeout) into the scanner the scope phase uses " +
+			"and print the counts by jurisdiction and data category and the first problems; nothing is started or kept.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if previewName != "" {
+				if len(args) > 0 {
+					return usagef("--preview takes no incident ID: it starts nothing")
+				}
+				return nil
+			}
+			return oneIncidentArg(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if previewName != "" {
+				if sf.file != "" || sf.dataset != "" || sf.sql != "" {
+					return usagef("--preview SOURCE previews a SQL source on its own: leave out --subjects, --dataset and --subjects-sql")
+				}
+				if err := sf.window.parse(); err != nil {
+					return err
+				}
+				cfg, err := g.config()
+				if err != nil {
+					return err
+				}
+				lim, err := subjectLimits()
+				if err != nil {
+					return err
+				}
+				p, err := previewSource(cmd.Context(), cfg, previewName, &sf.window, lim)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), p)
+				}
+				return printPreview(cmd.OutOrStdout(), p)
+			}
 			if err := requireAs(&r.By); err != nil {
 				return err
 			}
 			if !sf.given() {
-				return usagef("--subjects FILE.csv or --dataset NAME is required")
+				return usagef("--subjects FILE.csv, --dataset NAME or --subjects-sql SOURCE is required")
 			}
 			cfg, err := g.config()
 			if err != nil {
+				return err
+			}
+			if err := sf.check(cfg); err != nil {
 				return err
 			}
 			if r.Subjects, err = sf.resolve(cmd.Context(), cfg); err != nil {
@@ -375,6 +415,8 @@ func newSubjectsCmd(g *globals) *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags(), "the corrected dataset")
+	cmd.Flags().StringVar(&previewName, "preview", "", "preview a SQL source of the configuration: counts and first problems, nothing started")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "with --preview: print the preview as JSON")
 	cmd.Flags().StringVar(&r.By, "as", "", "who provides it")
 	return cmd
 }

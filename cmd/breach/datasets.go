@@ -25,25 +25,42 @@ func openDatasets(cfg *config.Config) (*datasets.Store, error) {
 }
 
 // subjectsFlags is how a command names its affected-subjects dataset: a local file, added to
-// the store, or a dataset already in the store. The incident only ever carries the store's
-// reference.
+// the store, a dataset already in the store, or a SQL source of the configuration, which the
+// scope phase snapshots into the store. The incident only ever carries a reference.
 type subjectsFlags struct {
-	file, dataset string
+	file, dataset, sql string
+	window             windowFlags
 }
 
 func (s *subjectsFlags) register(fl *pflag.FlagSet, what string) {
 	fl.StringVar(&s.file, "subjects", "", what+": a CSV file, added to the dataset store")
 	fl.StringVar(&s.dataset, "dataset", "", what+": a dataset already in the store (breach datasets list)")
+	fl.StringVar(&s.sql, "subjects-sql", "", what+": a SQL source of the configuration (subject_sources), read where the data lives")
+	s.window.register(fl)
 }
 
-func (s *subjectsFlags) given() bool { return s.file != "" || s.dataset != "" }
+func (s *subjectsFlags) given() bool { return s.file != "" || s.dataset != "" || s.sql != "" }
 
 // check looks at what was given before anything else is done: a file must be a regular file a
-// person can read, within the store's limit; nothing is created on bad input.
+// person can read, within the store's limit; a SQL source must be one of the configuration;
+// nothing is created on bad input.
 func (s *subjectsFlags) check(cfg *config.Config) error {
+	n := 0
+	for _, v := range []string{s.file, s.dataset, s.sql} {
+		if v != "" {
+			n++
+		}
+	}
+	if err := s.window.parse(); err != nil {
+		return err
+	}
 	switch {
-	case s.file != "" && s.dataset != "":
-		return usagef("give --subjects FILE or --dataset NAME, not both")
+	case n > 1:
+		return usagef("give one of --subjects FILE, --dataset NAME or --subjects-sql SOURCE")
+	case s.sql == "" && s.window.given():
+		return usagef("--window-from and --window-to bind a SQL source's query: give them with --subjects-sql SOURCE")
+	case s.sql != "":
+		return checkSource(cfg, s.sql)
 	case s.dataset != "":
 		if err := datasets.ValidateName(s.dataset); err != nil {
 			return usagef("--dataset: %v", err)
@@ -68,6 +85,9 @@ func (s *subjectsFlags) check(cfg *config.Config) error {
 func (s *subjectsFlags) resolve(ctx context.Context, cfg *config.Config) (incident.DatasetRef, error) {
 	if err := s.check(cfg); err != nil {
 		return incident.DatasetRef{}, err
+	}
+	if s.sql != "" {
+		return s.resolveSQL(ctx, cfg)
 	}
 	store, err := openDatasets(cfg)
 	if err != nil {

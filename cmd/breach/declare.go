@@ -29,7 +29,7 @@ type declareFlags struct {
 func newDeclareCmd(g *globals) *cobra.Command {
 	f := &declareFlags{}
 	cmd := &cobra.Command{
-		Use:   "declare --title TEXT --system NAME [--system NAME…] [--subjects FILE.csv]",
+		Use:   "declare --title TEXT --system NAME [--system NAME…] [--subjects FILE.csv | --subjects-sql SOURCE]",
 		Short: "Declare a suspected breach and start the plan",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
