@@ -167,4 +167,3 @@ func (r *myRows) close() {
 	}
 	_ = r.rows.Close()
 }
-

@@ -188,7 +188,9 @@ var (
 )
 
 // InWindow reports whether the query's window selects c.
-func (c Customer) InWindow() bool { return !c.CreatedAt.Before(WindowFrom) && c.CreatedAt.Before(WindowTo) }
+func (c Customer) InWindow() bool {
+	return !c.CreatedAt.Before(WindowFrom) && c.CreatedAt.Before(WindowTo)
+}
 
 func ptr(s string) *string { return &s }
 
