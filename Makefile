@@ -15,7 +15,7 @@ export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 export BREACH_TEMPORAL_SERVER_BIN := $(BIN)/temporal-server
 export BREACH_TEMPORAL_SQL_TOOL_BIN := $(BIN)/temporal-sql-tool
 
-.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify deps fuzz clean
+.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify bench-scope deps fuzz clean
 
 all: build
 
@@ -90,6 +90,12 @@ bench-isolation: build
 # posting the same batches. BREACH_BENCH_POSTGRES=postgres://… puts the ledger on PostgreSQL.
 bench-notify: build
 	$(GO) test -run XXX -bench BenchmarkNotify -benchtime 1x -timeout 60m ./e2e
+
+# The scope from the machine's PostgreSQL (snapshot, then counts) beside the same rows from a CSV
+# file, 1 and 10 million rows, each in a process of its own: rows per second and peak RSS.
+# BREACH_BENCH_SCOPE_ROWS=100000,1000000 chooses other sizes.
+bench-scope:
+	$(GO) test -run XXX -bench BenchmarkScope -benchtime 1x -timeout 60m ./activities
 
 # Slack slash command acknowledgement: 200 signed commands from 20 clients.
 bench-slack:

@@ -197,7 +197,7 @@ type Limits struct {
 	// TempDir is where Scan sorts on disk what does not fit its run (default os.TempDir()).
 	TempDir string
 	// SortRun is how many subject keys Scan sorts in memory before it writes them out
-	// (default DefaultSortRun); it bounds Scan's memory whatever the dataset's length.
+	// (default DefaultSortRun); with it, Scan's memory does not grow with the dataset.
 	SortRun int
 }
 

@@ -228,7 +228,7 @@ func TestScanMemoryDoesNotGrowWithTheDataset(t *testing.T) {
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
 	d := &distinctRows{n: rows}
-	s, err := subjects.Limits{SortRun: 1 << 16, TempDir: t.TempDir()}.Scan(d, nil)
+	s, err := subjects.Limits{TempDir: t.TempDir()}.Scan(d, nil)
 	require.NoError(t, err)
 	assert.Equal(t, rows, s.Rows)
 	assert.Equal(t, rows, s.Subjects)
