@@ -60,10 +60,11 @@ func (s *Source) connectMySQL(ctx context.Context) (session, error) {
 		sess.close()
 		return nil, s.queryError(ctx, err, 0)
 	}
-	// MariaDB bounds every statement (seconds); MySQL bounds SELECTs (milliseconds).
-	set := fmt.Sprintf("SET SESSION max_execution_time = %d", max(s.Timeout.Milliseconds(), 1))
+	// The window is bound in UTC, so TIMESTAMP columns are compared in UTC. MariaDB bounds every
+	// statement (seconds); MySQL bounds SELECTs (milliseconds).
+	set := fmt.Sprintf("SET SESSION time_zone = '+00:00', max_execution_time = %d", max(s.Timeout.Milliseconds(), 1))
 	if strings.Contains(strings.ToLower(version), "mariadb") {
-		set = fmt.Sprintf("SET SESSION max_statement_time = %.3f", max(s.Timeout.Seconds(), 0.001))
+		set = fmt.Sprintf("SET SESSION time_zone = '+00:00', max_statement_time = %.3f", max(s.Timeout.Seconds(), 0.001))
 	}
 	if _, err = sess.conn.ExecContext(sctx, set); err == nil {
 		// START TRANSACTION READ ONLY: the server refuses any write or locking read.

@@ -142,6 +142,25 @@ func (m *MariaDB) Table(name string) string {
 	return t
 }
 
+// Database creates a database of the test, dropped when it ends, and returns its name and a
+// DSN to it.
+func (m *MariaDB) Database(tb testing.TB) (string, string) {
+	tb.Helper()
+	name := m.Prefix
+	m.Exec(tb, "CREATE DATABASE "+name)
+	tb.Cleanup(func() {
+		if _, err := m.DB.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, err := mysql.ParseDSN(m.DSN)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.DBName = name
+	return name, cfg.FormatDSN()
+}
+
 // Exec runs a statement, failing the test on error.
 func (m *MariaDB) Exec(tb testing.TB, sql string, args ...any) {
 	tb.Helper()
