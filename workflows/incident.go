@@ -215,9 +215,8 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 		inc.startContainment(ctx)
 
 		// Chat is opened beside containment, best effort.
-		inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s\nGDPR Art. 33 deadline if notifiable: %s",
-			d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339),
-			d.AwareAt.UTC().Add(72*time.Hour).Format(time.RFC3339)), false)
+		inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s",
+			d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339)), false)
 
 		// The legal clock does not wait for containment: scope is assessed meanwhile.
 		inc.phase = PhaseAssess
@@ -228,12 +227,14 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 			return Result{}, err
 		}
 		inc.phase = PhaseDecide
+		due, basis := inc.decisionDue(ctx)
 		inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
-			Description: "Decide the risk level and which notifications go out",
-			DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
-		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
-			DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
-			Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
+			Description: "Decide the risk level and which notifications go out", DueAt: due})
+		text := fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)
+		if basis != "" {
+			text += fmt.Sprintf(" If notifiable, the first deadline is %s's, %s.", basis, due.Format(time.RFC3339))
+		}
+		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide, DueAt: due, Text: text})
 	}
 	if inc.phase == PhaseDecide {
 		if err := inc.await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
