@@ -1,8 +1,9 @@
 package activities
 
 import (
-	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,17 +11,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/store"
 )
 
 // Every path built from an incident ID goes through IncidentPath (or Under): an ID that is not
 // one (incident.ValidateID) is an error, never a path, and the cleaned path must stay under its
 // root whatever the other parts hold.
-
-// IncidentDir is where an incident's local records live: <root>/incidents/<id>, holding
-// reports, evidence, timeline.
-func IncidentDir(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID)
-}
 
 // IncidentPath is <root>/incidents/<id>/<elems…>, or an error when incidentID is not an
 // incident ID or the path would leave the incident's directory.
@@ -62,8 +58,52 @@ const (
 	ErrTypeBadPath = incident.ErrTypeBadPath
 )
 
+// records is the store of the incident records: Records, else a local store in Dir.
+func (a *Activities) records() (*store.Store, error) {
+	if a.Records != nil {
+		return a.Records, nil
+	}
+	return store.Local(a.Dir)
+}
+
+// put writes data under key in the records store, whole or not at all (a retried activity
+// overwrites cleanly), and returns where a person finds it.
+func (a *Activities) put(ctx context.Context, key string, data []byte) (string, error) {
+	st, err := a.records()
+	if err != nil {
+		return "", err
+	}
+	if err := st.Put(ctx, key, data); err != nil {
+		return "", err
+	}
+	return st.Where(key), nil
+}
+
+// putStream writes what r holds under key in the records store, whole or not at all.
+func (a *Activities) putStream(ctx context.Context, key string, r io.Reader) error {
+	st, err := a.records()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := st.Writer(wctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		cancel() // the store keeps nothing of a write cancelled before Close
+		_ = w.Close()
+		return fmt.Errorf("write %s: %w", st.Where(key), err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", st.Where(key), err)
+	}
+	return nil
+}
+
 // writeFileAtomic writes data to path through a temporary file and a rename, so readers never
-// see half a file and a retried activity overwrites cleanly.
+// see half a file and a retried activity overwrites cleanly (drill reports, kept per machine).
 func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -86,43 +126,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// atomicFile is a file written through a buffer into a temporary file beside its destination,
-// then renamed into place by commit; abort removes what commit did not.
-type atomicFile struct {
-	f *os.File
-	w *bufio.Writer
-}
-
-func newAtomicFile(near string) (*atomicFile, error) {
-	if err := os.MkdirAll(filepath.Dir(near), 0o750); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(near), err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(near), ".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", near, err)
-	}
-	return &atomicFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
-}
-
-func (a *atomicFile) commit(path string) error {
-	if err := a.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := a.f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(a.f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	a.f = nil
-	return nil
-}
-
-func (a *atomicFile) abort() {
-	if a.f != nil {
-		a.f.Close()
-		os.Remove(a.f.Name())
-	}
 }

@@ -9,12 +9,13 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -36,15 +37,6 @@ func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekClo
 	return d.Store.Open(ctx, ref.URI)
 }
 
-// duplicatesPath lists, one per line, the indexes of the data rows that repeat an earlier
-// subject.
-func duplicatesPath(root, incidentID, sha string) (string, error) {
-	if !sha256Hex.MatchString(sha) {
-		return "", fmt.Errorf("dataset of %s: %q is not the SHA-256 of a scope; re-run the scope phase", incidentID, sha)
-	}
-	return IncidentPath(root, incidentID, "scope", sha+".duplicates")
-}
-
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // AssessScope reads the whole dataset and counts subjects and records by jurisdiction and data
@@ -56,23 +48,21 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
 	}
 	defer f.Close()
-	// The duplicate rows go to a file as they are found: a dataset of repeats must not grow
-	// the worker's memory.
-	pending, err := duplicatesPath(a.Dir, in.IncidentID, strings.Repeat("0", 64))
+	// The duplicate rows go to an unlinked file as they are found (a dataset of repeats must
+	// not grow the worker's memory), then to the store under the dataset's hash.
+	dups, err := os.CreateTemp("", "breach-duplicates-*")
 	if err != nil {
-		return ScopeResult{}, pathError(err)
+		return ScopeResult{}, fmt.Errorf("scope of %s: a temporary file for the duplicate rows: %w", in.IncidentID, err)
 	}
-	dupFile, err := newAtomicFile(pending)
-	if err != nil {
-		return ScopeResult{}, err
-	}
-	defer dupFile.abort()
+	_ = os.Remove(dups.Name())
+	defer dups.Close()
+	bw := bufio.NewWriterSize(dups, 64<<10)
 	var num []byte
 	sum, err := a.SubjectLimits.Scan(f, func(is subjects.Issue) error {
 		if is.Kind == subjects.IssueDuplicate {
 			num = strconv.AppendInt(num[:0], int64(is.Row), 10)
 			num = append(num, '\n')
-			_, err := dupFile.w.Write(num)
+			_, err := bw.Write(num)
 			return err
 		}
 		return nil
@@ -85,11 +75,17 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
 	}
-	dupPath, err := duplicatesPath(a.Dir, in.IncidentID, sum.SHA256)
+	dupKey, err := records.DuplicatesKey(in.IncidentID, sum.SHA256)
 	if err != nil {
 		return ScopeResult{}, pathError(err)
 	}
-	if err := dupFile.commit(dupPath); err != nil {
+	if err := bw.Flush(); err != nil {
+		return ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
+	}
+	if _, err := dups.Seek(0, io.SeekStart); err != nil {
+		return ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
+	}
+	if err := a.putStream(ctx, dupKey, dups); err != nil {
 		return ScopeResult{}, err
 	}
 	ref := in.Dataset
@@ -119,24 +115,20 @@ func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRe
 	return subjects.Resume(f, head.Header(), pos, nil), f, nil
 }
 
-// readDuplicates reads the list of duplicate rows that the scope of the dataset sha wrote for
-// an incident, keeping those from first to last.
-func readDuplicates(root, incidentID, sha string, first, last int) (map[int]bool, error) {
-	path, err := duplicatesPath(root, incidentID, sha)
+// readDuplicates reads the list of duplicate rows that the scope of the dataset sha left for an
+// incident in the records store, keeping those from first to last: a chunk holds its own share
+// only, however large the dataset.
+func readDuplicates(ctx context.Context, rs *store.Store, incidentID, sha string, first, last int) (map[int]bool, error) {
+	key, err := records.DuplicatesKey(incidentID, sha)
 	if err != nil {
 		return nil, err
 	}
-	return readDuplicateRange(path, first, last)
-}
-
-// readDuplicateRange reads the scope's list of duplicate rows, keeping those from first to
-// last: a chunk holds its own share only, however large the dataset.
-func readDuplicateRange(path string, first, last int) (map[int]bool, error) {
-	f, err := os.Open(path)
+	f, err := rs.Reader(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	path := rs.Where(key)
 	out := map[int]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
