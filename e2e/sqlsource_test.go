@@ -211,11 +211,13 @@ func TestSQLSourceNoticesExactlyOnce(t *testing.T) {
 	for a := range wantBefore {
 		wantAll[a] = true
 	}
+	p.until(5*time.Minute, "the second alerts run", func(st workflows.Status) bool {
+		return st.Alerts.Run == 2 && st.Alerts.State == workflows.AlertsDone
+	})
 	delete(p.acted, workflows.UpdateClose)
 	st = p.until(5*time.Minute, "the incident to close after the second alerts run", func(st workflows.Status) bool {
 		return st.Phase == workflows.PhaseClosed
 	})
-	must(t, st.Alerts.Run == 2 && st.Alerts.State == workflows.AlertsDone, "alerts run %d %s", st.Alerts.Run, st.Alerts.State)
 	must(t, st.Dataset.SHA256 == fileSHA(t, after), "the amended dataset %+v is not the snapshot of the changed table (%s)", st.Dataset, fileSHA(t, after))
 	must(t, len(snapshotEvents(st)) == 2, "snapshot events: %q", snapshotEvents(st))
 	checkDeliveries(t, sg, wantAll, "example.net", nil)
