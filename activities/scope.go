@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 
 	"go.temporal.io/sdk/temporal"
@@ -36,8 +35,6 @@ type StoreDatasets struct{ Store *datasets.Store }
 func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
 	return d.Store.Open(ctx, ref.URI)
 }
-
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // AssessScope reads the whole dataset and counts subjects and records by jurisdiction and data
 // category. Only counts and line numbers leave the activity.

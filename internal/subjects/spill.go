@@ -113,9 +113,6 @@ func (s *sorter) flush() error {
 	return nil
 }
 
-// spilled reports whether the sorter has written to disk.
-func (s *sorter) spilled() bool { return len(s.runs) > 0 }
-
 // iter returns the entries in order; the sorter takes no more after.
 func (s *sorter) iter() (entryIter, error) {
 	if len(s.runs) == 0 {
