@@ -73,7 +73,9 @@ func (a *Activities) SnapshotSubjects(ctx context.Context, in SnapshotInput) (Sn
 	}()
 	// Heartbeats from a ticker: the database may take long before its first row (a sort), and
 	// the statement timeout bounds the query, not the heartbeat.
+	beating := make(chan struct{})
 	go func() {
+		defer close(beating)
 		t := time.NewTicker(snapshotHeartbeat)
 		defer t.Stop()
 		for {
@@ -89,6 +91,7 @@ func (a *Activities) SnapshotSubjects(ctx context.Context, in SnapshotInput) (Sn
 	// A store that gave up stops the export, which writes to the pipe.
 	pr.CloseWithError(errors.New("the dataset store stopped reading"))
 	<-done
+	<-beating
 	var se *sqlsource.Error
 	if errors.As(exportErr, &se) {
 		return SnapshotResult{}, sourceError(q.Source, exportErr)
