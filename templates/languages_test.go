@@ -21,8 +21,8 @@ var euLanguages = []string{"de", "es", "fr", "it", "nl", "pl", "pt", "sv"}
 // requiredTranslations are the templates that must exist in the given languages: what goes to
 // EU authorities and to people in the EU.
 var requiredTranslations = map[string][]string{
-	"gdpr-art33-report": {"de"},
-	"gdpr-art34-notice": {"de"},
+	"gdpr-art33-report": euLanguages,
+	"gdpr-art34-notice": euLanguages,
 }
 
 func TestRequiredTranslationsExist(t *testing.T) {
