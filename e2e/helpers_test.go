@@ -28,10 +28,13 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
 	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -784,14 +787,19 @@ func (s *stack) roomLog(id string) string {
 	return p
 }
 
-// evidencePath is the containment evidence file of an incident.
-func (s *stack) evidencePath(id string) string {
+// evidence is the containment evidence of an incident, as the workers keep it in the store.
+func (s *stack) evidence(id string) []incident.Evidence {
 	s.tb.Helper()
-	p, err := activities.EvidencePath(s.home, id)
+	st, err := store.Local(s.home)
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	return p
+	defer st.Close()
+	evs, err := records.Evidence(context.Background(), st, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return evs
 }
 
 // subjectKey is the ledger's pseudonym of the person with address addr in incident id: under

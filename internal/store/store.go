@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -218,6 +219,24 @@ func (s *Store) Size(ctx context.Context, key string) (int64, error) {
 		return 0, s.wrap("look up", key, err)
 	}
 	return a.Size, nil
+}
+
+// Info is what the store knows of a key besides its content.
+type Info struct {
+	Size     int64
+	Modified time.Time
+}
+
+// Stat is the size and last change of key.
+func (s *Store) Stat(ctx context.Context, key string) (Info, error) {
+	if err := CheckKey(key); err != nil {
+		return Info{}, err
+	}
+	a, err := s.b.Attributes(ctx, key)
+	if err != nil {
+		return Info{}, s.wrap("look up", key, err)
+	}
+	return Info{Size: a.Size, Modified: a.ModTime}, nil
 }
 
 // Exists says whether the store holds key.
