@@ -68,12 +68,24 @@ type ReportInput struct {
 	// the supplementary submission adds.
 	Sequence   int    `json:"sequence,omitempty"`
 	Supplement string `json:"supplement,omitempty"`
+	// Languages are the incident's language choices (nil: the report is in English); Language
+	// is the language the report was drafted in, so that what is submitted is what was
+	// approved. Empty: chosen when drafting.
+	Languages *Languages `json:"languages,omitempty"`
+	Language  string     `json:"language,omitempty"`
 }
 
 // Draft is a drafted report.
 type Draft struct {
 	Path    string `json:"path"`
 	Subject string `json:"subject"`
+	// Language is the language the report is written in, Wanted the one chosen for its reader
+	// when it differs (a template with no translation in it: the report is in English), and
+	// LanguageNote says so for the timeline ("in German (DE-BE takes German)"). Drafts made
+	// before languages were chosen have none.
+	Language     string `json:"language,omitempty"`
+	Wanted       string `json:"wanted,omitempty"`
+	LanguageNote string `json:"language_note,omitempty"`
 }
 
 // Submission is a submitted report.

@@ -114,6 +114,9 @@ type Declaration struct {
 	Roles        Roles        `json:"roles"`
 	Organisation Organisation `json:"organisation"`
 	Routes       []Route      `json:"routes,omitempty"`
+	// Languages are the languages of reports and notices (nil: English, as incidents declared
+	// before languages were chosen).
+	Languages *Languages `json:"languages,omitempty"`
 	// ReleaseOnClose lifts every isolation when the incident closes (config
 	// containment.release_on_close); otherwise systems stay isolated after the close.
 	ReleaseOnClose bool `json:"release_on_close,omitempty"`

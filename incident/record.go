@@ -131,6 +131,9 @@ type ObligationStatus struct {
 	ByHand bool `json:"by_hand,omitempty"`
 	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
 	Supplements []Supplement `json:"supplements,omitempty"`
+	// Language is the language the report is written in (drafted in, submitted in, and its
+	// supplements too); empty for reports drafted before languages were chosen (English).
+	Language string `json:"language,omitempty"`
 }
 
 // Supplement is one supplementary submission of a filed report.
@@ -182,6 +185,10 @@ type AlertProgress struct {
 	Run int `json:"run,omitempty"`
 	// Resolution records alerts completed outside breach (state resolved): by whom, when, how.
 	Resolution string `json:"resolution,omitempty"`
+	// Languages counts the notices by the language they are written in; Fallbacks the people
+	// who got theirs in English for want of a translation, by "template:language".
+	Languages map[string]int `json:"languages,omitempty"`
+	Fallbacks map[string]int `json:"fallbacks,omitempty"`
 }
 
 // History tells how long a workflow's runs grew: the runs it took (continue-as-new starts a new

@@ -186,6 +186,9 @@ func (c *clock) draft(ctx workflow.Context) error {
 	}
 	c.events.add(6)
 	c.st.Draft = d.Path
+	// What is approved is what is submitted: the submission is written in the draft's language.
+	// (Drafts of incidents declared before languages were chosen say none: English.)
+	c.st.Language, c.state.Report.Language = d.Language, d.Language
 	c.st.State = OblAwaitingApproval
 	c.state.Stage = stageApproval
 	step := incident.ReportStep(o.ID)
@@ -197,10 +200,19 @@ func (c *clock) draft(ctx workflow.Context) error {
 	c.rep.send(ctx, childState{Obligation: &cp,
 		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
 			Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)},
-		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted: %s", o.ID, d.Path), About: o.ID},
+		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted%s: %s", o.ID, draftLanguage(d), d.Path), About: o.ID},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: c.in.Drill, Text: ask,
 			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt)}})
 	return nil
+}
+
+// draftLanguage says in which language a report was drafted and why (the activity's words), and
+// where its template has no translation in its reader's language, that it is in English.
+func draftLanguage(d incident.Draft) string {
+	if d.LanguageNote == "" {
+		return ""
+	}
+	return " " + d.LanguageNote
 }
 
 // approved takes what the approval adds to the report.

@@ -171,6 +171,7 @@ func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) incident.Repor
 		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
 		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...),
 		Decision: d, NotifySubjects: d.NotifySubjects, RecipientName: routeName(r, o), RecipientAddress: r.Address,
+		Languages: inc.decl.Languages,
 	}
 	if !d.NotifySubjects {
 		in.SubjectsReason = "no high risk to the rights and freedoms of the data subjects (Art. 34(1))"

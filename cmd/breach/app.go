@@ -452,6 +452,7 @@ func declarationDefaults(cfg *config.Config, d *incident.Declaration) error {
 		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
 		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
 	d.Roles = incident.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
+	d.Languages = cfg.IncidentLanguages()
 	d.ReleaseOnClose = cfg.Containment.ReleaseOnClose
 	d.Reminders = incident.ReminderPolicy{Every: cfg.Reminders.Every, SlowAfter: cfg.Reminders.SlowAfter, DailyAfter: cfg.Reminders.DailyAfter}
 	d.Budget = cfg.Workflows.EventBudget
