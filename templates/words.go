@@ -71,14 +71,14 @@ func Category(lang, c string) string { return Word(lang, "cat."+c, c) }
 // templates print them.
 var words = map[string]map[string]string{
 	"en": {
-		"none": "(none given)", "yes": "yes", "no": "no",
+		"drill": "DRILL", "none": "(none given)", "yes": "yes", "no": "no",
 		"risk.unlikely": "unlikely", "risk.risk": "risk", "risk.high": "high",
 		"state.contained": "isolated", "state.isolating": "isolation in progress",
 		"state.manual-required": "manual isolation requested, not yet confirmed",
 		"state.released":        "isolation lifted, back in service", "state.failed": "automatic isolation failed",
 	},
 	"de": {
-		"none": "(keine Angabe)", "yes": "ja", "no": "nein",
+		"drill": "ÜBUNG", "none": "(keine Angabe)", "yes": "ja", "no": "nein",
 		"risk.unlikely": "voraussichtlich kein Risiko", "risk.risk": "Risiko", "risk.high": "hohes Risiko",
 		"state.contained": "isoliert", "state.isolating": "Isolierung läuft",
 		"state.manual-required": "manuelle Isolierung angefordert, noch nicht bestätigt",
@@ -95,7 +95,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "Daten, die einem Berufs- oder Amtsgeheimnis unterliegen", "cat.other": "sonstige Daten",
 	},
 	"fr": {
-		"none": "(non communiqué)", "yes": "oui", "no": "non",
+		"drill": "EXERCICE", "none": "(non communiqué)", "yes": "oui", "no": "non",
 		"risk.unlikely": "risque peu probable", "risk.risk": "risque", "risk.high": "risque élevé",
 		"state.contained": "isolé", "state.isolating": "isolement en cours",
 		"state.manual-required": "isolement manuel demandé, pas encore confirmé",
@@ -112,7 +112,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "données couvertes par un secret professionnel ou légal", "cat.other": "autres données",
 	},
 	"it": {
-		"none": "(non indicato)", "yes": "sì", "no": "no",
+		"drill": "ESERCITAZIONE", "none": "(non indicato)", "yes": "sì", "no": "no",
 		"risk.unlikely": "rischio improbabile", "risk.risk": "rischio", "risk.high": "rischio elevato",
 		"state.contained": "isolato", "state.isolating": "isolamento in corso",
 		"state.manual-required": "isolamento manuale richiesto, non ancora confermato",
@@ -129,7 +129,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dati coperti da segreto professionale o legale", "cat.other": "altri dati",
 	},
 	"es": {
-		"none": "(no se indica)", "yes": "sí", "no": "no",
+		"drill": "SIMULACRO", "none": "(no se indica)", "yes": "sí", "no": "no",
 		"risk.unlikely": "riesgo improbable", "risk.risk": "riesgo", "risk.high": "alto riesgo",
 		"state.contained": "aislado", "state.isolating": "aislamiento en curso",
 		"state.manual-required": "aislamiento manual solicitado, aún no confirmado",
@@ -146,7 +146,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "datos sujetos a secreto profesional o legal", "cat.other": "otros datos",
 	},
 	"nl": {
-		"none": "(niet opgegeven)", "yes": "ja", "no": "nee",
+		"drill": "OEFENING", "none": "(niet opgegeven)", "yes": "ja", "no": "nee",
 		"risk.unlikely": "risico onwaarschijnlijk", "risk.risk": "risico", "risk.high": "hoog risico",
 		"state.contained": "geïsoleerd", "state.isolating": "isolatie bezig",
 		"state.manual-required": "handmatige isolatie gevraagd, nog niet bevestigd",
@@ -163,7 +163,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "gegevens die onder een beroeps- of wettelijk geheim vallen", "cat.other": "overige gegevens",
 	},
 	"pl": {
-		"none": "(nie podano)", "yes": "tak", "no": "nie",
+		"drill": "ĆWICZENIE", "none": "(nie podano)", "yes": "tak", "no": "nie",
 		"risk.unlikely": "ryzyko mało prawdopodobne", "risk.risk": "ryzyko", "risk.high": "wysokie ryzyko",
 		"state.contained": "odizolowany", "state.isolating": "izolacja w toku",
 		"state.manual-required": "zlecono ręczną izolację, jeszcze niepotwierdzoną",
@@ -180,7 +180,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dane objęte tajemnicą zawodową lub prawnie chronioną", "cat.other": "inne dane",
 	},
 	"pt": {
-		"none": "(não indicado)", "yes": "sim", "no": "não",
+		"drill": "EXERCÍCIO", "none": "(não indicado)", "yes": "sim", "no": "não",
 		"risk.unlikely": "risco improvável", "risk.risk": "risco", "risk.high": "risco elevado",
 		"state.contained": "isolado", "state.isolating": "isolamento em curso",
 		"state.manual-required": "isolamento manual pedido, ainda não confirmado",
@@ -197,7 +197,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dados sujeitos a sigilo profissional ou legal", "cat.other": "outros dados",
 	},
 	"sv": {
-		"none": "(ej angivet)", "yes": "ja", "no": "nej",
+		"drill": "ÖVNING", "none": "(ej angivet)", "yes": "ja", "no": "nej",
 		"risk.unlikely": "risk osannolik", "risk.risk": "risk", "risk.high": "hög risk",
 		"state.contained": "isolerat", "state.isolating": "isolering pågår",
 		"state.manual-required": "manuell isolering begärd, ännu inte bekräftad",
