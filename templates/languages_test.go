@@ -23,6 +23,15 @@ var euLanguages = []string{"de", "es", "fr", "it", "nl", "pl", "pt", "sv"}
 var requiredTranslations = map[string][]string{
 	"gdpr-art33-report": euLanguages,
 	"gdpr-art34-notice": euLanguages,
+	// NIS2, DORA and the processor's notice to its controllers.
+	"nis2-early-warning":          {"de"},
+	"nis2-notification":           {"de"},
+	"nis2-final-report":           {"de"},
+	"dora-initial-notification":   {"de"},
+	"dora-intermediate-report":    {"de"},
+	"dora-final-report":           {"de"},
+	"dora-client-notice":          {"de"},
+	"processor-controller-report": {"de"},
 }
 
 func TestRequiredTranslationsExist(t *testing.T) {
@@ -279,10 +288,11 @@ func renderNotices(t *testing.T, name, lang string) map[string]string {
 // translations replace with their own words.
 func TestTranslationsReadTheEnglishFields(t *testing.T) {
 	replaced := map[string]string{
-		"Obligation.Rule":  "the rule's English wording; translations state the law's period in their language",
-		"AwareZone":        "translations write every date in the reader's zone (Zone), with UTC beside it",
-		"SubjectsReason":   "an English sentence; translations say it from the decision (Decision.EncryptedUnintelligible)",
-		"Obligation.Basis": "the English citation; translations cite the law in their language",
+		"Obligation.Rule":          "the rule's English wording; translations state the law's period in their language",
+		"AwareZone":                "translations write every date in the reader's zone (Zone), with UTC beside it",
+		"SubjectsReason":           "an English sentence; translations say it from the decision (Decision.EncryptedUnintelligible)",
+		"Obligation.Basis":         "the English citation; translations cite the law in their language",
+		"Obligation.StatutoryRule": "the English account of the statutory limit; translations give the limit itself",
 	}
 	for name, langs := range translated() {
 		if name == "audience-parts" {

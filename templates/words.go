@@ -18,6 +18,7 @@ import (
 //	category c      a data category of the rules' vocabulary (contact, address, ...)
 //	categories cs   categories joined by ", " (the form batched notices substitute)
 //	word key        a word of the table below (yes, no, none)
+//	trigger t       what starts an obligation's clock (aware_at, classified_major_at, ...)
 //
 // In a language other than English, utc, local and orNone write the language's words too, so
 // that a block a translation inherits from English prints no English date or placeholder.
@@ -36,7 +37,8 @@ func languageFuncs(lang string) template.FuncMap {
 			}
 			return strings.Join(out, ", ")
 		},
-		"word": func(key string) string { return Word(lang, key, key) },
+		"word":    func(key string) string { return Word(lang, key, key) },
+		"trigger": func(t string) string { return Word(lang, "trigger."+t, t) },
 	}
 	if lang != locale.English {
 		m["utc"] = func(t time.Time) string { return locale.DateTime(t, lang, "UTC") }
@@ -79,7 +81,10 @@ var words = map[string]map[string]string{
 	},
 	"de": {
 		"drill": "ÜBUNG", "none": "(keine Angabe)", "yes": "ja", "no": "nein",
-		"risk.unlikely": "voraussichtlich kein Risiko", "risk.risk": "Risiko", "risk.high": "hohes Risiko",
+		"trigger.aware_at": "Kenntnisnahme", "trigger.classified_major_at": "Einstufung als schwerwiegend",
+		"trigger.submitted.dora-initial": "Übermittlung der Erstmeldung", "trigger.submitted.dora-intermediate": "Übermittlung der Zwischenmeldung",
+		"trigger.submitted.nis2-notification": "Übermittlung der Meldung über den Sicherheitsvorfall",
+		"risk.unlikely":                       "voraussichtlich kein Risiko", "risk.risk": "Risiko", "risk.high": "hohes Risiko",
 		"state.contained": "isoliert", "state.isolating": "Isolierung läuft",
 		"state.manual-required": "manuelle Isolierung angefordert, noch nicht bestätigt",
 		"state.released":        "Isolierung aufgehoben, wieder in Betrieb", "state.failed": "automatische Isolierung fehlgeschlagen",
