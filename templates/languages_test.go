@@ -24,14 +24,14 @@ var requiredTranslations = map[string][]string{
 	"gdpr-art33-report": euLanguages,
 	"gdpr-art34-notice": euLanguages,
 	// NIS2, DORA and the processor's notice to its controllers.
-	"nis2-early-warning":          {"de"},
-	"nis2-notification":           {"de"},
-	"nis2-final-report":           {"de"},
-	"dora-initial-notification":   {"de"},
-	"dora-intermediate-report":    {"de"},
-	"dora-final-report":           {"de"},
-	"dora-client-notice":          {"de"},
-	"processor-controller-report": {"de"},
+	"nis2-early-warning":          euLanguages,
+	"nis2-notification":           euLanguages,
+	"nis2-final-report":           euLanguages,
+	"dora-initial-notification":   euLanguages,
+	"dora-intermediate-report":    euLanguages,
+	"dora-final-report":           euLanguages,
+	"dora-client-notice":          euLanguages,
+	"processor-controller-report": euLanguages,
 }
 
 func TestRequiredTranslationsExist(t *testing.T) {
