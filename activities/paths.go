@@ -17,12 +17,6 @@ import (
 // one (incident.ValidateID) is an error, never a path, and the cleaned path must stay under its
 // root whatever the other parts hold.
 
-// IncidentDir is where an incident's local records live: <root>/incidents/<id>, holding
-// reports, evidence, timeline.
-func IncidentDir(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID)
-}
-
 // IncidentPath is <root>/incidents/<id>/<elems…>, or an error when incidentID is not an
 // incident ID or the path would leave the incident's directory.
 func IncidentPath(root, incidentID string, elems ...string) (string, error) {

@@ -22,7 +22,6 @@ var badIDs = []string{"../../x", "..", "../INC-20261128-7F3A", "INC-20261128-7F3
 func TestEveryPathFromAnIDChecksTheID(t *testing.T) {
 	root := t.TempDir()
 	helpers := map[string]func(id string) (string, error){
-		"IncidentDir":      func(id string) (string, error) { return IncidentDir(root, id) },
 		"IncidentPath":     func(id string) (string, error) { return IncidentPath(root, id, "timeline.md") },
 		"DrillReportPaths": func(id string) (string, error) { md, _, err := DrillReportPaths(root, id); return md, err },
 	}

@@ -24,17 +24,6 @@ const ErrTypePseudonymKey = "PseudonymKey"
 // pseudonymRetryDelay is the wait before a worker tries again to key an incident's people.
 const pseudonymRetryDelay = time.Minute
 
-// SubjectKey is the pseudonym of the person with address email in an incident under key k (the
-// scheme of incidents whose notices began under it): how the ledger names a person's outcome,
-// and how tests and reports find it without naming them.
-func SubjectKey(k *pseudonym.Key, incidentID, email string) (string, error) {
-	derive, err := k.For(k.Scheme())
-	if err != nil {
-		return "", err
-	}
-	return derive(incidentID, mail.Normalize(email)), nil
-}
-
 // subjectKeys keys the people of one incident.
 type subjectKeys struct {
 	incident string

@@ -639,7 +639,7 @@ func checkContract(t *testing.T, c *sendgridtest.Contract, r *http.Request) {
 
 func (f *sgFixture) subjectKey(incidentID, email string) string {
 	f.t.Helper()
-	k, err := SubjectKey(f.acts.Pseudonyms, incidentID, email)
+	k, err := subjectKey(f.acts.Pseudonyms, incidentID, email)
 	require.NoError(f.t, err)
 	return k
 }

@@ -27,11 +27,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
+	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/store"
@@ -810,9 +810,11 @@ func (s *stack) subjectKey(id, addr string) string {
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	key, err := activities.SubjectKey(k, id, addr)
+	// As the ledger names a person: the installation key's scheme, over the incident and the
+	// normalised address.
+	derive, err := k.For(k.Scheme())
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	return key
+	return derive(id, bmail.Normalize(addr))
 }

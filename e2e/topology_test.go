@@ -49,13 +49,17 @@ func TestProductionTopology(t *testing.T) {
 	writeSubjects(t, csvPath, rows)
 	bucket := openTestStore(t, storeURL)
 
+	// The payload keys of the installation: made once (in the operator's BREACH_HOME, where the
+	// CLI reads them), then given to every worker as a cluster's are.
+	if _, err := s.codec.load(); err != nil {
+		t.Fatal(err)
+	}
 	workers := map[string]*workerProc{}
 	homes := map[string]string{}
 	for _, name := range []string{"a", "b"} {
 		dir := filepath.Join(s.dir, "machine-"+name)
 		home := filepath.Join(dir, "home")
 		require.NoError(t, os.MkdirAll(home, 0o700))
-		// The payload keys are a secret every worker of a cluster is given, like the others.
 		w := s.startWorkerIn(dir, []string{"BREACH_HOME=" + home, "BREACH_CODEC_KEYS_FILE=" + codec.LocalKeyPath(s.home)})
 		workers[workerIdentity(w)] = w
 		homes[workerIdentity(w)] = home

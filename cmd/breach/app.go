@@ -297,6 +297,15 @@ func openStore(cfg *config.Config) (*store.Store, error) {
 	return st, nil
 }
 
+// storeWhere names the store for people: BREACH_STORE_URL without its query (where
+// credentials may be), else BREACH_HOME.
+func storeWhere(cfg *config.Config) string {
+	if u, err := url.Parse(os.Getenv("BREACH_STORE_URL")); err == nil && u.Scheme != "" {
+		return u.Scheme + "://" + u.Host + u.Path
+	}
+	return cfg.Home
+}
+
 // pseudonymKey is the installation's pseudonym key (internal/pseudonym): BREACH_PSEUDONYM_KEY,
 // or the file BREACH_PSEUDONYM_KEY_FILE names, else BREACH_HOME/pseudonym.key, made on first use.
 // With a PostgreSQL ledger, workers on several machines share the ledger, so they must share

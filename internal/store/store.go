@@ -193,7 +193,31 @@ func (s *Store) Reader(ctx context.Context, key string) (io.ReadSeekCloser, erro
 	if err != nil {
 		return nil, s.wrap("read", key, err)
 	}
-	return r, nil
+	return &reader{Reader: r}, nil
+}
+
+// reader is a blob reader that ends at the end: a read after a seek to the end (or past it)
+// returns io.EOF rather than asking S3 for a range that starts there, which S3 refuses (416).
+type reader struct {
+	*blob.Reader
+	pos int64
+}
+
+func (r *reader) Seek(offset int64, whence int) (int64, error) {
+	pos, err := r.Reader.Seek(offset, whence)
+	if err == nil {
+		r.pos = pos
+	}
+	return pos, err
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.pos >= r.Reader.Size() {
+		return 0, io.EOF
+	}
+	n, err := r.Reader.Read(p)
+	r.pos += int64(n)
+	return n, err
 }
 
 // Writer streams a new content of key; it is in the store once Close returns nil, and not at
