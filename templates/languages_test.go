@@ -32,6 +32,29 @@ var requiredTranslations = map[string][]string{
 	"dora-final-report":           euLanguages,
 	"dora-client-notice":          euLanguages,
 	"processor-controller-report": euLanguages,
+	// Switzerland's in its official languages (Romansh aside), Québec's in French.
+	"ch-fdpic-report":   {"de", "fr", "it"},
+	"ch-subject-notice": {"de", "fr", "it"},
+	"ch-ncsc-report":    {"de", "fr", "it"},
+	"qc-cai-report":     {"fr"},
+	"qc-person-notice":  {"fr"},
+}
+
+// Brazil's notice and report are written in Portuguese and English in one file: Portuguese
+// readers get it as it is, and it is not said to fall back.
+func TestBilingualTemplatesServeTheirLanguages(t *testing.T) {
+	v := langNoticeViews()["named"]
+	v.Jurisdiction = "BR"
+	out, used, err := templates.RenderIn("br-subject-notice", "pt", v)
+	require.NoError(t, err)
+	assert.Equal(t, "pt", used)
+	english, err := templates.Render("br-subject-notice", v)
+	require.NoError(t, err)
+	assert.Equal(t, english, out)
+	assert.Contains(t, out, "O que aconteceu")
+	assert.True(t, templates.HasIn("br-anpd-report", "pt"))
+	assert.False(t, templates.HasIn("br-anpd-report", "es"))
+	assert.Empty(t, templates.Translations("br-subject-notice"), "no file of its own")
 }
 
 func TestRequiredTranslationsExist(t *testing.T) {
@@ -173,7 +196,7 @@ func translated() map[string][]string {
 	out := map[string][]string{}
 	for _, l := range templates.Languages()[1:] {
 		for _, name := range templateNames() {
-			if templates.HasIn(name, l) {
+			if contains(templates.Translations(name), l) {
 				out[name] = append(out[name], l)
 			}
 		}
@@ -200,7 +223,7 @@ func templateNames() []string {
 func ownNames(lang string) []string {
 	var out []string
 	for _, n := range templates.Names() {
-		if templates.HasIn(n, lang) {
+		if contains(templates.Translations(n), lang) {
 			out = append(out, n)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -125,12 +126,21 @@ func parseLanguages() (map[string]*template.Template, map[string]map[string]bool
 // Has reports whether a template exists (in English, as every template does).
 func Has(name string) bool { return set.Lookup(name+".tmpl") != nil }
 
-// HasIn reports whether a template exists in lang: English, or a translation of its own.
+// alsoWrittenIn are templates whose English file is written in other languages as well: it
+// serves readers of those languages as it is, with no translation of its own. Brazil's notices
+// and report give every heading and sentence in Portuguese, then in English.
+var alsoWrittenIn = map[string][]string{
+	"br-subject-notice": {"pt"},
+	"br-anpd-report":    {"pt"},
+}
+
+// HasIn reports whether a template exists in lang: English, a translation of its own, or an
+// English file written in lang as well (alsoWrittenIn).
 func HasIn(name, lang string) bool {
 	if lang == locale.English {
 		return Has(name)
 	}
-	return own[lang][name]
+	return own[lang][name] || slices.Contains(alsoWrittenIn[name], lang)
 }
 
 // Names lists every template by name (without .tmpl), sorted.
@@ -180,7 +190,12 @@ func RenderIn(name, lang string, data any) (out, used string, err error) {
 	if !HasIn(name, lang) {
 		used = locale.English
 	}
-	t := sets[used].Lookup(name + ".tmpl")
+	set := sets[used]
+	if !own[used][name] {
+		// English, or an English file that is written in used as well.
+		set = sets[locale.English]
+	}
+	t := set.Lookup(name + ".tmpl")
 	if t == nil {
 		return "", "", fmt.Errorf("template %q does not exist", name)
 	}

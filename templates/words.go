@@ -19,6 +19,7 @@ import (
 //	categories cs   categories joined by ", " (the form batched notices substitute)
 //	word key        a word of the table below (yes, no, none)
 //	trigger t       what starts an obligation's clock (aware_at, classified_major_at, ...)
+//	authority c n   an authority's name in the language, where it has one in it (else n)
 //
 // In a language other than English, utc, local and orNone write the language's words too, so
 // that a block a translation inherits from English prints no English date or placeholder.
@@ -39,6 +40,12 @@ func languageFuncs(lang string) template.FuncMap {
 		},
 		"word":    func(key string) string { return Word(lang, key, key) },
 		"trigger": func(t string) string { return Word(lang, "trigger."+t, t) },
+		"authority": func(code, name string) string {
+			if n, ok := authorityNames[code][lang]; ok {
+				return n
+			}
+			return name
+		},
 	}
 	if lang != locale.English {
 		m["utc"] = func(t time.Time) string { return locale.DateTime(t, lang, "UTC") }
@@ -51,6 +58,21 @@ func languageFuncs(lang string) template.FuncMap {
 		}
 	}
 	return m
+}
+
+// authorityNames are the names authorities of countries with several official languages bear in
+// each of them, by directory code: the directory names them once.
+var authorityNames = map[string]map[string]string{
+	"CH": {
+		"de": "Eidgenössischer Datenschutz- und Öffentlichkeitsbeauftragter (EDÖB)",
+		"fr": "Préposé fédéral à la protection des données et à la transparence (PFPDT)",
+		"it": "Incaricato federale della protezione dei dati e della trasparenza (IFPDT)",
+	},
+	"BE": {
+		"nl": "Gegevensbeschermingsautoriteit (GBA)",
+		"fr": "Autorité de protection des données (APD)",
+		"de": "Datenschutzbehörde (DSB)",
+	},
 }
 
 // Word is the word for key in lang, else in English, else def.
