@@ -508,13 +508,13 @@ func splitRefused(b sendgrid.Batch, refused map[int]bool) ([]sendgrid.Recipient,
 
 // pending splits recipients into those with no final outcome in the ledger yet, and counts
 // of those with one (notified, or refused by SendGrid).
-func (s *SendGridMail) pending(ctx context.Context, incident string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
+func (s *SendGridMail) pending(ctx context.Context, incidentID string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
 	var c NoticeCounts
 	keys := make([]string, len(rs))
 	for i, r := range rs {
 		keys[i] = r.Key
 	}
-	known, err := s.Ledger.Subjects(ctx, incident, keys)
+	known, err := s.Ledger.Subjects(ctx, incidentID, keys)
 	if err != nil {
 		return nil, c, err
 	}
