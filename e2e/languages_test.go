@@ -11,7 +11,15 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/breachops/breach/internal/sendgridtest"
+	"github.com/breachops/breach/workflows"
 )
 
 // The demo is a Berlin shop. Run as `make demo` runs it, but with email through a local
@@ -131,6 +139,73 @@ func TestDemoSpeaksEachReadersLanguage(t *testing.T) {
 	if !regexp.MustCompile(`Notices by language: de \d+, en \d+, es \d+, fr \d+, it \d+, nl \d+\.`).Match(out) {
 		t.Errorf("the timeline does not count the notices by language:\n%s", out)
 	}
+
+	// Every workflow the demo ran replays under this code; with BREACH_RECORD_HISTORIES=DIR the
+	// histories are saved there, decrypted (workflows/testdata/lang-demo-*.json are these).
+	c := devServerOn(t, filepath.Join(home, "temporal.db"))
+	replayEveryHistory(t, c, decoder(t, &homeCodec{home: home}), "lang-demo")
+}
+
+// replayEveryHistory replays every workflow run the server holds, decrypted, with the plan's
+// workflows, and saves each into $BREACH_RECORD_HISTORIES when it is set, named
+// <prefix>-<workflow id>.json.
+func replayEveryHistory(t *testing.T, c client.Client, decode func(*historypb.HistoryEvent), prefix string) {
+	t.Helper()
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(workflows.IncidentWorkflow)
+	r.RegisterWorkflow(workflows.ContainmentWorkflow)
+	r.RegisterWorkflow(workflows.ObligationWorkflow)
+	r.RegisterWorkflow(workflows.AlertsWorkflow)
+	r.RegisterWorkflow(workflows.DrillWorkflow)
+	ctx := context.Background()
+	dir := os.Getenv("BREACH_RECORD_HISTORIES")
+	n := 0
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{NextPageToken: token})
+		if err != nil {
+			t.Fatalf("list workflows: %v", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			ex := e.GetExecution()
+			var events []*historypb.HistoryEvent
+			it := c.GetWorkflowHistory(ctx, ex.GetWorkflowId(), ex.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for it.HasNext() {
+				ev, err := it.Next()
+				if err != nil {
+					t.Fatalf("history of %s: %v", ex.GetWorkflowId(), err)
+				}
+				decode(ev)
+				events = append(events, ev)
+			}
+			h := &historypb.History{Events: events}
+			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
+				t.Errorf("replay %s (run %s): %v", ex.GetWorkflowId(), ex.GetRunId(), err)
+			}
+			n++
+			if dir == "" {
+				continue
+			}
+			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := prefix + "-" + strings.NewReplacer("/", "-", ":", "-").Replace(ex.GetWorkflowId()) + ".json"
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if n < 4 {
+		t.Fatalf("only %d workflow runs to replay", n)
+	}
+	t.Logf("%d workflow runs replay", n)
 }
 
 // demoLanguages are the languages the demo's customers read, as the test works them out from

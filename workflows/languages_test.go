@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
@@ -94,4 +95,13 @@ func (s *incidentSuite) TestReportsKeepTheLanguageTheyWereDraftedIn() {
 		s.Empty(lang)
 		s.Equal("gdpr-art33-authority report drafted: /r/draft.md", drafted)
 	}
+}
+
+// The demo incident with languages (a German report to the Berlin commissioner, notices in each
+// customer's language), recorded by e2e TestDemoSpeaksEachReadersLanguage with
+// BREACH_RECORD_HISTORIES=DIR: the incident, its Art. 33 and Art. 34 clocks and the customer
+// alerts that told the timeline the notices' languages (alerts-languages).
+func TestReplayDemoWithLanguages(t *testing.T) {
+	replayAll(t, "lang-demo", "lang-demo-obligation-gdpr-art33-authority", "lang-demo-obligation-gdpr-art34-subjects",
+		"lang-demo-alerts")
 }
