@@ -251,7 +251,8 @@ func TestDraftReportInItsReadersLanguage(t *testing.T) {
 	assert.Contains(t, string(draft), "An: Berliner Beauftragte für Datenschutz (BlnBDI) <meldung@authority.example>")
 	assert.Contains(t, string(draft), "8. März 2026, 15:30 Uhr (UTC+1; 14:30 Uhr UTC)", "the Berlin reader's time")
 
-	// Submitted in the language it was drafted in, with the drill mark in it.
+	// Submitted in the language it was drafted in, with the drill mark every drill message
+	// carries, and the language's own.
 	in.Language = d.Language
 	sub, err := a.SubmitReport(ctx, in)
 	require.NoError(t, err)
@@ -262,7 +263,9 @@ func TestDraftReportInItsReadersLanguage(t *testing.T) {
 	}
 	require.NotNil(t, m, "the report was not sent: %+v", sub)
 	assert.Equal(t, "de", m.Header.Get("Content-Language"))
-	assert.True(t, strings.HasPrefix(decodeHeader(t, m.Header.Get("Subject")), "[ÜBUNG] "), m.Header.Get("Subject"))
+	subject := decodeHeader(t, m.Header.Get("Subject"))
+	assert.True(t, strings.HasPrefix(subject, "[DRILL] Meldung einer Verletzung"), subject)
+	assert.True(t, strings.HasSuffix(subject, " [ÜBUNG: KEINE ECHTE MELDUNG]"), subject)
 
 	// A template with no translation in the reader's language: English, and the draft says so.
 	jp := in

@@ -70,14 +70,6 @@ func (a *Activities) renderReport(in ReportInput, final bool) (renderedReport, e
 	return r, nil
 }
 
-// drillPrefix marks the subject of a drill's report, in the report's language.
-func drillPrefix(lang string) string {
-	if lang == "" {
-		lang = locale.English
-	}
-	return "[" + templates.Word(lang, "drill", "DRILL") + "] "
-}
-
 // DraftReport renders the report for approval, in the language of its reader (see
 // reportLanguage), and says which.
 func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, error) {
@@ -125,7 +117,8 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 		return sub, nil
 	}
 	if in.Drill {
-		subject = drillPrefix(r.lang) + subject
+		// The mark every drill message carries, whatever the report's language.
+		subject = "[DRILL] " + subject
 	}
 	headers := map[string]string{"X-Breach-Incident": in.IncidentID, "X-Breach-Obligation": in.Obligation.ID}
 	if r.lang != "" {

@@ -95,14 +95,14 @@ func Category(lang, c string) string { return Word(lang, "cat."+c, c) }
 // templates print them.
 var words = map[string]map[string]string{
 	"en": {
-		"drill": "DRILL", "none": "(none given)", "yes": "yes", "no": "no",
+		"none": "(none given)", "yes": "yes", "no": "no",
 		"risk.unlikely": "unlikely", "risk.risk": "risk", "risk.high": "high",
 		"state.contained": "isolated", "state.isolating": "isolation in progress",
 		"state.manual-required": "manual isolation requested, not yet confirmed",
 		"state.released":        "isolation lifted, back in service", "state.failed": "automatic isolation failed",
 	},
 	"de": {
-		"drill": "ÜBUNG", "none": "(keine Angabe)", "yes": "ja", "no": "nein",
+		"none": "(keine Angabe)", "yes": "ja", "no": "nein",
 		"trigger.aware_at": "Kenntnisnahme", "trigger.classified_major_at": "Einstufung als schwerwiegend",
 		"trigger.submitted.dora-initial": "Übermittlung der Erstmeldung", "trigger.submitted.dora-intermediate": "Übermittlung der Zwischenmeldung",
 		"trigger.submitted.nis2-notification": "Übermittlung der Meldung über den Sicherheitsvorfall",
@@ -122,7 +122,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "Daten, die einem Berufs- oder Amtsgeheimnis unterliegen", "cat.other": "sonstige Daten",
 	},
 	"fr": {
-		"drill": "EXERCICE", "none": "(non communiqué)", "yes": "oui", "no": "non",
+		"none": "(non communiqué)", "yes": "oui", "no": "non",
 		"trigger.aware_at": "prise de connaissance", "trigger.classified_major_at": "classification comme majeur",
 		"trigger.submitted.dora-initial": "transmission de la notification initiale", "trigger.submitted.dora-intermediate": "transmission du rapport intermédiaire",
 		"trigger.submitted.nis2-notification": "transmission de la notification d'incident",
@@ -142,7 +142,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "données couvertes par un secret professionnel ou légal", "cat.other": "autres données",
 	},
 	"it": {
-		"drill": "ESERCITAZIONE", "none": "(non indicato)", "yes": "sì", "no": "no",
+		"none": "(non indicato)", "yes": "sì", "no": "no",
 		"trigger.aware_at": "conoscenza dell'incidente", "trigger.classified_major_at": "classificazione come grave",
 		"trigger.submitted.dora-initial": "trasmissione della notifica iniziale", "trigger.submitted.dora-intermediate": "trasmissione della relazione intermedia",
 		"trigger.submitted.nis2-notification": "trasmissione della notifica dell'incidente",
@@ -162,7 +162,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dati coperti da segreto professionale o legale", "cat.other": "altri dati",
 	},
 	"es": {
-		"drill": "SIMULACRO", "none": "(no se indica)", "yes": "sí", "no": "no",
+		"none": "(no se indica)", "yes": "sí", "no": "no",
 		"trigger.aware_at": "constancia del incidente", "trigger.classified_major_at": "clasificación como grave",
 		"trigger.submitted.dora-initial": "remisión de la notificación inicial", "trigger.submitted.dora-intermediate": "remisión del informe intermedio",
 		"trigger.submitted.nis2-notification": "remisión de la notificación del incidente",
@@ -182,7 +182,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "datos sujetos a secreto profesional o legal", "cat.other": "otros datos",
 	},
 	"nl": {
-		"drill": "OEFENING", "none": "(niet opgegeven)", "yes": "ja", "no": "nee",
+		"none": "(niet opgegeven)", "yes": "ja", "no": "nee",
 		"trigger.aware_at": "kennisname", "trigger.classified_major_at": "indeling als ernstig",
 		"trigger.submitted.dora-initial": "indiening van de eerste melding", "trigger.submitted.dora-intermediate": "indiening van het tussentijdse verslag",
 		"trigger.submitted.nis2-notification": "indiening van de incidentmelding",
@@ -202,7 +202,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "gegevens die onder een beroeps- of wettelijk geheim vallen", "cat.other": "overige gegevens",
 	},
 	"pl": {
-		"drill": "ĆWICZENIE", "none": "(nie podano)", "yes": "tak", "no": "nie",
+		"none": "(nie podano)", "yes": "tak", "no": "nie",
 		"trigger.aware_at": "stwierdzenie incydentu", "trigger.classified_major_at": "zakwalifikowanie jako poważny",
 		"trigger.submitted.dora-initial": "przekazanie wstępnego powiadomienia", "trigger.submitted.dora-intermediate": "przekazanie sprawozdania pośredniego",
 		"trigger.submitted.nis2-notification": "przekazanie zgłoszenia incydentu",
@@ -222,7 +222,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dane objęte tajemnicą zawodową lub prawnie chronioną", "cat.other": "inne dane",
 	},
 	"pt": {
-		"drill": "EXERCÍCIO", "none": "(não indicado)", "yes": "sim", "no": "não",
+		"none": "(não indicado)", "yes": "sim", "no": "não",
 		"trigger.aware_at": "conhecimento do incidente", "trigger.classified_major_at": "classificação como severo",
 		"trigger.submitted.dora-initial": "envio da notificação inicial", "trigger.submitted.dora-intermediate": "envio do relatório intercalar",
 		"trigger.submitted.nis2-notification": "envio da notificação do incidente",
@@ -242,7 +242,7 @@ var words = map[string]map[string]string{
 		"cat.secrecy-protected": "dados sujeitos a sigilo profissional ou legal", "cat.other": "outros dados",
 	},
 	"sv": {
-		"drill": "ÖVNING", "none": "(ej angivet)", "yes": "ja", "no": "nej",
+		"none": "(ej angivet)", "yes": "ja", "no": "nej",
 		"trigger.aware_at": "vetskap om incidenten", "trigger.classified_major_at": "klassificering som större",
 		"trigger.submitted.dora-initial": "inlämning av den inledande anmälan", "trigger.submitted.dora-intermediate": "inlämning av mellanrapporten",
 		"trigger.submitted.nis2-notification": "inlämning av incidentanmälan",
