@@ -208,7 +208,14 @@ type Organisation struct {
 	Timezone       string   `json:"timezone"`
 	Role           string   `json:"role"`
 	Establishments []string `json:"establishments,omitempty"`
-	Sectors        []string `json:"sectors,omitempty"`
+	// EstablishmentRegions, MainEstablishment and PublicTask let the rules determine the
+	// competent GDPR authority (AUTHORITIES.md): the regions of the establishments (DE-BE),
+	// where decisions on the processing are taken, a public body. Incidents declared before
+	// they were carried have none, and keep the one obligation gdpr-art33-authority.
+	EstablishmentRegions []string `json:"establishment_regions,omitempty"`
+	MainEstablishment    string   `json:"main_establishment,omitempty"`
+	PublicTask           bool     `json:"public_task,omitempty"`
+	Sectors              []string `json:"sectors,omitempty"`
 	// DPOContact is the Art. 33(3)(b) contact point.
 	DPOContact string `json:"dpo_contact"`
 	// MailFrom is the sender of reports and notices.

@@ -237,15 +237,19 @@ func (c *clock) askFiling(ctx workflow.Context) {
 	c.state.Stage = stageFiling
 	step := incident.FileStep(o.ID)
 	now := workflow.Now(ctx).UTC()
+	where := ""
+	if w := c.in.Route.Where(); w != "" {
+		where = " (" + w + ")"
+	}
 	c.noteHistory(ctx)
 	cp := snapshot(&c.st)
 	c.rep.send(ctx, childState{Obligation: &cp,
 		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
-			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(c.in.Route, o))},
+			Description: fmt.Sprintf("File the %s report on the %s portal%s, then confirm with its reference", o.ID, routeName(c.in.Route, o), where)},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: c.in.Drill,
 			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt),
-			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
-				o.ID, routeName(c.in.Route, o), c.in.IncidentID, o.ID) + lateHintAt(now, o.DueAt)}})
+			Text: fmt.Sprintf("File the approved %s report with %s%s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
+				o.ID, routeName(c.in.Route, o), where, c.in.IncidentID, o.ID) + lateHintAt(now, o.DueAt)}})
 }
 
 // recordFiling records a filing a person confirmed.

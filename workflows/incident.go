@@ -603,6 +603,7 @@ func (inc *incidentImpl) facts(d Decision) rules.Facts {
 	f := rules.Facts{
 		AwareAt: inc.decl.AwareAt, Timezone: org.Timezone, Role: org.Role,
 		Establishments: org.Establishments, Sectors: org.Sectors,
+		EstablishmentRegions: org.EstablishmentRegions, MainEstablishment: org.MainEstablishment, PublicTask: org.PublicTask,
 		Risk: d.Risk, EncryptedUnintelligible: d.EncryptedUnintelligible,
 		SignificantIncident: d.SignificantIncident, MaterialityDeterminedAt: d.MaterialityDeterminedAt,
 	}

@@ -115,6 +115,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		inc.chat("obligations-added", text, true)
 	}
 
+	authorityRoutes := len(added) > 0 && workflow.GetVersion(ctx, changeAuthorityRoutes, workflow.DefaultVersion, 1) == 1
 	var started []workflow.Future
 	for _, o := range added {
 		kind := KindReport
@@ -124,6 +125,10 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		}
 		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
 		route := inc.route(o.ID)
+		if authorityRoutes {
+			route = incident.RouteFor(o, inc.decl.Routes, inc.decl.Authorities)
+			inc.authorityResolved(ctx, o, route)
+		}
 		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
 			Report: inc.reportInput(o, route)}
 		if inc.tracked {
@@ -153,6 +158,33 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		}
 	}
 	return newNotices, nil
+}
+
+// changeAuthorityRoutes is the workflow.GetVersion change after which an obligation owed to a
+// named authority (a resolved GDPR authority, the ICO, the FDPIC) takes the authority's channel
+// from the directory, with the configuration's changes (incident.RouteFor), and the reasoning
+// that resolved the authority is put on the timeline. Before it, every obligation without a
+// configured route was a portal filing named by its audience.
+const changeAuthorityRoutes = "obligation-authority-routes"
+
+// authorityResolved puts on the timeline which authority an obligation is owed to, why, and how
+// its report will reach it.
+func (inc *incidentImpl) authorityResolved(ctx workflow.Context, o rules.Obligation, r Route) {
+	if o.Authority == nil {
+		return
+	}
+	how := "filed by a person"
+	if w := r.Where(); w != "" {
+		how += " through " + w
+	}
+	if r.Method == incident.RouteEmail {
+		how = "sent by email to " + r.Address
+	}
+	text := fmt.Sprintf("%s is owed to %s. Its report is %s.", o.ID, o.Audience, how)
+	if len(o.Reasoning) > 0 {
+		text += " How the authority was determined: " + strings.Join(o.Reasoning, "; ") + "."
+	}
+	inc.eventAbout(ctx, "authority", o.ID, text)
 }
 
 func (inc *incidentImpl) route(obligationID string) Route {

@@ -288,7 +288,8 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 		}
 		if a := o.Authority; a != nil && a.Code != "" {
 			ent := &e.b.authorities[e.b.authorityIndex[a.Code]]
-			best.Authority = &AuthorityRef{Code: ent.Code, Name: ent.Label()}
+			ref := ent.Ref()
+			best.Authority = &ref
 		}
 		if a := o.Authority; a != nil && a.Resolve == "gdpr" && e.f.resolvesAuthorities() {
 			if e.resolve(res, best) {
