@@ -193,6 +193,9 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 				}
 			}
 			fmt.Fprintf(w, "  %-24s %-18s due %s  %s\n", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339), tl)
+			if !o.StatutoryLimit.IsZero() {
+				fmt.Fprintf(w, "  %-24s %-18s statutory outer limit %s (%s)\n", "", "", o.StatutoryLimit.UTC().Format(time.RFC3339), o.StatutoryRule)
+			}
 		}
 	}
 	if a := st.Alerts; a.State != "" {

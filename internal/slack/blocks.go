@@ -308,6 +308,9 @@ func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 				}
 			} else {
 				line += fmt.Sprintf(", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
+				if !o.StatutoryLimit.IsZero() {
+					line += "; statutory outer limit " + SlackDate(o.StatutoryLimit)
+				}
 			}
 			if o.Late {
 				line += " :red_circle: *LATE*"

@@ -56,6 +56,10 @@ type obligationRow struct {
 	State      string   `json:"state"`
 	StateLabel string   `json:"state_label"`
 	Due        timeView `json:"due"`
+	// Limit is the statutory outer limit the law's own counting gives, later than Due (which
+	// the clock escalates on), and LimitRule how it was counted.
+	Limit     timeView `json:"statutory_limit,omitzero"`
+	LimitRule string   `json:"statutory_rule,omitempty"`
 	// Left is the countdown when the page was made; the script keeps it going.
 	Left       string    `json:"left"`
 	Stage      string    `json:"stage"`
@@ -272,6 +276,9 @@ func (s *Server) obligation(st incident.Status, o incident.ObligationStatus, pen
 		StateLabel: label(obligationLabels, o.State), Due: at(o.DueAt, loc), Left: left(o.DueAt, now),
 		Raised: len(o.Escalations), Reference: reference(o.Reference), Failure: o.Failure, Incident: st.IncidentID, Late: o.Late,
 		Base: s.cfg.Prefix + "/incidents/" + st.IncidentID}
+	if !o.StatutoryLimit.IsZero() {
+		r.Limit, r.LimitRule = at(o.StatutoryLimit, loc), o.StatutoryRule
+	}
 	switch o.State {
 	case incident.OblFiled:
 		r.Done, r.Stage = true, stageDone
