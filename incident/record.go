@@ -26,6 +26,8 @@ type IncidentRecord struct {
 	Decision     *Decision           `json:"decision,omitempty"`
 	Obligations  []ObligationStatus  `json:"obligations"`
 	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
+	// Delays are the requests from law enforcement to delay notifications, in order.
+	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	// Rulebook names the rules that computed the obligations (rules.Version).
 	Rulebook     string        `json:"rulebook,omitempty"`
 	Alerts       AlertProgress `json:"alerts"`
@@ -131,6 +133,12 @@ type ObligationStatus struct {
 	ByHand bool `json:"by_hand,omitempty"`
 	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
 	Supplements []Supplement `json:"supplements,omitempty"`
+	// Paused is the law-enforcement delay the clock stands still for now; Pauses are the ended
+	// ones. Each ended pause moved DueAt (and StatutoryLimit) by its length; RulesDueAt is the
+	// deadline the rules computed, before the first pause.
+	Paused     *ClockPause  `json:"paused,omitempty"`
+	Pauses     []ClockPause `json:"pauses,omitempty"`
+	RulesDueAt time.Time    `json:"rules_due_at,omitzero"`
 }
 
 // Supplement is one supplementary submission of a filed report.

@@ -111,6 +111,9 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 		if o.State != OblAwaitingApproval {
 			return fmt.Errorf("the %s report is not awaiting approval: it is %s", id, o.State)
 		}
+		if err := inc.paused(o); err != nil {
+			return err
+		}
 		if err := inc.busy(r.Step); err != nil {
 			return err
 		}
@@ -220,6 +223,9 @@ func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error
 	}
 	if o.State != OblAwaitingFiling {
 		return fmt.Errorf("%s does not wait for a portal filing: it is %s", r.Obligation, o.State)
+	}
+	if err := inc.paused(o); err != nil {
+		return err
 	}
 	if err := inc.busy(incident.FileStep(r.Obligation)); err != nil {
 		return err

@@ -185,6 +185,7 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 		setSignedUpdate(ctx, inc, UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
 		setSignedUpdate(ctx, inc, UpdateResolve, inc.resolve, inc.validateResolve),
 		setSignedUpdate(ctx, inc, UpdateRetry, inc.retry, inc.validateRetry),
+		setSignedUpdate(ctx, inc, UpdateDelay, inc.delay, inc.validateDelay),
 	} {
 		if err != nil {
 			return err
@@ -461,10 +462,22 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 			if o.ID != cs.Obligation.ID {
 				continue
 			}
-			wasFiled := o.State == OblFiled
+			wasFiled, wasPaused, due := o.State == OblFiled, o.Paused != nil, o.DueAt
 			supplements := o.Supplements
-			*o = *cs.Obligation
+			*o = takePause(o, *cs.Obligation)
 			o.Supplements = supplements
+			if !o.DueAt.Equal(due) {
+				// A law-enforcement delay moved the deadline: so do the steps waiting for it.
+				for i := range inc.pending {
+					if p := &inc.pending[i]; p.Step == incident.ReportStep(o.ID) || p.Step == incident.FileStep(o.ID) {
+						p.DueAt = o.DueAt
+					}
+				}
+			}
+			if wasPaused && o.Paused == nil && o.IsNotice() && open(*o) && inc.alertsWanted > 0 {
+				// Its people's notices were held back: send them now.
+				inc.alertsWanted++
+			}
 			if o.State == OblFiled && !wasFiled {
 				// A filing may start a chained clock (NIS2 final report, California AG).
 				inc.reevalReason = "after " + o.ID + " was filed"
@@ -638,6 +651,10 @@ func (inc *incidentImpl) outstanding() []string {
 			if o.State == OblFailed {
 				out = append(out, fmt.Sprintf("%s's clock failed (%s): file it by hand and record it (breach resolve %s --obligation %s --filed-by-hand --reference REF)",
 					o.ID, o.Failure, inc.decl.IncidentID, o.ID))
+				continue
+			}
+			if o.Paused != nil {
+				out = append(out, fmt.Sprintf("%s is paused by law-enforcement delay #%d (due %s once it restarts, moved by the time paused)", o.ID, o.Paused.Delay, o.DueAt.UTC().Format(time.RFC3339)))
 				continue
 			}
 			out = append(out, fmt.Sprintf("%s is %s (due %s)", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339)))

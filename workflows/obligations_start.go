@@ -123,14 +123,20 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 			kind = KindNotice
 			newNotices = true
 		}
-		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
+		status := ObligationStatus{Obligation: o, State: OblDrafting}
+		var startPaused *clockDelay
+		if p := inc.startPaused(ctx, o); p != nil {
+			status.Paused, status.RulesDueAt = p, o.DueAt
+			startPaused = &clockDelay{Delay: p.Delay, At: p.From, Until: p.Until, Limit: p.Limit}
+		}
+		inc.rec.Obligations = append(inc.rec.Obligations, status)
 		route := inc.route(o.ID)
 		if authorityRoutes {
 			route = incident.RouteFor(o, inc.decl.Routes, inc.decl.Authorities)
 			inc.authorityResolved(ctx, o, route)
 		}
 		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
-			Report: inc.reportInput(o, route)}
+			Report: inc.reportInput(o, route), Delay: startPaused}
 		if inc.tracked {
 			in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
 		}
