@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
@@ -164,4 +166,168 @@ func (s *incidentSuite) TestLawEnforcementDelayPausesCaliforniaNotGDPR() {
 			s.Empty(o.Pauses, o.ID)
 		}
 	}
+}
+
+// An oral request delays a HIPAA notification 30 days at most (45 CFR 164.412(b)): the HHS
+// report's clock stands still from day 10, restarts by itself on day 40 without a lift, and its
+// escalations and deadline come 30 days later than the rules first said. Its report cannot be
+// approved while it is paused. The New York attorney general's notice, which the law does not
+// let law enforcement delay, runs on.
+func (s *incidentSuite) TestOralRequestPausesHIPAAThirtyDaysAtMost() {
+	s.mockBase()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: subjects.Summary{
+		Subjects: 600, Mailable: 600, ByJurisdiction: map[string]int{"US-CA": 400, "US-NY": 200},
+		MailableByJurisdiction: map[string]int{"US-CA": 400, "US-NY": 200}}}, nil).Once()
+	s.env.OnActivity(a.DraftReport, mock.Anything, mock.Anything).Return(incident.Draft{Path: "/d"}, nil)
+	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{MessageID: "m", At: in.SubmittedAt}, nil
+		})
+	s.env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(incident.NoticeChunkResult{
+		Done: true, Counts: incident.NoticeCounts{Rows: 600, Sent: 600}}, nil)
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
+	d := declaration()
+	d.Organisation = incident.Organisation{Name: "Clinic", Timezone: "America/New_York", Role: "controller",
+		Establishments: []string{"US"}, Sectors: []string{"health-covered-entity"}, DPOContact: "privacy officer", MailFrom: "privacy@clinic.test"}
+	d.Routes = nil
+	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	oral := fbi()
+	oral.Oral = true
+	oral.RequestedAt = start.Add(10*day - time.Hour)
+	oral.Obligations = nil
+	s.update(10*day, UpdateDelay, oral, nil)
+	var whilePaused error
+	s.update(20*day, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:hipaa-hhs"}, &whilePaused)
+	var during, after map[string]ObligationStatus
+	s.env.RegisterDelayedCallback(func() { during = s.obligations() }, 39*day)
+	s.env.RegisterDelayedCallback(func() { after = s.obligations() }, 100*day)
+	s.actOnPending(100*day + time.Hour)
+	s.actOnPending(100*day + 2*time.Hour)
+	s.actOnPending(100*day + 3*time.Hour)
+	s.update(101*day, UpdateClose, CloseRequest{By: "ic"}, nil)
+
+	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.ErrorContains(whilePaused, "hipaa-hhs is paused by law-enforcement delay #1")
+	s.ErrorContains(whilePaused, "breach delay INC-20261128-7E57 --lift")
+
+	hhs := during["hipaa-hhs"]
+	s.Require().NotNil(hhs.Paused, "paused on day 39")
+	limitEnd := oral.RequestedAt.AddDate(0, 0, 30)
+	s.Equal(incident.ClockPause{Delay: 1, From: start.Add(10 * day), Until: limitEnd, Limit: hhs.LawEnforcementDelayLimit.Law}, *hhs.Paused)
+	s.Contains(hhs.Paused.Limit, "164.412(b)")
+	s.Nil(during["us-ny-attorney-general"].Paused, "the attorney general's notice is not delayed")
+	s.Equal(during["us-ny-attorney-general"].RulesDueAt, time.Time{})
+
+	hhs = after["hipaa-hhs"]
+	s.Nil(hhs.Paused, "restarted by itself, without a lift")
+	s.Require().Len(hhs.Pauses, 1)
+	stood := limitEnd.Sub(start.Add(10 * day))
+	s.Equal(limitEnd, hhs.Pauses[0].To)
+	s.Equal(hhs.RulesDueAt.Add(stood), hhs.DueAt)
+	rules := Escalations(hhs.ClockStart, hhs.RulesDueAt)
+	s.Require().GreaterOrEqual(len(hhs.Escalations), len(rules), "%v", hhs.Escalations)
+	for i, p := range rules {
+		want := p.At
+		if !p.At.Before(start.Add(10 * day)) {
+			want = p.At.Add(stood) // every point after the pause began comes that much later
+		}
+		s.True(strings.HasPrefix(hhs.Escalations[i], want.UTC().Format(time.RFC3339)), "escalation %d (%s) at %s, want %s", i, p.Label, hhs.Escalations[i], want)
+	}
+	st := s.status()
+	s.Require().Len(st.Delays, 1)
+	s.True(st.Delays[0].Oral)
+	s.True(st.Delays[0].LiftedAt.IsZero(), "nobody lifted it: it ended by the law's limit")
+	var restarted []string
+	for _, e := range st.Timeline {
+		if e.Kind == "clock-restarted" {
+			restarted = append(restarted, e.Text)
+		}
+	}
+	s.Require().Len(restarted, 1)
+	s.Contains(restarted[0], "ended by the law's limit on it")
+}
+
+// A clock continues as new while it stands still: the pause goes with it, and the next run
+// restarts it, moving its deadline and statutory limit.
+func (s *incidentSuite) TestAPauseGoesAcrossContinueAsNew() {
+	res, err := rules.Evaluate(rules.Facts{AwareAt: start, Timezone: "America/New_York", Establishments: []string{"US"},
+		SubjectsByJurisdiction: map[string]int{"US-NY": 40}, Risk: "high"})
+	s.Require().NoError(err)
+	var ny rules.Obligation
+	for _, o := range res.Obligations {
+		if o.ID == "us-ny-residents" {
+			ny = o
+		}
+	}
+	s.Require().False(ny.StatutoryLimit.IsZero())
+	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: ny, Kind: KindNotice, Route: Route{Obligation: ny.ID, Method: "portal"},
+		Budget: 1, Delay: &clockDelay{Delay: 1, At: start.Add(time.Hour)}}
+	s.env.SetStartTime(start.Add(time.Hour))
+	s.env.ExecuteWorkflow(ObligationWorkflow, in)
+	var can *workflow.ContinueAsNewError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &can)
+	var next ObligationInput
+	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	s.Require().NotNil(next.Resume)
+	s.Require().NotNil(next.Resume.Status.Paused, "the pause goes with the state")
+	s.Equal(start.Add(time.Hour), next.Resume.Status.Paused.From)
+	s.Equal(ny.DueAt, next.Resume.Status.RulesDueAt)
+
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(start.Add(2 * time.Hour))
+	env.RegisterWorkflow(ObligationWorkflow)
+	next.Budget = 0
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalLawEnforcementDelay, clockDelay{Delay: 1, At: start.Add(10 * day), Lift: true, Why: "lifted by dpo"})
+	}, 10*day-2*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalNoticeComplete, noticeCompletion{At: start.Add(11 * day), Sent: 40})
+	}, 11*day-2*time.Hour)
+	env.ExecuteWorkflow(ObligationWorkflow, next)
+	s.Require().NoError(env.GetWorkflowError())
+	var st ObligationStatus
+	s.Require().NoError(env.GetWorkflowResult(&st))
+	stood := 10*day - time.Hour
+	s.Equal(OblFiled, st.State)
+	s.Equal(ny.DueAt.Add(stood), st.DueAt)
+	s.Equal(ny.StatutoryLimit.Add(stood), st.StatutoryLimit, "the statutory limit moves with the deadline")
+	s.Equal([]incident.ClockPause{{Delay: 1, From: start.Add(time.Hour), To: start.Add(10 * day)}}, st.Pauses)
+	s.Equal(ny.DueAt, st.RulesDueAt)
+}
+
+// A clock from before law-enforcement delays cannot pause: given one, it continues as new at its
+// wait, carrying the delay, and the new run, which can, takes it.
+func (s *incidentSuite) TestAClockFromBeforeDelaysContinuesAsNewToTakeOne() {
+	o := rules.Obligation{ID: "us-ca-residents", Regime: "US California", Basis: "Cal. Civ. Code §1798.82(a)", Trigger: "aware_at",
+		ClockStart: start, DueAt: start.Add(30 * day), Template: "us-ca-notice", Kind: KindNotice, LawEnforcementDelay: true}
+	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: o, Kind: KindNotice, Route: Route{Obligation: o.ID, Method: "portal"}}
+	s.env.OnGetVersion(changeLawEnforcementDelay, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(signalLawEnforcementDelay, clockDelay{Delay: 1, At: start.Add(day), Why: "FBI"})
+	}, day)
+	s.env.ExecuteWorkflow(ObligationWorkflow, in)
+	var can *workflow.ContinueAsNewError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &can)
+	var next ObligationInput
+	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	s.Require().NotNil(next.Resume)
+	s.Nil(next.Resume.Status.Paused, "the old run did not pause")
+	s.Equal([]clockDelay{{Delay: 1, At: start.Add(day), Why: "FBI"}}, next.Resume.Delays)
+
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(start.Add(day))
+	env.RegisterWorkflow(ObligationWorkflow)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalLawEnforcementDelay, clockDelay{Delay: 1, At: start.Add(3 * day), Lift: true, Why: "lifted by dpo"})
+	}, 2*day)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalNoticeComplete, noticeCompletion{At: start.Add(4 * day), Sent: 5})
+	}, 3*day)
+	env.ExecuteWorkflow(ObligationWorkflow, next)
+	s.Require().NoError(env.GetWorkflowError())
+	var st ObligationStatus
+	s.Require().NoError(env.GetWorkflowResult(&st))
+	s.Equal([]incident.ClockPause{{Delay: 1, From: start.Add(day), To: start.Add(3 * day)}}, st.Pauses)
+	s.Equal(start.Add(32*day), st.DueAt)
 }
