@@ -63,11 +63,11 @@ type RegisterContent struct {
 	Notices     *RegisterNotices      `json:"notices,omitempty"`
 
 	// The decision and its reasoning, and what the law required of it.
-	Decision    *RegisterDecision     `json:"decision,omitempty"`
-	Obligations []RegisterObligation  `json:"obligations"`
+	Decision    *RegisterDecision    `json:"decision,omitempty"`
+	Obligations []RegisterObligation `json:"obligations"`
 	// Delays are the requests from law enforcement to delay notifications: who asked, when,
 	// their reference, until when, which clocks they paused, and when they were lifted.
-	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
+	Delays      []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	NotRequired []RegisterNotRequired `json:"not_required,omitempty"`
 	Rulebook    string                `json:"rulebook,omitempty"`
 
