@@ -111,9 +111,14 @@ func (c *clock) restart(ctx workflow.Context, at time.Time, why string) {
 }
 
 // shifted is when an instant of the clock as the rules set it comes, once the ended pauses have
-// held the clock still: each pause that began at or before it pushes it back by its length.
-func (c *clock) shifted(t time.Time) time.Time {
-	for _, p := range c.st.Pauses {
+// held the clock still.
+func (c *clock) shifted(t time.Time) time.Time { return Shifted(t, c.st.Pauses) }
+
+// Shifted is when instant t of a clock as the rules set it comes once the ended pauses (in time
+// order) have held the clock still: each pause that began at or before it pushes it back by its
+// length. Escalation points of a paused clock are the rules' points, shifted.
+func Shifted(t time.Time, pauses []incident.ClockPause) time.Time {
+	for _, p := range pauses {
 		if !p.From.After(t) {
 			t = t.Add(p.Length())
 		}

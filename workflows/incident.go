@@ -407,6 +407,10 @@ func (inc *incidentImpl) cardKey() string {
 	}
 	for _, o := range inc.rec.Obligations {
 		fmt.Fprintf(&b, "%s:%t,", o.State, o.Late)
+		if o.Paused != nil || len(o.Pauses) > 0 {
+			// Only law-enforcement delays add to the key: older incidents have none.
+			fmt.Fprintf(&b, "p%t/%d,", o.Paused != nil, len(o.Pauses))
+		}
 	}
 	if inc.rec.Decision != nil {
 		b.WriteString(inc.rec.Decision.Risk)

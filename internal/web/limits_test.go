@@ -71,3 +71,47 @@ func TestBoardShowsTheDeadlineAndTheStatutoryLimit(t *testing.T) {
 		t.Fatal("us-ny-residents is not on the board")
 	}
 }
+
+// A clock a law-enforcement delay holds still shows as paused, with no countdown; one that
+// restarted shows how far the pauses moved its deadline, and its stages come that much later.
+func TestBoardShowsPausedClocks(t *testing.T) {
+	b := newBoard(t, nil)
+	aware := testNow.Add(-48 * time.Hour)
+	paused := obligation("us-ca-residents", "affected California residents", aware, aware.Add(30*24*time.Hour), incident.OblAwaitingNotices)
+	paused.Paused = &incident.ClockPause{Delay: 1, From: testNow.Add(-time.Hour)}
+	paused.RulesDueAt = paused.DueAt
+	restarted := obligation("hipaa-hhs", "Secretary of HHS", aware, aware.Add(60*24*time.Hour), incident.OblAwaitingApproval)
+	restarted.RulesDueAt = restarted.DueAt
+	restarted.Pauses = []incident.ClockPause{{Delay: 1, From: aware.Add(time.Hour), To: aware.Add(41 * time.Hour)}}
+	restarted.DueAt = restarted.DueAt.Add(40 * time.Hour)
+	b.temporal.mu.Lock()
+	st := b.temporal.statuses[incOpen]
+	st.Obligations = append(st.Obligations, paused, restarted)
+	b.temporal.statuses[incOpen] = st
+	b.temporal.mu.Unlock()
+
+	body := b.get("/board/", viewer).Body.String()
+	mustContain(t, body, `data-obligation="us-ca-residents"`, "paused: law-enforcement delay #1 since", "until lifted", "stage-paused",
+		"moved 1d 16h 00m by law-enforcement delays, from")
+	mustNotContain(t, body, `data-countdown="`+paused.DueAt.UTC().Format(time.RFC3339)+`"`)
+	var j boardJSON
+	if err := json.Unmarshal(b.get("/board/api/board", viewer).Body.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	for _, inc := range j.Incidents {
+		for _, row := range inc.Obligations {
+			switch row.ID {
+			case "us-ca-residents":
+				if row.Stage != stagePaused || row.Paused == "" || len(row.Points) != 0 || row.Overdue {
+					t.Errorf("the paused row: %+v", row)
+				}
+			case "hipaa-hhs":
+				// 50% of the rules' 60 days, 40 hours later.
+				want := aware.Add(30*24*time.Hour + 40*time.Hour)
+				if len(row.Points) == 0 || row.Points[0].At != want.UTC().Format(time.RFC3339Nano) || row.Moved == "" {
+					t.Errorf("the restarted row: points %+v, moved %q; want 50%% at %s", row.Points, row.Moved, want)
+				}
+			}
+		}
+	}
+}
