@@ -238,6 +238,9 @@ func (c *clock) approved(ok approval) {
 	if len(ok.Containment) > 0 {
 		c.state.Report.Containment = ok.Containment
 	}
+	if len(ok.Delays) > 0 {
+		c.state.Report.Delays = ok.Delays
+	}
 }
 
 // submit emails the approved report to the authority.
@@ -293,6 +296,9 @@ func (c *clock) recordFiling(ctx workflow.Context, f filing) error {
 	report.RecipientAddress = ""
 	if len(f.Containment) > 0 {
 		report.Containment = f.Containment
+	}
+	if len(f.Delays) > 0 {
+		report.Delays = f.Delays
 	}
 	var sub incident.Submission
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {

@@ -207,7 +207,7 @@ func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) incident.Repor
 	in := incident.ReportInput{
 		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Description: inc.decl.Description, Drill: inc.decl.Drill,
 		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
-		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...),
+		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...), Delays: inc.delaysSnapshot(),
 		Decision: d, NotifySubjects: d.NotifySubjects, RecipientName: routeName(r, o), RecipientAddress: r.Address,
 	}
 	if !d.NotifySubjects {
