@@ -106,7 +106,7 @@ func (c *clock) restart(ctx workflow.Context, at time.Time, why string) {
 		o.ID, p.Delay, why, span(moved), p.From.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339),
 		before.UTC().Format(time.RFC3339), c.st.DueAt.UTC().Format(time.RFC3339), limit)
 	c.rep.send(ctx, childState{Obligation: &cp, Event: &Event{At: now, Kind: "clock-restarted", About: o.ID, Text: text},
-		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgEscalation, Drill: c.in.Drill, Text: text,
+		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgLawEnforcementDelay, Drill: c.in.Drill, Text: text,
 			Obligation: o.ID, DueAt: c.st.DueAt, Overdue: now.After(c.st.DueAt)}})
 }
 

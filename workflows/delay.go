@@ -192,7 +192,7 @@ func (inc *incidentImpl) delay(ctx workflow.Context, r incident.DelayRequest) (s
 		text += " Note: " + r.Note
 	}
 	inc.event(ctx, "law-enforcement-delay", text)
-	inc.chat("law-enforcement-delay", text, true)
+	inc.chat(incident.MsgLawEnforcementDelay, text, true)
 	return text, nil
 }
 
@@ -221,7 +221,7 @@ func (inc *incidentImpl) liftDelay(ctx workflow.Context, r incident.DelayRequest
 		text += " Note: " + r.Note
 	}
 	inc.event(ctx, "law-enforcement-delay-lifted", text)
-	inc.chat("law-enforcement-delay", text, true)
+	inc.chat(incident.MsgLawEnforcementDelay, text, true)
 	return text
 }
 

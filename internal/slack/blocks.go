@@ -512,6 +512,7 @@ var kindIcons = map[string]string{
 	"obligations":               ":classical_building:",
 	"obligation-failed":         ":x:",
 	"alerts-failed":             ":x:",
+	"law-enforcement-delay":     ":double_vertical_bar:",
 	"ready-to-close":            ":checkered_flag:",
 	"closed":                    ":white_check_mark:",
 }
