@@ -262,17 +262,6 @@ var hostPattern = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0
 
 func validHostPattern(h string) bool { return hostPattern.MatchString(h) }
 
-// gdprAuthority is the GDPR Art. 33 obligation that resolves into one per competent authority
-// when the organisation says how it is established.
-const gdprAuthority = "gdpr-art33-authority"
-
-// resolvesAuthorities reports whether the organisation's facts let the rules name its GDPR
-// authorities (then gdpr-art33-authority itself never applies).
-func (c *Config) resolvesAuthorities() bool {
-	o := c.Organisation
-	return len(o.EstablishmentRegions) > 0 || o.MainEstablishment != "" || o.PublicTask
-}
-
 func (c *Config) checkRoutes(add addFunc, pos positions) {
 	ids := rules.ObligationIDs()
 	first := map[string]string{}
@@ -286,11 +275,6 @@ func (c *Config) checkRoutes(add addFunc, pos positions) {
 				r.Obligation, didYouMean(r.Obligation, append(ids, rules.AuthorityObligationIDs()...)), strings.Join(ids, ", "))
 		case first[r.Obligation] != "":
 			add(f+".obligation", "a second route for %s (the first is %s, line %d); keep one", r.Obligation, first[r.Obligation], pos.line(first[r.Obligation]))
-		case r.Obligation == gdprAuthority && c.resolvesAuthorities():
-			add(f+".obligation", "the organisation's establishment_regions, main_establishment or public_task let the rules name the competent authorities, "+
-				"so %s becomes one obligation per authority, %s-<code> (breach obligations --facts shows which), and this route would never be used: "+
-				"name that obligation id here, or give the address agreed with the authority under authorities: (code and email)", gdprAuthority, gdprAuthority)
-			first[r.Obligation] = f
 		default:
 			first[r.Obligation] = f
 		}

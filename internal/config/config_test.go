@@ -256,8 +256,6 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"only in DE, ES, CA and US"}},
 		{"a main establishment that is no establishment", "organisation:\n  name: X\n  establishments: [FR]\n  main_establishment: IE\n", 4, "organisation.main_establishment",
 			[]string{"IE is in the EEA but not one of establishments (FR)"}},
-		{"a route the resolved authorities would never use", "organisation:\n  establishments: [DE]\n  establishment_regions: [DE-BE]\nroutes:\n  - obligation: gdpr-art33-authority\n    method: portal\n", 5, "routes[0].obligation",
-			[]string{"gdpr-art33-authority-<code>", "this route would never be used", "authorities: (code and email)"}},
 
 		// The authority directory's overrides.
 		{"an authority with a display name as address", "authorities:\n  - code: DE-BE\n    email: \"BlnBDI <meldung@datenschutz-berlin.example>\"\n", 3, "authorities[0].email",
