@@ -133,8 +133,6 @@ type Declaration struct {
 	Roles        Roles        `json:"roles"`
 	Organisation Organisation `json:"organisation"`
 	Routes       []Route      `json:"routes,omitempty"`
-	// Authorities are the configuration's changes to the authority directory's channels.
-	Authorities []AuthorityContact `json:"authorities,omitempty"`
 	// ReleaseOnClose lifts every isolation when the incident closes (config
 	// containment.release_on_close); otherwise systems stay isolated after the close.
 	ReleaseOnClose bool `json:"release_on_close,omitempty"`
@@ -150,6 +148,8 @@ type Declaration struct {
 	// Budget is the history length at which the incident and its children continue as new
 	// (0: DefaultEventBudget).
 	Budget int `json:"budget,omitempty"`
+	// Authorities are the configuration's changes to the authority directory's channels.
+	Authorities []AuthorityContact `json:"authorities,omitempty"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or

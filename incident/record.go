@@ -127,18 +127,18 @@ type ObligationStatus struct {
 	Escalations []string  `json:"escalations,omitempty"`
 	// History tells how long the clock's workflow runs grew (resumable clocks).
 	History *History `json:"history,omitempty"`
-	// Failure is why the obligation's clock failed (state failed), until it is resolved.
-	Failure string `json:"failure,omitempty"`
-	// ByHand says the obligation was met outside breach and recorded with breach resolve.
-	ByHand bool `json:"by_hand,omitempty"`
-	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
-	Supplements []Supplement `json:"supplements,omitempty"`
 	// Paused is the law-enforcement delay the clock stands still for now; Pauses are the ended
 	// ones. Each ended pause moved DueAt (and StatutoryLimit) by its length; RulesDueAt is the
 	// deadline the rules computed, before the first pause.
 	Paused     *ClockPause  `json:"paused,omitempty"`
 	Pauses     []ClockPause `json:"pauses,omitempty"`
 	RulesDueAt time.Time    `json:"rules_due_at,omitzero"`
+	// Failure is why the obligation's clock failed (state failed), until it is resolved.
+	Failure string `json:"failure,omitempty"`
+	// ByHand says the obligation was met outside breach and recorded with breach resolve.
+	ByHand bool `json:"by_hand,omitempty"`
+	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
+	Supplements []Supplement `json:"supplements,omitempty"`
 }
 
 // Supplement is one supplementary submission of a filed report.
