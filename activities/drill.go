@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,7 +18,9 @@ import (
 	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/scenario"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/templates"
 )
 
@@ -59,7 +59,10 @@ type DrillActivities struct {
 	// Key signs the auto-pilot's answers (incident.DrillAutopilot); a drill trusts it only if
 	// it was declared with its public key (AutopilotKey).
 	Key ed25519.PrivateKey
-	// Dir is the root of local records; drill reports go to Dir/drills.
+	// Records is the installation's store: drill reports go to drills/<id>.md and .json there.
+	// Nil keeps them in a local store in Dir.
+	Records *store.Store
+	// Dir is the local directory of the records when Records is nil, and of the dry-run log.
 	Dir string
 	// Poll is how often the auto-pilot reads the incident's status; zero means 250 ms.
 	Poll time.Duration
@@ -281,42 +284,41 @@ type TargetResult = drill.TargetResult
 
 type InjectResult = drill.InjectResult
 
-// DrillsDir holds drill reports: <id>.md and <id>.json per drill.
+// DrillsDir holds the dry-run firewall log of drills.
 func DrillsDir(root string) string { return filepath.Join(root, "drills") }
 
-// DrillReportPaths are the Markdown report and JSON result of a drill: <root>/drills/<id>.md
-// and .json, or an error when incidentID is not an incident ID.
-func DrillReportPaths(root, incidentID string) (markdown, result string, err error) {
-	if err := incident.ValidateID(incidentID); err != nil {
-		return "", "", err
+// records is the store of the drill reports: Records, else a local store in Dir.
+func (d *DrillActivities) records() (*store.Store, error) {
+	if d.Records != nil {
+		return d.Records, nil
 	}
-	if markdown, err = Under(DrillsDir(root), incidentID+".md"); err != nil {
-		return "", "", err
-	}
-	if result, err = Under(DrillsDir(root), incidentID+".json"); err != nil {
-		return "", "", err
-	}
-	return markdown, result, nil
+	return store.Local(d.Dir)
 }
 
-// WriteDrillReport writes the drill's Markdown report and JSON result.
+// WriteDrillReport writes the drill's Markdown report and JSON result into the store.
 func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (DrillReport, error) {
-	var err error
-	if r.Markdown, r.JSON, err = DrillReportPaths(d.Dir, r.IncidentID); err != nil {
+	mdKey, err := records.DrillReportKey(r.IncidentID, ".md")
+	if err != nil {
 		return r, pathError(err)
 	}
+	jsonKey, _ := records.DrillReportKey(r.IncidentID, ".json")
+	st, err := d.records()
+	if err != nil {
+		return r, err
+	}
+	r.Markdown, r.JSON = st.Where(mdKey), st.Where(jsonKey)
 	text, err := templates.Render("drill-report", r)
 	if err != nil {
 		return r, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 	}
-	if err := writeFileAtomic(r.Markdown, []byte(strings.TrimLeft(text, "\n"))); err != nil {
+	if err := st.Put(ctx, mdKey, []byte(strings.TrimLeft(text, "\n"))); err != nil {
 		return r, fmt.Errorf("write the drill report of %s: %w", r.IncidentID, err)
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return r, err
 	}
-	if err := writeFileAtomic(r.JSON, append(data, '\n')); err != nil {
+	if err := st.Put(ctx, jsonKey, append(data, '\n')); err != nil {
 		return r, fmt.Errorf("write the drill result of %s: %w", r.IncidentID, err)
 	}
 	return r, nil
@@ -325,11 +327,10 @@ func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (
 // maxDrillFile bounds a drill report or result read back: they are a few KiB.
 const maxDrillFile = 16 << 20
 
-// LoadDrillReport reads one drill's JSON result. The file is opened under the drills directory
-// (os.Root): neither the ID nor a symbolic link there can make it read another file.
-func LoadDrillReport(root, incidentID string) (DrillReport, error) {
+// LoadDrillReport reads one drill's JSON result from the store.
+func LoadDrillReport(ctx context.Context, st *store.Store, incidentID string) (DrillReport, error) {
 	var r DrillReport
-	data, err := readDrillFile(root, incidentID, ".json")
+	data, err := readDrillFile(ctx, st, incidentID, ".json")
 	if err != nil {
 		return r, err
 	}
@@ -339,50 +340,43 @@ func LoadDrillReport(root, incidentID string) (DrillReport, error) {
 	return r, nil
 }
 
-// LoadDrillMarkdown reads one drill's Markdown report, under the drills directory as
-// LoadDrillReport does (never from the path a result file names).
-func LoadDrillMarkdown(root, incidentID string) ([]byte, error) {
-	return readDrillFile(root, incidentID, ".md")
+// LoadDrillMarkdown reads one drill's Markdown report from the store (never from the path a
+// result names).
+func LoadDrillMarkdown(ctx context.Context, st *store.Store, incidentID string) ([]byte, error) {
+	return readDrillFile(ctx, st, incidentID, ".md")
 }
 
-func readDrillFile(root, incidentID, ext string) ([]byte, error) {
-	if err := incident.ValidateID(incidentID); err != nil {
-		return nil, err
-	}
-	dir, err := os.OpenRoot(DrillsDir(root))
+func readDrillFile(ctx context.Context, st *store.Store, incidentID, ext string) ([]byte, error) {
+	key, err := records.DrillReportKey(incidentID, ext)
 	if err != nil {
 		return nil, err
 	}
-	defer dir.Close()
-	f, err := dir.Open(incidentID + ext)
+	info, err := st.Stat(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() || st.Size() > maxDrillFile {
-		return nil, fmt.Errorf("drill %s: %s%s is not a drill file (not a regular file, or over %d MiB)", incidentID, incidentID, ext, maxDrillFile>>20)
+	if info.Size > maxDrillFile {
+		return nil, fmt.Errorf("drill %s: %s%s is over %d MiB: not a drill file", incidentID, incidentID, ext, maxDrillFile>>20)
 	}
-	return io.ReadAll(io.LimitReader(f, maxDrillFile))
+	return st.Get(ctx, key)
 }
 
-// DrillHistory reads every drill result under root, newest first. Files whose names are not
-// incident IDs are not drill results, and are passed over.
-func DrillHistory(root string) ([]DrillReport, error) {
-	paths, err := filepath.Glob(filepath.Join(DrillsDir(root), "*.json"))
+// DrillHistory reads every drill result in the store, newest first. Keys that are not named by
+// an incident ID are not drill results, and are passed over.
+func DrillHistory(ctx context.Context, st *store.Store) ([]DrillReport, error) {
+	keys, err := st.List(ctx, records.DrillsPrefix)
 	if err != nil {
 		return nil, err
 	}
 	var out []DrillReport
-	for _, p := range paths {
-		id := strings.TrimSuffix(filepath.Base(p), ".json")
-		if !incident.IsID(id) {
+	for _, k := range keys {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(k, records.DrillsPrefix), ".json")
+		if !ok || !incident.IsID(id) {
 			continue
 		}
-		r, err := LoadDrillReport(root, id)
+		r, err := LoadDrillReport(ctx, st, id)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			return nil, err

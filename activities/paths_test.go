@@ -14,6 +14,7 @@ import (
 
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/store"
 )
 
 // badIDs are inputs that once became paths outside BREACH_HOME.
@@ -22,8 +23,7 @@ var badIDs = []string{"../../x", "..", "../INC-20261128-7F3A", "INC-20261128-7F3
 func TestEveryPathFromAnIDChecksTheID(t *testing.T) {
 	root := t.TempDir()
 	helpers := map[string]func(id string) (string, error){
-		"IncidentPath":     func(id string) (string, error) { return IncidentPath(root, id, "timeline.md") },
-		"DrillReportPaths": func(id string) (string, error) { md, _, err := DrillReportPaths(root, id); return md, err },
+		"IncidentPath": func(id string) (string, error) { return IncidentPath(root, id, "timeline.md") },
 	}
 	for name, h := range helpers {
 		t.Run(name, func(t *testing.T) {
@@ -100,29 +100,33 @@ func assertBadPath(t *testing.T, err error) {
 	assert.True(t, ae.NonRetryable())
 }
 
-// LoadDrillReport and LoadDrillMarkdown read under the drills directory only: not through an
-// ID, not through a symbolic link placed there.
+// LoadDrillReport and LoadDrillMarkdown read the drills' keys only: not through an ID, not
+// through a symbolic link placed in a local store.
 func TestDrillReportsAreReadUnderTheDrillsDirectory(t *testing.T) {
+	ctx := context.Background()
 	home := t.TempDir()
 	secret := filepath.Join(t.TempDir(), "secret.md")
 	require.NoError(t, os.WriteFile(secret, []byte("not a drill"), 0o600))
-	dir := DrillsDir(home)
+	dir := filepath.Join(home, "drills")
 	require.NoError(t, os.MkdirAll(dir, 0o750))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, testIncident+".json"), []byte(`{"incident_id":"`+testIncident+`"}`), 0o600))
 	require.NoError(t, os.Symlink(secret, filepath.Join(dir, testIncident+".md")))
+	st, err := store.Local(home)
+	require.NoError(t, err)
+	defer st.Close()
 
-	r, err := LoadDrillReport(home, testIncident)
+	r, err := LoadDrillReport(ctx, st, testIncident)
 	require.NoError(t, err)
 	assert.Equal(t, testIncident, r.IncidentID)
-	_, err = LoadDrillMarkdown(home, testIncident)
+	_, err = LoadDrillMarkdown(ctx, st, testIncident)
 	assert.Error(t, err, "a link out of the drills directory is not followed")
 	for _, id := range badIDs {
-		_, err := LoadDrillReport(home, id)
+		_, err := LoadDrillReport(ctx, st, id)
 		assert.ErrorContains(t, err, "not an incident ID")
 	}
 	// A file that is not named by an ID is not a drill: history passes over it.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.json"), []byte(`{}`), 0o600))
-	h, err := DrillHistory(home)
+	h, err := DrillHistory(ctx, st)
 	require.NoError(t, err)
 	assert.Len(t, h, 1)
 }

@@ -64,6 +64,8 @@ type ReportInput struct {
 	// Set when submitting.
 	LateReasons string    `json:"late_reasons,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	// Delays are the law-enforcement delays recorded by then (the request, not the people).
+	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	// Sequence numbers supplementary submissions; 0 is the initial one. Supplement says what
 	// the supplementary submission adds.
 	Sequence   int    `json:"sequence,omitempty"`

@@ -26,6 +26,8 @@ type IncidentRecord struct {
 	Decision     *Decision           `json:"decision,omitempty"`
 	Obligations  []ObligationStatus  `json:"obligations"`
 	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
+	// Delays are the requests from law enforcement to delay notifications, in order.
+	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	// Rulebook names the rules that computed the obligations (rules.Version).
 	Rulebook     string        `json:"rulebook,omitempty"`
 	Alerts       AlertProgress `json:"alerts"`
@@ -125,6 +127,12 @@ type ObligationStatus struct {
 	Escalations []string  `json:"escalations,omitempty"`
 	// History tells how long the clock's workflow runs grew (resumable clocks).
 	History *History `json:"history,omitempty"`
+	// Paused is the law-enforcement delay the clock stands still for now; Pauses are the ended
+	// ones. Each ended pause moved DueAt (and StatutoryLimit) by its length; RulesDueAt is the
+	// deadline the rules computed, before the first pause.
+	Paused     *ClockPause  `json:"paused,omitempty"`
+	Pauses     []ClockPause `json:"pauses,omitempty"`
+	RulesDueAt time.Time    `json:"rules_due_at,omitzero"`
 	// Failure is why the obligation's clock failed (state failed), until it is resolved.
 	Failure string `json:"failure,omitempty"`
 	// ByHand says the obligation was met outside breach and recorded with breach resolve.
@@ -215,7 +223,14 @@ type Organisation struct {
 	Timezone       string   `json:"timezone"`
 	Role           string   `json:"role"`
 	Establishments []string `json:"establishments,omitempty"`
-	Sectors        []string `json:"sectors,omitempty"`
+	// EstablishmentRegions, MainEstablishment and PublicTask let the rules determine the
+	// competent GDPR authority (AUTHORITIES.md): the regions of the establishments (DE-BE),
+	// where decisions on the processing are taken, a public body. Incidents declared before
+	// they were carried have none, and keep the one obligation gdpr-art33-authority.
+	EstablishmentRegions []string `json:"establishment_regions,omitempty"`
+	MainEstablishment    string   `json:"main_establishment,omitempty"`
+	PublicTask           bool     `json:"public_task,omitempty"`
+	Sectors              []string `json:"sectors,omitempty"`
 	// DPOContact is the Art. 33(3)(b) contact point.
 	DPOContact string `json:"dpo_contact"`
 	// MailFrom is the sender of reports and notices.

@@ -35,7 +35,7 @@ func New(c client.Client, acts *activities.Activities) *Workers {
 	}
 	main := sdkworker.New(c, workflows.TaskQueue, opts)
 	Register(main, acts)
-	main.RegisterActivity(&activities.DrillActivities{Client: c, Dir: acts.Dir, Key: acts.AutopilotKey})
+	main.RegisterActivity(&activities.DrillActivities{Client: c, Records: acts.Records, Dir: acts.Dir, Key: acts.AutopilotKey})
 	contain := sdkworker.New(c, workflows.ContainmentTaskQueue, opts)
 	Register(contain, acts)
 	return &Workers{all: []sdkworker.Worker{main, contain}}

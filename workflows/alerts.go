@@ -341,7 +341,7 @@ func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p AlertProgress, err 
 // noticesComplete tells each notice obligation's clock that the customer notices went out.
 func (inc *incidentImpl) noticesComplete(ctx workflow.Context, sent int) {
 	for _, o := range inc.rec.Obligations {
-		if o.IsNotice() && o.State != OblFiled {
+		if o.IsNotice() && o.State != OblFiled && o.Paused == nil {
 			err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
 				noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: sent}).Get(ctx, nil)
 			if err != nil {
@@ -441,5 +441,15 @@ func (inc *incidentImpl) noticeRoutes() []incident.NoticeRoute {
 		// The DPO chose to notify though no listed law requires it: everyone gets the plain notice.
 		routes = append(routes, incident.NoticeRoute{Obligation: "dpo-decision", Template: "gdpr-art34-notice"})
 	}
-	return routes
+	// A notice a law-enforcement delay holds back goes out when the delay ends (another run).
+	out := routes[:0:0]
+	for _, r := range routes {
+		if o, ok := inc.obligation(r.Obligation); !ok || o.Paused == nil {
+			out = append(out, r)
+		}
+	}
+	if len(out) == len(routes) {
+		return routes
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
@@ -67,4 +68,22 @@ func (s *incidentSuite) TestDecisionDueComesFromTheRulesForAUSHealthProvider() {
 	s.Equal(due, step.DueAt.UTC())
 	s.Contains(asked.Text, basis)
 	s.NotContains(asked.Text, "GDPR")
+}
+
+// An incident whose ID is not one (it names paths and Slack channels) is refused when it
+// starts, before anything is isolated or written.
+func (s *incidentSuite) TestAnIncidentWithABadIDIsRefused() {
+	for _, id := range []string{"../../x", "INC-1", "INC-20261128-7E57/../../etc"} {
+		s.SetupTest()
+		d := declaration()
+		d.IncidentID = id
+		s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
+		err := s.env.GetWorkflowError()
+		s.Require().Error(err, "%q", id)
+		var ae *temporal.ApplicationError
+		s.Require().ErrorAs(err, &ae, "%q", id)
+		s.Equal("InvalidDeclaration", ae.Type(), "%q", id)
+		s.True(ae.NonRetryable())
+		s.Contains(ae.Error(), "not an incident ID", "%q", id)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -19,7 +18,9 @@ import (
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/scenario"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -591,10 +592,15 @@ func newDrillReportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := activities.LoadDrillReport(cfg.Home, args[0])
-			if errors.Is(err, os.ErrNotExist) {
+			st, err := openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := activities.LoadDrillReport(cmd.Context(), st, args[0])
+			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no report for drill %s in %s yet: a running drill writes it when it ends (breach status %s), or the ID is not a drill's (breach drill history)",
-					args[0], activities.DrillsDir(cfg.Home), args[0])
+					args[0], st.Where(records.DrillsPrefix), args[0])
 			}
 			if err != nil {
 				return err
@@ -602,9 +608,9 @@ func newDrillReportCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
-			// The report is read beside the result, under the drills directory: never from the
-			// path the result file names, which whoever can write there could point anywhere.
-			text, err := activities.LoadDrillMarkdown(cfg.Home, args[0])
+			// The report is read beside the result, under its key: never from the path the result
+			// names, which whoever can write there could point anywhere.
+			text, err := activities.LoadDrillMarkdown(cmd.Context(), st, args[0])
 			if err != nil {
 				printDrillSummary(cmd.OutOrStdout(), rep)
 				return nil
@@ -670,9 +676,14 @@ func newDrillHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reports, err := activities.DrillHistory(cfg.Home)
+			st, err := openStore(cfg)
 			if err != nil {
-				return fmt.Errorf("read drill history in %s: %w", activities.DrillsDir(cfg.Home), err)
+				return err
+			}
+			defer st.Close()
+			reports, err := activities.DrillHistory(cmd.Context(), st)
+			if err != nil {
+				return fmt.Errorf("read drill history in %s: %w", st.Where(records.DrillsPrefix), err)
 			}
 			rows := drillHistory(reports)
 			if asJSON {
@@ -680,7 +691,7 @@ func newDrillHistoryCmd(g *globals) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if len(rows) == 0 {
-				fmt.Fprintf(w, "no drills yet in %s; run one with: breach drill run --scenario FILE\n", activities.DrillsDir(cfg.Home))
+				fmt.Fprintf(w, "no drills yet in %s; run one with: breach drill run --scenario FILE\n", st.Where(records.DrillsPrefix))
 				return nil
 			}
 			fmt.Fprintf(w, "%-20s %-20s %-26s %-7s %-8s %-6s %-6s %s\n", "STARTED (UTC)", "DRILL", "SCENARIO", "SCALE", "OUTCOME", "SCORE", "TREND", "MISSED")

@@ -169,3 +169,17 @@ func Evidence(ctx context.Context, st *store.Store, id string) ([]incident.Evide
 	}
 	return out, nil
 }
+
+// DrillsPrefix holds the drills' reports: <id>.md and <id>.json (the scored result) per drill.
+const DrillsPrefix = "drills/"
+
+// DrillReportKey is a drill's Markdown report (ext ".md") or scored result (".json").
+func DrillReportKey(id, ext string) (string, error) {
+	if err := incident.ValidateID(id); err != nil {
+		return "", err
+	}
+	if ext != ".md" && ext != ".json" {
+		return "", fmt.Errorf("a drill report is .md or .json, not %q", ext)
+	}
+	return DrillsPrefix + id + ext, nil
+}
