@@ -97,11 +97,12 @@ func (s *incidentSuite) TestReportsKeepTheLanguageTheyWereDraftedIn() {
 	}
 }
 
-// The demo incident with languages (a German report to the Berlin commissioner, notices in each
-// customer's language), recorded by e2e TestDemoSpeaksEachReadersLanguage with
-// BREACH_RECORD_HISTORIES=DIR: the incident, its Art. 33 and Art. 34 clocks and the customer
-// alerts that told the timeline the notices' languages (alerts-languages).
+// The demo incident with languages (the Berlin commissioner resolved from the shop's Land, a
+// German report to it, notices in each customer's language), recorded by e2e
+// TestDemoSpeaksEachReadersLanguage with BREACH_RECORD_HISTORIES=DIR: the incident, its Art. 33
+// and Art. 34 clocks and the customer alerts that told the timeline the notices' languages
+// (alerts-languages).
 func TestReplayDemoWithLanguages(t *testing.T) {
-	replayAll(t, "lang-demo", "lang-demo-obligation-gdpr-art33-authority", "lang-demo-obligation-gdpr-art34-subjects",
+	replayAll(t, "lang-demo", "lang-demo-obligation-gdpr-art33-authority-de-be", "lang-demo-obligation-gdpr-art34-subjects",
 		"lang-demo-alerts")
 }
