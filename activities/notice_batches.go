@@ -44,6 +44,7 @@ type batchProgress struct {
 
 func (p batchProgress) clone() batchProgress {
 	p.Done = slices.Clone(p.Done)
+	p.Counts, p.Block = p.Counts.Clone(), p.Block.Clone()
 	return p
 }
 
@@ -221,6 +222,9 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 				if err != nil {
 					return err
 				}
+				if grp.lang != "" {
+					countLanguage(&blk.rows, grp.template, grp.wanted, grp.lang)
+				}
 				lg := byLabel[grp.label]
 				if lg == nil {
 					lg = &labelGroup{group: grp}
@@ -251,6 +255,12 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 				seen[n] = struct{}{}
 				rs = append(rs, r)
 			}
+			categories := []string{"breach-notice", grp.template}
+			var headers map[string]string
+			if grp.lang != "" {
+				categories = append(categories, "lang:"+grp.lang)
+				headers = map[string]string{"Content-Language": grp.lang}
+			}
 			blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
 				IncidentID: in.IncidentID,
 				Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, sha, first, last, grp.label),
@@ -258,7 +268,8 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 				FromName:   in.Notice.OrgName,
 				Subject:    grp.subject,
 				Text:       grp.text,
-				Categories: []string{"breach-notice", grp.template},
+				Categories: categories,
+				Headers:    headers,
 				Sandbox:    in.Drill,
 				Recipients: rs,
 			}})

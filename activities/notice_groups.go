@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/internal/locale"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
 )
@@ -40,19 +41,27 @@ const (
 // noticeGroup is one rendering of a notice template that many people share: the same text
 // once their name and data categories are substituted.
 type noticeGroup struct {
-	// label names the group in batch keys: template, jurisdiction ("any" when the text does
-	// not depend on it), and whether name and categories are substituted (n, c or x).
+	// label names the group in batch keys: template, the language the text is written in (for
+	// incidents with languages only: the labels of those before stay as they were, so that a
+	// resumed send finds its batches), jurisdiction ("any" when the text does not depend on
+	// it), and whether name and categories are substituted (n, c or x).
 	label    string
 	template string
 	subject  string
 	text     string
 	name     bool
 	data     bool
+	// lang is the language of the text ("" for incidents without languages: English); wanted
+	// the language chosen for the group's people.
+	lang, wanted string
 }
 
 type groupKey struct {
 	template, jurisdiction string
 	name, data             bool
+	// lang is the language wanted for the people of the group; "" for incidents declared
+	// before languages were chosen.
+	lang string
 }
 
 // noticeGroups renders and caches the groups of one incident's notice.
@@ -61,12 +70,12 @@ type noticeGroups struct {
 	drill      bool
 	notice     NoticeContent
 	byKey      map[groupKey]*noticeGroup
-	rendered   map[groupKey]string
+	rendered   map[groupKey]rendering
 }
 
 func newNoticeGroups(in NoticeChunkInput) *noticeGroups {
 	return &noticeGroups{incidentID: in.IncidentID, drill: in.Drill, notice: in.Notice,
-		byKey: map[groupKey]*noticeGroup{}, rendered: map[groupKey]string{}}
+		byKey: map[groupKey]*noticeGroup{}, rendered: map[groupKey]rendering{}}
 }
 
 // noticeTemplate is the template a route's notice is written with.
@@ -80,16 +89,19 @@ func noticeTemplate(route NoticeRoute) string {
 // group returns the group of a person with the given route and row.
 func (g *noticeGroups) group(route NoticeRoute, row subjects.Row) (*noticeGroup, error) {
 	k := groupKey{template: noticeTemplate(route), jurisdiction: row.Jurisdiction, name: row.Name != "", data: len(row.Categories) > 0}
+	if lang, localized := noticeLanguage(g.notice, row); localized {
+		k.lang = lang
+	}
 	if grp, ok := g.byKey[k]; ok {
 		return grp, nil
 	}
-	text, err := g.render(k)
+	text, used, err := g.render(k)
 	if err != nil {
 		return nil, err
 	}
 	ref := k
 	ref.jurisdiction = refJurisdiction
-	refText, err := g.render(ref)
+	refText, _, err := g.render(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -105,38 +117,54 @@ func (g *noticeGroups) group(route NoticeRoute, row subjects.Row) (*noticeGroup,
 		flags[1] = 'c'
 	}
 	subject, body := templates.SplitSubject(text)
-	grp := &noticeGroup{label: k.template + "." + jl + "." + string(flags), template: k.template,
-		subject: subject, text: body, name: k.name, data: k.data}
+	label := k.template + "." + jl + "." + string(flags)
+	grp := &noticeGroup{template: k.template, subject: subject, text: body, name: k.name, data: k.data}
+	if k.lang != "" {
+		// By the language of the text: people whose language has no translation share the
+		// English group.
+		label = k.template + "." + used + "." + jl + "." + string(flags)
+		grp.lang, grp.wanted = used, k.lang
+	}
+	grp.label = label
 	g.byKey[k] = grp
 	return grp, nil
 }
 
-// render renders the template for k with tags in place of the per-person fields.
-func (g *noticeGroups) render(k groupKey) (string, error) {
-	if s, ok := g.rendered[k]; ok {
-		return s, nil
+// rendering is a group's text and the language it is written in.
+type rendering struct{ text, lang string }
+
+// render renders the template for k with tags in place of the per-person fields, in the
+// language wanted (k.lang) or English, and says which.
+func (g *noticeGroups) render(k groupKey) (string, string, error) {
+	if r, ok := g.rendered[k]; ok {
+		return r.text, r.lang, nil
 	}
 	v := noticeView{NoticeContent: g.notice, IncidentID: g.incidentID, Drill: g.drill, Jurisdiction: k.jurisdiction}
+	lang := locale.English
+	if k.lang != "" {
+		lang, v.Zone = k.lang, locale.Zone(k.jurisdiction)
+	}
 	if k.name {
 		v.Name = TagName
 	}
 	if k.data {
 		v.Categories = []string{dataMarker1, dataMarker2}
 	}
-	out, err := templates.Render(k.template, v)
+	out, used, err := templates.RenderIn(k.template, lang, v)
 	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+		return "", "", temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 	}
 	out = strings.ReplaceAll(out, dataJoined, TagData)
 	if strings.Contains(out, dataMarker1) || strings.Contains(out, dataMarker2) {
-		msg := fmt.Sprintf("notice template %s lists data categories other than joined by \", \" in one place: one substitution cannot carry them; batched notices need that form", k.template)
-		return "", temporal.NewNonRetryableApplicationError(msg, "TemplateError", nil)
+		msg := fmt.Sprintf("notice template %s (%s) lists data categories other than joined by \", \" in one place: one substitution cannot carry them; batched notices need that form", k.template, used)
+		return "", "", temporal.NewNonRetryableApplicationError(msg, "TemplateError", nil)
 	}
-	g.rendered[k] = out
-	return out, nil
+	g.rendered[k] = rendering{text: out, lang: used}
+	return out, used, nil
 }
 
-// substitutions are a person's values for the group's tags.
+// substitutions are a person's values for the group's tags: the categories in the group's
+// language.
 func (grp *noticeGroup) substitutions(row subjects.Row) map[string]string {
 	if !grp.name && !grp.data {
 		return nil
@@ -146,7 +174,14 @@ func (grp *noticeGroup) substitutions(row subjects.Row) map[string]string {
 		m[TagName] = truncate(row.Name, maxNameBytes)
 	}
 	if grp.data {
-		m[TagData] = truncate(strings.Join(row.Categories, ", "), maxDataBytes)
+		cats := row.Categories
+		if grp.lang != "" {
+			cats = make([]string, len(row.Categories))
+			for i, c := range row.Categories {
+				cats[i] = templates.Category(grp.lang, c)
+			}
+		}
+		m[TagData] = truncate(strings.Join(cats, ", "), maxDataBytes)
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/locale"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
@@ -26,14 +27,7 @@ type NoticeCounts = incident.NoticeCounts
 
 type NoticeChunkResult = incident.NoticeChunkResult
 
-type noticeView struct {
-	NoticeContent
-	IncidentID   string
-	Drill        bool
-	Name         string
-	Categories   []string
-	Jurisdiction string
-}
+type noticeView = templates.NoticeView
 
 // SendNotices sends the customer notice to every mailable subject in a range of rows, exactly
 // once per address. It heartbeats its position, so a retry resumes where the last attempt
@@ -99,7 +93,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 				res.Counts.NotCovered++
 				break
 			}
-			dup, err := a.sendNotice(ctx, in, keys, row, route)
+			dup, err := a.sendNotice(ctx, in, keys, row, route, &res.Counts)
 			if err != nil {
 				return res, err
 			}
@@ -121,19 +115,22 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 	return res, nil
 }
 
-func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, keys subjectKeys, row subjects.Row, route NoticeRoute) (duplicate bool, err error) {
-	tmpl := route.Template
-	if !templates.Has(tmpl) {
-		tmpl = "gdpr-art34-notice"
-	}
-	out, err := templates.Render(tmpl, noticeView{
+// sendNotice sends one person their notice, in their language, and counts the language in c.
+func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, keys subjectKeys, row subjects.Row, route NoticeRoute, c *NoticeCounts) (duplicate bool, err error) {
+	tmpl := noticeTemplate(route)
+	lang, localized := noticeLanguage(in.Notice, row)
+	out, used, err := templates.RenderIn(tmpl, lang, noticeView{
 		NoticeContent: in.Notice, IncidentID: in.IncidentID, Drill: in.Drill, Name: row.Name, Categories: row.Categories,
-		Jurisdiction: row.Jurisdiction,
+		Jurisdiction: row.Jurisdiction, Zone: locale.Zone(row.Jurisdiction),
 	})
 	if err != nil {
 		return false, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 	}
 	subject, body := templates.SplitSubject(out)
+	headers := map[string]string{"X-Breach-Incident": in.IncidentID}
+	if localized {
+		headers["Content-Language"] = used
+	}
 	key := keys.address(row.Email)
 	rc, err := a.Mail.Send(ctx, mail.Message{
 		Key:     in.IncidentID + "/notices/" + key,
@@ -142,11 +139,14 @@ func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, keys s
 		Subject: subject,
 		Text:    body,
 		Date:    a.now(),
-		Headers: map[string]string{"X-Breach-Incident": in.IncidentID},
+		Headers: headers,
 	})
 	if err != nil {
 		// The error must not carry the address into history: name the row instead.
 		return false, fmt.Errorf("send notice for dataset row %d (line %d) of %s: %s", row.Index, row.Line, in.IncidentID, redact(err, row))
+	}
+	if localized {
+		countLanguage(c, tmpl, lang, used)
 	}
 	return rc.Duplicate, nil
 }

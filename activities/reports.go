@@ -3,11 +3,11 @@ package activities
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/locale"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/rules"
@@ -15,12 +15,6 @@ import (
 )
 
 type ReportInput = incident.ReportInput
-
-type reportView struct {
-	ReportInput
-	Final      bool
-	PreparedAt time.Time
-}
 
 type Draft = incident.Draft
 
@@ -45,21 +39,45 @@ func templateFor(o rules.Obligation) string {
 	return "generic-report"
 }
 
-func (a *Activities) renderReport(in ReportInput, final bool) (subject, body string, err error) {
-	out, err := templates.Render(templateFor(in.Obligation), reportView{ReportInput: in, Final: final, PreparedAt: a.now()})
-	if err != nil {
-		return "", "", temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
-	}
-	subject, body = templates.SplitSubject(out)
-	return subject, body, nil
+// renderedReport is a report's text and the language it is written in.
+type renderedReport struct {
+	subject, body string
+	// lang is the language of the text; wanted the one chosen for the reader when the template
+	// has no translation in it; note says so, and why, for the timeline. All empty for
+	// incidents declared before languages were chosen (English).
+	lang, wanted, note string
 }
 
-// DraftReport renders the report for approval.
+func (a *Activities) renderReport(in ReportInput, final bool) (renderedReport, error) {
+	lang, why := reportLanguage(in)
+	name := templateFor(in.Obligation)
+	out, used, err := templates.RenderIn(name, lang, templates.ReportView{ReportInput: in, Final: final, PreparedAt: a.now(), Zone: reportZone(in)})
+	if err != nil {
+		return renderedReport{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+	}
+	r := renderedReport{}
+	r.subject, r.body = templates.SplitSubject(out)
+	if in.Languages != nil || in.Language != "" {
+		r.lang = used
+		r.note = "in " + locale.Name(used)
+		if used != lang {
+			r.wanted = lang
+			r.note += fmt.Sprintf(" (%s; template %s has no %s translation: it falls back to English)", why, name, locale.Name(lang))
+		} else if why != "" {
+			r.note += " (" + why + ")"
+		}
+	}
+	return r, nil
+}
+
+// DraftReport renders the report for approval, in the language of its reader (see
+// reportLanguage), and says which.
 func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, error) {
-	subject, body, err := a.renderReport(in, false)
+	r, err := a.renderReport(in, false)
 	if err != nil {
 		return Draft{}, err
 	}
+	subject, body := r.subject, r.body
 	key, err := reportKey(in.IncidentID, in.Obligation.ID+".draft.md")
 	if err != nil {
 		return Draft{}, err
@@ -68,7 +86,7 @@ func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, er
 	if err != nil {
 		return Draft{}, err
 	}
-	return Draft{Path: path, Subject: subject}, nil
+	return Draft{Path: path, Subject: subject, Language: r.lang, Wanted: r.wanted, LanguageNote: r.note}, nil
 }
 
 // SubmitReport writes the final report and sends it to the authority's address. The message key
@@ -77,10 +95,11 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 	if in.SubmittedAt.IsZero() {
 		in.SubmittedAt = a.now()
 	}
-	subject, body, err := a.renderReport(in, true)
+	r, err := a.renderReport(in, true)
 	if err != nil {
 		return Submission{}, err
 	}
+	subject, body := r.subject, r.body
 	name := in.Obligation.ID
 	if in.Sequence > 0 {
 		name = fmt.Sprintf("%s.supplement-%d", name, in.Sequence)
@@ -98,7 +117,12 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 		return sub, nil
 	}
 	if in.Drill {
+		// The mark every drill message carries, whatever the report's language.
 		subject = "[DRILL] " + subject
+	}
+	headers := map[string]string{"X-Breach-Incident": in.IncidentID, "X-Breach-Obligation": in.Obligation.ID}
+	if r.lang != "" {
+		headers["Content-Language"] = r.lang
 	}
 	res, err := a.Mail.Send(ctx, mail.Message{
 		Key:     in.IncidentID + "/authority/" + name,
@@ -107,7 +131,7 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 		Subject: subject,
 		Text:    body,
 		Date:    in.SubmittedAt,
-		Headers: map[string]string{"X-Breach-Incident": in.IncidentID, "X-Breach-Obligation": in.Obligation.ID},
+		Headers: headers,
 	})
 	if err != nil {
 		return Submission{}, keepRetryAdvice(fmt.Sprintf("send %s report for %s to %s", in.Obligation.ID, in.IncidentID, in.RecipientName), err)

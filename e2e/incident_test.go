@@ -167,7 +167,8 @@ func TestDeclareToClose(t *testing.T) {
 	report, err := os.ReadFile(art33.Report)
 	require.NoError(t, err, "the Art. 33 report file")
 	require.Contains(t, string(report), id)
-	require.Contains(t, string(report), fmt.Sprintf("%d data subjects", wantSubjects), "the report must give the number of data subjects")
+	// In German: the shop is established in Germany, whose authorities take German.
+	require.Contains(t, string(report), fmt.Sprintf("%d betroffene Personen", wantSubjects), "the report must give the number of data subjects")
 	authority := readMessage(t, filepath.Join(s.home, "outbox", id, "authority", "gdpr-art33-authority.eml"))
 	require.Equal(t, authorityAddress, authority.Header.Get("To"))
 	uk := obligation(t, final, "uk-gdpr-art33-ico")

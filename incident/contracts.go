@@ -87,16 +87,30 @@ type ReportInput struct {
 	// Set when submitting.
 	LateReasons string    `json:"late_reasons,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	// Delays are the law-enforcement delays recorded by then (the request, not the people).
+	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	// Sequence numbers supplementary submissions; 0 is the initial one. Supplement says what
 	// the supplementary submission adds.
 	Sequence   int    `json:"sequence,omitempty"`
 	Supplement string `json:"supplement,omitempty"`
+	// Languages are the incident's language choices (nil: the report is in English); Language
+	// is the language the report was drafted in, so that what is submitted is what was
+	// approved. Empty: chosen when drafting.
+	Languages *Languages `json:"languages,omitempty"`
+	Language  string     `json:"language,omitempty"`
 }
 
 // Draft is a drafted report.
 type Draft struct {
 	Path    string `json:"path"`
 	Subject string `json:"subject"`
+	// Language is the language the report is written in, Wanted the one chosen for its reader
+	// when it differs (a template with no translation in it: the report is in English), and
+	// LanguageNote says so for the timeline ("in German (DE-BE takes German)"). Drafts made
+	// before languages were chosen have none.
+	Language     string `json:"language,omitempty"`
+	Wanted       string `json:"wanted,omitempty"`
+	LanguageNote string `json:"language_note,omitempty"`
 }
 
 // Submission is a submitted report.

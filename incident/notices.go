@@ -64,6 +64,10 @@ type NoticeContent struct {
 	// Routes say which notice each person receives: the first route covering the person's
 	// jurisdiction. A person no route covers is not notified (no law requires it).
 	Routes []NoticeRoute `json:"routes"`
+	// Languages are the incident's language choices: each person gets the notice in their
+	// language (the dataset's language column, else their country's). Nil: in English, in the
+	// batches incidents declared before languages were chosen had.
+	Languages *Languages `json:"languages,omitempty"`
 }
 
 // NoticeRoute is the notice one obligation requires, and whom it covers.
@@ -115,6 +119,11 @@ type NoticeCounts struct {
 	PossiblyDuplicated int `json:"possibly_duplicated,omitempty"`
 	// Ambiguous counts batches whose last request had an unknown outcome and were reconciled.
 	Ambiguous int `json:"ambiguous,omitempty"`
+	// Languages counts the people given a notice, by the language it is written in;
+	// Fallbacks those whose language has no translation of their notice's template, who got it
+	// in English, by "template:language". Counted once per person as rows are read.
+	Languages map[string]int `json:"languages,omitempty"`
+	Fallbacks map[string]int `json:"fallbacks,omitempty"`
 }
 
 // Add adds o to c.
@@ -129,6 +138,29 @@ func (c *NoticeCounts) Add(o NoticeCounts) {
 	c.Rejected += o.Rejected
 	c.PossiblyDuplicated += o.PossiblyDuplicated
 	c.Ambiguous += o.Ambiguous
+	c.Languages = addCounts(c.Languages, o.Languages)
+	c.Fallbacks = addCounts(c.Fallbacks, o.Fallbacks)
+}
+
+// Clone returns a copy of c that shares no map with it.
+func (c NoticeCounts) Clone() NoticeCounts {
+	c.Languages = addCounts(nil, c.Languages)
+	c.Fallbacks = addCounts(nil, c.Fallbacks)
+	return c
+}
+
+// addCounts adds the counts of o to m, making m when there is something to add.
+func addCounts(m, o map[string]int) map[string]int {
+	if len(o) == 0 {
+		return m
+	}
+	if m == nil {
+		m = make(map[string]int, len(o))
+	}
+	for k, v := range o {
+		m[k] += v
+	}
+	return m
 }
 
 // NoticeChunkResult says where the next chunk starts and what this one did.

@@ -93,6 +93,25 @@ type Route struct {
 	Method  string `json:"method"`
 	Address string `json:"address,omitempty"`
 	Name    string `json:"name,omitempty"`
+	// Authority is the directory code of the authority the report goes to, where the obligation
+	// names one; Portal and Channel say where and how a person files it (the directory's words,
+	// or the configuration's).
+	Authority string `json:"authority,omitempty"`
+	Portal    string `json:"portal,omitempty"`
+	Channel   string `json:"channel,omitempty"`
+}
+
+// AuthorityContact is the configuration's word on how to reach one authority of the directory
+// (breach.yaml authorities:), fixed when the incident is declared: only the fields it gives
+// change the directory's. An Email is an address agreed with the authority: reports to it are
+// sent by email.
+type AuthorityContact struct {
+	Code    string `json:"code"`
+	Name    string `json:"name,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Portal  string `json:"portal,omitempty"`
+	Email   string `json:"email,omitempty"`
+	Phone   string `json:"phone,omitempty"`
 }
 
 // Declaration starts an incident.
@@ -114,6 +133,9 @@ type Declaration struct {
 	Roles        Roles        `json:"roles"`
 	Organisation Organisation `json:"organisation"`
 	Routes       []Route      `json:"routes,omitempty"`
+	// Languages are the languages of reports and notices (nil: English, as incidents declared
+	// before languages were chosen).
+	Languages *Languages `json:"languages,omitempty"`
 	// ReleaseOnClose lifts every isolation when the incident closes (config
 	// containment.release_on_close); otherwise systems stay isolated after the close.
 	ReleaseOnClose bool `json:"release_on_close,omitempty"`
@@ -129,6 +151,8 @@ type Declaration struct {
 	// Budget is the history length at which the incident and its children continue as new
 	// (0: DefaultEventBudget).
 	Budget int `json:"budget,omitempty"`
+	// Authorities are the configuration's changes to the authority directory's channels.
+	Authorities []AuthorityContact `json:"authorities,omitempty"`
 }
 
 // ApproveRequest approves a step: "report:<obligation-id>" (the regulator report) or

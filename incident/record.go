@@ -26,6 +26,8 @@ type IncidentRecord struct {
 	Decision     *Decision           `json:"decision,omitempty"`
 	Obligations  []ObligationStatus  `json:"obligations"`
 	NotRequired  []rules.NotRequired `json:"not_required,omitempty"`
+	// Delays are the requests from law enforcement to delay notifications, in order.
+	Delays []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	// Rulebook names the rules that computed the obligations (rules.Version).
 	Rulebook     string        `json:"rulebook,omitempty"`
 	Alerts       AlertProgress `json:"alerts"`
@@ -125,12 +127,21 @@ type ObligationStatus struct {
 	Escalations []string  `json:"escalations,omitempty"`
 	// History tells how long the clock's workflow runs grew (resumable clocks).
 	History *History `json:"history,omitempty"`
+	// Paused is the law-enforcement delay the clock stands still for now; Pauses are the ended
+	// ones. Each ended pause moved DueAt (and StatutoryLimit) by its length; RulesDueAt is the
+	// deadline the rules computed, before the first pause.
+	Paused     *ClockPause  `json:"paused,omitempty"`
+	Pauses     []ClockPause `json:"pauses,omitempty"`
+	RulesDueAt time.Time    `json:"rules_due_at,omitzero"`
 	// Failure is why the obligation's clock failed (state failed), until it is resolved.
 	Failure string `json:"failure,omitempty"`
 	// ByHand says the obligation was met outside breach and recorded with breach resolve.
 	ByHand bool `json:"by_hand,omitempty"`
 	// Supplements are the later phases of a filed report (GDPR Art. 33(4)), each kept.
 	Supplements []Supplement `json:"supplements,omitempty"`
+	// Language is the language the report is written in (drafted in, submitted in, and its
+	// supplements too); empty for reports drafted before languages were chosen (English).
+	Language string `json:"language,omitempty"`
 }
 
 // Supplement is one supplementary submission of a filed report.
@@ -182,6 +193,10 @@ type AlertProgress struct {
 	Run int `json:"run,omitempty"`
 	// Resolution records alerts completed outside breach (state resolved): by whom, when, how.
 	Resolution string `json:"resolution,omitempty"`
+	// Languages counts the notices by the language they are written in; Fallbacks the people
+	// who got theirs in English for want of a translation, by "template:language".
+	Languages map[string]int `json:"languages,omitempty"`
+	Fallbacks map[string]int `json:"fallbacks,omitempty"`
 }
 
 // History tells how long a workflow's runs grew: the runs it took (continue-as-new starts a new
@@ -233,7 +248,14 @@ type Organisation struct {
 	Timezone       string   `json:"timezone"`
 	Role           string   `json:"role"`
 	Establishments []string `json:"establishments,omitempty"`
-	Sectors        []string `json:"sectors,omitempty"`
+	// EstablishmentRegions, MainEstablishment and PublicTask let the rules determine the
+	// competent GDPR authority (AUTHORITIES.md): the regions of the establishments (DE-BE),
+	// where decisions on the processing are taken, a public body. Incidents declared before
+	// they were carried have none, and keep the one obligation gdpr-art33-authority.
+	EstablishmentRegions []string `json:"establishment_regions,omitempty"`
+	MainEstablishment    string   `json:"main_establishment,omitempty"`
+	PublicTask           bool     `json:"public_task,omitempty"`
+	Sectors              []string `json:"sectors,omitempty"`
 	// DPOContact is the Art. 33(3)(b) contact point.
 	DPOContact string `json:"dpo_contact"`
 	// MailFrom is the sender of reports and notices.

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -62,8 +63,11 @@ type RegisterContent struct {
 	Notices     *RegisterNotices      `json:"notices,omitempty"`
 
 	// The decision and its reasoning, and what the law required of it.
-	Decision    *RegisterDecision     `json:"decision,omitempty"`
-	Obligations []RegisterObligation  `json:"obligations"`
+	Decision    *RegisterDecision    `json:"decision,omitempty"`
+	Obligations []RegisterObligation `json:"obligations"`
+	// Delays are the requests from law enforcement to delay notifications: who asked, when,
+	// their reference, until when, which clocks they paused, and when they were lifted.
+	Delays      []LawEnforcementDelay `json:"law_enforcement_delays,omitempty"`
 	NotRequired []RegisterNotRequired `json:"not_required,omitempty"`
 	Rulebook    string                `json:"rulebook,omitempty"`
 
@@ -134,6 +138,11 @@ type RegisterObligation struct {
 	Reasons     string               `json:"reasons,omitempty"`
 	ByHand      bool                 `json:"by_hand,omitempty"`
 	Supplements []RegisterSupplement `json:"supplements,omitempty"`
+	// Paused is the law-enforcement delay its clock stands still for; Pauses the ended ones,
+	// which moved DueAt from RulesDueAt, the deadline the rules computed.
+	Paused     *ClockPause  `json:"paused,omitempty"`
+	Pauses     []ClockPause `json:"pauses,omitempty"`
+	RulesDueAt time.Time    `json:"rules_due_at,omitzero"`
 }
 
 // RegisterSupplement is a later phase of a filed report (Art. 33(4)).
@@ -221,6 +230,10 @@ func RegisterContentOf(rec IncidentRecord, cancelledAt time.Time) RegisterConten
 	for _, n := range rec.NotRequired {
 		c.NotRequired = append(c.NotRequired, RegisterNotRequired{ID: n.ID, Reason: n.Reason})
 	}
+	for _, d := range rec.Delays {
+		d.Only, d.Paused = slices.Clone(d.Only), slices.Clone(d.Paused)
+		c.Delays = append(c.Delays, d)
+	}
 	c.Status = c.DeriveStatus()
 	return c
 }
@@ -246,6 +259,14 @@ func registerObligation(o ObligationStatus) RegisterObligation {
 		r.FiledAt, r.FiledBy, r.Reference, r.Late, r.ByHand = o.SubmittedAt.UTC(), o.SubmittedBy, o.Reference, o.Late, o.ByHand
 	case OblFailed:
 		r.State = RegisterObligationFailed
+	}
+	if o.Paused != nil {
+		p := *o.Paused
+		r.Paused = &p
+	}
+	r.Pauses = slices.Clone(o.Pauses)
+	if !o.RulesDueAt.IsZero() {
+		r.RulesDueAt = o.RulesDueAt.UTC()
 	}
 	for _, s := range o.Supplements {
 		r.Supplements = append(r.Supplements, RegisterSupplement{Sequence: s.Sequence, At: s.At.UTC(), By: s.By, Note: s.Note, Reference: s.Reference})

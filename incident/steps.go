@@ -53,8 +53,11 @@ const (
 	MsgObligationsAdded = "obligations-added"
 	MsgObligationFailed = "obligation-failed"
 	MsgAlertsFailed     = "alerts-failed"
-	MsgReadyToClose     = "ready-to-close"
-	MsgClosed           = "closed"
+	// MsgLawEnforcementDelay: a law-enforcement delay was recorded or lifted, or a clock it
+	// paused restarted.
+	MsgLawEnforcementDelay = "law-enforcement-delay"
+	MsgReadyToClose        = "ready-to-close"
+	MsgClosed              = "closed"
 )
 
 // Recovery steps: what breach could not finish, for a person to finish and record.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -109,7 +110,34 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 		text += fmt.Sprintf(" %d people may have received the notice twice (no Email Activity to check); listed in %s.", p.PossiblyDuplicated, p.PossiblyDuplicatedList)
 	}
 	w.rep.event(ctx, "alerts-sent", text)
+	if len(p.Languages) > 0 && workflow.GetVersion(ctx, changeAlertsLanguages, workflow.DefaultVersion, 1) == 1 {
+		w.rep.event(ctx, "alerts-languages", languagesText(p))
+	}
 	return p, nil
+}
+
+// changeAlertsLanguages is the workflow.GetVersion change after which an alerts run whose
+// notices were written in the people's languages says on the timeline how many went out in
+// each, and which people got theirs in English for want of a translation. Only incidents with
+// languages (incident.Languages) ask for it.
+const changeAlertsLanguages = "alerts-languages"
+
+// languagesText tells the notices by language, and the fallbacks to English.
+func languagesText(p AlertProgress) string {
+	var b strings.Builder
+	b.WriteString("Notices by language:")
+	for i, l := range sortedKeys(p.Languages) {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %s %d", l, p.Languages[l])
+	}
+	b.WriteString(".")
+	for _, k := range sortedKeys(p.Fallbacks) {
+		tmpl, lang, _ := strings.Cut(k, ":")
+		fmt.Fprintf(&b, " Template %s has no %s translation: %d people got it in English.", tmpl, lang, p.Fallbacks[k])
+	}
+	return b.String()
 }
 
 func (w *alertsImpl) chunkInput(from incident.DatasetPosition) incident.NoticeChunkInput {
@@ -212,7 +240,8 @@ func (w *alertsImpl) progress(ctx workflow.Context, state string) AlertProgress 
 	return AlertProgress{State: state, Total: w.in.Total, Sent: c.Sent + c.AlreadySent + c.PossiblyDuplicated,
 		Invalid: c.Invalid, Duplicates: c.Duplicates, Skipped: c.Unusable + c.NotCovered, Failed: c.Rejected,
 		Ambiguous: c.Ambiguous, PossiblyDuplicated: c.PossiblyDuplicated,
-		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC(), Run: max(w.in.Run, 1)}
+		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC(), Run: max(w.in.Run, 1),
+		Languages: c.Clone().Languages, Fallbacks: c.Clone().Fallbacks}
 }
 
 // planCtx reads the whole dataset once; it heartbeats so a lost worker is noticed.
@@ -312,7 +341,7 @@ func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p AlertProgress, err 
 // noticesComplete tells each notice obligation's clock that the customer notices went out.
 func (inc *incidentImpl) noticesComplete(ctx workflow.Context, sent int) {
 	for _, o := range inc.rec.Obligations {
-		if o.IsNotice() && o.State != OblFiled {
+		if o.IsNotice() && o.State != OblFiled && o.Paused == nil {
 			err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
 				noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: sent}).Get(ctx, nil)
 			if err != nil {
@@ -352,7 +381,7 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 		IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, Dataset: inc.rec.Dataset, Total: total, Run: run,
 		Notice: incident.NoticeContent{OrgName: org.Name, From: org.MailFrom, Title: inc.decl.Title, WhatHappened: what,
 			Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice, Contact: contact,
-			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes},
+			AwareAt: inc.decl.AwareAt.UTC(), Routes: routes, Languages: inc.decl.Languages},
 	})
 	if inc.tracked {
 		// Followed by its reports: the run outlives this run of the incident.
@@ -412,5 +441,15 @@ func (inc *incidentImpl) noticeRoutes() []incident.NoticeRoute {
 		// The DPO chose to notify though no listed law requires it: everyone gets the plain notice.
 		routes = append(routes, incident.NoticeRoute{Obligation: "dpo-decision", Template: "gdpr-art34-notice"})
 	}
-	return routes
+	// A notice a law-enforcement delay holds back goes out when the delay ends (another run).
+	out := routes[:0:0]
+	for _, r := range routes {
+		if o, ok := inc.obligation(r.Obligation); !ok || o.Paused == nil {
+			out = append(out, r)
+		}
+	}
+	if len(out) == len(routes) {
+		return routes
+	}
+	return out
 }

@@ -183,3 +183,26 @@ func TestAlertsOutboxChunksFollowOneAnother(t *testing.T) {
 func TestReplayAlertsHistoryFromBeforeThePlan(t *testing.T) {
 	replayAll(t, "alerts-before-plan")
 }
+
+// The notices' languages add up over the ranges, and the timeline is told them, with the people
+// who got theirs in English for want of a translation.
+func TestAlertsCountLanguages(t *testing.T) {
+	env := alertsEnv(t)
+	env.OnActivity(a.PlanNotices, mock.Anything, mock.Anything).Return(
+		incident.NoticePlan{RangeRows: 2000, Parallel: 2, Starts: starts(2, 2000), Rows: 4000}, nil).Once()
+	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
+			return incident.NoticeChunkResult{Next: subjects.Position{Index: in.From.Index + 2000}, Done: in.From.Index > 0,
+				Counts: incident.NoticeCounts{Rows: 2000, Sent: 2000, Languages: map[string]int{"de": 1500, "it": 300, "en": 200},
+					Fallbacks: map[string]int{"us-state-notice:es": 20}}}, nil
+		}).Times(2)
+	env.OnActivity(a.FinishNotices, mock.Anything, mock.Anything).Return(incident.NoticeSummary{}, nil).Once()
+	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
+	require.NoError(t, env.GetWorkflowError())
+	var p AlertProgress
+	require.NoError(t, env.GetWorkflowResult(&p))
+	require.Equal(t, map[string]int{"de": 3000, "it": 600, "en": 400}, p.Languages)
+	require.Equal(t, map[string]int{"us-state-notice:es": 40}, p.Fallbacks)
+	require.Equal(t, "Notices by language: de 3000, en 400, it 600. Template us-state-notice has no es translation: 40 people got it in English.",
+		languagesText(p))
+}

@@ -116,6 +116,8 @@ func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (
 	o, _ := inc.obligation(r.Obligation)
 	route := inc.route(o.ID)
 	in := inc.reportInput(o.Obligation, route)
+	// In the language the report was written in (English for reports without one).
+	in.Language = o.Language
 	// The number is taken before anything yields: two supplements at once get two numbers.
 	in.Sequence = inc.nextSupplement(o)
 	in.Supplement = r.Note

@@ -40,6 +40,8 @@ type ClockState struct {
 	// starts overdue reminds from the next one).
 	Skipped int     `json:"skipped,omitempty"`
 	History History `json:"history"`
+	// Delays are law-enforcement delays received but not yet taken: the next run takes them.
+	Delays []clockDelay `json:"delays,omitempty"`
 }
 
 // DefaultEventBudget is the history length at which a workflow that waits on people continues
@@ -71,6 +73,12 @@ type clock struct {
 	// continuing is set once the clock has decided to continue as new.
 	continuing bool
 	events     runLength
+	// pausable: the run takes law-enforcement delays (changeLawEnforcementDelay); a run from
+	// before continues as new to take one (mustContinue). pauses counts the pauses and restarts
+	// taken, so that a wait for an escalation wakes to count again.
+	pausable     bool
+	mustContinue bool
+	pauses       int
 }
 
 func newClock(ctx workflow.Context, in ObligationInput) *clock {
@@ -104,12 +112,30 @@ func (c *clock) noteHistory(ctx workflow.Context) {
 
 func (c *clock) run(ctx workflow.Context) (ObligationStatus, error) {
 	o := c.in.Obligation
+	c.pausable = workflow.GetVersion(ctx, changeLawEnforcementDelay, workflow.DefaultVersion, 1) == 1
+	if c.pausable && c.in.Resume == nil && c.in.Delay != nil {
+		d := c.in.Delay
+		c.st.Paused = &incident.ClockPause{Delay: d.Delay, From: d.At, Until: d.Until, Limit: d.Limit}
+		c.st.RulesDueAt = c.st.DueAt
+	}
 	if c.in.Resume == nil {
 		c.push(ctx)
 	}
+	workflow.Go(ctx, c.receiveDelays)
 	escCtx, stopEscalations := workflow.WithCancel(ctx)
-	workflow.Go(escCtx, c.escalate)
+	if c.pausable {
+		workflow.Go(escCtx, c.escalatePausable)
+	} else {
+		workflow.Go(escCtx, c.escalate)
+	}
 	defer stopEscalations()
+	if c.pausable {
+		taken := c.state.Delays
+		c.state.Delays = nil
+		for _, d := range taken {
+			c.takeDelay(ctx, d)
+		}
+	}
 
 	if c.in.Kind == KindNotice {
 		return c.notices(ctx, stopEscalations)
@@ -170,7 +196,7 @@ func (c *clock) notices(ctx workflow.Context, stopEscalations func()) (Obligatio
 	stopEscalations()
 	c.st.State = OblFiled
 	c.st.SubmittedAt = done.At
-	c.st.Late = done.At.After(o.DueAt)
+	c.st.Late = done.At.After(c.st.DueAt)
 	c.st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
 	c.push(ctx)
 	c.rep.event(ctx, "obligation-met", fmt.Sprintf("%s met: every person it covers (%s) got a notice; %d notices in all, each person once.", o.ID, o.Audience, done.Sent))
@@ -186,30 +212,46 @@ func (c *clock) draft(ctx workflow.Context) error {
 	}
 	c.events.add(6)
 	c.st.Draft = d.Path
+	// What is approved is what is submitted: the submission is written in the draft's language.
+	// (Drafts of incidents declared before languages were chosen say none: English.)
+	c.st.Language, c.state.Report.Language = d.Language, d.Language
 	c.st.State = OblAwaitingApproval
 	c.state.Stage = stageApproval
 	step := incident.ReportStep(o.ID)
 	now := workflow.Now(ctx).UTC()
 	c.noteHistory(ctx)
 	cp := snapshot(&c.st)
+	due := c.st.DueAt // the rules' deadline, moved by any law-enforcement delay
 	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
-		o.ID, o.Audience, d.Path, o.DueAt.UTC().Format(time.RFC3339), c.in.IncidentID, step) + lateHintAt(now, o.DueAt)
+		o.ID, o.Audience, d.Path, due.UTC().Format(time.RFC3339), c.in.IncidentID, step) + lateHintAt(now, due)
 	c.rep.send(ctx, childState{Obligation: &cp,
-		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
+		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: due,
 			Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)},
-		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted: %s", o.ID, d.Path), About: o.ID},
+		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted%s: %s", o.ID, draftLanguage(d), d.Path), About: o.ID},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: c.in.Drill, Text: ask,
-			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt)}})
+			Step: step, Obligation: o.ID, DueAt: due, Overdue: now.After(due)}})
 	return nil
+}
+
+// draftLanguage says in which language a report was drafted and why (the activity's words), and
+// where its template has no translation in its reader's language, that it is in English.
+func draftLanguage(d incident.Draft) string {
+	if d.LanguageNote == "" {
+		return ""
+	}
+	return " " + d.LanguageNote
 }
 
 // approved takes what the approval adds to the report.
 func (c *clock) approved(ok approval) {
-	c.st.Late = ok.At.After(c.in.Obligation.DueAt)
+	c.st.Late = ok.At.After(c.st.DueAt)
 	c.st.Reasons = ok.Reasons
 	c.state.Report.LateReasons = ok.Reasons
 	if len(ok.Containment) > 0 {
 		c.state.Report.Containment = ok.Containment
+	}
+	if len(ok.Delays) > 0 {
+		c.state.Report.Delays = ok.Delays
 	}
 }
 
@@ -237,21 +279,26 @@ func (c *clock) askFiling(ctx workflow.Context) {
 	c.state.Stage = stageFiling
 	step := incident.FileStep(o.ID)
 	now := workflow.Now(ctx).UTC()
+	due := c.st.DueAt
+	where := ""
+	if w := c.in.Route.Where(); w != "" {
+		where = " (" + w + ")"
+	}
 	c.noteHistory(ctx)
 	cp := snapshot(&c.st)
 	c.rep.send(ctx, childState{Obligation: &cp,
-		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: o.DueAt,
-			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(c.in.Route, o))},
+		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: due,
+			Description: fmt.Sprintf("File the %s report on the %s portal%s, then confirm with its reference", o.ID, routeName(c.in.Route, o), where)},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: c.in.Drill,
-			Step: step, Obligation: o.ID, DueAt: o.DueAt, Overdue: now.After(o.DueAt),
-			Text: fmt.Sprintf("File the approved %s report with %s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
-				o.ID, routeName(c.in.Route, o), c.in.IncidentID, o.ID) + lateHintAt(now, o.DueAt)}})
+			Step: step, Obligation: o.ID, DueAt: due, Overdue: now.After(due),
+			Text: fmt.Sprintf("File the approved %s report with %s%s, then confirm: breach file %s --obligation %s --reference REF --as <dpo>",
+				o.ID, routeName(c.in.Route, o), where, c.in.IncidentID, o.ID) + lateHintAt(now, due)}})
 }
 
 // recordFiling records a filing a person confirmed.
 func (c *clock) recordFiling(ctx workflow.Context, f filing) error {
 	o := c.in.Obligation
-	c.st.Late = f.At.After(o.DueAt)
+	c.st.Late = f.At.After(c.st.DueAt)
 	report := c.state.Report
 	if f.Reasons != "" {
 		c.st.Reasons = f.Reasons
@@ -261,6 +308,9 @@ func (c *clock) recordFiling(ctx workflow.Context, f filing) error {
 	report.RecipientAddress = ""
 	if len(f.Containment) > 0 {
 		report.Containment = f.Containment
+	}
+	if len(f.Delays) > 0 {
+		report.Delays = f.Delays
 	}
 	var sub incident.Submission
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.SubmitReport, report).Get(ctx, &sub); err != nil {
@@ -276,7 +326,7 @@ func (c *clock) recordFiling(ctx workflow.Context, f filing) error {
 // budget first, it continues as new instead, carrying the clock's state.
 func (c *clock) await(ctx workflow.Context, signal string, v any) error {
 	ch := workflow.GetSignalChannel(ctx, signal)
-	if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 || c.events.over(ctx, c.in.Budget) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 || c.events.over(ctx, c.in.Budget) || c.mustContinue }); err != nil {
 		return err
 	}
 	if ch.Len() > 0 {
@@ -287,6 +337,15 @@ func (c *clock) await(ctx workflow.Context, signal string, v any) error {
 	c.continuing = true
 	c.noteHistory(ctx)
 	c.push(ctx)
+	// Delays delivered but not yet taken go with the state: the next run takes them.
+	delays := workflow.GetSignalChannel(ctx, signalLawEnforcementDelay)
+	for {
+		var d clockDelay
+		if !delays.ReceiveAsync(&d) {
+			break
+		}
+		c.state.Delays = append(c.state.Delays, d)
+	}
 	c.state.Status = c.st
 	next := c.in
 	st := c.state

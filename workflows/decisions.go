@@ -111,6 +111,9 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 		if o.State != OblAwaitingApproval {
 			return fmt.Errorf("the %s report is not awaiting approval: it is %s", id, o.State)
 		}
+		if err := inc.paused(o); err != nil {
+			return err
+		}
 		if err := inc.busy(r.Step); err != nil {
 			return err
 		}
@@ -149,7 +152,7 @@ func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string
 		// report still waits for approval and can be approved again.
 		defer inc.acting(r.Step)()
 		if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, id), "", signalApproveReport,
-			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
+			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot(), Delays: inc.delaysSnapshot()}).Get(ctx, nil); err != nil {
 			return "", fmt.Errorf("pass the approval to the %s clock: %w; the report still waits for approval, approve it again", id, err)
 		}
 		inc.advanceObligation(id, OblAwaitingApproval, OblSubmitting)
@@ -221,6 +224,9 @@ func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error
 	if o.State != OblAwaitingFiling {
 		return fmt.Errorf("%s does not wait for a portal filing: it is %s", r.Obligation, o.State)
 	}
+	if err := inc.paused(o); err != nil {
+		return err
+	}
 	if err := inc.busy(incident.FileStep(r.Obligation)); err != nil {
 		return err
 	}
@@ -244,7 +250,7 @@ func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, erro
 	}
 	defer inc.acting(step)()
 	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
-		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot()}).Get(ctx, nil); err != nil {
+		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot(), Delays: inc.delaysSnapshot()}).Get(ctx, nil); err != nil {
 		return "", fmt.Errorf("pass the filing to the %s clock: %w; it still waits for the filing to be confirmed, confirm it again", r.Obligation, err)
 	}
 	inc.advanceObligation(r.Obligation, OblAwaitingFiling, OblSubmitting)
@@ -293,18 +299,28 @@ func (inc *incidentImpl) replaceSubjects(ctx workflow.Context, r ReplaceSubjects
 
 // approval and filing are the signals that carry a validated human decision to a child.
 // Containment is the containment state when the person acted, for the submitted report.
+// Delays are the law-enforcement delays recorded by then, for the report.
 type approval struct {
 	ApproveRequest
-	At          time.Time      `json:"at"`
-	Containment []SystemStatus `json:"containment,omitempty"`
+	At          time.Time                      `json:"at"`
+	Containment []SystemStatus                 `json:"containment,omitempty"`
+	Delays      []incident.LawEnforcementDelay `json:"delays,omitempty"`
 }
 
 type filing struct {
 	FileRequest
-	At          time.Time      `json:"at"`
-	Containment []SystemStatus `json:"containment,omitempty"`
+	At          time.Time                      `json:"at"`
+	Containment []SystemStatus                 `json:"containment,omitempty"`
+	Delays      []incident.LawEnforcementDelay `json:"delays,omitempty"`
 }
 
 func (inc *incidentImpl) containmentSnapshot() []SystemStatus {
 	return append([]SystemStatus{}, inc.rec.Containment...)
+}
+
+func (inc *incidentImpl) delaysSnapshot() []incident.LawEnforcementDelay {
+	if len(inc.rec.Delays) == 0 {
+		return nil
+	}
+	return append([]incident.LawEnforcementDelay{}, inc.rec.Delays...)
 }

@@ -125,7 +125,19 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	d.Subjects = incident.DatasetRef{URI: sc.Subjects}
 	d.TimeScale, d.Scenario = dr.scale, sc.Name
 	if len(sc.Facts.Establishments) > 0 {
+		// The scenario's establishments replace the configuration's regions and main
+		// establishment too: those need not lie in them.
 		d.Organisation.Establishments = sc.Facts.Establishments
+		d.Organisation.EstablishmentRegions, d.Organisation.MainEstablishment = nil, ""
+	}
+	if len(sc.Facts.EstablishmentRegions) > 0 {
+		d.Organisation.EstablishmentRegions = sc.Facts.EstablishmentRegions
+	}
+	if sc.Facts.MainEstablishment != "" {
+		d.Organisation.MainEstablishment = sc.Facts.MainEstablishment
+	}
+	if sc.Facts.PublicTask {
+		d.Organisation.PublicTask = true
 	}
 	if len(sc.Facts.Sectors) > 0 {
 		d.Organisation.Sectors = sc.Facts.Sectors

@@ -335,3 +335,38 @@ func (s *drillSuite) TestScheduledRunDerivesItsIncidentID() {
 	s.Require().NoError(s.env.GetWorkflowResult(&rep))
 	s.Regexp(`^INC-20261128-[0-9A-F]{16}$`, rep.IncidentID)
 }
+
+// A drill's incident carries the organisation's facts that decide the competent authority: the
+// configuration's, or the scenario's where it names its own establishments (which replace the
+// configuration's regions and main establishment with theirs).
+func (s *drillSuite) TestDrillIncidentCarriesTheOrganisationFacts() {
+	for _, c := range []struct {
+		name  string
+		facts scenario.Facts
+		want  incident.Organisation
+	}{
+		{"the configuration's", scenario.Facts{},
+			incident.Organisation{Establishments: []string{"DE"}, EstablishmentRegions: []string{"DE-BE"}}},
+		{"the scenario's establishments", scenario.Facts{Establishments: []string{"US"}, MainEstablishment: "US"},
+			incident.Organisation{Establishments: []string{"US"}, MainEstablishment: "US"}},
+		{"the scenario's regions", scenario.Facts{Establishments: []string{"DE"}, EstablishmentRegions: []string{"DE-BY"}, PublicTask: true},
+			incident.Organisation{Establishments: []string{"DE"}, EstablishmentRegions: []string{"DE-BY"}, PublicTask: true}},
+	} {
+		s.Run(c.name, func() {
+			s.SetupTest()
+			s.mockPlan()
+			in := drillInput(1)
+			in.Base.Organisation.EstablishmentRegions = []string{"DE-BE"}
+			in.Scenario.Facts = c.facts
+			in.Scenario.Duration = scenario.Duration(time.Hour)
+			var org incident.Organisation
+			s.env.RegisterDelayedCallback(func() { org = s.incidentStatus(in.IncidentID).Organisation }, 30*time.Minute)
+			s.env.ExecuteWorkflow(DrillWorkflow, in)
+			s.Require().NoError(s.env.GetWorkflowError())
+			s.Equal(c.want.Establishments, org.Establishments)
+			s.Equal(c.want.EstablishmentRegions, org.EstablishmentRegions)
+			s.Equal(c.want.MainEstablishment, org.MainEstablishment)
+			s.Equal(c.want.PublicTask, org.PublicTask)
+		})
+	}
+}

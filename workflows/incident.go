@@ -185,6 +185,7 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 		setSignedUpdate(ctx, inc, UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
 		setSignedUpdate(ctx, inc, UpdateResolve, inc.resolve, inc.validateResolve),
 		setSignedUpdate(ctx, inc, UpdateRetry, inc.retry, inc.validateRetry),
+		setSignedUpdate(ctx, inc, UpdateDelay, inc.delay, inc.validateDelay),
 	} {
 		if err != nil {
 			return err
@@ -448,6 +449,10 @@ func (inc *incidentImpl) cardKey() string {
 	}
 	for _, o := range inc.rec.Obligations {
 		fmt.Fprintf(&b, "%s:%t,", o.State, o.Late)
+		if o.Paused != nil || len(o.Pauses) > 0 {
+			// Only law-enforcement delays add to the key: older incidents have none.
+			fmt.Fprintf(&b, "p%t/%d,", o.Paused != nil, len(o.Pauses))
+		}
 	}
 	if inc.rec.Decision != nil {
 		b.WriteString(inc.rec.Decision.Risk)
@@ -503,10 +508,22 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 			if o.ID != cs.Obligation.ID {
 				continue
 			}
-			wasFiled := o.State == OblFiled
+			wasFiled, wasPaused, due := o.State == OblFiled, o.Paused != nil, o.DueAt
 			supplements := o.Supplements
-			*o = *cs.Obligation
+			*o = takePause(o, *cs.Obligation)
 			o.Supplements = supplements
+			if !o.DueAt.Equal(due) {
+				// A law-enforcement delay moved the deadline: so do the steps waiting for it.
+				for i := range inc.pending {
+					if p := &inc.pending[i]; p.Step == incident.ReportStep(o.ID) || p.Step == incident.FileStep(o.ID) {
+						p.DueAt = o.DueAt
+					}
+				}
+			}
+			if wasPaused && o.Paused == nil && o.IsNotice() && open(*o) && inc.alertsWanted > 0 {
+				// Its people's notices were held back: send them now.
+				inc.alertsWanted++
+			}
 			if o.State == OblFiled && !wasFiled {
 				// A filing may start a chained clock (NIS2 final report, California AG).
 				inc.reevalReason = "after " + o.ID + " was filed"
@@ -652,6 +669,7 @@ func (inc *incidentImpl) facts(d Decision) rules.Facts {
 	f := rules.Facts{
 		AwareAt: inc.decl.AwareAt, Timezone: org.Timezone, Role: org.Role,
 		Establishments: org.Establishments, Sectors: org.Sectors,
+		EstablishmentRegions: org.EstablishmentRegions, MainEstablishment: org.MainEstablishment, PublicTask: org.PublicTask,
 		Risk: d.Risk, EncryptedUnintelligible: d.EncryptedUnintelligible,
 		SignificantIncident: d.SignificantIncident, MaterialityDeterminedAt: d.MaterialityDeterminedAt,
 	}
@@ -686,6 +704,10 @@ func (inc *incidentImpl) outstanding() []string {
 			if o.State == OblFailed {
 				out = append(out, fmt.Sprintf("%s's clock failed (%s): file it by hand and record it (breach resolve %s --obligation %s --filed-by-hand --reference REF)",
 					o.ID, o.Failure, inc.decl.IncidentID, o.ID))
+				continue
+			}
+			if o.Paused != nil {
+				out = append(out, fmt.Sprintf("%s is paused by law-enforcement delay #%d (due %s once it restarts, moved by the time paused)", o.ID, o.Paused.Delay, o.DueAt.UTC().Format(time.RFC3339)))
 				continue
 			}
 			out = append(out, fmt.Sprintf("%s is %s (due %s)", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339)))

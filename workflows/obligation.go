@@ -37,6 +37,8 @@ type ObligationInput struct {
 	Budget int `json:"budget,omitempty"`
 	// Resume carries the clock's state into a new run after continue-as-new.
 	Resume *ClockState `json:"resume,omitempty"`
+	// Delay starts the clock paused: a law-enforcement delay in force covers it.
+	Delay *clockDelay `json:"delay,omitempty"`
 }
 
 // noticeCompletion tells a notice obligation that the customer alerts finished.

@@ -115,6 +115,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		inc.chat("obligations-added", text, true)
 	}
 
+	authorityRoutes := len(added) > 0 && workflow.GetVersion(ctx, changeAuthorityRoutes, workflow.DefaultVersion, 1) == 1
 	var started []workflow.Future
 	for _, o := range added {
 		kind := KindReport
@@ -122,10 +123,20 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 			kind = KindNotice
 			newNotices = true
 		}
-		inc.rec.Obligations = append(inc.rec.Obligations, ObligationStatus{Obligation: o, State: OblDrafting})
+		status := ObligationStatus{Obligation: o, State: OblDrafting}
+		var startPaused *clockDelay
+		if p := inc.startPaused(ctx, o); p != nil {
+			status.Paused, status.RulesDueAt = p, o.DueAt
+			startPaused = &clockDelay{Delay: p.Delay, At: p.From, Until: p.Until, Limit: p.Limit}
+		}
+		inc.rec.Obligations = append(inc.rec.Obligations, status)
 		route := inc.route(o.ID)
+		if authorityRoutes {
+			route = incident.RouteFor(o, inc.decl.Routes, inc.decl.Authorities)
+			inc.authorityResolved(ctx, o, route)
+		}
 		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
-			Report: inc.reportInput(o, route)}
+			Report: inc.reportInput(o, route), Delay: startPaused}
 		if inc.tracked {
 			in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
 		}
@@ -155,6 +166,33 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 	return newNotices, nil
 }
 
+// changeAuthorityRoutes is the workflow.GetVersion change after which an obligation owed to a
+// named authority (a resolved GDPR authority, the ICO, the FDPIC) takes the authority's channel
+// from the directory, with the configuration's changes (incident.RouteFor), and the reasoning
+// that resolved the authority is put on the timeline. Before it, every obligation without a
+// configured route was a portal filing named by its audience.
+const changeAuthorityRoutes = "obligation-authority-routes"
+
+// authorityResolved puts on the timeline which authority an obligation is owed to, why, and how
+// its report will reach it.
+func (inc *incidentImpl) authorityResolved(ctx workflow.Context, o rules.Obligation, r Route) {
+	if o.Authority == nil {
+		return
+	}
+	how := "filed by a person"
+	if w := r.Where(); w != "" {
+		how += " through " + w
+	}
+	if r.Method == incident.RouteEmail {
+		how = "sent by email to " + r.Address
+	}
+	text := fmt.Sprintf("%s is owed to %s. Its report is %s.", o.ID, o.Audience, how)
+	if len(o.Reasoning) > 0 {
+		text += " How the authority was determined: " + strings.Join(o.Reasoning, "; ") + "."
+	}
+	inc.eventAbout(ctx, "authority", o.ID, text)
+}
+
 func (inc *incidentImpl) route(obligationID string) Route {
 	for _, r := range inc.decl.Routes {
 		if r.Obligation == obligationID {
@@ -169,8 +207,9 @@ func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) incident.Repor
 	in := incident.ReportInput{
 		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Description: inc.decl.Description, Drill: inc.decl.Drill,
 		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
-		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...),
+		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...), Delays: inc.delaysSnapshot(),
 		Decision: d, NotifySubjects: d.NotifySubjects, RecipientName: routeName(r, o), RecipientAddress: r.Address,
+		Languages: inc.decl.Languages,
 	}
 	if !d.NotifySubjects {
 		in.SubjectsReason = "no high risk to the rights and freedoms of the data subjects (Art. 34(1))"

@@ -102,3 +102,13 @@ func mustOpen(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// A US shop's incident recorded by e2e TestFiveAuthoritiesAndALawEnforcementDelay (run it with
+// BREACH_RECORD_HISTORIES=DIR): the GDPR resolved to five authorities, each its own clock routed
+// by the directory (the CNIL's portal) or the configuration (an address agreed with the Berlin
+// authority, emailed); a law-enforcement delay recorded before the decision, the California
+// notice's clock started paused and restarted by the lift with its deadline moved.
+func TestReplayAuthoritiesAndLawEnforcementDelay(t *testing.T) {
+	replayAll(t, "delay-incident", "delay-incident-obligation-us-ca-residents",
+		"delay-incident-obligation-gdpr-art33-authority-fr", "delay-incident-obligation-gdpr-art33-authority-de")
+}

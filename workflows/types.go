@@ -33,6 +33,7 @@ const (
 	UpdateRelease         = incident.UpdateRelease
 	UpdateResolve         = incident.UpdateResolve
 	UpdateRetry           = incident.UpdateRetry
+	UpdateDelay           = incident.UpdateDelay
 	SignalDrillInject     = incident.SignalDrillInject
 )
 
@@ -43,6 +44,8 @@ const (
 	signalApproveReport  = "approve-report"
 	signalFileReport     = "file-report"
 	signalNoticeComplete = "notice-complete"
+	// signalLawEnforcementDelay pauses or restarts a clock (clockDelay).
+	signalLawEnforcementDelay = "law-enforcement-delay"
 )
 
 const (

@@ -34,6 +34,9 @@ func organisationFact(o incident.Organisation, ue *rules.UsageError) (msg string
 	case name == "timezone":
 		what = fmt.Sprintf("time zone %q cannot be used by the rulebook", o.Timezone)
 		fix = "write an IANA name such as Europe/Berlin"
+	case name == "establishment_regions" || name == "main_establishment":
+		what = "establishments do not tell the competent GDPR authority"
+		fix = ue.Msg
 	default:
 		return "", false
 	}
@@ -43,7 +46,8 @@ func organisationFact(o incident.Organisation, ue *rules.UsageError) (msg string
 // checkOrganisation refuses organisation facts the rules cannot evaluate.
 func checkOrganisation(d Declaration) error {
 	o := d.Organisation
-	f := rules.Facts{AwareAt: d.AwareAt, Timezone: o.Timezone, Role: o.Role, Establishments: o.Establishments, Sectors: o.Sectors}
+	f := rules.Facts{AwareAt: d.AwareAt, Timezone: o.Timezone, Role: o.Role, Establishments: o.Establishments, Sectors: o.Sectors,
+		EstablishmentRegions: o.EstablishmentRegions, MainEstablishment: o.MainEstablishment, PublicTask: o.PublicTask}
 	err := f.Validate()
 	if err == nil {
 		return nil

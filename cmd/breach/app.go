@@ -461,14 +461,20 @@ func isLoopbackHost(host string) bool {
 func declarationDefaults(cfg *config.Config, d *incident.Declaration) error {
 	o := cfg.Organisation
 	d.Organisation = incident.Organisation{Name: o.Name, Timezone: o.Timezone, Role: o.Role,
-		Establishments: o.Establishments, Sectors: o.Sectors, DPOContact: o.DPOContact,
-		MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
+		Establishments: o.Establishments, EstablishmentRegions: o.EstablishmentRegions,
+		MainEstablishment: o.MainEstablishment, PublicTask: o.PublicTask, Sectors: o.Sectors,
+		DPOContact: o.DPOContact, MailFrom: o.MailFrom, SubjectContact: o.SubjectContact}
 	d.Roles = incident.Roles{DPO: cfg.Roles.DPO, Commander: cfg.Roles.Commander}
+	d.Languages = cfg.IncidentLanguages()
 	d.ReleaseOnClose = cfg.Containment.ReleaseOnClose
 	d.Reminders = incident.ReminderPolicy{Every: cfg.Reminders.Every, SlowAfter: cfg.Reminders.SlowAfter, DailyAfter: cfg.Reminders.DailyAfter}
 	d.Budget = cfg.Workflows.EventBudget
 	for _, r := range cfg.Routes {
 		d.Routes = append(d.Routes, incident.Route{Obligation: r.Obligation, Method: r.Method, Address: r.Address, Name: r.Name})
+	}
+	for _, a := range cfg.Authorities {
+		d.Authorities = append(d.Authorities, incident.AuthorityContact{Code: a.Code, Name: a.Name, Channel: a.Channel,
+			Portal: a.Portal, Email: a.Email, Phone: a.Phone})
 	}
 	var err error
 	d.Keys, err = signingKeys(cfg, d.Roles)

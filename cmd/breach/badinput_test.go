@@ -74,6 +74,10 @@ func TestBadInputExitsTwoBeforeAnythingStarts(t *testing.T) {
 		{"status: a path for an ID", []string{"status", "../../x"}, []string{`"../../x" is not an incident ID`}},
 		{"drill report: a path for an ID", []string{"drill", "report", "../../x"}, []string{`"../../x" is not an incident ID`}},
 		{"decide: a path for an ID", []string{"decide", "../../x", "--risk", "high", "--reasoning", "r", "--as", "dana"}, []string{"not an incident ID"}},
+		{"delay: neither a request nor a lift", []string{"delay", "INC-20261128-7F3A", "--agency", "FBI", "--by", "J. Roe", "--as", "dana"}, []string{"--law-enforcement", "--lift"}},
+		{"delay: no official", []string{"delay", "INC-20261128-7F3A", "--law-enforcement", "--agency", "FBI", "--as", "dana"}, []string{"--by (the official who asked)"}},
+		{"delay: a lift with a period", []string{"delay", "INC-20261128-7F3A", "--lift", "--until", "2027-01-01T00:00:00Z", "--as", "dana"}, []string{"--lift takes only --note"}},
+		{"delay: an until without an offset", []string{"delay", "INC-20261128-7F3A", "--law-enforcement", "--agency", "FBI", "--by", "J. Roe", "--until", "2027-01-01T00:00:00", "--as", "dana"}, []string{"not an RFC 3339 time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

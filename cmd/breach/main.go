@@ -87,6 +87,7 @@ func newRootCmd() *cobra.Command {
 		newRetryCmd(g),
 		newAmendCmd(g),
 		newSupplementCmd(g),
+		newDelayCmd(g),
 		newObligationsCmd(g),
 		newAuthoritiesCmd(g),
 		newRegisterCmd(g),

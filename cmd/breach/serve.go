@@ -18,6 +18,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
+	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/ingress"
 	"github.com/breachops/breach/internal/keys"
 	breachslack "github.com/breachops/breach/internal/slack"
@@ -123,14 +124,6 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	if err != nil {
 		return err
 	}
-	fw, err := newFirewalls(cfg)
-	if err != nil {
-		return err
-	}
-	signer, err := ingressKey(cfg)
-	if err != nil {
-		return err
-	}
 	// The store the worker reads datasets from: the declaration form offers its datasets, and a
 	// CSV shared in an incident's channel is added to it.
 	store, err := openDatasets(cfg)
@@ -152,7 +145,60 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	}
 	api := breachslack.NewAPI(token, apiURL, nil, opts...)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := ingress.New(ingress.Config{
+	srv, err := newIngress(cfg, st, store, api, token, secret, logger)
+	if err != nil {
+		return err
+	}
+
+	// The deadline board, beside the Slack ingress, when people can sign in to it.
+	var board *web.Server
+	if cfg.Web.SignIn() && f.addr != "" {
+		if board, err = newBoard(cfg, st, false, logger); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+	errs := make(chan error, 2)
+	hs, err := listenServe(cfg, f.addr, srv, board, errs)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if f.socketMode {
+		go func() {
+			if err := srv.RunSocketMode(runCtx, ingress.NewSocketClient(api)); err != nil {
+				errs <- fmt.Errorf("slack socket mode: %w", err)
+			}
+		}()
+	}
+	serveBanner(out, cfg, f, board)
+	// The log says at once whether Temporal answers, and later when that changes.
+	go func() { _ = srv.Ready(runCtx) }()
+
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-errs:
+	}
+	stop()
+	shutdownServe(hs, srv)
+	return err
+}
+
+// newIngress is the Slack ingress of the configuration: its workspaces and app, who may
+// declare, the inventory's systems and the dataset store's datasets.
+func newIngress(cfg *config.Config, st *stack, store *datasets.Store, api *slackgo.Client, token, secret string, logger *slog.Logger) (*ingress.Server, error) {
+	fw, err := newFirewalls(cfg)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ingressKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ingress.New(ingress.Config{
 		SigningSecret: secret,
 		TeamIDs:       cfg.Slack.TeamIDs,
 		EnterpriseID:  cfg.Slack.EnterpriseID,
@@ -182,51 +228,40 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		},
 		Logger: logger,
 	})
+}
+
+// listenServe serves the ingress (and the board beside it) on addr, when there is one; a
+// failure of the server later is sent to errs.
+func listenServe(cfg *config.Config, addr string, srv *ingress.Server, board *web.Server, errs chan<- error) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("listen on %s: %w; choose another --addr", addr, err)
 	}
+	hs := srv.HTTPServer(addr)
+	if board != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/", hs.Handler)
+		mux.Handle(cfg.Web.Path+"/", board.Handler())
+		mux.Handle(cfg.Web.Path, board.Handler())
+		hs.Handler = mux
+		// An approval waits for the incident's answer, which may take longer than Slack's.
+		hs.WriteTimeout = 60 * time.Second
+	}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("serve %s: %w", addr, err)
+		}
+	}()
+	return hs, nil
+}
 
-	// The deadline board, beside the Slack ingress, when people can sign in to it.
-	var board *web.Server
-	if cfg.Web.SignIn() && f.addr != "" {
-		if board, err = newBoard(cfg, st, false, logger); err != nil {
-			srv.Close()
-			return err
-		}
-	}
-
-	errs := make(chan error, 2)
-	var hs *http.Server
-	if f.addr != "" {
-		ln, err := net.Listen("tcp", f.addr)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("listen on %s: %w; choose another --addr", f.addr, err)
-		}
-		hs = srv.HTTPServer(f.addr)
-		if board != nil {
-			mux := http.NewServeMux()
-			mux.Handle("/", hs.Handler)
-			mux.Handle(cfg.Web.Path+"/", board.Handler())
-			mux.Handle(cfg.Web.Path, board.Handler())
-			hs.Handler = mux
-			// An approval waits for the incident's answer, which may take longer than Slack's.
-			hs.WriteTimeout = 60 * time.Second
-		}
-		go func() {
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("serve %s: %w", f.addr, err)
-			}
-		}()
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+// serveBanner says where Slack's requests are received, for which workspaces, and where the
+// health endpoints and the board are.
+func serveBanner(out io.Writer, cfg *config.Config, f *serveFlags, board *web.Server) {
 	if f.socketMode {
-		go func() {
-			if err := srv.RunSocketMode(runCtx, ingress.NewSocketClient(api)); err != nil {
-				errs <- fmt.Errorf("slack socket mode: %w", err)
-			}
-		}()
 		fmt.Fprintf(out, "breach serve: receiving Slack's requests over Socket Mode")
 	} else {
 		fmt.Fprintf(out, "breach serve: Slack request URLs http://%s%s and http://%s%s, options load URL http://%s%s (put them behind HTTPS)",
@@ -243,21 +278,16 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 		fmt.Fprintf(out, "; no deadline board (configure web.oidc or web.proxy for it, see docs/board.md)")
 	}
 	fmt.Fprintln(out, "\nCtrl-C stops.")
-	// The log says at once whether Temporal answers, and later when that changes.
-	go func() { _ = srv.Ready(runCtx) }()
+}
 
-	select {
-	case <-ctx.Done():
-		err = nil
-	case err = <-errs:
-	}
-	stop()
+// shutdownServe stops taking requests and lets the work already acknowledged finish (starting
+// an incident, an Update), briefly.
+func shutdownServe(hs *http.Server, srv *ingress.Server) {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
 		_ = hs.Shutdown(shutdown)
 	}
-	// Let the work already acknowledged finish (starting an incident, an Update), briefly.
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
 	select {
@@ -265,7 +295,6 @@ func runServe(ctx context.Context, out io.Writer, cfg *config.Config, f *serveFl
 	case <-time.After(10 * time.Second):
 	}
 	srv.Close()
-	return err
 }
 
 // ingressKey is the key the ingress signs Slack users' decisions with: BREACH_INGRESS_KEY_FILE,

@@ -186,6 +186,9 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 		fmt.Fprintln(w, "\nobligations (nearest deadline first):")
 		for _, o := range obs {
 			tl := left(o.DueAt, now)
+			if o.Paused != nil {
+				tl = "PAUSED " + pausedText(*o.Paused)
+			}
 			if o.State == incident.OblFiled {
 				tl = "done " + o.SubmittedAt.UTC().Format(time.RFC3339)
 				if o.Late {
@@ -193,6 +196,18 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 				}
 			}
 			fmt.Fprintf(w, "  %-24s %-18s due %s  %s\n", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339), tl)
+			if !o.StatutoryLimit.IsZero() {
+				fmt.Fprintf(w, "  %-24s %-18s statutory outer limit %s (%s)\n", "", "", o.StatutoryLimit.UTC().Format(time.RFC3339), o.StatutoryRule)
+			}
+			if moved := pausedFor(o.Pauses); moved > 0 {
+				fmt.Fprintf(w, "  %-24s %-18s deadline moved %s by law-enforcement delays, from %s\n", "", "", rules.TimeLeft(moved), o.RulesDueAt.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	if len(st.Delays) > 0 {
+		fmt.Fprintln(w, "\nlaw-enforcement delays:")
+		for _, d := range st.Delays {
+			fmt.Fprintf(w, "  %s; %s\n", d.Describe(), delayState(d, now))
 		}
 	}
 	if a := st.Alerts; a.State != "" {
@@ -222,6 +237,42 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 	if st.Records != nil {
 		fmt.Fprintf(w, "\nregister entry: %s\npost-incident report: %s\ntimeline: %s\n", st.Records.Register, st.Records.Report, st.Records.Timeline)
 	}
+}
+
+// pausedText says for how long a clock stands still.
+func pausedText(p incident.ClockPause) string {
+	s := fmt.Sprintf("by law-enforcement delay #%d since %s", p.Delay, p.From.UTC().Format(time.RFC3339))
+	if p.Until.IsZero() {
+		return s + ", until lifted"
+	}
+	return s + ", until " + p.Until.UTC().Format(time.RFC3339)
+}
+
+// pausedFor is how long a clock stood still in all.
+func pausedFor(ps []incident.ClockPause) time.Duration {
+	var d time.Duration
+	for _, p := range ps {
+		d += p.Length()
+	}
+	return d
+}
+
+func delayState(d incident.LawEnforcementDelay, now time.Time) string {
+	var s string
+	switch {
+	case !d.LiftedAt.IsZero():
+		s = "lifted by " + d.LiftedBy + " " + d.LiftedAt.UTC().Format(time.RFC3339)
+	case d.ReplacedBy > 0:
+		s = fmt.Sprintf("replaced by #%d", d.ReplacedBy)
+	case d.InForce(now):
+		s = "IN FORCE"
+	default:
+		s = "ended"
+	}
+	if len(d.Paused) > 0 {
+		s += "; paused " + strings.Join(d.Paused, ", ")
+	}
+	return s
 }
 
 func truncate(s string, n int) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/infile"
+	"github.com/breachops/breach/internal/locale"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 )
@@ -33,6 +34,7 @@ func (c *Config) check(file string, pos positions) Problems {
 	c.checkIdentities(add, "roles.declarers", c.Roles.Declarers)
 	c.checkRoutes(add, pos)
 	c.checkAuthorities(add, pos)
+	c.checkLanguages(add)
 	if r := c.Reminders; r.Every < 0 || r.SlowAfter < 0 || r.DailyAfter < 0 || (r.DailyAfter > 0 && r.DailyAfter < r.SlowAfter) {
 		add("reminders", "durations must be positive, and daily_after no earlier than slow_after (e.g. every: 15m, slow_after: 1h, daily_after: 168h)")
 	}
@@ -137,6 +139,29 @@ func (c *Config) checkAuthorities(add addFunc, pos positions) {
 			continue
 		}
 		first[a.Code] = f
+	}
+}
+
+// checkLanguages: language codes as ISO 639-1 (de, fr), countries as the rules know them.
+func (c *Config) checkLanguages(add addFunc) {
+	for i, l := range c.Languages.Reports {
+		if !locale.Valid(l) {
+			add(fmt.Sprintf("languages.reports[%d]", i), "%q is not an ISO 639-1 language code: two lower-case letters such as de, fr, en", l)
+		}
+	}
+	places := make([]string, 0, len(c.Languages.Countries))
+	for k := range c.Languages.Countries {
+		places = append(places, k)
+	}
+	sort.Strings(places)
+	for _, k := range places {
+		f := "languages.countries." + k
+		if !rules.KnownJurisdiction(strings.ToUpper(k)) {
+			add(f, "%q is not a country or region the rules know; %s", k, rules.JurisdictionHint(k))
+		}
+		if l := c.Languages.Countries[k]; !locale.Valid(strings.ToLower(l)) {
+			add(f, "%q is not an ISO 639-1 language code: two letters such as fr (for BE: fr)", l)
+		}
 	}
 }
 

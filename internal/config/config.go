@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ type Config struct {
 	// with the authority) or add entries (the German Land authority chosen for residents in
 	// Germany, code DE), without editing code.
 	Authorities []Authority `yaml:"authorities"`
+	// Languages choose the languages of reports and notices (each authority's accepted
+	// languages come from the directory, or from authorities: languages).
+	Languages Languages `yaml:"languages"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -270,6 +274,42 @@ type Route struct {
 	Method     string `yaml:"method"` // email | portal
 	Address    string `yaml:"address"`
 	Name       string `yaml:"name"`
+}
+
+// Languages choose the languages reports and notices are written in. A notice goes to each
+// person in the language of their record (the dataset's language column), else in the
+// language given here for their country, else in their country's first official language; a
+// report in the language its authority accepts. A template with no translation in a language
+// is sent in English, and the timeline says so.
+type Languages struct {
+	// Reports are the organisation's languages for reports, by preference: where an authority
+	// accepts several (Belgium: French, Dutch, German), the first of these it accepts.
+	Reports []string `yaml:"reports"`
+	// Countries gives, by country (BE) or region (CA-QC), the language of notices to people
+	// whose record names none, where it is not the country's first official language (BE: fr
+	// for a shop writing to its Belgian customers in French).
+	Countries map[string]string `yaml:"countries"`
+}
+
+// IncidentLanguages are the languages an incident is declared with: the choices above, and
+// the languages the configuration gives its authorities.
+func (c *Config) IncidentLanguages() *incident.Languages {
+	l := &incident.Languages{Reports: slices.Clone(c.Languages.Reports)}
+	if len(c.Languages.Countries) > 0 {
+		l.Countries = make(map[string]string, len(c.Languages.Countries))
+		for k, v := range c.Languages.Countries {
+			l.Countries[strings.ToUpper(k)] = strings.ToLower(v)
+		}
+	}
+	for _, a := range c.Authorities {
+		if len(a.Languages) > 0 && a.Code != "" {
+			if l.Authorities == nil {
+				l.Authorities = map[string][]string{}
+			}
+			l.Authorities[a.Code] = slices.Clone(a.Languages)
+		}
+	}
+	return l
 }
 
 // Authority is a change to an entry of the authority directory (its code is in `breach

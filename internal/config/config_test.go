@@ -273,6 +273,14 @@ func TestLoadErrors(t *testing.T) {
 		{"an unknown authority field", "authorities:\n  - code: FR\n    fax: 123\n", 3, "authorities[0].fax",
 			[]string{"the fields of authorities are code, name, short, country, region, channel, portal, email, phone, languages, notes"}},
 
+		// Languages.
+		{"a report language that is not a code", "languages:\n  reports: [de, German]\n", 2, "languages.reports[1]",
+			[]string{"ISO 639-1"}},
+		{"a notice language for a place the rules do not know", "languages:\n  countries:\n    XX: fr\n", 3, "languages.countries.XX",
+			[]string{"not a country or region the rules know"}},
+		{"a notice language that is not a code", "languages:\n  countries:\n    BE: French\n", 3, "languages.countries.BE",
+			[]string{"not an ISO 639-1 language code"}},
+
 		// Roles.
 		{"empty identity", "roles:\n  dpo: [dana, \"\"]\n", 2, "roles.dpo[1]",
 			[]string{"empty identity"}},

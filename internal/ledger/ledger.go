@@ -935,28 +935,7 @@ func (l *Ledger) accountCompact(ctx context.Context, incident string, counts map
 	if err != nil {
 		return err
 	}
-	type entry struct {
-		key string
-		rec int32
-	}
-	n := 0
-	for _, r := range recs {
-		n += len(r.keys)
-	}
-	entries := make([]entry, 0, n)
-	for i, r := range recs {
-		for _, k := range r.keys {
-			entries = append(entries, entry{k, int32(i)})
-		}
-		recs[i].keys = nil
-	}
-	// By subject, then in the order the records were written.
-	slices.SortFunc(entries, func(a, b entry) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return int(a.rec - b.rec)
-	})
+	pending := sortRecords(recs)
 	count := func(key string, outcome int) {
 		if outcome == 0 {
 			return
@@ -966,15 +945,7 @@ func (l *Ledger) accountCompact(ctx context.Context, incident string, counts map
 			*pd = append(*pd, decodeSubject([]byte(key)))
 		}
 	}
-	// next applies the records of entries[i:]'s first subject to cur; it returns the outcome
-	// and the index past them.
-	next := func(i, cur int) (int, int) {
-		k := entries[i].key
-		for ; i < len(entries) && entries[i].key == k; i++ {
-			cur = apply(cur, &recs[entries[i].rec])
-		}
-		return cur, i
-	}
+	entries, next := pending.entries, pending.next
 	rows, err := tx.QueryContext(ctx, l.rebind(`SELECT subject, outcome FROM notify_outcomes WHERE incident = ? ORDER BY subject`), incRef)
 	if err != nil {
 		return err
@@ -1012,6 +983,50 @@ func (l *Ledger) accountCompact(ctx context.Context, incident string, counts map
 		count(entries[i-1].key, o)
 	}
 	return nil
+}
+
+// recordEntry is one subject of one record, recordEntries the records' subjects in order.
+type recordEntry struct {
+	key string
+	rec int32
+}
+
+type recordEntries struct {
+	recs    []record
+	entries []recordEntry
+}
+
+// sortRecords orders the subjects of recs by subject, then in the order the records were
+// written; the records keep their outcomes, not their keys.
+func sortRecords(recs []record) recordEntries {
+	n := 0
+	for _, r := range recs {
+		n += len(r.keys)
+	}
+	entries := make([]recordEntry, 0, n)
+	for i, r := range recs {
+		for _, k := range r.keys {
+			entries = append(entries, recordEntry{k, int32(i)})
+		}
+		recs[i].keys = nil
+	}
+	slices.SortFunc(entries, func(a, b recordEntry) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return int(a.rec - b.rec)
+	})
+	return recordEntries{recs: recs, entries: entries}
+}
+
+// next applies the records of entries[i:]'s first subject to cur; it returns the outcome and
+// the index past them.
+func (e recordEntries) next(i, cur int) (int, int) {
+	k := e.entries[i].key
+	for ; i < len(e.entries) && e.entries[i].key == k; i++ {
+		cur = apply(cur, &e.recs[e.entries[i].rec])
+	}
+	return cur, i
 }
 
 // compactInsert is the upsert of n subjects' outcomes into notify_outcomes.

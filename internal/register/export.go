@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/breachops/breach/incident"
 )
 
 // Filter chooses incidents by their latest version.
@@ -95,6 +97,7 @@ func Fields(e Entry) []Field {
 		Field{"obligations", obligationsText(c.Obligations)},
 		Field{"not_required", notRequiredText(c)},
 		Field{"late_filings", lateText(lateFilings(c))},
+		Field{"law_enforcement_delays", delaysText(c.Delays)},
 		Field{"rulebook", c.Rulebook},
 		Field{"evidence", evidenceText(c.Evidence)},
 		Field{"closed_at", stamp(c.ClosedAt)}, Field{"closed_by", c.ClosedBy}, Field{"close_summary", c.CloseSummary},
@@ -187,6 +190,15 @@ func ObligationText(o Obligation) string {
 	if o.Late {
 		b.WriteString(", LATE")
 	}
+	if p := o.Paused; p != nil {
+		fmt.Fprintf(&b, "; PAUSED by law-enforcement delay #%d since %s", p.Delay, stamp(p.From))
+	}
+	for _, p := range o.Pauses {
+		fmt.Fprintf(&b, "; paused by law-enforcement delay #%d %s to %s", p.Delay, stamp(p.From), stamp(p.To))
+	}
+	if len(o.Pauses) > 0 && !o.RulesDueAt.IsZero() {
+		fmt.Fprintf(&b, " (the deadline moved from %s)", stamp(o.RulesDueAt))
+	}
 	for _, s := range o.Supplements {
 		fmt.Fprintf(&b, "; supplement %d %s", s.Sequence, stamp(s.At))
 		if s.Reference != "" {
@@ -203,6 +215,24 @@ func obligationsText(os []Obligation) string {
 	parts := make([]string, len(os))
 	for i, o := range os {
 		parts[i] = ObligationText(o)
+	}
+	return strings.Join(parts, " | ")
+}
+
+func delaysText(ds []incident.LawEnforcementDelay) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		s := d.Describe() + "; recorded by " + d.RecordedBy + " " + stamp(d.RecordedAt)
+		if len(d.Paused) > 0 {
+			s += "; paused " + strings.Join(d.Paused, ", ")
+		}
+		switch {
+		case !d.LiftedAt.IsZero():
+			s += "; lifted by " + d.LiftedBy + " " + stamp(d.LiftedAt)
+		case d.ReplacedBy > 0:
+			s += fmt.Sprintf("; replaced by #%d", d.ReplacedBy)
+		}
+		parts[i] = s
 	}
 	return strings.Join(parts, " | ")
 }

@@ -64,6 +64,17 @@ type AuthorityRef struct {
 	// Undetermined: the law names no single authority for the facts (a controller with no
 	// establishment in Germany and residents there: which Land?); Name says what to choose.
 	Undetermined bool `json:"undetermined,omitempty"`
+	// Channel, Portal, Email and Phone are how the directory says the authority takes a
+	// notification, where known: the route a report takes unless the configuration gives one.
+	Channel string `json:"channel,omitempty"`
+	Portal  string `json:"portal,omitempty"`
+	Email   string `json:"email,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+}
+
+// Ref names the authority, with its channel, for an obligation owed to it.
+func (a Authority) Ref() AuthorityRef {
+	return AuthorityRef{Code: a.Code, Name: a.Label(), Channel: a.Channel, Portal: a.Portal, Email: a.Email, Phone: a.Phone}
 }
 
 // Authority-directory vocabularies.
@@ -382,7 +393,7 @@ func (b *book) resolveGDPR(o Organisation, affected []string) ([]resolvedAuthori
 			return nil, err
 		}
 		reasoning := append(append(append([]string{}, steps...), step...), how...)
-		return finish([]resolvedAuthority{{ref: AuthorityRef{Code: a.Code, Name: a.Label()},
+		return finish([]resolvedAuthority{{ref: a.Ref(),
 			audience: a.Label() + ": " + role + " (" + why + ")", reasoning: reasoning}}), nil
 	}
 	main := o.MainEstablishment
@@ -462,7 +473,7 @@ func (b *book) everyAffected(o Organisation, steps []string, affected []string) 
 			r.audience = r.ref.Name + ": " + "residents of " + countryName(c) + " are affected (Art. 3(2)); choose the Land and record why"
 			r.reasoning = append(r.reasoning, "⚠ no establishment in Germany: BDSG §40 names no Land. Reading: notify the authority of the Land of the Art. 27 representative, or of the Land where most affected residents live, and record the choice; add the chosen authority as entry "+c+" of the configuration's authorities to route the report")
 		} else {
-			r.ref = AuthorityRef{Code: a.Code, Name: a.Label()}
+			r.ref = a.Ref()
 			r.audience = a.Label() + ": supervisory authority of " + countryName(c) + " (Art. 3(2); its residents are affected, no EEA establishment)"
 			if how != "" {
 				r.reasoning = append(r.reasoning, how)

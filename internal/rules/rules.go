@@ -89,11 +89,38 @@ type Obligation struct {
 	// LawEnforcementDelay: the law lets law enforcement delay this notification, so a recorded
 	// request from it may pause the clock.
 	LawEnforcementDelay bool `json:"law_enforcement_delay,omitempty"`
+	// LawEnforcementDelayLimit bounds how long one request from law enforcement may delay it,
+	// where the law does (HIPAA: an oral statement, 30 days; the SEC: 30 days at a time).
+	LawEnforcementDelayLimit *DelayLimit `json:"law_enforcement_delay_limit,omitempty"`
 	// Authority is the authority the obligation is owed to, where the rules know it: from the
 	// directory, or resolved from the organisation's facts (AUTHORITIES.md).
 	Authority *AuthorityRef `json:"authority,omitempty"`
 	// Reasoning records how a resolved authority was determined, step by step.
 	Reasoning []string `json:"reasoning,omitempty"`
+}
+
+// DelayLimit is how long one request from law enforcement may delay a notification.
+type DelayLimit struct {
+	// Days is the longest delay, counted from the request.
+	Days int `json:"days" yaml:"days"`
+	// OralOnly bounds only a request made orally: a written one delays for the period it
+	// states (45 CFR 164.412(a)-(b)).
+	OralOnly bool `json:"oral_only,omitempty" yaml:"oral_only"`
+	// Law cites the provision that bounds the delay.
+	Law string `json:"law" yaml:"law"`
+}
+
+// Until is when a delay requested at requestedAt (orally or not) until until (zero: until it is
+// lifted) ends at the latest under the limit l (nil: no limit), and whether the limit decided.
+func (l *DelayLimit) Until(requestedAt, until time.Time, oral bool) (time.Time, bool) {
+	if l == nil || (l.OralOnly && !oral) {
+		return until, false
+	}
+	limit := requestedAt.AddDate(0, 0, l.Days)
+	if until.IsZero() || limit.Before(until) {
+		return limit, true
+	}
+	return until, false
 }
 
 // Obligation kinds.
@@ -273,6 +300,10 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 				Basis: o.Basis, Trigger: c.Trigger, ClockStart: start, DueAt: due, Rule: rule, Template: o.Template, Kind: o.Kind,
 				LawEnforcementDelay: o.LawEnforcementDelay,
 			}
+			if l := o.LawEnforcementDelayLimit; l != nil {
+				cp := *l
+				best.LawEnforcementDelayLimit = &cp
+			}
 			if !e.established(r.Scope.Establishments) && len(r.Scope.Subjects) > 0 {
 				best.Subjects = append([]string(nil), r.Scope.Subjects...)
 			}
@@ -288,7 +319,8 @@ func (e *evaluation) obligation(res *Result, r *regimeSpec, o *obligationSpec) {
 		}
 		if a := o.Authority; a != nil && a.Code != "" {
 			ent := &e.b.authorities[e.b.authorityIndex[a.Code]]
-			best.Authority = &AuthorityRef{Code: ent.Code, Name: ent.Label()}
+			ref := ent.Ref()
+			best.Authority = &ref
 		}
 		if a := o.Authority; a != nil && a.Resolve == "gdpr" && e.f.resolvesAuthorities() {
 			if e.resolve(res, best) {

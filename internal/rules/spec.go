@@ -54,6 +54,8 @@ type obligationSpec struct {
 	// LawEnforcementDelay: the law lets law enforcement delay this notification (a request
 	// pauses its clock); GDPR, NIS2 and DORA do not.
 	LawEnforcementDelay bool `yaml:"law_enforcement_delay"`
+	// LawEnforcementDelayLimit bounds one request's delay where the law does.
+	LawEnforcementDelayLimit *DelayLimit `yaml:"law_enforcement_delay_limit"`
 	// Authority names the authority the obligation is owed to: a directory code, or
 	// resolve: gdpr to resolve the competent authorities from the facts (AUTHORITIES.md).
 	Authority *authoritySpec `yaml:"authority"`
@@ -394,6 +396,16 @@ func (b *book) check(r *regimeSpec) error {
 				}
 			case a.Resolve != "gdpr" || o.ID != gdprAuthorityID:
 				return fmt.Errorf("%s: authority resolve %q: only %s resolves, with resolve: gdpr", o.ID, a.Resolve, gdprAuthorityID)
+			}
+		}
+		if l := o.LawEnforcementDelayLimit; l != nil {
+			switch {
+			case !o.LawEnforcementDelay:
+				return fmt.Errorf("%s: law_enforcement_delay_limit without law_enforcement_delay: true", o.ID)
+			case l.Days <= 0:
+				return fmt.Errorf("%s: law_enforcement_delay_limit: days must be positive", o.ID)
+			case strings.TrimSpace(l.Law) == "":
+				return fmt.Errorf("%s: law_enforcement_delay_limit: law is required (the provision that bounds the delay)", o.ID)
 			}
 		}
 		switch o.Kind {

@@ -88,3 +88,7 @@ func mustVersion() string {
 	}
 	return fmt.Sprintf("rules-%s+tz%s", hex.EncodeToString(h.Sum(nil))[:12], tzRelease)
 }
+
+// Location loads a time zone from the rules' embedded database (the same one deadlines are
+// computed with), never from the machine's: "UTC" and "" are UTC.
+func Location(name string) (*time.Location, error) { return location(name) }

@@ -49,10 +49,15 @@ type Scenario struct {
 }
 
 // Facts are the organisation facts the obligations depend on, overriding the configuration's.
+// Establishments given here replace the configuration's, and its establishment_regions and
+// main_establishment with them (the scenario's own, or none).
 type Facts struct {
-	Establishments []string `json:"establishments,omitempty" yaml:"establishments"`
-	Sectors        []string `json:"sectors,omitempty" yaml:"sectors"`
-	Role           string   `json:"role,omitempty" yaml:"role"`
+	Establishments       []string `json:"establishments,omitempty" yaml:"establishments"`
+	EstablishmentRegions []string `json:"establishment_regions,omitempty" yaml:"establishment_regions"`
+	MainEstablishment    string   `json:"main_establishment,omitempty" yaml:"main_establishment"`
+	PublicTask           bool     `json:"public_task,omitempty" yaml:"public_task"`
+	Sectors              []string `json:"sectors,omitempty" yaml:"sectors"`
+	Role                 string   `json:"role,omitempty" yaml:"role"`
 }
 
 // Decision is what the simulated DPO decides.
@@ -273,8 +278,11 @@ func Parse(name string, data []byte) (Scenario, error) {
 	// Facts and decision are checked as the rules engine and the DPO's Update would.
 	rf := rules.Facts{AwareAt: time.Unix(0, 0), Establishments: upper(sc.Facts.Establishments), Sectors: sc.Facts.Sectors,
 		Role: sc.Facts.Role, Risk: sc.Decision.Risk, EncryptedUnintelligible: sc.Decision.EncryptedUnintelligible,
-		SignificantIncident: sc.Decision.SignificantIncident}
+		SignificantIncident:  sc.Decision.SignificantIncident,
+		EstablishmentRegions: upper(sc.Facts.EstablishmentRegions), MainEstablishment: strings.ToUpper(sc.Facts.MainEstablishment),
+		PublicTask: sc.Facts.PublicTask}
 	sc.Facts.Establishments = rf.Establishments
+	sc.Facts.EstablishmentRegions, sc.Facts.MainEstablishment = rf.EstablishmentRegions, rf.MainEstablishment
 	if err := rf.Validate(); err != nil {
 		var ue *rules.UsageError
 		if errors.As(err, &ue) {

@@ -196,3 +196,21 @@ func TestDurationText(t *testing.T) {
 		}
 	}
 }
+
+// A scenario's organisation facts may say how the organisation is established, as a facts
+// document would; codes are read in upper case and checked as the rules check them.
+func TestParseEstablishmentFacts(t *testing.T) {
+	base := "title: t\nsystems: [shop-db]\nsubjects: s.csv\n"
+	sc, err := Parse("s.yaml", []byte(base+"facts:\n  establishments: [de]\n  establishment_regions: [de-be]\n  main_establishment: de-be\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Facts.EstablishmentRegions[0] != "DE-BE" || sc.Facts.MainEstablishment != "DE-BE" {
+		t.Errorf("facts %+v, want the codes in upper case", sc.Facts)
+	}
+	_, err = Parse("s.yaml", []byte(base+"facts:\n  establishments: [DE]\n  main_establishment: DE\n"))
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "facts.establishment_regions" || !strings.Contains(e.Msg, "DE-BE for Berlin") {
+		t.Errorf("a German establishment without its Land: %v, want a refusal naming facts.establishment_regions", err)
+	}
+}

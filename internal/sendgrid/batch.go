@@ -59,6 +59,8 @@ type Batch struct {
 	HTML    string
 	// Categories are added to the incident id, which is always the first category.
 	Categories []string
+	// Headers are message headers (Content-Language), none of those the contract reserves.
+	Headers map[string]string
 	// Sandbox sets mail_settings.sandbox_mode: SendGrid validates the request and sends
 	// nothing. Drills use it.
 	Sandbox    bool
@@ -174,6 +176,9 @@ func (b Batch) message() *sgmail.SGMailV3 {
 	if b.ReplyTo != "" {
 		m.ReplyTo = &sgmail.Email{Address: b.ReplyTo}
 	}
+	if len(b.Headers) > 0 {
+		m.Headers = b.Headers
+	}
 	// text/plain must come first when both are present.
 	if b.Text != "" {
 		m.Content = append(m.Content, &sgmail.Content{Type: "text/plain", Value: b.Text})
@@ -228,6 +233,11 @@ func (b Batch) validate() error {
 		return errors.New("no recipients")
 	case len(b.Recipients) > MaxPersonalizations:
 		return fmt.Errorf("%d recipients: at most %d per request; use Plan", len(b.Recipients), MaxPersonalizations)
+	}
+	for k := range b.Headers {
+		if _, reserved := reservedHeaders[strings.ToLower(k)]; reserved {
+			return fmt.Errorf("header %s is reserved: SendGrid sets it", k)
+		}
 	}
 	cats := b.categories()
 	if len(cats) > MaxCategories {

@@ -182,7 +182,7 @@ func NextDeadline(c incident.Card) (what string, due time.Time, ok bool) {
 	obs := append([]incident.ObligationStatus{}, c.Obligations...)
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
 	for _, o := range obs {
-		if o.State != incident.OblFiled && !o.DueAt.IsZero() {
+		if o.State != incident.OblFiled && !o.DueAt.IsZero() && o.Paused == nil {
 			return o.ID, o.DueAt, true
 		}
 	}
@@ -306,8 +306,17 @@ func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 				if o.SubmittedBy != "" {
 					line += ", approved by " + Mention(o.SubmittedBy)
 				}
+			} else if p := o.Paused; p != nil {
+				line += fmt.Sprintf(" :double_vertical_bar: paused by law-enforcement delay #%d", p.Delay)
+				if !p.Until.IsZero() {
+					line += " until " + SlackDate(p.Until)
+				}
+				line += fmt.Sprintf("; due %s before the pause, moved by the time it stands still", SlackDate(o.DueAt))
 			} else {
 				line += fmt.Sprintf(", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
+				if !o.StatutoryLimit.IsZero() {
+					line += "; statutory outer limit " + SlackDate(o.StatutoryLimit)
+				}
 			}
 			if o.Late {
 				line += " :red_circle: *LATE*"
@@ -503,6 +512,7 @@ var kindIcons = map[string]string{
 	"obligations":               ":classical_building:",
 	"obligation-failed":         ":x:",
 	"alerts-failed":             ":x:",
+	"law-enforcement-delay":     ":double_vertical_bar:",
 	"ready-to-close":            ":checkered_flag:",
 	"closed":                    ":white_check_mark:",
 }

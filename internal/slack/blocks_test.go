@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/rules"
 	breachslack "github.com/breachops/breach/internal/slack"
 )
 
@@ -155,4 +157,51 @@ func TestCardBlocksFitSlackLimits(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &v))
 		assert.LessOrEqual(t, len(v.Text.Text), 3000)
 	}
+}
+
+// The card shows an obligation's deadline and the later statutory outer limit beside it, in its
+// blocks and in its text.
+func TestCardShowsTheDeadlineAndTheStatutoryLimit(t *testing.T) {
+	due := clock.Add(30 * 24 * time.Hour)
+	limit := due.Add(24 * time.Hour)
+	c := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Laptop stolen", Phase: "notify", AwareAt: clock,
+		Obligations: []incident.ObligationStatus{
+			{Obligation: rules.Obligation{ID: "us-ny-residents", Audience: "New York residents", DueAt: due, StatutoryLimit: limit,
+				StatutoryRule: "N.Y. Gen. Constr. Law §§20, 25-a"}, State: incident.OblAwaitingNotices},
+			{Obligation: rules.Obligation{ID: "gdpr-art33-authority", Audience: "DPA", DueAt: clock.Add(72 * time.Hour)}, State: incident.OblAwaitingApproval},
+		}}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, b := range breachslack.CardBlocks(c, clock) {
+		require.NoError(t, enc.Encode(b))
+	}
+	text := buf.String()
+	assert.Contains(t, text, "due "+breachslack.SlackDate(due)+" (30d 0h left); statutory outer limit "+breachslack.SlackDate(limit))
+	assert.Equal(t, 1, strings.Count(text, "statutory outer limit"), "only the obligation with a limit shows one")
+	assert.Contains(t, breachslack.CardText(c), "us-ny-residents: awaiting-notices, due "+due.UTC().Format("2006-01-02 15:04 UTC")+
+		" (statutory outer limit "+limit.UTC().Format("2006-01-02 15:04 UTC")+")")
+}
+
+// A clock a law-enforcement delay holds still shows as paused on the card, and is not the next
+// deadline.
+func TestCardShowsAPausedClock(t *testing.T) {
+	until := clock.Add(20 * 24 * time.Hour)
+	c := incident.Card{IncidentID: "INC-20261128-7F3A", Title: "Laptop stolen", Phase: "notify", AwareAt: clock,
+		Obligations: []incident.ObligationStatus{
+			{Obligation: rules.Obligation{ID: "us-ca-residents", Audience: "California residents", DueAt: clock.Add(24 * time.Hour)}, State: incident.OblAwaitingNotices,
+				Paused: &incident.ClockPause{Delay: 1, From: clock, Until: until}},
+			{Obligation: rules.Obligation{ID: "gdpr-art33-authority", Audience: "DPA", DueAt: clock.Add(72 * time.Hour)}, State: incident.OblAwaitingApproval},
+		}}
+	what, _, ok := breachslack.NextDeadline(c)
+	assert.True(t, ok)
+	assert.Equal(t, "gdpr-art33-authority", what, "a paused clock's deadline is not the next one")
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, b := range breachslack.CardBlocks(c, clock) {
+		require.NoError(t, enc.Encode(b))
+	}
+	assert.Contains(t, buf.String(), "paused by law-enforcement delay #1 until "+breachslack.SlackDate(until))
+	assert.Contains(t, breachslack.CardText(c), "us-ca-residents: awaiting-notices (PAUSED by law-enforcement delay #1 until "+until.UTC().Format("2006-01-02 15:04 UTC")+")")
 }

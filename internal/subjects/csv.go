@@ -43,6 +43,10 @@ type Row struct {
 	// Categories are the row's data categories, each a word of the vocabulary (unknown ones
 	// are other).
 	Categories []string
+	// Language is the language the organisation writes to the subject in, as the optional
+	// language column gives it (de, de-AT, pt_BR); empty when the dataset has none. The notice
+	// reads it (internal/locale), the scope does not.
+	Language string
 	// Problem is set when the row cannot be used as it is.
 	Problem *Issue
 	// Note is a problem that leaves the row usable: an unknown data category, counted as other.
@@ -115,10 +119,11 @@ var columnAliases = map[string][]string{
 	"country":         {"country", "country_code", "jurisdiction"},
 	"state":           {"state", "region", "us_state"},
 	"data_categories": {"data_categories", "categories", "data"},
+	"language":        {"language", "lang", "locale", "preferred_language"},
 }
 
 // columnOrder is the order columns are checked and named in.
-var columnOrder = []string{"id", "email", "name", "country", "state", "data_categories"}
+var columnOrder = []string{"id", "email", "name", "country", "state", "data_categories", "language"}
 
 var requiredColumns = []string{"id", "email", "country"}
 
@@ -191,7 +196,7 @@ type Limits struct {
 	// the reader with an error naming its line (ErrRecordTooLong). Default DefaultMaxRecord.
 	MaxRecord int
 	// MaxField is the longest a value of a column the reader uses (id, email, name, country,
-	// state, data_categories) may be in bytes; a longer one makes its row a field-too-long
+	// state, data_categories, language) may be in bytes; a longer one makes its row a field-too-long
 	// problem. Other columns are bounded by MaxRecord only. Default DefaultMaxField.
 	MaxField int
 	// TempDir is where Scan sorts on disk what does not fit its run (default os.TempDir()).
@@ -533,6 +538,8 @@ func (r *Reader) Next() (Row, error) {
 		}
 	}
 	row.Jurisdiction = jurisdiction(country, state)
+	// Optional: a row too short to have it has none.
+	row.Language, _ = get("language")
 	switch {
 	case len(missingCols) > 0:
 		row.Problem = issue(IssueMissingColumns, strings.Join(missingCols, ","))

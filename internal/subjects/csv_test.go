@@ -795,3 +795,16 @@ func TestHeaderErrorsNameTheHeadersLine(t *testing.T) {
 	_, err = subjects.NewReader(strings.NewReader("\nid,email,country\rS1,a@example.com,DE\r"), nil)
 	assert.ErrorContains(t, err, "subjects dataset line 2: the header row holds a carriage return")
 }
+
+// The optional language column is read as given, under its aliases; a row too short to have it,
+// or a dataset without it, has none, and is no worse for it.
+func TestReaderLanguageColumnIsOptional(t *testing.T) {
+	rows := readAll(t, "id,email,country,Locale\nL1,a@example.com,DE,it-IT\nL2,b@example.com,FR\nL3,c@example.com,ES, es \n", nil)
+	require.Len(t, rows, 3)
+	for i, want := range []string{"it-IT", "", "es"} {
+		assert.Equal(t, want, rows[i].Language, "row %d", i+1)
+		assert.Nil(t, rows[i].Problem, "row %d", i+1)
+	}
+	rows = readAll(t, header+"L1,a@example.com,A,DE,,contact\n", nil)
+	assert.Equal(t, "", rows[0].Language)
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -56,6 +57,15 @@ type obligationRow struct {
 	State      string   `json:"state"`
 	StateLabel string   `json:"state_label"`
 	Due        timeView `json:"due"`
+	// Limit is the statutory outer limit the law's own counting gives, later than Due (which
+	// the clock escalates on), and LimitRule how it was counted.
+	Limit     timeView `json:"statutory_limit,omitzero"`
+	LimitRule string   `json:"statutory_rule,omitempty"`
+	// Paused says the clock stands still for a law-enforcement delay, until when; Moved how
+	// far earlier pauses moved the deadline, from RulesDue.
+	Paused   string   `json:"paused,omitempty"`
+	Moved    string   `json:"moved,omitempty"`
+	RulesDue timeView `json:"rules_due,omitzero"`
 	// Left is the countdown when the page was made; the script keeps it going.
 	Left       string    `json:"left"`
 	Stage      string    `json:"stage"`
@@ -123,6 +133,7 @@ const (
 	stageDone     = "done"
 	stageDoneLate = "done-late"
 	stageFailed   = "failed"
+	stagePaused   = "paused"
 )
 
 var stageLabels = map[string]string{
@@ -135,6 +146,7 @@ var stageLabels = map[string]string{
 	stageDone:     "done",
 	stageDoneLate: "done late",
 	stageFailed:   "clock failed",
+	stagePaused:   "paused by a law-enforcement delay",
 }
 
 // stageSymbol adds a shape to the colour, so that the stage does not depend on seeing colour.
@@ -154,13 +166,17 @@ func stageSymbol(stage string) string {
 		return "✔"
 	case stageFailed:
 		return "✖"
+	case stagePaused:
+		return "⏸"
 	}
 	return "○"
 }
 
 // stagePoints are the instants the obligation's clock escalates at, as the clock itself computes
 // them (workflows.Escalations: 50%, 75%, 90%, one hour before, the deadline).
-func stagePoints(start, due time.Time) []stagePt {
+// Pauses (law-enforcement delays, ended) move each point after they began by their length; due
+// is then the deadline as the rules set it.
+func stagePoints(start, due time.Time, pauses ...incident.ClockPause) []stagePt {
 	var out []stagePt
 	w := due.Sub(start)
 	for _, e := range workflows.Escalations(start, due) {
@@ -176,9 +192,19 @@ func stagePoints(start, due time.Time) []stagePt {
 		default:
 			stage = stage90
 		}
-		out = append(out, stagePt{At: e.At.UTC().Format(time.RFC3339Nano), Stage: stage, Label: stageLabels[stage]})
+		out = append(out, stagePt{At: workflows.Shifted(e.At, pauses).UTC().Format(time.RFC3339Nano), Stage: stage, Label: stageLabels[stage]})
 	}
 	return out
+}
+
+// obligationPoints are the points an obligation's clock escalates at: a clock that
+// law-enforcement delays held still escalates at the points of its deadline as the rules set it,
+// moved by the pauses.
+func obligationPoints(o incident.ObligationStatus) []stagePt {
+	if len(o.Pauses) > 0 && !o.RulesDueAt.IsZero() {
+		return stagePoints(o.ClockStart, o.RulesDueAt, o.Pauses...)
+	}
+	return stagePoints(o.ClockStart, o.DueAt)
 }
 
 // stageAt is the stage a running clock has reached at now.
@@ -272,22 +298,40 @@ func (s *Server) obligation(st incident.Status, o incident.ObligationStatus, pen
 		StateLabel: label(obligationLabels, o.State), Due: at(o.DueAt, loc), Left: left(o.DueAt, now),
 		Raised: len(o.Escalations), Reference: reference(o.Reference), Failure: o.Failure, Incident: st.IncidentID, Late: o.Late,
 		Base: s.cfg.Prefix + "/incidents/" + st.IncidentID}
-	switch o.State {
-	case incident.OblFiled:
+	if !o.StatutoryLimit.IsZero() {
+		r.Limit, r.LimitRule = at(o.StatutoryLimit, loc), o.StatutoryRule
+	}
+	switch {
+	case o.State == incident.OblFiled:
 		r.Done, r.Stage = true, stageDone
 		if o.Late {
 			r.Stage = stageDoneLate
 		}
 		r.Submitted = at(o.SubmittedAt, loc)
-	case incident.OblFailed:
+	case o.State == incident.OblFailed:
 		r.Stage = stageFailed
-		r.Points = stagePoints(o.ClockStart, o.DueAt)
+		r.Points = obligationPoints(o)
+	case o.Paused != nil:
+		r.Stage = stagePaused
+		r.Paused = fmt.Sprintf("law-enforcement delay #%d since %s", o.Paused.Delay, o.Paused.From.In(loc).Format("Mon 2 Jan 2006 15:04 MST"))
+		if !o.Paused.Until.IsZero() {
+			r.Paused += ", until " + o.Paused.Until.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+		} else {
+			r.Paused += ", until lifted"
+		}
 	default:
-		r.Points = stagePoints(o.ClockStart, o.DueAt)
+		r.Points = obligationPoints(o)
 		r.Stage = stageAt(r.Points, now)
 	}
 	r.StageLabel = stageLabels[r.Stage]
-	r.Overdue = !r.Done && !now.Before(o.DueAt)
+	var moved time.Duration
+	for _, p := range o.Pauses {
+		moved += p.Length()
+	}
+	if moved > 0 {
+		r.Moved, r.RulesDue = span(moved), at(o.RulesDueAt, loc)
+	}
+	r.Overdue = !r.Done && o.Paused == nil && !now.Before(o.DueAt)
 	r.Reasons = r.Overdue
 	if o.Draft != "" {
 		r.Draft = documentName(o.Draft)
