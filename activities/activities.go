@@ -18,20 +18,6 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-type DatasetRef = incident.DatasetRef
-
-type Organisation = incident.Organisation
-
-type Chat = incident.Chat
-
-type Card = incident.Card
-
-type RoomRequest = incident.RoomRequest
-
-type Room = incident.Room
-
-type ChatMessage = incident.ChatMessage
-
 // Mailer sends one email. Sending a message whose Key was sent before delivers nothing new and
 // reports Duplicate.
 type Mailer interface {
@@ -45,7 +31,7 @@ type Firewalls interface {
 
 // Datasets opens an affected-subjects dataset.
 type Datasets interface {
-	Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error)
+	Open(ctx context.Context, ref incident.DatasetRef) (io.ReadSeekCloser, error)
 }
 
 // SubjectSources run the configuration's SQL subject sources (internal/sqlsource).
@@ -62,7 +48,7 @@ type Snapshots interface {
 
 // Activities carries the adapters every activity uses.
 type Activities struct {
-	Chat      Chat
+	Chat      incident.Chat
 	Mail      Mailer
 	Firewalls Firewalls
 	Datasets  Datasets

@@ -5,20 +5,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/breachops/breach/incident"
 	"go.temporal.io/sdk/temporal"
 )
 
 // OpenRoom creates the incident room.
-func (a *Activities) OpenRoom(ctx context.Context, r RoomRequest) (Room, error) {
+func (a *Activities) OpenRoom(ctx context.Context, r incident.RoomRequest) (incident.Room, error) {
 	room, err := a.Chat.OpenRoom(ctx, r)
 	if err != nil {
-		return Room{}, keepRetryAdvice(fmt.Sprintf("open incident room for %s", r.IncidentID), err)
+		return incident.Room{}, keepRetryAdvice(fmt.Sprintf("open incident room for %s", r.IncidentID), err)
 	}
 	return room, nil
 }
 
 // PostChat posts one message to the incident room.
-func (a *Activities) PostChat(ctx context.Context, m ChatMessage) error {
+func (a *Activities) PostChat(ctx context.Context, m incident.ChatMessage) error {
 	if err := a.Chat.Post(ctx, m); err != nil {
 		return keepRetryAdvice(fmt.Sprintf("post %s message for %s", m.Kind, m.IncidentID), err)
 	}
@@ -26,7 +27,7 @@ func (a *Activities) PostChat(ctx context.Context, m ChatMessage) error {
 }
 
 // UpdateCard shows the current incident card.
-func (a *Activities) UpdateCard(ctx context.Context, c Card) error {
+func (a *Activities) UpdateCard(ctx context.Context, c incident.Card) error {
 	if err := a.Chat.UpdateCard(ctx, c); err != nil {
 		return keepRetryAdvice(fmt.Sprintf("update the card of %s", c.IncidentID), err)
 	}

@@ -9,15 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/rules"
 )
 
 type failingChat struct{ err error }
 
-func (f failingChat) OpenRoom(context.Context, RoomRequest) (Room, error) { return Room{}, f.err }
-func (f failingChat) Post(context.Context, ChatMessage) error             { return f.err }
-func (f failingChat) UpdateCard(context.Context, Card) error              { return f.err }
+func (f failingChat) OpenRoom(context.Context, incident.RoomRequest) (incident.Room, error) {
+	return incident.Room{}, f.err
+}
+func (f failingChat) Post(context.Context, incident.ChatMessage) error { return f.err }
+func (f failingChat) UpdateCard(context.Context, incident.Card) error  { return f.err }
 
 // The chat service's retry advice survives the activity layer: Slack's Retry-After becomes the
 // next retry delay, and a revoked token stops the retries.
@@ -35,8 +38,8 @@ func TestChatErrorsKeepRetryAdvice(t *testing.T) {
 	} {
 		a := &Activities{Chat: failingChat{c.in}}
 		for _, err := range []error{
-			a.PostChat(context.Background(), ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"}),
-			a.UpdateCard(context.Background(), Card{IncidentID: "INC-20261128-0001"}),
+			a.PostChat(context.Background(), incident.ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"}),
+			a.UpdateCard(context.Background(), incident.Card{IncidentID: "INC-20261128-0001"}),
 		} {
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "%v", err)
@@ -46,7 +49,7 @@ func TestChatErrorsKeepRetryAdvice(t *testing.T) {
 			require.Contains(t, appErr.Message(), "INC-20261128-0001")
 		}
 	}
-	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"})
+	plain := (&Activities{Chat: failingChat{errors.New("boom")}}).PostChat(context.Background(), incident.ChatMessage{IncidentID: "INC-20261128-0001", Kind: "card"})
 	require.EqualError(t, plain, "post card message for INC-20261128-0001: boom")
 }
 
@@ -60,9 +63,9 @@ func (limitedMailer) Send(context.Context, bmail.Message) (bmail.Receipt, error)
 // The regulator report honours SendGrid's rate-limit reset like the notices do.
 func TestSubmitReportKeepsRetryAdvice(t *testing.T) {
 	a := &Activities{Mail: limitedMailer{}, Dir: t.TempDir()}
-	_, err := a.SubmitReport(context.Background(), ReportInput{IncidentID: "INC-20261128-0001", RecipientAddress: "dpa@authority.example",
+	_, err := a.SubmitReport(context.Background(), incident.ReportInput{IncidentID: "INC-20261128-0001", RecipientAddress: "dpa@authority.example",
 		RecipientName: "DPA", Obligation: rules.Obligation{ID: "gdpr-art33-authority", Template: "gdpr-art33-report"},
-		Organisation: Organisation{Name: "Shop", MailFrom: "privacy@shop.example"}})
+		Organisation: incident.Organisation{Name: "Shop", MailFrom: "privacy@shop.example"}})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, 42*time.Second, appErr.NextRetryDelay())

@@ -12,28 +12,22 @@ import (
 	"github.com/breachops/breach/internal/records"
 )
 
-type ContainInput = incident.ContainInput
-
-const (
-	ErrTypeFirewallPermanent = incident.ErrTypeFirewallPermanent
-)
-
 // Isolate cuts the system off the network through its provider and records the evidence.
-func (a *Activities) Isolate(ctx context.Context, in ContainInput) (incident.Evidence, error) {
+func (a *Activities) Isolate(ctx context.Context, in incident.ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "isolate", firewall.Provider.Isolate)
 }
 
 // VerifyIsolation checks that the isolation is in force.
-func (a *Activities) VerifyIsolation(ctx context.Context, in ContainInput) (incident.Evidence, error) {
+func (a *Activities) VerifyIsolation(ctx context.Context, in incident.ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "verify", firewall.Provider.Verify)
 }
 
 // ReleaseIsolation lifts the isolation.
-func (a *Activities) ReleaseIsolation(ctx context.Context, in ContainInput) (incident.Evidence, error) {
+func (a *Activities) ReleaseIsolation(ctx context.Context, in incident.ContainInput) (incident.Evidence, error) {
 	return a.firewallCall(ctx, in, "release", firewall.Provider.Release)
 }
 
-func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action string,
+func (a *Activities) firewallCall(ctx context.Context, in incident.ContainInput, action string,
 	call func(firewall.Provider, context.Context, firewall.Target) (incident.Evidence, error)) (incident.Evidence, error) {
 	fws := a.Firewalls
 	if in.Drill {
@@ -56,7 +50,7 @@ func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action s
 
 func classifyFirewall(err error) error {
 	if errors.Is(err, firewall.ErrPermanent) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeFirewallPermanent, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeFirewallPermanent, err)
 	}
 	return err
 }

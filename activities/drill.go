@@ -95,7 +95,7 @@ func (d *DrillActivities) sign(incidentID, update string, arg any, now time.Time
 		return nil, err
 	}
 	switch a := arg.(type) {
-	case Decision:
+	case incident.Decision:
 		a.Signature = sig
 		return a, nil
 	case incident.ApproveRequest:
@@ -111,10 +111,8 @@ func (d *DrillActivities) sign(incidentID, update string, arg any, now time.Time
 	return nil, fmt.Errorf("the auto-pilot cannot sign a %T", arg)
 }
 
-type IncidentRef = drill.IncidentRef
-
 // IncidentStatus reads the incident's status query, also after the incident has ended.
-func (d *DrillActivities) IncidentStatus(ctx context.Context, ref IncidentRef) (incident.Status, error) {
+func (d *DrillActivities) IncidentStatus(ctx context.Context, ref drill.IncidentRef) (incident.Status, error) {
 	var v incident.Status
 	res, err := d.Client.QueryWorkflow(ctx, ref.WorkflowID, "", incident.QueryStatus)
 	if err != nil {
@@ -125,12 +123,6 @@ func (d *DrillActivities) IncidentStatus(ctx context.Context, ref IncidentRef) (
 	}
 	return v, nil
 }
-
-type AutoPilotInput = drill.AutoPilotInput
-
-type AutoPilotAnswer = drill.AutoPilotAnswer
-
-type AutoPilotResult = drill.AutoPilotResult
 
 // ScenarioStep names an incident's pending step in the scenario's vocabulary: report:X is
 // approve:X, isolation:S is isolate:S.
@@ -148,10 +140,10 @@ func ScenarioStep(pending string) string {
 // steps and answers each through the incident's Updates once the scenario's response delay
 // (divided by the time scale) has passed since the step appeared. It runs until the incident
 // closes or the drill's end (Until), heartbeating what it has done so a retry carries on.
-func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (AutoPilotResult, error) {
-	res := AutoPilotResult{Tries: map[string]int{}}
+func (d *DrillActivities) AutoPilot(ctx context.Context, in drill.AutoPilotInput) (drill.AutoPilotResult, error) {
+	res := drill.AutoPilotResult{Tries: map[string]int{}}
 	if activity.HasHeartbeatDetails(ctx) {
-		var prev AutoPilotResult
+		var prev drill.AutoPilotResult
 		if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil {
 			res = prev
 			if res.Tries == nil {
@@ -210,8 +202,8 @@ func (d *DrillActivities) AutoPilot(ctx context.Context, in AutoPilotInput) (Aut
 	}
 }
 
-func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p incident.PendingStep, now time.Time, tries int) AutoPilotAnswer {
-	ans := AutoPilotAnswer{Step: p.Step, By: in.DPO, At: now}
+func (d *DrillActivities) answer(ctx context.Context, in drill.AutoPilotInput, p incident.PendingStep, now time.Time, tries int) drill.AutoPilotAnswer {
+	ans := drill.AutoPilotAnswer{Step: p.Step, By: in.DPO, At: now}
 	reasons := ""
 	if !p.DueAt.IsZero() && now.After(p.DueAt.Add(-2*time.Second)) {
 		reasons = "Drill: the simulated response came after the deadline (scenario response delay)."
@@ -255,7 +247,7 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p incid
 		var out any
 		if err = h.Get(ctx, &out); err == nil {
 			ans.Result = fmt.Sprint(out)
-			if dec, ok := arg.(Decision); ok {
+			if dec, ok := arg.(incident.Decision); ok {
 				ans.Result = fmt.Sprintf("decided risk %s; notify authority %t, subjects %t", dec.Risk, dec.NotifyAuthority, dec.NotifySubjects)
 			}
 		}
@@ -265,24 +257,6 @@ func (d *DrillActivities) answer(ctx context.Context, in AutoPilotInput, p incid
 	}
 	return ans
 }
-
-const (
-	DrillClosed = drill.DrillClosed
-	DrillTimeUp = drill.DrillTimeUp
-)
-
-const (
-	TargetMet           = drill.TargetMet
-	TargetMissed        = drill.TargetMissed
-	TargetOpen          = drill.TargetOpen
-	TargetNotApplicable = drill.TargetNotApplicable
-)
-
-type DrillReport = drill.DrillReport
-
-type TargetResult = drill.TargetResult
-
-type InjectResult = drill.InjectResult
 
 // DrillsDir holds the dry-run firewall log of drills.
 func DrillsDir(root string) string { return filepath.Join(root, "drills") }
@@ -296,7 +270,7 @@ func (d *DrillActivities) records() (*store.Store, error) {
 }
 
 // WriteDrillReport writes the drill's Markdown report and JSON result into the store.
-func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (DrillReport, error) {
+func (d *DrillActivities) WriteDrillReport(ctx context.Context, r drill.DrillReport) (drill.DrillReport, error) {
 	mdKey, err := records.DrillReportKey(r.IncidentID, ".md")
 	if err != nil {
 		return r, pathError(err)
@@ -328,8 +302,8 @@ func (d *DrillActivities) WriteDrillReport(ctx context.Context, r DrillReport) (
 const maxDrillFile = 16 << 20
 
 // LoadDrillReport reads one drill's JSON result from the store.
-func LoadDrillReport(ctx context.Context, st *store.Store, incidentID string) (DrillReport, error) {
-	var r DrillReport
+func LoadDrillReport(ctx context.Context, st *store.Store, incidentID string) (drill.DrillReport, error) {
+	var r drill.DrillReport
 	data, err := readDrillFile(ctx, st, incidentID, ".json")
 	if err != nil {
 		return r, err
@@ -363,12 +337,12 @@ func readDrillFile(ctx context.Context, st *store.Store, incidentID, ext string)
 
 // DrillHistory reads every drill result in the store, newest first. Keys that are not named by
 // an incident ID are not drill results, and are passed over.
-func DrillHistory(ctx context.Context, st *store.Store) ([]DrillReport, error) {
+func DrillHistory(ctx context.Context, st *store.Store) ([]drill.DrillReport, error) {
 	keys, err := st.List(ctx, records.DrillsPrefix)
 	if err != nil {
 		return nil, err
 	}
-	var out []DrillReport
+	var out []drill.DrillReport
 	for _, k := range keys {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(k, records.DrillsPrefix), ".json")
 		if !ok || !incident.IsID(id) {

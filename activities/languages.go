@@ -15,7 +15,7 @@ import (
 // what is submitted is what was approved), English for incidents declared before languages
 // were chosen, else the language its reader accepts (reportCandidates), the organisation's
 // preferred one among several. why says how it was chosen, for the timeline.
-func reportLanguage(in ReportInput) (lang, why string) {
+func reportLanguage(in incident.ReportInput) (lang, why string) {
 	switch {
 	case in.Language != "":
 		return in.Language, "the language the report was drafted in"
@@ -45,7 +45,7 @@ func reportLanguage(in ReportInput) (lang, why string) {
 //   - else the place the obligation protects, where it is one (JP, US-CA: that place's
 //     official languages), or the organisation's first establishment (NIS2, DORA: the
 //     authorities of the Member State of establishment).
-func reportCandidates(in ReportInput) ([]string, string) {
+func reportCandidates(in incident.ReportInput) ([]string, string) {
 	o := in.Obligation
 	if a := o.Authority; a != nil && !a.Undetermined && a.Code != "" {
 		if l := in.Languages.Authorities[a.Code]; len(l) > 0 {
@@ -78,7 +78,7 @@ func reportCandidates(in ReportInput) ([]string, string) {
 
 // reportPlace is where a report's reader is: the authority's region or country, the one place
 // the obligation protects, or the organisation's first establishment.
-func reportPlace(in ReportInput) string {
+func reportPlace(in incident.ReportInput) string {
 	o := in.Obligation
 	if a := o.Authority; a != nil && !a.Undetermined {
 		if ent, ok := rules.LookupAuthority(a.Code); ok {
@@ -101,7 +101,7 @@ func reportPlace(in ReportInput) string {
 }
 
 // reportZone is the time zone of a report's reader, for the dates of a translation.
-func reportZone(in ReportInput) string {
+func reportZone(in incident.ReportInput) string {
 	if p := reportPlace(in); p != "" {
 		return locale.Zone(p)
 	}
@@ -131,7 +131,7 @@ func languageList(langs []string) string {
 
 // noticeLanguage is the language of a person's notice: English for incidents declared before
 // languages were chosen (localized false), else the person's (locale.ForPerson).
-func noticeLanguage(n NoticeContent, row subjects.Row) (lang string, localized bool) {
+func noticeLanguage(n incident.NoticeContent, row subjects.Row) (lang string, localized bool) {
 	if n.Languages == nil {
 		return locale.English, false
 	}
@@ -140,7 +140,7 @@ func noticeLanguage(n NoticeContent, row subjects.Row) (lang string, localized b
 
 // countLanguage counts a person's notice in c: by the language it is written in, and, when
 // that is not the one wanted, as a fallback of its template.
-func countLanguage(c *NoticeCounts, tmpl, wanted, used string) {
+func countLanguage(c *incident.NoticeCounts, tmpl, wanted, used string) {
 	if c.Languages == nil {
 		c.Languages = map[string]int{}
 	}

@@ -56,7 +56,7 @@ func languageDataset(t *testing.T) string {
 	return path
 }
 
-func localizedNotice() NoticeContent {
+func localizedNotice() incident.NoticeContent {
 	n := notice()
 	n.AwareAt = time.Date(2026, 3, 5, 14, 30, 0, 0, time.UTC)
 	n.Languages = &incident.Languages{Countries: map[string]string{"BE": "fr"}}
@@ -76,9 +76,9 @@ func TestSendNoticesInEachPersonsLanguage(t *testing.T) {
 	a, _ := newTestActivities(t)
 	env.RegisterActivity(a)
 	scope := assess(t, env, a, languageDataset(t))
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 100, Notice: localizedNotice()})
+	v, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 100, Notice: localizedNotice()})
 	require.NoError(t, err)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, len(languageRows), res.Counts.Sent)
 	assert.Equal(t, map[string]int{"de": 1, "it": 1, "fr": 2, "es": 1, "en": 3, "sv": 1, "pl": 1}, res.Counts.Languages)
@@ -112,9 +112,9 @@ func TestSendNoticesWithoutLanguagesStayEnglish(t *testing.T) {
 	scope := assess(t, env, a, languageDataset(t))
 	n := localizedNotice()
 	n.Languages = nil
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 100, Notice: n})
+	v, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 100, Notice: n})
 	require.NoError(t, err)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	assert.Empty(t, res.Counts.Languages)
 	assert.Empty(t, res.Counts.Fallbacks)
@@ -172,7 +172,7 @@ func TestSendGridNoticesGroupedByTemplateAndLanguage(t *testing.T) {
 // that person in their language: the categories too.
 func TestSendGridLanguageGroupsSubstituteTranslatedCategories(t *testing.T) {
 	n := localizedNotice()
-	g := newNoticeGroups(NoticeChunkInput{IncidentID: "INC-20261128-0001", Notice: n})
+	g := newNoticeGroups(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Notice: n})
 	for _, row := range []subjects.Row{
 		{Name: "Dora", Categories: []string{"contact", "address"}, Jurisdiction: "DE"},
 		{Name: "Ida", Categories: []string{"health"}, Jurisdiction: "DE", Language: "it"},
@@ -190,7 +190,7 @@ func TestSendGridLanguageGroupsSubstituteTranslatedCategories(t *testing.T) {
 		}
 		got = strings.NewReplacer(pairs...).Replace(got)
 		lang, _ := noticeLanguage(n, row)
-		out, used, err := templates.RenderIn(noticeTemplate(route), lang, noticeView{NoticeContent: n, IncidentID: "INC-20261128-0001",
+		out, used, err := templates.RenderIn(noticeTemplate(route), lang, templates.NoticeView{NoticeContent: n, IncidentID: "INC-20261128-0001",
 			Name: row.Name, Categories: row.Categories, Jurisdiction: row.Jurisdiction, Zone: locale.Zone(row.Jurisdiction)})
 		require.NoError(t, err)
 		assert.Equal(t, grp.lang, used)
@@ -225,7 +225,7 @@ func TestReportLanguage(t *testing.T) {
 		{"Japan's PPC: Japanese", japan, &incident.Languages{}, nil, "", "ja"},
 		{"NIS2: the Member State of establishment", nis2, &incident.Languages{}, nil, "", "de"},
 	} {
-		in := ReportInput{Obligation: tt.o, Languages: tt.langs, Language: tt.pinned, Organisation: Organisation{Establishments: []string{"DE"}},
+		in := incident.ReportInput{Obligation: tt.o, Languages: tt.langs, Language: tt.pinned, Organisation: incident.Organisation{Establishments: []string{"DE"}},
 			Scope: incident.ScopeSummary{ByJurisdiction: tt.scope}}
 		got, _ := reportLanguage(in)
 		assert.Equal(t, tt.want, got, tt.name)
@@ -235,10 +235,10 @@ func TestReportLanguage(t *testing.T) {
 func TestDraftReportInItsReadersLanguage(t *testing.T) {
 	a, _ := newTestActivities(t)
 	ctx := context.Background()
-	in := ReportInput{IncidentID: "INC-20261128-0001", Title: "Backup exposed", AwareAt: time.Date(2026, 3, 5, 14, 30, 0, 0, time.UTC),
+	in := incident.ReportInput{IncidentID: "INC-20261128-0001", Title: "Backup exposed", AwareAt: time.Date(2026, 3, 5, 14, 30, 0, 0, time.UTC),
 		Obligation: rules.Obligation{ID: "gdpr-art33-authority-de-be", Template: "gdpr-art33-report", DueAt: time.Date(2026, 3, 8, 14, 30, 0, 0, time.UTC),
 			Authority: &rules.AuthorityRef{Code: "DE-BE", Name: "Berliner Beauftragte für Datenschutz (BlnBDI)"}},
-		Organisation: Organisation{Name: "Example Shop GmbH", Establishments: []string{"DE"}, MailFrom: "privacy@example.test"},
+		Organisation: incident.Organisation{Name: "Example Shop GmbH", Establishments: []string{"DE"}, MailFrom: "privacy@example.test"},
 		Languages:    &incident.Languages{}, Drill: true, RecipientAddress: "meldung@authority.example"}
 	d, err := a.DraftReport(ctx, in)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
@@ -33,11 +34,11 @@ const heartbeatEvery = 2 * time.Second
 // accepted. A retried chunk resumes there: earlier blocks are not read again, and accepted
 // batches of the block are not looked at again.
 type batchProgress struct {
-	Next   subjects.Position `json:"next"`
-	Counts NoticeCounts      `json:"counts"`
+	Next   subjects.Position     `json:"next"`
+	Counts incident.NoticeCounts `json:"counts"`
 	// Block counts the accepted batches of the unfinished block, Done names them (labels).
-	Block NoticeCounts `json:"block"`
-	Done  []string     `json:"done,omitempty"`
+	Block incident.NoticeCounts `json:"block"`
+	Done  []string              `json:"done,omitempty"`
 	// LastBatch is the key of the last batch accepted.
 	LastBatch string `json:"last_batch,omitempty"`
 }
@@ -52,7 +53,7 @@ func (p batchProgress) clone() batchProgress {
 // no notice, and a batch per notice group.
 type noticeBlock struct {
 	start, end subjects.Position
-	rows       NoticeCounts
+	rows       incident.NoticeCounts
 	other      []ledger.SubjectOutcome
 	batches    []labelledBatch
 	eof        bool
@@ -116,7 +117,7 @@ func (h *heartbeater) close() {
 // cut into blocks of NoticeBlockRows, and each block's people are sent in one batch per notice
 // group, one batch after another, each exactly once through the ledger. Reading the next block
 // overlaps with sending the current one; no more than two blocks are held at a time.
-func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, key *pseudonym.Key, rs *store.Store, in NoticeChunkInput) (NoticeChunkResult, error) {
+func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, key *pseudonym.Key, rs *store.Store, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 	if in.MaxRows <= 0 {
 		in.MaxRows = NoticeBlockRows
 	}
@@ -128,11 +129,11 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 		}
 	}
 	end := in.From.Index + in.MaxRows
-	res := NoticeChunkResult{Next: st.Next, Counts: st.Counts}
+	res := incident.NoticeChunkResult{Next: st.Next, Counts: st.Counts}
 	dups, err := readDuplicates(ctx, rs, in.IncidentID, in.Dataset.SHA256, st.Next.Index+1, end)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
+			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), incident.ErrTypeSubjectsChanged, nil)
 	}
 	keys, err := ledgerKeys(ctx, s, key, in.IncidentID)
 	if err != nil {
@@ -165,7 +166,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 			cancel() // and drain, so the reader ends
 		}
 	}
-	res = NoticeChunkResult{Next: st.Next, Done: eof, Counts: st.Counts}
+	res = incident.NoticeChunkResult{Next: st.Next, Done: eof, Counts: st.Counts}
 	if sendErr != nil {
 		return res, sendErr
 	}
@@ -177,7 +178,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 
 // readBlocks reads rows from start up to row index end (or the end of the dataset) and sends
 // one noticeBlock per block of rows. Block boundaries fall on multiples of NoticeBlockRows.
-func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in NoticeChunkInput, keys subjectKeys, dups map[int]bool,
+func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in incident.NoticeChunkInput, keys subjectKeys, dups map[int]bool,
 	start subjects.Position, end int, out chan<- noticeBlock) error {
 	groups := newNoticeGroups(in)
 	sha := in.Dataset.SHA256
@@ -199,7 +200,7 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 				break
 			}
 			if err != nil {
-				return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+				return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
 			}
 			pos = rd.Position()
 			blk.rows.Rows++
@@ -289,9 +290,9 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in N
 
 // sendBlock sends a block's batches that are not done yet, records the outcomes of its other
 // rows, and moves the heartbeat past it.
-func (s *SendGridMail) sendBlock(ctx context.Context, in NoticeChunkInput, st *batchProgress, blk noticeBlock, hb *heartbeater) error {
+func (s *SendGridMail) sendBlock(ctx context.Context, in incident.NoticeChunkInput, st *batchProgress, blk noticeBlock, hb *heartbeater) error {
 	if st.Next != blk.start {
-		st.Block, st.Done = NoticeCounts{}, nil
+		st.Block, st.Done = incident.NoticeCounts{}, nil
 	}
 	for _, lb := range blk.batches {
 		if slices.Contains(st.Done, lb.label) {
@@ -313,7 +314,7 @@ func (s *SendGridMail) sendBlock(ctx context.Context, in NoticeChunkInput, st *b
 	}
 	st.Counts.Add(blk.rows)
 	st.Counts.Add(st.Block)
-	st.Next, st.Block, st.Done = blk.end, NoticeCounts{}, nil
+	st.Next, st.Block, st.Done = blk.end, incident.NoticeCounts{}, nil
 	hb.record(ctx, *st)
 	return nil
 }
@@ -325,8 +326,8 @@ func (s *SendGridMail) sendBlock(ctx context.Context, in NoticeChunkInput, st *b
 // recorded as possibly duplicated. Then the batch is marked sending, sent (split on a 400),
 // its people's outcomes are recorded, and it is marked accepted. careful (a later alerts run)
 // drops people that earlier runs notified under other batch keys.
-func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful bool) (NoticeCounts, error) {
-	var c NoticeCounts
+func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful bool) (incident.NoticeCounts, error) {
+	var c incident.NoticeCounts
 	led := s.Ledger
 	inc, key := b.IncidentID, b.Key
 	rec, err := led.Batch(ctx, inc, key)
@@ -508,8 +509,8 @@ func splitRefused(b sendgrid.Batch, refused map[int]bool) ([]sendgrid.Recipient,
 
 // pending splits recipients into those with no final outcome in the ledger yet, and counts
 // of those with one (notified, or refused by SendGrid).
-func (s *SendGridMail) pending(ctx context.Context, incidentID string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
-	var c NoticeCounts
+func (s *SendGridMail) pending(ctx context.Context, incidentID string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, incident.NoticeCounts, error) {
+	var c incident.NoticeCounts
 	keys := make([]string, len(rs))
 	for i, r := range rs {
 		keys[i] = r.Key

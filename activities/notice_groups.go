@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/locale"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
@@ -68,18 +69,18 @@ type groupKey struct {
 type noticeGroups struct {
 	incidentID string
 	drill      bool
-	notice     NoticeContent
+	notice     incident.NoticeContent
 	byKey      map[groupKey]*noticeGroup
 	rendered   map[groupKey]rendering
 }
 
-func newNoticeGroups(in NoticeChunkInput) *noticeGroups {
+func newNoticeGroups(in incident.NoticeChunkInput) *noticeGroups {
 	return &noticeGroups{incidentID: in.IncidentID, drill: in.Drill, notice: in.Notice,
 		byKey: map[groupKey]*noticeGroup{}, rendered: map[groupKey]rendering{}}
 }
 
 // noticeTemplate is the template a route's notice is written with.
-func noticeTemplate(route NoticeRoute) string {
+func noticeTemplate(route incident.NoticeRoute) string {
 	if templates.Has(route.Template) {
 		return route.Template
 	}
@@ -87,7 +88,7 @@ func noticeTemplate(route NoticeRoute) string {
 }
 
 // group returns the group of a person with the given route and row.
-func (g *noticeGroups) group(route NoticeRoute, row subjects.Row) (*noticeGroup, error) {
+func (g *noticeGroups) group(route incident.NoticeRoute, row subjects.Row) (*noticeGroup, error) {
 	k := groupKey{template: noticeTemplate(route), jurisdiction: row.Jurisdiction, name: row.Name != "", data: len(row.Categories) > 0}
 	if lang, localized := noticeLanguage(g.notice, row); localized {
 		k.lang = lang
@@ -139,7 +140,7 @@ func (g *noticeGroups) render(k groupKey) (string, string, error) {
 	if r, ok := g.rendered[k]; ok {
 		return r.text, r.lang, nil
 	}
-	v := noticeView{NoticeContent: g.notice, IncidentID: g.incidentID, Drill: g.drill, Jurisdiction: k.jurisdiction}
+	v := templates.NoticeView{NoticeContent: g.notice, IncidentID: g.incidentID, Drill: g.drill, Jurisdiction: k.jurisdiction}
 	lang := locale.English
 	if k.lang != "" {
 		lang, v.Zone = k.lang, locale.Zone(k.jurisdiction)

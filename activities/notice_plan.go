@@ -17,22 +17,18 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-type NoticePlanInput = incident.NoticePlanInput
-
-type NoticePlan = incident.NoticePlan
-
 // planHeartbeatRows is how often PlanNotices heartbeats while it reads.
 const planHeartbeatRows = 50000
 
 // PlanNotices plans the customer alerts. With SendGrid it reads the dataset once to find
 // where each range of rows starts, so that ranges can be sent side by side; with the outbox,
 // chunks follow one another and nothing is read.
-func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (NoticePlan, error) {
+func (a *Activities) PlanNotices(ctx context.Context, in incident.NoticePlanInput) (incident.NoticePlan, error) {
 	sg, ok := a.Mail.(*SendGridMail)
 	if !ok {
-		return NoticePlan{}, nil
+		return incident.NoticePlan{}, nil
 	}
-	plan := NoticePlan{RangeRows: sg.rangeRows(), Parallel: sg.parallel()}
+	plan := incident.NoticePlan{RangeRows: sg.rangeRows(), Parallel: sg.parallel()}
 	f, err := a.Datasets.Open(ctx, in.Dataset)
 	if err != nil {
 		return plan, fmt.Errorf("open subjects dataset %s: %w", in.Dataset.URI, err)
@@ -40,7 +36,7 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 	defer f.Close()
 	rd, err := a.SubjectLimits.NewReader(f, nil)
 	if err != nil {
-		return plan, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+		return plan, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
 	}
 	if in.From.Offset > 0 {
 		if _, err := f.Seek(in.From.Offset, io.SeekStart); err != nil {
@@ -56,7 +52,7 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 		if _, err := rd.Next(); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return plan, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+			return plan, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
 		}
 		next = rd.Position()
 		plan.Rows++
@@ -75,23 +71,19 @@ func (a *Activities) PlanNotices(ctx context.Context, in NoticePlanInput) (Notic
 	return plan, nil
 }
 
-type NoticeFinishInput = incident.NoticeFinishInput
-
-type NoticeSummary = incident.NoticeSummary
-
 // FinishNotices reads the ledger's account of the alerts and writes the list of people who
 // may have been notified twice (an ambiguous batch resent without Email Activity to check),
 // for the post-incident report.
-func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (NoticeSummary, error) {
+func (a *Activities) FinishNotices(ctx context.Context, in incident.NoticeFinishInput) (incident.NoticeSummary, error) {
 	sg, ok := a.Mail.(*SendGridMail)
 	if !ok || sg.Ledger == nil {
-		return NoticeSummary{}, nil
+		return incident.NoticeSummary{}, nil
 	}
 	p, keys, err := sg.Ledger.Report(ctx, in.IncidentID)
 	if err != nil {
-		return NoticeSummary{}, err
+		return incident.NoticeSummary{}, err
 	}
-	sum := NoticeSummary{Ledger: true,
+	sum := incident.NoticeSummary{Ledger: true,
 		Sent:               p.Subjects[ledger.Sent] + p.Subjects[ledger.PossiblyDuplicated],
 		Rejected:           p.Subjects[ledger.Rejected],
 		Invalid:            p.Subjects[ledger.InvalidAddress],
@@ -101,7 +93,7 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	}
 	batches, err := sg.Ledger.Batches(ctx, in.IncidentID)
 	if err != nil {
-		return NoticeSummary{}, err
+		return incident.NoticeSummary{}, err
 	}
 	for _, b := range batches {
 		if b.AmbiguousAttempts > 0 && strings.Contains(b.Key, "/notice/") {
@@ -113,19 +105,19 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	}
 	people, err := ledgerKeys(ctx, sg, a.Pseudonyms, in.IncidentID)
 	if err != nil {
-		return NoticeSummary{}, err
+		return incident.NoticeSummary{}, err
 	}
 	list, err := a.possiblyDuplicatedRows(ctx, in, people, keys)
 	if err != nil {
-		return NoticeSummary{}, err
+		return incident.NoticeSummary{}, err
 	}
 	// The list names each person by subject key, dataset row and line; no address or name.
 	key, err := records.PossiblyDuplicatedKey(in.IncidentID)
 	if err != nil {
-		return NoticeSummary{}, pathError(err)
+		return incident.NoticeSummary{}, pathError(err)
 	}
 	if sum.List, err = a.put(ctx, key, []byte(list)); err != nil {
-		return NoticeSummary{}, err
+		return incident.NoticeSummary{}, err
 	}
 	return sum, nil
 }
@@ -133,7 +125,7 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 // possiblyDuplicatedRows lists keys with the dataset row and line of each, so that people can
 // be found without the list naming them. Keys of people not in this dataset (an earlier one)
 // have no row.
-func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in NoticeFinishInput, people subjectKeys, keys []string) (string, error) {
+func (a *Activities) possiblyDuplicatedRows(ctx context.Context, in incident.NoticeFinishInput, people subjectKeys, keys []string) (string, error) {
 	want := make(map[string]*[2]int, len(keys))
 	for _, k := range keys {
 		want[k] = nil

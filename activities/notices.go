@@ -17,18 +17,6 @@ import (
 	"github.com/breachops/breach/templates"
 )
 
-type NoticeContent = incident.NoticeContent
-
-type NoticeRoute = incident.NoticeRoute
-
-type NoticeChunkInput = incident.NoticeChunkInput
-
-type NoticeCounts = incident.NoticeCounts
-
-type NoticeChunkResult = incident.NoticeChunkResult
-
-type noticeView = templates.NoticeView
-
 // SendNotices sends the customer notice to every mailable subject in a range of rows, exactly
 // once per address. It heartbeats its position, so a retry resumes where the last attempt
 // stopped.
@@ -37,17 +25,17 @@ type noticeView = templates.NoticeView
 // request, kept exactly once by the notification ledger (see SendGridMail.sendNotices). With
 // the outbox, each notice is keyed by a pseudonym of its address, and a key already sent is
 // skipped.
-func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (NoticeChunkResult, error) {
+func (a *Activities) SendNotices(ctx context.Context, in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 	rs, err := a.records()
 	if err != nil {
-		return NoticeChunkResult{Next: in.From}, err
+		return incident.NoticeChunkResult{Next: in.From}, err
 	}
 	if sg, ok := a.Mail.(*SendGridMail); ok {
 		return sg.sendNotices(ctx, a.Datasets, a.SubjectLimits, a.Pseudonyms, rs, in)
 	}
-	res := NoticeChunkResult{Next: in.From}
+	res := incident.NoticeChunkResult{Next: in.From}
 	if activity.HasHeartbeatDetails(ctx) {
-		var hb NoticeChunkResult
+		var hb incident.NoticeChunkResult
 		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil && hb.Next.Offset >= in.From.Offset {
 			res = hb
 		}
@@ -55,7 +43,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 	dups, err := readDuplicates(ctx, rs, in.IncidentID, in.Dataset.SHA256, res.Next.Index+1, in.From.Index+in.MaxRows)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
+			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), incident.ErrTypeSubjectsChanged, nil)
 	}
 	keys, err := a.outboxKeys(ctx, in.IncidentID)
 	if err != nil {
@@ -77,7 +65,7 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 			break
 		}
 		if err != nil {
-			return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+			return res, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
 		}
 		res.Counts.Rows++
 		switch {
@@ -116,10 +104,10 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 }
 
 // sendNotice sends one person their notice, in their language, and counts the language in c.
-func (a *Activities) sendNotice(ctx context.Context, in NoticeChunkInput, keys subjectKeys, row subjects.Row, route NoticeRoute, c *NoticeCounts) (duplicate bool, err error) {
+func (a *Activities) sendNotice(ctx context.Context, in incident.NoticeChunkInput, keys subjectKeys, row subjects.Row, route incident.NoticeRoute, c *incident.NoticeCounts) (duplicate bool, err error) {
 	tmpl := noticeTemplate(route)
 	lang, localized := noticeLanguage(in.Notice, row)
-	out, used, err := templates.RenderIn(tmpl, lang, noticeView{
+	out, used, err := templates.RenderIn(tmpl, lang, templates.NoticeView{
 		NoticeContent: in.Notice, IncidentID: in.IncidentID, Drill: in.Drill, Name: row.Name, Categories: row.Categories,
 		Jurisdiction: row.Jurisdiction, Zone: locale.Zone(row.Jurisdiction),
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/incident"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/subjects"
 )
@@ -59,24 +60,24 @@ func newTestActivities(t *testing.T) (*Activities, *countingMailer) {
 	return &Activities{Mail: m, Datasets: pathDatasets{}, Dir: dir, Pseudonyms: testKey(t)}, m
 }
 
-var routes = []NoticeRoute{
+var routes = []incident.NoticeRoute{
 	{Obligation: "us-ca-residents", Template: "us-ca-notice", Subjects: []string{"US-CA"}},
 	{Obligation: "gdpr-art34-subjects", Template: "gdpr-art34-notice", Subjects: []string{"EEA"}},
 }
 
-func notice() NoticeContent {
-	return NoticeContent{OrgName: "Example Shop", From: "privacy@example.test", WhatHappened: "A backup was exposed.", Contact: "privacy@example.test", Routes: routes}
+func notice() incident.NoticeContent {
+	return incident.NoticeContent{OrgName: "Example Shop", From: "privacy@example.test", WhatHappened: "A backup was exposed.", Contact: "privacy@example.test", Routes: routes}
 }
 
-func runChunks(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, ref DatasetRef, rows int) NoticeCounts {
+func runChunks(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, ref incident.DatasetRef, rows int) incident.NoticeCounts {
 	t.Helper()
-	var total NoticeCounts
+	var total incident.NoticeCounts
 	from := subjects.Position{}
 	for i := 0; ; i++ {
 		require.Less(t, i, 1000, "chunks never finish")
-		v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice()})
+		v, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice()})
 		require.NoError(t, err)
-		var res NoticeChunkResult
+		var res incident.NoticeChunkResult
 		require.NoError(t, v.Get(&res))
 		total.Add(res.Counts)
 		from = res.Next
@@ -167,10 +168,10 @@ func TestSendNoticesOnlyToPeopleALawCovers(t *testing.T) {
 	env.RegisterActivity(a)
 	path := dataset(t, 20)
 	scope := assess(t, env, a, path)
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 1000,
-		Notice: NoticeContent{OrgName: "Shop", From: "privacy@example.test", Contact: "c", Routes: routes[:1]}})
+	v, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 1000,
+		Notice: incident.NoticeContent{OrgName: "Shop", From: "privacy@example.test", Contact: "c", Routes: routes[:1]}})
 	require.NoError(t, err)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, 2, res.Counts.Sent, "only the Californians")
 	require.Equal(t, 18, res.Counts.NotCovered)
@@ -184,7 +185,7 @@ func TestSendNoticesErrorsCarryNoPersonalData(t *testing.T) {
 	env.RegisterActivity(a)
 	path := dataset(t, 3)
 	scope := assess(t, env, a, path)
-	_, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
+	_, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 10, Notice: notice()})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "person1@example.net")
 	require.NotContains(t, err.Error(), "Person 1")
@@ -198,9 +199,9 @@ func TestAssessScopeMissingColumnIsNotRetried(t *testing.T) {
 	env.RegisterActivity(a)
 	path := filepath.Join(t.TempDir(), "bad.csv")
 	require.NoError(t, os.WriteFile(path, []byte("id,name,country\n1,A,DE\n"), 0o600))
-	_, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
+	_, err := env.ExecuteActivity(a.AssessScope, incident.ScopeInput{IncidentID: "INC-20261128-0001", Dataset: incident.DatasetRef{URI: path}})
 	require.ErrorContains(t, err, `required column "email"`)
-	require.ErrorContains(t, err, ErrTypeSubjectsMissingColumn)
+	require.ErrorContains(t, err, incident.ErrTypeSubjectsMissingColumn)
 }
 
 // A retried chunk resumes from its last heartbeat, not from the chunk's start.
@@ -223,11 +224,11 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 	}
 	pos := rd.Position()
 	f.Close()
-	env.SetHeartbeatDetails(NoticeChunkResult{Next: pos, Counts: NoticeCounts{Rows: 12, Sent: 12}})
+	env.SetHeartbeatDetails(incident.NoticeChunkResult{Next: pos, Counts: incident.NoticeCounts{Rows: 12, Sent: 12}})
 
-	v, err := env.ExecuteActivity(a.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
+	v, err := env.ExecuteActivity(a.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: scope.Dataset, MaxRows: 20, Notice: notice()})
 	require.NoError(t, err)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, 20, res.Counts.Rows, "12 carried from the heartbeat, 8 read now")
 	require.Equal(t, 8, m.calls, "rows before the heartbeat are not read again")
@@ -235,11 +236,11 @@ func TestSendNoticesResumesFromHeartbeat(t *testing.T) {
 }
 
 // assess runs the scope phase over path, as the workflow does before any notice.
-func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, path string) ScopeResult {
+func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, path string) incident.ScopeResult {
 	t.Helper()
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
+	v, err := env.ExecuteActivity(a.AssessScope, incident.ScopeInput{IncidentID: "INC-20261128-0001", Dataset: incident.DatasetRef{URI: path}})
 	require.NoError(t, err)
-	var scope ScopeResult
+	var scope incident.ScopeResult
 	require.NoError(t, v.Get(&scope))
 	return scope
 }
@@ -248,6 +249,6 @@ func assess(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities,
 // datasets to temporary files.
 type pathDatasets struct{}
 
-func (pathDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
+func (pathDatasets) Open(ctx context.Context, ref incident.DatasetRef) (io.ReadSeekCloser, error) {
 	return os.Open(ref.URI)
 }

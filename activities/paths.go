@@ -50,12 +50,8 @@ func fileName(name string) error {
 
 // pathError makes a path refused from an activity's input a non-retryable error.
 func pathError(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPath, nil)
+	return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeBadPath, nil)
 }
-
-const (
-	ErrTypeBadPath = incident.ErrTypeBadPath
-)
 
 // records is the store of the incident records: Records, else a local store in Dir.
 func (a *Activities) records() (*store.Store, error) {

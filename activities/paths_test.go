@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/breachops/breach/drill"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/store"
@@ -74,11 +76,11 @@ func TestActivitiesRefuseBadPathsAndWriteNothing(t *testing.T) {
 			a := &Activities{Dir: home}
 			d := &DrillActivities{Dir: home}
 			ctx := context.Background()
-			_, err := a.WriteRecords(ctx, IncidentRecord{IncidentID: id})
+			_, err := a.WriteRecords(ctx, incident.IncidentRecord{IncidentID: id})
 			assertBadPath(t, err)
-			_, err = a.DraftReport(ctx, ReportInput{IncidentID: id, Obligation: rules.Obligation{ID: "gdpr-art33-authority"}})
+			_, err = a.DraftReport(ctx, incident.ReportInput{IncidentID: id, Obligation: rules.Obligation{ID: "gdpr-art33-authority"}})
 			assertBadPath(t, err)
-			_, err = d.WriteDrillReport(ctx, DrillReport{IncidentID: id})
+			_, err = d.WriteDrillReport(ctx, drill.DrillReport{IncidentID: id})
 			assertBadPath(t, err)
 			assert.NoDirExists(t, home)
 		})
@@ -86,7 +88,7 @@ func TestActivitiesRefuseBadPathsAndWriteNothing(t *testing.T) {
 	t.Run("an obligation id with a path", func(t *testing.T) {
 		home := t.TempDir()
 		a := &Activities{Dir: home}
-		_, err := a.DraftReport(context.Background(), ReportInput{IncidentID: testIncident, Obligation: rules.Obligation{ID: "../../../x"}})
+		_, err := a.DraftReport(context.Background(), incident.ReportInput{IncidentID: testIncident, Obligation: rules.Obligation{ID: "../../../x"}})
 		assertBadPath(t, err)
 		assert.Empty(t, filesUnder(t, filepath.Dir(home)))
 	})
@@ -96,7 +98,7 @@ func assertBadPath(t *testing.T, err error) {
 	t.Helper()
 	var ae *temporal.ApplicationError
 	require.True(t, errors.As(err, &ae), "want an application error, got %v", err)
-	assert.Equal(t, ErrTypeBadPath, ae.Type())
+	assert.Equal(t, incident.ErrTypeBadPath, ae.Type())
 	assert.True(t, ae.NonRetryable())
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/pseudonym"
 )
@@ -79,7 +80,7 @@ func TestAWorkerWithAnotherKeySendsNothing(t *testing.T) {
 	other, err := pseudonym.NewKey([]byte("another key, also 32 bytes long!"))
 	require.NoError(t, err)
 	f.acts.Pseudonyms = other
-	_, err = f.chunk(NoticeChunkInput{IncidentID: inc, Dataset: ref, MaxRows: 3000, Notice: notice()})
+	_, err = f.chunk(incident.NoticeChunkInput{IncidentID: inc, Dataset: ref, MaxRows: 3000, Notice: notice()})
 	var ae *temporal.ApplicationError
 	require.True(t, errors.As(err, &ae), "%v", err)
 	require.Equal(t, ErrTypePseudonymKey, ae.Type())
@@ -89,7 +90,7 @@ func TestAWorkerWithAnotherKeySendsNothing(t *testing.T) {
 	require.Empty(t, f.srv.Requests(), "nothing was sent")
 
 	f.acts.Pseudonyms = nil
-	_, err = f.chunk(NoticeChunkInput{IncidentID: inc, Dataset: ref, MaxRows: 3000, Notice: notice()})
+	_, err = f.chunk(incident.NoticeChunkInput{IncidentID: inc, Dataset: ref, MaxRows: 3000, Notice: notice()})
 	require.ErrorContains(t, err, "no pseudonym key")
 }
 

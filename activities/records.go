@@ -13,10 +13,8 @@ import (
 	"github.com/breachops/breach/templates"
 )
 
-type CloseOutput = incident.CloseOutput
-
 // WriteRecords writes the breach-register entry, the post-incident report and the timeline.
-func (a *Activities) WriteRecords(ctx context.Context, rec IncidentRecord) (CloseOutput, error) {
+func (a *Activities) WriteRecords(ctx context.Context, rec incident.IncidentRecord) (incident.CloseOutput, error) {
 	keys := map[string]string{}
 	var err error
 	for name, key := range map[string]func() (string, error){
@@ -26,35 +24,35 @@ func (a *Activities) WriteRecords(ctx context.Context, rec IncidentRecord) (Clos
 		"evidence":             func() (string, error) { return records.EvidencePrefix(rec.IncidentID) },
 	} {
 		if keys[name], err = key(); err != nil {
-			return CloseOutput{}, pathError(err)
+			return incident.CloseOutput{}, pathError(err)
 		}
 	}
 	st, err := a.records()
 	if err != nil {
-		return CloseOutput{}, err
+		return incident.CloseOutput{}, err
 	}
-	out := CloseOutput{Register: st.Where(keys["register"]), Report: st.Where(keys["post-incident-report"]),
+	out := incident.CloseOutput{Register: st.Where(keys["register"]), Report: st.Where(keys["post-incident-report"]),
 		Timeline: st.Where(keys["timeline"]), Evidence: st.Where(keys["evidence"])}
 	entry, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
-		return CloseOutput{}, err
+		return incident.CloseOutput{}, err
 	}
 	if err := st.Put(ctx, keys["register"], append(entry, '\n')); err != nil {
-		return CloseOutput{}, fmt.Errorf("write register entry for %s: %w", rec.IncidentID, err)
+		return incident.CloseOutput{}, fmt.Errorf("write register entry for %s: %w", rec.IncidentID, err)
 	}
 	for _, name := range []string{"post-incident-report", "timeline"} {
 		text, err := templates.Render(name, rec)
 		if err != nil {
-			return CloseOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+			return incident.CloseOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 		}
 		if err := st.Put(ctx, keys[name], []byte(strings.TrimLeft(text, "\n"))); err != nil {
-			return CloseOutput{}, fmt.Errorf("write %s for %s: %w", name, rec.IncidentID, err)
+			return incident.CloseOutput{}, fmt.Errorf("write %s for %s: %w", name, rec.IncidentID, err)
 		}
 	}
 	// The register's last version: the closed incident, with the hashes of what closing left.
 	reg, err := a.recordRegister(ctx, ClosedContent(ctx, st, rec))
 	if err != nil {
-		return CloseOutput{}, err
+		return incident.CloseOutput{}, err
 	}
 	out.RegisterVersion, out.RegisterSHA256 = reg.Version, reg.SHA256
 	return out, nil

@@ -23,8 +23,6 @@ type RegisterStore interface {
 	Record(ctx context.Context, c register.Content) (register.Entry, bool, error)
 }
 
-type RegisterInput = incident.RegisterInput
-
 // RegisterOutput names the version that holds the entry.
 type RegisterOutput struct {
 	Seq     int64  `json:"seq,omitempty"`
@@ -34,13 +32,9 @@ type RegisterOutput struct {
 	Added bool `json:"added,omitempty"`
 }
 
-const (
-	ErrTypeRegisterInput = incident.ErrTypeRegisterInput
-)
-
 // RecordRegister records the incident's register entry as its latest version, unless that
 // version says the same already. Without a register (tests) it records nothing.
-func (a *Activities) RecordRegister(ctx context.Context, in RegisterInput) (RegisterOutput, error) {
+func (a *Activities) RecordRegister(ctx context.Context, in incident.RegisterInput) (RegisterOutput, error) {
 	return a.recordRegister(ctx, in.Content)
 }
 
@@ -52,26 +46,24 @@ func (a *Activities) recordRegister(ctx context.Context, c register.Content) (Re
 	if err != nil {
 		var ie *register.InputError
 		if errors.As(err, &ie) {
-			return RegisterOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRegisterInput, nil)
+			return RegisterOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeRegisterInput, nil)
 		}
 		return RegisterOutput{}, fmt.Errorf("record the register entry of %s: %w", c.IncidentID, err)
 	}
 	return RegisterOutput{Seq: e.Seq, Version: e.Version, SHA256: e.Hash, Added: added}, nil
 }
 
-var RegisterContent = incident.RegisterContentOf
-
 // ClosedContent is the register's last version of a closed incident: RegisterContent with the
 // hashes of the records closing left in the store.
-func ClosedContent(ctx context.Context, st *store.Store, rec IncidentRecord) register.Content {
-	c := RegisterContent(rec, time.Time{})
+func ClosedContent(ctx context.Context, st *store.Store, rec incident.IncidentRecord) register.Content {
+	c := incident.RegisterContentOf(rec, time.Time{})
 	c.Evidence = append(c.Evidence, closeEvidence(ctx, st, rec)...)
 	return c
 }
 
 // closeEvidence hashes the records closing leaves as evidence: the reports submitted, the
 // containment evidence, the post-incident report and the timeline.
-func closeEvidence(ctx context.Context, st *store.Store, rec IncidentRecord) []register.Evidence {
+func closeEvidence(ctx context.Context, st *store.Store, rec incident.IncidentRecord) []register.Evidence {
 	type record struct{ what, name string }
 	var recs []record
 	for _, o := range rec.Obligations {

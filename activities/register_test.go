@@ -19,36 +19,36 @@ import (
 
 var registerAware = time.Date(2026, 11, 28, 8, 10, 0, 0, time.UTC)
 
-func registerRecord() IncidentRecord {
-	return IncidentRecord{
+func registerRecord() incident.IncidentRecord {
+	return incident.IncidentRecord{
 		IncidentID: testIncident, Title: "Backup bucket exposed", Source: "cli", DeclaredBy: "cli:ic",
-		AwareAt: registerAware, AwareZone: "Europe/Berlin", Organisation: Organisation{Name: "Example Shop"},
+		AwareAt: registerAware, AwareZone: "Europe/Berlin", Organisation: incident.Organisation{Name: "Example Shop"},
 		Systems:     []string{"shop-db"},
-		Containment: []SystemStatus{{System: "shop-db", State: ContainContained, Provider: "dry-run", Updated: registerAware}},
-		Dataset:     DatasetRef{URI: "dataset:export", SHA256: "6b48ad1dbb9397de78047f553ef8218387666c59cc715af51137f7f736a42d58"},
+		Containment: []incident.SystemStatus{{System: "shop-db", State: incident.ContainContained, Provider: "dry-run", Updated: registerAware}},
+		Dataset:     incident.DatasetRef{URI: "dataset:export", SHA256: "6b48ad1dbb9397de78047f553ef8218387666c59cc715af51137f7f736a42d58"},
 		Scope: &subjects.Summary{Subjects: 10, Records: 20, ByJurisdiction: map[string]int{"DE": 10},
 			ByCategory: map[string]int{"contact": 10}, SHA256: "6b48ad1dbb9397de78047f553ef8218387666c59cc715af51137f7f736a42d58"},
-		Timeline: []Event{{At: registerAware.Add(time.Hour), Kind: "declared", Text: "declared"}},
+		Timeline: []incident.Event{{At: registerAware.Add(time.Hour), Kind: "declared", Text: "declared"}},
 	}
 }
 
 func TestRegisterContentCarriesTheArticle33_5FieldsAndNoProgress(t *testing.T) {
 	rec := registerRecord()
-	c := RegisterContent(rec, time.Time{})
+	c := incident.RegisterContentOf(rec, time.Time{})
 	require.Equal(t, register.StatusOpen, c.Status)
 	require.Equal(t, registerAware.Add(time.Hour), c.DeclaredAt)
 	require.Equal(t, "Example Shop", c.Organisation)
 	require.Equal(t, []register.Evidence{{What: "dataset", Name: "dataset:export", SHA256: rec.Dataset.SHA256}}, c.Evidence)
 
-	rec.Decision = &Decision{By: "cli:dpo", Risk: "high", NotifyAuthority: true, NotifySubjects: true, Reasoning: "exfiltrated",
+	rec.Decision = &incident.Decision{By: "cli:dpo", Risk: "high", NotifyAuthority: true, NotifySubjects: true, Reasoning: "exfiltrated",
 		Consequences: "phishing", Measures: "keys rotated", DecidedAt: registerAware.Add(2 * time.Hour),
 		Signature: &incident.Signature{Signer: "cli:dpo", KeyID: "ed25519:k1"}}
-	rec.Obligations = []ObligationStatus{
+	rec.Obligations = []incident.ObligationStatus{
 		{Obligation: rules.Obligation{ID: "gdpr-art33-authority", Basis: "GDPR Art. 33(1)", DueAt: registerAware.Add(72 * time.Hour)},
-			State: OblAwaitingFiling, Late: true, Reasons: "portal down"},
+			State: incident.OblAwaitingFiling, Late: true, Reasons: "portal down"},
 	}
-	rec.Alerts = AlertProgress{State: "sending", Total: 9, Sent: 3}
-	c = RegisterContent(rec, time.Time{})
+	rec.Alerts = incident.AlertProgress{State: "sending", Total: 9, Sent: 3}
+	c = incident.RegisterContentOf(rec, time.Time{})
 	require.Equal(t, register.StatusNotifying, c.Status)
 	require.Equal(t, "phishing", c.Consequences)
 	require.Equal(t, "keys rotated", c.Measures)
@@ -58,17 +58,17 @@ func TestRegisterContentCarriesTheArticle33_5FieldsAndNoProgress(t *testing.T) {
 
 	// Progress is not a change of the register: the same content while notices go out.
 	rec.Alerts.Sent = 7
-	require.Equal(t, c, RegisterContent(rec, time.Time{}))
+	require.Equal(t, c, incident.RegisterContentOf(rec, time.Time{}))
 
-	rec.Obligations[0].State, rec.Obligations[0].SubmittedAt, rec.Obligations[0].Reference = OblFiled, registerAware.Add(80*time.Hour), "DPA-1"
-	rec.Alerts = AlertProgress{State: "done", Total: 9, Sent: 9}
-	c = RegisterContent(rec, time.Time{})
+	rec.Obligations[0].State, rec.Obligations[0].SubmittedAt, rec.Obligations[0].Reference = incident.OblFiled, registerAware.Add(80*time.Hour), "DPA-1"
+	rec.Alerts = incident.AlertProgress{State: "done", Total: 9, Sent: 9}
+	c = incident.RegisterContentOf(rec, time.Time{})
 	require.Equal(t, register.StatusNotified, c.Status)
 	require.True(t, c.Obligations[0].Late)
 	require.Equal(t, "portal down", c.Obligations[0].Reasons)
 	require.Equal(t, 9, c.Notices.Sent)
 
-	require.Equal(t, register.StatusCancelled, RegisterContent(rec, registerAware.Add(90*time.Hour)).Status)
+	require.Equal(t, register.StatusCancelled, incident.RegisterContentOf(rec, registerAware.Add(90*time.Hour)).Status)
 }
 
 // Closing records the last version, with the hashes of what closing wrote; the same close
@@ -79,10 +79,10 @@ func TestWriteRecordsRecordsTheClosedVersion(t *testing.T) {
 	require.NoError(t, err)
 	a := &Activities{Dir: root, Register: reg}
 	rec := registerRecord()
-	rec.Decision = &Decision{By: "cli:dpo", Risk: "unlikely", Reasoning: "encrypted", DecidedAt: registerAware.Add(2 * time.Hour)}
+	rec.Decision = &incident.Decision{By: "cli:dpo", Risk: "unlikely", Reasoning: "encrypted", DecidedAt: registerAware.Add(2 * time.Hour)}
 	rec.NotRequired = []rules.NotRequired{{ID: "gdpr-art33-authority", Reason: "unlikely to result in a risk"}}
 	ctx := context.Background()
-	_, err = a.RecordRegister(ctx, RegisterInput{Content: RegisterContent(rec, time.Time{})})
+	_, err = a.RecordRegister(ctx, incident.RegisterInput{Content: incident.RegisterContentOf(rec, time.Time{})})
 	require.NoError(t, err)
 
 	rec.ClosedAt, rec.ClosedBy = registerAware.Add(3*time.Hour), "cli:ic"

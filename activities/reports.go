@@ -14,12 +14,6 @@ import (
 	"github.com/breachops/breach/templates"
 )
 
-type ReportInput = incident.ReportInput
-
-type Draft = incident.Draft
-
-type Submission = incident.Submission
-
 // reportKey is the key of a report, a plain file name among the incident's reports.
 func reportKey(incidentID, name string) (string, error) {
 	if err := fileName(name); err != nil {
@@ -48,7 +42,7 @@ type renderedReport struct {
 	lang, wanted, note string
 }
 
-func (a *Activities) renderReport(in ReportInput, final bool) (renderedReport, error) {
+func (a *Activities) renderReport(in incident.ReportInput, final bool) (renderedReport, error) {
 	lang, why := reportLanguage(in)
 	name := templateFor(in.Obligation)
 	out, used, err := templates.RenderIn(name, lang, templates.ReportView{ReportInput: in, Final: final, PreparedAt: a.now(), Zone: reportZone(in)})
@@ -72,32 +66,32 @@ func (a *Activities) renderReport(in ReportInput, final bool) (renderedReport, e
 
 // DraftReport renders the report for approval, in the language of its reader (see
 // reportLanguage), and says which.
-func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, error) {
+func (a *Activities) DraftReport(ctx context.Context, in incident.ReportInput) (incident.Draft, error) {
 	r, err := a.renderReport(in, false)
 	if err != nil {
-		return Draft{}, err
+		return incident.Draft{}, err
 	}
 	subject, body := r.subject, r.body
 	key, err := reportKey(in.IncidentID, in.Obligation.ID+".draft.md")
 	if err != nil {
-		return Draft{}, err
+		return incident.Draft{}, err
 	}
 	path, err := a.put(ctx, key, []byte(body))
 	if err != nil {
-		return Draft{}, err
+		return incident.Draft{}, err
 	}
-	return Draft{Path: path, Subject: subject, Language: r.lang, Wanted: r.wanted, LanguageNote: r.note}, nil
+	return incident.Draft{Path: path, Subject: subject, Language: r.lang, Wanted: r.wanted, LanguageNote: r.note}, nil
 }
 
 // SubmitReport writes the final report and sends it to the authority's address. The message key
 // is derived from the incident, obligation and sequence, so a retried activity sends once.
-func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submission, error) {
+func (a *Activities) SubmitReport(ctx context.Context, in incident.ReportInput) (incident.Submission, error) {
 	if in.SubmittedAt.IsZero() {
 		in.SubmittedAt = a.now()
 	}
 	r, err := a.renderReport(in, true)
 	if err != nil {
-		return Submission{}, err
+		return incident.Submission{}, err
 	}
 	subject, body := r.subject, r.body
 	name := in.Obligation.ID
@@ -106,13 +100,13 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 	}
 	key, err := reportKey(in.IncidentID, name+".md")
 	if err != nil {
-		return Submission{}, err
+		return incident.Submission{}, err
 	}
 	path, err := a.put(ctx, key, []byte(body))
 	if err != nil {
-		return Submission{}, err
+		return incident.Submission{}, err
 	}
-	sub := Submission{Path: path, At: in.SubmittedAt}
+	sub := incident.Submission{Path: path, At: in.SubmittedAt}
 	if in.RecipientAddress == "" {
 		return sub, nil
 	}
@@ -134,7 +128,7 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 		Headers: headers,
 	})
 	if err != nil {
-		return Submission{}, keepRetryAdvice(fmt.Sprintf("send %s report for %s to %s", in.Obligation.ID, in.IncidentID, in.RecipientName), err)
+		return incident.Submission{}, keepRetryAdvice(fmt.Sprintf("send %s report for %s to %s", in.Obligation.ID, in.IncidentID, in.RecipientName), err)
 	}
 	sub.MessageID = res.ID
 	return sub, nil

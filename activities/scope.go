@@ -18,38 +18,28 @@ import (
 	"github.com/breachops/breach/internal/subjects"
 )
 
-const (
-	ErrTypeSubjectsMissingColumn = incident.ErrTypeSubjectsMissingColumn
-	ErrTypeSubjectsUnreadable    = incident.ErrTypeSubjectsUnreadable
-	ErrTypeSubjectsChanged       = incident.ErrTypeSubjectsChanged
-)
-
-type ScopeInput = incident.ScopeInput
-
-type ScopeResult = incident.ScopeResult
-
 // StoreDatasets opens the datasets of the store (dataset:<name>): never a path a person gave.
 type StoreDatasets struct{ Store *datasets.Store }
 
 // Open opens a dataset of the store.
-func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
+func (d StoreDatasets) Open(ctx context.Context, ref incident.DatasetRef) (io.ReadSeekCloser, error) {
 	return d.Store.Open(ctx, ref.URI)
 }
 
 // AssessScope reads the whole dataset and counts subjects and records by jurisdiction and data
 // category. Only counts and line numbers leave the activity.
-func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResult, error) {
+func (a *Activities) AssessScope(ctx context.Context, in incident.ScopeInput) (incident.ScopeResult, error) {
 	f, err := a.Datasets.Open(ctx, in.Dataset)
 	if err != nil {
-		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
+		return incident.ScopeResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), incident.ErrTypeSubjectsUnreadable, nil)
 	}
 	defer f.Close()
 	// The duplicate rows go to an unlinked file as they are found (a dataset of repeats must
 	// not grow the worker's memory), then to the store under the dataset's hash.
 	dups, err := os.CreateTemp("", "breach-duplicates-*")
 	if err != nil {
-		return ScopeResult{}, fmt.Errorf("scope of %s: a temporary file for the duplicate rows: %w", in.IncidentID, err)
+		return incident.ScopeResult{}, fmt.Errorf("scope of %s: a temporary file for the duplicate rows: %w", in.IncidentID, err)
 	}
 	_ = os.Remove(dups.Name())
 	defer dups.Close()
@@ -67,32 +57,32 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 	var mc *subjects.MissingColumnError
 	switch {
 	case errors.As(err, &mc):
-		return ScopeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsMissingColumn, nil, mc.Column)
+		return incident.ScopeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsMissingColumn, nil, mc.Column)
 	case err != nil:
-		return ScopeResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), ErrTypeSubjectsUnreadable, nil)
+		return incident.ScopeResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("read subjects dataset %s: %v", in.Dataset.URI, err), incident.ErrTypeSubjectsUnreadable, nil)
 	}
 	dupKey, err := records.DuplicatesKey(in.IncidentID, sum.SHA256)
 	if err != nil {
-		return ScopeResult{}, pathError(err)
+		return incident.ScopeResult{}, pathError(err)
 	}
 	if err := bw.Flush(); err != nil {
-		return ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
+		return incident.ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
 	}
 	if _, err := dups.Seek(0, io.SeekStart); err != nil {
-		return ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
+		return incident.ScopeResult{}, fmt.Errorf("scope of %s: the duplicate rows: %w", in.IncidentID, err)
 	}
 	if err := a.putStream(ctx, dupKey, dups); err != nil {
-		return ScopeResult{}, err
+		return incident.ScopeResult{}, err
 	}
 	ref := in.Dataset
 	ref.SHA256 = sum.SHA256
-	return ScopeResult{Summary: sum, Dataset: ref}, nil
+	return incident.ScopeResult{Summary: sum, Dataset: ref}, nil
 }
 
 // openAt opens the dataset and returns a reader standing at pos (a Position from an earlier
 // reader of the same dataset; the zero Position is the first data row).
-func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
+func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref incident.DatasetRef, pos subjects.Position) (*subjects.Reader, io.Closer, error) {
 	f, err := ds.Open(ctx, ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open subjects dataset %s: %w", ref.URI, err)
@@ -100,7 +90,7 @@ func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRe
 	head, err := lim.NewReader(f, nil)
 	if err != nil {
 		f.Close()
-		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSubjectsUnreadable, nil)
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
 	}
 	if pos.Offset == 0 {
 		return head, f, nil

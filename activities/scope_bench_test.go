@@ -171,11 +171,11 @@ func benchChild() int {
 	start := time.Now()
 	ref := incident.DatasetRef{URI: os.Getenv(benchRefEnv)}
 	if mode == "pg" {
-		v, err := env.ExecuteActivity(a.SnapshotSubjects, SnapshotInput{IncidentID: testIncident, Dataset: sqlRef("shop")})
+		v, err := env.ExecuteActivity(a.SnapshotSubjects, incident.SnapshotInput{IncidentID: testIncident, Dataset: sqlRef("shop")})
 		if err != nil {
 			return fail(err)
 		}
-		var snap SnapshotResult
+		var snap incident.SnapshotResult
 		if err := v.Get(&snap); err != nil {
 			return fail(err)
 		}
@@ -183,11 +183,11 @@ func benchChild() int {
 		f.SnapshotSec = time.Since(start).Seconds()
 	}
 	scopeStart := time.Now()
-	v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: testIncident, Dataset: ref})
+	v, err := env.ExecuteActivity(a.AssessScope, incident.ScopeInput{IncidentID: testIncident, Dataset: ref})
 	if err != nil {
 		return fail(err)
 	}
-	var res ScopeResult
+	var res incident.ScopeResult
 	if err := v.Get(&res); err != nil {
 		return fail(err)
 	}

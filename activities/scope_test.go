@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
 )
 
@@ -25,10 +26,10 @@ func TestScopeHandsTheWorkflowNoCell(t *testing.T) {
 		data    string
 		errType string // "" when the scope succeeds
 	}{
-		{"no header row", row + "\n" + row + "\n", ErrTypeSubjectsMissingColumn},
-		{"CR line endings", "id,email,name,country,state,data_categories\r" + row + "\r", ErrTypeSubjectsUnreadable},
+		{"no header row", row + "\n" + row + "\n", incident.ErrTypeSubjectsMissingColumn},
+		{"CR line endings", "id,email,name,country,state,data_categories\r" + row + "\r", incident.ErrTypeSubjectsUnreadable},
 		{"free-text data categories", "id,email,name,country,state,data_categories\n" + row + "\n", ""},
-		{"a record past the limit", "id,email,name,country,state,data_categories\n" + row + strings.Repeat(" Léa Weber", 8000) + "\n", ErrTypeSubjectsUnreadable},
+		{"a record past the limit", "id,email,name,country,state,data_categories\n" + row + strings.Repeat(" Léa Weber", 8000) + "\n", incident.ErrTypeSubjectsUnreadable},
 		{"a field past the limit", "id,email,name,country,state,data_categories\nC1001,lea.weber@example.net," + strings.Repeat("Léa Weber", 2000) + ",DE,,\n", ""},
 	}
 	for _, tt := range tests {
@@ -42,7 +43,7 @@ func TestScopeHandsTheWorkflowNoCell(t *testing.T) {
 			env := s.NewTestActivityEnvironment()
 			a := &Activities{Datasets: StoreDatasets{Store: store}, Dir: t.TempDir()}
 			env.RegisterActivity(a)
-			v, err := env.ExecuteActivity(a.AssessScope, ScopeInput{IncidentID: testIncident, Dataset: DatasetRef{URI: info.Ref}})
+			v, err := env.ExecuteActivity(a.AssessScope, incident.ScopeInput{IncidentID: testIncident, Dataset: incident.DatasetRef{URI: info.Ref}})
 			var text string
 			if tt.errType != "" {
 				require.Error(t, err)
@@ -50,7 +51,7 @@ func TestScopeHandsTheWorkflowNoCell(t *testing.T) {
 				text = err.Error()
 			} else {
 				require.NoError(t, err)
-				var res ScopeResult
+				var res incident.ScopeResult
 				require.NoError(t, v.Get(&res))
 				j, _ := json.Marshal(res)
 				text = string(j)

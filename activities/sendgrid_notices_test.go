@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
 	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/records"
@@ -115,24 +116,24 @@ func newSGFixtureAt(t *testing.T, srv *sendgridtest.Server, url string, sg *Send
 	return f
 }
 
-func (f *sgFixture) scope(path string) DatasetRef {
+func (f *sgFixture) scope(path string) incident.DatasetRef {
 	f.t.Helper()
-	v, err := f.env.ExecuteActivity(f.acts.AssessScope, ScopeInput{IncidentID: "INC-20261128-0001", Dataset: DatasetRef{URI: path}})
+	v, err := f.env.ExecuteActivity(f.acts.AssessScope, incident.ScopeInput{IncidentID: "INC-20261128-0001", Dataset: incident.DatasetRef{URI: path}})
 	require.NoError(f.t, err)
-	var scope ScopeResult
+	var scope incident.ScopeResult
 	require.NoError(f.t, v.Get(&scope))
 	return scope.Dataset
 }
 
 // chunk runs one SendNotices attempt, resuming from the previous attempt's last heartbeat.
-func (f *sgFixture) chunk(in NoticeChunkInput) (NoticeChunkResult, error) {
+func (f *sgFixture) chunk(in incident.NoticeChunkInput) (incident.NoticeChunkResult, error) {
 	f.mu.Lock()
 	if f.heartbeat != nil {
 		f.env.SetHeartbeatDetails(*f.heartbeat)
 	}
 	f.mu.Unlock()
 	v, err := f.env.ExecuteActivity(f.acts.SendNotices, in)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	if err == nil {
 		require.NoError(f.t, v.Get(&res))
 		f.mu.Lock()
@@ -145,17 +146,17 @@ func (f *sgFixture) chunk(in NoticeChunkInput) (NoticeChunkResult, error) {
 
 // run sends the whole dataset chunk by chunk, retrying each failed attempt as Temporal
 // would, up to maxAttempts per chunk; it returns the counts and the errors of failed attempts.
-func (f *sgFixture) run(ref DatasetRef, rows int, notice NoticeContent, maxAttempts int) (NoticeCounts, []error) {
+func (f *sgFixture) run(ref incident.DatasetRef, rows int, notice incident.NoticeContent, maxAttempts int) (incident.NoticeCounts, []error) {
 	f.t.Helper()
-	var total NoticeCounts
+	var total incident.NoticeCounts
 	var errs []error
 	from := subjects.Position{}
 	for i := 0; ; i++ {
 		require.Less(f.t, i, 1000, "chunks never finish")
-		var res NoticeChunkResult
+		var res incident.NoticeChunkResult
 		for attempt := 1; ; attempt++ {
 			var err error
-			res, err = f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice})
+			res, err = f.chunk(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: from, MaxRows: rows, Notice: notice})
 			if err == nil {
 				break
 			}
@@ -233,10 +234,10 @@ func TestSendGridNoticesExactlyOnceAcrossChunksAndRuns(t *testing.T) {
 	// A later run with other notices (Californians now get the EEA notice too): each person
 	// is looked up, nobody is sent twice.
 	other := notice()
-	other.Routes = []NoticeRoute{{Obligation: "dpo-decision", Template: "gdpr-art34-notice"}}
-	v, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: other, Rerun: true})
+	other.Routes = []incident.NoticeRoute{{Obligation: "dpo-decision", Template: "gdpr-art34-notice"}}
+	v, err := f.env.ExecuteActivity(f.acts.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: other, Rerun: true})
 	require.NoError(t, err)
-	var res NoticeChunkResult
+	var res incident.NoticeChunkResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, 0, res.Counts.Sent)
 	require.Equal(t, 2500, res.Counts.AlreadySent, "%+v", res.Counts)
@@ -254,7 +255,7 @@ func TestSendGridRequestsFollowTheContract(t *testing.T) {
 	_, errs := f.run(ref, 3000, notice(), 3)
 	require.Len(t, errs, 1, "the dropped connection")
 	drill := notice()
-	_, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
+	_, err := f.env.ExecuteActivity(f.acts.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
 	// INC-20261128-0002 has no scope of its own: copy INC-20261128-0001's duplicate list first.
 	require.Error(t, err)
 	rs, err := f.acts.records()
@@ -266,7 +267,7 @@ func TestSendGridRequestsFollowTheContract(t *testing.T) {
 	dst, err := records.DuplicatesKey("INC-20261128-0002", ref.SHA256)
 	require.NoError(t, err)
 	require.NoError(t, rs.Put(context.Background(), dst, raw))
-	_, err = f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
+	_, err = f.env.ExecuteActivity(f.acts.SendNotices, incident.NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
 	require.NoError(t, err)
 	_, err = f.sg.Send(context.Background(), bmail.Message{Key: "INC-20261128-0001/authority/gdpr-art33-authority", From: "privacy@example.test",
 		To: "dpa@authority.example", Subject: "Art. 33 report", Text: "report", Headers: map[string]string{"X-Breach-Incident": "INC-20261128-0001"}})
@@ -282,7 +283,7 @@ func TestSendGridRequestsFollowTheContract(t *testing.T) {
 
 func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 	n := notice()
-	n.Routes = append([]NoticeRoute{
+	n.Routes = append([]incident.NoticeRoute{
 		{Obligation: "us-ny", Template: "us-state-notice", Subjects: []string{"US-NY", "US-TX"}},
 		{Obligation: "uk", Template: "uk-subject-notice", Subjects: []string{"GB"}},
 		{Obligation: "br", Template: "br-subject-notice", Subjects: []string{"BR"}},
@@ -290,7 +291,7 @@ func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 	}, n.Routes...)
 	n.AwareAt = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	n.Consequences, n.Measures, n.Advice = "phishing", "isolated", "be careful"
-	in := NoticeChunkInput{IncidentID: "INC-20261128-0001", Notice: n, Drill: true}
+	in := incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Notice: n, Drill: true}
 	g := newNoticeGroups(in)
 	rows := []subjects.Row{
 		{Name: "Ada Lovelace", Categories: []string{"contact", "orders"}, Jurisdiction: "DE"},
@@ -318,7 +319,7 @@ func TestSendGridNoticesSubstitutionsRenderEachPersonsNotice(t *testing.T) {
 			pairs = append(pairs, k, v)
 		}
 		got = strings.NewReplacer(pairs...).Replace(got)
-		out, err := templates.Render(noticeTemplate(route), noticeView{NoticeContent: n, IncidentID: "INC-20261128-0001", Drill: true,
+		out, err := templates.Render(noticeTemplate(route), templates.NoticeView{NoticeContent: n, IncidentID: "INC-20261128-0001", Drill: true,
 			Name: row.Name, Categories: row.Categories, Jurisdiction: row.Jurisdiction})
 		require.NoError(t, err)
 		subject, body := templates.SplitSubject(out)
@@ -336,7 +337,7 @@ func TestSendGridNoticesFaults(t *testing.T) {
 		f := newSGFixture(t)
 		ref := f.scope(dataset(t, 2500))
 		f.srv.Inject(sendgridtest.Fault{}, sendgridtest.Fault{Kind: sendgridtest.RateLimit, Wait: 3 * time.Second})
-		_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
+		_, err := f.chunk(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 		var app *temporal.ApplicationError
 		require.ErrorAs(t, err, &app)
 		require.Equal(t, ErrTypeSendGridRateLimited, app.Type())
@@ -472,11 +473,11 @@ func TestSendGridNoticesFaults(t *testing.T) {
 	})
 }
 
-func (f *sgFixture) finish(ref DatasetRef) NoticeSummary {
+func (f *sgFixture) finish(ref incident.DatasetRef) incident.NoticeSummary {
 	f.t.Helper()
-	v, err := f.env.ExecuteActivity(f.acts.FinishNotices, NoticeFinishInput{IncidentID: "INC-20261128-0001", Dataset: ref})
+	v, err := f.env.ExecuteActivity(f.acts.FinishNotices, incident.NoticeFinishInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(f.t, err)
-	var sum NoticeSummary
+	var sum incident.NoticeSummary
 	require.NoError(f.t, v.Get(&sum))
 	require.True(f.t, sum.Ledger)
 	return sum
@@ -495,7 +496,7 @@ func TestSendGridNoticesInterruptedBatchIsReconciled(t *testing.T) {
 			ref := f.scope(dataset(t, 900))
 			ctx := context.Background()
 			// What an attempt that died after the 202 leaves behind.
-			in := NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()}
+			in := incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()}
 			blocks := make(chan noticeBlock, 1)
 			file, err := os.Open(ref.URI)
 			require.NoError(t, err)
@@ -543,7 +544,7 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 	f := newSGFixture(t)
 	ref := f.scope(dataset(t, 2500))
 	f.srv.Inject(sendgridtest.Fault{}, sendgridtest.Fault{}, sendgridtest.Fault{}, sendgridtest.Fault{Kind: sendgridtest.ServerError})
-	_, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
+	_, err := f.chunk(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 	require.Error(t, err)
 	hb := *f.heartbeat
 	require.Equal(t, 1000, hb.Next.Index, "block 1 finished")
@@ -554,7 +555,7 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 	// send them again, and the test would see it.
 	_, err = f.led.DB().ExecContext(ctx, `DELETE FROM notify_batches WHERE state = 'accepted'`)
 	require.NoError(t, err)
-	res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
+	res, err := f.chunk(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, MaxRows: 3000, Notice: notice()})
 	require.NoError(t, err)
 	require.True(t, res.Done)
 	require.Equal(t, 2500, res.Counts.Sent)
@@ -564,9 +565,9 @@ func TestSendGridNoticesResumeFromHeartbeat(t *testing.T) {
 func TestPlanNoticesRanges(t *testing.T) {
 	f := newSGFixture(t)
 	ref := f.scope(dataset(t, 6997)) // 7,000 rows with the three odd ones
-	v, err := f.env.ExecuteActivity(f.acts.PlanNotices, NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
+	v, err := f.env.ExecuteActivity(f.acts.PlanNotices, incident.NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(t, err)
-	var plan NoticePlan
+	var plan incident.NoticePlan
 	require.NoError(t, v.Get(&plan))
 	require.Equal(t, 3000, plan.RangeRows)
 	require.Equal(t, 2, plan.Parallel)
@@ -576,9 +577,9 @@ func TestPlanNoticesRanges(t *testing.T) {
 		require.Equal(t, i*3000, s.Index)
 	}
 	// Ranges side by side, in any order, cover everything once.
-	var total NoticeCounts
+	var total incident.NoticeCounts
 	for _, i := range []int{2, 0, 1} {
-		res, err := f.chunk(NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: plan.Starts[i], MaxRows: plan.RangeRows, Notice: notice()})
+		res, err := f.chunk(incident.NoticeChunkInput{IncidentID: "INC-20261128-0001", Dataset: ref, From: plan.Starts[i], MaxRows: plan.RangeRows, Notice: notice()})
 		require.NoError(t, err)
 		total.Add(res.Counts)
 		if i < 2 {
@@ -595,9 +596,9 @@ func TestPlanNoticesRanges(t *testing.T) {
 	a, _ := newTestActivities(t)
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
 	env.RegisterActivity(a)
-	v, err = env.ExecuteActivity(a.PlanNotices, NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
+	v, err = env.ExecuteActivity(a.PlanNotices, incident.NoticePlanInput{IncidentID: "INC-20261128-0001", Dataset: ref})
 	require.NoError(t, err)
-	var outbox NoticePlan
+	var outbox incident.NoticePlan
 	require.NoError(t, v.Get(&outbox))
 	require.Empty(t, outbox.Starts)
 }

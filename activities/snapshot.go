@@ -17,15 +17,6 @@ import (
 	"github.com/breachops/breach/internal/sqlsource"
 )
 
-const (
-	ErrTypeSubjectsSource            = incident.ErrTypeSubjectsSource
-	ErrTypeSubjectsSourceUnavailable = incident.ErrTypeSubjectsSourceUnavailable
-)
-
-type SnapshotInput = incident.SnapshotInput
-
-type SnapshotResult = incident.SnapshotResult
-
 // snapshotHeartbeat is how often a snapshot heartbeats; the workflow's heartbeat timeout is a
 // minute.
 const snapshotHeartbeat = 10 * time.Second
@@ -40,16 +31,16 @@ func (d StoreDatasets) AddContent(ctx context.Context, base string, r io.Reader)
 // its content's hash: the same rows make the same dataset. From then on the incident reads the
 // snapshot, whatever the database holds. It heartbeats the rows read; a retry starts the query
 // again. Only the source's name, the counts and the hash leave the activity.
-func (a *Activities) SnapshotSubjects(ctx context.Context, in SnapshotInput) (SnapshotResult, error) {
+func (a *Activities) SnapshotSubjects(ctx context.Context, in incident.SnapshotInput) (incident.SnapshotResult, error) {
 	q := in.Dataset.Query
 	if q == nil {
-		return SnapshotResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("dataset %s is not a SQL subject source", in.Dataset.URI), ErrTypeSubjectsSource, nil)
+		return incident.SnapshotResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("dataset %s is not a SQL subject source", in.Dataset.URI), incident.ErrTypeSubjectsSource, nil)
 	}
 	if a.Sources == nil || a.Snapshots == nil {
-		return SnapshotResult{}, temporal.NewNonRetryableApplicationError(
+		return incident.SnapshotResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("subjects source %s: this worker has no subject sources; give it the configuration that names the source (subject_sources) and its DSN's environment variable", q.Source),
-			ErrTypeSubjectsSource, nil)
+			incident.ErrTypeSubjectsSource, nil)
 	}
 	var w sqlsource.Window
 	if q.WindowFrom != nil {
@@ -94,19 +85,19 @@ func (a *Activities) SnapshotSubjects(ctx context.Context, in SnapshotInput) (Sn
 	<-beating
 	var se *sqlsource.Error
 	if errors.As(exportErr, &se) {
-		return SnapshotResult{}, sourceError(q.Source, exportErr)
+		return incident.SnapshotResult{}, sourceError(q.Source, exportErr)
 	}
 	var tl *datasets.TooLargeError
 	switch {
 	case exportErr != nil && err == nil:
-		return SnapshotResult{}, sourceError(q.Source, exportErr)
+		return incident.SnapshotResult{}, sourceError(q.Source, exportErr)
 	case errors.As(err, &tl):
-		return SnapshotResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("subjects source %s: %v; narrow the query, or raise datasets.max_bytes", q.Source, err), ErrTypeSubjectsSource, nil)
+		return incident.SnapshotResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("subjects source %s: %v; narrow the query, or raise datasets.max_bytes", q.Source, err), incident.ErrTypeSubjectsSource, nil)
 	case err != nil:
-		return SnapshotResult{}, fmt.Errorf("subjects source %s: keep the snapshot: %w", q.Source, err)
+		return incident.SnapshotResult{}, fmt.Errorf("subjects source %s: keep the snapshot: %w", q.Source, err)
 	}
-	return SnapshotResult{
+	return incident.SnapshotResult{
 		Dataset: incident.DatasetRef{URI: info.Ref, SHA256: info.SHA256, Source: incident.SQLScheme + q.Source},
 		Rows:    res.Rows,
 		Bytes:   info.Size,
@@ -124,7 +115,7 @@ func sourceError(source string, err error) error {
 		return fmt.Errorf("subjects source %s: %w", source, err)
 	}
 	if se.Retryable() {
-		return temporal.NewApplicationError(se.Error(), ErrTypeSubjectsSourceUnavailable)
+		return temporal.NewApplicationError(se.Error(), incident.ErrTypeSubjectsSourceUnavailable)
 	}
-	return temporal.NewNonRetryableApplicationError(se.Error(), ErrTypeSubjectsSource, nil)
+	return temporal.NewNonRetryableApplicationError(se.Error(), incident.ErrTypeSubjectsSource, nil)
 }

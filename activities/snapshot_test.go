@@ -60,11 +60,11 @@ func TestSnapshotSubjectsKeepsTheRowsInTheStore(t *testing.T) {
 	pg.LoadPostgres(t, table, cs)
 	env, _, store := snapshotEnv(t, pg, map[string]string{"shop": fmt.Sprintf(sqlsourcetest.PostgresQuery, table)}, time.Minute)
 
-	snap := func() SnapshotResult {
+	snap := func() incident.SnapshotResult {
 		t.Helper()
-		v, err := env.ExecuteActivity((&Activities{}).SnapshotSubjects, SnapshotInput{IncidentID: testIncident, Dataset: sqlRef("shop")})
+		v, err := env.ExecuteActivity((&Activities{}).SnapshotSubjects, incident.SnapshotInput{IncidentID: testIncident, Dataset: sqlRef("shop")})
 		require.NoError(t, err)
-		var res SnapshotResult
+		var res incident.SnapshotResult
 		require.NoError(t, v.Get(&res))
 		return res
 	}
@@ -90,9 +90,9 @@ func TestSnapshotSubjectsKeepsTheRowsInTheStore(t *testing.T) {
 	}
 	assert.EqualValues(t, inWindow, res.Rows)
 
-	v, err := env.ExecuteActivity((&Activities{}).AssessScope, ScopeInput{IncidentID: testIncident, Dataset: res.Dataset})
+	v, err := env.ExecuteActivity((&Activities{}).AssessScope, incident.ScopeInput{IncidentID: testIncident, Dataset: res.Dataset})
 	require.NoError(t, err)
-	var scope ScopeResult
+	var scope incident.ScopeResult
 	require.NoError(t, v.Get(&scope))
 	assert.Equal(t, inWindow, scope.Summary.Rows)
 	assert.Equal(t, res.Dataset.SHA256, scope.Summary.SHA256)
@@ -122,12 +122,12 @@ func TestSnapshotSubjectsErrors(t *testing.T) {
 		retryable       bool
 		has             string
 	}{
-		{"slow", ErrTypeSubjectsSourceUnavailable, true, "subjects source slow: the query ran longer than its statement timeout of 1s"},
-		{"deletes", ErrTypeSubjectsSource, false, "subjects source deletes: the read-only transaction refused the query"},
-		{"unknown", ErrTypeSubjectsSource, false, "subjects source unknown: there is no source of that name in this configuration"},
+		{"slow", incident.ErrTypeSubjectsSourceUnavailable, true, "subjects source slow: the query ran longer than its statement timeout of 1s"},
+		{"deletes", incident.ErrTypeSubjectsSource, false, "subjects source deletes: the read-only transaction refused the query"},
+		{"unknown", incident.ErrTypeSubjectsSource, false, "subjects source unknown: there is no source of that name in this configuration"},
 	} {
 		t.Run(tt.source, func(t *testing.T) {
-			_, err := env.ExecuteActivity((&Activities{}).SnapshotSubjects, SnapshotInput{IncidentID: testIncident, Dataset: sqlRef(tt.source)})
+			_, err := env.ExecuteActivity((&Activities{}).SnapshotSubjects, incident.SnapshotInput{IncidentID: testIncident, Dataset: sqlRef(tt.source)})
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "%v", err)
 			assert.Equal(t, tt.errType, appErr.Type())

@@ -97,17 +97,17 @@ func BenchmarkDeclareToIsolation(b *testing.B) {
 // returns the instant just before the start call.
 func declareAndStart(b *testing.B, c client.Client, id, dataset string) time.Time {
 	b.Helper()
-	d := workflows.Declaration{
+	d := incident.Declaration{
 		IncidentID: id, Title: "Benchmark incident " + id, Systems: []string{"shop-db", "crm-api"},
 		AwareAt: time.Now().UTC().Add(-time.Minute), AwareZone: "UTC", DeclaredBy: commander, Source: "cli",
 		Subjects: incident.DatasetRef{URI: dataset},
-		Roles:    workflows.Roles{DPO: []string{dpo}, Commander: []string{commander}},
+		Roles:    incident.Roles{DPO: []string{dpo}, Commander: []string{commander}},
 		Organisation: incident.Organisation{Name: "E2E Shop GmbH", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@e2e-shop.test", MailFrom: "privacy@e2e-shop.test"},
 	}
 	t0 := time.Now()
 	_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID:                       workflows.IncidentWorkflowID(id),
+		ID:                       incident.IncidentWorkflowID(id),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,

@@ -21,7 +21,6 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/oidctest"
-	"github.com/breachops/breach/workflows"
 )
 
 // The board's people: the DPO signs in at the test's OpenID provider, and the incidents name her
@@ -164,13 +163,13 @@ func TestBoardInBrowser(t *testing.T) {
 
 	t.Run("approving the report moves the obligation without a reload", func(t *testing.T) {
 		row := fmt.Sprintf(`document.getElementById(%q)`, "ob-"+demo+"-"+art33)
-		if st := evaluate[string](t, ctx, row+`.dataset.state`); st != workflows.OblAwaitingApproval {
+		if st := evaluate[string](t, ctx, row+`.dataset.state`); st != incident.OblAwaitingApproval {
 			t.Fatalf("the report is %q on the board before approval", st)
 		}
 		mustBrowse(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.breachNoReload = 'still here'`)))
 		mustBrowse(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#ob-%s-%s button[data-approve]`, demo, art33)))))
-		state := poll[string](t, ctx, fmt.Sprintf(`%s && %s.dataset.state === %q && %s.dataset.state`, row, row, workflows.OblFiled, row))
-		if state != workflows.OblFiled {
+		state := poll[string](t, ctx, fmt.Sprintf(`%s && %s.dataset.state === %q && %s.dataset.state`, row, row, incident.OblFiled, row))
+		if state != incident.OblFiled {
 			t.Fatalf("the report is %q on the board", state)
 		}
 		if marker := evaluate[string](t, ctx, `window.breachNoReload || ''`); marker != "still here" {
@@ -182,10 +181,10 @@ func TestBoardInBrowser(t *testing.T) {
 		// The incident took it from the person signed in, signed by the board.
 		st := boardStatus(t, s, demo)
 		o := obligationOf(t, st, art33)
-		if o.State != workflows.OblFiled || o.SubmittedBy != dpoActor {
+		if o.State != incident.OblFiled || o.SubmittedBy != dpoActor {
 			t.Fatalf("the incident's %s: %s, submitted by %q; want filed by %s", art33, o.State, o.SubmittedBy, dpoActor)
 		}
-		signed := slices.ContainsFunc(st.Timeline, func(e workflows.Event) bool {
+		signed := slices.ContainsFunc(st.Timeline, func(e incident.Event) bool {
 			return e.Signature != nil && e.Signature.Signer == incident.WebDashboard
 		})
 		if !signed {
@@ -239,18 +238,18 @@ func boardConfigYAML(issuer, dpoActor, publicURL string) string {
 func decideAndWaitForReport(t *testing.T, s *stack, w *workerProc, id string) {
 	t.Helper()
 	p := newPilot(s, id, w)
-	p.idle(boardDeadline, id+" to wait for the decision", func(st workflows.Status) bool {
-		return slices.Contains(pendingSteps(st), workflows.UpdateDecide)
+	p.idle(boardDeadline, id+" to wait for the decision", func(st incident.Status) bool {
+		return slices.Contains(pendingSteps(st), incident.UpdateDecide)
 	})
 	s.mustBreach("decide", id, "--risk", "high", "--as", dpo,
 		"--reasoning", "Names, email addresses and order histories were downloaded by unknown parties.",
 		"--consequences", "Targeted phishing.", "--measures", "The bucket was made private.", "--advice", "Be wary of emails about your orders.")
-	p.idle(boardDeadline, id+"'s report to await approval", func(st workflows.Status) bool {
+	p.idle(boardDeadline, id+"'s report to await approval", func(st incident.Status) bool {
 		return slices.Contains(pendingSteps(st), incident.ReportStep(art33))
 	})
 }
 
-func boardStatus(t *testing.T, s *stack, id string) workflows.Status {
+func boardStatus(t *testing.T, s *stack, id string) incident.Status {
 	t.Helper()
 	st, err := s.status(id)
 	if err != nil {
@@ -384,8 +383,8 @@ web:
 	small := filepath.Join(s.dir, "subjects.csv")
 	writeSubjects(t, small, []subjectRow{{"C1", "lea.weber@example.net", "Léa Weber", "DE", "contact"}})
 	id := s.declare("--title", "Ransomware note on the file server", "--system", "shop-db", "--subjects", small, "--as", commander).IncidentID
-	newPilot(s, id, w).idle(boardDeadline, id+" to wait for the decision", func(st workflows.Status) bool {
-		return slices.Contains(pendingSteps(st), workflows.UpdateDecide)
+	newPilot(s, id, w).idle(boardDeadline, id+" to wait for the decision", func(st incident.Status) bool {
+		return slices.Contains(pendingSteps(st), incident.UpdateDecide)
 	})
 	addr := startServe(s)
 

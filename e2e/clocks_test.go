@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-
-	"github.com/breachops/breach/workflows"
 )
 
 // clockScenarioYAML is a drill nobody plays: the DPO decides at once and then leaves the GDPR
@@ -70,39 +69,39 @@ func TestClockEscalatesThroughEveryPointOnARealServer(t *testing.T) {
 	}
 	id := started.IncidentID
 	p := newPilot(s, id, w)
-	p.until(time.Minute, "the decision to be pending", func(st workflows.Status) bool { return hasPending(st, workflows.UpdateDecide) })
+	p.until(time.Minute, "the decision to be pending", func(st incident.Status) bool { return hasPending(st, incident.UpdateDecide) })
 	s.mustBreach("decide", id, "--risk", "high", "--as", dpo, "--reasoning", "Customer contact data was copied.",
 		"--measures", "The database was isolated.")
 
 	// Nobody approves: wait for the deadline and two overdue reminders (12 legal hours, 10 s).
-	st := p.idle(3*time.Minute, "two overdue reminders of "+art33, func(st workflows.Status) bool {
+	st := p.idle(3*time.Minute, "two overdue reminders of "+art33, func(st incident.Status) bool {
 		return countPrefix(obligationOf(t, st, art33).Escalations, "still OVERDUE") >= 2
 	})
 	o := obligationOf(t, st, art33)
-	if o.State != workflows.OblAwaitingApproval {
+	if o.State != incident.OblAwaitingApproval {
 		t.Fatalf("%s is %s, want it still awaiting approval", art33, o.State)
 	}
 
 	// Approving now needs the reasons for the delay; with them the drill's portal filing follows.
-	step := workflows.StepReport + art33
+	step := incident.StepReport + art33
 	r = s.breach("approve", id, "--step", step, "--as", dpo)
 	if r.code != 1 || !strings.Contains(r.stderr, "reasons for the delay") {
 		t.Fatalf("a late approval without reasons must be refused, naming the reasons for the delay:\n%s", r)
 	}
 	const reasons = "The forensic report that confirmed the copy arrived after the deadline."
 	s.mustBreach("approve", id, "--step", step, "--as", dpo, "--reasons", reasons)
-	p.idle(time.Minute, "the portal filing to be pending", func(st workflows.Status) bool { return hasPending(st, "file:"+art33) })
+	p.idle(time.Minute, "the portal filing to be pending", func(st incident.Status) bool { return hasPending(st, "file:"+art33) })
 	r = s.breach("file", id, "--obligation", art33, "--reference", "E2E-LATE-1", "--as", dpo)
 	if r.code != 1 || !strings.Contains(r.stderr, "reasons for the delay") {
 		t.Fatalf("a late filing without reasons must be refused:\n%s", r)
 	}
 	s.mustBreach("file", id, "--obligation", art33, "--reference", "E2E-LATE-1", "--as", dpo, "--reasons", reasons)
-	p.idle(time.Minute, "the close to be pending", func(st workflows.Status) bool { return hasPending(st, workflows.UpdateClose) })
+	p.idle(time.Minute, "the close to be pending", func(st incident.Status) bool { return hasPending(st, incident.UpdateClose) })
 	s.mustBreach("close", id, "--as", commander, "--summary", "Closed late, with reasons.")
-	st = p.idle(time.Minute, "the incident to close", func(st workflows.Status) bool { return st.Phase == workflows.PhaseClosed })
+	st = p.idle(time.Minute, "the incident to close", func(st incident.Status) bool { return st.Phase == incident.PhaseClosed })
 
 	o = obligationOf(t, st, art33)
-	if o.State != workflows.OblFiled || !o.Late || o.Reasons != reasons {
+	if o.State != incident.OblFiled || !o.Late || o.Reasons != reasons {
 		t.Errorf("%s: state %s, late %t, reasons %q; want filed late with the reasons", art33, o.State, o.Late, o.Reasons)
 	}
 	reminders := countPrefix(o.Escalations, "still OVERDUE")
@@ -129,19 +128,19 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 		"--aware-at", aware.Format(time.RFC3339), "--subjects", csvPath, "--as", commander)
 	id := d.IncidentID
 	p := newPilot(s, id, w)
-	p.until(time.Minute, "the decision to be pending", func(st workflows.Status) bool { return hasPending(st, workflows.UpdateDecide) })
+	p.until(time.Minute, "the decision to be pending", func(st incident.Status) bool { return hasPending(st, incident.UpdateDecide) })
 	s.mustBreach("decide", id, "--risk", "high", "--as", dpo, "--reasoning", "Contact data on a public share.",
 		"--measures", "The share was removed.")
 
-	st := p.idle(time.Minute, "the report clock to start overdue and ask for approval", func(st workflows.Status) bool {
+	st := p.idle(time.Minute, "the report clock to start overdue and ask for approval", func(st incident.Status) bool {
 		o, ok := findObligation(st, art33)
-		return ok && o.State == workflows.OblAwaitingApproval && len(o.Escalations) > 0
+		return ok && o.State == incident.OblAwaitingApproval && len(o.Escalations) > 0
 	})
 	o := obligationOf(t, st, art33)
 	if !o.DueAt.Equal(aware.Add(72 * time.Hour)) {
 		t.Errorf("%s due %s, want 72 hours after awareness (%s)", art33, o.DueAt, aware.Add(72*time.Hour))
 	}
-	r := s.breach("approve", id, "--step", workflows.StepReport+art33, "--as", dpo)
+	r := s.breach("approve", id, "--step", incident.StepReport+art33, "--as", dpo)
 	if r.code != 1 || !strings.Contains(r.stderr, "reasons for the delay") {
 		t.Fatalf("a late approval without reasons must be refused:\n%s", r)
 	}
@@ -150,13 +149,13 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 		t.Errorf("the room's approval request does not ask for the reasons for the delay:\n%s", room)
 	}
 	const reasons = "The exposure was found during an audit 80 hours after the first alert."
-	s.mustBreach("approve", id, "--step", workflows.StepReport+art33, "--as", dpo, "--reasons", reasons)
-	p.idle(time.Minute, "the close to be pending", func(st workflows.Status) bool { return hasPending(st, workflows.UpdateClose) })
+	s.mustBreach("approve", id, "--step", incident.StepReport+art33, "--as", dpo, "--reasons", reasons)
+	p.idle(time.Minute, "the close to be pending", func(st incident.Status) bool { return hasPending(st, incident.UpdateClose) })
 	s.mustBreach("close", id, "--as", commander)
-	st = p.idle(time.Minute, "the incident to close", func(st workflows.Status) bool { return st.Phase == workflows.PhaseClosed })
+	st = p.idle(time.Minute, "the incident to close", func(st incident.Status) bool { return st.Phase == incident.PhaseClosed })
 
 	o = obligationOf(t, st, art33)
-	if o.State != workflows.OblFiled || !o.Late || o.Reasons != reasons {
+	if o.State != incident.OblFiled || !o.Late || o.Reasons != reasons {
 		t.Errorf("%s: state %s, late %t, reasons %q; want filed late with the reasons", art33, o.State, o.Late, o.Reasons)
 	}
 	late := []string{"OVERDUE from the start: the deadline had passed when the clock started"}
@@ -168,7 +167,7 @@ func TestIncidentDeclaredAfterItsDeadline(t *testing.T) {
 	s.checkNoTaskFailed(w)
 }
 
-func hasPending(st workflows.Status, step string) bool {
+func hasPending(st incident.Status, step string) bool {
 	for _, p := range st.Pending {
 		if p.Step == step {
 			return true
@@ -177,16 +176,16 @@ func hasPending(st workflows.Status, step string) bool {
 	return false
 }
 
-func findObligation(st workflows.Status, id string) (workflows.ObligationStatus, bool) {
+func findObligation(st incident.Status, id string) (incident.ObligationStatus, bool) {
 	for _, o := range st.Obligations {
 		if o.ID == id {
 			return o, true
 		}
 	}
-	return workflows.ObligationStatus{}, false
+	return incident.ObligationStatus{}, false
 }
 
-func obligationOf(tb testing.TB, st workflows.Status, id string) workflows.ObligationStatus {
+func obligationOf(tb testing.TB, st incident.Status, id string) incident.ObligationStatus {
 	tb.Helper()
 	o, ok := findObligation(st, id)
 	if !ok {
@@ -209,7 +208,7 @@ func countPrefix(escalations []string, prefix string) int {
 
 // checkEscalationsOnce: the obligation recorded each point once and reminders overdue
 // reminders, and the incident's timeline holds one escalation event for each of them.
-func checkEscalationsOnce(tb testing.TB, st workflows.Status, o workflows.ObligationStatus, points []string, reminders int) {
+func checkEscalationsOnce(tb testing.TB, st incident.Status, o incident.ObligationStatus, points []string, reminders int) {
 	tb.Helper()
 	want := map[string]int{"still OVERDUE": reminders}
 	for _, p := range points {
@@ -272,7 +271,7 @@ func checkRoomEscalations(tb testing.TB, logPath, obligation string, points []st
 
 // checkEscalationInstants: each escalation fired at or after its point (never early), in
 // order, and the reminders follow the deadline at their interval.
-func checkEscalationInstants(tb testing.TB, o workflows.ObligationStatus, scale float64) {
+func checkEscalationInstants(tb testing.TB, o incident.ObligationStatus, scale float64) {
 	tb.Helper()
 	w := o.DueAt.Sub(o.ClockStart)
 	due := []time.Time{

@@ -18,8 +18,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
-	"github.com/breachops/breach/workflows"
 )
 
 // Incident text the codec test declares: each word is distinctive, so finding it anywhere in
@@ -53,12 +53,12 @@ func TestIncidentDataEncryptedInTemporal(t *testing.T) {
 	}
 
 	p := newPilot(s, d.IncidentID, w)
-	p.idle(2*time.Minute, "the decision to be pending, the system contained", func(st workflows.Status) bool {
-		return hasPending(st, workflows.UpdateDecide) && len(st.Containment) == 1 && st.Containment[0].State == workflows.ContainContained
+	p.idle(2*time.Minute, "the decision to be pending, the system contained", func(st incident.Status) bool {
+		return hasPending(st, incident.UpdateDecide) && len(st.Containment) == 1 && st.Containment[0].State == incident.ContainContained
 	})
 	s.mustBreach("decide", d.IncidentID, "--risk", "high", "--as", dpo, "--reasoning", codecReasoning,
 		"--consequences", "Phishing.", "--measures", "Isolated.", "--advice", "Be wary.")
-	p.idle(time.Minute, "the decision to be recorded", func(st workflows.Status) bool { return st.Decision != nil })
+	p.idle(time.Minute, "the decision to be recorded", func(st incident.Status) bool { return st.Decision != nil })
 
 	secrets := []string{"quokka", "marmalade", "zebrafinch", codecSystem}
 	ids := s.workflowIDs()
@@ -181,8 +181,8 @@ func TestCodecKeysMustAgree(t *testing.T) {
 	both := filepath.Join(s.dir, "both-keys")
 	writeFile(t, both, string(local)+other+"\n")
 	w = s.startWorkerWith([]string{codec.EnvKeysFile + "=" + both})
-	newPilot(s, d.IncidentID, w).idle(2*time.Minute, "the incident to run once the worker holds both keys", func(st workflows.Status) bool {
-		return hasPending(st, workflows.UpdateDecide)
+	newPilot(s, d.IncidentID, w).idle(2*time.Minute, "the incident to run once the worker holds both keys", func(st incident.Status) bool {
+		return hasPending(st, incident.UpdateDecide)
 	})
 }
 

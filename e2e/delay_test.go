@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breachops/breach/workflows"
+	"github.com/breachops/breach/incident"
 )
 
 // usShopYAML is a US shop with no establishment in the EEA: its organisation facts let the rules
@@ -55,7 +55,7 @@ func TestFiveAuthoritiesAndALawEnforcementDelay(t *testing.T) {
 	d := s.declare("--title", "Order database copied by an intruder", "--system", "shop-db", "--subjects", csvPath, "--as", commander)
 	id := d.IncidentID
 	p := newPilot(s, id, w)
-	p.idle(time.Minute, "the decision to be pending", func(st workflows.Status) bool { return hasPending(st, workflows.UpdateDecide) })
+	p.idle(time.Minute, "the decision to be pending", func(st incident.Status) bool { return hasPending(st, incident.UpdateDecide) })
 
 	delay := []string{"delay", id, "--law-enforcement", "--agency", "FBI Los Angeles field office", "--by", "Special Agent J. Roe",
 		"--reference", "FBI-LA-2026-0042"}
@@ -68,9 +68,9 @@ func TestFiveAuthoritiesAndALawEnforcementDelay(t *testing.T) {
 	s.mustBreach("decide", id, "--risk", "high", "--as", dpo, "--reasoning", "Names and addresses were copied.")
 
 	authorities := []string{"gdpr-art33-authority-de", "gdpr-art33-authority-es", "gdpr-art33-authority-fr", "gdpr-art33-authority-it", "gdpr-art33-authority-nl"}
-	st := p.until(2*time.Minute, "every authority report filed and the EEA notices sent", func(st workflows.Status) bool {
+	st := p.until(2*time.Minute, "every authority report filed and the EEA notices sent", func(st incident.Status) bool {
 		for _, a := range append(authorities, "gdpr-art34-subjects") {
-			if o, ok := findObligation(st, a); !ok || o.State != workflows.OblFiled {
+			if o, ok := findObligation(st, a); !ok || o.State != incident.OblFiled {
 				return false
 			}
 		}
@@ -93,7 +93,7 @@ func TestFiveAuthoritiesAndALawEnforcementDelay(t *testing.T) {
 		t.Errorf("the CNIL's report: method %q, reference %q; want it filed on the portal with its own reference", o.Method, o.Reference)
 	}
 	ca := obligationOf(t, st, "us-ca-residents")
-	if ca.Paused == nil || ca.State != workflows.OblAwaitingNotices {
+	if ca.Paused == nil || ca.State != incident.OblAwaitingNotices {
 		t.Fatalf("us-ca-residents: %s, paused %v; want it waiting, paused", ca.State, ca.Paused)
 	}
 	got := notices(t, s.home, id)
@@ -105,11 +105,11 @@ func TestFiveAuthoritiesAndALawEnforcementDelay(t *testing.T) {
 	}
 
 	s.mustBreach("delay", id, "--lift", "--note", "The FBI has what it needs.", "--as", dpo)
-	st = p.until(time.Minute, "the California notice to go out and the incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	st = p.until(time.Minute, "the California notice to go out and the incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	ca = obligationOf(t, st, "us-ca-residents")
-	if ca.State != workflows.OblFiled || ca.Paused != nil || len(ca.Pauses) != 1 || ca.RulesDueAt.IsZero() {
+	if ca.State != incident.OblFiled || ca.Paused != nil || len(ca.Pauses) != 1 || ca.RulesDueAt.IsZero() {
 		t.Fatalf("us-ca-residents after the lift: %s, paused %v, pauses %v, rules due %s", ca.State, ca.Paused, ca.Pauses, ca.RulesDueAt)
 	}
 	if moved := ca.DueAt.Sub(ca.RulesDueAt); moved <= 0 || moved != ca.Pauses[0].To.Sub(ca.Pauses[0].From) {

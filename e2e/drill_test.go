@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/workflows"
@@ -140,7 +140,7 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		t.Fatalf("a trigger while the drill runs must be skipped: %v\n%s", err, r)
 	}
 
-	var rep activities.DrillReport
+	var rep drill.DrillReport
 	waitFor(t, 4*time.Minute, "the drill's report", func() (bool, string) {
 		if w.exited() {
 			t.Fatalf("breach worker exited:\n%s", tail(w.log, 30))
@@ -159,13 +159,13 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		return true, ""
 	})
 
-	if rep.Outcome != activities.DrillClosed || rep.Scenario != "e2e-drill" || rep.ScheduleID != created.ID || rep.TimeScale != 60 {
+	if rep.Outcome != drill.DrillClosed || rep.Scenario != "e2e-drill" || rep.ScheduleID != created.ID || rep.TimeScale != 60 {
 		t.Fatalf("drill report: %+v", rep)
 	}
-	results := map[string]activities.TargetResult{}
+	results := map[string]drill.TargetResult{}
 	for _, tr := range rep.Targets {
 		results[tr.Step] = tr
-		if tr.Result != activities.TargetMet && tr.Result != activities.TargetMissed {
+		if tr.Result != drill.TargetMet && tr.Result != drill.TargetMissed {
 			t.Errorf("target %s was not scored: %+v", tr.Step, tr)
 		}
 		if !tr.Done || tr.Actual <= 0 {
@@ -231,7 +231,7 @@ func TestDrillScheduledTriggeredAndScored(t *testing.T) {
 		if strings.HasSuffix(o.Template, "-notice") {
 			continue // met by the customer notices
 		}
-		if o.State != workflows.OblFiled || !strings.HasPrefix(o.Reference, "DRILL-") {
+		if o.State != incident.OblFiled || !strings.HasPrefix(o.Reference, "DRILL-") {
 			t.Errorf("%s is %s with reference %q: a drill files by hand with a DRILL reference, it submits nothing", o.ID, o.State, o.Reference)
 		}
 	}

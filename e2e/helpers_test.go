@@ -35,7 +35,6 @@ import (
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/store"
-	"github.com/breachops/breach/workflows"
 )
 
 // Identities of the configuration the tests write.
@@ -332,13 +331,13 @@ func (s *stack) mustBreach(args ...string) cliResult {
 
 // status runs `breach status ID --json`. An error means the CLI could not answer (the incident
 // may not have taken its first task yet); output that is not a Status fails the test.
-func (s *stack) status(id string) (workflows.Status, error) {
+func (s *stack) status(id string) (incident.Status, error) {
 	s.tb.Helper()
 	r := s.breach("status", id, "--json")
 	if r.code != 0 {
-		return workflows.Status{}, fmt.Errorf("breach status %s --json: exit %d: %s", id, r.code, strings.TrimSpace(r.stderr))
+		return incident.Status{}, fmt.Errorf("breach status %s --json: exit %d: %s", id, r.code, strings.TrimSpace(r.stderr))
 	}
-	var st workflows.Status
+	var st incident.Status
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		s.tb.Fatalf("breach status %s --json printed something that is not a status: %v\n%s", id, err, r.stdout)
 	}
@@ -507,7 +506,7 @@ type pilot struct {
 	worker *workerProc
 	acted  map[string]bool
 	// beforeDecide runs once, when the decision is first pending.
-	beforeDecide func(st workflows.Status)
+	beforeDecide func(st incident.Status)
 }
 
 func newPilot(s *stack, id string, w *workerProc) *pilot {
@@ -515,20 +514,20 @@ func newPilot(s *stack, id string, w *workerProc) *pilot {
 }
 
 // until polls the status, acting on pending steps, until done holds.
-func (p *pilot) until(timeout time.Duration, what string, done func(workflows.Status) bool) workflows.Status {
+func (p *pilot) until(timeout time.Duration, what string, done func(incident.Status) bool) incident.Status {
 	p.s.tb.Helper()
 	return p.poll(timeout, what, done, true)
 }
 
 // idle polls the status without acting on pending steps.
-func (p *pilot) idle(timeout time.Duration, what string, done func(workflows.Status) bool) workflows.Status {
+func (p *pilot) idle(timeout time.Duration, what string, done func(incident.Status) bool) incident.Status {
 	p.s.tb.Helper()
 	return p.poll(timeout, what, done, false)
 }
 
-func (p *pilot) poll(timeout time.Duration, what string, done func(workflows.Status) bool, act bool) workflows.Status {
+func (p *pilot) poll(timeout time.Duration, what string, done func(incident.Status) bool, act bool) incident.Status {
 	p.s.tb.Helper()
-	var last workflows.Status
+	var last incident.Status
 	waitFor(p.s.tb, timeout, what, func() (bool, string) {
 		if p.worker != nil && p.worker.exited() {
 			p.s.tb.Fatalf("breach worker exited unexpectedly:\n%s", tail(p.worker.log, 30))
@@ -549,14 +548,14 @@ func (p *pilot) poll(timeout time.Duration, what string, done func(workflows.Sta
 	return last
 }
 
-func (p *pilot) act(st workflows.Status) {
+func (p *pilot) act(st incident.Status) {
 	p.s.tb.Helper()
 	for _, step := range st.Pending {
 		if p.acted[step.Step] {
 			continue
 		}
 		switch {
-		case step.Step == workflows.UpdateDecide:
+		case step.Step == incident.UpdateDecide:
 			if p.beforeDecide != nil {
 				p.beforeDecide(st)
 			}
@@ -565,12 +564,12 @@ func (p *pilot) act(st workflows.Status) {
 				"--consequences", "Affected customers may receive convincing phishing emails.",
 				"--measures", "The database was isolated and access keys rotated.",
 				"--advice", "Be wary of emails that mention your orders and ask for passwords.")
-		case strings.HasPrefix(step.Step, workflows.StepReport):
+		case strings.HasPrefix(step.Step, incident.StepReport):
 			p.s.mustBreach("approve", p.id, "--step", step.Step, "--as", dpo)
 		case strings.HasPrefix(step.Step, "file:"):
 			ob := strings.TrimPrefix(step.Step, "file:")
 			p.s.mustBreach("file", p.id, "--obligation", ob, "--reference", "E2E-REF-"+ob, "--as", dpo)
-		case step.Step == workflows.UpdateClose:
+		case step.Step == incident.UpdateClose:
 			p.s.mustBreach("close", p.id, "--summary", "Closed by the e2e test.", "--as", commander)
 		default:
 			p.s.tb.Fatalf("the incident waits for a step the test does not expect: %s (%s); %s", step.Step, step.Description, summary(st))
@@ -579,7 +578,7 @@ func (p *pilot) act(st workflows.Status) {
 	}
 }
 
-func summary(st workflows.Status) string {
+func summary(st incident.Status) string {
 	var steps []string
 	for _, p := range st.Pending {
 		steps = append(steps, p.Step)

@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/devserver"
 	breachslack "github.com/breachops/breach/internal/slack"
-	"github.com/breachops/breach/workflows"
 )
 
 // demoTitle is the title `breach demo` declares its incident with.
@@ -87,10 +87,10 @@ func TestNoSubjectDataFromAFailedScope(t *testing.T) {
 	if id == "" {
 		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
 	}
-	var st workflows.Status
+	var st incident.Status
 	w.eventually(2*time.Minute, "the scope to fail and wait for a corrected dataset", func() bool {
 		st, err = w.s.status(id)
-		return err == nil && st.ScopeError != "" && hasPending(st, workflows.UpdateReplaceSubjects)
+		return err == nil && st.ScopeError != "" && hasPending(st, incident.UpdateReplaceSubjects)
 	})
 	if !strings.Contains(st.ScopeError, "line 1") || !strings.Contains(st.ScopeError, "header row") {
 		t.Errorf("the scope error does not say the first line is not a header row: %s", st.ScopeError)

@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/workflows"
 )
 
 // smallSubjects is a shop's export with the usual mess in it. mailable says whether the row
@@ -117,7 +116,7 @@ func TestDeclareToClose(t *testing.T) {
 	id := first.IncidentID
 
 	p := newPilot(s, id, w)
-	p.beforeDecide = func(st workflows.Status) {
+	p.beforeDecide = func(st incident.Status) {
 		// The incident commander holds a role, but not the DPO's.
 		r := s.breach("decide", id, "--risk", "high", "--reasoning", "I am sure it is bad.", "--as", commander)
 		if r.code == 0 {
@@ -127,18 +126,18 @@ func TestDeclareToClose(t *testing.T) {
 		after, err := s.status(id)
 		require.NoError(t, err)
 		require.Nil(t, after.Decision, "a rejected decision must leave no decision")
-		require.Equal(t, workflows.PhaseDecide, after.Phase)
-		require.Contains(t, pendingSteps(after), workflows.UpdateDecide, "the decision must still be pending")
+		require.Equal(t, incident.PhaseDecide, after.Phase)
+		require.Contains(t, pendingSteps(after), incident.UpdateDecide, "the decision must still be pending")
 	}
-	final := p.until(4*time.Minute, "the incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	final := p.until(4*time.Minute, "the incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
-	require.True(t, p.acted[workflows.UpdateDecide], "the DPO never had to decide")
+	require.True(t, p.acted[incident.UpdateDecide], "the DPO never had to decide")
 
 	// Containment.
 	require.Len(t, final.Containment, 2)
 	for _, c := range final.Containment {
-		require.Equal(t, workflows.ContainContained, c.State, "containment of %s", c.System)
+		require.Equal(t, incident.ContainContained, c.State, "containment of %s", c.System)
 	}
 
 	// Scope, in counts.
@@ -156,14 +155,14 @@ func TestDeclareToClose(t *testing.T) {
 	require.Equal(t, "high", final.Decision.Risk)
 
 	// Customer notices: one per distinct valid address, nothing else.
-	require.Equal(t, workflows.AlertsDone, final.Alerts.State)
+	require.Equal(t, incident.AlertsDone, final.Alerts.State)
 	require.Equal(t, len(want), final.Alerts.Total)
 	require.Equal(t, len(want), final.Alerts.Sent)
 	checkNotices(t, notices(t, s.home, id), want)
 
 	// The GDPR Art. 33 report was submitted by email, and the UK report filed on the portal.
 	art33 := obligation(t, final, "gdpr-art33-authority")
-	require.Equal(t, workflows.OblFiled, art33.State)
+	require.Equal(t, incident.OblFiled, art33.State)
 	report, err := os.ReadFile(art33.Report)
 	require.NoError(t, err, "the Art. 33 report file")
 	require.Contains(t, string(report), id)
@@ -172,7 +171,7 @@ func TestDeclareToClose(t *testing.T) {
 	authority := readMessage(t, filepath.Join(s.home, "outbox", id, "authority", "gdpr-art33-authority.eml"))
 	require.Equal(t, authorityAddress, authority.Header.Get("To"))
 	uk := obligation(t, final, "uk-gdpr-art33-ico")
-	require.Equal(t, workflows.OblFiled, uk.State)
+	require.Equal(t, incident.OblFiled, uk.State)
 	require.Equal(t, "E2E-REF-uk-gdpr-art33-ico", uk.Reference)
 	require.Equal(t, "cli:"+dpo, uk.SubmittedBy)
 
@@ -213,7 +212,7 @@ func TestDeclareToClose(t *testing.T) {
 	const key = "e2e-taken-id"
 	taken := incident.KeyedID(aware, key, 0)
 	_, err = s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.IncidentWorkflowID(taken), TaskQueue: "nobody-polls-this"}, "SomethingElse")
+		ID: incident.IncidentWorkflowID(taken), TaskQueue: "nobody-polls-this"}, "SomethingElse")
 	require.NoError(t, err)
 	other := append([]string{}, declareArgs...)
 	other[len(other)-3] = key
@@ -221,7 +220,7 @@ func TestDeclareToClose(t *testing.T) {
 	require.False(t, b.Existing, "an incident started by another key is not this declaration's")
 	require.NotEqual(t, taken, b.IncidentID)
 	for _, id := range []string{taken, b.IncidentID} {
-		require.NoError(t, s.client.CancelWorkflow(context.Background(), workflows.IncidentWorkflowID(id), ""))
+		require.NoError(t, s.client.CancelWorkflow(context.Background(), incident.IncidentWorkflowID(id), ""))
 	}
 }
 
@@ -240,12 +239,12 @@ func TestWorkerKilledMidIncident(t *testing.T) {
 	id := s.declare("--title", "Order export left on a public file share",
 		"--system", "shop-db", "--subjects", csvPath, "--as", commander).IncidentID
 	p := newPilot(s, id, w1)
-	atKill := p.until(3*time.Minute, "customer alerts to be under way", func(st workflows.Status) bool {
+	atKill := p.until(3*time.Minute, "customer alerts to be under way", func(st incident.Status) bool {
 		a := st.Alerts
-		if a.State == workflows.AlertsDone {
+		if a.State == incident.AlertsDone {
 			t.Fatalf("customer alerts finished (%d/%d) before the test could kill the worker mid-send", a.Sent, a.Total)
 		}
-		return a.State == workflows.AlertsSending && a.Sent > 0 && a.Sent < a.Total
+		return a.State == incident.AlertsSending && a.Sent > 0 && a.Sent < a.Total
 	})
 	// Kill inside a chunk, not between two: wait until notices beyond the reported count appear.
 	outbox := filepath.Join(s.home, "outbox", id, "notices")
@@ -258,10 +257,10 @@ func TestWorkerKilledMidIncident(t *testing.T) {
 	require.Equal(t, len(want), atKill.Alerts.Total, "alerts total")
 
 	p.worker = s.startWorker()
-	final := p.until(4*time.Minute, "the incident to close after the restart", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	final := p.until(4*time.Minute, "the incident to close after the restart", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
-	require.Equal(t, workflows.AlertsDone, final.Alerts.State)
+	require.Equal(t, incident.AlertsDone, final.Alerts.State)
 	checkNotices(t, notices(t, s.home, id), want)
 	require.Equal(t, len(want), final.Alerts.Sent, "alerts.sent must count every address once")
 	require.Equal(t, len(want), final.Scope.Mailable)
@@ -295,7 +294,7 @@ func bigSubjects(n int) ([]subjectRow, map[string]bool) {
 	return rows, want
 }
 
-func obligation(t *testing.T, st workflows.Status, id string) workflows.ObligationStatus {
+func obligation(t *testing.T, st incident.Status, id string) incident.ObligationStatus {
 	t.Helper()
 	for _, o := range st.Obligations {
 		if o.ID == id {
@@ -303,7 +302,7 @@ func obligation(t *testing.T, st workflows.Status, id string) workflows.Obligati
 		}
 	}
 	t.Fatalf("no obligation %s in the incident; %s", id, summary(st))
-	return workflows.ObligationStatus{}
+	return incident.ObligationStatus{}
 }
 
 func countEML(dir string) int {
@@ -320,7 +319,7 @@ func countEML(dir string) int {
 	return n
 }
 
-func pendingSteps(st workflows.Status) []string {
+func pendingSteps(st incident.Status) []string {
 	var out []string
 	for _, p := range st.Pending {
 		out = append(out, p.Step)

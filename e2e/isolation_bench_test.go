@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/datasets"
@@ -114,7 +115,7 @@ systems:
 		d := isoBenchDeclaration(i, subjectsCSV)
 		start := time.Now()
 		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: workflows.IncidentWorkflowID(d.IncidentID), TaskQueue: workflows.TaskQueue,
+			ID: incident.IncidentWorkflowID(d.IncidentID), TaskQueue: workflows.TaskQueue,
 		}, workflows.IncidentWorkflow, d)
 		if err != nil {
 			b.Fatalf("declare %s: %v", d.IncidentID, err)
@@ -147,7 +148,7 @@ const isoBenchSlow = 500 * time.Millisecond
 func isoBenchTrace(c client.Client, incidentID string, start time.Time) string {
 	ctx := context.Background()
 	var steps []string
-	for _, wid := range []string{workflows.IncidentWorkflowID(incidentID), workflows.ContainmentChildID(incidentID, 1)} {
+	for _, wid := range []string{incident.IncidentWorkflowID(incidentID), incident.ContainmentChildID(incidentID, 1)} {
 		it := c.GetWorkflowHistory(ctx, wid, "", false, 0)
 		for it.HasNext() {
 			e, err := it.Next()
@@ -198,15 +199,15 @@ func isoBenchAwaitIsolation(b *testing.B, peerNS, target string, start time.Time
 func isoBenchRelease(b *testing.B, c client.Client, incidentID, peerNS, target string) {
 	b.Helper()
 	ctx := context.Background()
-	wid := workflows.IncidentWorkflowID(incidentID)
+	wid := incident.IncidentWorkflowID(incidentID)
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var st workflows.Status
-		v, err := c.QueryWorkflow(ctx, wid, "", workflows.QueryStatus)
+		var st incident.Status
+		v, err := c.QueryWorkflow(ctx, wid, "", incident.QueryStatus)
 		if err == nil {
 			err = v.Get(&st)
 		}
-		if err == nil && len(st.Containment) == 1 && st.Containment[0].State == workflows.ContainContained {
+		if err == nil && len(st.Containment) == 1 && st.Containment[0].State == incident.ContainContained {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -215,8 +216,8 @@ func isoBenchRelease(b *testing.B, c client.Client, incidentID, peerNS, target s
 		time.Sleep(20 * time.Millisecond)
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wid, UpdateName: workflows.UpdateRelease, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.ReleaseRequest{By: isoBenchCommander, System: "bench-db", Reason: "benchmark"}},
+		WorkflowID: wid, UpdateName: incident.UpdateRelease, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{incident.ReleaseRequest{By: isoBenchCommander, System: "bench-db", Reason: "benchmark"}},
 	})
 	if err == nil {
 		var out string
@@ -236,15 +237,15 @@ func isoBenchRelease(b *testing.B, c client.Client, incidentID, peerNS, target s
 	}
 }
 
-func isoBenchDeclaration(i int, subjectsCSV string) workflows.Declaration {
+func isoBenchDeclaration(i int, subjectsCSV string) incident.Declaration {
 	now := time.Now().UTC()
-	return workflows.Declaration{
+	return incident.Declaration{
 		IncidentID: fmt.Sprintf("INC-%s-B%03d", now.Format("20060102"), i),
 		Title:      "Benchmark: database reachable from the internet", Systems: []string{"bench-db"},
 		AwareAt: now, AwareZone: "UTC", DeclaredBy: isoBenchCommander, Source: "cli",
-		Subjects: activities.DatasetRef{URI: subjectsCSV},
-		Roles:    workflows.Roles{DPO: []string{"bench-dpo"}, Commander: []string{isoBenchCommander}},
-		Organisation: activities.Organisation{Name: "Bench Shop", Timezone: "UTC", Role: "controller",
+		Subjects: incident.DatasetRef{URI: subjectsCSV},
+		Roles:    incident.Roles{DPO: []string{"bench-dpo"}, Commander: []string{isoBenchCommander}},
+		Organisation: incident.Organisation{Name: "Bench Shop", Timezone: "UTC", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@bench.test", MailFrom: "privacy@bench.test"},
 	}
 }

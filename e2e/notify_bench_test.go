@@ -20,11 +20,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/sendgrid"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/internal/subjects"
-	"github.com/breachops/breach/workflows"
 )
 
 // BenchmarkNotify sends the customer notice to 1,000,000 subjects through the whole plan (a
@@ -116,7 +116,7 @@ func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 	// grow with the dataset. A fresh worker takes over before the decision, so that the two
 	// phases' peaks are measured apart.
 	var scopePeak int64
-	p.beforeDecide = func(workflows.Status) {
+	p.beforeDecide = func(incident.Status) {
 		var err error
 		if scopePeak, err = vmHWM(w.cmd.Process.Pid); err != nil {
 			b.Fatalf("read the worker's peak RSS: %v", err)
@@ -125,8 +125,8 @@ func benchWorkflow(b *testing.B, csvPath string, n int) benchRun {
 		w = s.startWorker()
 		p.worker = w
 	}
-	final := p.until(45*time.Minute, "the incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	final := p.until(45*time.Minute, "the incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	peak, err := vmHWM(w.cmd.Process.Pid)
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/sendgridtest"
-	"github.com/breachops/breach/workflows"
 )
 
 // crashSubjects is the size of the crash-safety dataset.
@@ -82,8 +82,8 @@ func notifyCrash(t *testing.T, emailActivity bool) {
 	id := s.declare("--title", "Customer table copied by a compromised support account",
 		"--system", "shop-db", "--subjects", csvPath, "--as", commander).IncidentID
 	p := newPilot(s, id, nil)
-	final := p.until(8*time.Minute, "the incident to close through five worker kills", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	final := p.until(8*time.Minute, "the incident to close through five worker kills", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	mu.Lock()
 	t.Logf("kills: %s", strings.Join(kills, "; "))
@@ -165,7 +165,7 @@ func notifyCrash(t *testing.T, emailActivity bool) {
 
 	// The status agrees with the ledger.
 	a := final.Alerts
-	must(t, a.State == workflows.AlertsDone, "alerts %s", a.State)
+	must(t, a.State == incident.AlertsDone, "alerts %s", a.State)
 	must(t, a.Sent == len(want) && a.Total == len(want), "status: %d sent of %d, want %d", a.Sent, a.Total, len(want))
 	must(t, a.PossiblyDuplicated == len(listed), "status: %d possibly duplicated, the list %d", a.PossiblyDuplicated, len(listed))
 	must(t, a.Ambiguous == ambiguous, "status: %d ambiguous batches, the ledger %d", a.Ambiguous, ambiguous)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
 	"github.com/breachops/breach/internal/sendgridtest"
-	"github.com/breachops/breach/workflows"
 )
 
 // TestNotifyFaults runs an incident's customer alerts through a SendGrid that answers every
@@ -56,8 +56,8 @@ func TestNotifyFaults(t *testing.T) {
 	w := s.startWorker()
 	id := s.declare("--title", "Newsletter list exported by a misconfigured integration",
 		"--system", "crm-api", "--subjects", csvPath, "--as", commander).IncidentID
-	final := newPilot(s, id, w).until(5*time.Minute, "the incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	final := newPilot(s, id, w).until(5*time.Minute, "the incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	sg.checkContract(t)
 
@@ -80,7 +80,7 @@ func TestNotifyFaults(t *testing.T) {
 	}
 
 	a := final.Alerts
-	must(t, a.State == workflows.AlertsDone, "alerts %s", a.State)
+	must(t, a.State == incident.AlertsDone, "alerts %s", a.State)
 	must(t, a.Sent == len(want), "status: %d sent, want %d", a.Sent, len(want))
 	must(t, a.Failed == 1, "status: %d failed, want the refused address", a.Failed)
 	must(t, a.Invalid == invalid && a.Invalid == final.Scope.Invalid, "status: %d invalid, want %d (scope %d)", a.Invalid, invalid, final.Scope.Invalid)

@@ -16,8 +16,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/register"
-	"github.com/breachops/breach/workflows"
 )
 
 const unlikelyReasoning = "The laptop's disk was encrypted (BitLocker, key escrowed, not on the device); the data is unintelligible to the finder."
@@ -53,8 +53,8 @@ func runRegister(t *testing.T, s *stack, tamperFiles bool) {
 	low := s.declare("--title", "Encrypted laptop lost on a train", "--description", "A support laptop was left on a train.",
 		"--system", "shop-db", "--subjects", csvPath, "--aware-at", awareAt.Format(time.RFC3339), "--key", "e2e-register-low", "--as", commander).IncidentID
 	lowPilot := newPilot(s, low, w)
-	lowPilot.idle(2*time.Minute, "the decision to be pending", func(st workflows.Status) bool {
-		return slices.Contains(pendingSteps(st), workflows.UpdateDecide)
+	lowPilot.idle(2*time.Minute, "the decision to be pending", func(st incident.Status) bool {
+		return slices.Contains(pendingSteps(st), incident.UpdateDecide)
 	})
 	// In the register from its declaration, before anyone decided.
 	waitFor(t, time.Minute, "the declared incident in the register", func() (bool, string) {
@@ -63,12 +63,12 @@ func runRegister(t *testing.T, s *stack, tamperFiles bool) {
 	})
 	s.mustBreach("decide", low, "--risk", "unlikely", "--reasoning", unlikelyReasoning,
 		"--measures", "Device wiped remotely; the user's access keys rotated.", "--as", dpo)
-	lowPilot.until(3*time.Minute, "the unlikely incident to close", func(st workflows.Status) bool { return st.Phase == workflows.PhaseClosed })
+	lowPilot.until(3*time.Minute, "the unlikely incident to close", func(st incident.Status) bool { return st.Phase == incident.PhaseClosed })
 
 	high := s.declare("--title", "Customer database exposed", "--system", "shop-db", "--system", "crm-api",
 		"--subjects", csvPath, "--aware-at", awareAt.Format(time.RFC3339), "--key", "e2e-register-high", "--as", commander).IncidentID
-	newPilot(s, high, w).until(4*time.Minute, "the notified incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	newPilot(s, high, w).until(4*time.Minute, "the notified incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 
 	checkUnlikelyEntry(t, s, low)
@@ -211,7 +211,7 @@ func checkNotifiedEntry(t *testing.T, s *stack, id string) {
 	require.Equal(t, "E2E-REF-uk-gdpr-art33-ico", byID["uk-gdpr-art33-ico"].Reference, "the portal filing's reference")
 	require.Equal(t, "cli:"+dpo, byID["uk-gdpr-art33-ico"].FiledBy)
 	require.NotNil(t, c.Notices)
-	require.Equal(t, workflows.AlertsDone, c.Notices.State)
+	require.Equal(t, incident.AlertsDone, c.Notices.State)
 	raw, err := json.Marshal(c)
 	require.NoError(t, err)
 	for _, r := range smallSubjects {

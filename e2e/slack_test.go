@@ -17,8 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/slack/slackfake"
-	"github.com/breachops/breach/workflows"
 
 	breachslack "github.com/breachops/breach/internal/slack"
 )
@@ -376,7 +376,7 @@ func datasetMenu(t *testing.T, v slackfake.View) []string {
 // /breach status → the DPO's decision (form) → every report approved (button) and every portal
 // filing confirmed (form) → /breach status in another channel → close. It returns the incident
 // ID, its channel and the workflow's result.
-func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackfake.Channel, workflows.Result) {
+func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackfake.Channel, incident.Result) {
 	w.declareFromSlack(run.title, w.dataset)
 
 	ch := w.incidentChannel()
@@ -482,10 +482,10 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 	}
 
 	w.mustOK(w.ic.Click(closeMsg, breachslack.ActionClose))
-	var result workflows.Result
+	var result incident.Result
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := w.s.client.GetWorkflow(ctx, workflows.IncidentWorkflowID(incidentID), "").Get(ctx, &result); err != nil {
+	if err := w.s.client.GetWorkflow(ctx, incident.IncidentWorkflowID(incidentID), "").Get(ctx, &result); err != nil {
 		t.Fatalf("incident %s did not complete: %v", incidentID, err)
 	}
 	w.eventually(time.Minute, "the card to show the incident closed", func() bool {
@@ -501,7 +501,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 }
 
 // checkSlackRun checks what every run leaves in Slack and in the result.
-func checkSlackRun(t *testing.T, w *slackWorld, incidentID string, ch slackfake.Channel, result workflows.Result) {
+func checkSlackRun(t *testing.T, w *slackWorld, incidentID string, ch slackfake.Channel, result incident.Result) {
 	t.Helper()
 	card := w.card(ch.ID)
 	cards := 0
@@ -667,7 +667,7 @@ func TestSlackLargeIncident(t *testing.T) {
 		if !strings.Contains(shown, "`"+o.ID+"`") {
 			t.Errorf("the card does not show %s", o.ID)
 		}
-		if o.State != workflows.OblFiled {
+		if o.State != incident.OblFiled {
 			t.Errorf("%s is %s", o.ID, o.State)
 		}
 	}
@@ -709,11 +709,11 @@ func TestSlackScopeFixedByASharedCSV(t *testing.T) {
 	if incidentID == "" {
 		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
 	}
-	var st workflows.Status
+	var st incident.Status
 	w.eventually(2*time.Minute, "the scope to fail and wait for a corrected dataset", func() bool {
 		var err error
 		st, err = w.s.status(incidentID)
-		return err == nil && st.ScopeError != "" && hasPending(st, workflows.UpdateReplaceSubjects)
+		return err == nil && st.ScopeError != "" && hasPending(st, incident.UpdateReplaceSubjects)
 	})
 	if !strings.Contains(st.ScopeError, `"country"`) {
 		t.Errorf("the scope failed for another reason: %s", st.ScopeError)

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/internal/sqlsource/sqlsourcetest"
 	"github.com/breachops/breach/internal/subjects"
-	"github.com/breachops/breach/workflows"
 )
 
 var exampleNet = regexp.MustCompile(`(?i)example\.net`)
@@ -79,7 +79,7 @@ func fileSHA(t *testing.T, path string) string {
 }
 
 // snapshotEvents are the texts of the incident's snapshot events.
-func snapshotEvents(st workflows.Status) []string {
+func snapshotEvents(st incident.Status) []string {
 	var out []string
 	for _, e := range st.Timeline {
 		if e.Kind == "snapshot" {
@@ -152,7 +152,7 @@ func TestSQLSourceNoticesExactlyOnce(t *testing.T) {
 	id := s.declare(append([]string{"--title", "Shop database dump found on a paste site", "--system", "shop-db",
 		"--subjects-sql", "shop-pg", "--as", commander}, window...)...).IncidentID
 	p := newPilot(s, id, w)
-	st := p.idle(3*time.Minute, "the snapshot of shop-pg", func(st workflows.Status) bool { return st.Scope != nil })
+	st := p.idle(3*time.Minute, "the snapshot of shop-pg", func(st incident.Status) bool { return st.Scope != nil })
 	must(t, st.Dataset.Source == "sql:shop-pg" && st.Dataset.SHA256 == fileSHA(t, before),
 		"the incident's dataset is %+v, want the snapshot of shop-pg with the CSV export's hash %s", st.Dataset, fileSHA(t, before))
 	events := snapshotEvents(st)
@@ -184,9 +184,9 @@ func TestSQLSourceNoticesExactlyOnce(t *testing.T) {
 		changed = append(changed, *c.Email)
 	}
 
-	p.acted[workflows.UpdateClose] = true // amended before it closes
-	st = p.until(5*time.Minute, "the notices of the first snapshot", func(st workflows.Status) bool {
-		return st.Alerts.State == workflows.AlertsDone && st.Alerts.Run == 1
+	p.acted[incident.UpdateClose] = true // amended before it closes
+	st = p.until(5*time.Minute, "the notices of the first snapshot", func(st incident.Status) bool {
+		return st.Alerts.State == incident.AlertsDone && st.Alerts.Run == 1
 	})
 	must(t, st.Alerts.Sent == len(wantBefore), "alerts: %d sent, want %d", st.Alerts.Sent, len(wantBefore))
 	checkDeliveries(t, sg, wantBefore, "example.net", changed)
@@ -211,12 +211,12 @@ func TestSQLSourceNoticesExactlyOnce(t *testing.T) {
 	for a := range wantBefore {
 		wantAll[a] = true
 	}
-	p.until(5*time.Minute, "the second alerts run", func(st workflows.Status) bool {
-		return st.Alerts.Run == 2 && st.Alerts.State == workflows.AlertsDone
+	p.until(5*time.Minute, "the second alerts run", func(st incident.Status) bool {
+		return st.Alerts.Run == 2 && st.Alerts.State == incident.AlertsDone
 	})
-	delete(p.acted, workflows.UpdateClose)
-	st = p.until(5*time.Minute, "the incident to close after the second alerts run", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	delete(p.acted, incident.UpdateClose)
+	st = p.until(5*time.Minute, "the incident to close after the second alerts run", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	must(t, st.Dataset.SHA256 == fileSHA(t, after), "the amended dataset %+v is not the snapshot of the changed table (%s)", st.Dataset, fileSHA(t, after))
 	must(t, len(snapshotEvents(st)) == 2, "snapshot events: %q", snapshotEvents(st))
@@ -228,8 +228,8 @@ func TestSQLSourceNoticesExactlyOnce(t *testing.T) {
 	wantMaria := mailable(t, mariaCSV)
 	id2 := s.declare(append([]string{"--title", "Old shop's database exposed", "--system", "crm-api",
 		"--subjects-sql", "shop-maria", "--as", commander}, window...)...).IncidentID
-	st = newPilot(s, id2, w).until(5*time.Minute, "the MariaDB incident to close", func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseClosed
+	st = newPilot(s, id2, w).until(5*time.Minute, "the MariaDB incident to close", func(st incident.Status) bool {
+		return st.Phase == incident.PhaseClosed
 	})
 	must(t, st.Dataset.Source == "sql:shop-maria", "dataset %+v", st.Dataset)
 	must(t, st.Alerts.Sent == len(wantMaria), "MariaDB alerts: %d sent, want %d", st.Alerts.Sent, len(wantMaria))

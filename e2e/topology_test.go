@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/slack/slackfake"
@@ -81,14 +82,14 @@ func TestProductionTopology(t *testing.T) {
 	// the status reports are in the outbox, and not all of them.
 	outbox := "outbox/" + id + "/notices/"
 	var sender string
-	var atKill workflows.Status
-	p.until(5*time.Minute, "a worker to be sending customer notices", func(st workflows.Status) bool {
+	var atKill incident.Status
+	p.until(5*time.Minute, "a worker to be sending customer notices", func(st incident.Status) bool {
 		alive()
 		a := st.Alerts
-		if a.State == workflows.AlertsDone {
+		if a.State == incident.AlertsDone {
 			t.Fatalf("customer alerts finished (%d/%d) before the test could kill a worker mid-send", a.Sent, a.Total)
 		}
-		if a.State != workflows.AlertsSending || a.Sent == 0 {
+		if a.State != incident.AlertsSending || a.Sent == 0 {
 			return false
 		}
 		n := countKeys(t, bucket, outbox)
@@ -105,17 +106,17 @@ func TestProductionTopology(t *testing.T) {
 		sender, atKill.Alerts.Sent, atKill.Alerts.Total, countKeys(t, bucket, outbox))
 	require.Equal(t, len(want), atKill.Alerts.Total, "alerts total")
 
-	final := p.until(5*time.Minute, "the incident to close on the surviving worker", func(st workflows.Status) bool {
+	final := p.until(5*time.Minute, "the incident to close on the surviving worker", func(st incident.Status) bool {
 		alive()
-		return st.Phase == workflows.PhaseClosed
+		return st.Phase == incident.PhaseClosed
 	})
 
-	require.Equal(t, workflows.AlertsDone, final.Alerts.State)
+	require.Equal(t, incident.AlertsDone, final.Alerts.State)
 	checkNotices(t, storeNotices(t, bucket, id), want)
 	require.Equal(t, len(want), final.Alerts.Sent, "alerts.sent must count every address once")
 	require.Equal(t, len(want), final.Scope.Mailable)
 	for _, c := range final.Containment {
-		require.Equal(t, workflows.ContainContained, c.State, "containment of %s", c.System)
+		require.Equal(t, incident.ContainContained, c.State, "containment of %s", c.System)
 	}
 	checkSharedRecords(t, bucket, final, homes)
 
@@ -191,7 +192,7 @@ func (s *stack) waitPolling(workers map[string]*workerProc) {
 // alerts, or "".
 func (s *stack) noticeSender(id string) string {
 	s.tb.Helper()
-	desc, err := s.client.DescribeWorkflow(context.Background(), workflows.AlertsWorkflowID(id), "")
+	desc, err := s.client.DescribeWorkflow(context.Background(), incident.AlertsWorkflowID(id), "")
 	if err != nil {
 		return ""
 	}
@@ -323,7 +324,7 @@ func storeNotices(t *testing.T, st *store.Store, id string) map[string]int {
 // checkSharedRecords: what the incident left is in the shared store, whichever worker wrote it
 // (the report filed, the containment evidence, the post-incident report, the timeline, the
 // register entry), and nothing of it in either worker's BREACH_HOME.
-func checkSharedRecords(t *testing.T, st *store.Store, final workflows.Status, homes map[string]string) {
+func checkSharedRecords(t *testing.T, st *store.Store, final incident.Status, homes map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	id := final.IncidentID

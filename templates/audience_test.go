@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
@@ -24,13 +24,13 @@ import (
 // with those, and one that names a field they lack fails here.
 
 type audReportView struct {
-	activities.ReportInput
+	incident.ReportInput
 	Final      bool
 	PreparedAt time.Time
 }
 
 type audNoticeView struct {
-	activities.NoticeContent
+	incident.NoticeContent
 	IncidentID   string
 	Drill        bool
 	Name         string
@@ -41,7 +41,7 @@ type audNoticeView struct {
 // audAware is a Thursday morning in New York.
 var audAware = time.Date(2026, 3, 5, 14, 30, 0, 0, time.UTC)
 
-var audOrg = activities.Organisation{
+var audOrg = incident.Organisation{
 	Name:           "Example Shop Inc.",
 	Timezone:       "America/New_York",
 	Role:           "controller",
@@ -65,7 +65,7 @@ var audScope = subjects.Summary{
 	ByCategory: map[string]int{"contact": 9000, "address": 7100, "health": 3300, "financial": 1900, "children": 40, "elderly": 60},
 }
 
-var audDecision = activities.Decision{
+var audDecision = incident.Decision{
 	By: "dana", Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 	Reasoning:    "Names, addresses and health notes of customers were copied by an unknown attacker; the data can be used for fraud and reveals health conditions.",
 	Consequences: "Targeted phishing and fraud using the customers' details; disclosure of health conditions.",
@@ -146,21 +146,21 @@ func audObligation(t *testing.T, id string) rules.Obligation {
 }
 
 // audInput is the report input the workflow builds for obligation o.
-func audInput(o rules.Obligation) activities.ReportInput {
-	return activities.ReportInput{
+func audInput(o rules.Obligation) incident.ReportInput {
+	return incident.ReportInput{
 		IncidentID: "INC-20260305-1", Title: audTitle, Description: audDescription,
 		Obligation: o, Organisation: audOrg, AwareAt: audAware, AwareZone: "America/New_York",
 		DeclaredBy: "ian", Systems: []string{"crm-db", "backup-bucket"},
-		Containment: []activities.SystemStatus{
-			{System: "crm-db", State: activities.ContainContained, Provider: "nftables", Detail: "all traffic but the admin network dropped"},
-			{System: "backup-bucket", State: activities.ContainContained, Manual: true, Detail: "isolated manually, confirmed by ian"},
+		Containment: []incident.SystemStatus{
+			{System: "crm-db", State: incident.ContainContained, Provider: "nftables", Detail: "all traffic but the admin network dropped"},
+			{System: "backup-bucket", State: incident.ContainContained, Manual: true, Detail: "isolated manually, confirmed by ian"},
 		},
 		Scope: audScope, Decision: audDecision, NotifySubjects: true,
 		RecipientName: o.Audience, RecipientAddress: "reports@authority.example",
 	}
 }
 
-func audRenderReport(t *testing.T, in activities.ReportInput, final bool) (subject, body string) {
+func audRenderReport(t *testing.T, in incident.ReportInput, final bool) (subject, body string) {
 	t.Helper()
 	v := audReportView{ReportInput: in, Final: final, PreparedAt: audAware.Add(7 * time.Hour)}
 	if final && in.SubmittedAt.IsZero() {
@@ -176,8 +176,8 @@ func audRenderReport(t *testing.T, in activities.ReportInput, final bool) (subje
 }
 
 // audContent is the notice content the workflow builds (workflows/alerts.go).
-func audContent() activities.NoticeContent {
-	return activities.NoticeContent{
+func audContent() incident.NoticeContent {
+	return incident.NoticeContent{
 		OrgName: audOrg.Name, From: audOrg.MailFrom, Title: audTitle, WhatHappened: audDescription,
 		Consequences: audDecision.Consequences, Measures: audDecision.Measures, Advice: audDecision.Advice,
 		Contact: audOrg.SubjectContact, AwareAt: audAware,
@@ -826,7 +826,7 @@ func TestNoticesDrillAndAnonymous(t *testing.T) {
 // only by those.
 func TestNoticesHoldOnlyTheRecipientsOwnData(t *testing.T) {
 	// NoticeContent is the same for every recipient: organisation-wide text, no list of people.
-	ct := reflect.TypeOf(activities.NoticeContent{})
+	ct := reflect.TypeOf(incident.NoticeContent{})
 	for i := 0; i < ct.NumField(); i++ {
 		assert.NotContains(t, []string{"Name", "Email", "Subjects", "Scope", "Rows", "Dataset", "Categories"}, ct.Field(i).Name)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/internal/subjects"
 	"github.com/breachops/breach/templates"
@@ -17,14 +17,14 @@ import (
 // reportView is what activities hands the report templates: the input plus the draft/final
 // state.
 type reportView struct {
-	activities.ReportInput
+	incident.ReportInput
 	Final      bool
 	PreparedAt time.Time
 }
 
 // noticeView is what activities hands the customer notice.
 type noticeView struct {
-	activities.NoticeContent
+	incident.NoticeContent
 	IncidentID string
 	Drill      bool
 	Name       string
@@ -33,8 +33,8 @@ type noticeView struct {
 
 var aware = time.Date(2024, 3, 5, 14, 30, 0, 0, time.UTC)
 
-func reportInput() activities.ReportInput {
-	return activities.ReportInput{
+func reportInput() incident.ReportInput {
+	return incident.ReportInput{
 		IncidentID:  "INC-20240305-1",
 		Title:       "Customer database exposed through a public backup",
 		Description: "A nightly backup of the CRM database was readable without authentication.",
@@ -42,7 +42,7 @@ func reportInput() activities.ReportInput {
 			ID: "gdpr-art33-authority", Regime: "gdpr", Audience: "supervisory authority", Basis: "GDPR Art. 33",
 			DueAt: aware.Add(72 * time.Hour), Rule: "72 hours after awareness", Template: "gdpr-art33-report",
 		},
-		Organisation: activities.Organisation{
+		Organisation: incident.Organisation{
 			Name:       "Example Shop GmbH",
 			DPOContact: "Dana Schmidt, Data Protection Officer, dpo@example-shop.test, +49 30 1234 5678",
 		},
@@ -50,16 +50,16 @@ func reportInput() activities.ReportInput {
 		AwareZone:  "Europe/Berlin",
 		DeclaredBy: "ian",
 		Systems:    []string{"crm-db", "backup-bucket"},
-		Containment: []activities.SystemStatus{
-			{System: "crm-db", State: activities.ContainContained, Provider: "nftables", Detail: "all traffic but the admin network dropped"},
-			{System: "backup-bucket", State: activities.ContainManual},
+		Containment: []incident.SystemStatus{
+			{System: "crm-db", State: incident.ContainContained, Provider: "nftables", Detail: "all traffic but the admin network dropped"},
+			{System: "backup-bucket", State: incident.ContainManual},
 		},
 		Scope: subjects.Summary{
 			Subjects: 1234, Records: 2034, Mailable: 1200,
 			ByJurisdiction: map[string]int{"DE": 1000, "US-CA": 200, "FR": 34},
 			ByCategory:     map[string]int{"contact": 1234, "address": 800},
 		},
-		Decision: activities.Decision{
+		Decision: incident.Decision{
 			By: "dana", Risk: "high", NotifyAuthority: true, NotifySubjects: true,
 			Reasoning:    "Names and addresses of customers were readable by anyone.",
 			Consequences: "Phishing and fraud using the customers' contact details.",
@@ -173,7 +173,7 @@ func TestGenericReportRendersTheSameInput(t *testing.T) {
 }
 
 func TestGDPRArt34Notice(t *testing.T) {
-	content := activities.NoticeContent{
+	content := incident.NoticeContent{
 		OrgName:      "Example Shop GmbH",
 		From:         "privacy@example-shop.test",
 		WhatHappened: "A backup of our customer database was readable from the internet.",

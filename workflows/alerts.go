@@ -47,7 +47,7 @@ type AlertsInput struct {
 // AlertsWorkflow sends the customer notice to every mailable subject of the dataset, range by
 // range, each range resumable, each address notified once. Only positions, counts and batch
 // keys pass through it: the activities read the people from the dataset.
-func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (AlertProgress, error) {
+func AlertsWorkflow(ctx workflow.Context, in AlertsInput) (incident.AlertProgress, error) {
 	if workflow.GetVersion(ctx, changeAlertsPlan, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return alertsChunked(ctx, in)
 	}
@@ -60,7 +60,7 @@ type alertsImpl struct {
 	rep reporter
 }
 
-func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
+func (w *alertsImpl) run(ctx workflow.Context) (incident.AlertProgress, error) {
 	in := &w.in
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx).UTC()
@@ -82,9 +82,9 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 		err = w.ranges(ctx)
 	}
 	if err != nil {
-		return AlertProgress{}, err
+		return incident.AlertProgress{}, err
 	}
-	p := w.progress(ctx, AlertsDone)
+	p := w.progress(ctx, incident.AlertsDone)
 	var sum incident.NoticeSummary
 	err = workflow.ExecuteActivity(finishCtx(ctx), a.FinishNotices, incident.NoticeFinishInput{
 		IncidentID: in.IncidentID, Dataset: in.Dataset,
@@ -123,7 +123,7 @@ func (w *alertsImpl) run(ctx workflow.Context) (AlertProgress, error) {
 const changeAlertsLanguages = "alerts-languages"
 
 // languagesText tells the notices by language, and the fallbacks to English.
-func languagesText(p AlertProgress) string {
+func languagesText(p incident.AlertProgress) string {
 	var b strings.Builder
 	b.WriteString("Notices by language:")
 	for i, l := range sortedKeys(p.Languages) {
@@ -167,7 +167,7 @@ func (w *alertsImpl) chunks(ctx workflow.Context) error {
 		if res.Done {
 			return nil
 		}
-		p := w.progress(ctx, AlertsSending)
+		p := w.progress(ctx, incident.AlertsSending)
 		w.rep.send(ctx, childState{Alerts: &p})
 	}
 }
@@ -202,7 +202,7 @@ func (w *alertsImpl) ranges(ctx workflow.Context) error {
 				if in.From.Index < res.Next.Index {
 					in.From = res.Next
 				}
-				p := w.progress(ctx, AlertsSending)
+				p := w.progress(ctx, incident.AlertsSending)
 				w.rep.send(ctx, childState{Alerts: &p})
 			})
 		}
@@ -226,18 +226,18 @@ func (w *alertsImpl) ranges(ctx workflow.Context) error {
 // before it the last report said it was still sending.
 const changeAlertsReportFailure = "alerts-report-failure"
 
-func (w *alertsImpl) fail(ctx workflow.Context, err error) (AlertProgress, error) {
-	p := w.progress(ctx, AlertsSending)
+func (w *alertsImpl) fail(ctx workflow.Context, err error) (incident.AlertProgress, error) {
+	p := w.progress(ctx, incident.AlertsSending)
 	if workflow.GetVersion(ctx, changeAlertsReportFailure, workflow.DefaultVersion, 1) == 1 {
-		p.State, p.Error = AlertsFailed, applicationMessage(err)
+		p.State, p.Error = incident.AlertsFailed, applicationMessage(err)
 	}
 	w.rep.send(ctx, childState{Alerts: &p})
 	return p, err
 }
 
-func (w *alertsImpl) progress(ctx workflow.Context, state string) AlertProgress {
+func (w *alertsImpl) progress(ctx workflow.Context, state string) incident.AlertProgress {
 	c := w.in.Counts
-	return AlertProgress{State: state, Total: w.in.Total, Sent: c.Sent + c.AlreadySent + c.PossiblyDuplicated,
+	return incident.AlertProgress{State: state, Total: w.in.Total, Sent: c.Sent + c.AlreadySent + c.PossiblyDuplicated,
 		Invalid: c.Invalid, Duplicates: c.Duplicates, Skipped: c.Unusable + c.NotCovered, Failed: c.Rejected,
 		Ambiguous: c.Ambiguous, PossiblyDuplicated: c.PossiblyDuplicated,
 		Rows: c.Rows, StartedAt: w.in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC(), Run: max(w.in.Run, 1),
@@ -267,19 +267,19 @@ func finishCtx(ctx workflow.Context) workflow.Context {
 }
 
 // alertsChunked is AlertsWorkflow before changeAlertsPlan, kept for the histories it made.
-func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) {
+func alertsChunked(ctx workflow.Context, in AlertsInput) (incident.AlertProgress, error) {
 	rep := newReporter(ctx)
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx).UTC()
 	}
-	progress := func(state string) AlertProgress {
-		return AlertProgress{State: state, Total: in.Total, Sent: in.Counts.Sent + in.Counts.AlreadySent,
+	progress := func(state string) incident.AlertProgress {
+		return incident.AlertProgress{State: state, Total: in.Total, Sent: in.Counts.Sent + in.Counts.AlreadySent,
 			Invalid: in.Counts.Invalid, Duplicates: in.Counts.Duplicates, Skipped: in.Counts.Unusable + in.Counts.NotCovered,
 			Rows: in.Counts.Rows, StartedAt: in.StartedAt, UpdatedAt: workflow.Now(ctx).UTC()}
 	}
 	for chunk := 0; ; chunk++ {
 		if chunk == chunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			return AlertProgress{}, workflow.NewContinueAsNewError(ctx, AlertsWorkflow, in)
+			return incident.AlertProgress{}, workflow.NewContinueAsNewError(ctx, AlertsWorkflow, in)
 		}
 		var res incident.NoticeChunkResult
 		err := workflow.ExecuteActivity(noticeCtx(ctx), a.SendNotices, incident.NoticeChunkInput{
@@ -287,7 +287,7 @@ func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) 
 			MaxRows: NoticeChunkRows, Notice: in.Notice,
 		}).Get(ctx, &res)
 		if err != nil {
-			p := progress(AlertsSending)
+			p := progress(incident.AlertsSending)
 			rep.send(ctx, childState{Alerts: &p})
 			return p, fmt.Errorf("send customer notices from dataset row %d: %w", in.From.Index+1, err)
 		}
@@ -296,10 +296,10 @@ func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) 
 		if res.Done {
 			break
 		}
-		p := progress(AlertsSending)
+		p := progress(incident.AlertsSending)
 		rep.send(ctx, childState{Alerts: &p})
 	}
-	p := progress(AlertsDone)
+	p := progress(incident.AlertsDone)
 	rep.send(ctx, childState{Alerts: &p})
 	rep.event(ctx, "alerts-sent", fmt.Sprintf("Customer alerts finished: %d notices sent of %d; %d invalid addresses not mailed; %d duplicate rows skipped.",
 		p.Sent, p.Total, p.Invalid, p.Duplicates))
@@ -310,7 +310,7 @@ func alertsChunked(ctx workflow.Context, in AlertsInput) (AlertProgress, error) 
 // when a corrected dataset or a new notice obligation adds people. Each address is notified once
 // per incident whatever the number of runs.
 func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
-	if inc.resumed && inc.alertsStarted > inc.alertsRun && inc.rec.Alerts.State == AlertsSending {
+	if inc.resumed && inc.alertsStarted > inc.alertsRun && inc.rec.Alerts.State == incident.AlertsSending {
 		// A run under way when the incident continued as new: wait for its outcome.
 		p, err := inc.alertsOutcome(ctx, inc.alertsStarted)
 		inc.alertsEnded(ctx, p, err)
@@ -326,7 +326,7 @@ func (inc *incidentImpl) runAlerts(ctx workflow.Context) {
 }
 
 // alertsEnded records how an alerts run ended.
-func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p AlertProgress, err error) {
+func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p incident.AlertProgress, err error) {
 	if err != nil {
 		if ctx.Err() == nil {
 			inc.alertsFailed(ctx, err)
@@ -341,8 +341,8 @@ func (inc *incidentImpl) alertsEnded(ctx workflow.Context, p AlertProgress, err 
 // noticesComplete tells each notice obligation's clock that the customer notices went out.
 func (inc *incidentImpl) noticesComplete(ctx workflow.Context, sent int) {
 	for _, o := range inc.rec.Obligations {
-		if o.IsNotice() && o.State != OblFiled && o.Paused == nil {
-			err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
+		if o.IsNotice() && o.State != incident.OblFiled && o.Paused == nil {
+			err := workflow.SignalExternalWorkflow(ctx, incident.ObligationWorkflowID(inc.decl.IncidentID, o.ID), "", signalNoticeComplete,
 				noticeCompletion{At: workflow.Now(ctx).UTC(), Sent: sent}).Get(ctx, nil)
 			if err != nil {
 				inc.event(ctx, "obligation-signal-failed", fmt.Sprintf("Could not tell the %s clock that notices went out: %v", o.ID, err))
@@ -351,7 +351,7 @@ func (inc *incidentImpl) noticesComplete(ctx workflow.Context, sent int) {
 	}
 }
 
-func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgress, error) {
+func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (incident.AlertProgress, error) {
 	d := *inc.rec.Decision
 	org := inc.decl.Organisation
 	what := inc.decl.Title
@@ -374,7 +374,7 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 			}
 		}
 	}
-	inc.rec.Alerts = AlertProgress{State: AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
+	inc.rec.Alerts = incident.AlertProgress{State: incident.AlertsSending, Total: total, StartedAt: workflow.Now(ctx).UTC()}
 	inc.event(ctx, "alerts", fmt.Sprintf("Customer alerts started: %d people to notify.", total))
 	cctx := workflow.WithChildOptions(ctx, inc.childOptions(inc.alertsWorkflowID(run)))
 	fut := workflow.ExecuteChildWorkflow(cctx, AlertsWorkflow, AlertsInput{
@@ -389,24 +389,24 @@ func (inc *incidentImpl) sendAlerts(ctx workflow.Context, run int) (AlertProgres
 		err := fut.GetChildWorkflowExecution().Get(ctx, nil)
 		inc.starting--
 		if err != nil {
-			return AlertProgress{}, err
+			return incident.AlertProgress{}, err
 		}
 		return inc.alertsOutcome(ctx, run)
 	}
-	var p AlertProgress
+	var p incident.AlertProgress
 	err := fut.Get(ctx, &p)
 	return p, err
 }
 
 // alertsOutcome waits for a tracked alerts run's last report: done, or failed.
-func (inc *incidentImpl) alertsOutcome(ctx workflow.Context, run int) (AlertProgress, error) {
+func (inc *incidentImpl) alertsOutcome(ctx workflow.Context, run int) (incident.AlertProgress, error) {
 	if err := workflow.Await(ctx, func() bool {
 		a := inc.rec.Alerts
-		return a.Run == run && (a.State == AlertsDone || a.State == AlertsFailed)
+		return a.Run == run && (a.State == incident.AlertsDone || a.State == incident.AlertsFailed)
 	}); err != nil {
-		return AlertProgress{}, err
+		return incident.AlertProgress{}, err
 	}
-	if p := inc.rec.Alerts; p.State == AlertsFailed {
+	if p := inc.rec.Alerts; p.State == incident.AlertsFailed {
 		return p, errors.New(p.Error)
 	}
 	return inc.rec.Alerts, nil
@@ -414,7 +414,7 @@ func (inc *incidentImpl) alertsOutcome(ctx workflow.Context, run int) (AlertProg
 
 // alertsWorkflowID is the workflow ID of an incident's run-th alerts run.
 func (inc *incidentImpl) alertsWorkflowID(run int) string {
-	id := AlertsWorkflowID(inc.decl.IncidentID)
+	id := incident.AlertsWorkflowID(inc.decl.IncidentID)
 	if run > 1 {
 		id = fmt.Sprintf("%s-%d", id, run)
 	}

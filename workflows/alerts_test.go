@@ -75,9 +75,9 @@ func TestAlertsSendsRangesSideBySide(t *testing.T) {
 		Rejected: 1, AmbiguousBatches: 4, PossiblyDuplicated: 3, List: "/home/incidents/INC-1/alerts/possibly-duplicated.csv"}, nil).Once()
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
 	require.NoError(t, env.GetWorkflowError())
-	var p AlertProgress
+	var p incident.AlertProgress
 	require.NoError(t, env.GetWorkflowResult(&p))
-	require.Equal(t, AlertsDone, p.State)
+	require.Equal(t, incident.AlertsDone, p.State)
 	require.Equal(t, 8999, p.Sent, "the ledger's count")
 	require.Equal(t, 1, p.Failed)
 	require.Equal(t, 4, p.Ambiguous)
@@ -171,7 +171,7 @@ func TestAlertsOutboxChunksFollowOneAnother(t *testing.T) {
 		}).Times(3)
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
 	require.NoError(t, env.GetWorkflowError())
-	var p AlertProgress
+	var p incident.AlertProgress
 	require.NoError(t, env.GetWorkflowResult(&p))
 	require.Equal(t, []int{0, 1000, 2000}, froms)
 	require.Equal(t, 2985, p.Sent)
@@ -199,7 +199,7 @@ func TestAlertsCountLanguages(t *testing.T) {
 	env.OnActivity(a.FinishNotices, mock.Anything, mock.Anything).Return(incident.NoticeSummary{}, nil).Once()
 	env.ExecuteWorkflow(AlertsWorkflow, alertsInput())
 	require.NoError(t, env.GetWorkflowError())
-	var p AlertProgress
+	var p incident.AlertProgress
 	require.NoError(t, env.GetWorkflowResult(&p))
 	require.Equal(t, map[string]int{"de": 3000, "it": 600, "en": 400}, p.Languages)
 	require.Equal(t, map[string]int{"us-state-notice:es": 40}, p.Fallbacks)

@@ -12,11 +12,7 @@ import (
 	"github.com/breachops/breach/internal/rules"
 )
 
-type AmendRequest = incident.AmendRequest
-
-type SupplementRequest = incident.SupplementRequest
-
-func (inc *incidentImpl) amended(r AmendRequest) Decision {
+func (inc *incidentImpl) amended(r incident.AmendRequest) incident.Decision {
 	d := *inc.rec.Decision
 	if r.SignificantIncident != nil {
 		d.SignificantIncident = *r.SignificantIncident
@@ -28,8 +24,8 @@ func (inc *incidentImpl) amended(r AmendRequest) Decision {
 	return d
 }
 
-func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) error {
-	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+func (inc *incidentImpl) validateAmend(ctx workflow.Context, r incident.AmendRequest) error {
+	if err := inc.requireRole(incident.RoleDPO, r.By); err != nil {
 		return err
 	}
 	if inc.rec.Decision == nil {
@@ -53,7 +49,7 @@ func (inc *incidentImpl) validateAmend(ctx workflow.Context, r AmendRequest) err
 	return nil
 }
 
-func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, error) {
+func (inc *incidentImpl) amend(ctx workflow.Context, r incident.AmendRequest) (string, error) {
 	var changes []string
 	if r.Subjects != nil {
 		ds, err := inc.snapshot(ctx, *r.Subjects)
@@ -89,8 +85,8 @@ func (inc *incidentImpl) amend(ctx workflow.Context, r AmendRequest) (string, er
 	return "amended; obligations are re-evaluated", nil
 }
 
-func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRequest) error {
-	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r incident.SupplementRequest) error {
+	if err := inc.requireRole(incident.RoleDPO, r.By); err != nil {
 		return err
 	}
 	o, ok := inc.obligation(r.Obligation)
@@ -100,7 +96,7 @@ func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRe
 	if o.IsNotice() {
 		return fmt.Errorf("%s is met by the customer notices; there is no report to supplement", o.ID)
 	}
-	if o.State != OblFiled {
+	if o.State != incident.OblFiled {
 		return fmt.Errorf("%s is %s: a supplement follows a filed report", o.ID, o.State)
 	}
 	if inc.closeReq != nil {
@@ -112,7 +108,7 @@ func (inc *incidentImpl) validateSupplement(ctx workflow.Context, r SupplementRe
 	return nil
 }
 
-func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (incident.Supplement, error) {
+func (inc *incidentImpl) supplement(ctx workflow.Context, r incident.SupplementRequest) (incident.Supplement, error) {
 	o, _ := inc.obligation(r.Obligation)
 	route := inc.route(o.ID)
 	in := inc.reportInput(o.Obligation, route)
@@ -145,7 +141,7 @@ func (inc *incidentImpl) supplement(ctx workflow.Context, r SupplementRequest) (
 }
 
 // nextSupplement hands out the next supplement number of an obligation.
-func (inc *incidentImpl) nextSupplement(o ObligationStatus) int {
+func (inc *incidentImpl) nextSupplement(o incident.ObligationStatus) int {
 	if inc.supplements == nil {
 		inc.supplements = map[string]int{}
 	}

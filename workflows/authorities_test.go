@@ -15,7 +15,7 @@ import (
 
 // usShop is a US shop with no establishment in the EEA: its organisation facts say where
 // decisions are taken, so the rules resolve the GDPR authorities from them.
-func usShop() Declaration {
+func usShop() incident.Declaration {
 	d := declaration()
 	d.Organisation = incident.Organisation{Name: "Example Outfitters Inc.", Timezone: "America/New_York", Role: "controller",
 		Establishments: []string{"US"}, MainEstablishment: "US", DPOContact: "privacy@outfitters.test", MailFrom: "privacy@outfitters.test"}
@@ -54,12 +54,12 @@ func (s *incidentSuite) TestUSShopNotifiesFiveAuthoritiesEachOnItsOwnClock() {
 		return incident.Submission{Path: "/r/" + in.Obligation.ID, MessageID: "msg-" + in.Obligation.ID, At: in.SubmittedAt}, nil
 	})
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "risk", NotifyAuthority: true, Reasoning: "contact data exposed"}, nil)
-	var pendingAt3h Status
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "risk", NotifyAuthority: true, Reasoning: "contact data exposed"}, nil)
+	var pendingAt3h incident.Status
 	s.env.RegisterDelayedCallback(func() { pendingAt3h = s.status() }, 3*time.Hour)
 	s.actOnPending(4 * time.Hour)
 	s.actOnPending(5 * time.Hour)
-	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(6*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: usShop()})
 	s.Require().True(s.env.IsWorkflowCompleted())
@@ -67,7 +67,7 @@ func (s *incidentSuite) TestUSShopNotifiesFiveAuthoritiesEachOnItsOwnClock() {
 
 	st := s.status()
 	var ids []string
-	byID := map[string]ObligationStatus{}
+	byID := map[string]incident.ObligationStatus{}
 	for _, o := range st.Obligations {
 		ids = append(ids, o.ID)
 		byID[o.ID] = o
@@ -87,7 +87,7 @@ func (s *incidentSuite) TestUSShopNotifiesFiveAuthoritiesEachOnItsOwnClock() {
 	}
 	for _, id := range want {
 		s.Contains(steps, incident.ReportStep(id), "each authority's report waits for its own approval")
-		s.Equal(OblFiled, byID[id].State, id)
+		s.Equal(incident.OblFiled, byID[id].State, id)
 		s.Require().NotNil(byID[id].Authority, id)
 		s.Equal(start.Add(72*time.Hour), byID[id].DueAt, id)
 	}

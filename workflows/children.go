@@ -29,7 +29,7 @@ func (r reporter) send(ctx workflow.Context, cs childState) {
 }
 
 func (r reporter) event(ctx workflow.Context, kind, text string) {
-	r.send(ctx, childState{Event: &Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text}})
+	r.send(ctx, childState{Event: &incident.Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text}})
 }
 
 func (r reporter) chat(ctx workflow.Context, m incident.ChatMessage) {

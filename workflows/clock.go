@@ -26,8 +26,8 @@ const (
 
 // ClockState is what a clock carries across continue-as-new.
 type ClockState struct {
-	Status ObligationStatus `json:"status"`
-	Stage  string           `json:"stage"`
+	Status incident.ObligationStatus `json:"status"`
+	Stage  string                    `json:"stage"`
 	// Report is what the report is submitted from, with what the approval added.
 	Report incident.ReportInput `json:"report"`
 	// Started is when the clock first ran: escalation points already past then are skipped.
@@ -38,8 +38,8 @@ type ClockState struct {
 	Reminders int `json:"reminders"`
 	// Skipped counts the reminder instants already past when the clock started (a clock that
 	// starts overdue reminds from the next one).
-	Skipped int     `json:"skipped,omitempty"`
-	History History `json:"history"`
+	Skipped int              `json:"skipped,omitempty"`
+	History incident.History `json:"history"`
 	// Delays are law-enforcement delays received but not yet taken: the next run takes them.
 	Delays []clockDelay `json:"delays,omitempty"`
 }
@@ -49,7 +49,7 @@ type ClockState struct {
 const DefaultEventBudget = 8000
 
 // ObligationWorkflow is the durable clock of one legal obligation.
-func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationStatus, error) {
+func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (incident.ObligationStatus, error) {
 	if in.Resume == nil && workflow.GetVersion(ctx, changeObligationResumable, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return obligationV0(ctx, in)
 	}
@@ -58,7 +58,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 	var can *workflow.ContinueAsNewError
 	if err != nil && !errors.As(err, &can) && ctx.Err() == nil {
 		// Tell the incident before ending: it follows its clocks by their reports.
-		st.State, st.Failure = OblFailed, applicationMessage(err)
+		st.State, st.Failure = incident.OblFailed, applicationMessage(err)
 		c.st = st
 		c.push(ctx)
 	}
@@ -68,7 +68,7 @@ func ObligationWorkflow(ctx workflow.Context, in ObligationInput) (ObligationSta
 type clock struct {
 	in    ObligationInput
 	rep   reporter
-	st    ObligationStatus
+	st    incident.ObligationStatus
 	state ClockState
 	// continuing is set once the clock has decided to continue as new.
 	continuing bool
@@ -87,7 +87,7 @@ func newClock(ctx workflow.Context, in ObligationInput) *clock {
 		c.state = *in.Resume
 		c.st = c.state.Status
 	} else {
-		c.st = ObligationStatus{Obligation: in.Obligation, State: OblDrafting, Method: in.Route.Method}
+		c.st = incident.ObligationStatus{Obligation: in.Obligation, State: incident.OblDrafting, Method: in.Route.Method}
 		c.state = ClockState{Report: in.Report, Started: workflow.Now(ctx).UTC()}
 	}
 	c.state.History.Runs++
@@ -110,7 +110,7 @@ func (c *clock) noteHistory(ctx workflow.Context) {
 	c.st.History = &h
 }
 
-func (c *clock) run(ctx workflow.Context) (ObligationStatus, error) {
+func (c *clock) run(ctx workflow.Context) (incident.ObligationStatus, error) {
 	o := c.in.Obligation
 	c.pausable = workflow.GetVersion(ctx, changeLawEnforcementDelay, workflow.DefaultVersion, 1) == 1
 	if c.pausable && c.in.Resume == nil && c.in.Delay != nil {
@@ -169,24 +169,24 @@ func (c *clock) run(ctx workflow.Context) (ObligationStatus, error) {
 		}
 	}
 	stopEscalations()
-	c.st.State = OblFiled
+	c.st.State = incident.OblFiled
 	c.push(ctx)
 	late := ""
 	if c.st.Late {
 		late = " after its deadline, with reasons"
 	}
 	text := fmt.Sprintf("%s report submitted to %s%s (reference %s): %s", o.ID, routeName(c.in.Route, o), late, c.st.Reference, c.st.Report)
-	c.rep.send(ctx, childState{Event: &Event{At: workflow.Now(ctx).UTC(), Kind: "filed", Text: text, About: o.ID},
+	c.rep.send(ctx, childState{Event: &incident.Event{At: workflow.Now(ctx).UTC(), Kind: "filed", Text: text, About: o.ID},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFiled, Text: text, Drill: c.in.Drill, Obligation: o.ID}})
 	return c.st, nil
 }
 
 // notices waits for the customer alerts to reach everyone the obligation covers.
-func (c *clock) notices(ctx workflow.Context, stopEscalations func()) (ObligationStatus, error) {
+func (c *clock) notices(ctx workflow.Context, stopEscalations func()) (incident.ObligationStatus, error) {
 	o := c.in.Obligation
 	if c.state.Stage == "" {
 		c.state.Stage = stageNotices
-		c.st.State = OblAwaitingNotices
+		c.st.State = incident.OblAwaitingNotices
 		c.push(ctx)
 	}
 	var done noticeCompletion
@@ -194,7 +194,7 @@ func (c *clock) notices(ctx workflow.Context, stopEscalations func()) (Obligatio
 		return c.st, err
 	}
 	stopEscalations()
-	c.st.State = OblFiled
+	c.st.State = incident.OblFiled
 	c.st.SubmittedAt = done.At
 	c.st.Late = done.At.After(c.st.DueAt)
 	c.st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
@@ -215,7 +215,7 @@ func (c *clock) draft(ctx workflow.Context) error {
 	// What is approved is what is submitted: the submission is written in the draft's language.
 	// (Drafts of incidents declared before languages were chosen say none: English.)
 	c.st.Language, c.state.Report.Language = d.Language, d.Language
-	c.st.State = OblAwaitingApproval
+	c.st.State = incident.OblAwaitingApproval
 	c.state.Stage = stageApproval
 	step := incident.ReportStep(o.ID)
 	now := workflow.Now(ctx).UTC()
@@ -225,9 +225,9 @@ func (c *clock) draft(ctx workflow.Context) error {
 	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
 		o.ID, o.Audience, d.Path, due.UTC().Format(time.RFC3339), c.in.IncidentID, step) + lateHintAt(now, due)
 	c.rep.send(ctx, childState{Obligation: &cp,
-		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: due,
+		Pending: &incident.PendingStep{Step: step, Role: incident.RoleDPO, Since: now, DueAt: due,
 			Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)},
-		Event: &Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted%s: %s", o.ID, draftLanguage(d), d.Path), About: o.ID},
+		Event: &incident.Event{At: now, Kind: "drafted", Text: fmt.Sprintf("%s report drafted%s: %s", o.ID, draftLanguage(d), d.Path), About: o.ID},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgApprovalNeeded, Drill: c.in.Drill, Text: ask,
 			Step: step, Obligation: o.ID, DueAt: due, Overdue: now.After(due)}})
 	return nil
@@ -257,7 +257,7 @@ func (c *clock) approved(ok approval) {
 
 // submit emails the approved report to the authority.
 func (c *clock) submit(ctx workflow.Context, ok approval) error {
-	c.st.State = OblSubmitting
+	c.st.State = incident.OblSubmitting
 	c.push(ctx)
 	report := c.state.Report
 	report.SubmittedAt = ok.At
@@ -275,7 +275,7 @@ func (c *clock) submit(ctx workflow.Context, ok approval) error {
 // nothing anywhere).
 func (c *clock) askFiling(ctx workflow.Context) {
 	o := c.in.Obligation
-	c.st.State = OblAwaitingFiling
+	c.st.State = incident.OblAwaitingFiling
 	c.state.Stage = stageFiling
 	step := incident.FileStep(o.ID)
 	now := workflow.Now(ctx).UTC()
@@ -287,7 +287,7 @@ func (c *clock) askFiling(ctx workflow.Context) {
 	c.noteHistory(ctx)
 	cp := snapshot(&c.st)
 	c.rep.send(ctx, childState{Obligation: &cp,
-		Pending: &PendingStep{Step: step, Role: RoleDPO, Since: now, DueAt: due,
+		Pending: &incident.PendingStep{Step: step, Role: incident.RoleDPO, Since: now, DueAt: due,
 			Description: fmt.Sprintf("File the %s report on the %s portal%s, then confirm with its reference", o.ID, routeName(c.in.Route, o), where)},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: c.in.Drill,
 			Step: step, Obligation: o.ID, DueAt: due, Overdue: now.After(due),

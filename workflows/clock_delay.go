@@ -45,8 +45,8 @@ func (c *clock) takeDelay(ctx workflow.Context, d clockDelay) {
 			c.restart(ctx, d.At, d.Why)
 		}
 		return
-	case c.st.State == OblFiled || c.st.State == OblFailed:
-		c.rep.send(ctx, childState{Event: &Event{At: now, Kind: "law-enforcement-delay", About: o.ID,
+	case c.st.State == incident.OblFiled || c.st.State == incident.OblFailed:
+		c.rep.send(ctx, childState{Event: &incident.Event{At: now, Kind: "law-enforcement-delay", About: o.ID,
 			Text: fmt.Sprintf("%s is not paused by law-enforcement delay #%d: it is already %s.", o.ID, d.Delay, c.st.State)}})
 		return
 	case c.st.Paused != nil:
@@ -69,7 +69,7 @@ func (c *clock) takeDelay(ctx workflow.Context, d clockDelay) {
 			end += " at the latest (" + d.Limit + ")"
 		}
 	}
-	c.rep.send(ctx, childState{Obligation: &cp, Event: &Event{At: now, Kind: "clock-paused", About: o.ID,
+	c.rep.send(ctx, childState{Obligation: &cp, Event: &incident.Event{At: now, Kind: "clock-paused", About: o.ID,
 		Text: fmt.Sprintf("%s's clock stands still from %s %s (law-enforcement delay #%d): no escalation meanwhile; its deadline moves by the time it stands still.",
 			o.ID, c.st.Paused.From.UTC().Format(time.RFC3339), end, d.Delay)}})
 }
@@ -105,7 +105,7 @@ func (c *clock) restart(ctx workflow.Context, at time.Time, why string) {
 	text := fmt.Sprintf("%s's clock restarts (law-enforcement delay #%d %s). It stood still %s, from %s to %s, so its deadline moves from %s to %s%s.",
 		o.ID, p.Delay, why, span(moved), p.From.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339),
 		before.UTC().Format(time.RFC3339), c.st.DueAt.UTC().Format(time.RFC3339), limit)
-	c.rep.send(ctx, childState{Obligation: &cp, Event: &Event{At: now, Kind: "clock-restarted", About: o.ID, Text: text},
+	c.rep.send(ctx, childState{Obligation: &cp, Event: &incident.Event{At: now, Kind: "clock-restarted", About: o.ID, Text: text},
 		Chat: &incident.ChatMessage{IncidentID: c.in.IncidentID, Kind: incident.MsgLawEnforcementDelay, Drill: c.in.Drill, Text: text,
 			Obligation: o.ID, DueAt: c.st.DueAt, Overdue: now.After(c.st.DueAt)}})
 }

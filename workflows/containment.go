@@ -18,16 +18,16 @@ const changeOneIsolatedSignal = "containment-one-isolated-signal"
 
 // ContainmentInput names the system to isolate.
 type ContainmentInput struct {
-	IncidentID string `json:"incident_id"`
-	System     string `json:"system"`
-	Drill      bool   `json:"drill,omitempty"`
-	Roles      Roles  `json:"roles"`
+	IncidentID string         `json:"incident_id"`
+	System     string         `json:"system"`
+	Drill      bool           `json:"drill,omitempty"`
+	Roles      incident.Roles `json:"roles"`
 	// WaitForRelease keeps the containment running once the system is contained, until the
 	// incident asks it to release the isolation or to finish; cancelling it releases. Incidents
 	// started before release existed leave it unset, and their containment ends at contained.
 	WaitForRelease bool `json:"wait_for_release,omitempty"`
 	// Reminders is how reminders of a manual isolation back off (zero: the defaults).
-	Reminders ReminderPolicy `json:"reminders,omitzero"`
+	Reminders incident.ReminderPolicy `json:"reminders,omitzero"`
 	// TimeScale compresses a drill's reminders.
 	TimeScale float64 `json:"time_scale,omitempty"`
 	// Budget is the history length at which the containment continues as new (0: default).
@@ -38,13 +38,13 @@ type ContainmentInput struct {
 
 // ContainState is what a containment carries across continue-as-new.
 type ContainState struct {
-	Status SystemStatus `json:"status"`
+	Status incident.SystemStatus `json:"status"`
 	// Stage is where it waits: "manual" (a person isolates by hand) or "hold".
 	Stage string `json:"stage"`
 	// ManualSince is when the manual isolation was asked for; Ask is the request's text.
-	ManualSince time.Time `json:"manual_since,omitzero"`
-	Ask         string    `json:"ask,omitempty"`
-	History     History   `json:"history"`
+	ManualSince time.Time        `json:"manual_since,omitzero"`
+	Ask         string           `json:"ask,omitempty"`
+	History     incident.History `json:"history"`
 }
 
 // changeContainmentResumable is the workflow.GetVersion change after which a containment that
@@ -86,19 +86,19 @@ type containmentEnd struct {
 
 // releaseOutcome answers a release Update: the state after the attempt, and why it failed.
 type releaseOutcome struct {
-	RequestID string       `json:"request_id"`
-	Status    SystemStatus `json:"status"`
-	Error     string       `json:"error,omitempty"`
+	RequestID string                `json:"request_id"`
+	Status    incident.SystemStatus `json:"status"`
+	Error     string                `json:"error,omitempty"`
 }
 
 // ContainmentWorkflow isolates one system and verifies the isolation. If automation fails, a
 // person is asked to isolate by hand and confirm, and is reminded until they do. With
 // WaitForRelease it then holds the isolation until the incident releases it (on request or at
 // close) or finishes it, and releases it if cancelled.
-func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatus, error) {
+func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (incident.SystemStatus, error) {
 	c := &containment{in: in, rep: newReporter(ctx),
 		call: incident.ContainInput{IncidentID: in.IncidentID, System: in.System, Drill: in.Drill}}
-	c.st = SystemStatus{System: in.System, State: ContainIsolating, Updated: workflow.Now(ctx).UTC()}
+	c.st = incident.SystemStatus{System: in.System, State: incident.ContainIsolating, Updated: workflow.Now(ctx).UTC()}
 	if !in.WaitForRelease {
 		err := c.contain(ctx, firewallCtx(ctx))
 		return c.st, err
@@ -129,8 +129,8 @@ func ContainmentWorkflow(ctx workflow.Context, in ContainmentInput) (SystemStatu
 	if err != nil && ctx.Err() != nil {
 		c.compensate(ctx)
 	}
-	if err != nil && ctx.Err() == nil && c.st.State != ContainContained && c.st.State != ContainReleased {
-		c.st.State, c.st.Detail = ContainFailed, applicationMessage(err)
+	if err != nil && ctx.Err() == nil && c.st.State != incident.ContainContained && c.st.State != incident.ContainReleased {
+		c.st.State, c.st.Detail = incident.ContainFailed, applicationMessage(err)
 	}
 	if c.resumable {
 		// The incident follows its containments by their reports: this is the last one.
@@ -147,7 +147,7 @@ type containment struct {
 	in   ContainmentInput
 	rep  reporter
 	call incident.ContainInput
-	st   SystemStatus
+	st   incident.SystemStatus
 	// resumable and state: see changeContainmentResumable.
 	resumable bool
 	state     ContainState
@@ -214,7 +214,7 @@ func (c *containment) waitManual(ctx workflow.Context) error {
 
 // confirmed records a manual isolation a person confirmed.
 func (c *containment) confirmed(ctx workflow.Context, confirm approval) error {
-	c.st.State = ContainContained
+	c.st.State = incident.ContainContained
 	c.st.Manual = true
 	c.st.Detail = "isolated manually, confirmed by " + confirm.By
 	if confirm.Note != "" {
@@ -240,7 +240,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 		}
 	}
 	if err == nil {
-		c.st.State = ContainContained
+		c.st.State = incident.ContainContained
 		c.st.Provider = ev.Provider
 		c.st.Detail = ev.After
 		c.st.Updated = workflow.Now(ctx).UTC()
@@ -248,7 +248,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 		text := fmt.Sprintf("%s isolated via %s and verified: %s", in.System, ev.Provider, ev.After)
 		if workflow.GetVersion(ctx, changeOneIsolatedSignal, workflow.DefaultVersion, 1) == 1 {
 			// One signal for state and event: under a burst of incidents every message costs.
-			rep.send(ctx, childState{System: &st, Event: &Event{At: st.Updated, Kind: "isolated", Text: text, About: in.System}})
+			rep.send(ctx, childState{System: &st, Event: &incident.Event{At: st.Updated, Kind: "isolated", Text: text, About: in.System}})
 		} else {
 			rep.send(ctx, childState{System: &st})
 			rep.event(ctx, "isolated", text)
@@ -260,13 +260,13 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 	}
 
 	// Automation failed: a person isolates by hand.
-	c.st.State = ContainManual
+	c.st.State = incident.ContainManual
 	c.st.Detail = applicationMessage(err)
 	c.st.Updated = workflow.Now(ctx).UTC()
 	step := incident.IsolationStep(in.System)
 	st := c.st
-	rep.send(ctx, childState{System: &st, Pending: &PendingStep{
-		Step: step, Role: RoleCommander, Since: st.Updated,
+	rep.send(ctx, childState{System: &st, Pending: &incident.PendingStep{
+		Step: step, Role: incident.RoleCommander, Since: st.Updated,
 		Description: fmt.Sprintf("Isolate %s manually, then confirm", in.System),
 	}})
 	rep.event(ctx, "isolation-failed", fmt.Sprintf("Automatic isolation of %s failed: %s", in.System, st.Detail))
@@ -294,7 +294,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 			Step: step, System: in.System,
 			Text: fmt.Sprintf("%s is still not isolated after %s. %s", in.System, time.Duration(waited)*ManualReminderInterval, ask)})
 	}
-	c.st.State = ContainContained
+	c.st.State = incident.ContainContained
 	c.st.Manual = true
 	c.st.Detail = "isolated manually, confirmed by " + confirm.By
 	if confirm.Note != "" {
@@ -345,7 +345,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 			c.outcome(ctx, end, text)
 			return onClose
 		}
-		c.st.State = ContainReleased
+		c.st.State = incident.ContainReleased
 		c.st.Detail = "isolation lifted by hand, confirmed by " + end.By + why
 		c.st.Updated = workflow.Now(ctx).UTC()
 		st := c.st
@@ -376,7 +376,7 @@ func (c *containment) end(ctx workflow.Context, end containmentEnd) bool {
 
 // released records a successful release through the provider.
 func (c *containment) released(ctx workflow.Context, ev incident.Evidence, how string) {
-	c.st.State = ContainReleased
+	c.st.State = incident.ContainReleased
 	c.st.Provider = ev.Provider
 	c.st.Detail = ev.After
 	c.st.Updated = workflow.Now(ctx).UTC()
@@ -402,7 +402,7 @@ func (c *containment) compensate(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	in := c.in
-	if c.st.State == ContainReleased {
+	if c.st.State == incident.ContainReleased {
 		return
 	}
 	if c.st.Manual {
@@ -410,7 +410,7 @@ func (c *containment) compensate(ctx workflow.Context) {
 			in.System, in.System, c.st.Detail))
 		return
 	}
-	wasManual := c.st.State == ContainManual
+	wasManual := c.st.State == incident.ContainManual
 	var ev incident.Evidence
 	if err := workflow.ExecuteActivity(firewallCtx(dctx), a.ReleaseIsolation, c.call).Get(dctx, &ev); err != nil {
 		c.tell(dctx, "release-failed", fmt.Sprintf("Containment of %s was cancelled, but releasing it failed: %s. It may still be isolated: lift the isolation through the firewall by hand.",
@@ -503,7 +503,7 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 	if !hold {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			for i, f := range futures {
-				var st SystemStatus
+				var st incident.SystemStatus
 				if err := f.Get(ctx, &st); err != nil {
 					inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", inc.decl.Systems[i], err))
 					continue
@@ -525,7 +525,7 @@ func (inc *incidentImpl) startContainment(ctx workflow.Context) {
 		for i, f := range futures {
 			sys := inc.decl.Systems[i]
 			sel.AddFuture(f, func(f workflow.Future) {
-				var st SystemStatus
+				var st incident.SystemStatus
 				if err := f.Get(ctx, &st); err != nil {
 					if !temporal.IsCanceledError(err) {
 						inc.event(ctx, "containment-failed", fmt.Sprintf("Containment of %s failed: %v", sys, err))
@@ -592,7 +592,7 @@ func (inc *incidentImpl) awaitStarts(ctx workflow.Context, futures []workflow.Ch
 // containmentSettled reports whether no system waits to be isolated any more.
 func (inc *incidentImpl) containmentSettled() bool {
 	for i, s := range inc.rec.Containment {
-		if s.State != ContainContained && s.State != ContainReleased && !inc.containEnded(i) {
+		if s.State != incident.ContainContained && s.State != incident.ContainReleased && !inc.containEnded(i) {
 			return false
 		}
 	}
@@ -642,7 +642,7 @@ func (inc *incidentImpl) endContainment(ctx workflow.Context) {
 		}
 	} else {
 		for i, f := range inc.contain.futures {
-			var st SystemStatus
+			var st incident.SystemStatus
 			if err := f.Get(ctx, &st); err != nil {
 				inc.logger.Warn("containment ended with an error", "system", inc.decl.Systems[i], "error", err)
 				continue
@@ -652,7 +652,7 @@ func (inc *incidentImpl) endContainment(ctx workflow.Context) {
 	}
 	settle(ctx)
 	for _, s := range inc.rec.Containment {
-		if s.State != ContainContained {
+		if s.State != incident.ContainContained {
 			continue
 		}
 		how := "through its firewall (" + s.Provider + ")"
@@ -694,7 +694,7 @@ func (inc *incidentImpl) settleContainment(ctx workflow.Context) {
 		return
 	}
 	for _, f := range inc.contain.futures {
-		var st SystemStatus
+		var st incident.SystemStatus
 		if err := f.Get(dctx, &st); err == nil {
 			inc.applyChildState(childState{System: &st})
 		}
@@ -705,12 +705,12 @@ func (inc *incidentImpl) settleContainment(ctx workflow.Context) {
 // containmentID is the workflow ID of the containment of system.
 func (inc *incidentImpl) containmentID(system string) string {
 	if !inc.contain.numbered {
-		return ContainmentWorkflowID(inc.decl.IncidentID, system)
+		return incident.ContainmentWorkflowID(inc.decl.IncidentID, system)
 	}
 	for i, s := range inc.decl.Systems {
 		if s == system {
-			return ContainmentChildID(inc.decl.IncidentID, i+1)
+			return incident.ContainmentChildID(inc.decl.IncidentID, i+1)
 		}
 	}
-	return ContainmentWorkflowID(inc.decl.IncidentID, system)
+	return incident.ContainmentWorkflowID(inc.decl.IncidentID, system)
 }

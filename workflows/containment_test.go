@@ -51,12 +51,12 @@ func (s *containSuite) SetupTest() {
 
 func (s *containSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
 
-func containDeclaration() Declaration {
-	return Declaration{
+func containDeclaration() incident.Declaration {
+	return incident.Declaration{
 		IncidentID: "INC-20261128-C0DE", Title: "Database dumped", Systems: []string{"shop-db", "crm-api"},
 		AwareAt: containStart, DeclaredBy: "ic", Source: "cli",
 		Subjects: incident.DatasetRef{URI: "/data/subjects.csv"},
-		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
+		Roles:    incident.Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
 		Organisation: incident.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@example.test", MailFrom: "privacy@example.test"},
 	}
@@ -127,16 +127,16 @@ func (s *containSuite) updateAt(at time.Duration, name string, arg any) *result 
 	return r
 }
 
-func (s *containSuite) statusAt(at time.Duration) *Status {
-	st := &Status{}
+func (s *containSuite) statusAt(at time.Duration) *incident.Status {
+	st := &incident.Status{}
 	s.env.RegisterDelayedCallback(func() { *st = s.status() }, at)
 	return st
 }
 
-func (s *containSuite) status() Status {
-	v, err := s.env.QueryWorkflow(QueryStatus)
+func (s *containSuite) status() incident.Status {
+	v, err := s.env.QueryWorkflow(incident.QueryStatus)
 	s.Require().NoError(err)
-	var st Status
+	var st incident.Status
 	s.Require().NoError(v.Get(&st))
 	return st
 }
@@ -150,16 +150,16 @@ func (s *containSuite) cancelAt(at time.Duration) {
 	}, at)
 }
 
-func systemState(st Status, system string) SystemStatus {
+func systemState(st incident.Status, system string) incident.SystemStatus {
 	for _, c := range st.Containment {
 		if c.System == system {
 			return c
 		}
 	}
-	return SystemStatus{}
+	return incident.SystemStatus{}
 }
 
-func eventKinds(st Status) map[string]int {
+func eventKinds(st incident.Status) map[string]int {
 	kinds := map[string]int{}
 	for _, e := range st.Timeline {
 		kinds[e.Kind]++
@@ -177,8 +177,8 @@ func (s *containSuite) chatKinds() map[string]int {
 	return kinds
 }
 
-func unlikely() Decision {
-	return Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed passwords only, no other data"}
+func unlikely() incident.Decision {
+	return incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed passwords only, no other data"}
 }
 
 // Automation fails, a person isolates by hand and confirms, and the system counts as contained;
@@ -191,15 +191,15 @@ func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	d.Systems = []string{"shop-db"}
 
 	waiting := s.statusAt(50 * time.Minute)
-	early := s.updateAt(55*time.Minute, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
-	wrongRole := s.updateAt(59*time.Minute, UpdateApprove, ApproveRequest{By: "dpo", Step: "isolation:shop-db"})
-	s.updateAt(time.Hour, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "switch port 12 disabled"})
+	early := s.updateAt(55*time.Minute, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db"})
+	wrongRole := s.updateAt(59*time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "isolation:shop-db"})
+	s.updateAt(time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "switch port 12 disabled"})
 	contained := s.statusAt(61 * time.Minute)
-	notByHand := s.updateAt(2*time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
-	byHand := s.updateAt(2*time.Hour+time.Minute, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db", Manual: true, Reason: "port re-enabled after reimaging"})
+	notByHand := s.updateAt(2*time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db"})
+	byHand := s.updateAt(2*time.Hour+time.Minute, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db", Manual: true, Reason: "port re-enabled after reimaging"})
 	released := s.statusAt(2*time.Hour + 2*time.Minute)
-	s.updateAt(3*time.Hour, UpdateDecide, unlikely())
-	s.updateAt(4*time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	s.updateAt(3*time.Hour, incident.UpdateDecide, unlikely())
+	s.updateAt(4*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"})
 	var rec incident.IncidentRecord
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
@@ -210,13 +210,13 @@ func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 
-	s.Equal(ContainManual, systemState(*waiting, "shop-db").State)
+	s.Equal(incident.ContainManual, systemState(*waiting, "shop-db").State)
 	s.Contains(systemState(*waiting, "shop-db").Detail, "unknown instance")
 	s.Require().Len(waiting.Pending, 2, "%+v", waiting.Pending) // isolation, and the DPO's decision
 	s.ErrorContains(early.rejected, "shop-db is not contained: it is manual-required")
 	s.ErrorContains(wrongRole.rejected, "does not hold the commander role")
 	c := systemState(*contained, "shop-db")
-	s.Equal(ContainContained, c.State)
+	s.Equal(incident.ContainContained, c.State)
 	s.True(c.Manual)
 	s.Contains(c.Detail, "switch port 12 disabled")
 	s.GreaterOrEqual(s.chatKinds()["manual-isolation-reminder"], 3, "reminders every 15 minutes while nobody confirmed")
@@ -227,10 +227,10 @@ func (s *containSuite) TestFailedAutomationThenManualConfirmationThenRelease() {
 	s.Require().NoError(byHand.err)
 	s.Contains(byHand.value, "released by hand")
 	r := systemState(*released, "shop-db")
-	s.Equal(ContainReleased, r.State)
+	s.Equal(incident.ContainReleased, r.State)
 	s.Contains(r.Detail, "confirmed by ic")
 	s.Equal(1, eventKinds(*released)["released"])
-	s.Equal(ContainReleased, rec.Containment[0].State, "the register records the release")
+	s.Equal(incident.ContainReleased, rec.Containment[0].State, "the register records the release")
 }
 
 // The commander releases one system mid-incident; other roles, unknown systems and a second
@@ -239,16 +239,16 @@ func (s *containSuite) TestReleaseByUpdate() {
 	s.mockRoom()
 	s.mockIsolation("shop-db", "crm-api")
 	s.mockRelease("shop-db")
-	byDPO := s.updateAt(time.Hour, UpdateRelease, ReleaseRequest{By: "dpo", System: "shop-db"})
-	byNobody := s.updateAt(time.Hour+time.Minute, UpdateRelease, ReleaseRequest{System: "shop-db"})
-	unknown := s.updateAt(time.Hour+2*time.Minute, UpdateRelease, ReleaseRequest{By: "ic", System: "mail-gw"})
-	manualFlag := s.updateAt(time.Hour+3*time.Minute, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db", Manual: true})
+	byDPO := s.updateAt(time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "dpo", System: "shop-db"})
+	byNobody := s.updateAt(time.Hour+time.Minute, incident.UpdateRelease, incident.ReleaseRequest{System: "shop-db"})
+	unknown := s.updateAt(time.Hour+2*time.Minute, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "mail-gw"})
+	manualFlag := s.updateAt(time.Hour+3*time.Minute, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db", Manual: true})
 	before := s.statusAt(time.Hour + 4*time.Minute)
-	ok := s.updateAt(2*time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db", Reason: "forensics done"})
+	ok := s.updateAt(2*time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db", Reason: "forensics done"})
 	after := s.statusAt(2*time.Hour + time.Minute)
-	twice := s.updateAt(3*time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
-	s.updateAt(4*time.Hour, UpdateDecide, unlikely())
-	s.updateAt(5*time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	twice := s.updateAt(3*time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db"})
+	s.updateAt(4*time.Hour, incident.UpdateDecide, unlikely())
+	s.updateAt(5*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"})
 	var rec incident.IncidentRecord
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
@@ -264,13 +264,13 @@ func (s *containSuite) TestReleaseByUpdate() {
 	s.ErrorContains(unknown.rejected, `no system "mail-gw"`)
 	s.ErrorContains(unknown.rejected, "shop-db, crm-api")
 	s.ErrorContains(manualFlag.rejected, "not by hand")
-	s.Equal(ContainContained, systemState(*before, "shop-db").State, "rejected releases change nothing")
+	s.Equal(incident.ContainContained, systemState(*before, "shop-db").State, "rejected releases change nothing")
 
 	s.Require().NoError(ok.rejected)
 	s.Require().NoError(ok.err)
 	s.Contains(ok.value, "shop-db released via nftables (by ic): rules of shop-db removed")
-	s.Equal(ContainReleased, systemState(*after, "shop-db").State)
-	s.Equal(ContainContained, systemState(*after, "crm-api").State)
+	s.Equal(incident.ContainReleased, systemState(*after, "shop-db").State)
+	s.Equal(incident.ContainContained, systemState(*after, "crm-api").State)
 	var releasedText string
 	for _, e := range after.Timeline {
 		if e.Kind == "released" {
@@ -281,8 +281,8 @@ func (s *containSuite) TestReleaseByUpdate() {
 	s.ErrorContains(twice.rejected, "shop-db is already released")
 	s.Equal([]string{"shop-db"}, s.releases, "without release_on_close, close keeps crm-api isolated")
 
-	s.Equal(ContainReleased, rec.Containment[0].State)
-	s.Equal(ContainContained, rec.Containment[1].State)
+	s.Equal(incident.ContainReleased, rec.Containment[0].State)
+	s.Equal(incident.ContainContained, rec.Containment[1].State)
 	kept := ""
 	for _, e := range rec.Timeline {
 		if e.Kind == "kept-isolated" {
@@ -303,9 +303,9 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 	s.mockRelease("shop-db")
 	d := containDeclaration()
 	d.Systems = []string{"shop-db"}
-	failed := s.updateAt(time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
+	failed := s.updateAt(time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db"})
 	between := s.statusAt(time.Hour + time.Minute)
-	retried := s.updateAt(2*time.Hour, UpdateRelease, ReleaseRequest{By: "ic", System: "shop-db"})
+	retried := s.updateAt(2*time.Hour, incident.UpdateRelease, incident.ReleaseRequest{By: "ic", System: "shop-db"})
 	after := s.statusAt(2*time.Hour + time.Minute)
 	s.cancelAt(3 * time.Hour)
 
@@ -315,10 +315,10 @@ func (s *containSuite) TestFailedReleaseKeepsTheIsolationAndCanBeRetried() {
 	s.Require().NoError(failed.rejected)
 	s.ErrorContains(failed.err, "access denied")
 	s.ErrorContains(failed.err, "shop-db is still isolated")
-	s.Equal(ContainContained, systemState(*between, "shop-db").State)
+	s.Equal(incident.ContainContained, systemState(*between, "shop-db").State)
 	s.Equal(1, eventKinds(*between)["release-failed"])
 	s.Require().NoError(retried.err)
-	s.Equal(ContainReleased, systemState(*after, "shop-db").State)
+	s.Equal(incident.ContainReleased, systemState(*after, "shop-db").State)
 	s.Equal(0, s.releasedAfterCancel, "a released system is not released again on cancellation")
 }
 
@@ -332,9 +332,9 @@ func (s *containSuite) TestReleaseOnClose() {
 	s.mockRelease("shop-db")
 	d := containDeclaration()
 	d.ReleaseOnClose = true
-	s.updateAt(30*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:crm-api"})
-	s.updateAt(time.Hour, UpdateDecide, unlikely())
-	s.updateAt(2*time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	s.updateAt(30*time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "ic", Step: "isolation:crm-api"})
+	s.updateAt(time.Hour, incident.UpdateDecide, unlikely())
+	s.updateAt(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"})
 	var rec incident.IncidentRecord
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(func(_ context.Context, r incident.IncidentRecord) (incident.CloseOutput, error) {
 		rec = r
@@ -346,8 +346,8 @@ func (s *containSuite) TestReleaseOnClose() {
 	s.Require().NoError(s.env.GetWorkflowError())
 
 	s.Equal([]string{"shop-db"}, s.releases)
-	s.Equal(ContainReleased, rec.Containment[0].State, "shop-db, isolated by nftables, is released at close")
-	s.Equal(ContainContained, rec.Containment[1].State, "crm-api, isolated by hand, stays recorded as isolated")
+	s.Equal(incident.ContainReleased, rec.Containment[0].State, "shop-db, isolated by nftables, is released at close")
+	s.Equal(incident.ContainContained, rec.Containment[1].State, "crm-api, isolated by hand, stays recorded as isolated")
 	s.True(rec.Containment[1].Manual)
 	s.Equal(1, s.chatKinds()["manual-release"], "people are asked to lift the manual isolation")
 	kinds := map[string]int{}
@@ -358,7 +358,7 @@ func (s *containSuite) TestReleaseOnClose() {
 	s.Equal(1, kinds["release-manual"])
 	s.Equal(1, kinds["kept-isolated"])
 	st := s.status()
-	s.Equal(PhaseClosed, st.Phase)
+	s.Equal(incident.PhaseClosed, st.Phase)
 }
 
 // Cancelling the incident cancels its containments, which release in a disconnected context:
@@ -377,12 +377,12 @@ func (s *containSuite) TestCancellationReleases() {
 	var canceled *temporal.CanceledError
 	s.True(errors.As(err, &canceled), "%v", err)
 
-	s.Equal(ContainContained, systemState(*contained, "shop-db").State)
+	s.Equal(incident.ContainContained, systemState(*contained, "shop-db").State)
 	s.Equal(2, s.releasedAfterCancel)
 	s.ElementsMatch([]string{"shop-db", "crm-api"}, s.releases)
 	st := s.status()
 	for _, c := range st.Containment {
-		s.Equal(ContainReleased, c.State, c.System)
+		s.Equal(incident.ContainReleased, c.State, c.System)
 		s.Contains(c.Detail, "removed")
 	}
 	var texts []string
@@ -402,7 +402,7 @@ func (s *containSuite) TestCancelledContainmentReleases() {
 	s.mockRelease("shop-db")
 	s.cancelAt(time.Hour)
 	s.env.ExecuteWorkflow(ContainmentWorkflow, ContainmentInput{IncidentID: "INC-20261128-C0DE", System: "shop-db",
-		Roles: Roles{Commander: []string{"ic"}}, WaitForRelease: true})
+		Roles: incident.Roles{Commander: []string{"ic"}}, WaitForRelease: true})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().Error(s.env.GetWorkflowError())
 	s.Equal(1, s.releasedAfterCancel)
@@ -417,7 +417,7 @@ func (s *containSuite) TestCancelledWhileWaitingForManualIsolation() {
 	s.mockRelease("shop-db")
 	s.cancelAt(40 * time.Minute)
 	s.env.ExecuteWorkflow(ContainmentWorkflow, ContainmentInput{IncidentID: "INC-20261128-C0DE", System: "shop-db",
-		Roles: Roles{Commander: []string{"ic"}}, WaitForRelease: true})
+		Roles: incident.Roles{Commander: []string{"ic"}}, WaitForRelease: true})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Equal(1, s.releasedAfterCancel)
 	s.Equal(1, s.chatKinds()["manual-release"])
@@ -430,9 +430,9 @@ func (s *containSuite) TestWithoutWaitForReleaseEndsWhenContained() {
 	s.env.ExecuteWorkflow(ContainmentWorkflow, ContainmentInput{IncidentID: "INC-20261128-C0DE", System: "shop-db"})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var st SystemStatus
+	var st incident.SystemStatus
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
-	s.Equal(ContainContained, st.State)
+	s.Equal(incident.ContainContained, st.State)
 	s.Equal("nftables", st.Provider)
 }
 

@@ -30,7 +30,7 @@ type IncidentInput struct {
 type IncidentState struct {
 	Record       incident.IncidentRecord `json:"record"`
 	Phase        string                  `json:"phase"`
-	Pending      []PendingStep           `json:"pending,omitempty"`
+	Pending      []incident.PendingStep  `json:"pending,omitempty"`
 	ChatQueue    []incident.ChatMessage  `json:"chat_queue,omitempty"`
 	SentCardKey  string                  `json:"sent_card_key,omitempty"`
 	LastCardAt   time.Time               `json:"last_card_at,omitzero"`
@@ -39,16 +39,16 @@ type IncidentState struct {
 	Contain      ContainTracking         `json:"contain"`
 	AlertsWanted int                     `json:"alerts_wanted,omitempty"`
 	// AlertsStarted and AlertsRun count the alerts runs started and finished.
-	AlertsStarted  int                     `json:"alerts_started,omitempty"`
-	AlertsRun      int                     `json:"alerts_run,omitempty"`
-	ReevalReason   string                  `json:"reeval_reason,omitempty"`
-	DatasetChanged bool                    `json:"dataset_changed,omitempty"`
-	CloseReq       *CloseRequest           `json:"close_req,omitempty"`
-	ReplaceReq     *ReplaceSubjectsRequest `json:"replace_req,omitempty"`
-	Nonces         map[string]time.Time    `json:"nonces,omitempty"`
-	Supplements    map[string]int          `json:"supplements,omitempty"`
-	History        History                 `json:"history"`
-	Failed         map[string]bool         `json:"failed,omitempty"`
+	AlertsStarted  int                              `json:"alerts_started,omitempty"`
+	AlertsRun      int                              `json:"alerts_run,omitempty"`
+	ReevalReason   string                           `json:"reeval_reason,omitempty"`
+	DatasetChanged bool                             `json:"dataset_changed,omitempty"`
+	CloseReq       *incident.CloseRequest           `json:"close_req,omitempty"`
+	ReplaceReq     *incident.ReplaceSubjectsRequest `json:"replace_req,omitempty"`
+	Nonces         map[string]time.Time             `json:"nonces,omitempty"`
+	Supplements    map[string]int                   `json:"supplements,omitempty"`
+	History        incident.History                 `json:"history"`
+	Failed         map[string]bool                  `json:"failed,omitempty"`
 	// RegisterSent is the register entry last recorded (changeRegister).
 	RegisterSent *incident.RegisterContent `json:"register_sent,omitempty"`
 }
@@ -124,7 +124,7 @@ func (inc *incidentImpl) resumeChildren(ctx workflow.Context) {
 	if inc.contain.holding {
 		inc.followContainment(ctx)
 	}
-	if inc.phase == PhaseNotify || inc.phase == PhaseClose {
+	if inc.phase == incident.PhaseNotify || inc.phase == incident.PhaseClose {
 		workflow.Go(ctx, inc.runAlerts)
 		workflow.Go(ctx, inc.reevaluate)
 	}
@@ -140,8 +140,8 @@ func (inc *incidentImpl) cancelChildren(ctx workflow.Context) {
 		}
 	}
 	for _, o := range inc.rec.Obligations {
-		if o.State != OblFiled && o.State != OblFailed {
-			ids = append(ids, ObligationWorkflowID(inc.decl.IncidentID, o.ID))
+		if o.State != incident.OblFiled && o.State != incident.OblFailed {
+			ids = append(ids, incident.ObligationWorkflowID(inc.decl.IncidentID, o.ID))
 		}
 	}
 	if inc.alertsStarted > inc.alertsRun {

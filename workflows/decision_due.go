@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -24,7 +25,7 @@ func (inc *incidentImpl) decisionDue(ctx workflow.Context) (time.Time, string) {
 	if workflow.GetVersion(ctx, changeDecisionDueFromRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return aware.Add(72 * time.Hour), "GDPR Art. 33"
 	}
-	res, err := inc.evaluate(ctx, inc.facts(Decision{Risk: "high", SignificantIncident: true}))
+	res, err := inc.evaluate(ctx, inc.facts(incident.Decision{Risk: "high", SignificantIncident: true}))
 	if err != nil {
 		// The facts were checked at declaration; should the rules still refuse them, the
 		// decision is due as GDPR would have it, and the decision's own evaluation says why.

@@ -14,15 +14,15 @@ import (
 
 // decisionDueAt runs an incident with the organisation org and the scope sc until the DPO's
 // decision is pending, and returns the step and the message asking for it.
-func (s *incidentSuite) decisionDueAt(org incident.Organisation, sc subjects.Summary) (PendingStep, incident.ChatMessage) {
+func (s *incidentSuite) decisionDueAt(org incident.Organisation, sc subjects.Summary) (incident.PendingStep, incident.ChatMessage) {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: sc}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: sc}, nil).Once()
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run"}, nil).Maybe()
 	s.env.OnActivity(a.RecordRegister, mock.Anything, mock.Anything).Return(activities.RegisterOutput{}, nil).Maybe()
-	var step PendingStep
+	var step incident.PendingStep
 	s.env.RegisterDelayedCallback(func() {
 		for _, p := range s.status().Pending {
-			if p.Step == UpdateDecide {
+			if p.Step == incident.UpdateDecide {
 				step = p
 			}
 		}
@@ -32,7 +32,7 @@ func (s *incidentSuite) decisionDueAt(org incident.Organisation, sc subjects.Sum
 	d.Organisation = org
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().Error(s.env.GetWorkflowError())
-	s.Require().Equal(UpdateDecide, step.Step, "the decision was not pending")
+	s.Require().Equal(incident.UpdateDecide, step.Step, "the decision was not pending")
 	var asked incident.ChatMessage
 	for _, m := range s.chats {
 		if m.Kind == incident.MsgDecisionNeeded {

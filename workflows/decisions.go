@@ -11,12 +11,6 @@ import (
 	"github.com/breachops/breach/internal/rules"
 )
 
-// Step prefixes of the approve Update.
-const (
-	StepReport    = incident.StepReport
-	StepIsolation = incident.StepIsolation
-)
-
 func (inc *incidentImpl) requireRole(role, who string) error {
 	if strings.TrimSpace(who) == "" {
 		return fmt.Errorf("no identity given: say who is acting (--as NAME)")
@@ -28,15 +22,15 @@ func (inc *incidentImpl) requireRole(role, who string) error {
 	return nil
 }
 
-func (inc *incidentImpl) validateDecide(ctx workflow.Context, d Decision) error {
-	if err := inc.requireRole(RoleDPO, d.By); err != nil {
+func (inc *incidentImpl) validateDecide(ctx workflow.Context, d incident.Decision) error {
+	if err := inc.requireRole(incident.RoleDPO, d.By); err != nil {
 		return err
 	}
 	if inc.rec.Decision != nil {
 		return fmt.Errorf("already decided by %s at %s (risk %s)", inc.rec.Decision.By,
 			inc.rec.Decision.DecidedAt.UTC().Format(time.RFC3339), inc.rec.Decision.Risk)
 	}
-	if inc.phase != PhaseDecide {
+	if inc.phase != incident.PhaseDecide {
 		return fmt.Errorf("no decision is pending yet: the incident is in phase %q (the scope must be assessed first)", inc.phase)
 	}
 	switch d.Risk {
@@ -62,7 +56,7 @@ func (inc *incidentImpl) validateDecide(ctx workflow.Context, d Decision) error 
 	return nil
 }
 
-func (inc *incidentImpl) decide(ctx workflow.Context, d Decision) (Decision, error) {
+func (inc *incidentImpl) decide(ctx workflow.Context, d incident.Decision) (incident.Decision, error) {
 	d.DecidedAt = workflow.Now(ctx).UTC()
 	inc.rec.Decision = &d
 	text := fmt.Sprintf("DPO decision by %s: risk %s; notify authority: %t; notify subjects: %t. Reasoning: %s",
@@ -72,13 +66,13 @@ func (inc *incidentImpl) decide(ctx workflow.Context, d Decision) (Decision, err
 	return d, nil
 }
 
-func (inc *incidentImpl) obligation(id string) (ObligationStatus, bool) {
+func (inc *incidentImpl) obligation(id string) (incident.ObligationStatus, bool) {
 	for _, o := range inc.rec.Obligations {
 		if o.ID == id {
 			return o, true
 		}
 	}
-	return ObligationStatus{}, false
+	return incident.ObligationStatus{}, false
 }
 
 func (inc *incidentImpl) knownSteps() string {
@@ -92,23 +86,23 @@ func (inc *incidentImpl) knownSteps() string {
 	return "pending: " + strings.Join(steps, ", ")
 }
 
-func lateError(o ObligationStatus, now time.Time) error {
+func lateError(o incident.ObligationStatus, now time.Time) error {
 	return fmt.Errorf("the deadline of %s passed at %s (%s ago); a late filing must give the reasons for the delay: add --reasons",
 		o.ID, o.DueAt.UTC().Format(time.RFC3339), now.Sub(o.DueAt).Round(time.Minute))
 }
 
-func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest) error {
+func (inc *incidentImpl) validateApprove(ctx workflow.Context, r incident.ApproveRequest) error {
 	switch {
-	case strings.HasPrefix(r.Step, StepReport):
-		if err := inc.requireRole(RoleDPO, r.By); err != nil {
+	case strings.HasPrefix(r.Step, incident.StepReport):
+		if err := inc.requireRole(incident.RoleDPO, r.By); err != nil {
 			return err
 		}
-		id := strings.TrimPrefix(r.Step, StepReport)
+		id := strings.TrimPrefix(r.Step, incident.StepReport)
 		o, ok := inc.obligation(id)
 		if !ok {
 			return fmt.Errorf("no obligation %q in incident %s (%s)", id, inc.decl.IncidentID, inc.knownSteps())
 		}
-		if o.State != OblAwaitingApproval {
+		if o.State != incident.OblAwaitingApproval {
 			return fmt.Errorf("the %s report is not awaiting approval: it is %s", id, o.State)
 		}
 		if err := inc.paused(o); err != nil {
@@ -121,14 +115,14 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 			return lateError(o, now)
 		}
 		return nil
-	case strings.HasPrefix(r.Step, StepIsolation):
-		if err := inc.requireRole(RoleCommander, r.By); err != nil {
+	case strings.HasPrefix(r.Step, incident.StepIsolation):
+		if err := inc.requireRole(incident.RoleCommander, r.By); err != nil {
 			return err
 		}
-		sys := strings.TrimPrefix(r.Step, StepIsolation)
+		sys := strings.TrimPrefix(r.Step, incident.StepIsolation)
 		for _, s := range inc.rec.Containment {
 			if s.System == sys {
-				if s.State != ContainManual {
+				if s.State != incident.ContainManual {
 					return fmt.Errorf("%s does not wait for a manual isolation: it is %s", sys, s.State)
 				}
 				return inc.busy(r.Step)
@@ -140,27 +134,27 @@ func (inc *incidentImpl) validateApprove(ctx workflow.Context, r ApproveRequest)
 	}
 }
 
-func (inc *incidentImpl) approve(ctx workflow.Context, r ApproveRequest) (string, error) {
+func (inc *incidentImpl) approve(ctx workflow.Context, r incident.ApproveRequest) (string, error) {
 	switch {
-	case strings.HasPrefix(r.Step, StepReport):
-		id := strings.TrimPrefix(r.Step, StepReport)
+	case strings.HasPrefix(r.Step, incident.StepReport):
+		id := strings.TrimPrefix(r.Step, incident.StepReport)
 		if !inc.stateAfterSignal(ctx) {
-			inc.advanceObligation(id, OblAwaitingApproval, OblSubmitting)
+			inc.advanceObligation(id, incident.OblAwaitingApproval, incident.OblSubmitting)
 			inc.removePending(r.Step)
 		}
 		// The state changes only once the clock has the approval: if passing it fails, the
 		// report still waits for approval and can be approved again.
 		defer inc.acting(r.Step)()
-		if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, id), "", signalApproveReport,
+		if err := workflow.SignalExternalWorkflow(ctx, incident.ObligationWorkflowID(inc.decl.IncidentID, id), "", signalApproveReport,
 			approval{ApproveRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot(), Delays: inc.delaysSnapshot()}).Get(ctx, nil); err != nil {
 			return "", fmt.Errorf("pass the approval to the %s clock: %w; the report still waits for approval, approve it again", id, err)
 		}
-		inc.advanceObligation(id, OblAwaitingApproval, OblSubmitting)
+		inc.advanceObligation(id, incident.OblAwaitingApproval, incident.OblSubmitting)
 		inc.removePending(r.Step)
 		inc.eventAbout(ctx, "approved", id, fmt.Sprintf("Report %s approved by %s.", id, r.By))
 		return fmt.Sprintf("report %s approved by %s", id, r.By), nil
 	default:
-		sys := strings.TrimPrefix(r.Step, StepIsolation)
+		sys := strings.TrimPrefix(r.Step, incident.StepIsolation)
 		if !inc.stateAfterSignal(ctx) {
 			inc.removePending(r.Step)
 		}
@@ -213,15 +207,15 @@ func (inc *incidentImpl) busy(step string) error {
 	return nil
 }
 
-func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error {
-	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+func (inc *incidentImpl) validateFile(ctx workflow.Context, r incident.FileRequest) error {
+	if err := inc.requireRole(incident.RoleDPO, r.By); err != nil {
 		return err
 	}
 	o, ok := inc.obligation(r.Obligation)
 	if !ok {
 		return fmt.Errorf("no obligation %q in incident %s (%s)", r.Obligation, inc.decl.IncidentID, inc.knownSteps())
 	}
-	if o.State != OblAwaitingFiling {
+	if o.State != incident.OblAwaitingFiling {
 		return fmt.Errorf("%s does not wait for a portal filing: it is %s", r.Obligation, o.State)
 	}
 	if err := inc.paused(o); err != nil {
@@ -239,27 +233,27 @@ func (inc *incidentImpl) validateFile(ctx workflow.Context, r FileRequest) error
 	return nil
 }
 
-func (inc *incidentImpl) file(ctx workflow.Context, r FileRequest) (string, error) {
+func (inc *incidentImpl) file(ctx workflow.Context, r incident.FileRequest) (string, error) {
 	if r.Signature != nil {
 		inc.eventAbout(ctx, "filing-confirmed", r.Obligation, fmt.Sprintf("Filing of %s on the authority's portal confirmed by %s, reference %s.", r.Obligation, r.By, r.Reference))
 	}
 	step := incident.FileStep(r.Obligation)
 	if !inc.stateAfterSignal(ctx) {
-		inc.advanceObligation(r.Obligation, OblAwaitingFiling, OblSubmitting)
+		inc.advanceObligation(r.Obligation, incident.OblAwaitingFiling, incident.OblSubmitting)
 		inc.removePending(step)
 	}
 	defer inc.acting(step)()
-	if err := workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
+	if err := workflow.SignalExternalWorkflow(ctx, incident.ObligationWorkflowID(inc.decl.IncidentID, r.Obligation), "", signalFileReport,
 		filing{FileRequest: r, At: workflow.Now(ctx).UTC(), Containment: inc.containmentSnapshot(), Delays: inc.delaysSnapshot()}).Get(ctx, nil); err != nil {
 		return "", fmt.Errorf("pass the filing to the %s clock: %w; it still waits for the filing to be confirmed, confirm it again", r.Obligation, err)
 	}
-	inc.advanceObligation(r.Obligation, OblAwaitingFiling, OblSubmitting)
+	inc.advanceObligation(r.Obligation, incident.OblAwaitingFiling, incident.OblSubmitting)
 	inc.removePending(step)
 	return fmt.Sprintf("%s filed by %s, reference %s", r.Obligation, r.By, r.Reference), nil
 }
 
-func (inc *incidentImpl) validateClose(ctx workflow.Context, r CloseRequest) error {
-	if err := inc.requireRole(RoleCommander, r.By); err != nil {
+func (inc *incidentImpl) validateClose(ctx workflow.Context, r incident.CloseRequest) error {
+	if err := inc.requireRole(incident.RoleCommander, r.By); err != nil {
 		return err
 	}
 	if inc.closeReq != nil {
@@ -271,15 +265,15 @@ func (inc *incidentImpl) validateClose(ctx workflow.Context, r CloseRequest) err
 	return nil
 }
 
-func (inc *incidentImpl) close(ctx workflow.Context, r CloseRequest) (string, error) {
+func (inc *incidentImpl) close(ctx workflow.Context, r incident.CloseRequest) (string, error) {
 	inc.closeReq = &r
 	return "closing " + inc.decl.IncidentID, nil
 }
 
-func (inc *incidentImpl) validateReplaceSubjects(ctx workflow.Context, r ReplaceSubjectsRequest) error {
-	if inc.decl.Roles.Has(RoleDPO, r.By) {
+func (inc *incidentImpl) validateReplaceSubjects(ctx workflow.Context, r incident.ReplaceSubjectsRequest) error {
+	if inc.decl.Roles.Has(incident.RoleDPO, r.By) {
 		// The DPO may also correct the dataset.
-	} else if err := inc.requireRole(RoleCommander, r.By); err != nil {
+	} else if err := inc.requireRole(incident.RoleCommander, r.By); err != nil {
 		return err
 	}
 	if inc.rec.ScopeError == "" {
@@ -291,7 +285,7 @@ func (inc *incidentImpl) validateReplaceSubjects(ctx workflow.Context, r Replace
 	return nil
 }
 
-func (inc *incidentImpl) replaceSubjects(ctx workflow.Context, r ReplaceSubjectsRequest) (string, error) {
+func (inc *incidentImpl) replaceSubjects(ctx workflow.Context, r incident.ReplaceSubjectsRequest) (string, error) {
 	inc.replaceReq = &r
 	inc.event(ctx, "subjects-replaced", "A corrected subjects dataset was provided by "+r.By+".")
 	return "scope will be assessed again", nil
@@ -301,21 +295,21 @@ func (inc *incidentImpl) replaceSubjects(ctx workflow.Context, r ReplaceSubjects
 // Containment is the containment state when the person acted, for the submitted report.
 // Delays are the law-enforcement delays recorded by then, for the report.
 type approval struct {
-	ApproveRequest
+	incident.ApproveRequest
 	At          time.Time                      `json:"at"`
-	Containment []SystemStatus                 `json:"containment,omitempty"`
+	Containment []incident.SystemStatus        `json:"containment,omitempty"`
 	Delays      []incident.LawEnforcementDelay `json:"delays,omitempty"`
 }
 
 type filing struct {
-	FileRequest
+	incident.FileRequest
 	At          time.Time                      `json:"at"`
-	Containment []SystemStatus                 `json:"containment,omitempty"`
+	Containment []incident.SystemStatus        `json:"containment,omitempty"`
 	Delays      []incident.LawEnforcementDelay `json:"delays,omitempty"`
 }
 
-func (inc *incidentImpl) containmentSnapshot() []SystemStatus {
-	return append([]SystemStatus{}, inc.rec.Containment...)
+func (inc *incidentImpl) containmentSnapshot() []incident.SystemStatus {
+	return append([]incident.SystemStatus{}, inc.rec.Containment...)
 }
 
 func (inc *incidentImpl) delaysSnapshot() []incident.LawEnforcementDelay {

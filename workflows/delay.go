@@ -54,10 +54,12 @@ func pauseFor(o rules.Obligation, d incident.LawEnforcementDelay, now time.Time)
 }
 
 // open reports whether an obligation's clock still runs: neither met nor failed.
-func open(o ObligationStatus) bool { return o.State != OblFiled && o.State != OblFailed }
+func open(o incident.ObligationStatus) bool {
+	return o.State != incident.OblFiled && o.State != incident.OblFailed
+}
 
 // notDelayable says why a law-enforcement delay does not pause o, or "" if it may.
-func notDelayable(o ObligationStatus) string {
+func notDelayable(o incident.ObligationStatus) string {
 	switch {
 	case !open(o):
 		return "it is " + o.State
@@ -68,10 +70,10 @@ func notDelayable(o ObligationStatus) string {
 }
 
 func (inc *incidentImpl) validateDelay(ctx workflow.Context, r incident.DelayRequest) error {
-	if err := inc.requireRole(RoleDPO, r.By); err != nil {
+	if err := inc.requireRole(incident.RoleDPO, r.By); err != nil {
 		return err
 	}
-	if inc.closeReq != nil || inc.phase == PhaseClosed {
+	if inc.closeReq != nil || inc.phase == incident.PhaseClosed {
 		return fmt.Errorf("incident %s is closing: its notifications are done", inc.decl.IncidentID)
 	}
 	now := workflow.Now(ctx)
@@ -226,7 +228,7 @@ func (inc *incidentImpl) liftDelay(ctx workflow.Context, r incident.DelayRequest
 }
 
 func (inc *incidentImpl) signalDelay(ctx workflow.Context, id string, d clockDelay) error {
-	return workflow.SignalExternalWorkflow(ctx, ObligationWorkflowID(inc.decl.IncidentID, id), "", signalLawEnforcementDelay, d).Get(ctx, nil)
+	return workflow.SignalExternalWorkflow(ctx, incident.ObligationWorkflowID(inc.decl.IncidentID, id), "", signalLawEnforcementDelay, d).Get(ctx, nil)
 }
 
 // span writes a length of time as days, hours and minutes.
@@ -271,7 +273,7 @@ func (inc *incidentImpl) startPaused(ctx workflow.Context, o rules.Obligation) *
 }
 
 // paused says, for a person acting on a paused obligation, why they cannot yet.
-func (inc *incidentImpl) paused(o ObligationStatus) error {
+func (inc *incidentImpl) paused(o incident.ObligationStatus) error {
 	p := o.Paused
 	if p == nil {
 		return nil
@@ -286,7 +288,7 @@ func (inc *incidentImpl) paused(o ObligationStatus) error {
 
 // takePause keeps, from the state a clock reports, what the incident already told it: a pause
 // the clock has not yet taken when it reported (it reports the same ended pauses, and no pause).
-func takePause(current *ObligationStatus, reported ObligationStatus) ObligationStatus {
+func takePause(current *incident.ObligationStatus, reported incident.ObligationStatus) incident.ObligationStatus {
 	if current.Paused != nil && reported.Paused == nil && len(reported.Pauses) == len(current.Pauses) && open(reported) {
 		reported.Paused = current.Paused
 		if reported.RulesDueAt.IsZero() {

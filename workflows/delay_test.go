@@ -27,8 +27,8 @@ func fbi() incident.DelayRequest {
 		Reference: "FBI-SF-2026-0042", Note: "notice would alert the suspects"}
 }
 
-func (s *incidentSuite) obligations() map[string]ObligationStatus {
-	out := map[string]ObligationStatus{}
+func (s *incidentSuite) obligations() map[string]incident.ObligationStatus {
+	out := map[string]incident.ObligationStatus{}
 	for _, o := range s.status().Obligations {
 		out[o.ID] = o
 	}
@@ -62,20 +62,20 @@ func (s *incidentSuite) TestLawEnforcementDelayPausesCaliforniaNotGDPR() {
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 
 	var notDPO, malformed error
-	s.update(10*time.Minute, UpdateDelay, incident.DelayRequest{By: "ic", LawEnforcement: true, Agency: "FBI", Official: "J. Roe"}, &notDPO)
-	s.update(20*time.Minute, UpdateDelay, incident.DelayRequest{By: "dpo", Agency: "FBI", Official: "J. Roe"}, &malformed)
-	s.update(30*time.Minute, UpdateDelay, fbi(), nil)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	var during map[string]ObligationStatus
+	s.update(10*time.Minute, incident.UpdateDelay, incident.DelayRequest{By: "ic", LawEnforcement: true, Agency: "FBI", Official: "J. Roe"}, &notDPO)
+	s.update(20*time.Minute, incident.UpdateDelay, incident.DelayRequest{By: "dpo", Agency: "FBI", Official: "J. Roe"}, &malformed)
+	s.update(30*time.Minute, incident.UpdateDelay, fbi(), nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	var during map[string]incident.ObligationStatus
 	s.env.RegisterDelayedCallback(func() { during = s.obligations() }, 4*24*time.Hour)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	lift := 5 * 24 * time.Hour
 	var liftByIC error
-	s.update(lift-time.Minute, UpdateDelay, incident.DelayRequest{By: "ic", Lift: true}, &liftByIC)
-	s.update(lift, UpdateDelay, incident.DelayRequest{By: "dpo", Lift: true, Note: "the FBI says the suspects are in custody"}, nil)
+	s.update(lift-time.Minute, incident.UpdateDelay, incident.DelayRequest{By: "ic", Lift: true}, &liftByIC)
+	s.update(lift, incident.UpdateDelay, incident.DelayRequest{By: "dpo", Lift: true, Note: "the FBI says the suspects are in custody"}, nil)
 	var liftTwice error
-	s.update(lift+time.Hour, UpdateDelay, incident.DelayRequest{By: "dpo", Lift: true}, &liftTwice)
-	s.update(lift+2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(lift+time.Hour, incident.UpdateDelay, incident.DelayRequest{By: "dpo", Lift: true}, &liftTwice)
+	s.update(lift+2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
@@ -104,12 +104,12 @@ func (s *incidentSuite) TestLawEnforcementDelayPausesCaliforniaNotGDPR() {
 	s.Equal(1, ca.Paused.Delay)
 	s.Equal(start.Add(time.Hour), ca.Paused.From, "paused from the moment its clock started")
 	s.True(ca.Paused.Until.IsZero(), "until lifted: California sets no limit")
-	s.Equal(OblAwaitingNotices, ca.State)
+	s.Equal(incident.OblAwaitingNotices, ca.State)
 	for _, id := range []string{"gdpr-art33-authority", "gdpr-art34-subjects"} {
 		s.Nil(during[id].Paused, "%s: the GDPR has no law-enforcement delay", id)
 		s.Equal(rulesDue(id), during[id].DueAt, id)
 	}
-	s.Equal(OblFiled, during["gdpr-art34-subjects"].State, "EEA customers were told while California waited")
+	s.Equal(incident.OblFiled, during["gdpr-art34-subjects"].State, "EEA customers were told while California waited")
 	s.Require().Len(runs, 2, "one alerts run without the Californians, one after the lift")
 	s.NotContains(runs[0], "us-ca-residents")
 	s.Contains(runs[0], "gdpr-art34-subjects")
@@ -124,7 +124,7 @@ func (s *incidentSuite) TestLawEnforcementDelayPausesCaliforniaNotGDPR() {
 	s.Equal(incident.ClockPause{Delay: 1, From: start.Add(time.Hour), To: start.Add(lift)}, ca.Pauses[0])
 	s.Equal(rulesDue("us-ca-residents"), ca.RulesDueAt)
 	s.Equal(rulesDue("us-ca-residents").Add(stood), ca.DueAt, "the deadline moves by the time paused")
-	s.Equal(OblFiled, ca.State)
+	s.Equal(incident.OblFiled, ca.State)
 	s.Equal(start.Add(lift), ca.SubmittedAt)
 	s.False(ca.Late)
 	s.Equal(rulesDue("gdpr-art33-authority"), after["gdpr-art33-authority"].DueAt)
@@ -190,21 +190,21 @@ func (s *incidentSuite) TestOralRequestPausesHIPAAThirtyDaysAtMost() {
 	d.Organisation = incident.Organisation{Name: "Clinic", Timezone: "America/New_York", Role: "controller",
 		Establishments: []string{"US"}, Sectors: []string{"health-covered-entity"}, DPOContact: "privacy officer", MailFrom: "privacy@clinic.test"}
 	d.Routes = nil
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
 	oral := fbi()
 	oral.Oral = true
 	oral.RequestedAt = start.Add(10*day - time.Hour)
 	oral.Obligations = nil
-	s.update(10*day, UpdateDelay, oral, nil)
+	s.update(10*day, incident.UpdateDelay, oral, nil)
 	var whilePaused error
-	s.update(20*day, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:hipaa-hhs"}, &whilePaused)
-	var during, after map[string]ObligationStatus
+	s.update(20*day, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:hipaa-hhs"}, &whilePaused)
+	var during, after map[string]incident.ObligationStatus
 	s.env.RegisterDelayedCallback(func() { during = s.obligations() }, 39*day)
 	s.env.RegisterDelayedCallback(func() { after = s.obligations() }, 100*day)
 	s.actOnPending(100*day + time.Hour)
 	s.actOnPending(100*day + 2*time.Hour)
 	s.actOnPending(100*day + 3*time.Hour)
-	s.update(101*day, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(101*day, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -261,7 +261,7 @@ func (s *incidentSuite) TestAPauseGoesAcrossContinueAsNew() {
 		}
 	}
 	s.Require().False(ny.StatutoryLimit.IsZero())
-	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: ny, Kind: KindNotice, Route: Route{Obligation: ny.ID, Method: "portal"},
+	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: ny, Kind: KindNotice, Route: incident.Route{Obligation: ny.ID, Method: "portal"},
 		Budget: 1, Delay: &clockDelay{Delay: 1, At: start.Add(time.Hour)}}
 	s.env.SetStartTime(start.Add(time.Hour))
 	s.env.ExecuteWorkflow(ObligationWorkflow, in)
@@ -286,10 +286,10 @@ func (s *incidentSuite) TestAPauseGoesAcrossContinueAsNew() {
 	}, 11*day-2*time.Hour)
 	env.ExecuteWorkflow(ObligationWorkflow, next)
 	s.Require().NoError(env.GetWorkflowError())
-	var st ObligationStatus
+	var st incident.ObligationStatus
 	s.Require().NoError(env.GetWorkflowResult(&st))
 	stood := 10*day - time.Hour
-	s.Equal(OblFiled, st.State)
+	s.Equal(incident.OblFiled, st.State)
 	s.Equal(ny.DueAt.Add(stood), st.DueAt)
 	s.Equal(ny.StatutoryLimit.Add(stood), st.StatutoryLimit, "the statutory limit moves with the deadline")
 	s.Equal([]incident.ClockPause{{Delay: 1, From: start.Add(time.Hour), To: start.Add(10 * day)}}, st.Pauses)
@@ -301,7 +301,7 @@ func (s *incidentSuite) TestAPauseGoesAcrossContinueAsNew() {
 func (s *incidentSuite) TestAClockFromBeforeDelaysContinuesAsNewToTakeOne() {
 	o := rules.Obligation{ID: "us-ca-residents", Regime: "US California", Basis: "Cal. Civ. Code §1798.82(a)", Trigger: "aware_at",
 		ClockStart: start, DueAt: start.Add(30 * day), Template: "us-ca-notice", Kind: KindNotice, LawEnforcementDelay: true}
-	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: o, Kind: KindNotice, Route: Route{Obligation: o.ID, Method: "portal"}}
+	in := ObligationInput{IncidentID: "INC-20261128-7E57", Obligation: o, Kind: KindNotice, Route: incident.Route{Obligation: o.ID, Method: "portal"}}
 	s.env.OnGetVersion(changeLawEnforcementDelay, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.RegisterDelayedCallback(func() {
 		s.env.SignalWorkflow(signalLawEnforcementDelay, clockDelay{Delay: 1, At: start.Add(day), Why: "FBI"})
@@ -326,7 +326,7 @@ func (s *incidentSuite) TestAClockFromBeforeDelaysContinuesAsNewToTakeOne() {
 	}, 3*day)
 	env.ExecuteWorkflow(ObligationWorkflow, next)
 	s.Require().NoError(env.GetWorkflowError())
-	var st ObligationStatus
+	var st incident.ObligationStatus
 	s.Require().NoError(env.GetWorkflowResult(&st))
 	s.Equal([]incident.ClockPause{{Delay: 1, From: start.Add(day), To: start.Add(3 * day)}}, st.Pauses)
 	s.Equal(start.Add(32*day), st.DueAt)

@@ -50,8 +50,8 @@ type DrillInput struct {
 	AutoApprove bool    `json:"auto_approve,omitempty"`
 	// Base carries the configuration's organisation, roles and routes; the drill fills in the
 	// rest of the incident's declaration from the scenario.
-	Base       Declaration `json:"base"`
-	ScheduleID string      `json:"schedule_id,omitempty"`
+	Base       incident.Declaration `json:"base"`
+	ScheduleID string               `json:"schedule_id,omitempty"`
 }
 
 // DrillProgress answers QueryDrill.
@@ -96,7 +96,7 @@ func DrillWorkflow(ctx workflow.Context, in DrillInput) (drill.DrillReport, erro
 type drillImpl struct {
 	in       DrillInput
 	scale    float64
-	decl     Declaration
+	decl     incident.Declaration
 	dpo, ic  string
 	logger   log.Logger
 	progress DrillProgress
@@ -118,7 +118,7 @@ func (dr *drillImpl) setup(ctx workflow.Context) error {
 	d := in.Base
 	dr.dpo = persona(sc.Roles.DPO.As, d.Roles.DPO, "drill-dpo")
 	dr.ic = persona(sc.Roles.Commander.As, d.Roles.Commander, "drill-ic")
-	d.Roles = Roles{DPO: withIdentity(d.Roles.DPO, dr.dpo), Commander: withIdentity(d.Roles.Commander, dr.ic)}
+	d.Roles = incident.Roles{DPO: withIdentity(d.Roles.DPO, dr.dpo), Commander: withIdentity(d.Roles.Commander, dr.ic)}
 	d.IncidentID, d.Title, d.Description, d.Systems = id, sc.Title, sc.Description, sc.Systems
 	d.AwareAt, d.AwareZone = start, d.Organisation.Timezone
 	d.DeclaredBy, d.Source, d.Drill, d.Key = dr.ic, "drill", true, ""
@@ -213,7 +213,7 @@ func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
 	if err != nil {
 		return drill.DrillReport{}, err
 	}
-	ref := drill.IncidentRef{IncidentID: dr.decl.IncidentID, WorkflowID: IncidentWorkflowID(dr.decl.IncidentID)}
+	ref := drill.IncidentRef{IncidentID: dr.decl.IncidentID, WorkflowID: incident.IncidentWorkflowID(dr.decl.IncidentID)}
 	var incidentErr error
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		incidentErr = child.Get(ctx, nil)
@@ -273,7 +273,7 @@ func (dr *drillImpl) signAsAutopilot(ctx workflow.Context) error {
 func (dr *drillImpl) startIncident(ctx workflow.Context) (workflow.ChildWorkflowFuture, error) {
 	for attempt := 0; ; attempt++ {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:          IncidentWorkflowID(dr.decl.IncidentID),
+			WorkflowID:          incident.IncidentWorkflowID(dr.decl.IncidentID),
 			ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 			WaitForCancellation: true,
 		})
@@ -381,7 +381,7 @@ func (dr *drillImpl) deliverInjects(ctx workflow.Context, child workflow.ChildWo
 			res.Note = "the incident had closed"
 			continue
 		}
-		if err := child.SignalChildWorkflow(ctx, SignalDrillInject, DrillInject{At: inj.At, Text: inj.Text}).Get(ctx, nil); err != nil {
+		if err := child.SignalChildWorkflow(ctx, incident.SignalDrillInject, DrillInject{At: inj.At, Text: inj.Text}).Get(ctx, nil); err != nil {
 			res.Note = "not delivered: " + err.Error()
 			continue
 		}
@@ -390,9 +390,9 @@ func (dr *drillImpl) deliverInjects(ctx workflow.Context, child workflow.ChildWo
 	}
 }
 
-func drillDecision(sc scenario.Scenario) Decision {
+func drillDecision(sc scenario.Scenario) incident.Decision {
 	d := sc.Decision
-	return Decision{Risk: d.Risk, NotifyAuthority: d.Risk != "unlikely", NotifySubjects: d.NotifySubjects,
+	return incident.Decision{Risk: d.Risk, NotifyAuthority: d.Risk != "unlikely", NotifySubjects: d.NotifySubjects,
 		EncryptedUnintelligible: d.EncryptedUnintelligible, SignificantIncident: d.SignificantIncident,
 		Reasoning: d.Reasoning, Consequences: d.Consequences, Measures: d.Measures, Advice: d.Advice}
 }
@@ -416,7 +416,7 @@ func scoreText(r drill.DrillReport) string {
 // receiveInjects adds each drill inject to the timeline and the incident room. A real incident
 // ignores them: drill content never enters its record.
 func (inc *incidentImpl) receiveInjects(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalDrillInject)
+	ch := workflow.GetSignalChannel(ctx, incident.SignalDrillInject)
 	for {
 		var in DrillInject
 		if !ch.Receive(ctx, &in) {

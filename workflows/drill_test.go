@@ -81,7 +81,7 @@ func (s *drillSuite) mockPlan() {
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{Register: "/reg.json"}, nil).Maybe()
 	s.env.OnActivity(da.IncidentStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref drill.IncidentRef) (incident.Status, error) {
-			v, err := s.env.QueryWorkflowByID(ref.WorkflowID, QueryStatus)
+			v, err := s.env.QueryWorkflowByID(ref.WorkflowID, incident.QueryStatus)
 			if err != nil {
 				return incident.Status{}, err
 			}
@@ -122,10 +122,10 @@ func drillInput(scale float64) DrillInput {
 	return DrillInput{IncidentID: "INC-20261128-D001", Scenario: drillScenario(), TimeScale: scale, Base: base}
 }
 
-func (s *drillSuite) incidentStatus(id string) Status {
-	v, err := s.env.QueryWorkflowByID(IncidentWorkflowID(id), QueryStatus)
+func (s *drillSuite) incidentStatus(id string) incident.Status {
+	v, err := s.env.QueryWorkflowByID(incident.IncidentWorkflowID(id), incident.QueryStatus)
 	s.Require().NoError(err)
-	var st Status
+	var st incident.Status
 	s.Require().NoError(v.Get(&st))
 	return st
 }
@@ -136,7 +136,7 @@ func (s *drillSuite) TestInjectsFireAtTheirTimes() {
 		s.Run(fmt.Sprintf("scale %g", scale), func() {
 			s.SetupTest()
 			s.mockPlan()
-			var timeline []Event
+			var timeline []incident.Event
 			in := drillInput(scale)
 			in.Scenario.Duration = scenario.Duration(3 * time.Hour)
 			s.env.RegisterDelayedCallback(func() {
@@ -146,7 +146,7 @@ func (s *drillSuite) TestInjectsFireAtTheirTimes() {
 			s.Require().True(s.env.IsWorkflowCompleted())
 			s.Require().NoError(s.env.GetWorkflowError())
 
-			var injects []Event
+			var injects []incident.Event
 			for _, e := range timeline {
 				if e.Kind == "inject" {
 					injects = append(injects, e)
@@ -185,7 +185,7 @@ func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
 
 	s.Equal(drill.DrillTimeUp, rep.Outcome)
 	s.Equal(scenario.Duration(96*time.Hour), rep.Elapsed)
-	s.Equal(PhaseDecide, rep.Phase)
+	s.Equal(incident.PhaseDecide, rep.Phase)
 	got := map[string]drill.TargetResult{}
 	for _, t := range rep.Targets {
 		got[t.Step] = t
@@ -206,7 +206,7 @@ func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
 	s.Equal(2, rep.Met)
 	s.Equal(5, rep.Missed)
 	s.Equal(28, rep.Score)
-	s.Contains(s.cancelled, IncidentWorkflowID(in.IncidentID), "the incident is cancelled at the drill's end")
+	s.Contains(s.cancelled, incident.IncidentWorkflowID(in.IncidentID), "the incident is cancelled at the drill's end")
 	s.Equal(rep.IncidentID, s.report.IncidentID, "the report is written")
 
 	var score *incident.ChatMessage
@@ -225,16 +225,16 @@ func (s *drillSuite) TestNobodyAnswersMissesEveryHumanStep() {
 func (s *drillSuite) TestPlayedThroughScoresActualDurations() {
 	s.mockPlan()
 	in := drillInput(1)
-	child := IncidentWorkflowID(in.IncidentID)
+	child := incident.IncidentWorkflowID(in.IncidentID)
 	upd := func(at time.Duration, name string, arg any) {
 		s.env.RegisterDelayedCallback(func() {
 			s.NoError(s.env.UpdateWorkflowByID(child, name, name+at.String(), strict(s, name+" at "+at.String()), arg))
 		}, at)
 	}
-	upd(5*time.Hour, UpdateDecide, highRisk("dpo"))
-	upd(10*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"})
-	upd(11*time.Hour, UpdateFile, FileRequest{By: "dpo", Obligation: "gdpr-art33-authority", Reference: "DRILL-1"})
-	upd(12*time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	upd(5*time.Hour, incident.UpdateDecide, highRisk("dpo"))
+	upd(10*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"})
+	upd(11*time.Hour, incident.UpdateFile, incident.FileRequest{By: "dpo", Obligation: "gdpr-art33-authority", Reference: "DRILL-1"})
+	upd(12*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"})
 	s.env.ExecuteWorkflow(DrillWorkflow, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -267,11 +267,11 @@ func (s *drillSuite) TestPlayedThroughScoresActualDurations() {
 func (s *drillSuite) TestTimeScaleCompressesTheGDPRClock() {
 	s.mockPlan()
 	in := drillInput(60)
-	child := IncidentWorkflowID(in.IncidentID)
+	child := incident.IncidentWorkflowID(in.IncidentID)
 	s.env.RegisterDelayedCallback(func() {
-		s.NoError(s.env.UpdateWorkflowByID(child, UpdateDecide, "decide", strict(s, "decide"), highRisk("dpo")))
+		s.NoError(s.env.UpdateWorkflowByID(child, incident.UpdateDecide, "decide", strict(s, "decide"), highRisk("dpo")))
 	}, time.Minute)
-	var gdpr ObligationStatus
+	var gdpr incident.ObligationStatus
 	s.env.RegisterDelayedCallback(func() {
 		for _, o := range s.incidentStatus(in.IncidentID).Obligations {
 			if o.ID == "gdpr-art33-authority" {
@@ -307,11 +307,11 @@ func (s *drillSuite) TestARealIncidentIgnoresInjects() {
 	s.real = true
 	s.mockPlan()
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalDrillInject, DrillInject{Text: "not for real incidents"})
+		s.env.SignalWorkflow(incident.SignalDrillInject, DrillInject{Text: "not for real incidents"})
 	}, time.Minute)
-	var st Status
+	var st incident.Status
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryStatus)
+		v, err := s.env.QueryWorkflow(incident.QueryStatus)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(&st))
 		s.env.CancelWorkflow()

@@ -12,8 +12,8 @@ import (
 )
 
 // riskOnly is a decision that requires the authority report and no customer notice.
-func riskOnly(by string) Decision {
-	return Decision{By: by, Risk: "risk", NotifyAuthority: true, Reasoning: "names exposed, no sensitive data"}
+func riskOnly(by string) incident.Decision {
+	return incident.Decision{By: by, Risk: "risk", NotifyAuthority: true, Reasoning: "names exposed, no sensitive data"}
 }
 
 // Two supplements sent at once both get a number of their own, both are submitted, and both
@@ -26,17 +26,17 @@ func (s *incidentSuite) TestTwoSupplementsAtOnceAreBothRecordedAndSent() {
 			sequences = append(sequences, in.Sequence)
 			return incident.Submission{Path: "/r/x.md", MessageID: "m", At: in.SubmittedAt}, nil
 		}).After(10 * time.Minute)
-	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, riskOnly("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"}, nil)
 	s.env.RegisterDelayedCallback(func() {
 		for _, note := range []string{"root cause found", "more people affected"} {
-			s.env.UpdateWorkflow(UpdateSupplement, note, strict(s, "supplement "+note),
-				SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: note})
+			s.env.UpdateWorkflow(incident.UpdateSupplement, note, strict(s, "supplement "+note),
+				incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: note})
 		}
 	}, 3*time.Hour)
-	var mid Status
+	var mid incident.Status
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 4*time.Hour)
-	s.update(5*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(5*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -68,12 +68,12 @@ func (s *incidentSuite) TestCloseDuringASupplementWaitsForIt() {
 			written = rec
 			return incident.CloseOutput{Register: "/reg.json"}, nil
 		}).Once()
-	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
-	sup := s.updateOutcome(3*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "root cause found"})
-	s.update(3*time.Hour+time.Minute, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, riskOnly("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"}, nil)
+	sup := s.updateOutcome(3*time.Hour, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "root cause found"})
+	s.update(3*time.Hour+time.Minute, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	var late error
-	s.update(3*time.Hour+2*time.Minute, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "too late"}, &late)
+	s.update(3*time.Hour+2*time.Minute, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "too late"}, &late)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -97,15 +97,15 @@ func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 	s.env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	// A clock that asks for approval and then ends: the approval's signal finds nobody.
 	s.env.OnWorkflow(ObligationWorkflow, mock.Anything, mock.Anything).Return(
-		func(ctx workflow.Context, in ObligationInput) (ObligationStatus, error) {
-			st := ObligationStatus{Obligation: in.Obligation, State: OblAwaitingApproval}
-			newReporter(ctx).send(ctx, childState{Obligation: &st, Pending: &PendingStep{Step: StepReport + in.Obligation.ID,
-				Role: RoleDPO, Since: workflow.Now(ctx), DueAt: in.Obligation.DueAt, Description: "approve"}})
+		func(ctx workflow.Context, in ObligationInput) (incident.ObligationStatus, error) {
+			st := incident.ObligationStatus{Obligation: in.Obligation, State: incident.OblAwaitingApproval}
+			newReporter(ctx).send(ctx, childState{Obligation: &st, Pending: &incident.PendingStep{Step: incident.StepReport + in.Obligation.ID,
+				Role: incident.RoleDPO, Since: workflow.Now(ctx), DueAt: in.Obligation.DueAt, Description: "approve"}})
 			return st, nil
 		})
-	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
-	approve := s.updateOutcome(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"})
-	var after Status
+	s.update(time.Hour, incident.UpdateDecide, riskOnly("dpo"), nil)
+	approve := s.updateOutcome(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"})
+	var after incident.Status
 	s.env.RegisterDelayedCallback(func() { after = s.status() }, 3*time.Hour)
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 4*time.Hour)
 
@@ -114,10 +114,10 @@ func (s *incidentSuite) TestApproveWhoseSignalFailsLeavesTheStepPending() {
 	s.Require().Error(approve.failed, "the approval must fail when its signal does")
 	s.Contains(approve.failed.Error(), "still waits for approval")
 	s.Require().Len(after.Obligations, 1)
-	s.Equal(OblAwaitingApproval, after.Obligations[0].State)
+	s.Equal(incident.OblAwaitingApproval, after.Obligations[0].State)
 	pending := false
 	for _, p := range after.Pending {
-		pending = pending || p.Step == StepReport+"gdpr-art33-authority"
+		pending = pending || p.Step == incident.StepReport+"gdpr-art33-authority"
 	}
 	s.True(pending, "the approval step is still pending: %+v", after.Pending)
 }

@@ -17,10 +17,10 @@ import (
 
 // IncidentWorkflow runs the breach plan for one incident: open, contain, assess scope, decide,
 // notify, close. It is started with a Declaration (the JSON of an IncidentInput without state).
-func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (Result, error) {
+func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Result, error) {
 	inc := &incidentImpl{}
 	if err := inc.setup(ctx, in); err != nil {
-		return Result{}, err
+		return incident.Result{}, err
 	}
 	res, err := inc.run(ctx)
 	if err != nil && ctx.Err() != nil {
@@ -31,10 +31,10 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (Result, error) {
 }
 
 type incidentImpl struct {
-	decl    Declaration
+	decl    incident.Declaration
 	rec     incident.IncidentRecord
 	phase   string
-	pending []PendingStep
+	pending []incident.PendingStep
 	logger  log.Logger
 
 	chatQueue   []incident.ChatMessage
@@ -47,8 +47,8 @@ type incidentImpl struct {
 	// reevalReason is set when facts changed and the rules must run again.
 	reevalReason   string
 	datasetChanged bool
-	closeReq       *CloseRequest
-	replaceReq     *ReplaceSubjectsRequest
+	closeReq       *incident.CloseRequest
+	replaceReq     *incident.ReplaceSubjectsRequest
 	// nonces of the signatures accepted lately: a signed request is accepted once.
 	nonces map[string]time.Time
 	// inFlight names the steps an Update is acting on (see acting).
@@ -67,7 +67,7 @@ type incidentImpl struct {
 	chatBusy   bool
 	starting   int
 	evaluating bool
-	history    History
+	history    incident.History
 	// failed names the obligation clocks whose failure has been handled.
 	failed map[string]bool
 	events runLength
@@ -79,7 +79,7 @@ type incidentImpl struct {
 // themselves (validateShape), that someone holds each role, and that the rules can evaluate the
 // organisation facts it carries, so that no incident starts which nobody could decide. The CLI
 // and the Slack ingress call it before starting an incident.
-func ValidateDeclaration(d Declaration) error {
+func ValidateDeclaration(d incident.Declaration) error {
 	if err := validateShape(d); err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ const changeValidIncidentID = "incident-valid-id"
 
 // validateShape is what the incident and drill workflows check when they start. It must not
 // grow: a stricter check would fail, on replay, incidents that started under this one.
-func validateShape(d Declaration) error {
+func validateShape(d incident.Declaration) error {
 	switch {
 	case d.IncidentID == "":
 		return errors.New("declaration: incident_id is empty")
@@ -149,21 +149,21 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 	} else {
 		inc.decl = d
 		inc.tracked = workflow.GetVersion(ctx, changeIncidentResumable, workflow.DefaultVersion, 1) == 1
-		inc.phase = PhaseOpen
+		inc.phase = incident.PhaseOpen
 		inc.rec = incident.IncidentRecord{
 			IncidentID: d.IncidentID, Title: d.Title, Description: d.Description, Drill: d.Drill,
 			Source: d.Source, DeclaredBy: d.DeclaredBy, AwareAt: d.AwareAt.UTC(), AwareZone: d.AwareZone,
 			Organisation: d.Organisation, Systems: d.Systems, Dataset: d.Subjects,
-			Obligations: []ObligationStatus{}, Timeline: []Event{},
+			Obligations: []incident.ObligationStatus{}, Timeline: []incident.Event{},
 		}
 		for _, s := range d.Systems {
-			inc.rec.Containment = append(inc.rec.Containment, SystemStatus{System: s, State: ContainIsolating, Updated: workflow.Now(ctx)})
+			inc.rec.Containment = append(inc.rec.Containment, incident.SystemStatus{System: s, State: incident.ContainIsolating, Updated: workflow.Now(ctx)})
 		}
 	}
 	inc.history.Runs++
 
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
-		st := Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}
+	if err := workflow.SetQueryHandler(ctx, incident.QueryStatus, func() (incident.Status, error) {
+		st := incident.Status{IncidentRecord: inc.rec, Phase: inc.phase, Pending: inc.pendingSorted(), Roles: inc.decl.Roles}
 		if inc.tracked {
 			h := inc.history
 			h.Current = inc.events.length(ctx)
@@ -175,17 +175,17 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 		return err
 	}
 	for _, err := range []error{
-		setSignedUpdate(ctx, inc, UpdateDecide, inc.decide, inc.validateDecide),
-		setSignedUpdate(ctx, inc, UpdateApprove, inc.approve, inc.validateApprove),
-		setSignedUpdate(ctx, inc, UpdateFile, inc.file, inc.validateFile),
-		setSignedUpdate(ctx, inc, UpdateClose, inc.close, inc.validateClose),
-		setSignedUpdate(ctx, inc, UpdateRelease, inc.release, inc.validateRelease),
-		setSignedUpdate(ctx, inc, UpdateAmend, inc.amend, inc.validateAmend),
-		setSignedUpdate(ctx, inc, UpdateSupplement, inc.supplement, inc.validateSupplement),
-		setSignedUpdate(ctx, inc, UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
-		setSignedUpdate(ctx, inc, UpdateResolve, inc.resolve, inc.validateResolve),
-		setSignedUpdate(ctx, inc, UpdateRetry, inc.retry, inc.validateRetry),
-		setSignedUpdate(ctx, inc, UpdateDelay, inc.delay, inc.validateDelay),
+		setSignedUpdate(ctx, inc, incident.UpdateDecide, inc.decide, inc.validateDecide),
+		setSignedUpdate(ctx, inc, incident.UpdateApprove, inc.approve, inc.validateApprove),
+		setSignedUpdate(ctx, inc, incident.UpdateFile, inc.file, inc.validateFile),
+		setSignedUpdate(ctx, inc, incident.UpdateClose, inc.close, inc.validateClose),
+		setSignedUpdate(ctx, inc, incident.UpdateRelease, inc.release, inc.validateRelease),
+		setSignedUpdate(ctx, inc, incident.UpdateAmend, inc.amend, inc.validateAmend),
+		setSignedUpdate(ctx, inc, incident.UpdateSupplement, inc.supplement, inc.validateSupplement),
+		setSignedUpdate(ctx, inc, incident.UpdateReplaceSubjects, inc.replaceSubjects, inc.validateReplaceSubjects),
+		setSignedUpdate(ctx, inc, incident.UpdateResolve, inc.resolve, inc.validateResolve),
+		setSignedUpdate(ctx, inc, incident.UpdateRetry, inc.retry, inc.validateRetry),
+		setSignedUpdate(ctx, inc, incident.UpdateDelay, inc.delay, inc.validateDelay),
 	} {
 		if err != nil {
 			return err
@@ -197,7 +197,7 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 // run is the runbook: contain and open the room, assess the scope, have the DPO decide, run the
 // obligations' clocks and the customer alerts, close with the records. A run continued from an
 // earlier one (resumed) picks up at the phase it reached.
-func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
+func (inc *incidentImpl) run(ctx workflow.Context) (incident.Result, error) {
 	if !inc.resumed {
 		inc.declared(ctx)
 	}
@@ -214,10 +214,10 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	for _, phase := range []struct {
 		name string
 		run  func(workflow.Context) error
-	}{{PhaseAssess, inc.assess}, {PhaseDecide, inc.awaitDecision}, {PhaseNotify, inc.notify}} {
+	}{{incident.PhaseAssess, inc.assess}, {incident.PhaseDecide, inc.awaitDecision}, {incident.PhaseNotify, inc.notify}} {
 		if inc.phase == phase.name {
 			if err := phase.run(ctx); err != nil {
-				return Result{}, err
+				return incident.Result{}, err
 			}
 		}
 	}
@@ -244,12 +244,12 @@ func (inc *incidentImpl) declared(ctx workflow.Context) {
 func (inc *incidentImpl) beginContainment(ctx workflow.Context) {
 	d := inc.decl
 	// Containment first: the isolation calls must not wait for chat or anything else.
-	inc.phase = PhaseContain
+	inc.phase = incident.PhaseContain
 	inc.startContainment(ctx)
 	// Chat is opened beside containment, best effort.
 	inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s",
 		d.Title, inc.mode(), strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339)), false)
-	inc.phase = PhaseAssess
+	inc.phase = incident.PhaseAssess
 }
 
 // assess finds who is affected, then asks the DPO to decide by the first deadline the rules
@@ -259,9 +259,9 @@ func (inc *incidentImpl) assess(ctx workflow.Context) error {
 	if err := inc.assessScope(ctx); err != nil {
 		return err
 	}
-	inc.phase = PhaseDecide
+	inc.phase = incident.PhaseDecide
 	due, basis := inc.decisionDue(ctx)
-	inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
+	inc.addPending(ctx, incident.PendingStep{Step: incident.UpdateDecide, Role: incident.RoleDPO,
 		Description: "Decide the risk level and which notifications go out", DueAt: due})
 	text := fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)
 	if basis != "" {
@@ -276,8 +276,8 @@ func (inc *incidentImpl) awaitDecision(ctx workflow.Context) error {
 	if err := inc.await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
 		return err
 	}
-	inc.removePending(UpdateDecide)
-	inc.phase = PhaseNotify
+	inc.removePending(incident.UpdateDecide)
+	inc.phase = incident.PhaseNotify
 	return inc.startObligations(ctx)
 }
 
@@ -287,55 +287,55 @@ func (inc *incidentImpl) notify(ctx workflow.Context) error {
 	if err := inc.await(ctx, inc.readyToClose); err != nil {
 		return err
 	}
-	inc.phase = PhaseClose
-	inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
+	inc.phase = incident.PhaseClose
+	inc.addPending(ctx, incident.PendingStep{Step: incident.UpdateClose, Role: incident.RoleCommander, Description: "Close the incident"})
 	inc.chatMsg(incident.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
 		Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", inc.decl.IncidentID)})
 	return nil
 }
 
 // closeIncident waits for the commander's close, ends containment and writes the records.
-func (inc *incidentImpl) closeIncident(ctx workflow.Context) (Result, error) {
+func (inc *incidentImpl) closeIncident(ctx workflow.Context) (incident.Result, error) {
 	d := inc.decl
 	if err := inc.await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
-		return Result{}, err
+		return incident.Result{}, err
 	}
-	inc.removePending(UpdateClose)
+	inc.removePending(incident.UpdateClose)
 	if workflow.GetVersion(ctx, changeCloseAfterHandlers, workflow.DefaultVersion, 1) == 1 {
 		// A supplement being submitted when the close came is recorded before the register is
 		// written, and the close's own handler has answered.
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return Result{}, err
+			return incident.Result{}, err
 		}
 	}
 	// The closed incident's version is WriteRecords' to record, with what closing leaves.
 	if err := inc.stopRegister(ctx); err != nil {
-		return Result{}, err
+		return incident.Result{}, err
 	}
 	inc.rec.ClosedAt = workflow.Now(ctx).UTC()
 	inc.rec.ClosedBy = inc.closeReq.By
 	inc.rec.CloseSummary = inc.closeReq.Summary
-	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: "closed",
+	inc.rec.Timeline = append(inc.rec.Timeline, incident.Event{At: workflow.Now(ctx).UTC(), Kind: "closed",
 		Text: "Incident closed by " + inc.closeReq.By + ".", Signature: inc.closeReq.Signature})
 	inc.endContainment(ctx)
 
 	var out incident.CloseOutput
 	if err := workflow.ExecuteActivity(reportCtx(ctx), a.WriteRecords, inc.rec).Get(ctx, &out); err != nil {
-		return Result{}, fmt.Errorf("write the closing records of %s: %w", d.IncidentID, err)
+		return incident.Result{}, fmt.Errorf("write the closing records of %s: %w", d.IncidentID, err)
 	}
 	inc.rec.Records = &out
-	inc.phase = PhaseClosed
+	inc.phase = incident.PhaseClosed
 	inc.chat("closed", fmt.Sprintf("Incident closed. Register entry: %s; post-incident report: %s", out.Register, out.Report), false)
 	// Give the room a moment to hear the last messages; never wait long for chat.
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
 		return len(inc.chatQueue) == 0 && inc.cardKey() == inc.sentCardKey
 	})
-	return Result{IncidentID: d.IncidentID, Records: out}, nil
+	return incident.Result{IncidentID: d.IncidentID, Records: out}, nil
 }
 
 // insertEvent keeps the timeline in time order: children report events a little after they
 // happen.
-func (inc *incidentImpl) insertEvent(e Event) {
+func (inc *incidentImpl) insertEvent(e incident.Event) {
 	tl := append(inc.rec.Timeline, e)
 	for i := len(tl) - 1; i > 0 && tl[i].At.Before(tl[i-1].At); i-- {
 		tl[i], tl[i-1] = tl[i-1], tl[i]
@@ -350,7 +350,7 @@ func (inc *incidentImpl) event(ctx workflow.Context, kind, text string) {
 
 // eventAbout is event naming what it concerns (a system, an obligation id).
 func (inc *incidentImpl) eventAbout(ctx workflow.Context, kind, about, text string) {
-	inc.rec.Timeline = append(inc.rec.Timeline, Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text, About: about,
+	inc.rec.Timeline = append(inc.rec.Timeline, incident.Event{At: workflow.Now(ctx).UTC(), Kind: kind, Text: text, About: about,
 		Signature: signatureOf(ctx)})
 }
 
@@ -401,7 +401,7 @@ func (inc *incidentImpl) postChatQueue(ctx workflow.Context) {
 			continue
 		}
 		// The card is edited at most every CardInterval; messages go first.
-		if wait := inc.lastCardAt.Add(CardInterval).Sub(workflow.Now(ctx)); wait > 0 && inc.phase != PhaseClosed {
+		if wait := inc.lastCardAt.Add(CardInterval).Sub(workflow.Now(ctx)); wait > 0 && inc.phase != incident.PhaseClosed {
 			if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(inc.chatQueue) > 0 }); err != nil {
 				return
 			}
@@ -481,11 +481,11 @@ func (inc *incidentImpl) receiveChildStates(ctx workflow.Context) {
 func (inc *incidentImpl) followReport(ctx workflow.Context, cs childState) {
 	if cs.System != nil && cs.Ended {
 		inc.contain.ended[cs.System.System] = true
-		if st := cs.System.State; st != ContainContained && st != ContainReleased && ctx.Err() == nil {
+		if st := cs.System.State; st != incident.ContainContained && st != incident.ContainReleased && ctx.Err() == nil {
 			inc.eventAbout(ctx, "containment-failed", cs.System.System, fmt.Sprintf("Containment of %s ended %s: %s", cs.System.System, st, cs.System.Detail))
 		}
 	}
-	if o := cs.Obligation; o != nil && o.State == OblFailed && !inc.failed[o.ID] {
+	if o := cs.Obligation; o != nil && o.State == incident.OblFailed && !inc.failed[o.ID] {
 		if inc.failed == nil {
 			inc.failed = map[string]bool{}
 		}
@@ -508,7 +508,7 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 			if o.ID != cs.Obligation.ID {
 				continue
 			}
-			wasFiled, wasPaused, due := o.State == OblFiled, o.Paused != nil, o.DueAt
+			wasFiled, wasPaused, due := o.State == incident.OblFiled, o.Paused != nil, o.DueAt
 			supplements := o.Supplements
 			*o = takePause(o, *cs.Obligation)
 			o.Supplements = supplements
@@ -524,7 +524,7 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 				// Its people's notices were held back: send them now.
 				inc.alertsWanted++
 			}
-			if o.State == OblFiled && !wasFiled {
+			if o.State == incident.OblFiled && !wasFiled {
 				// A filing may start a chained clock (NIS2 final report, California AG).
 				inc.reevalReason = "after " + o.ID + " was filed"
 			}
@@ -547,7 +547,7 @@ func (inc *incidentImpl) applyChildState(cs childState) {
 	}
 }
 
-func (inc *incidentImpl) addPending(ctx workflow.Context, p PendingStep) {
+func (inc *incidentImpl) addPending(ctx workflow.Context, p incident.PendingStep) {
 	p.Since = workflow.Now(ctx).UTC()
 	inc.removePending(p.Step)
 	inc.pending = append(inc.pending, p)
@@ -563,8 +563,8 @@ func (inc *incidentImpl) removePending(step string) {
 	inc.pending = out
 }
 
-func (inc *incidentImpl) pendingSorted() []PendingStep {
-	out := append([]PendingStep{}, inc.pending...)
+func (inc *incidentImpl) pendingSorted() []incident.PendingStep {
+	out := append([]incident.PendingStep{}, inc.pending...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].DueAt.Equal(out[j].DueAt) {
 			if out[i].DueAt.IsZero() || out[j].DueAt.IsZero() {
@@ -600,7 +600,7 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 			inc.rec.Scope = &res.Summary
 			inc.rec.Dataset = res.Dataset
 			inc.rec.ScopeError = ""
-			inc.removePending(UpdateReplaceSubjects)
+			inc.removePending(incident.UpdateReplaceSubjects)
 			text := scopeText(res.Summary)
 			inc.event(ctx, "scope", text)
 			inc.chat("scope", text, false)
@@ -614,7 +614,7 @@ func (inc *incidentImpl) assessScope(ctx workflow.Context) error {
 		}
 		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgScopeFailed, Urgent: true, Step: incident.StepReplaceSubjects,
 			Text: "Scope assessment failed: " + inc.rec.ScopeError + fix})
-		inc.addPending(ctx, PendingStep{Step: UpdateReplaceSubjects, Role: RoleCommander,
+		inc.addPending(ctx, incident.PendingStep{Step: incident.UpdateReplaceSubjects, Role: incident.RoleCommander,
 			Description: "Provide a corrected subjects dataset: " + inc.rec.ScopeError})
 		inc.replaceReq = nil
 		waiting = true
@@ -664,7 +664,7 @@ func sortedKeys(m map[string]int) []string {
 }
 
 // facts builds the rules' facts from the scope and a decision.
-func (inc *incidentImpl) facts(d Decision) rules.Facts {
+func (inc *incidentImpl) facts(d incident.Decision) rules.Facts {
 	org := inc.decl.Organisation
 	f := rules.Facts{
 		AwareAt: inc.decl.AwareAt, Timezone: org.Timezone, Role: org.Role,
@@ -688,7 +688,7 @@ func (inc *incidentImpl) outstanding() []string {
 	var out []string
 	if !inc.containDone {
 		for _, s := range inc.rec.Containment {
-			if s.State != ContainContained && s.State != ContainReleased {
+			if s.State != incident.ContainContained && s.State != incident.ContainReleased {
 				out = append(out, fmt.Sprintf("containment of %s is %s", s.System, s.State))
 			}
 		}
@@ -700,8 +700,8 @@ func (inc *incidentImpl) outstanding() []string {
 		out = append(out, "the DPO has not decided")
 	}
 	for _, o := range inc.rec.Obligations {
-		if o.State != OblFiled {
-			if o.State == OblFailed {
+		if o.State != incident.OblFiled {
+			if o.State == incident.OblFailed {
 				out = append(out, fmt.Sprintf("%s's clock failed (%s): file it by hand and record it (breach resolve %s --obligation %s --filed-by-hand --reference REF)",
 					o.ID, o.Failure, inc.decl.IncidentID, o.ID))
 				continue
@@ -714,7 +714,7 @@ func (inc *incidentImpl) outstanding() []string {
 		}
 	}
 	switch {
-	case inc.rec.Alerts.State == AlertsFailed:
+	case inc.rec.Alerts.State == incident.AlertsFailed:
 		out = append(out, fmt.Sprintf("customer alerts failed (%s): retry them (breach retry %s --alerts) or record how people were told (breach resolve %s --alerts --by-other-means --note …)",
 			inc.rec.Alerts.Error, inc.decl.IncidentID, inc.decl.IncidentID))
 	case inc.alertsRun < inc.alertsWanted:

@@ -49,15 +49,15 @@ func (s *incidentSuite) SetupTest() {
 
 func (s *incidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
 
-func declaration() Declaration {
-	return Declaration{
+func declaration() incident.Declaration {
+	return incident.Declaration{
 		IncidentID: "INC-20261128-7E57", Title: "Backup bucket exposed", Systems: []string{"shop-db", "crm-api"},
 		AwareAt: start, AwareZone: "Europe/Berlin", DeclaredBy: "ic", Source: "cli",
 		Subjects: incident.DatasetRef{URI: "/data/subjects.csv"},
-		Roles:    Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
+		Roles:    incident.Roles{DPO: []string{"dpo"}, Commander: []string{"ic"}},
 		Organisation: incident.Organisation{Name: "Example Shop", Timezone: "Europe/Berlin", Role: "controller",
 			Establishments: []string{"DE"}, DPOContact: "dpo@example.test", MailFrom: "privacy@example.test"},
-		Routes: []Route{{Obligation: "gdpr-art33-authority", Method: "email", Address: "dpa@authority.example", Name: "DPA"}},
+		Routes: []incident.Route{{Obligation: "gdpr-art33-authority", Method: "email", Address: "dpa@authority.example", Name: "DPA"}},
 	}
 }
 
@@ -120,16 +120,16 @@ func (s *incidentSuite) updateOutcome(at time.Duration, name string, arg any) *o
 	return o
 }
 
-func (s *incidentSuite) status() Status {
-	v, err := s.env.QueryWorkflow(QueryStatus)
+func (s *incidentSuite) status() incident.Status {
+	v, err := s.env.QueryWorkflow(incident.QueryStatus)
 	s.Require().NoError(err)
-	var st Status
+	var st incident.Status
 	s.Require().NoError(v.Get(&st))
 	return st
 }
 
-func highRisk(by string) Decision {
-	return Decision{By: by, Risk: "high", NotifyAuthority: true, NotifySubjects: true, Reasoning: "exfiltrated",
+func highRisk(by string) incident.Decision {
+	return incident.Decision{By: by, Risk: "high", NotifyAuthority: true, NotifySubjects: true, Reasoning: "exfiltrated",
 		Consequences: "phishing", Measures: "isolated"}
 }
 
@@ -142,38 +142,38 @@ func (s *incidentSuite) TestWholePlan() {
 			submitted = in
 			return incident.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
 		}).Once()
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic", Summary: "done"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic", Summary: "done"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res Result
+	var res incident.Result
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	s.Equal("/reg.json", res.Records.Register)
 
 	st := s.status()
-	s.Equal(PhaseClosed, st.Phase)
+	s.Equal(incident.PhaseClosed, st.Phase)
 	s.Equal("log", st.Room, "the room OpenRoom returned is recorded: /breach status answers there")
 	s.Equal(declaration().Roles, st.Roles, "the status shows who holds each role")
 	for _, c := range st.Containment {
-		s.Equal(ContainContained, c.State, c.System)
+		s.Equal(incident.ContainContained, c.State, c.System)
 	}
-	s.Equal(AlertsDone, st.Alerts.State)
+	s.Equal(incident.AlertsDone, st.Alerts.State)
 	s.Equal(9, st.Alerts.Sent)
 	s.Equal(9, st.Alerts.Total)
-	ids := map[string]ObligationStatus{}
+	ids := map[string]incident.ObligationStatus{}
 	for _, o := range st.Obligations {
 		ids[o.ID] = o
 	}
 	s.Require().Contains(ids, "gdpr-art33-authority")
 	s.Require().Contains(ids, "gdpr-art34-subjects")
-	s.Equal(OblFiled, ids["gdpr-art33-authority"].State)
+	s.Equal(incident.OblFiled, ids["gdpr-art33-authority"].State)
 	s.Equal("msg-1", ids["gdpr-art33-authority"].Reference)
 	s.Equal(start.Add(2*time.Hour), ids["gdpr-art33-authority"].SubmittedAt)
 	s.False(ids["gdpr-art33-authority"].Late)
-	s.Equal(OblFiled, ids["gdpr-art34-subjects"].State)
+	s.Equal(incident.OblFiled, ids["gdpr-art34-subjects"].State)
 	s.Equal(start.Add(72*time.Hour), ids["gdpr-art33-authority"].DueAt)
 	// The report was drafted from the incident's real counts and sent to the configured authority.
 	s.Equal(10, submitted.Scope.Subjects)
@@ -181,14 +181,14 @@ func (s *incidentSuite) TestWholePlan() {
 	s.Empty(submitted.LateReasons)
 	// The report carries containment as it stood at approval, not at the decision.
 	for _, c := range submitted.Containment {
-		s.Equal(ContainContained, c.State)
+		s.Equal(incident.ContainContained, c.State)
 	}
 	s.Empty(st.Pending)
 	s.Equal(start.Add(3*time.Hour), st.ClosedAt)
 	// The card was edited as the plan moved, and ends showing the closed incident.
 	s.Require().NotEmpty(s.cards)
 	last := s.cards[len(s.cards)-1]
-	s.Equal(PhaseClosed, last.Phase)
+	s.Equal(incident.PhaseClosed, last.Phase)
 	s.Equal("ic", last.ClosedBy)
 	s.Equal("high", last.Risk)
 	for i := 1; i < len(s.cards); i++ {
@@ -220,15 +220,15 @@ func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons
 			submitted = in
 			return incident.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
 		}).Once()
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
 	var tooEarlyClose, lateWithoutReasons error
-	s.update(50*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &tooEarlyClose)
-	s.update(73*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, &lateWithoutReasons)
-	var mid Status
+	s.update(50*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, &tooEarlyClose)
+	s.update(73*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, &lateWithoutReasons)
+	var mid incident.Status
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 73*time.Hour+time.Minute)
-	s.update(74*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority",
+	s.update(74*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority",
 		Reasons: "the forensic confirmation arrived at hour 72"}, nil)
-	s.update(75*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(75*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
@@ -239,13 +239,13 @@ func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons
 	s.Require().Error(lateWithoutReasons)
 	s.Contains(lateWithoutReasons.Error(), "reasons for the delay")
 	// The rejected late approval changed nothing.
-	var art33 ObligationStatus
+	var art33 incident.ObligationStatus
 	for _, o := range mid.Obligations {
 		if o.ID == "gdpr-art33-authority" {
 			art33 = o
 		}
 	}
-	s.Equal(OblAwaitingApproval, art33.State)
+	s.Equal(incident.OblAwaitingApproval, art33.State)
 	want := []time.Duration{36 * time.Hour, 54 * time.Hour, 64*time.Hour + 48*time.Minute, 71 * time.Hour, 72 * time.Hour}
 	s.Require().Len(art33.Escalations, len(want), "%v", art33.Escalations)
 	for i, d := range want {
@@ -258,7 +258,7 @@ func (s *incidentSuite) TestGDPRClockEscalatesAndRefusesLateFilingWithoutReasons
 	for _, o := range st.Obligations {
 		if o.ID == "gdpr-art33-authority" {
 			s.True(o.Late)
-			s.Equal(OblFiled, o.State)
+			s.Equal(incident.OblFiled, o.State)
 		}
 	}
 	// Each escalation reached the incident room.
@@ -276,21 +276,21 @@ func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 	s.mockNotices()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	var byIC, byStranger, badRisk, noReason, lowRiskNotice, twice error
-	s.update(30*time.Minute, UpdateDecide, highRisk("ic"), &byIC)
-	s.update(31*time.Minute, UpdateDecide, highRisk("mallory"), &byStranger)
-	s.update(32*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "catastrophic", Reasoning: "x"}, &badRisk)
-	s.update(33*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "high", NotifyAuthority: true, NotifySubjects: true}, &noReason)
-	s.update(34*time.Minute, UpdateDecide, Decision{By: "dpo", Risk: "risk", NotifyAuthority: true, NotifySubjects: true, Reasoning: "x"}, &lowRiskNotice)
-	var before Status
+	s.update(30*time.Minute, incident.UpdateDecide, highRisk("ic"), &byIC)
+	s.update(31*time.Minute, incident.UpdateDecide, highRisk("mallory"), &byStranger)
+	s.update(32*time.Minute, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "catastrophic", Reasoning: "x"}, &badRisk)
+	s.update(33*time.Minute, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "high", NotifyAuthority: true, NotifySubjects: true}, &noReason)
+	s.update(34*time.Minute, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "risk", NotifyAuthority: true, NotifySubjects: true, Reasoning: "x"}, &lowRiskNotice)
+	var before incident.Status
 	s.env.RegisterDelayedCallback(func() { before = s.status() }, 50*time.Minute)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(61*time.Minute, UpdateDecide, highRisk("dpo"), &twice)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(61*time.Minute, incident.UpdateDecide, highRisk("dpo"), &twice)
 	var forgedApproval error
-	s.update(90*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "report:gdpr-art33-authority"}, &forgedApproval)
+	s.update(90*time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "ic", Step: "report:gdpr-art33-authority"}, &forgedApproval)
 	var unknownStep error
-	s.update(91*time.Minute, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:no-such-obligation"}, &unknownStep)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(91*time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:no-such-obligation"}, &unknownStep)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -305,7 +305,7 @@ func (s *incidentSuite) TestForgedAndWrongRoleDecisionsAreRejected() {
 	s.ErrorContains(forgedApproval, "does not hold the dpo role")
 	s.ErrorContains(unknownStep, `no obligation "no-such-obligation"`)
 	s.Nil(before.Decision, "a rejected decision must leave the state unchanged")
-	s.Equal(PhaseDecide, before.Phase)
+	s.Equal(incident.PhaseDecide, before.Phase)
 	s.Equal("dpo", s.status().Decision.By)
 }
 
@@ -320,16 +320,16 @@ func (s *incidentSuite) TestChatOutageBlocksNothing() {
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
 	s.mockNotices()
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 	st := s.status()
-	s.Equal(PhaseClosed, st.Phase)
-	s.Equal(AlertsDone, st.Alerts.State)
+	s.Equal(incident.PhaseClosed, st.Phase)
+	s.Equal(incident.AlertsDone, st.Alerts.State)
 	s.Empty(st.Room, "no room was opened")
 }
 
@@ -349,21 +349,21 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
 	d := declaration()
 	d.Systems = []string{"shop-db"}
-	var waiting, waitingAt4h Status
+	var waiting, waitingAt4h incident.Status
 	s.env.RegisterDelayedCallback(func() { waiting = s.status() }, 10*time.Minute)
 	s.env.RegisterDelayedCallback(func() { waitingAt4h = s.status() }, 4*time.Hour+15*time.Minute)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	var tooEarly, wrongRole error
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &tooEarly)
-	s.update(4*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "isolation:shop-db"}, &wrongRole)
-	s.update(4*time.Hour+30*time.Minute, UpdateApprove, ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
-	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, &tooEarly)
+	s.update(4*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "isolation:shop-db"}, &wrongRole)
+	s.update(4*time.Hour+30*time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "ic", Step: "isolation:shop-db", Note: "pulled the cable"}, nil)
+	s.update(6*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Require().Len(waiting.Containment, 1)
-	s.Equal(ContainManual, waiting.Containment[0].State)
+	s.Equal(incident.ContainManual, waiting.Containment[0].State)
 	s.Contains(waiting.Containment[0].Detail, "unknown instance")
 	steps := []string{}
 	for _, p := range waiting.Pending {
@@ -373,7 +373,7 @@ func (s *incidentSuite) TestFailedAutomationBecomesAManualTask() {
 	s.ErrorContains(tooEarly, "containment of shop-db is manual-required")
 	s.ErrorContains(wrongRole, "does not hold the commander role")
 	st := s.status()
-	s.Equal(ContainContained, st.Containment[0].State)
+	s.Equal(incident.ContainContained, st.Containment[0].State)
 	s.True(st.Containment[0].Manual)
 	s.Contains(st.Containment[0].Detail, "pulled the cable")
 	// Reminders were raised while nobody confirmed, backing off: every 15 minutes for the first
@@ -400,12 +400,12 @@ func (s *incidentSuite) TestUnlikelyRiskFilesNothingAndStillWritesTheRegister() 
 		rec = r
 		return incident.CloseOutput{Register: "/reg"}, nil
 	}).Once()
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
-	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
+	s.update(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Empty(rec.Obligations)
-	s.Equal(AlertsNotRequired, rec.Alerts.State)
+	s.Equal(incident.AlertsNotRequired, rec.Alerts.State)
 	reasons := map[string]string{}
 	for _, n := range rec.NotRequired {
 		reasons[n.ID] = n.Reason
@@ -424,16 +424,16 @@ func (s *incidentSuite) TestBadDatasetWaitsForACorrectedOne() {
 	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: "INC-20261128-7E57", Dataset: incident.DatasetRef{URI: "/data/fixed.csv"}}).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: incident.DatasetRef{URI: "/data/fixed.csv", SHA256: "f"}}, nil).Once()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(incident.Submission{MessageID: "m"}, nil).Once()
-	var failed Status
+	var failed incident.Status
 	s.env.RegisterDelayedCallback(func() { failed = s.status() }, 10*time.Minute)
-	s.update(20*time.Minute, UpdateReplaceSubjects, ReplaceSubjectsRequest{By: "ic", Subjects: incident.DatasetRef{URI: "/data/fixed.csv"}}, nil)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(20*time.Minute, incident.UpdateReplaceSubjects, incident.ReplaceSubjectsRequest{By: "ic", Subjects: incident.DatasetRef{URI: "/data/fixed.csv"}}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Contains(failed.ScopeError, `column "email"`)
-	s.Equal(PhaseAssess, failed.Phase)
+	s.Equal(incident.PhaseAssess, failed.Phase)
 	st := s.status()
 	s.Equal("f", st.Dataset.SHA256)
 	s.Empty(st.ScopeError)
@@ -450,8 +450,8 @@ func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTh
 	d := declaration()
 	d.Organisation.Sectors = []string{"retail"}
 	var refused error
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), &refused)
-	var after Status
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), &refused)
+	var after incident.Status
 	s.env.RegisterDelayedCallback(func() { after = s.status() }, 90*time.Minute)
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*time.Hour)
 
@@ -466,7 +466,7 @@ func (s *incidentSuite) TestDecisionOnFactsTheRulesCannotEvaluateIsRefusedWithTh
 		s.Contains(refused.Error(), want)
 	}
 	s.Nil(after.Decision, "a refused decision leaves the state unchanged")
-	s.Equal(PhaseDecide, after.Phase)
+	s.Equal(incident.PhaseDecide, after.Phase)
 	var canceled *temporal.CanceledError
 	s.ErrorAs(s.env.GetWorkflowError(), &canceled, "cancelling gets out of the incident")
 }

@@ -49,12 +49,12 @@ func (s *incidentSuite) TestReportsKeepTheLanguageTheyWereDraftedIn() {
 				return incident.NoticeChunkResult{Done: true, Counts: incident.NoticeCounts{Rows: 12, Sent: 9}}, nil
 			})
 		s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-		s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-		s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-		s.update(3*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "more people found"}, nil)
-		var st Status
+		s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+		s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+		s.update(3*time.Hour, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "more people found"}, nil)
+		var st incident.Status
 		s.env.RegisterDelayedCallback(func() { st = s.status() }, 4*time.Hour)
-		s.update(5*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+		s.update(5*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 		d := declaration()
 		if withLanguages {
 			d.Languages = &incident.Languages{Reports: []string{"de"}, Countries: map[string]string{"BE": "fr"}}

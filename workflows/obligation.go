@@ -25,14 +25,14 @@ type ObligationInput struct {
 	Drill      bool             `json:"drill,omitempty"`
 	Obligation rules.Obligation `json:"obligation"`
 	Kind       string           `json:"kind"`
-	Route      Route            `json:"route"`
+	Route      incident.Route   `json:"route"`
 	// Report is what the report is drafted from (KindReport).
 	Report incident.ReportInput `json:"report"`
 	// TimeScale compresses a drill's clock: the hour-before warning and the overdue reminders
 	// shrink with the deadline. 0 or 1: real time.
 	TimeScale float64 `json:"time_scale,omitempty"`
 	// Reminders is how overdue reminders back off (resumable clocks; zero: the defaults).
-	Reminders ReminderPolicy `json:"reminders,omitzero"`
+	Reminders incident.ReminderPolicy `json:"reminders,omitzero"`
 	// Budget is the history length at which the clock continues as new (0: DefaultEventBudget).
 	Budget int `json:"budget,omitempty"`
 	// Resume carries the clock's state into a new run after continue-as-new.
@@ -106,7 +106,7 @@ func lateHintAt(now, due time.Time) string {
 const changePendingWithState = "obligation-pending-with-state"
 
 // sendPending tells the incident that a person must act, together with the state in st.
-func sendPending(ctx workflow.Context, rep reporter, st *ObligationStatus, p *PendingStep, push func(workflow.Context)) {
+func sendPending(ctx workflow.Context, rep reporter, st *incident.ObligationStatus, p *incident.PendingStep, push func(workflow.Context)) {
 	if workflow.GetVersion(ctx, changePendingWithState, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		rep.send(ctx, childState{Pending: p})
 		push(ctx)
@@ -117,13 +117,13 @@ func sendPending(ctx workflow.Context, rep reporter, st *ObligationStatus, p *Pe
 }
 
 // snapshot copies st for a signal, so that later changes to st do not alias it.
-func snapshot(st *ObligationStatus) ObligationStatus {
+func snapshot(st *incident.ObligationStatus) incident.ObligationStatus {
 	cp := *st
 	cp.Escalations = append([]string{}, st.Escalations...)
 	return cp
 }
 
-func routeName(r Route, o rules.Obligation) string {
+func routeName(r incident.Route, o rules.Obligation) string {
 	if r.Name != "" {
 		return r.Name
 	}
@@ -143,7 +143,7 @@ const changeEscalationOwnContext = "obligation-escalation-own-context"
 // escalate raises the alarm at each escalation point until cancelled, then keeps reminding
 // while the obligation is overdue. It runs in its own coroutine: every blocking call in it uses
 // the ctx it was given, never the workflow's root context.
-func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter) {
+func escalate(ctx workflow.Context, in ObligationInput, st *incident.ObligationStatus, rep reporter) {
 	o := in.Obligation
 	now := workflow.Now(ctx)
 	lateStart := !now.Before(o.DueAt)
@@ -170,7 +170,7 @@ func escalate(ctx workflow.Context, in ObligationInput, st *ObligationStatus, re
 	}
 }
 
-func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep reporter, label string) {
+func raise(ctx workflow.Context, in ObligationInput, st *incident.ObligationStatus, rep reporter, label string) {
 	o := in.Obligation
 	at := workflow.Now(ctx).UTC()
 	left := o.DueAt.Sub(at).Round(time.Minute)
@@ -196,7 +196,7 @@ func raise(ctx workflow.Context, in ObligationInput, st *ObligationStatus, rep r
 	}
 	cp := snapshot(st)
 	rep.send(ctx, childState{Obligation: &cp, Chat: &chat,
-		Event: &Event{At: at, Kind: "escalation", Text: text, About: o.ID}})
+		Event: &incident.Event{At: at, Kind: "escalation", Text: text, About: o.ID}})
 }
 
 func scaled(d time.Duration, scale float64) time.Duration {

@@ -11,10 +11,10 @@ import (
 
 // obligationV0 is ObligationWorkflow before changeObligationResumable, kept unchanged for the
 // clocks it started: they replay through it.
-func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, error) {
+func obligationV0(ctx workflow.Context, in ObligationInput) (incident.ObligationStatus, error) {
 	rep := newReporter(ctx)
 	o := in.Obligation
-	st := ObligationStatus{Obligation: o, State: OblDrafting, Method: in.Route.Method}
+	st := incident.ObligationStatus{Obligation: o, State: incident.OblDrafting, Method: in.Route.Method}
 	// push reports st from the coroutine that calls it: a coroutine may block only on its own
 	// context (see escalate), so it takes the caller's ctx rather than closing over one.
 	push := func(ctx workflow.Context) {
@@ -30,12 +30,12 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 	defer stopEscalations()
 
 	if in.Kind == KindNotice {
-		st.State = OblAwaitingNotices
+		st.State = incident.OblAwaitingNotices
 		push(ctx)
 		var done noticeCompletion
 		workflow.GetSignalChannel(ctx, signalNoticeComplete).Receive(ctx, &done)
 		stopEscalations()
-		st.State = OblFiled
+		st.State = incident.OblFiled
 		st.SubmittedAt = done.At
 		st.Late = done.At.After(o.DueAt)
 		st.Reference = fmt.Sprintf("customer alerts done: %d notices in all", done.Sent)
@@ -49,9 +49,9 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		return st, fmt.Errorf("draft the %s report: %w", o.ID, err)
 	}
 	st.Draft = draft.Path
-	st.State = OblAwaitingApproval
-	step := StepReport + o.ID
-	sendPending(ctx, rep, &st, &PendingStep{Step: step, Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+	st.State = incident.OblAwaitingApproval
+	step := incident.StepReport + o.ID
+	sendPending(ctx, rep, &st, &incident.PendingStep{Step: step, Role: incident.RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
 		Description: fmt.Sprintf("Approve the %s report to %s (%s)", o.ID, o.Audience, o.Basis)}, push)
 	rep.event(ctx, "drafted", fmt.Sprintf("%s report drafted: %s", o.ID, draft.Path))
 	ask := fmt.Sprintf("The %s report to %s is drafted (%s), due %s. Approve: breach approve %s --step %s --as <dpo>",
@@ -71,7 +71,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 	}
 
 	if in.Route.Method == "email" && in.Route.Address != "" && !in.Drill {
-		st.State = OblSubmitting
+		st.State = incident.OblSubmitting
 		push(ctx)
 		report.SubmittedAt = ok.At
 		var sub incident.Submission
@@ -84,8 +84,8 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		st.SubmittedBy = ok.By
 	} else {
 		// Filed by a person on the authority's portal; a drill files nothing anywhere.
-		st.State = OblAwaitingFiling
-		sendPending(ctx, rep, &st, &PendingStep{Step: incident.FileStep(o.ID), Role: RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
+		st.State = incident.OblAwaitingFiling
+		sendPending(ctx, rep, &st, &incident.PendingStep{Step: incident.FileStep(o.ID), Role: incident.RoleDPO, Since: workflow.Now(ctx).UTC(), DueAt: o.DueAt,
 			Description: fmt.Sprintf("File the %s report on the %s portal, then confirm with its reference", o.ID, routeName(in.Route, o))}, push)
 		rep.chat(ctx, incident.ChatMessage{IncidentID: in.IncidentID, Kind: incident.MsgFilingNeeded, Drill: in.Drill,
 			Step: incident.FileStep(o.ID), Obligation: o.ID, DueAt: o.DueAt, Overdue: workflow.Now(ctx).After(o.DueAt),
@@ -113,7 +113,7 @@ func obligationV0(ctx workflow.Context, in ObligationInput) (ObligationStatus, e
 		st.SubmittedBy = f.By
 	}
 	stopEscalations()
-	st.State = OblFiled
+	st.State = incident.OblFiled
 	push(ctx)
 	late := ""
 	if st.Late {

@@ -25,7 +25,7 @@ func (inc *incidentImpl) startObligations(ctx workflow.Context) error {
 	if newNotices || inc.rec.Decision.NotifySubjects {
 		inc.alertsWanted++
 	} else {
-		inc.rec.Alerts = AlertProgress{State: AlertsNotRequired}
+		inc.rec.Alerts = incident.AlertProgress{State: incident.AlertsNotRequired}
 	}
 	workflow.Go(ctx, inc.runAlerts)
 	workflow.Go(ctx, inc.reevaluate)
@@ -56,7 +56,7 @@ func (inc *incidentImpl) reevaluate(ctx workflow.Context) {
 func (inc *incidentImpl) filedAt() map[string]time.Time {
 	out := map[string]time.Time{}
 	for _, o := range inc.rec.Obligations {
-		if o.State == OblFiled && !o.SubmittedAt.IsZero() {
+		if o.State == incident.OblFiled && !o.SubmittedAt.IsZero() {
 			out[o.ID] = o.SubmittedAt
 		}
 	}
@@ -123,7 +123,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 			kind = KindNotice
 			newNotices = true
 		}
-		status := ObligationStatus{Obligation: o, State: OblDrafting}
+		status := incident.ObligationStatus{Obligation: o, State: incident.OblDrafting}
 		var startPaused *clockDelay
 		if p := inc.startPaused(ctx, o); p != nil {
 			status.Paused, status.RulesDueAt = p, o.DueAt
@@ -140,7 +140,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		if inc.tracked {
 			in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
 		}
-		cctx := workflow.WithChildOptions(ctx, inc.childOptions(ObligationWorkflowID(inc.decl.IncidentID, o.ID)))
+		cctx := workflow.WithChildOptions(ctx, inc.childOptions(incident.ObligationWorkflowID(inc.decl.IncidentID, o.ID)))
 		fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
 		started = append(started, fut.GetChildWorkflowExecution())
 		if inc.tracked {
@@ -149,7 +149,7 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		}
 		id := o.ID
 		workflow.Go(ctx, func(ctx workflow.Context) {
-			var st ObligationStatus
+			var st incident.ObligationStatus
 			if err := fut.Get(ctx, &st); err != nil {
 				inc.clockFailed(ctx, id, err)
 				return
@@ -175,7 +175,7 @@ const changeAuthorityRoutes = "obligation-authority-routes"
 
 // authorityResolved puts on the timeline which authority an obligation is owed to, why, and how
 // its report will reach it.
-func (inc *incidentImpl) authorityResolved(ctx workflow.Context, o rules.Obligation, r Route) {
+func (inc *incidentImpl) authorityResolved(ctx workflow.Context, o rules.Obligation, r incident.Route) {
 	if o.Authority == nil {
 		return
 	}
@@ -193,21 +193,21 @@ func (inc *incidentImpl) authorityResolved(ctx workflow.Context, o rules.Obligat
 	inc.eventAbout(ctx, "authority", o.ID, text)
 }
 
-func (inc *incidentImpl) route(obligationID string) Route {
+func (inc *incidentImpl) route(obligationID string) incident.Route {
 	for _, r := range inc.decl.Routes {
 		if r.Obligation == obligationID {
 			return r
 		}
 	}
-	return Route{Obligation: obligationID, Method: "portal"}
+	return incident.Route{Obligation: obligationID, Method: "portal"}
 }
 
-func (inc *incidentImpl) reportInput(o rules.Obligation, r Route) incident.ReportInput {
+func (inc *incidentImpl) reportInput(o rules.Obligation, r incident.Route) incident.ReportInput {
 	d := *inc.rec.Decision
 	in := incident.ReportInput{
 		IncidentID: inc.decl.IncidentID, Title: inc.decl.Title, Description: inc.decl.Description, Drill: inc.decl.Drill,
 		Obligation: o, Organisation: inc.decl.Organisation, AwareAt: inc.decl.AwareAt.UTC(), AwareZone: inc.decl.AwareZone,
-		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]SystemStatus{}, inc.rec.Containment...), Delays: inc.delaysSnapshot(),
+		DeclaredBy: inc.decl.DeclaredBy, Systems: inc.decl.Systems, Containment: append([]incident.SystemStatus{}, inc.rec.Containment...), Delays: inc.delaysSnapshot(),
 		Decision: d, NotifySubjects: d.NotifySubjects, RecipientName: routeName(r, o), RecipientAddress: r.Address,
 		Languages: inc.decl.Languages,
 	}

@@ -16,13 +16,13 @@ func (s *incidentSuite) actOnPending(at time.Duration) {
 	s.env.RegisterDelayedCallback(func() {
 		for _, p := range s.status().Pending {
 			var arg any
-			name := UpdateApprove
+			name := incident.UpdateApprove
 			switch {
-			case strings.HasPrefix(p.Step, StepReport):
-				arg = ApproveRequest{By: "dpo", Step: p.Step, Reasons: "late: test"}
+			case strings.HasPrefix(p.Step, incident.StepReport):
+				arg = incident.ApproveRequest{By: "dpo", Step: p.Step, Reasons: "late: test"}
 			case strings.HasPrefix(p.Step, "file:"):
-				name = UpdateFile
-				arg = FileRequest{By: "dpo", Obligation: strings.TrimPrefix(p.Step, "file:"), Reference: "REF-" + p.Step, Reasons: "late: test"}
+				name = incident.UpdateFile
+				arg = incident.FileRequest{By: "dpo", Obligation: strings.TrimPrefix(p.Step, "file:"), Reference: "REF-" + p.Step, Reasons: "late: test"}
 			default:
 				continue
 			}
@@ -31,7 +31,7 @@ func (s *incidentSuite) actOnPending(at time.Duration) {
 	}, at)
 }
 
-func (s *incidentSuite) obligationAt(at time.Duration, id string, out *ObligationStatus, found *bool) {
+func (s *incidentSuite) obligationAt(at time.Duration, id string, out *incident.ObligationStatus, found *bool) {
 	s.env.RegisterDelayedCallback(func() {
 		for _, o := range s.status().Obligations {
 			if o.ID == id {
@@ -42,7 +42,7 @@ func (s *incidentSuite) obligationAt(at time.Duration, id string, out *Obligatio
 	}, at)
 }
 
-func nis2Declaration() Declaration {
+func nis2Declaration() incident.Declaration {
 	d := declaration()
 	d.Organisation.Sectors = []string{"nis2-essential"}
 	return d
@@ -59,25 +59,25 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 		})
 	d := highRisk("dpo")
 	d.SignificantIncident = true
-	s.update(time.Hour, UpdateDecide, d, nil)
+	s.update(time.Hour, incident.UpdateDecide, d, nil)
 
-	var early ObligationStatus
+	var early incident.ObligationStatus
 	var earlyFound, finalBefore bool
-	var finalEarly ObligationStatus
+	var finalEarly incident.ObligationStatus
 	s.obligationAt(25*time.Hour, "nis2-early-warning", &early, &earlyFound)
 	s.obligationAt(25*time.Hour, "nis2-final-report", &finalEarly, &finalBefore)
-	var notRequiredAt25 Status
+	var notRequiredAt25 incident.Status
 	s.env.RegisterDelayedCallback(func() { notRequiredAt25 = s.status() }, 25*time.Hour)
 	// Approve everything at hour 26 (the early warning is late, with reasons), file portal
 	// submissions at hour 27.
 	s.actOnPending(26 * time.Hour)
 	s.actOnPending(27 * time.Hour)
-	var final ObligationStatus
+	var final incident.ObligationStatus
 	var finalFound bool
 	s.obligationAt(28*time.Hour, "nis2-final-report", &final, &finalFound)
 	s.actOnPending(29 * time.Hour)
 	s.actOnPending(30 * time.Hour)
-	s.update(31*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(31*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: nis2Declaration()})
 	s.Require().True(s.env.IsWorkflowCompleted())
@@ -101,7 +101,7 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 	s.Contains(reason, "chained")
 
 	s.Require().True(finalFound, "the final report starts once the notification is filed")
-	var notification ObligationStatus
+	var notification incident.ObligationStatus
 	for _, o := range s.status().Obligations {
 		if o.ID == "nis2-notification" {
 			notification = o
@@ -112,7 +112,7 @@ func (s *incidentSuite) TestNIS2EarlyWarningEscalatesAndTheFinalReportWaitsForTh
 	s.True(final.DueAt.After(final.ClockStart.Add(27*24*time.Hour)), "a month later: %s", final.DueAt)
 	for _, o := range s.status().Obligations {
 		if o.ID == "nis2-final-report" {
-			s.Equal(OblFiled, o.State, "approved and filed at hours 29-30")
+			s.Equal(incident.OblFiled, o.State, "approved and filed at hours 29-30")
 		}
 	}
 }
@@ -136,14 +136,14 @@ func (s *incidentSuite) TestHIPAASixtyDayClockEscalates() {
 	d.Organisation = incident.Organisation{Name: "Clinic", Timezone: "America/New_York", Role: "controller",
 		Establishments: []string{"US"}, Sectors: []string{"health-covered-entity"}, DPOContact: "privacy officer", MailFrom: "privacy@clinic.test"}
 	d.Routes = nil
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	var hhs ObligationStatus
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	var hhs incident.ObligationStatus
 	var found bool
 	s.obligationAt(62*24*time.Hour, "hipaa-hhs", &hhs, &found)
 	s.actOnPending(62*24*time.Hour + time.Hour)
 	s.actOnPending(62*24*time.Hour + 2*time.Hour)
 	s.actOnPending(62*24*time.Hour + 3*time.Hour)
-	s.update(63*24*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(63*24*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -182,31 +182,31 @@ func (s *incidentSuite) TestAmendedDatasetStartsNewObligationsAndKeepsRunningOne
 			return incident.NoticeChunkResult{Done: true, Counts: incident.NoticeCounts{Sent: 9}}, nil
 		})
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
 	var wrongRole error
-	s.update(3*time.Hour, UpdateAmend, AmendRequest{By: "ic", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}}, &wrongRole)
-	s.update(4*time.Hour, UpdateAmend, AmendRequest{By: "dpo", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}, Note: "four Texans found"}, nil)
+	s.update(3*time.Hour, incident.UpdateAmend, incident.AmendRequest{By: "ic", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}}, &wrongRole)
+	s.update(4*time.Hour, incident.UpdateAmend, incident.AmendRequest{By: "dpo", Subjects: &incident.DatasetRef{URI: "/data/more.csv"}, Note: "four Texans found"}, nil)
 	var supplementEarly error
-	s.update(5*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "us-tx-individuals", Note: "x"}, &supplementEarly)
-	s.update(6*time.Hour, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "four more people in Texas"}, nil)
-	s.update(7*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(5*time.Hour, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "us-tx-individuals", Note: "x"}, &supplementEarly)
+	s.update(6*time.Hour, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: "four more people in Texas"}, nil)
+	s.update(7*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.ErrorContains(wrongRole, "does not hold the dpo role")
 	s.ErrorContains(supplementEarly, "met by the customer notices")
 	st := s.status()
-	ids := map[string]ObligationStatus{}
+	ids := map[string]incident.ObligationStatus{}
 	for _, o := range st.Obligations {
 		ids[o.ID] = o
 	}
 	s.Contains(ids, "us-tx-individuals", "Texas residents' law starts on the amended facts")
 	s.Equal(start, ids["us-tx-individuals"].ClockStart, "the clock ran from awareness, not from the amendment")
-	s.Equal(OblFiled, ids["gdpr-art33-authority"].State, "the running obligation is kept")
+	s.Equal(incident.OblFiled, ids["gdpr-art33-authority"].State, "the running obligation is kept")
 	s.Require().Len(ids["gdpr-art33-authority"].Supplements, 1)
 	s.Equal(1, ids["gdpr-art33-authority"].Supplements[0].Sequence)
-	s.Equal(OblFiled, ids["us-tx-individuals"].State)
+	s.Equal(incident.OblFiled, ids["us-tx-individuals"].State)
 	s.Require().Len(runs, 2, "a second alerts run reaches the people the corrected dataset adds")
 	s.Equal("b", runs[1].Dataset.SHA256)
 	s.Equal("/data/more.csv", st.Dataset.URI)

@@ -34,20 +34,20 @@ func (s *incidentSuite) TestFailedClockResolvedByHand() {
 		temporal.NewNonRetryableApplicationError("template gdpr-art33-report: missing field", "TemplateError", nil))
 	var written incident.IncidentRecord
 	s.mockRecords(&written)
-	s.update(time.Hour, UpdateDecide, riskOnly("dpo"), nil)
-	var mid Status
+	s.update(time.Hour, incident.UpdateDecide, riskOnly("dpo"), nil)
+	var mid incident.Status
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 2*time.Hour)
 	var early, late error
-	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &early)
-	s.update(73*time.Hour, UpdateResolve, ResolveRequest{By: "dpo", Obligation: "gdpr-art33-authority", FiledByHand: true, Reference: "BLN-42"}, &late)
-	s.update(74*time.Hour, UpdateResolve, ResolveRequest{By: "dpo", Obligation: "gdpr-art33-authority", FiledByHand: true,
+	s.update(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, &early)
+	s.update(73*time.Hour, incident.UpdateResolve, incident.ResolveRequest{By: "dpo", Obligation: "gdpr-art33-authority", FiledByHand: true, Reference: "BLN-42"}, &late)
+	s.update(74*time.Hour, incident.UpdateResolve, incident.ResolveRequest{By: "dpo", Obligation: "gdpr-art33-authority", FiledByHand: true,
 		Reference: "BLN-42", Reasons: "filed by hand after the template failed"}, nil)
-	s.update(75*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(75*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	o := mid.Obligations[0]
-	s.Equal(OblFailed, o.State)
+	s.Equal(incident.OblFailed, o.State)
 	s.Contains(o.Failure, "missing field")
 	s.True(hasStep(mid, "resolve:gdpr-art33-authority"), "the failed clock is a step for the DPO: %+v", mid.Pending)
 	s.Require().Error(early)
@@ -56,7 +56,7 @@ func (s *incidentSuite) TestFailedClockResolvedByHand() {
 	s.ErrorContains(late, "reasons for the delay")
 	s.Require().Len(written.Obligations, 1)
 	got := written.Obligations[0]
-	s.True(got.ByHand && got.State == OblFiled && got.Reference == "BLN-42" && got.Late, "%+v", got)
+	s.True(got.ByHand && got.State == incident.OblFiled && got.Reference == "BLN-42" && got.Late, "%+v", got)
 	s.True(hasEvent(written, "resolved-by-hand"))
 }
 
@@ -83,26 +83,26 @@ func (s *incidentSuite) TestFailedAlertsRetried() {
 		})
 	var written incident.IncidentRecord
 	s.mockRecords(&written)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
-	var mid Status
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"}, nil)
+	var mid incident.Status
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 3*time.Hour)
 	var early, byStranger error
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, &early)
-	s.update(4*time.Hour, UpdateRetry, RetryRequest{By: "mallory", Alerts: true}, &byStranger)
-	s.update(5*time.Hour, UpdateRetry, RetryRequest{By: "ic", Alerts: true}, nil)
-	s.update(6*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, &early)
+	s.update(4*time.Hour, incident.UpdateRetry, incident.RetryRequest{By: "mallory", Alerts: true}, &byStranger)
+	s.update(5*time.Hour, incident.UpdateRetry, incident.RetryRequest{By: "ic", Alerts: true}, nil)
+	s.update(6*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
-	s.Equal(AlertsFailed, mid.Alerts.State)
+	s.Equal(incident.AlertsFailed, mid.Alerts.State)
 	s.Contains(mid.Alerts.Error, "API key")
 	s.True(hasStep(mid, "retry-alerts"))
 	s.Require().Error(early)
 	s.Contains(early.Error(), "customer alerts failed")
 	s.NotContains(early.Error(), "sending")
 	s.ErrorContains(byStranger, "does not hold")
-	s.Equal(AlertsDone, written.Alerts.State)
+	s.Equal(incident.AlertsDone, written.Alerts.State)
 	s.Equal(2, calls)
 }
 
@@ -119,25 +119,25 @@ func (s *incidentSuite) TestFailedAlertsResolvedByOtherMeans() {
 		temporal.NewNonRetryableApplicationError("SendGrid account suspended", "SendGridUnauthorized", nil)).Once()
 	var written incident.IncidentRecord
 	s.mockRecords(&written)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"}, nil)
 	var noNote error
-	s.update(3*time.Hour, UpdateResolve, ResolveRequest{By: "ic", Alerts: true, ByOtherMeans: true}, &noNote)
-	s.update(4*time.Hour, UpdateResolve, ResolveRequest{By: "ic", Alerts: true, ByOtherMeans: true,
+	s.update(3*time.Hour, incident.UpdateResolve, incident.ResolveRequest{By: "ic", Alerts: true, ByOtherMeans: true}, &noNote)
+	s.update(4*time.Hour, incident.UpdateResolve, incident.ResolveRequest{By: "ic", Alerts: true, ByOtherMeans: true,
 		Note: "letters sent by post on 2026-11-29 to every affected customer"}, nil)
-	s.update(5*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(5*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.ErrorContains(noNote, "--note")
-	s.Equal(AlertsResolved, written.Alerts.State)
+	s.Equal(incident.AlertsResolved, written.Alerts.State)
 	s.Contains(written.Alerts.Resolution, "letters sent by post")
 	for _, o := range written.Obligations {
-		s.Equal(OblFiled, o.State, o.ID)
+		s.Equal(incident.OblFiled, o.State, o.ID)
 	}
 }
 
-func hasStep(st Status, step string) bool {
+func hasStep(st incident.Status, step string) bool {
 	for _, p := range st.Pending {
 		if p.Step == step {
 			return true

@@ -64,7 +64,7 @@ func (inc *incidentImpl) registerChanged() (incident.RegisterContent, bool) {
 // registerSettled says the facts are not half-way through a change: a decision whose
 // obligations are still being computed would read as "not notified".
 func (inc *incidentImpl) registerSettled() bool {
-	return !inc.evaluating && inc.reevalReason == "" && !(inc.rec.Decision != nil && inc.phase == PhaseDecide)
+	return !inc.evaluating && inc.reevalReason == "" && !(inc.rec.Decision != nil && inc.phase == incident.PhaseDecide)
 }
 
 // followRegister records a version whenever what the register says has changed, one at a time.

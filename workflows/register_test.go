@@ -19,7 +19,7 @@ import (
 func (s *incidentSuite) recordRegister() *[]register.Content {
 	var got []register.Content
 	s.env.OnActivity(a.RecordRegister, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.RegisterInput) (activities.RegisterOutput, error) {
+		func(_ context.Context, in incident.RegisterInput) (activities.RegisterOutput, error) {
 			s.mu.Lock()
 			got = append(got, in.Content)
 			s.mu.Unlock()
@@ -44,14 +44,14 @@ func (s *incidentSuite) TestRegisterFollowsTheIncidentFromItsDeclaration() {
 	s.mockNotices()
 	versions := s.recordRegister()
 	s.env.OnActivity(a.SubmitReport, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReportInput) (activities.Submission, error) {
-			return activities.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
+		func(_ context.Context, in incident.ReportInput) (incident.Submission, error) {
+			return incident.Submission{Path: "/r/final.md", MessageID: "msg-1", At: in.SubmittedAt}, nil
 		}).Once()
 	var atDeclaration int
 	s.env.RegisterDelayedCallback(func() { atDeclaration = len(*versions) }, time.Minute)
-	s.update(time.Hour, UpdateDecide, highRisk("dpo"), nil)
-	s.update(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic", Summary: "done"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, highRisk("dpo"), nil)
+	s.update(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: "report:gdpr-art33-authority"}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic", Summary: "done"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 
@@ -87,11 +87,11 @@ func (s *incidentSuite) TestRegisterFollowsTheIncidentFromItsDeclaration() {
 
 func (s *incidentSuite) TestRegisterUnlikelyRiskHasItsReasoningAndNoObligations() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
-	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(activities.CloseOutput{Register: "/reg"}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{Register: "/reg"}, nil).Once()
 	versions := s.recordRegister()
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
-	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "encrypted laptop, key not lost"}, nil)
+	s.update(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: declaration()})
 	s.Require().NoError(s.env.GetWorkflowError())
 	got := *versions
@@ -110,7 +110,7 @@ func (s *incidentSuite) TestRegisterUnlikelyRiskHasItsReasoningAndNoObligations(
 
 func (s *incidentSuite) TestRegisterRecordsACancelledIncident() {
 	s.mockBase()
-	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(activities.ScopeResult{Summary: scope()}, nil).Once()
+	s.env.OnActivity(a.AssessScope, mock.Anything, mock.Anything).Return(incident.ScopeResult{Summary: scope()}, nil).Once()
 	s.env.OnActivity(a.ReleaseIsolation, mock.Anything, mock.Anything).Return(incident.Evidence{Provider: "dry-run"}, nil).Maybe()
 	versions := s.recordRegister()
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*time.Hour)

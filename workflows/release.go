@@ -10,10 +10,8 @@ import (
 	"github.com/breachops/breach/incident"
 )
 
-type ReleaseRequest = incident.ReleaseRequest
-
-func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest) error {
-	if err := inc.requireRole(RoleCommander, r.By); err != nil {
+func (inc *incidentImpl) validateRelease(ctx workflow.Context, r incident.ReleaseRequest) error {
+	if err := inc.requireRole(incident.RoleCommander, r.By); err != nil {
 		return err
 	}
 	idx := -1
@@ -32,9 +30,9 @@ func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest)
 			inc.decl.IncidentID, r.System, s.Provider)
 	case inc.closeReq != nil:
 		return fmt.Errorf("incident %s is closing; the close decides whether isolations are released (containment.release_on_close)", inc.decl.IncidentID)
-	case s.State == ContainReleased:
+	case s.State == incident.ContainReleased:
 		return fmt.Errorf("%s is already released (%s, at %s)", r.System, s.Detail, s.Updated.UTC().Format(time.RFC3339))
-	case s.State != ContainContained:
+	case s.State != incident.ContainContained:
 		return fmt.Errorf("%s is not contained: it is %s; only a contained system can be released", r.System, s.State)
 	case inc.containEnded(idx):
 		return fmt.Errorf("the containment of %s has ended; lift the isolation through its firewall (%s) by hand", r.System, s.Provider)
@@ -49,7 +47,7 @@ func (inc *incidentImpl) validateRelease(ctx workflow.Context, r ReleaseRequest)
 }
 
 // release asks the system's containment to lift the isolation and answers with the outcome.
-func (inc *incidentImpl) release(ctx workflow.Context, r ReleaseRequest) (string, error) {
+func (inc *incidentImpl) release(ctx workflow.Context, r incident.ReleaseRequest) (string, error) {
 	idx := 0
 	for i, s := range inc.decl.Systems {
 		if s == r.System {
@@ -79,7 +77,7 @@ func (inc *incidentImpl) release(ctx workflow.Context, r ReleaseRequest) (string
 				st.State = ""
 			}
 		}
-		if st.State != ContainReleased {
+		if st.State != incident.ContainReleased {
 			return "", fmt.Errorf("the containment of %s ended before it answered the release; see breach status %s", r.System, inc.decl.IncidentID)
 		}
 		o = releaseOutcome{RequestID: id, Status: st}

@@ -72,34 +72,34 @@ func (s *incidentSuite) TestSignedDecisions() {
 		})
 	dpo, ic, mallory, ingress := newSigner("cli:dpo"), newSigner("cli:ic"), newSigner("cli:mallory"), newSigner(incident.SlackIngress)
 	d := declaration()
-	d.Roles = Roles{DPO: []string{"cli:dpo", "slack:T01/U0DPO"}, Commander: []string{"cli:ic"}}
+	d.Roles = incident.Roles{DPO: []string{"cli:dpo", "slack:T01/U0DPO"}, Commander: []string{"cli:ic"}}
 	d.DeclaredBy = "cli:ic"
 	d.Keys = incident.Keys{Actors: map[string]string{"cli:dpo": dpo.pub(), "cli:ic": ic.pub()}, SlackIngress: ingress.pub()}
 
-	dec := func(by string) *Decision { x := highRisk(by); return &x }
+	dec := func(by string) *incident.Decision { x := highRisk(by); return &x }
 	var unsigned, forged, slackFromCLI, altered, late error
-	s.update(30*time.Minute, UpdateDecide, *dec("cli:dpo"), &unsigned)
-	s.signedUpdate(31*time.Minute, UpdateDecide, signer{"cli:dpo", mallory.key}, dec("cli:dpo"), 31*time.Minute, &forged, nil)
-	s.signedUpdate(32*time.Minute, UpdateDecide, dpo, dec("slack:T01/U0DPO"), 32*time.Minute, &slackFromCLI, nil)
+	s.update(30*time.Minute, incident.UpdateDecide, *dec("cli:dpo"), &unsigned)
+	s.signedUpdate(31*time.Minute, incident.UpdateDecide, signer{"cli:dpo", mallory.key}, dec("cli:dpo"), 31*time.Minute, &forged, nil)
+	s.signedUpdate(32*time.Minute, incident.UpdateDecide, dpo, dec("slack:T01/U0DPO"), 32*time.Minute, &slackFromCLI, nil)
 	alteredDec := dec("cli:dpo")
-	s.signedUpdate(33*time.Minute, UpdateDecide, dpo, alteredDec, 33*time.Minute, &altered, func() { alteredDec.Risk = "risk"; alteredDec.NotifySubjects = false })
-	s.signedUpdate(45*time.Minute, UpdateDecide, dpo, dec("cli:dpo"), 34*time.Minute, &late, nil)
-	var before Status
+	s.signedUpdate(33*time.Minute, incident.UpdateDecide, dpo, alteredDec, 33*time.Minute, &altered, func() { alteredDec.Risk = "risk"; alteredDec.NotifySubjects = false })
+	s.signedUpdate(45*time.Minute, incident.UpdateDecide, dpo, dec("cli:dpo"), 34*time.Minute, &late, nil)
+	var before incident.Status
 	s.env.RegisterDelayedCallback(func() { before = s.status() }, 50*time.Minute)
-	s.signedUpdate(time.Hour, UpdateDecide, ingress, dec("slack:T01/U0DPO"), time.Hour, nil, nil)
-	s.signedUpdate(2*time.Hour, UpdateApprove, dpo, &ApproveRequest{By: "cli:dpo", Step: "report:gdpr-art33-authority"}, 2*time.Hour, nil, nil)
-	supplement := &SupplementRequest{By: "cli:dpo", Obligation: "gdpr-art33-authority", Note: "root cause found"}
-	s.signedUpdate(3*time.Hour, UpdateSupplement, dpo, supplement, 3*time.Hour, nil, nil)
+	s.signedUpdate(time.Hour, incident.UpdateDecide, ingress, dec("slack:T01/U0DPO"), time.Hour, nil, nil)
+	s.signedUpdate(2*time.Hour, incident.UpdateApprove, dpo, &incident.ApproveRequest{By: "cli:dpo", Step: "report:gdpr-art33-authority"}, 2*time.Hour, nil, nil)
+	supplement := &incident.SupplementRequest{By: "cli:dpo", Obligation: "gdpr-art33-authority", Note: "root cause found"}
+	s.signedUpdate(3*time.Hour, incident.UpdateSupplement, dpo, supplement, 3*time.Hour, nil, nil)
 	var replay error
 	s.env.RegisterDelayedCallback(func() {
 		// The same signed request again, two minutes later: within the window, refused by
 		// its nonce.
-		s.env.UpdateWorkflow(UpdateSupplement, "replay", &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(incident.UpdateSupplement, "replay", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { replay = err },
 			OnComplete: func(_ any, err error) { s.Fail("a replayed supplement was accepted", "%v", err) },
 		}, *supplement)
 	}, 3*time.Hour+2*time.Minute)
-	s.signedUpdate(4*time.Hour, UpdateClose, ic, &CloseRequest{By: "cli:ic"}, 4*time.Hour, nil, nil)
+	s.signedUpdate(4*time.Hour, incident.UpdateClose, ic, &incident.CloseRequest{By: "cli:ic"}, 4*time.Hour, nil, nil)
 
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().True(s.env.IsWorkflowCompleted())

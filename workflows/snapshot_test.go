@@ -10,7 +10,7 @@ import (
 	"github.com/breachops/breach/incident"
 )
 
-func sqlDeclaration() Declaration {
+func sqlDeclaration() incident.Declaration {
 	d := declaration()
 	from, to := start.Add(-30*24*time.Hour), start
 	d.Subjects = incident.SQLRef("shop", &from, &to)
@@ -34,15 +34,15 @@ func (s *incidentSuite) TestSQLSourceIsSnapshottedBeforeTheScope() {
 	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: d.IncidentID, Dataset: snapshotRef()}).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: snapshotRef()}, nil).Once()
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	var st Status
+	var st incident.Status
 	s.env.RegisterDelayedCallback(func() { st = s.status() }, 30*time.Minute)
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
-	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
+	s.update(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 
 	s.Equal(snapshotRef(), st.Dataset)
-	var snap *Event
+	var snap *incident.Event
 	for i, e := range st.Timeline {
 		if e.Kind == "snapshot" {
 			snap = &st.Timeline[i]
@@ -63,17 +63,17 @@ func (s *incidentSuite) TestFailedSnapshotWaitsAndTheSourceCanBeTriedAgain() {
 	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: d.IncidentID, Dataset: snapshotRef()}).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: snapshotRef()}, nil).Once()
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	var failed Status
+	var failed incident.Status
 	s.env.RegisterDelayedCallback(func() { failed = s.status() }, 30*time.Minute)
-	s.update(40*time.Minute, UpdateReplaceSubjects, ReplaceSubjectsRequest{By: "ic", Subjects: d.Subjects}, nil)
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
-	s.update(2*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(40*time.Minute, incident.UpdateReplaceSubjects, incident.ReplaceSubjectsRequest{By: "ic", Subjects: d.Subjects}, nil)
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
+	s.update(2*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 
-	s.Equal(PhaseAssess, failed.Phase)
+	s.Equal(incident.PhaseAssess, failed.Phase)
 	s.Contains(failed.ScopeError, "subjects source shop: the query ran longer than its statement timeout")
-	s.True(hasPendingStep(failed, UpdateReplaceSubjects))
+	s.True(hasPendingStep(failed, incident.UpdateReplaceSubjects))
 	var fix string
 	s.mu.Lock()
 	for _, m := range s.chats {
@@ -100,9 +100,9 @@ func (s *incidentSuite) TestAmendWithASQLSourceSnapshotsItAgain() {
 	s.env.OnActivity(a.AssessScope, mock.Anything, incident.ScopeInput{IncidentID: d.IncidentID, Dataset: snapshotRef()}).Return(
 		incident.ScopeResult{Summary: scope(), Dataset: snapshotRef()}, nil).Once()
 	s.env.OnActivity(a.WriteRecords, mock.Anything, mock.Anything).Return(incident.CloseOutput{}, nil).Once()
-	s.update(time.Hour, UpdateDecide, Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
-	s.update(90*time.Minute, UpdateAmend, AmendRequest{By: "dpo", Subjects: &later}, nil)
-	s.update(3*time.Hour, UpdateClose, CloseRequest{By: "ic"}, nil)
+	s.update(time.Hour, incident.UpdateDecide, incident.Decision{By: "dpo", Risk: "unlikely", Reasoning: "hashed addresses only"}, nil)
+	s.update(90*time.Minute, incident.UpdateAmend, incident.AmendRequest{By: "dpo", Subjects: &later}, nil)
+	s.update(3*time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"}, nil)
 	s.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Declaration: d})
 	s.Require().NoError(s.env.GetWorkflowError())
 	st := s.status()
@@ -114,7 +114,7 @@ func (s *incidentSuite) TestAmendWithASQLSourceSnapshotsItAgain() {
 	s.True(found, "the amendment's snapshot is on the timeline")
 }
 
-func hasPendingStep(st Status, step string) bool {
+func hasPendingStep(st incident.Status, step string) bool {
 	for _, p := range st.Pending {
 		if p.Step == step {
 			return true

@@ -21,22 +21,6 @@ const TaskQueue = "breach"
 // that isolation is never queued behind the rest of a burst of incidents.
 const ContainmentTaskQueue = "breach-containment"
 
-const (
-	QueryStatus           = incident.QueryStatus
-	UpdateDecide          = incident.UpdateDecide
-	UpdateApprove         = incident.UpdateApprove
-	UpdateFile            = incident.UpdateFile
-	UpdateClose           = incident.UpdateClose
-	UpdateReplaceSubjects = incident.UpdateReplaceSubjects
-	UpdateAmend           = incident.UpdateAmend
-	UpdateSupplement      = incident.UpdateSupplement
-	UpdateRelease         = incident.UpdateRelease
-	UpdateResolve         = incident.UpdateResolve
-	UpdateRetry           = incident.UpdateRetry
-	UpdateDelay           = incident.UpdateDelay
-	SignalDrillInject     = incident.SignalDrillInject
-)
-
 // Signals between the incident and its children.
 const (
 	signalChildState     = "child-state"
@@ -48,100 +32,15 @@ const (
 	signalLawEnforcementDelay = "law-enforcement-delay"
 )
 
-const (
-	RoleDPO       = incident.RoleDPO
-	RoleCommander = incident.RoleCommander
-)
-
-const (
-	PhaseOpen    = incident.PhaseOpen
-	PhaseContain = incident.PhaseContain
-	PhaseAssess  = incident.PhaseAssess
-	PhaseDecide  = incident.PhaseDecide
-	PhaseNotify  = incident.PhaseNotify
-	PhaseClose   = incident.PhaseClose
-	PhaseClosed  = incident.PhaseClosed
-)
-
-var IncidentWorkflowID = incident.IncidentWorkflowID
-
-var ContainmentChildID = incident.ContainmentChildID
-
-var ContainmentWorkflowID = incident.ContainmentWorkflowID
-
-var ObligationWorkflowID = incident.ObligationWorkflowID
-
-var AlertsWorkflowID = incident.AlertsWorkflowID
-
-type Roles = incident.Roles
-
-type Route = incident.Route
-
-type Declaration = incident.Declaration
-
-type ApproveRequest = incident.ApproveRequest
-
-type FileRequest = incident.FileRequest
-
-type CloseRequest = incident.CloseRequest
-
-type ReplaceSubjectsRequest = incident.ReplaceSubjectsRequest
-
-// The incident record types are shared with the activities that write the records.
-type (
-	Decision         = incident.Decision
-	Event            = incident.Event
-	SystemStatus     = incident.SystemStatus
-	ObligationStatus = incident.ObligationStatus
-	AlertProgress    = incident.AlertProgress
-	History          = incident.History
-)
-
-// Containment states.
-const (
-	ContainIsolating = incident.ContainIsolating
-	ContainContained = incident.ContainContained
-	ContainManual    = incident.ContainManual
-	ContainReleased  = incident.ContainReleased
-	ContainFailed    = incident.ContainFailed
-)
-
-// Obligation states.
-const (
-	OblDrafting         = incident.OblDrafting
-	OblAwaitingApproval = incident.OblAwaitingApproval
-	OblSubmitting       = incident.OblSubmitting
-	OblAwaitingFiling   = incident.OblAwaitingFiling
-	OblAwaitingNotices  = incident.OblAwaitingNotices
-	OblFiled            = incident.OblFiled
-	OblFailed           = incident.OblFailed
-)
-
-type PendingStep = incident.PendingStep
-
-type Status = incident.Status
-
-type Result = incident.Result
-
 // childState is what a child workflow reports to the incident.
 type childState struct {
-	System     *SystemStatus         `json:"system,omitempty"`
-	Obligation *ObligationStatus     `json:"obligation,omitempty"`
-	Alerts     *AlertProgress        `json:"alerts,omitempty"`
-	Event      *Event                `json:"event,omitempty"`
-	Chat       *incident.ChatMessage `json:"chat,omitempty"`
+	System     *incident.SystemStatus     `json:"system,omitempty"`
+	Obligation *incident.ObligationStatus `json:"obligation,omitempty"`
+	Alerts     *incident.AlertProgress    `json:"alerts,omitempty"`
+	Event      *incident.Event            `json:"event,omitempty"`
+	Chat       *incident.ChatMessage      `json:"chat,omitempty"`
 	// Pending adds a step a person must do, or removes it when Role is empty.
-	Pending *PendingStep `json:"pending,omitempty"`
+	Pending *incident.PendingStep `json:"pending,omitempty"`
 	// Ended says the reporting child has ended (resumable children report their end).
 	Ended bool `json:"ended,omitempty"`
 }
-
-const (
-	AlertsNotRequired = incident.AlertsNotRequired
-	AlertsSending     = incident.AlertsSending
-	AlertsDone        = incident.AlertsDone
-	AlertsFailed      = incident.AlertsFailed
-	AlertsResolved    = incident.AlertsResolved
-)
-
-type ReminderPolicy = incident.ReminderPolicy

@@ -44,7 +44,7 @@ func organisationFact(o incident.Organisation, ue *rules.UsageError) (msg string
 }
 
 // checkOrganisation refuses organisation facts the rules cannot evaluate.
-func checkOrganisation(d Declaration) error {
+func checkOrganisation(d incident.Declaration) error {
 	o := d.Organisation
 	f := rules.Facts{AwareAt: d.AwareAt, Timezone: o.Timezone, Role: o.Role, Establishments: o.Establishments, Sectors: o.Sectors,
 		EstablishmentRegions: o.EstablishmentRegions, MainEstablishment: o.MainEstablishment, PublicTask: o.PublicTask}
@@ -76,7 +76,7 @@ func (inc *incidentImpl) unevaluable(err error, what string) error {
 		}
 		return fmt.Errorf("%s. Incident %s keeps the organisation facts it was declared with, so no %s can be recorded in it: "+
 			"once the configuration is corrected, declare the breach again, and cancel %s (in the Temporal UI, or temporal workflow cancel --workflow-id %s)",
-			msg, id, what, id, IncidentWorkflowID(id))
+			msg, id, what, id, incident.IncidentWorkflowID(id))
 	}
 	name, _ := splitIndex(ue.Field)
 	switch name {

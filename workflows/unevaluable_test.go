@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/rules"
 )
 
@@ -14,30 +15,30 @@ import (
 func TestValidateDeclarationRefusesWhatNobodyCouldDecide(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(d *Declaration)
+		change func(d *incident.Declaration)
 		errHas []string // empty: accepted
 	}{
-		{"as configured", func(*Declaration) {}, nil},
-		{"no sectors, role or zone", func(d *Declaration) {
+		{"as configured", func(*incident.Declaration) {}, nil},
+		{"no sectors, role or zone", func(d *incident.Declaration) {
 			d.Organisation.Sectors, d.Organisation.Role, d.Organisation.Timezone = nil, "", ""
 		}, nil},
-		{"known sectors", func(d *Declaration) { d.Organisation.Sectors = []string{"us-listed", "nis2-important"} }, nil},
-		{"unknown sector", func(d *Declaration) { d.Organisation.Sectors = []string{"us-listed", "retail"} },
+		{"known sectors", func(d *incident.Declaration) { d.Organisation.Sectors = []string{"us-listed", "nis2-important"} }, nil},
+		{"unknown sector", func(d *incident.Declaration) { d.Organisation.Sectors = []string{"us-listed", "retail"} },
 			[]string{`declaration: the organisation's sector "retail" is unknown to the rulebook`, "(breach.yaml, organisation.sectors)",
 				"known sectors are health-covered-entity, nis2-essential, nis2-important, us-listed"}},
-		{"misspelt sector", func(d *Declaration) { d.Organisation.Sectors = []string{"nis2-importnat"} },
+		{"misspelt sector", func(d *incident.Declaration) { d.Organisation.Sectors = []string{"nis2-importnat"} },
 			[]string{"(did you mean nis2-important?)"}},
-		{"UK for GB", func(d *Declaration) { d.Organisation.Establishments = []string{"DE", "UK"} },
+		{"UK for GB", func(d *incident.Declaration) { d.Organisation.Establishments = []string{"DE", "UK"} },
 			[]string{`establishment "UK" is not a jurisdiction the rulebook knows`, "organisation.establishments", "use GB"}},
-		{"unknown role", func(d *Declaration) { d.Organisation.Role = "owner" },
+		{"unknown role", func(d *incident.Declaration) { d.Organisation.Role = "owner" },
 			[]string{`role "owner" is unknown`, "organisation.role", "known roles are controller, processor"}},
-		{"Local time zone", func(d *Declaration) { d.Organisation.Timezone = "Local" },
+		{"Local time zone", func(d *incident.Declaration) { d.Organisation.Timezone = "Local" },
 			[]string{`time zone "Local" cannot be used`, "organisation.timezone", "IANA"}},
-		{"no DPO", func(d *Declaration) { d.Roles.DPO = nil },
+		{"no DPO", func(d *incident.Declaration) { d.Roles.DPO = nil },
 			[]string{"nobody holds the dpo role", "roles.dpo"}},
-		{"no commander", func(d *Declaration) { d.Roles.Commander = nil },
+		{"no commander", func(d *incident.Declaration) { d.Roles.Commander = nil },
 			[]string{"nobody holds the commander role", "roles.commander"}},
-		{"the shape is still checked", func(d *Declaration) { d.Title = " " },
+		{"the shape is still checked", func(d *incident.Declaration) { d.Title = " " },
 			[]string{"title is empty"}},
 	}
 	for _, tt := range tests {
@@ -62,7 +63,7 @@ func TestValidateDeclarationRefusesWhatNobodyCouldDecide(t *testing.T) {
 func TestWorkflowsCheckOnlyTheShape(t *testing.T) {
 	d := declaration()
 	d.Organisation.Sectors = []string{"retail"}
-	d.Roles = Roles{}
+	d.Roles = incident.Roles{}
 	require.NoError(t, validateShape(d))
 	d.Systems = nil
 	require.Error(t, validateShape(d))
@@ -73,19 +74,22 @@ func TestUnevaluableSaysWhoCorrectsWhichFact(t *testing.T) {
 	zero := time.Time{}
 	tests := []struct {
 		name   string
-		change func(d *Declaration, dec *Decision)
+		change func(d *incident.Declaration, dec *incident.Decision)
 		what   string
 		errHas []string
 	}{
-		{"sector from the configuration", func(d *Declaration, _ *Decision) { d.Organisation.Sectors = []string{"retail"} }, "decision",
+		{"sector from the configuration", func(d *incident.Declaration, _ *incident.Decision) { d.Organisation.Sectors = []string{"retail"} }, "decision",
 			[]string{`the organisation's sector "retail" is unknown to the rulebook; the configuration (breach.yaml, organisation.sectors) must be corrected: known sectors are`,
 				"Incident INC-20261128-7E57 keeps the organisation facts it was declared with, so no decision can be recorded in it",
 				"declare the breach again", "temporal workflow cancel --workflow-id incident/INC-20261128-7E57"}},
-		{"sector of a drill", func(d *Declaration, _ *Decision) { d.Organisation.Sectors = []string{"retail"}; d.Drill = true }, "decision",
+		{"sector of a drill", func(d *incident.Declaration, _ *incident.Decision) {
+			d.Organisation.Sectors = []string{"retail"}
+			d.Drill = true
+		}, "decision",
 			[]string{"(or, in a drill, the scenario's facts.sectors)"}},
-		{"establishment", func(d *Declaration, _ *Decision) { d.Organisation.Establishments = []string{"EU"} }, "amendment",
+		{"establishment", func(d *incident.Declaration, _ *incident.Decision) { d.Organisation.Establishments = []string{"EU"} }, "amendment",
 			[]string{`establishment "EU"`, "organisation.establishments", "no amendment can be recorded"}},
-		{"materiality of the decision", func(_ *Declaration, dec *Decision) { dec.MaterialityDeterminedAt = &zero }, "decision",
+		{"materiality of the decision", func(_ *incident.Declaration, dec *incident.Decision) { dec.MaterialityDeterminedAt = &zero }, "decision",
 			[]string{"the decision's materiality_determined_at: zero time", "the DPO can send the decision again with it corrected"}},
 	}
 	for _, tt := range tests {

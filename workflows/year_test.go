@@ -23,9 +23,9 @@ import (
 
 // yearHost runs an incident as its child, as a drill does: the test environment continues a
 // child as new, while a root workflow's continue-as-new would end the test.
-func yearHost(ctx workflow.Context, d Declaration) (Result, error) {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: IncidentWorkflowID(d.IncidentID)})
-	var r Result
+func yearHost(ctx workflow.Context, d incident.Declaration) (incident.Result, error) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: incident.IncidentWorkflowID(d.IncidentID)})
+	var r incident.Result
 	err := workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, IncidentInput{Declaration: d}).Get(ctx, &r)
 	return r, err
 }
@@ -85,7 +85,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 	d := declaration()
 	d.Systems = []string{"shop-db"}
 	d.Budget = 1500 // small, so that every workflow continues as new many times
-	id := IncidentWorkflowID(d.IncidentID)
+	id := incident.IncidentWorkflowID(d.IncidentID)
 	upd := func(at time.Duration, name string, arg any) {
 		env.RegisterDelayedCallback(func() {
 			require.NoError(t, env.UpdateWorkflowByID(id, name, updateName(name, at), &testsuite.TestUpdateCallback{
@@ -97,23 +97,23 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 				}}, arg))
 		}, at)
 	}
-	upd(time.Hour, UpdateDecide, riskOnly("dpo"))
-	upd(2*time.Hour, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "gdpr-art33-authority"})
-	upd(2*time.Hour+time.Minute, UpdateApprove, ApproveRequest{By: "dpo", Step: StepReport + "uk-gdpr-art33-ico"})
+	upd(time.Hour, incident.UpdateDecide, riskOnly("dpo"))
+	upd(2*time.Hour, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "gdpr-art33-authority"})
+	upd(2*time.Hour+time.Minute, incident.UpdateApprove, incident.ApproveRequest{By: "dpo", Step: incident.StepReport + "uk-gdpr-art33-ico"})
 	const supplements = 13
 	for m := 1; m <= supplements; m++ {
-		upd(time.Duration(m)*30*day, UpdateSupplement, SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: fmt.Sprintf("month %d", m)})
+		upd(time.Duration(m)*30*day, incident.UpdateSupplement, incident.SupplementRequest{By: "dpo", Obligation: "gdpr-art33-authority", Note: fmt.Sprintf("month %d", m)})
 	}
-	var before Status
+	var before incident.Status
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflowByID(id, QueryStatus)
+		v, err := env.QueryWorkflowByID(id, incident.QueryStatus)
 		require.NoError(t, err)
 		require.NoError(t, v.Get(&before))
 	}, 399*day)
 	confirmAt, fileAt := 400*day+30*time.Minute, 400*day+time.Hour
-	upd(confirmAt, UpdateApprove, ApproveRequest{By: "ic", Step: StepIsolation + "shop-db", Note: "unplugged at last"})
-	upd(fileAt, UpdateFile, FileRequest{By: "dpo", Obligation: "uk-gdpr-art33-ico", Reference: "ICO-400", Reasons: "the portal account was lost"})
-	upd(fileAt+time.Hour, UpdateClose, CloseRequest{By: "ic"})
+	upd(confirmAt, incident.UpdateApprove, incident.ApproveRequest{By: "ic", Step: incident.StepIsolation + "shop-db", Note: "unplugged at last"})
+	upd(fileAt, incident.UpdateFile, incident.FileRequest{By: "dpo", Obligation: "uk-gdpr-art33-ico", Reference: "ICO-400", Reasons: "the portal account was lost"})
+	upd(fileAt+time.Hour, incident.UpdateClose, incident.CloseRequest{By: "ic"})
 
 	env.ExecuteWorkflow(yearHost, d)
 	require.True(t, env.IsWorkflowCompleted())
@@ -130,7 +130,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 		require.Greater(t, sys.History.Runs, 1, "the containment continued as new")
 		require.LessOrEqual(t, sys.History.Longest, 10240)
 	}
-	var uk ObligationStatus
+	var uk incident.ObligationStatus
 	for _, o := range before.Obligations {
 		require.NotNil(t, o.History, o.ID)
 		t.Logf("%s: %+v", o.ID, *o.History)
@@ -165,7 +165,7 @@ func TestIncidentOpenForFourHundredDays(t *testing.T) {
 		}
 		require.Equal(t, wantOverdue, countPrefix(o.Escalations, "still OVERDUE"), "overdue reminders of %s", o.ID)
 		require.Equal(t, 5+wantOverdue, len(o.Escalations), "every point and reminder once: %v", o.Escalations)
-		require.Equal(t, OblFiled, o.State)
+		require.Equal(t, incident.OblFiled, o.State)
 		require.True(t, o.Late)
 	}
 

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/drill"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/records"
@@ -152,7 +153,7 @@ func newDrillRunCmd(g *globals) *cobra.Command {
 				if !f.json {
 					fmt.Fprintf(out, "drill %s running (scenario %s at %gx, at most %s)…\n", res.IncidentID, res.Scenario, res.TimeScale, scenario.FormatDuration(span))
 				}
-				var rep activities.DrillReport
+				var rep drill.DrillReport
 				if err := run.Get(ctx, &rep); err != nil {
 					return fmt.Errorf("drill %s: %s", in.IncidentID, cleanError(err))
 				}
@@ -184,7 +185,7 @@ func freeDrillIncidentID(ctx context.Context, c client.Client, now time.Time) st
 	return id
 }
 
-func printDrillSummary(w io.Writer, r activities.DrillReport) {
+func printDrillSummary(w io.Writer, r drill.DrillReport) {
 	fmt.Fprintf(w, "drill %s (%s): %s at T+%s; score %d%% (%d met, %d missed, %d open)\n", r.IncidentID, r.Scenario, r.Outcome, r.Elapsed, r.Score, r.Met, r.Missed, r.Open)
 	for _, t := range r.Targets {
 		actual := "not done"
@@ -642,13 +643,13 @@ type historyRow struct {
 	Report      string   `json:"report"`
 }
 
-func drillHistory(reports []activities.DrillReport) []historyRow {
+func drillHistory(reports []drill.DrillReport) []historyRow {
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{StartedAt: r.StartedAt, IncidentID: r.IncidentID, Scenario: r.Scenario, ScheduleID: r.ScheduleID,
 			TimeScale: r.TimeScale, Outcome: r.Outcome, Score: r.Score, Met: r.Met, Missed: r.Missed, Open: r.Open, Report: r.Markdown}
 		for _, t := range r.Targets {
-			if t.Result == activities.TargetMissed {
+			if t.Result == drill.TargetMissed {
 				row.MissedSteps = append(row.MissedSteps, t.Step)
 			}
 		}

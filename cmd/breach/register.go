@@ -576,8 +576,8 @@ func importClosingRecords(ctx context.Context, w io.Writer, cfg *config.Config, 
 	return nil
 }
 
-func readClosingRecord(ctx context.Context, st *store.Store, key, id string) (activities.IncidentRecord, error) {
-	var rec activities.IncidentRecord
+func readClosingRecord(ctx context.Context, st *store.Store, key, id string) (incident.IncidentRecord, error) {
+	var rec incident.IncidentRecord
 	where := st.Where(key)
 	info, err := st.Stat(ctx, key)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/keys"
 	"github.com/breachops/breach/internal/register"
 )
@@ -50,9 +50,9 @@ func TestRegisterCommandsWithoutTemporal(t *testing.T) {
 
 	// An incident closed before the register kept versions: its closing record.
 	const id = "INC-20261128-7F3A"
-	rec := activities.IncidentRecord{IncidentID: id, Title: "Laptop lost", DeclaredBy: "cli:ian", Source: "cli",
+	rec := incident.IncidentRecord{IncidentID: id, Title: "Laptop lost", DeclaredBy: "cli:ian", Source: "cli",
 		AwareAt: time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC), Systems: []string{"laptop"},
-		Decision: &activities.Decision{By: "cli:dana", Risk: "unlikely", Reasoning: "encrypted disk", Measures: "wiped"},
+		Decision: &incident.Decision{By: "cli:dana", Risk: "unlikely", Reasoning: "encrypted disk", Measures: "wiped"},
 		ClosedAt: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC), ClosedBy: "cli:ian"}
 	b, err := json.Marshal(rec)
 	require.NoError(t, err)
