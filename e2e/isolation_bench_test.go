@@ -340,7 +340,7 @@ func isoBenchNamespaces(b *testing.B) *isoBenchTopology {
 	ns := func(role string) string {
 		name := prefix + role
 		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-			b.Skipf("the kernel refused a network namespace (ip netns add %s: %v: %s); the benchmark needs root and netns support",
+			b.Fatalf("the kernel refused a network namespace (ip netns add %s: %v: %s); the benchmark needs root and netns support",
 				name, err, strings.TrimSpace(string(out)))
 		}
 		b.Cleanup(func() {

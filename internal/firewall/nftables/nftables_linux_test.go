@@ -57,7 +57,7 @@ func newTopology(t *testing.T) *topology {
 		name := prefix + role
 		out, err := exec.Command("ip", "netns", "add", name).CombinedOutput()
 		if err != nil {
-			t.Skipf("the kernel refused a network namespace (ip netns add %s: %v: %s); the nftables test needs root and netns support", name, err, strings.TrimSpace(string(out)))
+			t.Fatalf("the kernel refused a network namespace (ip netns add %s: %v: %s); the nftables test needs root and netns support", name, err, strings.TrimSpace(string(out)))
 		}
 		t.Cleanup(func() {
 			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
