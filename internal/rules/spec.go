@@ -481,27 +481,7 @@ func (b *book) check(r *regimeSpec) error {
 // checkCondition: exactly one kind per condition; requires names an earlier obligation of the
 // same regime, so one pass in file order evaluates it.
 func (b *book) checkCondition(c condition, earlier map[string]bool) error {
-	kinds := 0
-	count := func(set bool) {
-		if set {
-			kinds++
-		}
-	}
-	count(c.Role != "")
-	count(len(c.Risk) > 0)
-	count(c.Unencrypted)
-	count(c.Significant)
-	count(c.Fact != "")
-	count(c.Absent != "")
-	count(len(c.Sectors) > 0)
-	count(len(c.Categories) > 0)
-	count(c.Subjects != nil)
-	count(c.Requires != "")
-	count(c.Filed != "")
-	count(c.Elapsed != nil)
-	count(c.InForce != nil)
-	count(len(c.AnyOf) > 0)
-	if kinds != 1 {
+	if conditionKinds(c) != 1 {
 		return fmt.Errorf("condition %+v: set exactly one kind", c)
 	}
 	needReason := c.Subjects == nil && c.Requires == "" && len(c.AnyOf) == 0 && len(c.Categories) == 0
@@ -523,18 +503,71 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 		return fmt.Errorf("elapsed %+v: want from and to among %s, op (>=, >, <, <=) and hours > 0", *c.Elapsed, strings.Join(instantFacts, ", "))
 	}
 	if f := c.InForce; f != nil {
-		if f.From == "" && f.Until == "" {
-			return fmt.Errorf("in_force: give from, until or both (YYYY-MM-DD)")
-		}
-		for _, d := range []string{f.From, f.Until} {
-			if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
-				return fmt.Errorf("in_force date %q: want YYYY-MM-DD", d)
-			}
-		}
-		if _, err := location(f.Zone); f.Zone == "" || err != nil {
-			return fmt.Errorf("in_force zone %q: want the IANA zone of the law's country", f.Zone)
+		if err := checkInForce(f); err != nil {
+			return err
 		}
 	}
+	if err := b.checkVocabulary(c); err != nil {
+		return err
+	}
+	if t := c.Subjects; t != nil {
+		if err := checkThreshold(t); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.AnyOf {
+		if err := b.checkCondition(a, earlier); err != nil {
+			return fmt.Errorf("any_of: %w", err)
+		}
+	}
+	return nil
+}
+
+// conditionKinds counts the kinds of test a condition sets; a valid one sets exactly one.
+func conditionKinds(c condition) int {
+	kinds := 0
+	count := func(set bool) {
+		if set {
+			kinds++
+		}
+	}
+	count(c.Role != "")
+	count(len(c.Risk) > 0)
+	count(c.Unencrypted)
+	count(c.Significant)
+	count(c.Fact != "")
+	count(c.Absent != "")
+	count(len(c.Sectors) > 0)
+	count(len(c.Categories) > 0)
+	count(c.Subjects != nil)
+	count(c.Requires != "")
+	count(c.Filed != "")
+	count(c.Elapsed != nil)
+	count(c.InForce != nil)
+	count(len(c.AnyOf) > 0)
+	return kinds
+}
+
+// checkInForce checks an in_force condition: from, until or both as dates, and the zone of the
+// law's country.
+func checkInForce(f *inForce) error {
+	if f.From == "" && f.Until == "" {
+		return fmt.Errorf("in_force: give from, until or both (YYYY-MM-DD)")
+	}
+	for _, d := range []string{f.From, f.Until} {
+		if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
+			return fmt.Errorf("in_force date %q: want YYYY-MM-DD", d)
+		}
+	}
+	if _, err := location(f.Zone); f.Zone == "" || err != nil {
+		return fmt.Errorf("in_force zone %q: want the IANA zone of the law's country", f.Zone)
+	}
+	return nil
+}
+
+// checkVocabulary checks the risks, sectors and data categories a condition names against the
+// known ones, and records the sectors as tested.
+func (b *book) checkVocabulary(c condition) error {
 	for _, r := range c.Risk {
 		if !oneOf(r, risks) {
 			return fmt.Errorf("unknown risk %q", r)
@@ -551,22 +584,21 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 			return fmt.Errorf("unknown data category %q (categories.yaml lists the known ones; %s cannot be tested)", cat, OtherCategory)
 		}
 	}
-	if t := c.Subjects; t != nil {
-		if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
-			return fmt.Errorf("threshold %+v: want op (>=, >, <, <=), n >= 0 and of", *t)
-		}
-		if t.Per != "" && t.Per != "scope" && t.Per != "each" {
-			return fmt.Errorf("threshold per %q: want scope or each", t.Per)
-		}
-		for _, p := range t.In {
-			if !validPattern(p) {
-				return fmt.Errorf("threshold: unknown jurisdiction %q", p)
-			}
-		}
+	return nil
+}
+
+// checkThreshold checks a subjects threshold: its comparison, count, what it counts, per and
+// the jurisdictions it counts in.
+func checkThreshold(t *threshold) error {
+	if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
+		return fmt.Errorf("threshold %+v: want op (>=, >, <, <=), n >= 0 and of", *t)
 	}
-	for _, a := range c.AnyOf {
-		if err := b.checkCondition(a, earlier); err != nil {
-			return fmt.Errorf("any_of: %w", err)
+	if t.Per != "" && t.Per != "scope" && t.Per != "each" {
+		return fmt.Errorf("threshold per %q: want scope or each", t.Per)
+	}
+	for _, p := range t.In {
+		if !validPattern(p) {
+			return fmt.Errorf("threshold: unknown jurisdiction %q", p)
 		}
 	}
 	return nil
