@@ -358,6 +358,45 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if title == "" {
 		errs[breachslack.InputTitle] = "Give the incident a short title."
 	}
+	systems, adHoc, systemsField := s.declaredSystems(st, errs)
+	aware := now
+	if a, ok := stateValue(st, breachslack.InputAwareAt); ok && a.SelectedDateTime > 0 {
+		aware = time.Unix(a.SelectedDateTime, 0)
+	}
+	if aware.After(now.Add(time.Minute)) {
+		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
+	}
+	subjects := s.declaredDataset(st, errs)
+	if len(errs) > 0 {
+		return incident.Declaration{}, nil, errs
+	}
+	key := "slack:" + cb.View.ID
+	d = incident.Declaration{
+		IncidentID: IncidentID(aware, key), Title: title, Description: declaredDescription(st), Systems: systems,
+		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
+		Subjects: datasetRef(subjects), Key: key,
+	}
+	if m.Drill {
+		d.Source = "drill"
+	}
+	s.cfg.Defaults(&d)
+	if tz := d.Organisation.Timezone; tz != "" {
+		d.AwareZone = tz
+	}
+	if err := workflows.ValidateDeclaration(d); err != nil {
+		field := breachslack.InputTitle
+		if strings.Contains(err.Error(), "system") {
+			field = systemsField
+		}
+		return d, nil, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
+	}
+	return d, adHoc, nil
+}
+
+// declaredSystems are the systems of the declare modal, chosen from the menu then typed, with
+// those not in the inventory (adHoc) and the field that errors about them belong to. Each
+// wrong name is recorded in errs under its field.
+func (s *Server) declaredSystems(st *slackgo.ViewState, errs map[string]string) (systems, adHoc []string, systemsField string) {
 	// The systems field: a menu of the inventory; a form opened by an older breach had a text
 	// field. Either way, what is not in the inventory is ad hoc.
 	var chosen []string
@@ -368,11 +407,10 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		chosen = append(chosen, breachslack.SplitList(a.Value)...)
 	}
 	typed := breachslack.SplitList(text(st, breachslack.InputAddresses))
-	systemsField := breachslack.InputSystems
+	systemsField = breachslack.InputSystems
 	if len(s.cfg.Systems) == 0 {
 		systemsField = breachslack.InputAddresses // the form has no menu
 	}
-	var systems []string
 	seen := map[string]bool{}
 	for _, list := range []struct {
 		field string
@@ -399,14 +437,12 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if len(systems) == 0 {
 		errs[systemsField] = "Name at least one affected system: choose it from the inventory (an incident commander may also type an IP address)."
 	}
-	aware := now
-	if a, ok := stateValue(st, breachslack.InputAwareAt); ok && a.SelectedDateTime > 0 {
-		aware = time.Unix(a.SelectedDateTime, 0)
-	}
-	if aware.After(now.Add(time.Minute)) {
-		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
-	}
-	severity, _ := stateValue(st, breachslack.InputSeverity)
+	return systems, adHoc, systemsField
+}
+
+// declaredDataset is the subjects dataset of the declare modal, without its scheme, or "".
+// A dataset that cannot be used is recorded in errs.
+func (s *Server) declaredDataset(st *slackgo.ViewState, errs map[string]string) string {
 	// The dataset menu; a form opened by an older breach had a text field.
 	dataset, _ := stateValue(st, breachslack.InputSubjects)
 	subjects := dataset.SelectedOption.Value
@@ -419,9 +455,13 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 			errs[breachslack.InputSubjects] = why
 		}
 	}
-	if len(errs) > 0 {
-		return incident.Declaration{}, nil, errs
-	}
+	return subjects
+}
+
+// declaredDescription is the incident's description from the declare modal: the severity
+// chosen, then what happened.
+func declaredDescription(st *slackgo.ViewState) string {
+	severity, _ := stateValue(st, breachslack.InputSeverity)
 	desc := ""
 	if sev := severity.SelectedOption.Value; sev != "" {
 		desc = "Severity: " + sev + "."
@@ -429,27 +469,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if what := text(st, breachslack.InputWhat); what != "" {
 		desc = strings.TrimSpace(desc + " " + what)
 	}
-	key := "slack:" + cb.View.ID
-	d = incident.Declaration{
-		IncidentID: IncidentID(aware, key), Title: title, Description: desc, Systems: systems,
-		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
-		Subjects: datasetRef(subjects), Key: key,
-	}
-	if m.Drill {
-		d.Source = "drill"
-	}
-	s.cfg.Defaults(&d)
-	if tz := d.Organisation.Timezone; tz != "" {
-		d.AwareZone = tz
-	}
-	if err := workflows.ValidateDeclaration(d); err != nil {
-		field := breachslack.InputTitle
-		if strings.Contains(err.Error(), "system") {
-			field = systemsField
-		}
-		return d, nil, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
-	}
-	return d, adHoc, nil
+	return desc
 }
 
 // roleFailure is a user group of a role whose members could not be read.
