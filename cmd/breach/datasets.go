@@ -133,6 +133,13 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 			"never from a path: add an export here, then name it when declaring (--dataset) or in Slack's declare form; " +
 			"a CSV shared in an incident's Slack channel (its message menu → Use as subjects dataset) is added here too.",
 	}
+	cmd.AddCommand(newDatasetsAddCmd(g), newDatasetsListCmd(g))
+	return cmd
+}
+
+// newDatasetsAddCmd is `breach datasets add`: it copies a CSV export into the store, under its
+// own name or the one given.
+func newDatasetsAddCmd(g *globals) *cobra.Command {
 	var name string
 	var replace, asJSON bool
 	add := &cobra.Command{
@@ -181,6 +188,11 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 	add.Flags().StringVar(&name, "name", "", "the dataset's name (default: the file's name and the start of its hash)")
 	add.Flags().BoolVar(&replace, "replace", false, "replace a dataset of that name")
 	add.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return add
+}
+
+// newDatasetsListCmd is `breach datasets list`: the store's datasets, newest first.
+func newDatasetsListCmd(g *globals) *cobra.Command {
 	var listJSON bool
 	list := &cobra.Command{
 		Use:   "list",
@@ -219,6 +231,5 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&listJSON, "json", false, "print as JSON")
-	cmd.AddCommand(add, list)
-	return cmd
+	return list
 }

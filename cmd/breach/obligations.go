@@ -56,14 +56,9 @@ Use --facts - to read it from standard input.`,
 				return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--facts",
 					Msg: "required; give the path of a facts JSON file (or - for standard input)"})
 			}
-			now := time.Now()
-			if nowFlag != "" {
-				t, err := time.Parse(time.RFC3339, nowFlag)
-				if err != nil {
-					return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--now",
-						Msg: fmt.Sprintf("%q is not an RFC 3339 time; write e.g. 2026-06-11T09:00:00Z", nowFlag)})
-				}
-				now = t
+			now, err := obligationsNow(nowFlag)
+			if err != nil {
+				return err
 			}
 			facts, err := readFacts(factsPath, cmd.InOrStdin())
 			if err != nil {
@@ -79,21 +74,7 @@ Use --facts - to read it from standard input.`,
 				enc.SetEscapeHTML(false)
 				return enc.Encode(res)
 			}
-			var notes []string
-			if facts.Risk == "" {
-				notes = append(notes, "risk not decided yet: evaluated as high, so nothing is ruled out on risk")
-			}
-			if facts.Timezone == "" {
-				notes = append(notes, "no timezone given: day-based clocks outside US states end in UTC")
-			}
-			out := cmd.OutOrStdout()
-			for _, n := range notes {
-				fmt.Fprintln(out, "Note: "+n)
-			}
-			if len(notes) > 0 {
-				fmt.Fprintln(out)
-			}
-			return rules.WriteTable(out, res, now)
+			return writeObligations(cmd.OutOrStdout(), facts, res, now)
 		},
 	}
 	cmd.Flags().StringVar(&factsPath, "facts", "", "facts JSON file (- for standard input)")
@@ -103,6 +84,39 @@ Use --facts - to read it from standard input.`,
 		return fmt.Errorf("obligations: %w", &rules.UsageError{Field: "flags", Msg: err.Error() + "; see breach obligations --help"})
 	})
 	return cmd
+}
+
+// obligationsNow is the instant time left is shown as of: --now, or the current time.
+func obligationsNow(nowFlag string) (time.Time, error) {
+	now := time.Now()
+	if nowFlag != "" {
+		t, err := time.Parse(time.RFC3339, nowFlag)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("obligations: %w", &rules.UsageError{Field: "--now",
+				Msg: fmt.Sprintf("%q is not an RFC 3339 time; write e.g. 2026-06-11T09:00:00Z", nowFlag)})
+		}
+		now = t
+	}
+	return now, nil
+}
+
+// writeObligations prints the obligations as a table, after notes on the facts left out that
+// the evaluation assumed: an undecided risk, a missing timezone.
+func writeObligations(out io.Writer, facts rules.Facts, res rules.Result, now time.Time) error {
+	var notes []string
+	if facts.Risk == "" {
+		notes = append(notes, "risk not decided yet: evaluated as high, so nothing is ruled out on risk")
+	}
+	if facts.Timezone == "" {
+		notes = append(notes, "no timezone given: day-based clocks outside US states end in UTC")
+	}
+	for _, n := range notes {
+		fmt.Fprintln(out, "Note: "+n)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(out)
+	}
+	return rules.WriteTable(out, res, now)
 }
 
 // readFacts reads the facts from standard input (path "-") or a regular file, at most

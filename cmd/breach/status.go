@@ -150,6 +150,8 @@ func left(due, now time.Time) string {
 	return rules.TimeLeft(d) + " left"
 }
 
+// renderStatus prints an incident's status for a person: containment, scope, decision,
+// obligations, delays, alerts, what it waits for, the latest events and its records.
 func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 	drill := ""
 	if st.Drill {
@@ -158,17 +160,7 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 	fmt.Fprintf(w, "%s%s  %s\nphase: %s   declared by %s via %s   aware since %s\n",
 		st.IncidentID, drill, st.Title, st.Phase, st.DeclaredBy, st.Source, st.AwareAt.UTC().Format(time.RFC3339))
 
-	fmt.Fprintln(w, "\ncontainment:")
-	for _, s := range st.Containment {
-		fmt.Fprintf(w, "  %-20s %s", s.System, s.State)
-		if s.Provider != "" {
-			fmt.Fprintf(w, " via %s", s.Provider)
-		}
-		if s.Detail != "" {
-			fmt.Fprintf(w, ": %s", s.Detail)
-		}
-		fmt.Fprintln(w)
-	}
+	renderContainment(w, st.Containment)
 	if st.Scope != nil {
 		s := st.Scope
 		fmt.Fprintf(w, "\nscope: %d subjects, %d records; %d mailable, %d invalid addresses, %d duplicates, %d unusable rows\n",
@@ -181,28 +173,7 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 		fmt.Fprintf(w, "\ndecision: risk %s by %s; notify authority %t, subjects %t\n", d.Risk, d.By, d.NotifyAuthority, d.NotifySubjects)
 	}
 	if len(st.Obligations) > 0 {
-		obs := append([]incident.ObligationStatus{}, st.Obligations...)
-		sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
-		fmt.Fprintln(w, "\nobligations (nearest deadline first):")
-		for _, o := range obs {
-			tl := left(o.DueAt, now)
-			if o.Paused != nil {
-				tl = "PAUSED " + pausedText(*o.Paused)
-			}
-			if o.State == incident.OblFiled {
-				tl = "done " + o.SubmittedAt.UTC().Format(time.RFC3339)
-				if o.Late {
-					tl += " (late)"
-				}
-			}
-			fmt.Fprintf(w, "  %-24s %-18s due %s  %s\n", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339), tl)
-			if !o.StatutoryLimit.IsZero() {
-				fmt.Fprintf(w, "  %-24s %-18s statutory outer limit %s (%s)\n", "", "", o.StatutoryLimit.UTC().Format(time.RFC3339), o.StatutoryRule)
-			}
-			if moved := pausedFor(o.Pauses); moved > 0 {
-				fmt.Fprintf(w, "  %-24s %-18s deadline moved %s by law-enforcement delays, from %s\n", "", "", rules.TimeLeft(moved), o.RulesDueAt.UTC().Format(time.RFC3339))
-			}
-		}
+		renderObligations(w, st.Obligations, now)
 	}
 	if len(st.Delays) > 0 {
 		fmt.Fprintln(w, "\nlaw-enforcement delays:")
@@ -236,6 +207,48 @@ func renderStatus(w io.Writer, st incident.Status, now time.Time) {
 	}
 	if st.Records != nil {
 		fmt.Fprintf(w, "\nregister entry: %s\npost-incident report: %s\ntimeline: %s\n", st.Records.Register, st.Records.Report, st.Records.Timeline)
+	}
+}
+
+// renderContainment prints the containment of each system: its state, provider and detail.
+func renderContainment(w io.Writer, systems []incident.SystemStatus) {
+	fmt.Fprintln(w, "\ncontainment:")
+	for _, s := range systems {
+		fmt.Fprintf(w, "  %-20s %s", s.System, s.State)
+		if s.Provider != "" {
+			fmt.Fprintf(w, " via %s", s.Provider)
+		}
+		if s.Detail != "" {
+			fmt.Fprintf(w, ": %s", s.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// renderObligations prints the obligations nearest deadline first, with the time left, the
+// pause or the filing, and under each its statutory outer limit and how far delays moved it.
+func renderObligations(w io.Writer, obligations []incident.ObligationStatus, now time.Time) {
+	obs := append([]incident.ObligationStatus{}, obligations...)
+	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
+	fmt.Fprintln(w, "\nobligations (nearest deadline first):")
+	for _, o := range obs {
+		tl := left(o.DueAt, now)
+		if o.Paused != nil {
+			tl = "PAUSED " + pausedText(*o.Paused)
+		}
+		if o.State == incident.OblFiled {
+			tl = "done " + o.SubmittedAt.UTC().Format(time.RFC3339)
+			if o.Late {
+				tl += " (late)"
+			}
+		}
+		fmt.Fprintf(w, "  %-24s %-18s due %s  %s\n", o.ID, o.State, o.DueAt.UTC().Format(time.RFC3339), tl)
+		if !o.StatutoryLimit.IsZero() {
+			fmt.Fprintf(w, "  %-24s %-18s statutory outer limit %s (%s)\n", "", "", o.StatutoryLimit.UTC().Format(time.RFC3339), o.StatutoryRule)
+		}
+		if moved := pausedFor(o.Pauses); moved > 0 {
+			fmt.Fprintf(w, "  %-24s %-18s deadline moved %s by law-enforcement delays, from %s\n", "", "", rules.TimeLeft(moved), o.RulesDueAt.UTC().Format(time.RFC3339))
+		}
 	}
 }
 

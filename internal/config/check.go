@@ -355,36 +355,10 @@ func (c *Config) checkWeb(add addFunc) {
 		add("web.proxy", "sign-in is configured twice: keep web.oidc (the board signs people in) or web.proxy (a reverse proxy does), not both")
 	}
 	if o := w.OIDC; o != nil {
-		if !httpsURL(o.Issuer) {
-			add("web.oidc.issuer", "%q is not an https issuer URL: write the provider's issuer exactly as its discovery document gives it, e.g. https://login.example.com", o.Issuer)
-		}
-		if strings.TrimSpace(o.ClientID) == "" {
-			add("web.oidc.client_id", "missing: give the board's client id at the provider (its redirect URI is <public_url>/auth/callback)")
-		}
-		if w.PublicURL == "" {
-			add("web.oidc", "the provider must send people back to the board: set web.public_url (the redirect URI is <public_url>/auth/callback)")
-		}
+		checkWebOIDC(o, w.PublicURL, add)
 	}
 	if p := w.Proxy; p != nil {
-		if !httpHeader.MatchString(p.UserHeader) {
-			add("web.proxy.user_header", "%q is not a header name: give the header the proxy puts the person's subject in, e.g. X-Auth-Request-User", p.UserHeader)
-		}
-		if p.GroupsHeader != "" && !httpHeader.MatchString(p.GroupsHeader) {
-			add("web.proxy.groups_header", "%q is not a header name, e.g. X-Auth-Request-Groups", p.GroupsHeader)
-		}
-		if !httpsURL(p.Issuer) {
-			add("web.proxy.issuer", "%q is not an https issuer URL: name the OpenID Connect provider the proxy signs people in with (people are oidc:<issuer>#<user>)", p.Issuer)
-		}
-		if len(p.Trusted) == 0 {
-			add("web.proxy.trusted", "missing: list the proxy's addresses (e.g. [127.0.0.1/32]); headers from anyone else are not believed")
-		}
-		for i, t := range p.Trusted {
-			if _, err := netip.ParsePrefix(t); err != nil {
-				if _, err := netip.ParseAddr(t); err != nil {
-					add(fmt.Sprintf("web.proxy.trusted[%d]", i), "%q is not an IP address or CIDR prefix, e.g. 10.0.0.5 or 10.0.0.0/24", t)
-				}
-			}
-		}
+		checkWebProxy(p, add)
 	}
 	if w.SignIn() && len(w.Roles.Viewer)+len(w.Roles.DPO)+len(w.Roles.Commander) == 0 {
 		add("web.roles", "nobody holds a role on the board, so nobody could see it: map claim values (groups) to viewer, dpo and commander, e.g. viewer: [executives], dpo: [privacy]; \"*\" is everyone who signs in")
@@ -395,6 +369,13 @@ func (c *Config) checkWeb(add addFunc) {
 	if w.Session < 0 || (w.Session > 0 && (w.Session < 5*time.Minute || w.Session > 7*24*time.Hour)) {
 		add("web.session", "%s is not a usable sign-in length: give between 5m and 168h, or leave it out (8h)", w.Session)
 	}
+	c.checkOIDCActors(add)
+}
+
+// checkOIDCActors: a DPO or commander named as an OpenID Connect actor must be of the issuer
+// the board signs people in with, or they could never act on it.
+func (c *Config) checkOIDCActors(add addFunc) {
+	w := c.Web
 	issuer := ""
 	switch {
 	case w.OIDC != nil:
@@ -417,6 +398,44 @@ func (c *Config) checkWeb(add addFunc) {
 				add(fmt.Sprintf("%s[%d]", role.field, i), "%q signs in on the board, but the board has no sign-in: configure web.oidc (or web.proxy) with issuer %s", id, iss)
 			case iss != issuer:
 				add(fmt.Sprintf("%s[%d]", role.field, i), "%q is a person of the provider %s, but the board signs people in with %s: they could never act; correct the actor or the issuer", id, iss, issuer)
+			}
+		}
+	}
+}
+
+// checkWebOIDC: the board signs people in itself, so it needs the provider's https issuer,
+// its client id, and the public URL the provider sends people back to.
+func checkWebOIDC(o *WebOIDC, publicURL string, add addFunc) {
+	if !httpsURL(o.Issuer) {
+		add("web.oidc.issuer", "%q is not an https issuer URL: write the provider's issuer exactly as its discovery document gives it, e.g. https://login.example.com", o.Issuer)
+	}
+	if strings.TrimSpace(o.ClientID) == "" {
+		add("web.oidc.client_id", "missing: give the board's client id at the provider (its redirect URI is <public_url>/auth/callback)")
+	}
+	if publicURL == "" {
+		add("web.oidc", "the provider must send people back to the board: set web.public_url (the redirect URI is <public_url>/auth/callback)")
+	}
+}
+
+// checkWebProxy: a reverse proxy signs people in, so the board needs the headers it sets, the
+// issuer people are of, and the addresses whose headers it believes.
+func checkWebProxy(p *WebProxy, add addFunc) {
+	if !httpHeader.MatchString(p.UserHeader) {
+		add("web.proxy.user_header", "%q is not a header name: give the header the proxy puts the person's subject in, e.g. X-Auth-Request-User", p.UserHeader)
+	}
+	if p.GroupsHeader != "" && !httpHeader.MatchString(p.GroupsHeader) {
+		add("web.proxy.groups_header", "%q is not a header name, e.g. X-Auth-Request-Groups", p.GroupsHeader)
+	}
+	if !httpsURL(p.Issuer) {
+		add("web.proxy.issuer", "%q is not an https issuer URL: name the OpenID Connect provider the proxy signs people in with (people are oidc:<issuer>#<user>)", p.Issuer)
+	}
+	if len(p.Trusted) == 0 {
+		add("web.proxy.trusted", "missing: list the proxy's addresses (e.g. [127.0.0.1/32]); headers from anyone else are not believed")
+	}
+	for i, t := range p.Trusted {
+		if _, err := netip.ParsePrefix(t); err != nil {
+			if _, err := netip.ParseAddr(t); err != nil {
+				add(fmt.Sprintf("web.proxy.trusted[%d]", i), "%q is not an IP address or CIDR prefix, e.g. 10.0.0.5 or 10.0.0.0/24", t)
 			}
 		}
 	}

@@ -77,34 +77,18 @@ var knownActions = map[string]bool{
 	breachslack.ActionFileReport: true, breachslack.ActionClose: true, breachslack.ActionRetryAlerts: true,
 }
 
+// blockAction answers a button click: an unknown action or a button that does not name an
+// incident and a matching step is told to the clicker; the others open a form or send the
+// Update, after the click is answered.
 func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAction) {
-	at := where{channel: cb.Channel.ID, messageTS: cb.Container.MessageTs, responseURL: cb.ResponseURL, user: cb.User.ID,
-		actor: actor(interactionOrigin(cb), cb.User.ID), blocks: cb.Message.Blocks.BlockSet, text: cb.Message.Text}
-	if at.channel == "" {
-		at.channel = cb.Container.ChannelID
-	}
-	if at.messageTS == "" {
-		at.messageTS = cb.Message.Timestamp
-	}
+	at := clickedAt(cb)
 	if !knownActions[a.ActionID] {
 		s.later("unknown action", func(ctx context.Context) {
 			s.tell(ctx, at.channel, at.user, at.responseURL, fmt.Sprintf("breach does not know the action `%s`; nothing was changed.", breachslack.Escape(truncateRunes(a.ActionID, 60))))
 		})
 		return
 	}
-	incidentID, step, ok := breachslack.ParseButtonValue(a.Value)
-	if ok {
-		switch a.ActionID {
-		case breachslack.ActionApproveReport:
-			ok = strings.HasPrefix(step, incident.StepReport)
-		case breachslack.ActionConfirmIsolation:
-			ok = strings.HasPrefix(step, incident.StepIsolation)
-		case breachslack.ActionFileReport:
-			ok = strings.HasPrefix(step, incident.StepFile)
-		case breachslack.ActionRetryAlerts:
-			ok = step == incident.StepRetryAlerts
-		}
-	}
+	incidentID, step, ok := buttonTarget(a)
 	if !ok {
 		s.later("bad button", func(ctx context.Context) {
 			s.tell(ctx, at.channel, at.user, at.responseURL, "This button does not name an incident and a step breach knows; nothing was changed.")
@@ -113,40 +97,9 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 	}
 	switch a.ActionID {
 	case breachslack.ActionDecide, breachslack.ActionFileReport:
-		m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
-		if raw, err := json.Marshal(at.blocks); err == nil {
-			m.Blocks = raw
-		}
-		view := breachslack.DecideModal(m.encode(), incidentID)
-		if a.ActionID == breachslack.ActionFileReport {
-			view = breachslack.FileModal(m.encode(), incidentID, strings.TrimPrefix(step, "file:"))
-		}
-		trigger := cb.TriggerID
-		s.later("open modal", func(ctx context.Context) {
-			if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-				s.cfg.Logger.Warn("slack views.open failed", "error", err)
-				s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI.")
-			}
-		})
+		s.openForm(cb, at, a.ActionID, incidentID, step)
 	case breachslack.ActionApproveReport:
-		trigger := cb.TriggerID
-		s.later("approve", func(ctx context.Context) {
-			// A report past its deadline needs the reasons for the delay: ask for them in a form
-			// while the click's trigger is still valid (Slack allows 3 seconds).
-			if due, late := s.lateReport(ctx, incidentID, strings.TrimPrefix(step, incident.StepReport)); late {
-				m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
-				if raw, err := json.Marshal(at.blocks); err == nil {
-					m.Blocks = raw
-				}
-				view := breachslack.ApproveLateModal(m.encode(), incidentID, strings.TrimPrefix(step, incident.StepReport), due)
-				if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
-					s.cfg.Logger.Warn("slack views.open failed", "error", err)
-					s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI with --reasons.")
-				}
-				return
-			}
-			s.act(ctx, at, incidentID, incident.UpdateApprove, incident.ApproveRequest{By: at.actor, Step: step}, "Approved")
-		})
+		s.approveClick(cb, at, incidentID, step)
 	case breachslack.ActionConfirmIsolation:
 		s.later("confirm isolation", func(ctx context.Context) {
 			s.act(ctx, at, incidentID, incident.UpdateApprove,
@@ -161,6 +114,86 @@ func (s *Server) blockAction(cb slackgo.InteractionCallback, a *slackgo.BlockAct
 			s.act(ctx, at, incidentID, incident.UpdateRetry, incident.RetryRequest{By: at.actor, Alerts: true}, "Retried")
 		})
 	}
+}
+
+// clickedAt is where a click's outcome is shown: the message with the button (from the
+// container when the callback leaves it out) and the clicker.
+func clickedAt(cb slackgo.InteractionCallback) where {
+	at := where{channel: cb.Channel.ID, messageTS: cb.Container.MessageTs, responseURL: cb.ResponseURL, user: cb.User.ID,
+		actor: actor(interactionOrigin(cb), cb.User.ID), blocks: cb.Message.Blocks.BlockSet, text: cb.Message.Text}
+	if at.channel == "" {
+		at.channel = cb.Container.ChannelID
+	}
+	if at.messageTS == "" {
+		at.messageTS = cb.Message.Timestamp
+	}
+	return at
+}
+
+// buttonTarget is the incident and step a button names, and whether the step is one its
+// action may act on.
+func buttonTarget(a *slackgo.BlockAction) (incidentID, step string, ok bool) {
+	incidentID, step, ok = breachslack.ParseButtonValue(a.Value)
+	if ok {
+		switch a.ActionID {
+		case breachslack.ActionApproveReport:
+			ok = strings.HasPrefix(step, incident.StepReport)
+		case breachslack.ActionConfirmIsolation:
+			ok = strings.HasPrefix(step, incident.StepIsolation)
+		case breachslack.ActionFileReport:
+			ok = strings.HasPrefix(step, incident.StepFile)
+		case breachslack.ActionRetryAlerts:
+			ok = step == incident.StepRetryAlerts
+		}
+	}
+	return incidentID, step, ok
+}
+
+// formMeta is the private metadata of a form opened from a button: where to show the outcome,
+// and the message's blocks when they can be encoded.
+func formMeta(at where, incidentID, step string) meta {
+	m := meta{Channel: at.channel, ResponseURL: at.responseURL, Incident: incidentID, Step: step, MessageTS: at.messageTS, Text: at.text}
+	if raw, err := json.Marshal(at.blocks); err == nil {
+		m.Blocks = raw
+	}
+	return m
+}
+
+// openForm opens the decision form, or the filing form for a File button, with the click's
+// trigger.
+func (s *Server) openForm(cb slackgo.InteractionCallback, at where, actionID, incidentID, step string) {
+	m := formMeta(at, incidentID, step)
+	view := breachslack.DecideModal(m.encode(), incidentID)
+	if actionID == breachslack.ActionFileReport {
+		view = breachslack.FileModal(m.encode(), incidentID, strings.TrimPrefix(step, "file:"))
+	}
+	trigger := cb.TriggerID
+	s.later("open modal", func(ctx context.Context) {
+		if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
+			s.cfg.Logger.Warn("slack views.open failed", "error", err)
+			s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI.")
+		}
+	})
+}
+
+// approveClick approves a report, or, for a report past its deadline, opens the form that asks
+// for the reasons for the delay.
+func (s *Server) approveClick(cb slackgo.InteractionCallback, at where, incidentID, step string) {
+	trigger := cb.TriggerID
+	s.later("approve", func(ctx context.Context) {
+		// A report past its deadline needs the reasons for the delay: ask for them in a form
+		// while the click's trigger is still valid (Slack allows 3 seconds).
+		if due, late := s.lateReport(ctx, incidentID, strings.TrimPrefix(step, incident.StepReport)); late {
+			m := formMeta(at, incidentID, step)
+			view := breachslack.ApproveLateModal(m.encode(), incidentID, strings.TrimPrefix(step, incident.StepReport), due)
+			if _, err := s.cfg.API.OpenViewContext(ctx, trigger, view); err != nil {
+				s.cfg.Logger.Warn("slack views.open failed", "error", err)
+				s.tell(ctx, at.channel, at.user, at.responseURL, "Slack did not open the form; click again, or use the CLI with --reasons.")
+			}
+			return
+		}
+		s.act(ctx, at, incidentID, incident.UpdateApprove, incident.ApproveRequest{By: at.actor, Step: step}, "Approved")
+	})
 }
 
 // forward sends an Update, signed, as the acting user, and reports whether it was accepted;
@@ -325,6 +358,45 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if title == "" {
 		errs[breachslack.InputTitle] = "Give the incident a short title."
 	}
+	systems, adHoc, systemsField := s.declaredSystems(st, errs)
+	aware := now
+	if a, ok := stateValue(st, breachslack.InputAwareAt); ok && a.SelectedDateTime > 0 {
+		aware = time.Unix(a.SelectedDateTime, 0)
+	}
+	if aware.After(now.Add(time.Minute)) {
+		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
+	}
+	subjects := s.declaredDataset(st, errs)
+	if len(errs) > 0 {
+		return incident.Declaration{}, nil, errs
+	}
+	key := "slack:" + cb.View.ID
+	d = incident.Declaration{
+		IncidentID: IncidentID(aware, key), Title: title, Description: declaredDescription(st), Systems: systems,
+		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
+		Subjects: datasetRef(subjects), Key: key,
+	}
+	if m.Drill {
+		d.Source = "drill"
+	}
+	s.cfg.Defaults(&d)
+	if tz := d.Organisation.Timezone; tz != "" {
+		d.AwareZone = tz
+	}
+	if err := workflows.ValidateDeclaration(d); err != nil {
+		field := breachslack.InputTitle
+		if strings.Contains(err.Error(), "system") {
+			field = systemsField
+		}
+		return d, nil, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
+	}
+	return d, adHoc, nil
+}
+
+// declaredSystems are the systems of the declare modal, chosen from the menu then typed, with
+// those not in the inventory (adHoc) and the field that errors about them belong to. Each
+// wrong name is recorded in errs under its field.
+func (s *Server) declaredSystems(st *slackgo.ViewState, errs map[string]string) (systems, adHoc []string, systemsField string) {
 	// The systems field: a menu of the inventory; a form opened by an older breach had a text
 	// field. Either way, what is not in the inventory is ad hoc.
 	var chosen []string
@@ -335,11 +407,10 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 		chosen = append(chosen, breachslack.SplitList(a.Value)...)
 	}
 	typed := breachslack.SplitList(text(st, breachslack.InputAddresses))
-	systemsField := breachslack.InputSystems
+	systemsField = breachslack.InputSystems
 	if len(s.cfg.Systems) == 0 {
 		systemsField = breachslack.InputAddresses // the form has no menu
 	}
-	var systems []string
 	seen := map[string]bool{}
 	for _, list := range []struct {
 		field string
@@ -366,14 +437,12 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if len(systems) == 0 {
 		errs[systemsField] = "Name at least one affected system: choose it from the inventory (an incident commander may also type an IP address)."
 	}
-	aware := now
-	if a, ok := stateValue(st, breachslack.InputAwareAt); ok && a.SelectedDateTime > 0 {
-		aware = time.Unix(a.SelectedDateTime, 0)
-	}
-	if aware.After(now.Add(time.Minute)) {
-		errs[breachslack.InputAwareAt] = "This is in the future: give the moment the organisation became aware."
-	}
-	severity, _ := stateValue(st, breachslack.InputSeverity)
+	return systems, adHoc, systemsField
+}
+
+// declaredDataset is the subjects dataset of the declare modal, without its scheme, or "".
+// A dataset that cannot be used is recorded in errs.
+func (s *Server) declaredDataset(st *slackgo.ViewState, errs map[string]string) string {
 	// The dataset menu; a form opened by an older breach had a text field.
 	dataset, _ := stateValue(st, breachslack.InputSubjects)
 	subjects := dataset.SelectedOption.Value
@@ -386,9 +455,13 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 			errs[breachslack.InputSubjects] = why
 		}
 	}
-	if len(errs) > 0 {
-		return incident.Declaration{}, nil, errs
-	}
+	return subjects
+}
+
+// declaredDescription is the incident's description from the declare modal: the severity
+// chosen, then what happened.
+func declaredDescription(st *slackgo.ViewState) string {
+	severity, _ := stateValue(st, breachslack.InputSeverity)
 	desc := ""
 	if sev := severity.SelectedOption.Value; sev != "" {
 		desc = "Severity: " + sev + "."
@@ -396,27 +469,7 @@ func (s *Server) declaration(cb slackgo.InteractionCallback, who string, m meta,
 	if what := text(st, breachslack.InputWhat); what != "" {
 		desc = strings.TrimSpace(desc + " " + what)
 	}
-	key := "slack:" + cb.View.ID
-	d = incident.Declaration{
-		IncidentID: IncidentID(aware, key), Title: title, Description: desc, Systems: systems,
-		AwareAt: aware.UTC(), AwareZone: "UTC", DeclaredBy: who, Source: "slack", Drill: m.Drill,
-		Subjects: datasetRef(subjects), Key: key,
-	}
-	if m.Drill {
-		d.Source = "drill"
-	}
-	s.cfg.Defaults(&d)
-	if tz := d.Organisation.Timezone; tz != "" {
-		d.AwareZone = tz
-	}
-	if err := workflows.ValidateDeclaration(d); err != nil {
-		field := breachslack.InputTitle
-		if strings.Contains(err.Error(), "system") {
-			field = systemsField
-		}
-		return d, nil, map[string]string{field: strings.TrimPrefix(err.Error(), "declaration: ")}
-	}
-	return d, adHoc, nil
+	return desc
 }
 
 // roleFailure is a user group of a role whose members could not be read.

@@ -367,13 +367,7 @@ type resolvedAuthority struct {
 // (a configuration check) only establishment-based answers are tried, and an error says which
 // fact is missing.
 func (b *book) resolveGDPR(o Organisation, affected []string) ([]resolvedAuthority, *UsageError) {
-	var est []string // EEA countries of establishment, sorted, once each
-	for _, e := range o.Establishments {
-		if c := countryOf(e); eea[c] && !slices.Contains(est, c) {
-			est = append(est, c)
-		}
-	}
-	slices.Sort(est)
+	est := eeaEstablishments(o.Establishments)
 	steps := []string{"1. controller: it notifies the authority itself (a processor would tell each controller instead, Art. 33(2))"}
 	affectedNote := ""
 	if len(affected) > 0 {
@@ -420,19 +414,7 @@ func (b *book) resolveGDPR(o Organisation, affected []string) ([]resolvedAuthori
 		return b.everyAffected(o, steps, affected), nil
 	case len(est) == 1:
 		c := est[0]
-		step := "4. established in one Member State (" + countryName(c) + ") and the processing is not cross-border: the local authority (Art. 55(1))"
-		role, why := "competent supervisory authority", "Art. 55(1); the only EEA establishment is in "+countryName(c)
-		var others []string
-		for _, a := range affected {
-			if a != c {
-				others = append(others, a)
-			}
-		}
-		if len(others) > 0 {
-			step = "5. cross-border processing with one establishment, in " + countryName(c) + " (residents of " + strings.Join(others, ", ") +
-				" are affected, Art. 4(23)(b)): the authority of that establishment leads (Art. 56(1))"
-			role, why = "lead supervisory authority", "Art. 56(1); the only EEA establishment is in "+countryName(c)
-		}
+		step, role, why := singleEstablishment(c, affected)
 		return one(c, role, why, []string{"2. no public task: the one-stop shop applies", step})
 	case main == "":
 		return nil, usage("main_establishment", "establishments in several Member States (%s): name the main establishment, where decisions on the purposes and means of processing are taken and implemented (Art. 4(16)(a)), or the country outside the EEA where they are taken",
@@ -447,6 +429,38 @@ func (b *book) resolveGDPR(o Organisation, affected []string) ([]resolvedAuthori
 			", where decisions on purposes and means are taken, leads (Art. 4(16)(a), 56(1))"
 		return one(c, "lead supervisory authority", "Art. 56(1); main establishment in "+countryName(c), []string{"2. no public task: the one-stop shop applies", step})
 	}
+}
+
+// eeaEstablishments are the EEA countries among establishments, sorted, once each.
+func eeaEstablishments(establishments []string) []string {
+	var est []string
+	for _, e := range establishments {
+		if c := countryOf(e); eea[c] && !slices.Contains(est, c) {
+			est = append(est, c)
+		}
+	}
+	slices.Sort(est)
+	return est
+}
+
+// singleEstablishment is the step, role and reason when the only EEA establishment is in c:
+// the local authority (step 4), or the lead authority when residents of other Member States
+// are affected, which makes the processing cross-border (step 5).
+func singleEstablishment(c string, affected []string) (step, role, why string) {
+	step = "4. established in one Member State (" + countryName(c) + ") and the processing is not cross-border: the local authority (Art. 55(1))"
+	role, why = "competent supervisory authority", "Art. 55(1); the only EEA establishment is in "+countryName(c)
+	var others []string
+	for _, a := range affected {
+		if a != c {
+			others = append(others, a)
+		}
+	}
+	if len(others) > 0 {
+		step = "5. cross-border processing with one establishment, in " + countryName(c) + " (residents of " + strings.Join(others, ", ") +
+			" are affected, Art. 4(23)(b)): the authority of that establishment leads (Art. 56(1))"
+		role, why = "lead supervisory authority", "Art. 56(1); the only EEA establishment is in "+countryName(c)
+	}
+	return step, role, why
 }
 
 // everyAffected is one authority per Member State with affected residents (step 3).

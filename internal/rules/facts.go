@@ -79,20 +79,9 @@ func ReadFacts(r io.Reader) (Facts, error) {
 // every check of Validate are refused with a *UsageError. A document longer than MaxFactsBytes
 // is refused before it is parsed.
 func ParseFacts(data []byte) (Facts, error) {
-	if len(data) > MaxFactsBytes {
-		return Facts{}, usage("facts", "larger than %d bytes (1 MiB), the limit of a facts document; facts are counts, not subject lists", MaxFactsBytes)
-	}
-	if err := checkDuplicateKeys(data); err != nil {
+	raw, err := decodeFacts(data)
+	if err != nil {
 		return Facts{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var raw factsJSON
-	if err := dec.Decode(&raw); err != nil {
-		return Facts{}, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Facts{}, usage("facts", "unexpected data after the JSON object; give exactly one object")
 	}
 	f := Facts{
 		Timezone:                raw.Timezone,
@@ -112,60 +101,17 @@ func ParseFacts(data []byte) (Facts, error) {
 	if raw.AwareAt == nil {
 		return Facts{}, usage("aware_at", "required: the instant the organisation became aware, RFC 3339 with offset (2026-03-01T09:30:00+01:00)")
 	}
-	var err error
 	if f.AwareAt, err = parseInstant("aware_at", *raw.AwareAt); err != nil {
 		return Facts{}, err
 	}
-	if raw.SubjectsByJurisdiction != nil {
-		// Decoded one by one so an error names the jurisdiction, not just the map.
-		f.SubjectsByJurisdiction = make(map[string]int, len(raw.SubjectsByJurisdiction))
-		for _, code := range sortedKeys(raw.SubjectsByJurisdiction) {
-			field := "subjects_by_jurisdiction." + code
-			if !validJurisdiction(code) {
-				return Facts{}, usage(field, "unknown jurisdiction code %q; %s", code, jurisdictionHint(code))
-			}
-			var n int
-			v := raw.SubjectsByJurisdiction[code]
-			if string(v) == "null" || json.Unmarshal(v, &n) != nil {
-				return Facts{}, usage(field, "expected a whole number of affected subjects, got %.40s", v)
-			}
-			f.SubjectsByJurisdiction[code] = n
-		}
+	if f.SubjectsByJurisdiction, err = parseSubjects(raw.SubjectsByJurisdiction); err != nil {
+		return Facts{}, err
 	}
-	if raw.MaterialityDeterminedAt != nil {
-		t, err := parseInstant("materiality_determined_at", *raw.MaterialityDeterminedAt)
-		if err != nil {
-			return Facts{}, err
-		}
-		f.MaterialityDeterminedAt = &t
+	if err := parseOptionalTimes(&raw, &f); err != nil {
+		return Facts{}, err
 	}
-	for _, opt := range []struct {
-		field string
-		raw   *string
-		dst   **time.Time
-	}{{"classified_major_at", raw.ClassifiedMajorAt, &f.ClassifiedMajorAt}, {"assessed_at", raw.AssessedAt, &f.AssessedAt}} {
-		if opt.raw == nil {
-			continue
-		}
-		t, err := parseInstant(opt.field, *opt.raw)
-		if err != nil {
-			return Facts{}, err
-		}
-		*opt.dst = &t
-	}
-	if raw.Submitted != nil {
-		f.Submitted = make(map[string]time.Time, len(raw.Submitted))
-		for _, id := range sortedKeys(raw.Submitted) {
-			field := "submitted." + id
-			if !KnownObligation(id) {
-				return Facts{}, unknownObligation(field, id)
-			}
-			t, err := parseInstant(field, raw.Submitted[id])
-			if err != nil {
-				return Facts{}, err
-			}
-			f.Submitted[id] = t
-		}
+	if f.Submitted, err = parseSubmitted(raw.Submitted); err != nil {
+		return Facts{}, err
 	}
 	if err := f.Validate(); err != nil {
 		return Facts{}, err
@@ -179,6 +125,97 @@ func ParseFacts(data []byte) (Facts, error) {
 		}
 	}
 	return f, nil
+}
+
+// decodeFacts decodes the document strictly into factsJSON: within the size limit, no
+// duplicate or unknown fields, and nothing after the one object.
+func decodeFacts(data []byte) (factsJSON, error) {
+	if len(data) > MaxFactsBytes {
+		return factsJSON{}, usage("facts", "larger than %d bytes (1 MiB), the limit of a facts document; facts are counts, not subject lists", MaxFactsBytes)
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return factsJSON{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var raw factsJSON
+	if err := dec.Decode(&raw); err != nil {
+		return factsJSON{}, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return factsJSON{}, usage("facts", "unexpected data after the JSON object; give exactly one object")
+	}
+	return raw, nil
+}
+
+// parseSubjects decodes the subjects by jurisdiction one by one, in code order, so an error
+// names the jurisdiction, not just the map. A missing map stays nil.
+func parseSubjects(raw map[string]json.RawMessage) (map[string]int, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make(map[string]int, len(raw))
+	for _, code := range sortedKeys(raw) {
+		field := "subjects_by_jurisdiction." + code
+		if !validJurisdiction(code) {
+			return nil, usage(field, "unknown jurisdiction code %q; %s", code, jurisdictionHint(code))
+		}
+		var n int
+		v := raw[code]
+		if string(v) == "null" || json.Unmarshal(v, &n) != nil {
+			return nil, usage(field, "expected a whole number of affected subjects, got %.40s", v)
+		}
+		out[code] = n
+	}
+	return out, nil
+}
+
+// parseOptionalTimes parses the instants that may be absent: materiality_determined_at,
+// classified_major_at and assessed_at, in that order.
+func parseOptionalTimes(raw *factsJSON, f *Facts) error {
+	if raw.MaterialityDeterminedAt != nil {
+		t, err := parseInstant("materiality_determined_at", *raw.MaterialityDeterminedAt)
+		if err != nil {
+			return err
+		}
+		f.MaterialityDeterminedAt = &t
+	}
+	for _, opt := range []struct {
+		field string
+		raw   *string
+		dst   **time.Time
+	}{{"classified_major_at", raw.ClassifiedMajorAt, &f.ClassifiedMajorAt}, {"assessed_at", raw.AssessedAt, &f.AssessedAt}} {
+		if opt.raw == nil {
+			continue
+		}
+		t, err := parseInstant(opt.field, *opt.raw)
+		if err != nil {
+			return err
+		}
+		*opt.dst = &t
+	}
+	return nil
+}
+
+// parseSubmitted parses when each obligation was submitted, in id order, refusing an
+// obligation the rules do not know. A missing map stays nil.
+func parseSubmitted(raw map[string]string) (map[string]time.Time, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make(map[string]time.Time, len(raw))
+	for _, id := range sortedKeys(raw) {
+		field := "submitted." + id
+		if !KnownObligation(id) {
+			return nil, unknownObligation(field, id)
+		}
+		t, err := parseInstant(field, raw[id])
+		if err != nil {
+			return nil, err
+		}
+		out[id] = t
+	}
+	return out, nil
 }
 
 // Validate checks facts built in code (the workflow's decision Update) the way ParseFacts checks

@@ -222,88 +222,28 @@ func mustLoad(fsys fs.FS) *book {
 	return b
 }
 
+// load reads and checks the rule data: categories, sectors, authorities, calendars and regimes,
+// in that order, then what spans regimes.
 func load(fsys fs.FS) (*book, error) {
 	b := &book{calendars: map[string]*calendarSpec{}, known: map[string]bool{}, sectorSet: map[string]bool{}, tested: map[string]bool{},
 		categorySet: map[string]bool{}}
-	var cf categoriesFile
-	if err := decodeStrict(fsys, "categories.yaml", &cf); err != nil {
+	if err := b.loadCategories(fsys); err != nil {
 		return nil, err
 	}
-	for _, c := range cf.Categories {
-		if !sectorName.MatchString(c.Name) || c.Title == "" {
-			return nil, fmt.Errorf("categories.yaml: category %q: want a lowercase-dashed name and a title", c.Name)
-		}
-		if b.categorySet[c.Name] {
-			return nil, fmt.Errorf("categories.yaml: category %q listed twice", c.Name)
-		}
-		b.categorySet[c.Name] = true
-		b.categories = append(b.categories, c)
-	}
-	if !b.categorySet[OtherCategory] {
-		return nil, fmt.Errorf("categories.yaml: no category %q, which unknown values are counted as", OtherCategory)
-	}
-	var sf sectorsFile
-	if err := decodeStrict(fsys, "sectors.yaml", &sf); err != nil {
+	if err := b.loadSectors(fsys); err != nil {
 		return nil, err
-	}
-	for _, sec := range sf.Sectors {
-		if !sectorName.MatchString(sec.Name) || sec.Title == "" {
-			return nil, fmt.Errorf("sectors.yaml: sector %q: want a lowercase-dashed name and a title", sec.Name)
-		}
-		if b.sectorSet[sec.Name] {
-			return nil, fmt.Errorf("sectors.yaml: sector %q listed twice", sec.Name)
-		}
-		b.sectorSet[sec.Name] = true
-		b.sectors = append(b.sectors, sec)
 	}
 	if err := b.loadAuthorities(fsys); err != nil {
 		return nil, err
 	}
-	calFiles, err := fs.Glob(fsys, "calendars/*.yaml")
-	if err != nil {
+	if err := b.loadCalendars(fsys); err != nil {
 		return nil, err
 	}
-	for _, name := range calFiles {
-		var c calendarSpec
-		if err := decodeStrict(fsys, name, &c); err != nil {
-			return nil, err
-		}
-		if err := c.prepare(); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if b.calendars[c.Name] != nil {
-			return nil, fmt.Errorf("%s: calendar %q defined twice", name, c.Name)
-		}
-		b.calendars[c.Name] = &c
-	}
-	files, err := fs.Glob(fsys, "regimes/*.yaml") // sorted: the evaluation order is fixed
-	if err != nil {
+	if err := b.loadRegimes(fsys); err != nil {
 		return nil, err
 	}
-	for _, name := range files {
-		r := &regimeSpec{file: path.Base(name)}
-		if err := decodeStrict(fsys, name, r); err != nil {
-			return nil, err
-		}
-		if err := b.check(r); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		b.regimes = append(b.regimes, r)
-	}
-	// Chained triggers may name an obligation of any regime, so they are checked last.
-	for _, r := range b.regimes {
-		for _, o := range r.Obligations {
-			for _, c := range o.Clocks {
-				if id, ok := strings.CutPrefix(c.Trigger, "submitted."); ok && !b.known[id] {
-					return nil, fmt.Errorf("%s: %s: trigger names unknown obligation %q", r.file, o.ID, id)
-				}
-			}
-			for _, id := range filedIDs(o.When) {
-				if !b.known[id] {
-					return nil, fmt.Errorf("%s: %s: filed names unknown obligation %q", r.file, o.ID, id)
-				}
-			}
-		}
+	if err := b.checkChained(); err != nil {
+		return nil, err
 	}
 	if len(b.ids) == 0 {
 		return nil, fmt.Errorf("no regimes")
@@ -314,6 +254,109 @@ func load(fsys fs.FS) (*book, error) {
 		}
 	}
 	return b, nil
+}
+
+// loadCategories reads categories.yaml: each category named once, and the one unknown values
+// are counted as among them.
+func (b *book) loadCategories(fsys fs.FS) error {
+	var cf categoriesFile
+	if err := decodeStrict(fsys, "categories.yaml", &cf); err != nil {
+		return err
+	}
+	for _, c := range cf.Categories {
+		if !sectorName.MatchString(c.Name) || c.Title == "" {
+			return fmt.Errorf("categories.yaml: category %q: want a lowercase-dashed name and a title", c.Name)
+		}
+		if b.categorySet[c.Name] {
+			return fmt.Errorf("categories.yaml: category %q listed twice", c.Name)
+		}
+		b.categorySet[c.Name] = true
+		b.categories = append(b.categories, c)
+	}
+	if !b.categorySet[OtherCategory] {
+		return fmt.Errorf("categories.yaml: no category %q, which unknown values are counted as", OtherCategory)
+	}
+	return nil
+}
+
+// loadSectors reads sectors.yaml: each sector named once, with a title.
+func (b *book) loadSectors(fsys fs.FS) error {
+	var sf sectorsFile
+	if err := decodeStrict(fsys, "sectors.yaml", &sf); err != nil {
+		return err
+	}
+	for _, sec := range sf.Sectors {
+		if !sectorName.MatchString(sec.Name) || sec.Title == "" {
+			return fmt.Errorf("sectors.yaml: sector %q: want a lowercase-dashed name and a title", sec.Name)
+		}
+		if b.sectorSet[sec.Name] {
+			return fmt.Errorf("sectors.yaml: sector %q listed twice", sec.Name)
+		}
+		b.sectorSet[sec.Name] = true
+		b.sectors = append(b.sectors, sec)
+	}
+	return nil
+}
+
+// loadCalendars reads the holiday calendars, each defined once.
+func (b *book) loadCalendars(fsys fs.FS) error {
+	calFiles, err := fs.Glob(fsys, "calendars/*.yaml")
+	if err != nil {
+		return err
+	}
+	for _, name := range calFiles {
+		var c calendarSpec
+		if err := decodeStrict(fsys, name, &c); err != nil {
+			return err
+		}
+		if err := c.prepare(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if b.calendars[c.Name] != nil {
+			return fmt.Errorf("%s: calendar %q defined twice", name, c.Name)
+		}
+		b.calendars[c.Name] = &c
+	}
+	return nil
+}
+
+// loadRegimes reads and checks the regimes in file-name order, which is the evaluation order.
+func (b *book) loadRegimes(fsys fs.FS) error {
+	files, err := fs.Glob(fsys, "regimes/*.yaml") // sorted: the evaluation order is fixed
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		r := &regimeSpec{file: path.Base(name)}
+		if err := decodeStrict(fsys, name, r); err != nil {
+			return err
+		}
+		if err := b.check(r); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		b.regimes = append(b.regimes, r)
+	}
+	return nil
+}
+
+// checkChained checks that chained triggers and filed conditions name a known obligation.
+// They may name an obligation of any regime, so they are checked once all are loaded.
+func (b *book) checkChained() error {
+	for _, r := range b.regimes {
+		for _, o := range r.Obligations {
+			for _, c := range o.Clocks {
+				if id, ok := strings.CutPrefix(c.Trigger, "submitted."); ok && !b.known[id] {
+					return fmt.Errorf("%s: %s: trigger names unknown obligation %q", r.file, o.ID, id)
+				}
+			}
+			for _, id := range filedIDs(o.When) {
+				if !b.known[id] {
+					return fmt.Errorf("%s: %s: filed names unknown obligation %q", r.file, o.ID, id)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func decodeStrict(fsys fs.FS, name string, v any) error {
@@ -438,27 +481,7 @@ func (b *book) check(r *regimeSpec) error {
 // checkCondition: exactly one kind per condition; requires names an earlier obligation of the
 // same regime, so one pass in file order evaluates it.
 func (b *book) checkCondition(c condition, earlier map[string]bool) error {
-	kinds := 0
-	count := func(set bool) {
-		if set {
-			kinds++
-		}
-	}
-	count(c.Role != "")
-	count(len(c.Risk) > 0)
-	count(c.Unencrypted)
-	count(c.Significant)
-	count(c.Fact != "")
-	count(c.Absent != "")
-	count(len(c.Sectors) > 0)
-	count(len(c.Categories) > 0)
-	count(c.Subjects != nil)
-	count(c.Requires != "")
-	count(c.Filed != "")
-	count(c.Elapsed != nil)
-	count(c.InForce != nil)
-	count(len(c.AnyOf) > 0)
-	if kinds != 1 {
+	if conditionKinds(c) != 1 {
 		return fmt.Errorf("condition %+v: set exactly one kind", c)
 	}
 	needReason := c.Subjects == nil && c.Requires == "" && len(c.AnyOf) == 0 && len(c.Categories) == 0
@@ -480,18 +503,71 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 		return fmt.Errorf("elapsed %+v: want from and to among %s, op (>=, >, <, <=) and hours > 0", *c.Elapsed, strings.Join(instantFacts, ", "))
 	}
 	if f := c.InForce; f != nil {
-		if f.From == "" && f.Until == "" {
-			return fmt.Errorf("in_force: give from, until or both (YYYY-MM-DD)")
-		}
-		for _, d := range []string{f.From, f.Until} {
-			if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
-				return fmt.Errorf("in_force date %q: want YYYY-MM-DD", d)
-			}
-		}
-		if _, err := location(f.Zone); f.Zone == "" || err != nil {
-			return fmt.Errorf("in_force zone %q: want the IANA zone of the law's country", f.Zone)
+		if err := checkInForce(f); err != nil {
+			return err
 		}
 	}
+	if err := b.checkVocabulary(c); err != nil {
+		return err
+	}
+	if t := c.Subjects; t != nil {
+		if err := checkThreshold(t); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.AnyOf {
+		if err := b.checkCondition(a, earlier); err != nil {
+			return fmt.Errorf("any_of: %w", err)
+		}
+	}
+	return nil
+}
+
+// conditionKinds counts the kinds of test a condition sets; a valid one sets exactly one.
+func conditionKinds(c condition) int {
+	kinds := 0
+	count := func(set bool) {
+		if set {
+			kinds++
+		}
+	}
+	count(c.Role != "")
+	count(len(c.Risk) > 0)
+	count(c.Unencrypted)
+	count(c.Significant)
+	count(c.Fact != "")
+	count(c.Absent != "")
+	count(len(c.Sectors) > 0)
+	count(len(c.Categories) > 0)
+	count(c.Subjects != nil)
+	count(c.Requires != "")
+	count(c.Filed != "")
+	count(c.Elapsed != nil)
+	count(c.InForce != nil)
+	count(len(c.AnyOf) > 0)
+	return kinds
+}
+
+// checkInForce checks an in_force condition: from, until or both as dates, and the zone of the
+// law's country.
+func checkInForce(f *inForce) error {
+	if f.From == "" && f.Until == "" {
+		return fmt.Errorf("in_force: give from, until or both (YYYY-MM-DD)")
+	}
+	for _, d := range []string{f.From, f.Until} {
+		if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
+			return fmt.Errorf("in_force date %q: want YYYY-MM-DD", d)
+		}
+	}
+	if _, err := location(f.Zone); f.Zone == "" || err != nil {
+		return fmt.Errorf("in_force zone %q: want the IANA zone of the law's country", f.Zone)
+	}
+	return nil
+}
+
+// checkVocabulary checks the risks, sectors and data categories a condition names against the
+// known ones, and records the sectors as tested.
+func (b *book) checkVocabulary(c condition) error {
 	for _, r := range c.Risk {
 		if !oneOf(r, risks) {
 			return fmt.Errorf("unknown risk %q", r)
@@ -508,22 +584,21 @@ func (b *book) checkCondition(c condition, earlier map[string]bool) error {
 			return fmt.Errorf("unknown data category %q (categories.yaml lists the known ones; %s cannot be tested)", cat, OtherCategory)
 		}
 	}
-	if t := c.Subjects; t != nil {
-		if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
-			return fmt.Errorf("threshold %+v: want op (>=, >, <, <=), n >= 0 and of", *t)
-		}
-		if t.Per != "" && t.Per != "scope" && t.Per != "each" {
-			return fmt.Errorf("threshold per %q: want scope or each", t.Per)
-		}
-		for _, p := range t.In {
-			if !validPattern(p) {
-				return fmt.Errorf("threshold: unknown jurisdiction %q", p)
-			}
-		}
+	return nil
+}
+
+// checkThreshold checks a subjects threshold: its comparison, count, what it counts, per and
+// the jurisdictions it counts in.
+func checkThreshold(t *threshold) error {
+	if !oneOf(t.Op, []string{">=", ">", "<", "<="}) || t.N < 0 || t.Of == "" {
+		return fmt.Errorf("threshold %+v: want op (>=, >, <, <=), n >= 0 and of", *t)
 	}
-	for _, a := range c.AnyOf {
-		if err := b.checkCondition(a, earlier); err != nil {
-			return fmt.Errorf("any_of: %w", err)
+	if t.Per != "" && t.Per != "scope" && t.Per != "each" {
+		return fmt.Errorf("threshold per %q: want scope or each", t.Per)
+	}
+	for _, p := range t.In {
+		if !validPattern(p) {
+			return fmt.Errorf("threshold: unknown jurisdiction %q", p)
 		}
 	}
 	return nil

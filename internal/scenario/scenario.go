@@ -214,68 +214,116 @@ func Load(path string) (Scenario, error) {
 // Parse reads a scenario from YAML. name is the file name used in errors and as the default
 // Name. The subjects path is left as written.
 func Parse(name string, data []byte) (Scenario, error) {
-	fail := func(line int, field, format string, args ...any) (Scenario, error) {
-		return Scenario{}, &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	p, f, err := decodeFile(name, data)
+	if err != nil {
+		return Scenario{}, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Scenario{}, yamlError(name, &root, err)
-	}
-	if len(root.Content) == 0 {
-		return fail(0, "", "the file is empty; a scenario needs at least title, systems and subjects")
-	}
-	if root.Content[0].Kind != yaml.MappingNode {
-		return fail(root.Content[0].Line, "", "a scenario is a mapping of fields (title:, systems:, …)")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f file
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return Scenario{}, yamlError(name, &root, err)
-	}
-	line := func(path ...any) int { return lineOf(&root, path...) }
-
 	sc := Scenario{Name: strings.TrimSpace(f.Name), Title: strings.TrimSpace(f.Title), Description: strings.TrimSpace(f.Description),
 		Systems: f.Systems, Subjects: strings.TrimSpace(f.Subjects), Schedule: strings.TrimSpace(f.Schedule),
 		Facts: f.Facts, Decision: f.Decision, Roles: f.Roles, Injects: f.Injects, Duration: DefaultDuration}
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(name), ".yaml"), ".yml")
 	}
+	if err := p.checkHeader(&sc, f); err != nil {
+		return Scenario{}, err
+	}
+	if err := p.checkFacts(&sc); err != nil {
+		return Scenario{}, err
+	}
+	if err := p.checkDecision(&sc); err != nil {
+		return Scenario{}, err
+	}
+	if err := p.checkRoles(&sc); err != nil {
+		return Scenario{}, err
+	}
+	if err := p.checkInjects(&sc); err != nil {
+		return Scenario{}, err
+	}
+	if err := p.readSteps(&sc, f); err != nil {
+		return Scenario{}, err
+	}
+	return sc, nil
+}
+
+// parser is what the checks of one scenario file share: its name and its YAML tree, so that
+// every error names the file, the line and the field.
+type parser struct {
+	name string
+	root *yaml.Node
+}
+
+// fail returns the *Error for a field at a line of the file.
+func (p *parser) fail(line int, field, format string, args ...any) error {
+	return &Error{File: p.name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// line returns the line of the node at path in the file, or 0.
+func (p *parser) line(path ...any) int { return lineOf(p.root, path...) }
+
+// decodeFile reads the YAML twice: as a tree, for the lines errors name, and strictly into
+// file, so that an unknown field is an error.
+func decodeFile(name string, data []byte) (*parser, *file, error) {
+	p := &parser{name: name, root: &yaml.Node{}}
+	if err := yaml.Unmarshal(data, p.root); err != nil {
+		return nil, nil, yamlError(name, p.root, err)
+	}
+	if len(p.root.Content) == 0 {
+		return nil, nil, p.fail(0, "", "the file is empty; a scenario needs at least title, systems and subjects")
+	}
+	if p.root.Content[0].Kind != yaml.MappingNode {
+		return nil, nil, p.fail(p.root.Content[0].Line, "", "a scenario is a mapping of fields (title:, systems:, …)")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f file
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, yamlError(name, p.root, err)
+	}
+	return p, &f, nil
+}
+
+// checkHeader checks the name, title, systems and subjects, and takes the duration and
+// schedule from the file when given.
+func (p *parser) checkHeader(sc *Scenario, f *file) error {
 	if !nameRE.MatchString(sc.Name) {
-		return fail(line("name"), "name", "%q must be lowercase letters, digits and dashes (it names schedules and history)", sc.Name)
+		return p.fail(p.line("name"), "name", "%q must be lowercase letters, digits and dashes (it names schedules and history)", sc.Name)
 	}
 	if sc.Title == "" {
-		return fail(line("title"), "title", "required: the incident's short title")
+		return p.fail(p.line("title"), "title", "required: the incident's short title")
 	}
 	if len(sc.Systems) == 0 {
-		return fail(line("systems"), "systems", "required: name at least one affected system")
+		return p.fail(p.line("systems"), "systems", "required: name at least one affected system")
 	}
 	seen := map[string]bool{}
 	for i, s := range sc.Systems {
 		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "/ ") {
-			return fail(line("systems", i), fmt.Sprintf("systems[%d]", i), "system name %q must be non-empty, without spaces or slashes", s)
+			return p.fail(p.line("systems", i), fmt.Sprintf("systems[%d]", i), "system name %q must be non-empty, without spaces or slashes", s)
 		}
 		if seen[s] {
-			return fail(line("systems", i), fmt.Sprintf("systems[%d]", i), "system %q is named twice", s)
+			return p.fail(p.line("systems", i), fmt.Sprintf("systems[%d]", i), "system %q is named twice", s)
 		}
 		seen[s] = true
 	}
 	if sc.Subjects == "" {
-		return fail(line("subjects"), "subjects", "required: the CSV of the (fictitious) affected subjects, relative to this file")
+		return p.fail(p.line("subjects"), "subjects", "required: the CSV of the (fictitious) affected subjects, relative to this file")
 	}
 	if f.Duration != nil {
 		if *f.Duration <= 0 {
-			return fail(line("duration"), "duration", "must be longer than zero")
+			return p.fail(p.line("duration"), "duration", "must be longer than zero")
 		}
 		sc.Duration = *f.Duration
 	}
 	if sc.Schedule != "" {
 		if err := ValidateCron(sc.Schedule); err != nil {
-			return fail(line("schedule"), "schedule", "%v", err)
+			return p.fail(p.line("schedule"), "schedule", "%v", err)
 		}
 	}
+	return nil
+}
 
-	// Facts and decision are checked as the rules engine and the DPO's Update would.
+// checkFacts checks the facts and decision as the rules engine and the DPO's Update would,
+// and normalises the establishments to upper case as they do.
+func (p *parser) checkFacts(sc *Scenario) error {
 	rf := rules.Facts{AwareAt: time.Unix(0, 0), Establishments: upper(sc.Facts.Establishments), Sectors: sc.Facts.Sectors,
 		Role: sc.Facts.Role, Risk: sc.Decision.Risk, EncryptedUnintelligible: sc.Decision.EncryptedUnintelligible,
 		SignificantIncident:  sc.Decision.SignificantIncident,
@@ -291,10 +339,16 @@ func Parse(name string, data []byte) (Scenario, error) {
 				section = "decision"
 			}
 			field := section + "." + ue.Field
-			return fail(lineOfField(&root, field), field, "%s", ue.Msg)
+			return p.fail(lineOfField(p.root, field), field, "%s", ue.Msg)
 		}
-		return fail(line("facts"), "facts", "%v", err)
+		return p.fail(p.line("facts"), "facts", "%v", err)
 	}
+	return nil
+}
+
+// checkDecision fills in the default decision and checks that the notices it asks for agree
+// with the risk found (Art. 34(1)).
+func (p *parser) checkDecision(sc *Scenario) error {
 	d := &sc.Decision
 	if d.Risk == "" {
 		// The conservative default exercises every step: high risk, customers told.
@@ -302,50 +356,63 @@ func Parse(name string, data []byte) (Scenario, error) {
 		d.NotifySubjects = !d.EncryptedUnintelligible
 	}
 	if d.NotifySubjects && d.Risk != "high" {
-		return fail(line("decision", "notify_subjects"), "decision.notify_subjects", "customer notices go out only on a high-risk finding (Art. 34(1)); risk is %q", d.Risk)
+		return p.fail(p.line("decision", "notify_subjects"), "decision.notify_subjects", "customer notices go out only on a high-risk finding (Art. 34(1)); risk is %q", d.Risk)
 	}
 	if d.Risk == "high" && !d.NotifySubjects && !d.EncryptedUnintelligible {
-		return fail(line("decision", "risk"), "decision.notify_subjects", "a high risk requires telling the data subjects (Art. 34(1)) unless the data is unintelligible; set notify_subjects or encrypted_unintelligible")
+		return p.fail(p.line("decision", "risk"), "decision.notify_subjects", "a high risk requires telling the data subjects (Art. 34(1)) unless the data is unintelligible; set notify_subjects or encrypted_unintelligible")
 	}
 	if strings.TrimSpace(d.Reasoning) == "" {
 		d.Reasoning = "Drill scenario " + sc.Name + ": " + sc.Title
 	}
+	return nil
+}
 
+// checkRoles checks the identities the simulated DPO and commander act as.
+func (p *parser) checkRoles(sc *Scenario) error {
 	for _, r := range []struct {
 		key string
 		p   Persona
 	}{{"dpo", sc.Roles.DPO}, {"commander", sc.Roles.Commander}} {
 		if strings.ContainsAny(r.p.As, " \t") {
-			return fail(line("roles", r.key, "as"), "roles."+r.key+".as", "identity %q must not contain spaces", r.p.As)
+			return p.fail(p.line("roles", r.key, "as"), "roles."+r.key+".as", "identity %q must not contain spaces", r.p.As)
 		}
 	}
+	return nil
+}
 
+// checkInjects checks that every inject says something and falls within the drill, and puts
+// them in time order.
+func (p *parser) checkInjects(sc *Scenario) error {
 	for i := range sc.Injects {
 		in := sc.Injects[i]
 		field := fmt.Sprintf("injects[%d]", i)
 		if strings.TrimSpace(in.Text) == "" {
-			return fail(line("injects", i), field+".text", "required: what the team learns at T+%s", in.At)
+			return p.fail(p.line("injects", i), field+".text", "required: what the team learns at T+%s", in.At)
 		}
 		if in.At > sc.Duration {
-			return fail(line("injects", i, "at"), field+".at", "T+%s is after the drill's end at T+%s; move it earlier or lengthen duration", in.At, sc.Duration)
+			return p.fail(p.line("injects", i, "at"), field+".at", "T+%s is after the drill's end at T+%s; move it earlier or lengthen duration", in.At, sc.Duration)
 		}
 	}
 	sort.SliceStable(sc.Injects, func(i, j int) bool { return sc.Injects[i].At < sc.Injects[j].At })
+	return nil
+}
 
-	targets, err := stepMap(name, &root, &f.Targets, "targets", sc.Systems, false)
+// readSteps reads the targets and the responses, the two mappings keyed by workflow step.
+func (p *parser) readSteps(sc *Scenario, f *file) error {
+	targets, err := stepMap(p.name, p.root, &f.Targets, "targets", sc.Systems, false)
 	if err != nil {
-		return Scenario{}, err
+		return err
 	}
 	for _, t := range targets {
 		if t.Delay <= 0 {
-			return fail(line("targets", t.Step), "targets."+t.Step, "must be longer than zero")
+			return p.fail(p.line("targets", t.Step), "targets."+t.Step, "must be longer than zero")
 		}
 		sc.Targets = append(sc.Targets, Target{Step: t.Step, Within: t.Delay})
 	}
-	if sc.Responses, err = stepMap(name, &root, &f.Responses, "responses", sc.Systems, true); err != nil {
-		return Scenario{}, err
+	if sc.Responses, err = stepMap(p.name, p.root, &f.Responses, "responses", sc.Systems, true); err != nil {
+		return err
 	}
-	return sc, nil
+	return nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

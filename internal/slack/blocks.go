@@ -248,7 +248,52 @@ func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 		head = ":test_tube: [DRILL] " + c.IncidentID + ": " + c.Title
 	}
 	blocks := []slackgo.Block{slackgo.NewHeaderBlock(plain(head, maxHeaderText), slackgo.HeaderBlockOptionBlockID(BlockCardHeader))}
+	blocks = append(blocks, cardSummary(c, now))
 
+	status := fmt.Sprintf("`/breach status` in this channel, or `breach status %s`", c.IncidentID)
+	blocks = append(blocks, listSections(BlockCardContainment, "*Containment*", containmentLines(c.Containment), cardContainmentChars,
+		func(n int) string {
+			return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "system", "systems"), status)
+		})...)
+
+	if len(c.Obligations) > 0 {
+		blocks = append(blocks, listSections(BlockCardObligations, "*Notifications*", obligationLines(c.Obligations, now), cardObligationChars,
+			func(n int) string {
+				return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "obligation", "obligations"), status)
+			})...)
+	}
+
+	if a := c.Alerts; a.State != "" {
+		text := fmt.Sprintf("*Customer alerts*\n%s", Escape(a.State))
+		if a.Total > 0 {
+			text += fmt.Sprintf(" %s %d/%d sent", progressBar(a.Sent, a.Total, 20), a.Sent, a.Total)
+		}
+		if a.Invalid+a.Failed > 0 {
+			text += fmt.Sprintf("; %d invalid addresses, %d failed", a.Invalid, a.Failed)
+		}
+		blocks = append(blocks, section(BlockCardAlerts, text))
+	}
+
+	if len(c.Pending) > 0 {
+		var lines []string
+		for _, p := range c.Pending {
+			lines = append(lines, "• "+Escape(p))
+		}
+		blocks = append(blocks, listSections(BlockCardPending, "*Waiting for*", lines, cardPendingChars,
+			func(n int) string { return fmt.Sprintf("… and %d more: %s", n, status) })...)
+	}
+
+	footer := "Updated " + SlackDate(now)
+	if !c.ClosedAt.IsZero() {
+		footer = fmt.Sprintf(":white_check_mark: Closed %s by %s", SlackDate(c.ClosedAt), Mention(c.ClosedBy))
+	}
+	blocks = append(blocks, slackgo.NewContextBlock(BlockCardFooter, md(footer)))
+	return WithRevision(blocks)
+}
+
+// cardSummary is the card's section of fields: phase, who declared, since when the
+// organisation is aware, the DPO's risk and the next deadline.
+func cardSummary(c incident.Card, now time.Time) slackgo.Block {
 	aware := "not yet known"
 	if !c.AwareAt.IsZero() {
 		aware = SlackDate(c.AwareAt)
@@ -268,11 +313,14 @@ func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 	if what, due, ok := NextDeadline(c); ok {
 		fields = append(fields, field(fmt.Sprintf("*Next deadline*\n%s: %s (%s)", Escape(what), SlackDate(due), Left(due, now))))
 	}
-	blocks = append(blocks, slackgo.NewSectionBlock(nil, fields, nil, slackgo.SectionBlockOptionBlockID(BlockCardSummary)))
+	return slackgo.NewSectionBlock(nil, fields, nil, slackgo.SectionBlockOptionBlockID(BlockCardSummary))
+}
 
-	status := fmt.Sprintf("`/breach status` in this channel, or `breach status %s`", c.IncidentID)
+// containmentLines are the card's lines for the systems being contained, one a system, or
+// "none yet".
+func containmentLines(systems []incident.SystemStatus) []string {
 	var lines []string
-	for _, s := range c.Containment {
+	for _, s := range systems {
 		line := fmt.Sprintf("• `%s`: %s", Escape(s.System), label(containLabels, s.State))
 		if s.Provider != "" {
 			line += " via " + Escape(s.Provider)
@@ -288,73 +336,42 @@ func CardBlocks(c incident.Card, now time.Time) []slackgo.Block {
 	if len(lines) == 0 {
 		lines = []string{"none yet"}
 	}
-	blocks = append(blocks, listSections(BlockCardContainment, "*Containment*", lines, cardContainmentChars,
-		func(n int) string {
-			return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "system", "systems"), status)
-		})...)
+	return lines
+}
 
-	if len(c.Obligations) > 0 {
-		obs := append([]incident.ObligationStatus{}, c.Obligations...)
-		sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
-		lines = lines[:0]
-		for _, o := range obs {
-			line := fmt.Sprintf("• `%s` to %s: %s", Escape(o.ID), Escape(o.Audience), label(obligationLabels, o.State))
-			if o.State == incident.OblFiled {
-				if !o.SubmittedAt.IsZero() {
-					line += " " + SlackDate(o.SubmittedAt)
-				}
-				if o.SubmittedBy != "" {
-					line += ", approved by " + Mention(o.SubmittedBy)
-				}
-			} else if p := o.Paused; p != nil {
-				line += fmt.Sprintf(" :double_vertical_bar: paused by law-enforcement delay #%d", p.Delay)
-				if !p.Until.IsZero() {
-					line += " until " + SlackDate(p.Until)
-				}
-				line += fmt.Sprintf("; due %s before the pause, moved by the time it stands still", SlackDate(o.DueAt))
-			} else {
-				line += fmt.Sprintf(", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
-				if !o.StatutoryLimit.IsZero() {
-					line += "; statutory outer limit " + SlackDate(o.StatutoryLimit)
-				}
+// obligationLines are the card's lines for the notifications, soonest due first: filed, paused
+// by a law-enforcement delay, or due with the time left.
+func obligationLines(obligations []incident.ObligationStatus, now time.Time) []string {
+	obs := append([]incident.ObligationStatus{}, obligations...)
+	sort.SliceStable(obs, func(i, j int) bool { return obs[i].DueAt.Before(obs[j].DueAt) })
+	var lines []string
+	for _, o := range obs {
+		line := fmt.Sprintf("• `%s` to %s: %s", Escape(o.ID), Escape(o.Audience), label(obligationLabels, o.State))
+		if o.State == incident.OblFiled {
+			if !o.SubmittedAt.IsZero() {
+				line += " " + SlackDate(o.SubmittedAt)
 			}
-			if o.Late {
-				line += " :red_circle: *LATE*"
+			if o.SubmittedBy != "" {
+				line += ", approved by " + Mention(o.SubmittedBy)
 			}
-			lines = append(lines, line)
+		} else if p := o.Paused; p != nil {
+			line += fmt.Sprintf(" :double_vertical_bar: paused by law-enforcement delay #%d", p.Delay)
+			if !p.Until.IsZero() {
+				line += " until " + SlackDate(p.Until)
+			}
+			line += fmt.Sprintf("; due %s before the pause, moved by the time it stands still", SlackDate(o.DueAt))
+		} else {
+			line += fmt.Sprintf(", due %s (%s)", SlackDate(o.DueAt), Left(o.DueAt, now))
+			if !o.StatutoryLimit.IsZero() {
+				line += "; statutory outer limit " + SlackDate(o.StatutoryLimit)
+			}
 		}
-		blocks = append(blocks, listSections(BlockCardObligations, "*Notifications*", lines, cardObligationChars,
-			func(n int) string {
-				return fmt.Sprintf("… and %d more %s: %s", n, plural(n, "obligation", "obligations"), status)
-			})...)
-	}
-
-	if a := c.Alerts; a.State != "" {
-		text := fmt.Sprintf("*Customer alerts*\n%s", Escape(a.State))
-		if a.Total > 0 {
-			text += fmt.Sprintf(" %s %d/%d sent", progressBar(a.Sent, a.Total, 20), a.Sent, a.Total)
+		if o.Late {
+			line += " :red_circle: *LATE*"
 		}
-		if a.Invalid+a.Failed > 0 {
-			text += fmt.Sprintf("; %d invalid addresses, %d failed", a.Invalid, a.Failed)
-		}
-		blocks = append(blocks, section(BlockCardAlerts, text))
+		lines = append(lines, line)
 	}
-
-	if len(c.Pending) > 0 {
-		lines = lines[:0]
-		for _, p := range c.Pending {
-			lines = append(lines, "• "+Escape(p))
-		}
-		blocks = append(blocks, listSections(BlockCardPending, "*Waiting for*", lines, cardPendingChars,
-			func(n int) string { return fmt.Sprintf("… and %d more: %s", n, status) })...)
-	}
-
-	footer := "Updated " + SlackDate(now)
-	if !c.ClosedAt.IsZero() {
-		footer = fmt.Sprintf(":white_check_mark: Closed %s by %s", SlackDate(c.ClosedAt), Mention(c.ClosedBy))
-	}
-	blocks = append(blocks, slackgo.NewContextBlock(BlockCardFooter, md(footer)))
-	return WithRevision(blocks)
+	return lines
 }
 
 func field(s string) *slackgo.TextBlockObject {
