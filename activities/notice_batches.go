@@ -181,11 +181,12 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in incident.NoticeChunkInput, keys subjectKeys, dups map[int]bool,
 	start subjects.Position, end int, out chan<- noticeBlock) error {
 	groups := newNoticeGroups(in)
-	sha := in.Dataset.SHA256
-	if len(sha) > 12 {
-		sha = sha[:12]
-	} else if sha == "" {
-		sha = "unpinned"
+	br := blockReader{rd: rd, in: in, keys: keys, dups: dups}
+	br.sha = in.Dataset.SHA256
+	if len(br.sha) > 12 {
+		br.sha = br.sha[:12]
+	} else if br.sha == "" {
+		br.sha = "unpinned"
 	}
 	pos := start
 	for pos.Index < end {
@@ -193,89 +194,12 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in i
 		blk := noticeBlock{start: pos}
 		// By label: people of different jurisdictions share a group when their text is the same.
 		byLabel := map[string]*labelGroup{}
-		for pos.Index < blockEnd {
-			row, err := rd.Next()
-			if errors.Is(err, io.EOF) {
-				blk.eof = true
-				break
-			}
-			if err != nil {
-				return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
-			}
-			pos = rd.Position()
-			blk.rows.Rows++
-			switch {
-			case dups[row.Index]:
-				blk.rows.Duplicates++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.Duplicate})
-			case !row.IsSubject():
-				blk.rows.Unusable++
-			case !row.Mailable():
-				blk.rows.Invalid++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.InvalidAddress})
-			default:
-				route, ok := in.Notice.Route(row.Jurisdiction)
-				if !ok {
-					blk.rows.NotCovered++
-					break
-				}
-				grp, err := groups.group(route, row)
-				if err != nil {
-					return err
-				}
-				if grp.lang != "" {
-					countLanguage(&blk.rows, grp.template, grp.wanted, grp.lang)
-				}
-				lg := byLabel[grp.label]
-				if lg == nil {
-					lg = &labelGroup{group: grp}
-					byLabel[grp.label] = lg
-				}
-				lg.recipients = append(lg.recipients, sendgrid.Recipient{
-					Key:           keys.address(row.Email),
-					Email:         row.Email,
-					Substitutions: grp.substitutions(row),
-				})
-			}
+		var err error
+		if pos, err = br.readRows(groups, &blk, byLabel, pos, blockEnd); err != nil {
+			return err
 		}
 		blk.end = pos
-		first, last := blk.start.Index+1, blk.end.Index
-		for _, lg := range byLabel {
-			grp := lg.group
-			// The scope's list has every repeated address already; this is the safety net
-			// that keeps each request within the contract (each address once) whatever the
-			// list says. The reader has validated every address.
-			seen := make(map[string]struct{}, len(lg.recipients))
-			rs := lg.recipients[:0]
-			for _, r := range lg.recipients {
-				n := mail.Normalize(r.Email)
-				if _, dup := seen[n]; dup {
-					blk.rows.Duplicates++
-					continue
-				}
-				seen[n] = struct{}{}
-				rs = append(rs, r)
-			}
-			categories := []string{"breach-notice", grp.template}
-			var headers map[string]string
-			if grp.lang != "" {
-				categories = append(categories, "lang:"+grp.lang)
-				headers = map[string]string{"Content-Language": grp.lang}
-			}
-			blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
-				IncidentID: in.IncidentID,
-				Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, sha, first, last, grp.label),
-				From:       in.Notice.From,
-				FromName:   in.Notice.OrgName,
-				Subject:    grp.subject,
-				Text:       grp.text,
-				Categories: categories,
-				Headers:    headers,
-				Sandbox:    in.Drill,
-				Recipients: rs,
-			}})
-		}
-		sort.Slice(blk.batches, func(i, j int) bool { return blk.batches[i].label < blk.batches[j].label })
+		br.addBatches(&blk, byLabel)
 		select {
 		case out <- blk:
 		case <-ctx.Done():
@@ -286,6 +210,113 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in i
 		}
 	}
 	return nil
+}
+
+// blockReader is what the steps of readBlocks share: the chunk's reader and input, how its
+// people are keyed, the scope's duplicate rows, and the dataset's SHA-256 as batch keys show
+// it. The notice groups stay apart, so that they do not escape to the heap with it.
+type blockReader struct {
+	rd   *subjects.Reader
+	in   incident.NoticeChunkInput
+	keys subjectKeys
+	dups map[int]bool
+	sha  string
+}
+
+// readRows reads the rows of blk from pos up to row index blockEnd (or the end of the
+// dataset): it counts them, notes the outcomes of rows that get no notice, and adds each
+// person to notify to their group (of groups) under its label in byLabel. It returns the
+// position after the last row read.
+func (br *blockReader) readRows(groups *noticeGroups, blk *noticeBlock, byLabel map[string]*labelGroup, pos subjects.Position, blockEnd int) (subjects.Position, error) {
+	for pos.Index < blockEnd {
+		row, err := br.rd.Next()
+		if errors.Is(err, io.EOF) {
+			blk.eof = true
+			break
+		}
+		if err != nil {
+			return pos, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
+		}
+		pos = br.rd.Position()
+		blk.rows.Rows++
+		switch {
+		case br.dups[row.Index]:
+			blk.rows.Duplicates++
+			blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: br.keys.other(row), Outcome: ledger.Duplicate})
+		case !row.IsSubject():
+			blk.rows.Unusable++
+		case !row.Mailable():
+			blk.rows.Invalid++
+			blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: br.keys.other(row), Outcome: ledger.InvalidAddress})
+		default:
+			route, ok := br.in.Notice.Route(row.Jurisdiction)
+			if !ok {
+				blk.rows.NotCovered++
+				break
+			}
+			grp, err := groups.group(route, row)
+			if err != nil {
+				return pos, err
+			}
+			if grp.lang != "" {
+				countLanguage(&blk.rows, grp.template, grp.wanted, grp.lang)
+			}
+			lg := byLabel[grp.label]
+			if lg == nil {
+				lg = &labelGroup{group: grp}
+				byLabel[grp.label] = lg
+			}
+			lg.recipients = append(lg.recipients, sendgrid.Recipient{
+				Key:           br.keys.address(row.Email),
+				Email:         row.Email,
+				Substitutions: grp.substitutions(row),
+			})
+		}
+	}
+	return pos, nil
+}
+
+// addBatches gives blk one batch per label in byLabel, in label order, each keyed by the
+// incident, the dataset, the block's rows and the label.
+func (br *blockReader) addBatches(blk *noticeBlock, byLabel map[string]*labelGroup) {
+	in := &br.in
+	first, last := blk.start.Index+1, blk.end.Index
+	for _, lg := range byLabel {
+		grp := lg.group
+		// The scope's list has every repeated address already; this is the safety net
+		// that keeps each request within the contract (each address once) whatever the
+		// list says. The reader has validated every address.
+		seen := make(map[string]struct{}, len(lg.recipients))
+		rs := lg.recipients[:0]
+		for _, r := range lg.recipients {
+			n := mail.Normalize(r.Email)
+			if _, dup := seen[n]; dup {
+				blk.rows.Duplicates++
+				continue
+			}
+			seen[n] = struct{}{}
+			rs = append(rs, r)
+		}
+		categories := []string{"breach-notice", grp.template}
+		var headers map[string]string
+		if grp.lang != "" {
+			categories = append(categories, "lang:"+grp.lang)
+			headers = map[string]string{"Content-Language": grp.lang}
+		}
+		blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
+			IncidentID: in.IncidentID,
+			Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, br.sha, first, last, grp.label),
+			From:       in.Notice.From,
+			FromName:   in.Notice.OrgName,
+			Subject:    grp.subject,
+			Text:       grp.text,
+			Categories: categories,
+			Headers:    headers,
+			Sandbox:    in.Drill,
+			Recipients: rs,
+		}})
+	}
+	sort.Slice(blk.batches, func(i, j int) bool { return blk.batches[i].label < blk.batches[j].label })
 }
 
 // sendBlock sends a block's batches that are not done yet, records the outcomes of its other
