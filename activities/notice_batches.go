@@ -181,11 +181,12 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in incident.NoticeChunkInput, keys subjectKeys, dups map[int]bool,
 	start subjects.Position, end int, out chan<- noticeBlock) error {
 	groups := newNoticeGroups(in)
-	sha := in.Dataset.SHA256
-	if len(sha) > 12 {
-		sha = sha[:12]
-	} else if sha == "" {
-		sha = "unpinned"
+	br := blockReader{rd: rd, in: in, keys: keys, dups: dups}
+	br.sha = in.Dataset.SHA256
+	if len(br.sha) > 12 {
+		br.sha = br.sha[:12]
+	} else if br.sha == "" {
+		br.sha = "unpinned"
 	}
 	pos := start
 	for pos.Index < end {
@@ -193,89 +194,12 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in i
 		blk := noticeBlock{start: pos}
 		// By label: people of different jurisdictions share a group when their text is the same.
 		byLabel := map[string]*labelGroup{}
-		for pos.Index < blockEnd {
-			row, err := rd.Next()
-			if errors.Is(err, io.EOF) {
-				blk.eof = true
-				break
-			}
-			if err != nil {
-				return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
-			}
-			pos = rd.Position()
-			blk.rows.Rows++
-			switch {
-			case dups[row.Index]:
-				blk.rows.Duplicates++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.Duplicate})
-			case !row.IsSubject():
-				blk.rows.Unusable++
-			case !row.Mailable():
-				blk.rows.Invalid++
-				blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: keys.other(row), Outcome: ledger.InvalidAddress})
-			default:
-				route, ok := in.Notice.Route(row.Jurisdiction)
-				if !ok {
-					blk.rows.NotCovered++
-					break
-				}
-				grp, err := groups.group(route, row)
-				if err != nil {
-					return err
-				}
-				if grp.lang != "" {
-					countLanguage(&blk.rows, grp.template, grp.wanted, grp.lang)
-				}
-				lg := byLabel[grp.label]
-				if lg == nil {
-					lg = &labelGroup{group: grp}
-					byLabel[grp.label] = lg
-				}
-				lg.recipients = append(lg.recipients, sendgrid.Recipient{
-					Key:           keys.address(row.Email),
-					Email:         row.Email,
-					Substitutions: grp.substitutions(row),
-				})
-			}
+		var err error
+		if pos, err = br.readRows(groups, &blk, byLabel, pos, blockEnd); err != nil {
+			return err
 		}
 		blk.end = pos
-		first, last := blk.start.Index+1, blk.end.Index
-		for _, lg := range byLabel {
-			grp := lg.group
-			// The scope's list has every repeated address already; this is the safety net
-			// that keeps each request within the contract (each address once) whatever the
-			// list says. The reader has validated every address.
-			seen := make(map[string]struct{}, len(lg.recipients))
-			rs := lg.recipients[:0]
-			for _, r := range lg.recipients {
-				n := mail.Normalize(r.Email)
-				if _, dup := seen[n]; dup {
-					blk.rows.Duplicates++
-					continue
-				}
-				seen[n] = struct{}{}
-				rs = append(rs, r)
-			}
-			categories := []string{"breach-notice", grp.template}
-			var headers map[string]string
-			if grp.lang != "" {
-				categories = append(categories, "lang:"+grp.lang)
-				headers = map[string]string{"Content-Language": grp.lang}
-			}
-			blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
-				IncidentID: in.IncidentID,
-				Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, sha, first, last, grp.label),
-				From:       in.Notice.From,
-				FromName:   in.Notice.OrgName,
-				Subject:    grp.subject,
-				Text:       grp.text,
-				Categories: categories,
-				Headers:    headers,
-				Sandbox:    in.Drill,
-				Recipients: rs,
-			}})
-		}
-		sort.Slice(blk.batches, func(i, j int) bool { return blk.batches[i].label < blk.batches[j].label })
+		br.addBatches(&blk, byLabel)
 		select {
 		case out <- blk:
 		case <-ctx.Done():
@@ -286,6 +210,113 @@ func (s *SendGridMail) readBlocks(ctx context.Context, rd *subjects.Reader, in i
 		}
 	}
 	return nil
+}
+
+// blockReader is what the steps of readBlocks share: the chunk's reader and input, how its
+// people are keyed, the scope's duplicate rows, and the dataset's SHA-256 as batch keys show
+// it. The notice groups stay apart, so that they do not escape to the heap with it.
+type blockReader struct {
+	rd   *subjects.Reader
+	in   incident.NoticeChunkInput
+	keys subjectKeys
+	dups map[int]bool
+	sha  string
+}
+
+// readRows reads the rows of blk from pos up to row index blockEnd (or the end of the
+// dataset): it counts them, notes the outcomes of rows that get no notice, and adds each
+// person to notify to their group (of groups) under its label in byLabel. It returns the
+// position after the last row read.
+func (br *blockReader) readRows(groups *noticeGroups, blk *noticeBlock, byLabel map[string]*labelGroup, pos subjects.Position, blockEnd int) (subjects.Position, error) {
+	for pos.Index < blockEnd {
+		row, err := br.rd.Next()
+		if errors.Is(err, io.EOF) {
+			blk.eof = true
+			break
+		}
+		if err != nil {
+			return pos, temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeSubjectsUnreadable, nil)
+		}
+		pos = br.rd.Position()
+		blk.rows.Rows++
+		switch {
+		case br.dups[row.Index]:
+			blk.rows.Duplicates++
+			blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: br.keys.other(row), Outcome: ledger.Duplicate})
+		case !row.IsSubject():
+			blk.rows.Unusable++
+		case !row.Mailable():
+			blk.rows.Invalid++
+			blk.other = append(blk.other, ledger.SubjectOutcome{SubjectKey: br.keys.other(row), Outcome: ledger.InvalidAddress})
+		default:
+			route, ok := br.in.Notice.Route(row.Jurisdiction)
+			if !ok {
+				blk.rows.NotCovered++
+				break
+			}
+			grp, err := groups.group(route, row)
+			if err != nil {
+				return pos, err
+			}
+			if grp.lang != "" {
+				countLanguage(&blk.rows, grp.template, grp.wanted, grp.lang)
+			}
+			lg := byLabel[grp.label]
+			if lg == nil {
+				lg = &labelGroup{group: grp}
+				byLabel[grp.label] = lg
+			}
+			lg.recipients = append(lg.recipients, sendgrid.Recipient{
+				Key:           br.keys.address(row.Email),
+				Email:         row.Email,
+				Substitutions: grp.substitutions(row),
+			})
+		}
+	}
+	return pos, nil
+}
+
+// addBatches gives blk one batch per label in byLabel, in label order, each keyed by the
+// incident, the dataset, the block's rows and the label.
+func (br *blockReader) addBatches(blk *noticeBlock, byLabel map[string]*labelGroup) {
+	in := &br.in
+	first, last := blk.start.Index+1, blk.end.Index
+	for _, lg := range byLabel {
+		grp := lg.group
+		// The scope's list has every repeated address already; this is the safety net
+		// that keeps each request within the contract (each address once) whatever the
+		// list says. The reader has validated every address.
+		seen := make(map[string]struct{}, len(lg.recipients))
+		rs := lg.recipients[:0]
+		for _, r := range lg.recipients {
+			n := mail.Normalize(r.Email)
+			if _, dup := seen[n]; dup {
+				blk.rows.Duplicates++
+				continue
+			}
+			seen[n] = struct{}{}
+			rs = append(rs, r)
+		}
+		categories := []string{"breach-notice", grp.template}
+		var headers map[string]string
+		if grp.lang != "" {
+			categories = append(categories, "lang:"+grp.lang)
+			headers = map[string]string{"Content-Language": grp.lang}
+		}
+		blk.batches = append(blk.batches, labelledBatch{label: grp.label, batch: sendgrid.Batch{
+			IncidentID: in.IncidentID,
+			Key:        fmt.Sprintf("%s/notice/%s/%07d-%07d/%s", in.IncidentID, br.sha, first, last, grp.label),
+			From:       in.Notice.From,
+			FromName:   in.Notice.OrgName,
+			Subject:    grp.subject,
+			Text:       grp.text,
+			Categories: categories,
+			Headers:    headers,
+			Sandbox:    in.Drill,
+			Recipients: rs,
+		}})
+	}
+	sort.Slice(blk.batches, func(i, j int) bool { return blk.batches[i].label < blk.batches[j].label })
 }
 
 // sendBlock sends a block's batches that are not done yet, records the outcomes of its other
@@ -334,57 +365,9 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		return c, err
 	}
-	outcome := ledger.Sent
-	switch rec.State {
-	case ledger.Accepted:
-		// Accepted after the chunk's last heartbeat: count what became of its people.
-		_, done, err := s.pending(ctx, inc, b.Recipients)
-		if err != nil {
-			return c, err
-		}
-		c.Add(done)
-		return c, nil
-	case ledger.Sending, ledger.Ambiguous, ledger.Failed:
-		lastAttempt := rec.UpdatedAt
-		if rec.State == ledger.Sending {
-			// The attempt that marked it never recorded an outcome: its worker stopped, maybe
-			// after the request left.
-			if err := led.MarkAmbiguous(ctx, inc, key, "attempt interrupted before its outcome was recorded"); err != nil {
-				return c, err
-			}
-			rec.AmbiguousAttempts++
-		}
-		rest, done, err := s.pending(ctx, inc, b.Recipients)
-		if err != nil {
-			return c, err
-		}
-		c.Add(done)
-		b.Recipients = rest
-		// Once ambiguous, always reconciled: a later plain failure does not tell whether
-		// the ambiguous request went through.
-		if rec.AmbiguousAttempts > 0 && len(rest) > 0 {
-			c.Ambiguous++
-			rest, reached, err := s.reconcile(ctx, b, lastAttempt)
-			switch {
-			case errors.Is(err, sendgrid.ErrNoEmailActivity):
-				// A missed legal notice is worse than two: send again, and say so.
-				outcome = ledger.PossiblyDuplicated
-			case err != nil:
-				return c, err
-			default:
-				c.AlreadySent += reached
-				b.Recipients = rest
-			}
-		}
-	default:
-		if careful {
-			rest, done, err := s.pending(ctx, inc, b.Recipients)
-			if err != nil {
-				return c, err
-			}
-			c.Add(done)
-			b.Recipients = rest
-		}
+	outcome, accepted, err := s.resumeBatch(ctx, &b, rec, careful, &c)
+	if err != nil || accepted {
+		return c, err
 	}
 	if len(b.Recipients) == 0 {
 		id := rec.MessageID
@@ -400,6 +383,78 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 	} else if err != nil {
 		return c, err
 	}
+	err = s.sendRounds(ctx, b, outcome, &c)
+	return c, err
+}
+
+// resumeBatch takes up the batch where earlier attempts left it (rec, its ledger record): it
+// drops from b the people they reached, counting them in c, and says what the people sent now
+// are to be recorded as. accepted is true when the batch was accepted already: then nothing
+// is left to send.
+func (s *SendGridMail) resumeBatch(ctx context.Context, b *sendgrid.Batch, rec ledger.Batch, careful bool, c *incident.NoticeCounts) (outcome ledger.Outcome, accepted bool, err error) {
+	led := s.Ledger
+	inc, key := b.IncidentID, b.Key
+	outcome = ledger.Sent
+	switch rec.State {
+	case ledger.Accepted:
+		// Accepted after the chunk's last heartbeat: count what became of its people.
+		_, done, err := s.pending(ctx, inc, b.Recipients)
+		if err != nil {
+			return outcome, false, err
+		}
+		c.Add(done)
+		return outcome, true, nil
+	case ledger.Sending, ledger.Ambiguous, ledger.Failed:
+		lastAttempt := rec.UpdatedAt
+		if rec.State == ledger.Sending {
+			// The attempt that marked it never recorded an outcome: its worker stopped, maybe
+			// after the request left.
+			if err := led.MarkAmbiguous(ctx, inc, key, "attempt interrupted before its outcome was recorded"); err != nil {
+				return outcome, false, err
+			}
+			rec.AmbiguousAttempts++
+		}
+		rest, done, err := s.pending(ctx, inc, b.Recipients)
+		if err != nil {
+			return outcome, false, err
+		}
+		c.Add(done)
+		b.Recipients = rest
+		// Once ambiguous, always reconciled: a later plain failure does not tell whether
+		// the ambiguous request went through.
+		if rec.AmbiguousAttempts > 0 && len(rest) > 0 {
+			c.Ambiguous++
+			rest, reached, err := s.reconcile(ctx, *b, lastAttempt)
+			switch {
+			case errors.Is(err, sendgrid.ErrNoEmailActivity):
+				// A missed legal notice is worse than two: send again, and say so.
+				outcome = ledger.PossiblyDuplicated
+			case err != nil:
+				return outcome, false, err
+			default:
+				c.AlreadySent += reached
+				b.Recipients = rest
+			}
+		}
+	default:
+		if careful {
+			rest, done, err := s.pending(ctx, inc, b.Recipients)
+			if err != nil {
+				return outcome, false, err
+			}
+			c.Add(done)
+			b.Recipients = rest
+		}
+	}
+	return outcome, false, nil
+}
+
+// sendRounds sends a batch marked sending and records what became of its people, counting
+// them in c. When a 400 names the addresses SendGrid refuses, they are recorded and the rest
+// sent again (at most maxNamedRounds times); otherwise the batch is bisected.
+func (s *SendGridMail) sendRounds(ctx context.Context, b sendgrid.Batch, outcome ledger.Outcome, c *incident.NoticeCounts) error {
+	led := s.Ledger
+	inc, key := b.IncidentID, b.Key
 	var ids []string
 	for round := 1; ; round++ {
 		res, sendErr := s.Client.SendBatch(ctx, b)
@@ -409,7 +464,7 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 				// else, so that no retry has to find them again, and send the rest.
 				rest, outs := splitRefused(b, refused)
 				if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
-					return c, err
+					return err
 				}
 				c.Rejected += len(outs)
 				if b.Recipients = rest; len(rest) == 0 {
@@ -420,49 +475,59 @@ func (s *SendGridMail) sendBatch(ctx context.Context, b sendgrid.Batch, careful 
 			// It did not say who: bisect.
 			res, sendErr = s.Client.SendSplit(ctx, b)
 		}
-		outs := make([]ledger.SubjectOutcome, 0, len(res.Accepted)+len(res.Rejected))
-		for _, i := range res.Accepted {
-			outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[i].Key, BatchKey: key, Outcome: outcome})
-		}
-		for _, r := range res.Rejected {
-			outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[r.Index].Key, BatchKey: key, Outcome: ledger.Rejected})
-		}
-		if sendErr == nil {
-			// Accepted: the people's outcomes and the batch's state in one transaction.
-			ids = append(ids, res.MessageIDs...)
-			if len(ids) == 0 {
-				ids = append(ids, "refused")
-			}
-			if err := led.RecordAccepted(ctx, inc, key, strings.Join(ids, ","), outs); err != nil {
-				// Left sending: a retry reconciles the batch.
-				return c, err
-			}
-		} else if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
-			// Left sending: a retry reconciles the batch.
-			return c, errors.Join(err, sendErr)
-		}
-		if outcome == ledger.PossiblyDuplicated {
-			c.PossiblyDuplicated += len(res.Accepted)
-		} else {
-			c.Sent += len(res.Accepted)
-		}
-		c.Rejected += len(res.Rejected)
-		if sendErr != nil {
-			mark := led.MarkFailed
-			if errors.Is(sendErr, sendgrid.ErrAmbiguous) {
-				mark = led.MarkAmbiguous
-			}
-			if err := mark(ctx, inc, key, sendErr.Error()); err != nil {
-				return c, errors.Join(sendErr, err)
-			}
-			return c, sendGridError(sendErr, s.activityLag())
-		}
-		return c, nil
+		return s.recordResult(ctx, b, outcome, res, sendErr, ids, c)
 	}
 	if len(ids) == 0 {
 		ids = append(ids, "refused")
 	}
-	return c, led.MarkAccepted(ctx, inc, key, strings.Join(ids, ","))
+	return led.MarkAccepted(ctx, inc, key, strings.Join(ids, ","))
+}
+
+// recordResult records the outcome of the batch's last request (res, or sendErr when it
+// failed) in the ledger and counts it in c: accepted, the people's outcomes and the batch's
+// state in one transaction; failed, the outcomes of the people it did reach, and the batch is
+// marked failed or ambiguous. ids are the message IDs of earlier requests of the batch.
+func (s *SendGridMail) recordResult(ctx context.Context, b sendgrid.Batch, outcome ledger.Outcome, res sendgrid.BatchResult, sendErr error, ids []string, c *incident.NoticeCounts) error {
+	led := s.Ledger
+	inc, key := b.IncidentID, b.Key
+	outs := make([]ledger.SubjectOutcome, 0, len(res.Accepted)+len(res.Rejected))
+	for _, i := range res.Accepted {
+		outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[i].Key, BatchKey: key, Outcome: outcome})
+	}
+	for _, r := range res.Rejected {
+		outs = append(outs, ledger.SubjectOutcome{SubjectKey: b.Recipients[r.Index].Key, BatchKey: key, Outcome: ledger.Rejected})
+	}
+	if sendErr == nil {
+		// Accepted: the people's outcomes and the batch's state in one transaction.
+		ids = append(ids, res.MessageIDs...)
+		if len(ids) == 0 {
+			ids = append(ids, "refused")
+		}
+		if err := led.RecordAccepted(ctx, inc, key, strings.Join(ids, ","), outs); err != nil {
+			// Left sending: a retry reconciles the batch.
+			return err
+		}
+	} else if err := led.RecordOutcomes(ctx, inc, outs); err != nil {
+		// Left sending: a retry reconciles the batch.
+		return errors.Join(err, sendErr)
+	}
+	if outcome == ledger.PossiblyDuplicated {
+		c.PossiblyDuplicated += len(res.Accepted)
+	} else {
+		c.Sent += len(res.Accepted)
+	}
+	c.Rejected += len(res.Rejected)
+	if sendErr != nil {
+		mark := led.MarkFailed
+		if errors.Is(sendErr, sendgrid.ErrAmbiguous) {
+			mark = led.MarkAmbiguous
+		}
+		if err := mark(ctx, inc, key, sendErr.Error()); err != nil {
+			return errors.Join(sendErr, err)
+		}
+		return sendGridError(sendErr, s.activityLag())
+	}
+	return nil
 }
 
 // maxNamedRounds bounds how often a batch is resent without the addresses SendGrid named,

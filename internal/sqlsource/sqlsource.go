@@ -331,35 +331,9 @@ func (s *Source) Export(ctx context.Context, w Window, out io.Writer, progress f
 	if err := cw.Write(header); err != nil {
 		return Result{}, err
 	}
-	rec := make([]string, len(order))
-	var n int64
-	for ; more; more = rows.next() {
-		vals := rows.values()
-		for j, i := range order {
-			v := vals[i]
-			if utf8.Valid(v) {
-				rec[j] = string(v)
-			} else {
-				rec[j] = strings.ToValidUTF8(string(v), "\uFFFD")
-			}
-		}
-		if err := cw.Write(rec); err != nil {
-			return Result{}, fmt.Errorf("subjects source %s: write the rows: %w", s.Name, err)
-		}
-		n++
-		if n%progressEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return Result{}, err
-			}
-			if progress != nil {
-				if err := progress(n); err != nil {
-					return Result{}, err
-				}
-			}
-		}
-	}
-	if err := rows.err(); err != nil {
-		return Result{}, s.queryError(ctx, err, n+1)
+	n, err := s.writeRows(ctx, rows, more, cw, order, progress)
+	if err != nil {
+		return Result{}, err
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -377,6 +351,43 @@ func (s *Source) Export(ctx context.Context, w Window, out io.Writer, progress f
 		}
 	}
 	return Result{Rows: n, Columns: cols}, nil
+}
+
+// writeRows writes the rows of the stream to cw, from the one it stands on (if more), each as
+// the values of the columns in order, and returns how many it wrote. Every progressEvery rows
+// it checks ctx and tells progress.
+func (s *Source) writeRows(ctx context.Context, rows rowStream, more bool, cw *csv.Writer, order []int, progress func(rows int64) error) (int64, error) {
+	rec := make([]string, len(order))
+	var n int64
+	for ; more; more = rows.next() {
+		vals := rows.values()
+		for j, i := range order {
+			v := vals[i]
+			if utf8.Valid(v) {
+				rec[j] = string(v)
+			} else {
+				rec[j] = strings.ToValidUTF8(string(v), "\uFFFD")
+			}
+		}
+		if err := cw.Write(rec); err != nil {
+			return n, fmt.Errorf("subjects source %s: write the rows: %w", s.Name, err)
+		}
+		n++
+		if n%progressEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			if progress != nil {
+				if err := progress(n); err != nil {
+					return n, err
+				}
+			}
+		}
+	}
+	if err := rows.err(); err != nil {
+		return n, s.queryError(ctx, err, n+1)
+	}
+	return n, nil
 }
 
 // session is one connection in a read-only transaction with the statement timeout set.

@@ -452,38 +452,53 @@ func (r *Reader) Next() (Row, error) {
 	if r.err != nil {
 		return Row{}, r.err
 	}
-	var rec []string
-	var line int
+	rec, line, err := r.nextRecord()
+	if err != nil {
+		return Row{}, err
+	}
+	r.index++
+	row := Row{Index: r.index, Line: r.line0 + line}
+	if r.fieldsTooLong(&row, rec) {
+		// The values stay unread: a row past the limit is reported, never used.
+		return row, nil
+	}
+	r.readFields(&row, rec)
+	return row, nil
+}
+
+// nextRecord reads the next record that is not a blank line, and returns it with the line
+// (of the reader's CSV stream) its first field is on. A record longer than the limit is an
+// error that sticks to the reader.
+func (r *Reader) nextRecord() (rec []string, line int, err error) {
 	// A loop, not recursion, over blank lines: a file of millions of them must not overflow the
 	// stack.
 	for {
-		var err error
 		start := r.nextLine
 		rec, err = r.r.Read()
 		if r.cap.over {
 			r.err = fmt.Errorf("subjects dataset line %d: the row starting there (with any empty lines before it) is longer than %s, the longest a record may be; "+
 				"look for a quote that is never closed, or a file without line ends: %w", start, size(r.header.limits.MaxRecord), ErrRecordTooLong)
-			return Row{}, r.err
+			return nil, 0, r.err
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return Row{}, fmt.Errorf("subjects dataset line %d: %v; fix the quoting on that line", r.line0+pe.StartLine, pe.Err)
+				return nil, 0, fmt.Errorf("subjects dataset line %d: %v; fix the quoting on that line", r.line0+pe.StartLine, pe.Err)
 			}
-			return Row{}, err
+			return nil, 0, err
 		}
 		r.allowRecord()
 		line, _ = r.r.FieldPos(0)
 		r.nextLine = r.endLine(rec)
 		if len(rec) != 1 || strings.TrimSpace(rec[0]) != "" {
-			break
+			return rec, line, nil
 		}
 	}
-	r.index++
-	row := Row{Index: r.index, Line: r.line0 + line}
-	issue := func(kind, column string) *Issue {
-		return &Issue{Row: row.Index, Line: row.Line, Kind: kind, Column: column}
-	}
+}
+
+// fieldsTooLong reports whether a field of rec that the dataset's columns name is longer
+// than the limit, and if so sets row's Problem, naming them.
+func (r *Reader) fieldsTooLong(row *Row, rec []string) bool {
 	var tooLong []string
 	for _, col := range columnOrder {
 		if i, ok := r.header.pos[col]; ok && i < len(rec) && len(rec[i]) > r.header.limits.MaxField {
@@ -491,10 +506,21 @@ func (r *Reader) Next() (Row, error) {
 		}
 	}
 	if len(tooLong) > 0 {
-		// The values stay unread: a row past the limit is reported, never used.
-		row.Problem = issue(IssueFieldTooLong, strings.Join(tooLong, ","))
-		return row, nil
+		row.Problem = rowIssue(row, IssueFieldTooLong, strings.Join(tooLong, ","))
+		return true
 	}
+	return false
+}
+
+// rowIssue is an issue of the given kind with row, in column.
+func rowIssue(row *Row, kind, column string) *Issue {
+	return &Issue{Row: row.Index, Line: row.Line, Kind: kind, Column: column}
+}
+
+// readFields fills row from the values of rec and checks them: the first problem found is
+// the row's Problem, and a row seen before is a duplicate. get and field are closures the
+// compiler inlines: missingCols stays a local slice, which append keeps off the heap.
+func (r *Reader) readFields(row *Row, rec []string) {
 	get := func(col string) (string, bool) {
 		i, ok := r.header.pos[col]
 		if !ok {
@@ -519,40 +545,24 @@ func (r *Reader) Next() (Row, error) {
 	country := strings.ToUpper(field("country"))
 	state := strings.ToUpper(field("state"))
 	if cats := field("data_categories"); cats != "" {
-		unknown := false
-		for _, c := range strings.FieldsFunc(cats, func(r rune) bool { return r == ';' || r == '|' }) {
-			c = strings.ToLower(strings.TrimSpace(c))
-			if c == "" {
-				continue
-			}
-			if !rules.KnownCategory(c) {
-				unknown, c = true, rules.OtherCategory
-			}
-			// A category listed twice is still one record of that subject.
-			if !slices.Contains(row.Categories, c) {
-				row.Categories = append(row.Categories, c)
-			}
-		}
-		if unknown {
-			row.Note = issue(IssueUnknownCategory, "data_categories")
-		}
+		readCategories(row, cats)
 	}
 	row.Jurisdiction = jurisdiction(country, state)
 	// Optional: a row too short to have it has none.
 	row.Language, _ = get("language")
 	switch {
 	case len(missingCols) > 0:
-		row.Problem = issue(IssueMissingColumns, strings.Join(missingCols, ","))
+		row.Problem = rowIssue(row, IssueMissingColumns, strings.Join(missingCols, ","))
 	case row.ID == "":
-		row.Problem = issue(IssueMissingValue, "id")
+		row.Problem = rowIssue(row, IssueMissingValue, "id")
 	case country == "":
-		row.Problem = issue(IssueMissingValue, "country")
+		row.Problem = rowIssue(row, IssueMissingValue, "country")
 	case !validJurisdiction(row.Jurisdiction):
-		row.Problem = issue(IssueInvalidJurisdiction, "country")
+		row.Problem = rowIssue(row, IssueInvalidJurisdiction, "country")
 	case row.Email == "":
-		row.Problem = issue(IssueMissingValue, "email")
+		row.Problem = rowIssue(row, IssueMissingValue, "email")
 	case !mail.ValidAddress(row.Email):
-		row.Problem = issue(IssueInvalidEmail, "email")
+		row.Problem = rowIssue(row, IssueInvalidEmail, "email")
 	}
 	if r.seen != nil && row.IsSubject() {
 		email := row.Email
@@ -560,10 +570,31 @@ func (r *Reader) Next() (Row, error) {
 			email = ""
 		}
 		if r.seen.add(row.ID, email) {
-			row.Problem = issue(IssueDuplicate, "")
+			row.Problem = rowIssue(row, IssueDuplicate, "")
 		}
 	}
-	return row, nil
+}
+
+// readCategories sets row's data categories from the data_categories value cats (split on
+// ';' or '|'), each once; an unknown category counts as other, and is noted.
+func readCategories(row *Row, cats string) {
+	unknown := false
+	for _, c := range strings.FieldsFunc(cats, func(r rune) bool { return r == ';' || r == '|' }) {
+		c = strings.ToLower(strings.TrimSpace(c))
+		if c == "" {
+			continue
+		}
+		if !rules.KnownCategory(c) {
+			unknown, c = true, rules.OtherCategory
+		}
+		// A category listed twice is still one record of that subject.
+		if !slices.Contains(row.Categories, c) {
+			row.Categories = append(row.Categories, c)
+		}
+	}
+	if unknown {
+		row.Note = rowIssue(row, IssueUnknownCategory, "data_categories")
+	}
 }
 
 // IsSubject reports whether the row identifies an affected subject: it has an id and a valid
