@@ -74,11 +74,34 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 	if err != nil {
 		return false, fmt.Errorf("evaluate obligations: %w", err)
 	}
+	first := len(inc.rec.Obligations) == 0
+	added := inc.newObligations(ctx, res)
+	inc.announceObligations(ctx, why, first, added, res.NotRequired)
+
+	authorityRoutes := len(added) > 0 && workflow.GetVersion(ctx, changeAuthorityRoutes, workflow.DefaultVersion, 1) == 1
+	var started []workflow.Future
+	for _, o := range added {
+		if o.IsNotice() {
+			newNotices = true
+		}
+		started = append(started, inc.startClock(ctx, o, authorityRoutes))
+	}
+	// Every clock must be running before anything signals it.
+	for _, fut := range started {
+		if err := fut.Get(ctx, nil); err != nil {
+			return newNotices, fmt.Errorf("start an obligation clock: %w", err)
+		}
+	}
+	return newNotices, nil
+}
+
+// newObligations are the obligations of res not running yet, on the drill's clock; what the
+// facts no longer require is kept running (and said so) or noted as not required.
+func (inc *incidentImpl) newObligations(ctx workflow.Context, res rules.Result) []rules.Obligation {
 	running := map[string]bool{}
 	for _, o := range inc.rec.Obligations {
 		running[o.ID] = true
 	}
-	first := len(inc.rec.Obligations) == 0
 	var added []rules.Obligation
 	for _, o := range res.Obligations {
 		if !running[o.ID] {
@@ -93,12 +116,18 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		}
 		inc.rec.NotRequired = append(inc.rec.NotRequired, n)
 	}
+	return added
+}
+
+// announceObligations tells the timeline and the room which obligations the evaluation added
+// (the first one also what is not required, and why).
+func (inc *incidentImpl) announceObligations(ctx workflow.Context, why string, first bool, added []rules.Obligation, notRequired []rules.NotRequired) {
 	var lines []string
 	for _, o := range added {
 		lines = append(lines, fmt.Sprintf("%s (%s, to %s) due %s", o.ID, o.Basis, o.Audience, o.DueAt.UTC().Format(time.RFC3339)))
 	}
 	if first {
-		for _, n := range res.NotRequired {
+		for _, n := range notRequired {
 			lines = append(lines, fmt.Sprintf("not required: %s: %s", n.ID, n.Reason))
 		}
 	}
@@ -114,39 +143,36 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 		inc.event(ctx, "obligations-added", text)
 		inc.chat("obligations-added", text, true)
 	}
+}
 
-	authorityRoutes := len(added) > 0 && workflow.GetVersion(ctx, changeAuthorityRoutes, workflow.DefaultVersion, 1) == 1
-	var started []workflow.Future
-	for _, o := range added {
-		kind := KindReport
-		if o.IsNotice() {
-			kind = KindNotice
-			newNotices = true
-		}
-		status := incident.ObligationStatus{Obligation: o, State: incident.OblDrafting}
-		var startPaused *clockDelay
-		if p := inc.startPaused(ctx, o); p != nil {
-			status.Paused, status.RulesDueAt = p, o.DueAt
-			startPaused = &clockDelay{Delay: p.Delay, At: p.From, Until: p.Until, Limit: p.Limit}
-		}
-		inc.rec.Obligations = append(inc.rec.Obligations, status)
-		route := inc.route(o.ID)
-		if authorityRoutes {
-			route = incident.RouteFor(o, inc.decl.Routes, inc.decl.Authorities)
-			inc.authorityResolved(ctx, o, route)
-		}
-		in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
-			Report: inc.reportInput(o, route), Delay: startPaused}
-		if inc.tracked {
-			in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
-		}
-		cctx := workflow.WithChildOptions(ctx, inc.childOptions(incident.ObligationWorkflowID(inc.decl.IncidentID, o.ID)))
-		fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
-		started = append(started, fut.GetChildWorkflowExecution())
-		if inc.tracked {
-			// Followed by its reports, its failure included: they outlive this run.
-			continue
-		}
+// startClock starts the obligation's clock as a child (paused when a law-enforcement delay is
+// in force for it) and returns the future of its start.
+func (inc *incidentImpl) startClock(ctx workflow.Context, o rules.Obligation, authorityRoutes bool) workflow.Future {
+	kind := KindReport
+	if o.IsNotice() {
+		kind = KindNotice
+	}
+	status := incident.ObligationStatus{Obligation: o, State: incident.OblDrafting}
+	var startPaused *clockDelay
+	if p := inc.startPaused(ctx, o); p != nil {
+		status.Paused, status.RulesDueAt = p, o.DueAt
+		startPaused = &clockDelay{Delay: p.Delay, At: p.From, Until: p.Until, Limit: p.Limit}
+	}
+	inc.rec.Obligations = append(inc.rec.Obligations, status)
+	route := inc.route(o.ID)
+	if authorityRoutes {
+		route = incident.RouteFor(o, inc.decl.Routes, inc.decl.Authorities)
+		inc.authorityResolved(ctx, o, route)
+	}
+	in := ObligationInput{IncidentID: inc.decl.IncidentID, Drill: inc.decl.Drill, TimeScale: inc.decl.TimeScale, Obligation: o, Kind: kind, Route: route,
+		Report: inc.reportInput(o, route), Delay: startPaused}
+	if inc.tracked {
+		in.Reminders, in.Budget = inc.decl.Reminders, inc.decl.Budget
+	}
+	cctx := workflow.WithChildOptions(ctx, inc.childOptions(incident.ObligationWorkflowID(inc.decl.IncidentID, o.ID)))
+	fut := workflow.ExecuteChildWorkflow(cctx, ObligationWorkflow, in)
+	if !inc.tracked {
+		// Untracked clocks (from before resumable incidents) report their end here.
 		id := o.ID
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			var st incident.ObligationStatus
@@ -157,13 +183,8 @@ func (inc *incidentImpl) evaluateObligations(ctx workflow.Context, why string) (
 			inc.applyChildState(childState{Obligation: &st})
 		})
 	}
-	// Every clock must be running before anything signals it.
-	for _, fut := range started {
-		if err := fut.Get(ctx, nil); err != nil {
-			return newNotices, fmt.Errorf("start an obligation clock: %w", err)
-		}
-	}
-	return newNotices, nil
+	// A tracked clock is followed by its reports, its failure included: they outlive this run.
+	return fut.GetChildWorkflowExecution()
 }
 
 // changeAuthorityRoutes is the workflow.GetVersion change after which an obligation owed to a
