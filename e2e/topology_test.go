@@ -161,10 +161,11 @@ func workerIdentity(w *workerProc) string {
 }
 
 // waitPolling waits until every worker polls the plan's task queue for workflow and activity
-// tasks, so that the first tasks do not all go to whichever started first.
+// tasks, so that the first tasks do not all go to whichever started first. On a loaded machine
+// a worker's first poll can take a while (its server registers pollers as they come).
 func (s *stack) waitPolling(workers map[string]*workerProc) {
 	s.tb.Helper()
-	waitFor(s.tb, time.Minute, "both workers to poll "+workflows.TaskQueue, func() (bool, string) {
+	waitFor(s.tb, 3*time.Minute, "both workers to poll "+workflows.TaskQueue, func() (bool, string) {
 		var missing []string
 		for _, kind := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
 			resp, err := s.client.DescribeTaskQueue(context.Background(), workflows.TaskQueue, kind)
