@@ -15,7 +15,7 @@ export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 export BREACH_TEMPORAL_SERVER_BIN := $(BIN)/temporal-server
 export BREACH_TEMPORAL_SQL_TOOL_BIN := $(BIN)/temporal-sql-tool
 
-.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify deps fuzz clean
+.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify bench-soak deps fuzz clean
 
 all: build
 
@@ -90,6 +90,14 @@ bench-isolation: build
 # posting the same batches. BREACH_BENCH_POSTGRES=postgres://… puts the ledger on PostgreSQL.
 bench-notify: build
 	$(GO) test -run XXX -bench BenchmarkNotify -benchtime 1x -timeout 60m ./e2e
+
+# 1,000 drill incidents open at once (a running GDPR clock, a manual isolation nobody confirms) on
+# one worker in the benchmark's process and the dev server, at 10x, for ten minutes after they are
+# declared: the worker's peak RSS, how late escalations come, history events per incident per
+# simulated day. BREACH_SOAK_DURATION=2m (and BREACH_SOAK_INCIDENTS, BREACH_SOAK_SCALE) for a
+# quick look.
+bench-soak: build
+	$(GO) test -run XXX -bench BenchmarkSoak -benchtime 1x -timeout 60m ./e2e
 
 # Slack slash command acknowledgement: 200 signed commands from 20 clients.
 bench-slack:
