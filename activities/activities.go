@@ -12,6 +12,7 @@ import (
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -51,7 +52,11 @@ type Activities struct {
 	Mail      Mailer
 	Firewalls Firewalls
 	Datasets  Datasets
-	// Dir is the root of local records: reports, evidence, timelines, the register.
+	// Records is the installation's store (internal/records lays out what it holds): reports,
+	// evidence, timelines, register entries and what one activity leaves for another. Every
+	// worker must open the same. Nil keeps them in a local store in Dir (tests, one machine).
+	Records *store.Store
+	// Dir is the local directory of the records when Records is nil, and of drill reports.
 	Dir string
 	// AutopilotKey signs what a drill's auto-pilot decides for the scenario's people.
 	AutopilotKey ed25519.PrivateKey

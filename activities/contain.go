@@ -2,17 +2,14 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/firewall"
+	"github.com/breachops/breach/internal/records"
 )
 
 type ContainInput = incident.ContainInput
@@ -51,7 +48,7 @@ func (a *Activities) firewallCall(ctx context.Context, in ContainInput, action s
 	if err != nil {
 		return incident.Evidence{}, classifyFirewall(fmt.Errorf("%s %s via %s: %w", action, in.System, p.Name(), err))
 	}
-	if err := a.appendEvidence(in.IncidentID, ev); err != nil {
+	if err := a.appendEvidence(ctx, in.IncidentID, ev); err != nil {
 		return incident.Evidence{}, err
 	}
 	return ev, nil
@@ -64,34 +61,13 @@ func classifyFirewall(err error) error {
 	return err
 }
 
-var evidenceMu sync.Mutex
-
-// EvidencePath is the JSON-lines file of an incident's containment evidence.
-func EvidencePath(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID, "containment-evidence.jsonl")
-}
-
-func (a *Activities) appendEvidence(incidentID string, ev incident.Evidence) error {
-	line, err := json.Marshal(ev)
+func (a *Activities) appendEvidence(ctx context.Context, incidentID string, ev incident.Evidence) error {
+	st, err := a.records()
 	if err != nil {
 		return err
 	}
-	path, err := EvidencePath(a.Dir, incidentID)
-	if err != nil {
+	if _, err := records.Key(incidentID); err != nil {
 		return pathError(err)
 	}
-	evidenceMu.Lock()
-	defer evidenceMu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("record evidence: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
-	if err != nil {
-		return fmt.Errorf("record evidence: %w", err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("record evidence: %w", err)
-	}
-	return f.Close()
+	return records.AddEvidence(ctx, st, incidentID, ev)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
 	"github.com/breachops/breach/internal/sendgrid"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -114,7 +115,7 @@ func (h *heartbeater) close() {
 // cut into blocks of NoticeBlockRows, and each block's people are sent in one batch per notice
 // group, one batch after another, each exactly once through the ledger. Reading the next block
 // overlaps with sending the current one; no more than two blocks are held at a time.
-func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, key *pseudonym.Key, dir string, in NoticeChunkInput) (NoticeChunkResult, error) {
+func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subjects.Limits, key *pseudonym.Key, rs *store.Store, in NoticeChunkInput) (NoticeChunkResult, error) {
 	if in.MaxRows <= 0 {
 		in.MaxRows = NoticeBlockRows
 	}
@@ -127,7 +128,7 @@ func (s *SendGridMail) sendNotices(ctx context.Context, ds Datasets, lim subject
 	}
 	end := in.From.Index + in.MaxRows
 	res := NoticeChunkResult{Next: st.Next, Counts: st.Counts}
-	dups, err := readDuplicates(dir, in.IncidentID, in.Dataset.SHA256, st.Next.Index+1, end)
+	dups, err := readDuplicates(ctx, rs, in.IncidentID, in.Dataset.SHA256, st.Next.Index+1, end)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
@@ -496,13 +497,13 @@ func splitRefused(b sendgrid.Batch, refused map[int]bool) ([]sendgrid.Recipient,
 
 // pending splits recipients into those with no final outcome in the ledger yet, and counts
 // of those with one (notified, or refused by SendGrid).
-func (s *SendGridMail) pending(ctx context.Context, incident string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
+func (s *SendGridMail) pending(ctx context.Context, incidentID string, rs []sendgrid.Recipient) ([]sendgrid.Recipient, NoticeCounts, error) {
 	var c NoticeCounts
 	keys := make([]string, len(rs))
 	for i, r := range rs {
 		keys[i] = r.Key
 	}
-	known, err := s.Ledger.Subjects(ctx, incident, keys)
+	known, err := s.Ledger.Subjects(ctx, incidentID, keys)
 	if err != nil {
 		return nil, c, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ledger"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -78,12 +79,6 @@ type NoticeFinishInput = incident.NoticeFinishInput
 
 type NoticeSummary = incident.NoticeSummary
 
-// PossiblyDuplicatedPath is where FinishNotices lists the people of an incident who may have
-// received two notices: subject key, dataset row and line; no address or name.
-func PossiblyDuplicatedPath(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID, "alerts", "possibly-duplicated.csv")
-}
-
 // FinishNotices reads the ledger's account of the alerts and writes the list of people who
 // may have been notified twice (an ambiguous batch resent without Email Activity to check),
 // for the post-incident report.
@@ -124,10 +119,12 @@ func (a *Activities) FinishNotices(ctx context.Context, in NoticeFinishInput) (N
 	if err != nil {
 		return NoticeSummary{}, err
 	}
-	if sum.List, err = PossiblyDuplicatedPath(a.Dir, in.IncidentID); err != nil {
+	// The list names each person by subject key, dataset row and line; no address or name.
+	key, err := records.PossiblyDuplicatedKey(in.IncidentID)
+	if err != nil {
 		return NoticeSummary{}, pathError(err)
 	}
-	if err := writeFileAtomic(sum.List, []byte(list)); err != nil {
+	if sum.List, err = a.put(ctx, key, []byte(list)); err != nil {
 		return NoticeSummary{}, err
 	}
 	return sum, nil

@@ -44,8 +44,12 @@ type noticeView struct {
 // the outbox, each notice is keyed by a pseudonym of its address, and a key already sent is
 // skipped.
 func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (NoticeChunkResult, error) {
+	rs, err := a.records()
+	if err != nil {
+		return NoticeChunkResult{Next: in.From}, err
+	}
 	if sg, ok := a.Mail.(*SendGridMail); ok {
-		return sg.sendNotices(ctx, a.Datasets, a.SubjectLimits, a.Pseudonyms, a.Dir, in)
+		return sg.sendNotices(ctx, a.Datasets, a.SubjectLimits, a.Pseudonyms, rs, in)
 	}
 	res := NoticeChunkResult{Next: in.From}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -54,12 +58,12 @@ func (a *Activities) SendNotices(ctx context.Context, in NoticeChunkInput) (Noti
 			res = hb
 		}
 	}
-	dups, err := readDuplicates(a.Dir, in.IncidentID, in.Dataset.SHA256, res.Next.Index+1, in.From.Index+in.MaxRows)
+	dups, err := readDuplicates(ctx, rs, in.IncidentID, in.Dataset.SHA256, res.Next.Index+1, in.From.Index+in.MaxRows)
 	if err != nil {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("read the scope's duplicate list for %s: %v; re-run the scope phase", in.IncidentID, err), ErrTypeSubjectsChanged, nil)
 	}
-	keys, err := a.outboxKeys(in.IncidentID)
+	keys, err := a.outboxKeys(ctx, in.IncidentID)
 	if err != nil {
 		return res, err
 	}

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,17 +10,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/store"
 )
 
 // Every path built from an incident ID goes through IncidentPath (or Under): an ID that is not
 // one (incident.ValidateID) is an error, never a path, and the cleaned path must stay under its
 // root whatever the other parts hold.
-
-// IncidentDir is where an incident's local records live: <root>/incidents/<id>, holding
-// reports, evidence, timeline.
-func IncidentDir(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID)
-}
 
 // IncidentPath is <root>/incidents/<id>/<elems…>, or an error when incidentID is not an
 // incident ID or the path would leave the incident's directory.
@@ -61,8 +57,29 @@ const (
 	ErrTypeBadPath = incident.ErrTypeBadPath
 )
 
+// records is the store of the incident records: Records, else a local store in Dir.
+func (a *Activities) records() (*store.Store, error) {
+	if a.Records != nil {
+		return a.Records, nil
+	}
+	return store.Local(a.Dir)
+}
+
+// put writes data under key in the records store, whole or not at all (a retried activity
+// overwrites cleanly), and returns where a person finds it.
+func (a *Activities) put(ctx context.Context, key string, data []byte) (string, error) {
+	st, err := a.records()
+	if err != nil {
+		return "", err
+	}
+	if err := st.Put(ctx, key, data); err != nil {
+		return "", err
+	}
+	return st.Where(key), nil
+}
+
 // writeFileAtomic writes data to path through a temporary file and a rename, so readers never
-// see half a file and a retried activity overwrites cleanly.
+// see half a file and a retried activity overwrites cleanly (drill reports, kept per machine).
 func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)

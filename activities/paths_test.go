@@ -22,15 +22,7 @@ var badIDs = []string{"../../x", "..", "../INC-20261128-7F3A", "INC-20261128-7F3
 func TestEveryPathFromAnIDChecksTheID(t *testing.T) {
 	root := t.TempDir()
 	helpers := map[string]func(id string) (string, error){
-		"IncidentDir":            func(id string) (string, error) { return IncidentDir(root, id) },
-		"IncidentPath":           func(id string) (string, error) { return IncidentPath(root, id, "timeline.md") },
-		"EvidencePath":           func(id string) (string, error) { return EvidencePath(root, id) },
-		"ReportsDir":             func(id string) (string, error) { return ReportsDir(root, id) },
-		"PossiblyDuplicatedPath": func(id string) (string, error) { return PossiblyDuplicatedPath(root, id) },
-		"RegisterPath":           func(id string) (string, error) { return RegisterPath(root, id) },
-		"duplicatesPath": func(id string) (string, error) {
-			return duplicatesPath(root, id, "6b48ad1dbb9397de78047f553ef8218387666c59cc715af51137f7f736a42d58")
-		},
+		"IncidentPath":     func(id string) (string, error) { return IncidentPath(root, id, "timeline.md") },
 		"DrillReportPaths": func(id string) (string, error) { md, _, err := DrillReportPaths(root, id); return md, err },
 	}
 	for name, h := range helpers {
@@ -71,8 +63,6 @@ func TestUnder(t *testing.T) {
 		}
 		assert.Error(t, err, "%q gave %s", tt.elems, p)
 	}
-	_, err := duplicatesPath("/var/breach", testIncident, "../../../../etc/passwd")
-	assert.ErrorContains(t, err, "not the SHA-256")
 }
 
 // Activities refuse a bad ID or a name with a path in it with a non-retryable error, and write

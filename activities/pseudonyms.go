@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
@@ -13,6 +11,8 @@ import (
 
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -23,17 +23,6 @@ const ErrTypePseudonymKey = "PseudonymKey"
 
 // pseudonymRetryDelay is the wait before a worker tries again to key an incident's people.
 const pseudonymRetryDelay = time.Minute
-
-// SubjectKey is the pseudonym of the person with address email in an incident under key k (the
-// scheme of incidents whose notices began under it): how the ledger names a person's outcome,
-// and how tests and reports find it without naming them.
-func SubjectKey(k *pseudonym.Key, incidentID, email string) (string, error) {
-	derive, err := k.For(k.Scheme())
-	if err != nil {
-		return "", err
-	}
-	return derive(incidentID, mail.Normalize(email)), nil
-}
 
 // subjectKeys keys the people of one incident.
 type subjectKeys struct {
@@ -77,30 +66,34 @@ type outboxHolder interface {
 
 // outboxKeys keys an incident's people on the outbox path: by the scheme recorded beside the
 // incident's records, else (notices in the outbox already) the unkeyed one, else this worker's.
-func (a *Activities) outboxKeys(incidentID string) (subjectKeys, error) {
+func (a *Activities) outboxKeys(ctx context.Context, incidentID string) (subjectKeys, error) {
 	if a.Pseudonyms == nil {
 		return subjectKeys{}, keyError(incidentID, errors.New("this worker has no pseudonym key; see internal/pseudonym"))
 	}
-	path, err := IncidentPath(a.Dir, incidentID, "alerts", "pseudonym-scheme")
+	key, err := records.PseudonymSchemeKey(incidentID)
 	if err != nil {
 		return subjectKeys{}, pathError(err)
 	}
-	var scheme pseudonym.Scheme
-	raw, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		scheme = pseudonym.Scheme(strings.TrimSpace(string(raw)))
-	case errors.Is(err, fs.ErrNotExist):
-		scheme = a.Pseudonyms.Scheme()
+	rs, err := a.records()
+	if err != nil {
+		return subjectKeys{}, err
+	}
+	// The first worker to send records its scheme; every other, and every retry, follows it.
+	raw, err := rs.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		scheme := a.Pseudonyms.Scheme()
 		if h, ok := a.Mail.(outboxHolder); ok && h.Holds(incidentID+"/notices") {
 			scheme = pseudonym.Legacy
 		}
-		if err := writeFileAtomic(path, []byte(string(scheme)+"\n")); err != nil {
+		if err := rs.Create(ctx, key, []byte(string(scheme)+"\n")); err != nil && !errors.Is(err, store.ErrExists) {
 			return subjectKeys{}, err
 		}
-	default:
+		raw, err = rs.Get(ctx, key)
+	}
+	if err != nil {
 		return subjectKeys{}, err
 	}
+	scheme := pseudonym.Scheme(strings.TrimSpace(string(raw)))
 	derive, err := a.Pseudonyms.For(scheme)
 	if err != nil {
 		return subjectKeys{}, keyError(incidentID, err)

@@ -110,7 +110,7 @@ func TestOutboxPseudonyms(t *testing.T) {
 			}
 			scope := assess(t, env, a, dataset(t, 3))
 			runChunks(t, env, a, scope.Dataset, 10)
-			keyed, err := SubjectKey(a.Pseudonyms, inc, "person2@example.net")
+			keyed, err := subjectKey(a.Pseudonyms, inc, "person2@example.net")
 			require.NoError(t, err)
 			want, notWant := keyed, unkeyed(inc, "person2@example.net")
 			if legacy {
@@ -120,4 +120,14 @@ func TestOutboxPseudonyms(t *testing.T) {
 			require.NoFileExists(t, filepath.Join(notices, notWant+".eml"))
 		})
 	}
+}
+
+// subjectKey is the pseudonym of the person with address email in an incident under key k (the
+// scheme of incidents whose notices began under it), as the ledger names a person's outcome.
+func subjectKey(k *pseudonym.Key, incidentID, email string) (string, error) {
+	derive, err := k.For(k.Scheme())
+	if err != nil {
+		return "", err
+	}
+	return subjectKeys{incident: incidentID, derive: derive}.address(email), nil
 }

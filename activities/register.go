@@ -2,14 +2,14 @@ package activities
 
 import (
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -62,54 +62,52 @@ func (a *Activities) recordRegister(ctx context.Context, c register.Content) (Re
 var RegisterContent = incident.RegisterContentOf
 
 // ClosedContent is the register's last version of a closed incident: RegisterContent with the
-// hashes of the files closing left under root, where this machine has them.
-func ClosedContent(root string, rec IncidentRecord) register.Content {
+// hashes of the records closing left in the store.
+func ClosedContent(ctx context.Context, st *store.Store, rec IncidentRecord) register.Content {
 	c := RegisterContent(rec, time.Time{})
-	c.Evidence = append(c.Evidence, closeEvidence(root, rec)...)
+	c.Evidence = append(c.Evidence, closeEvidence(ctx, st, rec)...)
 	return c
 }
 
-// closeEvidence hashes the files closing leaves as evidence: the reports submitted, the
+// closeEvidence hashes the records closing leaves as evidence: the reports submitted, the
 // containment evidence, the post-incident report and the timeline.
-func closeEvidence(root string, rec IncidentRecord) []register.Evidence {
-	type file struct{ what, name string }
-	var files []file
+func closeEvidence(ctx context.Context, st *store.Store, rec IncidentRecord) []register.Evidence {
+	type record struct{ what, name string }
+	var recs []record
 	for _, o := range rec.Obligations {
-		files = append(files, file{"report", o.ID + ".md"})
+		recs = append(recs, record{"report", o.ID + ".md"})
 		for _, s := range o.Supplements {
-			files = append(files, file{"report", fmt.Sprintf("%s.supplement-%d.md", o.ID, s.Sequence)})
+			recs = append(recs, record{"report", fmt.Sprintf("%s.supplement-%d.md", o.ID, s.Sequence)})
 		}
 	}
-	files = append(files, file{"containment-evidence", "containment-evidence.jsonl"},
-		file{"post-incident-report", "post-incident-report.md"}, file{"timeline", "timeline.md"})
+	recs = append(recs, record{"containment-evidence", records.EvidenceLog},
+		record{"post-incident-report", records.PostIncidentReport}, record{"timeline", records.Timeline})
 	var ev []register.Evidence
-	for _, f := range files {
-		var p string
+	for _, r := range recs {
+		var data []byte
 		var err error
-		if f.what == "report" {
-			p, err = reportPath(root, rec.IncidentID, f.name)
-		} else {
-			p, err = IncidentPath(root, rec.IncidentID, f.name)
+		switch r.what {
+		case "report":
+			var k string
+			if k, err = records.ReportKey(rec.IncidentID, r.name); err == nil {
+				data, err = st.Get(ctx, k)
+			}
+		case "containment-evidence":
+			data, err = records.EvidenceLogOf(ctx, st, rec.IncidentID)
+			if err == nil && len(data) == 0 {
+				continue
+			}
+		default:
+			var k string
+			if k, err = records.Key(rec.IncidentID, r.name); err == nil {
+				data, err = st.Get(ctx, k)
+			}
 		}
 		if err != nil {
 			continue
 		}
-		if sum, err := fileSHA256(p); err == nil {
-			ev = append(ev, register.Evidence{What: f.what, Name: f.name, SHA256: sum})
-		}
+		sum := sha256.Sum256(data)
+		ev = append(ev, register.Evidence{What: r.what, Name: r.name, SHA256: hex.EncodeToString(sum[:])})
 	}
 	return ev
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

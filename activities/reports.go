@@ -9,6 +9,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/rules"
 	"github.com/breachops/breach/templates"
 )
@@ -25,21 +26,16 @@ type Draft = incident.Draft
 
 type Submission = incident.Submission
 
-// ReportsDir is where an incident's reports are written.
-func ReportsDir(root, incidentID string) (string, error) {
-	return IncidentPath(root, incidentID, "reports")
-}
-
-// reportPath is the file name, a plain one, in the incident's reports directory.
-func reportPath(root, incidentID, name string) (string, error) {
+// reportKey is the key of a report, a plain file name among the incident's reports.
+func reportKey(incidentID, name string) (string, error) {
 	if err := fileName(name); err != nil {
 		return "", pathError(fmt.Errorf("report of %s: %w", incidentID, err))
 	}
-	p, err := IncidentPath(root, incidentID, "reports", name)
+	k, err := records.ReportKey(incidentID, name)
 	if err != nil {
 		return "", pathError(err)
 	}
-	return p, nil
+	return k, nil
 }
 
 func templateFor(o rules.Obligation) string {
@@ -64,11 +60,12 @@ func (a *Activities) DraftReport(ctx context.Context, in ReportInput) (Draft, er
 	if err != nil {
 		return Draft{}, err
 	}
-	path, err := reportPath(a.Dir, in.IncidentID, in.Obligation.ID+".draft.md")
+	key, err := reportKey(in.IncidentID, in.Obligation.ID+".draft.md")
 	if err != nil {
 		return Draft{}, err
 	}
-	if err := writeFileAtomic(path, []byte(body)); err != nil {
+	path, err := a.put(ctx, key, []byte(body))
+	if err != nil {
 		return Draft{}, err
 	}
 	return Draft{Path: path, Subject: subject}, nil
@@ -88,11 +85,12 @@ func (a *Activities) SubmitReport(ctx context.Context, in ReportInput) (Submissi
 	if in.Sequence > 0 {
 		name = fmt.Sprintf("%s.supplement-%d", name, in.Sequence)
 	}
-	path, err := reportPath(a.Dir, in.IncidentID, name+".md")
+	key, err := reportKey(in.IncidentID, name+".md")
 	if err != nil {
 		return Submission{}, err
 	}
-	if err := writeFileAtomic(path, []byte(body)); err != nil {
+	path, err := a.put(ctx, key, []byte(body))
+	if err != nil {
 		return Submission{}, err
 	}
 	sub := Submission{Path: path, At: in.SubmittedAt}

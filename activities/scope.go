@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/datasets"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -34,15 +35,6 @@ type StoreDatasets struct{ Store *datasets.Store }
 // Open opens a dataset of the store.
 func (d StoreDatasets) Open(ctx context.Context, ref DatasetRef) (io.ReadSeekCloser, error) {
 	return d.Store.Open(ctx, ref.URI)
-}
-
-// duplicatesPath lists, one per line, the indexes of the data rows that repeat an earlier
-// subject.
-func duplicatesPath(root, incidentID, sha string) (string, error) {
-	if !sha256Hex.MatchString(sha) {
-		return "", fmt.Errorf("dataset of %s: %q is not the SHA-256 of a scope; re-run the scope phase", incidentID, sha)
-	}
-	return IncidentPath(root, incidentID, "scope", sha+".duplicates")
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -76,11 +68,11 @@ func (a *Activities) AssessScope(ctx context.Context, in ScopeInput) (ScopeResul
 		b.WriteString(strconv.Itoa(l))
 		b.WriteByte('\n')
 	}
-	dupPath, err := duplicatesPath(a.Dir, in.IncidentID, sum.SHA256)
+	dupKey, err := records.DuplicatesKey(in.IncidentID, sum.SHA256)
 	if err != nil {
 		return ScopeResult{}, pathError(err)
 	}
-	if err := writeFileAtomic(dupPath, []byte(b.String())); err != nil {
+	if _, err := a.put(ctx, dupKey, []byte(b.String())); err != nil {
 		return ScopeResult{}, err
 	}
 	ref := in.Dataset
@@ -110,24 +102,20 @@ func openAt(ctx context.Context, ds Datasets, lim subjects.Limits, ref DatasetRe
 	return subjects.Resume(f, head.Header(), pos, nil), f, nil
 }
 
-// readDuplicates reads the list of duplicate rows that the scope of the dataset sha wrote for
-// an incident, keeping those from first to last.
-func readDuplicates(root, incidentID, sha string, first, last int) (map[int]bool, error) {
-	path, err := duplicatesPath(root, incidentID, sha)
+// readDuplicates reads the list of duplicate rows that the scope of the dataset sha left for an
+// incident in the records store, keeping those from first to last: a chunk holds its own share
+// only, however large the dataset.
+func readDuplicates(ctx context.Context, rs *store.Store, incidentID, sha string, first, last int) (map[int]bool, error) {
+	key, err := records.DuplicatesKey(incidentID, sha)
 	if err != nil {
 		return nil, err
 	}
-	return readDuplicateRange(path, first, last)
-}
-
-// readDuplicateRange reads the scope's list of duplicate rows, keeping those from first to
-// last: a chunk holds its own share only, however large the dataset.
-func readDuplicateRange(path string, first, last int) (map[int]bool, error) {
-	f, err := os.Open(path)
+	f, err := rs.Reader(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	path := rs.Where(key)
 	out := map[int]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/breachops/breach/internal/ledger"
 	bmail "github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/sendgrid"
 	"github.com/breachops/breach/internal/sendgridtest"
 	"github.com/breachops/breach/internal/subjects"
@@ -256,13 +257,15 @@ func TestSendGridRequestsFollowTheContract(t *testing.T) {
 	_, err := f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
 	// INC-20261128-0002 has no scope of its own: copy INC-20261128-0001's duplicate list first.
 	require.Error(t, err)
-	src, err := duplicatesPath(f.acts.Dir, "INC-20261128-0001", ref.SHA256)
+	rs, err := f.acts.records()
 	require.NoError(t, err)
-	raw, err := os.ReadFile(src)
+	src, err := records.DuplicatesKey("INC-20261128-0001", ref.SHA256)
 	require.NoError(t, err)
-	dst, err := duplicatesPath(f.acts.Dir, "INC-20261128-0002", ref.SHA256)
+	raw, err := rs.Get(context.Background(), src)
 	require.NoError(t, err)
-	require.NoError(t, writeFileAtomic(dst, raw))
+	dst, err := records.DuplicatesKey("INC-20261128-0002", ref.SHA256)
+	require.NoError(t, err)
+	require.NoError(t, rs.Put(context.Background(), dst, raw))
 	_, err = f.env.ExecuteActivity(f.acts.SendNotices, NoticeChunkInput{IncidentID: "INC-20261128-0002", Drill: true, Dataset: ref, MaxRows: 3000, Notice: drill})
 	require.NoError(t, err)
 	_, err = f.sg.Send(context.Background(), bmail.Message{Key: "INC-20261128-0001/authority/gdpr-art33-authority", From: "privacy@example.test",
@@ -499,7 +502,9 @@ func TestSendGridNoticesInterruptedBatchIsReconciled(t *testing.T) {
 			defer file.Close()
 			rd, err := subjects.NewReader(file, nil)
 			require.NoError(t, err)
-			dups, err := readDuplicates(f.acts.Dir, "INC-20261128-0001", ref.SHA256, 1, 3000)
+			rs, err := f.acts.records()
+			require.NoError(t, err)
+			dups, err := readDuplicates(ctx, rs, "INC-20261128-0001", ref.SHA256, 1, 3000)
 			require.NoError(t, err)
 			keys, err := ledgerKeys(ctx, f.sg, f.acts.Pseudonyms, "INC-20261128-0001")
 			require.NoError(t, err)
@@ -634,7 +639,7 @@ func checkContract(t *testing.T, c *sendgridtest.Contract, r *http.Request) {
 
 func (f *sgFixture) subjectKey(incidentID, email string) string {
 	f.t.Helper()
-	k, err := SubjectKey(f.acts.Pseudonyms, incidentID, email)
+	k, err := subjectKey(f.acts.Pseudonyms, incidentID, email)
 	require.NoError(f.t, err)
 	return k
 }

@@ -27,11 +27,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/breachops/breach/activities"
+	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/devserver"
+	bmail "github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/workflows"
 )
 
@@ -784,14 +787,19 @@ func (s *stack) roomLog(id string) string {
 	return p
 }
 
-// evidencePath is the containment evidence file of an incident.
-func (s *stack) evidencePath(id string) string {
+// evidence is the containment evidence of an incident, as the workers keep it in the store.
+func (s *stack) evidence(id string) []incident.Evidence {
 	s.tb.Helper()
-	p, err := activities.EvidencePath(s.home, id)
+	st, err := store.Local(s.home)
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	return p
+	defer st.Close()
+	evs, err := records.Evidence(context.Background(), st, id)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return evs
 }
 
 // subjectKey is the ledger's pseudonym of the person with address addr in incident id: under
@@ -802,9 +810,11 @@ func (s *stack) subjectKey(id, addr string) string {
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	key, err := activities.SubjectKey(k, id, addr)
+	// As the ledger names a person: the installation key's scheme, over the incident and the
+	// normalised address.
+	derive, err := k.For(k.Scheme())
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	return key
+	return derive(id, bmail.Normalize(addr))
 }

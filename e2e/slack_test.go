@@ -318,7 +318,7 @@ func (w *slackWorld) mustOK(res slackfake.Result, err error) {
 type slackRun struct {
 	title string
 	// afterDecision runs once the DPO's decision is recorded.
-	afterDecision func(incident string)
+	afterDecision func(incidentID string)
 	// wantObligations is how many obligations the card must show once decided.
 	wantObligations int
 	// budget bounds the approving and filing.
@@ -388,8 +388,8 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 			t.Errorf("%s was not invited to %s (members %v)", u, ch.Name, ch.Members)
 		}
 	}
-	incident := breachslack.FindIncidentID(ch.Purpose)
-	if incident == "" {
+	incidentID := breachslack.FindIncidentID(ch.Purpose)
+	if incidentID == "" {
 		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
 	}
 	shownTitle := breachslack.Escape(run.title)
@@ -400,7 +400,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 	// Someone asks where things stand, in the incident channel.
 	w.mustOK(w.ic.Command(ch.ID, "status"))
 	w.eventually(time.Minute, "the status answer", func() bool {
-		return w.ephemeral(slackCommander, incident+": "+shownTitle) && w.ephemeral(slackCommander, "left")
+		return w.ephemeral(slackCommander, incidentID+": "+shownTitle) && w.ephemeral(slackCommander, "left")
 	})
 
 	w.mustOK(w.dpo.Click(decideMsg, breachslack.ActionDecide))
@@ -416,7 +416,7 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 		return strings.Contains(slackUnescape(string(w.message(ch.ID, decideMsg.TS).Blocks)), "Decided by <@"+slackDPO+">")
 	})
 	if run.afterDecision != nil {
-		run.afterDecision(incident)
+		run.afterDecision(incidentID)
 	}
 	w.eventually(2*time.Minute, fmt.Sprintf("the card to show %d obligations", run.wantObligations), func() bool {
 		return strings.Count(slackUnescape(string(w.card(ch.ID).Blocks)), "• `") >= run.wantObligations+1 // + shop-db
@@ -470,23 +470,23 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 	// and tells the others nothing about them.
 	w.mustOK(w.dpo.Command(slackGeneral, "status"))
 	w.eventually(time.Minute, "the list of open incidents", func() bool {
-		return w.ephemeral(slackDPO, "Open incidents (1)") && w.ephemeral(slackDPO, incident)
+		return w.ephemeral(slackDPO, "Open incidents (1)") && w.ephemeral(slackDPO, incidentID)
 	})
 	outsider := &slackfake.Person{ID: "UE2EOUT02", Name: "olga", WS: w.ws, Ingress: w.ic.Ingress, Secret: slackSecret, HTTP: w.ic.HTTP}
 	w.mustOK(outsider.Command(slackGeneral, "status"))
 	w.eventually(time.Minute, "the answer to someone without a role", func() bool {
 		return w.ephemeral(outsider.ID, "shows a running incident in its own channel")
 	})
-	if w.ephemeral(outsider.ID, incident) {
-		t.Errorf("someone without a role was shown %s", incident)
+	if w.ephemeral(outsider.ID, incidentID) {
+		t.Errorf("someone without a role was shown %s", incidentID)
 	}
 
 	w.mustOK(w.ic.Click(closeMsg, breachslack.ActionClose))
 	var result workflows.Result
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := w.s.client.GetWorkflow(ctx, workflows.IncidentWorkflowID(incident), "").Get(ctx, &result); err != nil {
-		t.Fatalf("incident %s did not complete: %v", incident, err)
+	if err := w.s.client.GetWorkflow(ctx, workflows.IncidentWorkflowID(incidentID), "").Get(ctx, &result); err != nil {
+		t.Fatalf("incident %s did not complete: %v", incidentID, err)
 	}
 	w.eventually(time.Minute, "the card to show the incident closed", func() bool {
 		c := w.card(ch.ID)
@@ -497,11 +497,11 @@ func runSlackIncident(t *testing.T, w *slackWorld, run slackRun) (string, slackf
 			t.Errorf("message %s still has buttons after they were used: %s", ts, m.Text)
 		}
 	}
-	return incident, ch, result
+	return incidentID, ch, result
 }
 
 // checkSlackRun checks what every run leaves in Slack and in the result.
-func checkSlackRun(t *testing.T, w *slackWorld, incident string, ch slackfake.Channel, result workflows.Result) {
+func checkSlackRun(t *testing.T, w *slackWorld, incidentID string, ch slackfake.Channel, result workflows.Result) {
 	t.Helper()
 	card := w.card(ch.ID)
 	cards := 0
@@ -578,8 +578,8 @@ func TestSlackIncident(t *testing.T) {
 		}
 	}
 
-	incident, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
-	checkSlackRun(t, w, incident, ch, result)
+	incidentID, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
+	checkSlackRun(t, w, incidentID, ch, result)
 	if n := len(w.views(breachslack.ViewDeclare)); n != 1 {
 		t.Errorf("%d declaration forms opened, want the one of the commander", n)
 	}
@@ -603,8 +603,8 @@ func TestSlackIncidentThroughSlackFailures(t *testing.T) {
 		}
 		return nil
 	})
-	incident, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
-	checkSlackRun(t, w, incident, ch, result)
+	incidentID, ch, result := runSlackIncident(t, w, slackRun{title: "Customer database exposed", wantObligations: 2, budget: 3 * time.Minute})
+	checkSlackRun(t, w, incidentID, ch, result)
 	for _, m := range []string{"conversations.create", "pins.add", "chat.update", "chat.postMessage"} {
 		if w.ws.Calls(m) < 2 {
 			t.Errorf("%s was called %d times: the fault was not retried", m, w.ws.Calls(m))
@@ -643,18 +643,18 @@ func TestSlackLargeIncident(t *testing.T) {
 	}
 
 	run := slackRun{title: title, wantObligations: 27, budget: 10 * time.Minute,
-		afterDecision: func(incident string) {
+		afterDecision: func(incidentID string) {
 			// NIS2 significance is the one fact the decision form does not ask.
 			// The decision form has no NIS2 significance field: the DPO amends at the command line,
 			// as the command-line actor the configuration also names.
-			w.s.mustBreach("amend", incident, "--significant", "--as", dpo)
+			w.s.mustBreach("amend", incidentID, "--significant", "--as", dpo)
 		}}
-	incident, ch, result := runSlackIncident(t, w, run)
-	checkSlackRun(t, w, incident, ch, result)
+	incidentID, ch, result := runSlackIncident(t, w, run)
+	checkSlackRun(t, w, incidentID, ch, result)
 
 	card := w.card(ch.ID)
 	shown := slackUnescape(string(card.Blocks))
-	st, err := w.s.status(incident)
+	st, err := w.s.status(incidentID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -682,10 +682,10 @@ func TestSlackLargeIncident(t *testing.T) {
 	}
 	head := blocks[0].Text.Text
 	if !utf8.ValidString(head) || utf8.RuneCountInString(head) > 150 ||
-		!strings.HasPrefix(":rotating_light: "+incident+": "+title, strings.TrimSuffix(head, "…")) {
+		!strings.HasPrefix(":rotating_light: "+incidentID+": "+title, strings.TrimSuffix(head, "…")) {
 		t.Errorf("the card's header is not the start of the title in whole characters: %q", head)
 	}
-	if ch, _ := w.ws.Channel(ch.ID); !utf8.ValidString(ch.Purpose) || !strings.Contains(ch.Purpose, incident) {
+	if ch, _ := w.ws.Channel(ch.ID); !utf8.ValidString(ch.Purpose) || !strings.Contains(ch.Purpose, incidentID) {
 		t.Errorf("the channel purpose is %q", ch.Purpose)
 	}
 }
@@ -705,14 +705,14 @@ func TestSlackScopeFixedByASharedCSV(t *testing.T) {
 	w.declareFromSlack("Customer database exposed", "slack-e2e-no-country.csv")
 
 	ch := w.incidentChannel()
-	incident := breachslack.FindIncidentID(ch.Purpose)
-	if incident == "" {
+	incidentID := breachslack.FindIncidentID(ch.Purpose)
+	if incidentID == "" {
 		t.Fatalf("the channel purpose %q names no incident", ch.Purpose)
 	}
 	var st workflows.Status
 	w.eventually(2*time.Minute, "the scope to fail and wait for a corrected dataset", func() bool {
 		var err error
-		st, err = w.s.status(incident)
+		st, err = w.s.status(incidentID)
 		return err == nil && st.ScopeError != "" && hasPending(st, workflows.UpdateReplaceSubjects)
 	})
 	if !strings.Contains(st.ScopeError, `"country"`) {
@@ -736,7 +736,7 @@ func TestSlackScopeFixedByASharedCSV(t *testing.T) {
 	})
 	w.eventually(2*time.Minute, "the scope assessed with the shared dataset", func() bool {
 		var err error
-		st, err = w.s.status(incident)
+		st, err = w.s.status(incidentID)
 		return err == nil && st.ScopeError == "" && st.Scope != nil
 	})
 	name := strings.TrimPrefix(st.Dataset.URI, "dataset:")

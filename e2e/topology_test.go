@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,30 +16,53 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/breachops/breach/internal/codec"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/slack/slackfake"
+	"github.com/breachops/breach/internal/store"
+	"github.com/breachops/breach/internal/store/storetest"
 	"github.com/breachops/breach/workflows"
 )
 
 // TestProductionTopology runs an incident from declaration to close as production runs it: a
-// real Temporal server on PostgreSQL (not the dev server) and two `breach worker` processes,
-// each in a working directory of its own. While customer notices go out, the worker sending
-// them is killed with SIGKILL; the other finishes. Every subject gets exactly one notice, the
-// records are written, and both workers took tasks.
+// real Temporal server on PostgreSQL (not the dev server) and two `breach worker` processes as
+// on two machines: each in a working directory and a BREACH_HOME of its own, sharing only the
+// configuration, the secrets every worker of a cluster is given (payload and pseudonym keys),
+// the store (S3, served on loopback), the register (PostgreSQL) and Slack (the local Slack
+// server). While customer notices go out, the worker sending them is killed with SIGKILL; the
+// other finishes. Every subject gets exactly one notice, the incident has one Slack channel,
+// its records are complete in the shared store, and both workers took tasks.
 func TestProductionTopology(t *testing.T) {
-	s := startStack(t, stackOptions{production: true})
+	storeURL := storetest.S3(t, "breach-records")
+	ws := slackfake.New(slackToken)
+	t.Cleanup(func() {
+		if vs := ws.Violations(); len(vs) > 0 {
+			t.Errorf("breach sent Slack requests that break Slack's documented limits:\n%s", slackfake.FormatViolations(vs))
+		}
+		ws.Close()
+	})
+	shared := append([]string{"BREACH_STORE_URL=" + storeURL, "BREACH_PSEUDONYM_KEY=" + strings.Repeat("5e", 32),
+		"BREACH_REGISTER_DSN=" + registerSchema(t), "SLACK_BOT_TOKEN=" + slackToken, "SLACK_API_URL=" + ws.APIURL()}, storetest.Env...)
+	s := startStack(t, stackOptions{production: true, env: shared})
 	rows, want := bigSubjects(20000)
 	csvPath := filepath.Join(s.dir, "subjects.csv")
 	writeSubjects(t, csvPath, rows)
+	bucket := openTestStore(t, storeURL)
 
-	// As on two machines, nothing but the configuration and Temporal in common. The issue "The
-	// house rebuilt" gives each worker a BREACH_HOME of its own with the shared store between
-	// them; until the shared store exists, both keep datasets, outbox and records in the
-	// stack's BREACH_HOME.
+	// The payload keys of the installation: made once (in the operator's BREACH_HOME, where the
+	// CLI reads them), then given to every worker as a cluster's are.
+	if _, err := s.codec.load(); err != nil {
+		t.Fatal(err)
+	}
 	workers := map[string]*workerProc{}
+	homes := map[string]string{}
 	for _, name := range []string{"a", "b"} {
 		dir := filepath.Join(s.dir, "machine-"+name)
-		require.NoError(t, os.MkdirAll(dir, 0o755))
-		w := s.startWorkerIn(dir, nil)
+		home := filepath.Join(dir, "home")
+		require.NoError(t, os.MkdirAll(home, 0o700))
+		w := s.startWorkerIn(dir, []string{"BREACH_HOME=" + home, "BREACH_CODEC_KEYS_FILE=" + codec.LocalKeyPath(s.home)})
 		workers[workerIdentity(w)] = w
+		homes[workerIdentity(w)] = home
 	}
 	s.waitPolling(workers)
 
@@ -54,7 +79,7 @@ func TestProductionTopology(t *testing.T) {
 
 	// Kill the worker running a chunk of notices, inside the chunk: notices beyond the count
 	// the status reports are in the outbox, and not all of them.
-	outbox := filepath.Join(s.home, "outbox", id, "notices")
+	outbox := "outbox/" + id + "/notices/"
 	var sender string
 	var atKill workflows.Status
 	p.until(5*time.Minute, "a worker to be sending customer notices", func(st workflows.Status) bool {
@@ -66,7 +91,7 @@ func TestProductionTopology(t *testing.T) {
 		if a.State != workflows.AlertsSending || a.Sent == 0 {
 			return false
 		}
-		n := countEML(outbox)
+		n := countKeys(t, bucket, outbox)
 		if n <= a.Sent || n >= len(want) {
 			return false
 		}
@@ -77,7 +102,7 @@ func TestProductionTopology(t *testing.T) {
 	workers[sender].kill()
 	delete(workers, sender)
 	t.Logf("killed worker %s with SIGKILL while it sent notices: status said %d/%d sent, %d notices in the outbox",
-		sender, atKill.Alerts.Sent, atKill.Alerts.Total, countEML(outbox))
+		sender, atKill.Alerts.Sent, atKill.Alerts.Total, countKeys(t, bucket, outbox))
 	require.Equal(t, len(want), atKill.Alerts.Total, "alerts total")
 
 	final := p.until(5*time.Minute, "the incident to close on the surviving worker", func(st workflows.Status) bool {
@@ -86,19 +111,22 @@ func TestProductionTopology(t *testing.T) {
 	})
 
 	require.Equal(t, workflows.AlertsDone, final.Alerts.State)
-	checkNotices(t, notices(t, s.home, id), want)
+	checkNotices(t, storeNotices(t, bucket, id), want)
 	require.Equal(t, len(want), final.Alerts.Sent, "alerts.sent must count every address once")
 	require.Equal(t, len(want), final.Scope.Mailable)
 	for _, c := range final.Containment {
 		require.Equal(t, workflows.ContainContained, c.State, "containment of %s", c.System)
 	}
-	require.NotNil(t, final.Records, "the incident closed without records")
-	for what, path := range map[string]string{"register entry": final.Records.Register, "post-incident report": final.Records.Report,
-		"timeline": final.Records.Timeline} {
-		st, err := os.Stat(path)
-		require.NoError(t, err, "the %s", what)
-		require.NotZero(t, st.Size(), "the %s %s is empty", what, path)
+	checkSharedRecords(t, bucket, final, homes)
+
+	// One incident, one Slack channel, whichever worker opened it.
+	var rooms []string
+	for _, c := range ws.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			rooms = append(rooms, c.Name)
+		}
 	}
+	require.Len(t, rooms, 1, "Slack channels of the incident: %v", rooms)
 
 	// Both workers took tasks: the histories name the worker of every completed workflow task
 	// and every started activity.
@@ -250,4 +278,89 @@ func (s *stack) tasksByWorker() tasksByWorker {
 		s.tb.Fatalf("only %d workflow runs on the server: the count of tasks by worker would prove little", runs)
 	}
 	return out
+}
+
+// openTestStore opens the shared store as the workers do.
+func openTestStore(t *testing.T, url string) *store.Store {
+	t.Helper()
+	for _, kv := range storetest.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	st, err := store.Open(context.Background(), url, "")
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func countKeys(t *testing.T, st *store.Store, prefix string) int {
+	t.Helper()
+	keys, err := st.List(context.Background(), prefix)
+	require.NoError(t, err)
+	return len(keys)
+}
+
+// storeNotices counts the notices of the incident in the store's outbox per recipient address.
+func storeNotices(t *testing.T, st *store.Store, id string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := st.List(ctx, "outbox/"+id+"/notices/")
+	require.NoError(t, err)
+	got := map[string]int{}
+	for _, k := range keys {
+		raw, err := st.Get(ctx, k)
+		require.NoError(t, err)
+		msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+		require.NoError(t, err, "%s is not an RFC 5322 message", k)
+		to, err := netmail.ParseAddress(msg.Header.Get("To"))
+		require.NoError(t, err, "%s: To", k)
+		require.Equal(t, id, msg.Header.Get("X-Breach-Incident"), k)
+		got[strings.ToLower(to.Address)]++
+	}
+	return got
+}
+
+// checkSharedRecords: what the incident left is in the shared store, whichever worker wrote it
+// (the report filed, the containment evidence, the post-incident report, the timeline, the
+// register entry), and nothing of it in either worker's BREACH_HOME.
+func checkSharedRecords(t *testing.T, st *store.Store, final workflows.Status, homes map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	id := final.IncidentID
+	require.NotNil(t, final.Records, "the incident closed without records")
+	for what, where := range map[string]string{"register entry": final.Records.Register, "post-incident report": final.Records.Report,
+		"timeline": final.Records.Timeline} {
+		require.True(t, strings.HasPrefix(where, "s3://breach-records/"), "the %s is at %s, not in the shared store", what, where)
+	}
+	var keys []string
+	for _, k := range []func() (string, error){
+		func() (string, error) { return records.RegisterEntryKey(id) },
+		func() (string, error) { return records.Key(id, records.PostIncidentReport) },
+		func() (string, error) { return records.Key(id, records.Timeline) },
+		func() (string, error) { return records.ReportKey(id, "gdpr-art33-authority.md") },
+	} {
+		key, err := k()
+		require.NoError(t, err)
+		keys = append(keys, key)
+	}
+	for _, key := range keys {
+		info, err := st.Stat(ctx, key)
+		require.NoError(t, err, "%s in the shared store", key)
+		require.NotZero(t, info.Size, "%s is empty", key)
+	}
+	evs, err := records.Evidence(ctx, st, id)
+	require.NoError(t, err)
+	systems := map[string]bool{}
+	for _, ev := range evs {
+		systems[ev.System] = true
+	}
+	for _, c := range final.Containment {
+		require.True(t, systems[c.System], "no containment evidence of %s in the shared store (%d records)", c.System, len(evs))
+	}
+	for who, home := range homes {
+		for _, sub := range []string{"incidents", "outbox", "register/" + id + ".json"} {
+			_, err := os.Stat(filepath.Join(home, sub))
+			require.True(t, os.IsNotExist(err), "worker %s keeps %s in its BREACH_HOME %s", who, sub, home)
+		}
+	}
 }

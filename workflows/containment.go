@@ -181,7 +181,7 @@ func (c *containment) continueAsNew(ctx workflow.Context, stage string) error {
 // reminders before it).
 func (c *containment) waitManual(ctx workflow.Context) error {
 	in := c.in
-	step := StepIsolation + in.System
+	step := incident.IsolationStep(in.System)
 	policy := in.Reminders.Manual().Scaled(in.TimeScale)
 	confirmCh := workflow.GetSignalChannel(ctx, signalManualConfirm)
 	for {
@@ -263,7 +263,7 @@ func (c *containment) contain(ctx, fctx workflow.Context) error {
 	c.st.State = ContainManual
 	c.st.Detail = applicationMessage(err)
 	c.st.Updated = workflow.Now(ctx).UTC()
-	step := StepIsolation + in.System
+	step := incident.IsolationStep(in.System)
 	st := c.st
 	rep.send(ctx, childState{System: &st, Pending: &PendingStep{
 		Step: step, Role: RoleCommander, Since: st.Updated,

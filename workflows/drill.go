@@ -190,57 +190,27 @@ func (dr *drillImpl) wall(d scenario.Duration) time.Duration {
 	return time.Duration(float64(d) / dr.scale)
 }
 
+// run starts the drill's incident, lets the scenario's people (or the auto-pilot) play it until
+// it closes or the drill's time runs out, then scores it and writes the report.
 func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
-	sc := dr.in.Scenario
-	start, end := dr.progress.StartedAt, dr.progress.EndsAt
-
-	if dr.in.AutoApprove && workflow.GetVersion(ctx, changeAutopilotSigns, workflow.DefaultVersion, 1) == 1 {
-		// The auto-pilot signs what it decides for the scenario's people: the incident is
-		// declared trusting its key, in this drill only.
-		var pub string
-		if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.AutopilotKey).Get(ctx, &pub); err != nil {
-			return drill.DrillReport{}, fmt.Errorf("the drill's auto-pilot has no signing key: %w", err)
-		}
-		dr.decl.Keys.Autopilot = pub
+	if err := dr.signAsAutopilot(ctx); err != nil {
+		return drill.DrillReport{}, err
 	}
 	childCtx, cancelIncident := workflow.WithCancel(ctx)
-	var child workflow.ChildWorkflowFuture
-	for attempt := 0; ; attempt++ {
-		cctx := workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
-			WorkflowID:          IncidentWorkflowID(dr.decl.IncidentID),
-			ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-			WaitForCancellation: true,
-		})
-		child = workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, IncidentInput{Declaration: dr.decl})
-		err := child.GetChildWorkflowExecution().Get(ctx, nil)
-		if err == nil {
-			break
-		}
-		var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
-		if dr.in.IncidentID == "" && errors.As(err, &taken) && attempt < 5 {
-			dr.decl.IncidentID = dr.derivedID(ctx, start, attempt+1)
-			dr.progress.IncidentID = dr.decl.IncidentID
-			continue
-		}
-		return drill.DrillReport{}, fmt.Errorf("start the drill's incident %s: %w", dr.decl.IncidentID, err)
+	child, err := dr.startIncident(childCtx)
+	if err != nil {
+		return drill.DrillReport{}, err
 	}
-	id := dr.decl.IncidentID
-	ref := drill.IncidentRef{IncidentID: id, WorkflowID: IncidentWorkflowID(id)}
+	ref := drill.IncidentRef{IncidentID: dr.decl.IncidentID, WorkflowID: IncidentWorkflowID(dr.decl.IncidentID)}
 	var incidentErr error
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		incidentErr = child.Get(ctx, nil)
 		dr.ended = true
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) { dr.deliverInjects(ctx, child) })
+	pilot := dr.startAutopilot(ctx, ref)
 
-	var pilot workflow.Future
-	if dr.in.AutoApprove {
-		pilot = workflow.ExecuteActivity(autoPilotCtx(ctx, end.Sub(start)), da.AutoPilot, drill.AutoPilotInput{
-			IncidentRef: ref, TimeScale: dr.scale, DPO: dr.dpo, Commander: dr.ic,
-			Roles: sc.Roles, Responses: sc.Responses, Decision: drillDecision(sc), Until: end,
-		})
-	}
-
+	start, end := dr.progress.StartedAt, dr.progress.EndsAt
 	if _, err := workflow.AwaitWithTimeout(ctx, end.Sub(workflow.Now(ctx)), func() bool { return dr.ended }); err != nil {
 		return drill.DrillReport{}, err
 	}
@@ -252,18 +222,8 @@ func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
 	} else if incidentErr != nil {
 		notes = append(notes, "The incident workflow failed: "+applicationMessage(incidentErr))
 	}
-
-	var pilotRes drill.AutoPilotResult
-	if pilot != nil {
-		// The auto-pilot stops by itself at the close or the drill's end.
-		if ok, _ := workflow.AwaitWithTimeout(ctx, 2*time.Minute, pilot.IsReady); ok {
-			if err := pilot.Get(ctx, &pilotRes); err != nil {
-				notes = append(notes, "The auto-pilot failed: "+applicationMessage(err))
-			}
-		} else {
-			notes = append(notes, "The auto-pilot did not stop at the drill's end; its answers are in the incident's timeline.")
-		}
-	}
+	pilotRes, pilotNotes := dr.stopAutopilot(ctx, pilot)
+	notes = append(notes, pilotNotes...)
 
 	// Read the incident before ending it, so the score sees it as the drill's time ran out.
 	var view incident.Status
@@ -272,15 +232,89 @@ func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
 	}
 	endAt := workflow.Now(ctx).UTC()
 	if outcome == drill.DrillTimeUp {
-		notes = append(notes, fmt.Sprintf("The drill's time ran out at T+%s in phase %q; the incident was cancelled (its containment released, dry-run).", sc.Duration, view.Phase))
+		notes = append(notes, fmt.Sprintf("The drill's time ran out at T+%s in phase %q; the incident was cancelled (its containment released, dry-run).", dr.in.Scenario.Duration, view.Phase))
 		cancelIncident()
 		if ok, _ := workflow.AwaitWithTimeout(ctx, 5*time.Minute, func() bool { return dr.ended }); !ok {
 			notes = append(notes, "The incident did not finish its cancellation within 5 minutes.")
 		}
 	}
+	rep := dr.score(ctx, view, outcome, start, endAt, pilotRes, notes)
+	return dr.report(ctx, rep)
+}
 
+// signAsAutopilot: the auto-pilot signs what it decides for the scenario's people, so the
+// incident is declared trusting its key, in this drill only.
+func (dr *drillImpl) signAsAutopilot(ctx workflow.Context) error {
+	if !dr.in.AutoApprove || workflow.GetVersion(ctx, changeAutopilotSigns, workflow.DefaultVersion, 1) != 1 {
+		return nil
+	}
+	var pub string
+	if err := workflow.ExecuteActivity(drillStatusCtx(ctx), da.AutopilotKey).Get(ctx, &pub); err != nil {
+		return fmt.Errorf("the drill's auto-pilot has no signing key: %w", err)
+	}
+	dr.decl.Keys.Autopilot = pub
+	return nil
+}
+
+// startIncident starts the drill's incident as a child; an ID derived from the drill's start
+// that is taken already is derived again.
+func (dr *drillImpl) startIncident(ctx workflow.Context) (workflow.ChildWorkflowFuture, error) {
+	for attempt := 0; ; attempt++ {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:          IncidentWorkflowID(dr.decl.IncidentID),
+			ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+			WaitForCancellation: true,
+		})
+		child := workflow.ExecuteChildWorkflow(cctx, IncidentWorkflow, IncidentInput{Declaration: dr.decl})
+		err := child.GetChildWorkflowExecution().Get(ctx, nil)
+		if err == nil {
+			return child, nil
+		}
+		var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if dr.in.IncidentID == "" && errors.As(err, &taken) && attempt < 5 {
+			dr.decl.IncidentID = dr.derivedID(ctx, dr.progress.StartedAt, attempt+1)
+			dr.progress.IncidentID = dr.decl.IncidentID
+			continue
+		}
+		return nil, fmt.Errorf("start the drill's incident %s: %w", dr.decl.IncidentID, err)
+	}
+}
+
+// startAutopilot starts the auto-pilot when the drill answers for its people; nil otherwise.
+func (dr *drillImpl) startAutopilot(ctx workflow.Context, ref drill.IncidentRef) workflow.Future {
+	if !dr.in.AutoApprove {
+		return nil
+	}
+	sc := dr.in.Scenario
+	start, end := dr.progress.StartedAt, dr.progress.EndsAt
+	return workflow.ExecuteActivity(autoPilotCtx(ctx, end.Sub(start)), da.AutoPilot, drill.AutoPilotInput{
+		IncidentRef: ref, TimeScale: dr.scale, DPO: dr.dpo, Commander: dr.ic,
+		Roles: sc.Roles, Responses: sc.Responses, Decision: drillDecision(sc), Until: end,
+	})
+}
+
+// stopAutopilot waits for the auto-pilot, which stops by itself at the close or the drill's end.
+func (dr *drillImpl) stopAutopilot(ctx workflow.Context, pilot workflow.Future) (drill.AutoPilotResult, []string) {
+	var res drill.AutoPilotResult
+	if pilot == nil {
+		return res, nil
+	}
+	ok, _ := workflow.AwaitWithTimeout(ctx, 2*time.Minute, pilot.IsReady)
+	if !ok {
+		return res, []string{"The auto-pilot did not stop at the drill's end; its answers are in the incident's timeline."}
+	}
+	if err := pilot.Get(ctx, &res); err != nil {
+		return res, []string{"The auto-pilot failed: " + applicationMessage(err)}
+	}
+	return res, nil
+}
+
+// score is the drill's report: what was delivered and answered, and the targets met.
+func (dr *drillImpl) score(ctx workflow.Context, view incident.Status, outcome string, start, endAt time.Time,
+	pilotRes drill.AutoPilotResult, notes []string) drill.DrillReport {
+	sc := dr.in.Scenario
 	rep := drill.DrillReport{
-		DrillID: workflow.GetInfo(ctx).WorkflowExecution.ID, IncidentID: id, Scenario: sc.Name, Title: sc.Title,
+		DrillID: workflow.GetInfo(ctx).WorkflowExecution.ID, IncidentID: dr.decl.IncidentID, Scenario: sc.Name, Title: sc.Title,
 		ScheduleID: dr.in.ScheduleID, TimeScale: dr.scale, AutoApprove: dr.in.AutoApprove,
 		StartedAt: start, EndedAt: endAt, Elapsed: dr.drillTime(endAt.Sub(start)), Duration: sc.Duration,
 		Outcome: outcome, Phase: view.Phase, Injects: dr.progress.Injects, Answers: pilotRes.Answers, Notes: notes,
@@ -299,12 +333,17 @@ func (dr *drillImpl) run(ctx workflow.Context) (drill.DrillReport, error) {
 	if rep.Met+rep.Missed > 0 {
 		rep.Score = rep.Met * 100 / (rep.Met + rep.Missed)
 	}
+	return rep
+}
+
+// report writes the drill's report and tells the room its score.
+func (dr *drillImpl) report(ctx workflow.Context, rep drill.DrillReport) (drill.DrillReport, error) {
 	if err := workflow.ExecuteActivity(reportCtx(ctx), da.WriteDrillReport, rep).Get(ctx, &rep); err != nil {
-		return rep, fmt.Errorf("write the report of drill %s: %w", id, err)
+		return rep, fmt.Errorf("write the report of drill %s: %w", rep.IncidentID, err)
 	}
 	dr.progress.State = "done"
 	if err := workflow.ExecuteActivity(chatCtx(ctx), a.PostChat, incident.ChatMessage{
-		IncidentID: id, Kind: "drill-score", Drill: true, Text: scoreText(rep),
+		IncidentID: rep.IncidentID, Kind: "drill-score", Drill: true, Text: scoreText(rep),
 	}).Get(ctx, nil); err != nil {
 		dr.logger.Warn("drill score not posted to chat", "error", err)
 	}

@@ -193,15 +193,12 @@ func (inc *incidentImpl) setup(ctx workflow.Context, in IncidentInput) error {
 	return nil
 }
 
+// run is the runbook: contain and open the room, assess the scope, have the DPO decide, run the
+// obligations' clocks and the customer alerts, close with the records. A run continued from an
+// earlier one (resumed) picks up at the phase it reached.
 func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
-	d := inc.decl
-	mode := ""
-	if d.Drill {
-		mode = " [DRILL]"
-	}
 	if !inc.resumed {
-		inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
-			d.DeclaredBy, d.Source, mode, d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
+		inc.declared(ctx)
 	}
 	workflow.Go(ctx, inc.receiveChildStates)
 	workflow.Go(ctx, inc.receiveInjects)
@@ -210,50 +207,95 @@ func (inc *incidentImpl) run(ctx workflow.Context) (Result, error) {
 	if inc.resumed {
 		inc.resumeChildren(ctx)
 	} else {
-		// Containment first: the isolation calls must not wait for chat or anything else.
-		inc.phase = PhaseContain
-		inc.startContainment(ctx)
-
-		// Chat is opened beside containment, best effort.
-		inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s\nGDPR Art. 33 deadline if notifiable: %s",
-			d.Title, mode, strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339),
-			d.AwareAt.UTC().Add(72*time.Hour).Format(time.RFC3339)), false)
-
-		// The legal clock does not wait for containment: scope is assessed meanwhile.
-		inc.phase = PhaseAssess
+		inc.beginContainment(ctx)
 	}
 	inc.startRegister(ctx)
-	if inc.phase == PhaseAssess {
-		if err := inc.assessScope(ctx); err != nil {
-			return Result{}, err
-		}
-		inc.phase = PhaseDecide
-		inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
-			Description: "Decide the risk level and which notifications go out",
-			DueAt:       d.AwareAt.UTC().Add(72 * time.Hour)})
-		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide,
-			DueAt: d.AwareAt.UTC().Add(72 * time.Hour),
-			Text:  fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)})
-	}
-	if inc.phase == PhaseDecide {
-		if err := inc.await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
-			return Result{}, err
-		}
-		inc.removePending(UpdateDecide)
-		inc.phase = PhaseNotify
-		if err := inc.startObligations(ctx); err != nil {
-			return Result{}, err
+	for _, phase := range []struct {
+		name string
+		run  func(workflow.Context) error
+	}{{PhaseAssess, inc.assess}, {PhaseDecide, inc.awaitDecision}, {PhaseNotify, inc.notify}} {
+		if inc.phase == phase.name {
+			if err := phase.run(ctx); err != nil {
+				return Result{}, err
+			}
 		}
 	}
-	if inc.phase == PhaseNotify {
-		if err := inc.await(ctx, inc.readyToClose); err != nil {
-			return Result{}, err
-		}
-		inc.phase = PhaseClose
-		inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
-		inc.chatMsg(incident.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
-			Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", d.IncidentID)})
+	return inc.closeIncident(ctx)
+}
+
+// mode marks a drill's messages.
+func (inc *incidentImpl) mode() string {
+	if inc.decl.Drill {
+		return " [DRILL]"
 	}
+	return ""
+}
+
+// declared records the declaration on the timeline.
+func (inc *incidentImpl) declared(ctx workflow.Context) {
+	d := inc.decl
+	inc.event(ctx, "declared", fmt.Sprintf("Incident declared by %s via %s%s: %s. Aware since %s.",
+		d.DeclaredBy, d.Source, inc.mode(), d.Title, d.AwareAt.UTC().Format(time.RFC3339)))
+}
+
+// beginContainment starts isolating the systems, opens the room beside it, and moves on to the
+// scope: the legal clock does not wait for containment.
+func (inc *incidentImpl) beginContainment(ctx workflow.Context) {
+	d := inc.decl
+	// Containment first: the isolation calls must not wait for chat or anything else.
+	inc.phase = PhaseContain
+	inc.startContainment(ctx)
+	// Chat is opened beside containment, best effort.
+	inc.chat("card", fmt.Sprintf("%s%s\nSystems: %s\nAware since: %s",
+		d.Title, inc.mode(), strings.Join(d.Systems, ", "), d.AwareAt.UTC().Format(time.RFC3339)), false)
+	inc.phase = PhaseAssess
+}
+
+// assess finds who is affected, then asks the DPO to decide by the first deadline the rules
+// give the incident were it notifiable.
+func (inc *incidentImpl) assess(ctx workflow.Context) error {
+	d := inc.decl
+	if err := inc.assessScope(ctx); err != nil {
+		return err
+	}
+	inc.phase = PhaseDecide
+	due, basis := inc.decisionDue(ctx)
+	inc.addPending(ctx, PendingStep{Step: UpdateDecide, Role: RoleDPO,
+		Description: "Decide the risk level and which notifications go out", DueAt: due})
+	text := fmt.Sprintf("The DPO must decide the risk and the notifications: breach decide %s --risk unlikely|risk|high --reasoning \"…\" --as <dpo>", d.IncidentID)
+	if basis != "" {
+		text += fmt.Sprintf(" If notifiable, the first deadline is %s's, %s.", basis, due.Format(time.RFC3339))
+	}
+	inc.chatMsg(incident.ChatMessage{Kind: incident.MsgDecisionNeeded, Urgent: true, Step: incident.StepDecide, DueAt: due, Text: text})
+	return nil
+}
+
+// awaitDecision waits for the DPO's decision, then starts the clocks of the obligations it leads to.
+func (inc *incidentImpl) awaitDecision(ctx workflow.Context) error {
+	if err := inc.await(ctx, func() bool { return inc.rec.Decision != nil }); err != nil {
+		return err
+	}
+	inc.removePending(UpdateDecide)
+	inc.phase = PhaseNotify
+	return inc.startObligations(ctx)
+}
+
+// notify waits until every obligation is filed, the alerts are sent and containment is done,
+// then asks the commander to close.
+func (inc *incidentImpl) notify(ctx workflow.Context) error {
+	if err := inc.await(ctx, inc.readyToClose); err != nil {
+		return err
+	}
+	inc.phase = PhaseClose
+	inc.addPending(ctx, PendingStep{Step: UpdateClose, Role: RoleCommander, Description: "Close the incident"})
+	inc.chatMsg(incident.ChatMessage{Kind: incident.MsgReadyToClose, Step: incident.StepClose,
+		Text: fmt.Sprintf("Every step is done. The incident commander can close: breach close %s --as <commander>", inc.decl.IncidentID)})
+	return nil
+}
+
+// closeIncident waits for the commander's close, ends containment and writes the records.
+func (inc *incidentImpl) closeIncident(ctx workflow.Context) (Result, error) {
+	d := inc.decl
 	if err := inc.await(ctx, func() bool { return inc.closeReq != nil }); err != nil {
 		return Result{}, err
 	}

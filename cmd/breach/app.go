@@ -251,7 +251,7 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	mailer, err := newMail(cfg)
+	mailer, err := newMail(cfg, records)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +277,7 @@ func buildActivities(cfg *config.Config, chatOut io.Writer) (*activities.Activit
 		Firewalls:     fw,
 		Datasets:      activities.StoreDatasets{Store: store},
 		AutopilotKey:  pilot,
+		Records:       records,
 		Dir:           cfg.Home,
 		SubjectLimits: lim,
 		Pseudonyms:    key,
@@ -294,6 +295,15 @@ func openStore(cfg *config.Config) (*store.Store, error) {
 		return nil, usagef("BREACH_STORE_URL: %v", err)
 	}
 	return st, nil
+}
+
+// storeWhere names the store for people: BREACH_STORE_URL without its query (where
+// credentials may be), else BREACH_HOME.
+func storeWhere(cfg *config.Config) string {
+	if u, err := url.Parse(os.Getenv("BREACH_STORE_URL")); err == nil && u.Scheme != "" {
+		return u.Scheme + "://" + u.Host + u.Path
+	}
+	return cfg.Home
 }
 
 // pseudonymKey is the installation's pseudonym key (internal/pseudonym): BREACH_PSEUDONYM_KEY,
@@ -369,10 +379,13 @@ const sqliteLedgerPragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(W
 // newMail is SendGrid when SENDGRID_API_KEY is set (SENDGRID_API_HOST; customer notices and
 // reports, exactly once through the ledger at BREACH_LEDGER_DSN, by default ledger.db in
 // BREACH_HOME; BREACH_EMAIL_ACTIVITY_LAG), else the outbox folder.
-func newMail(cfg *config.Config) (activities.Mailer, error) {
+func newMail(cfg *config.Config, records *store.Store) (activities.Mailer, error) {
 	key := os.Getenv("SENDGRID_API_KEY")
 	if key == "" {
-		return mail.Outbox{Dir: filepath.Join(cfg.Home, "outbox")}, nil
+		if records.Dir() == "" {
+			return mail.StoreOutbox{Store: records}, nil
+		}
+		return mail.Outbox{Dir: filepath.Join(records.Dir(), "outbox")}, nil
 	}
 	lag := time.Duration(-1) // the default
 	if v := os.Getenv("BREACH_EMAIL_ACTIVITY_LAG"); v != "" {

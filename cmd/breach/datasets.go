@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -15,8 +16,16 @@ import (
 	"github.com/breachops/breach/internal/infile"
 )
 
-// openDatasets opens the configuration's dataset store.
+// openDatasets opens the configuration's dataset store: the cluster's shared store when
+// BREACH_STORE_URL names one, else the directory datasets.dir.
 func openDatasets(cfg *config.Config) (*datasets.Store, error) {
+	if os.Getenv("BREACH_STORE_URL") != "" {
+		st, err := openStore(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return datasets.OnStore(st, cfg.Datasets.MaxBytes), nil
+	}
 	s, err := datasets.Open(cfg.Datasets.Dir, cfg.Datasets.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w; set datasets.dir in the configuration to a directory the worker can write", err)

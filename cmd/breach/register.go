@@ -20,7 +20,9 @@ import (
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/config"
 	"github.com/breachops/breach/internal/keys"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/register"
+	"github.com/breachops/breach/internal/store"
 )
 
 // The breach register (Art. 33(5)) lives in PostgreSQL when BREACH_REGISTER_DSN names one, or
@@ -45,7 +47,7 @@ func registerDSN() (string, error) {
 
 // registerDir is where the files register lives.
 func registerDir(cfg *config.Config) string {
-	return filepath.Join(activities.RegisterDir(cfg.Home), "entries")
+	return filepath.Join(cfg.Home, "register", "entries")
 }
 
 // openRegister opens the configured register.
@@ -532,29 +534,34 @@ func newRegisterImportCmd(g *globals) *cobra.Command {
 	}
 }
 
-// importClosingRecords records each closing record of BREACH_HOME/register whose incident is
-// not in the register yet; the others are left alone.
+// importClosingRecords records each closing record of the store (register/<id>.json) whose
+// incident is not in the register yet; the others are left alone.
 func importClosingRecords(ctx context.Context, w io.Writer, cfg *config.Config, r *register.Register) error {
-	dir := activities.RegisterDir(cfg.Home)
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(w, "no closing records in %s: nothing to import\n", dir)
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := st.List(ctx, records.RegisterEntriesPrefix)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		fmt.Fprintf(w, "no closing records in %s: nothing to import\n", st.Where(records.RegisterEntriesPrefix))
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", dir, err)
-	}
 	added, kept := 0, 0
-	for _, de := range des {
-		id, ok := strings.CutSuffix(de.Name(), ".json")
-		if !ok || !de.Type().IsRegular() || incident.ValidateID(id) != nil {
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, records.RegisterEntriesPrefix)
+		id, ok := strings.CutSuffix(name, ".json")
+		if !ok || incident.ValidateID(id) != nil {
 			continue
 		}
-		rec, err := readClosingRecord(filepath.Join(dir, de.Name()), id)
+		rec, err := readClosingRecord(ctx, st, k, id)
 		if err != nil {
 			return err
 		}
-		e, isNew, err := r.Import(ctx, activities.ClosedContent(cfg.Home, rec), "imported from the closing record "+de.Name())
+		e, isNew, err := r.Import(ctx, activities.ClosedContent(ctx, st, rec), "imported from the closing record "+name)
 		if err != nil {
 			return err
 		}
@@ -569,22 +576,22 @@ func importClosingRecords(ctx context.Context, w io.Writer, cfg *config.Config, 
 	return nil
 }
 
-func readClosingRecord(path, id string) (activities.IncidentRecord, error) {
+func readClosingRecord(ctx context.Context, st *store.Store, key, id string) (activities.IncidentRecord, error) {
 	var rec activities.IncidentRecord
-	f, err := os.Open(path)
+	where := st.Where(key)
+	info, err := st.Stat(ctx, key)
 	if err != nil {
 		return rec, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxClosingRecord+1))
-	if err != nil {
-		return rec, fmt.Errorf("read %s: %w", path, err)
+	if info.Size > maxClosingRecord {
+		return rec, fmt.Errorf("%s is over %d bytes: not a closing record", where, maxClosingRecord)
 	}
-	if len(data) > maxClosingRecord {
-		return rec, fmt.Errorf("%s is over %d bytes: not a closing record", path, maxClosingRecord)
+	data, err := st.Get(ctx, key)
+	if err != nil {
+		return rec, err
 	}
 	if err := json.Unmarshal(data, &rec); err != nil || rec.IncidentID != id {
-		return rec, fmt.Errorf("%s is not the closing record of %s (%v): move it out of %s and import again", path, id, err, filepath.Dir(path))
+		return rec, fmt.Errorf("%s is not the closing record of %s (%v): move it out of the register and import again", where, id, err)
 	}
 	return rec, nil
 }

@@ -56,8 +56,8 @@ func TestRegisterCommandsWithoutTemporal(t *testing.T) {
 		ClosedAt: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC), ClosedBy: "cli:ian"}
 	b, err := json.Marshal(rec)
 	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(activities.RegisterDir(home), 0o750))
-	writeTestFile(t, filepath.Join(activities.RegisterDir(home), id+".json"), string(b))
+	require.NoError(t, os.MkdirAll(filepath.Join(home, "register"), 0o750))
+	writeTestFile(t, filepath.Join(home, "register", id+".json"), string(b))
 
 	out, code := executeOut(t, "register", "import")
 	require.Equal(t, 0, code, out)

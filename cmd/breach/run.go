@@ -74,9 +74,9 @@ func runWorker(cmd *cobra.Command, g *globals, banner bool, boardAddr string) er
 				fmt.Fprintf(out, "Deadline board (read-only, this machine only): %s\n", u)
 			}
 		}
-		fmt.Fprintf(out, "Records in %s\nIncident data encrypted in Temporal with key %s (keys: %s)\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", cfg.Home, st.keys.Current(), st.keys)
+		fmt.Fprintf(out, "Records in %s\nIncident data encrypted in Temporal with key %s (keys: %s)\nDeclare an incident in another terminal:\n  breach declare --title \"…\" --system NAME --subjects FILE.csv\nCtrl-C stops.\n", storeWhere(cfg), st.keys.Current(), st.keys)
 	} else {
-		fmt.Fprintf(out, "worker polling task queue %q; records in %s; payloads encrypted with key %s (keys: %s)\n", workflows.TaskQueue, cfg.Home, st.keys.Current(), st.keys)
+		fmt.Fprintf(out, "worker polling task queue %q; records in %s; payloads encrypted with key %s (keys: %s)\n", workflows.TaskQueue, storeWhere(cfg), st.keys.Current(), st.keys)
 	}
 	<-cmd.Context().Done()
 	return nil

@@ -158,9 +158,13 @@ func loopbackAddr(addr string) bool {
 // on, the session key, and where the Temporal UI shows an incident.
 func newBoard(cfg *config.Config, st *stack, local bool, logger *slog.Logger) (*web.Server, error) {
 	w := cfg.Web
+	records, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
 	bc := web.Config{
 		Temporal:  ingress.NewTemporal(st.client, st.dc),
-		Home:      cfg.Home,
+		Records:   records,
 		Prefix:    w.Path,
 		PublicURL: w.PublicURL,
 		Local:     local,

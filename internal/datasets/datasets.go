@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/breachops/breach/internal/infile"
+	"github.com/breachops/breach/internal/store"
 )
 
 // Scheme prefixes a dataset reference: dataset:<name>.
@@ -71,11 +72,13 @@ type Info struct {
 	SHA256 string `json:"sha256,omitempty"`
 }
 
-// Store is a directory of datasets.
+// Store is a directory of datasets (Open), or the datasets of a shared store (OnStore).
 type Store struct {
 	dir      string
 	root     *os.Root
 	maxBytes int64
+	// bucket is the shared store holding the datasets, nil for a directory.
+	bucket *store.Store
 }
 
 // Open opens (and creates) the store at dir. maxBytes bounds one dataset; 0 means
@@ -94,14 +97,19 @@ func Open(dir string, maxBytes int64) (*Store, error) {
 	return &Store{dir: dir, root: root, maxBytes: maxBytes}, nil
 }
 
-// Dir is the store's directory.
+// Dir is the store's directory, or where the shared store keeps the datasets.
 func (s *Store) Dir() string { return s.dir }
 
 // MaxBytes is the largest dataset the store takes.
 func (s *Store) MaxBytes() int64 { return s.maxBytes }
 
-// Close releases the store's directory.
-func (s *Store) Close() error { return s.root.Close() }
+// Close releases the store's directory; a shared store is its owner's to close.
+func (s *Store) Close() error {
+	if s.root == nil {
+		return nil
+	}
+	return s.root.Close()
+}
 
 // TooLargeError is a dataset over the store's limit.
 type TooLargeError struct {
@@ -118,6 +126,9 @@ func (e *TooLargeError) Error() string {
 func (s *Store) Add(ctx context.Context, name string, r io.Reader, replace bool) (Info, error) {
 	if err := ValidateName(name); err != nil {
 		return Info{}, err
+	}
+	if s.bucket != nil {
+		return s.sharedAdd(ctx, name, r, replace)
 	}
 	if !replace {
 		if _, err := s.root.Lstat(name); err == nil {
@@ -137,6 +148,9 @@ func (s *Store) Add(ctx context.Context, name string, r io.Reader, replace bool)
 // leaves nothing behind. base is only a name: no directory of it is looked at.
 func (s *Store) AddContent(ctx context.Context, base string, r io.Reader) (Info, error) {
 	base = filepath.Base(filepath.Clean("/" + base))
+	if s.bucket != nil {
+		return s.sharedAddContent(ctx, base, r)
+	}
 	tmp, n, sum, err := s.spool(ctx, base, r)
 	if err != nil {
 		return Info{}, err
@@ -216,7 +230,11 @@ func (s *Store) AddFile(ctx context.Context, path string) (Info, error) {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	name := DerivedName(filepath.Base(path), sum)
-	if st, err := s.root.Stat(name); err == nil && st.Mode().IsRegular() {
+	if s.bucket != nil {
+		if info, err := s.sharedInfo(ctx, name, sum); err == nil {
+			return info, nil
+		}
+	} else if st, err := s.root.Stat(name); err == nil && st.Mode().IsRegular() {
 		return Info{Name: name, Ref: Ref(name), Size: st.Size(), Modified: st.ModTime().UTC(), SHA256: sum}, nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -261,6 +279,9 @@ func DerivedName(base, sha string) string {
 
 // List returns the store's datasets, newest first.
 func (s *Store) List() ([]Info, error) {
+	if s.bucket != nil {
+		return s.sharedList(context.Background())
+	}
 	entries, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("list datasets in %s: %w", s.dir, err)
@@ -287,10 +308,13 @@ func (s *Store) List() ([]Info, error) {
 
 // Open opens a dataset by its reference (dataset:<name>): a regular file beneath the store,
 // within the size limit.
-func (s *Store) Open(ctx context.Context, ref string) (*os.File, error) {
+func (s *Store) Open(ctx context.Context, ref string) (io.ReadSeekCloser, error) {
 	name, err := NameOf(ref)
 	if err != nil {
 		return nil, err
+	}
+	if s.bucket != nil {
+		return s.sharedOpen(ctx, name)
 	}
 	st, err := s.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/breachops/breach/internal/store/storetest"
+	"github.com/stretchr/testify/require"
 )
 
 func newStore(t *testing.T, max int64) *Store {
@@ -225,4 +228,47 @@ func TestNameOf(t *testing.T) {
 			t.Errorf("NameOf(%q): %v, want ok %t", ref, err, ok)
 		}
 	}
+}
+
+// In a shared store the datasets behave as in a directory: a file added twice is one dataset, a
+// dataset over the limit leaves nothing behind, one that is not there is named with the fix,
+// and what was added reads back whole from another handle on the same bucket.
+func TestSharedStore(t *testing.T) {
+	ctx := context.Background()
+	bucket := storetest.Store(t, "datasets")
+	s := OnStore(bucket, 64)
+	other := OnStore(bucket, 64)
+	path := filepath.Join(t.TempDir(), "customers export.csv")
+	content := "id,email\n1,a@example.net\n"
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	first, err := s.AddFile(ctx, path)
+	require.NoError(t, err)
+	again, err := other.AddFile(ctx, path)
+	require.NoError(t, err)
+	require.Equal(t, first.Name, again.Name)
+	require.Regexp(t, `^customers-export-[0-9a-f]{12}\.csv$`, first.Name)
+	f, err := other.Open(ctx, first.Ref)
+	require.NoError(t, err)
+	data, err := io.ReadAll(f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, content, string(data))
+
+	_, err = s.AddContent(ctx, "big.csv", strings.NewReader(strings.Repeat("x", 65)))
+	var tl *TooLargeError
+	require.ErrorAs(t, err, &tl)
+	_, err = s.Add(ctx, "big.csv", strings.NewReader(strings.Repeat("x", 65)), true)
+	require.ErrorAs(t, err, &tl)
+	list, err := other.List()
+	require.NoError(t, err)
+	require.Len(t, list, 1, "a dataset over the limit left something behind: %+v", list)
+
+	shared, err := s.AddContent(ctx, "from slack.csv", strings.NewReader(content))
+	require.NoError(t, err)
+	require.Equal(t, first.SHA256, shared.SHA256)
+	_, err = s.Add(ctx, first.Name, strings.NewReader(content), false)
+	require.ErrorContains(t, err, "already exists")
+
+	_, err = s.Open(ctx, Ref("missing.csv"))
+	require.ErrorContains(t, err, "breach datasets add")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/breachops/breach/internal/mail"
+	"github.com/breachops/breach/internal/store/storetest"
 )
 
 func TestValidAddress(t *testing.T) {
@@ -341,4 +342,28 @@ func TestOutboxHolds(t *testing.T) {
 	assert.False(t, box.Holds("INC-20240305-7F3B/notices"), "another incident")
 	assert.False(t, box.Holds("INC-20240305-7F3A/authority"))
 	assert.False(t, box.Holds("../x"))
+}
+
+// The outbox of a shared store delivers a key once, whichever worker writes it, and says where
+// the message is; a key that is not an incident's is refused before anything is written.
+func TestStoreOutbox(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Store(t, "outbox")
+	a, b := mail.StoreOutbox{Store: st}, mail.StoreOutbox{Store: st}
+	m := mail.Message{Key: "INC-20261128-7F3A/notices/ab12", From: "privacy@shop.example", To: "person@example.net", Subject: "About your data", Text: "text"}
+	require.False(t, a.Holds("INC-20261128-7F3A/notices"))
+	first, err := a.Send(ctx, m)
+	require.NoError(t, err)
+	require.False(t, first.Duplicate)
+	require.Contains(t, first.ID, "outbox/INC-20261128-7F3A/notices/ab12.eml")
+	again, err := b.Send(ctx, m)
+	require.NoError(t, err)
+	require.True(t, again.Duplicate, "a second worker sending the same key delivers nothing new")
+	require.True(t, b.Holds("INC-20261128-7F3A/notices"))
+	require.False(t, b.Holds("INC-20261128-7F3A/authority"))
+	keys, err := st.List(ctx, "outbox/")
+	require.NoError(t, err)
+	require.Equal(t, []string{"outbox/INC-20261128-7F3A/notices/ab12.eml"}, keys)
+	_, err = a.Send(ctx, mail.Message{Key: "../x", To: "person@example.net"})
+	require.Error(t, err)
 }

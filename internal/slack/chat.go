@@ -121,12 +121,13 @@ func purpose(incidentID, title string) string {
 	return Truncate("Breach incident "+incidentID+": "+title+". The pinned message is the incident card.", maxTopic)
 }
 
-// OpeningTopic is the channel topic before the obligations are known: the GDPR Art. 33 deadline
-// that applies if the breach is notifiable, counted from the awareness time.
+// OpeningTopic is the channel topic before the obligations are known: the awareness time, from
+// which the clocks count. Which clocks run is the rules' answer, once the scope is known; the
+// topic presumes none (an incident may fall under HIPAA or DORA and not GDPR).
 func OpeningTopic(r incident.RoomRequest) string {
 	t := r.IncidentID + " · " + r.Title
 	if !r.AwareAt.IsZero() {
-		t = r.IncidentID + " · GDPR Art. 33 deadline if notifiable: " + r.AwareAt.Add(72*time.Hour).UTC().Format("2006-01-02 15:04 UTC") + " · " + r.Title
+		t = r.IncidentID + " · aware since " + r.AwareAt.UTC().Format("2006-01-02 15:04 UTC") + " · " + r.Title
 	}
 	if r.Drill {
 		t = "[DRILL] " + t

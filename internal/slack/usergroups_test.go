@@ -107,6 +107,6 @@ func TestIdentities(t *testing.T) {
 func TestOpeningTopicShowsTheFirstDeadline(t *testing.T) {
 	aware := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 	got := breachslack.OpeningTopic(incident.RoomRequest{IncidentID: "INC-20261128-7F3A", Title: "Backup exposed", AwareAt: aware})
-	require.Equal(t, "INC-20261128-7F3A · GDPR Art. 33 deadline if notifiable: 2026-12-01 09:30 UTC · Backup exposed", got)
+	require.Equal(t, "INC-20261128-7F3A · aware since 2026-11-28 09:30 UTC · Backup exposed", got)
 	require.Equal(t, "[DRILL] INC-1 · Drill", breachslack.OpeningTopic(incident.RoomRequest{IncidentID: "INC-1", Title: "Drill", Drill: true}))
 }

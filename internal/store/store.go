@@ -11,7 +11,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +24,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -41,6 +45,9 @@ type Store struct {
 	b *blob.Bucket
 	// dir is the directory of a local store, "" for a remote one.
 	dir string
+	// root opens a local store's files beneath dir (os.Root): no symbolic link planted in the
+	// directory makes a read or a write reach a file outside it.
+	root *os.Root
 	// url names the store in messages, without credentials or query.
 	url string
 }
@@ -80,11 +87,21 @@ func Local(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store directory %s: %w", abs, err)
 	}
-	return &Store{b: b, dir: abs, url: "file://" + abs}, nil
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store directory %s: %w", abs, err)
+	}
+	return &Store{b: b, dir: abs, url: "file://" + abs, root: root}, nil
 }
 
 // Close releases the bucket.
-func (s *Store) Close() error { return s.b.Close() }
+func (s *Store) Close() error {
+	if s.root != nil {
+		s.root.Close()
+	}
+	return s.b.Close()
+}
 
 // String names the store, without credentials.
 func (s *Store) String() string { return s.url }
@@ -121,10 +138,53 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
+	if s.root != nil {
+		return s.putLocal(key, data)
+	}
 	if err := s.b.WriteAll(ctx, key, data, nil); err != nil {
 		return s.wrap("write", key, err)
 	}
 	return nil
+}
+
+// putLocal writes a temporary file beside the key's, beneath the store's directory, and
+// renames it into place.
+func (s *Store) putLocal(key string, data []byte) error {
+	tmp, err := s.tempLocal(key, data)
+	if err != nil {
+		return err
+	}
+	if err := s.root.Rename(tmp, filepath.FromSlash(key)); err != nil {
+		s.root.Remove(tmp)
+		return fmt.Errorf("write %s: %w", s.Where(key), err)
+	}
+	return nil
+}
+
+// tempLocal writes data to a new temporary file in key's directory and returns its name.
+func (s *Store) tempLocal(key string, data []byte) (string, error) {
+	dir := filepath.Dir(filepath.FromSlash(key))
+	if err := s.root.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("write %s: %w", s.Where(key), err)
+	}
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
+	tmp := filepath.Join(dir, ".create-"+hex.EncodeToString(nonce[:]))
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", s.Where(key), err)
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		s.root.Remove(tmp)
+		return "", fmt.Errorf("write %s: %w", s.Where(key), werr)
+	}
+	return tmp, nil
 }
 
 // Create writes data under key unless the store holds it already (ErrExists): the first
@@ -146,35 +206,58 @@ func (s *Store) Create(ctx context.Context, key string, data []byte) error {
 // when the name exists, so of two processes exactly one wins (fileblob's own check is not
 // atomic).
 func (s *Store) createLocal(key string, data []byte) error {
-	path := s.Where(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".create-*")
+	tmp, err := s.tempLocal(key, data)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	defer s.root.Remove(tmp)
+	if err := s.root.Link(tmp, filepath.FromSlash(key)); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("create %s: %w", path, ErrExists)
+			return fmt.Errorf("create %s: %w", s.Where(key), ErrExists)
 		}
-		return fmt.Errorf("create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", s.Where(key), err)
 	}
 	return nil
+}
+
+// openLocal opens key's file beneath the store's directory: a regular file, else not found.
+func (s *Store) openLocal(op, key string) (*os.File, fs.FileInfo, error) {
+	f, err := s.root.Open(filepath.FromSlash(key))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s %s: %w", op, s.Where(key), ErrNotFound)
+		}
+		return nil, nil, fmt.Errorf("%s %s: %v", op, s.Where(key), err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s %s: %v", op, s.Where(key), err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s %s: not a regular file: %w", op, s.Where(key), ErrNotFound)
+	}
+	return f, st, nil
 }
 
 // Get reads the whole of key.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, err
+	}
+	if s.root != nil {
+		f, st, err := s.openLocal("read", key)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		data := make([]byte, 0, st.Size()+1)
+		buf := bytes.NewBuffer(data)
+		if _, err := buf.ReadFrom(f); err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.Where(key), err)
+		}
+		return buf.Bytes(), nil
 	}
 	data, err := s.b.ReadAll(ctx, key)
 	if err != nil {
@@ -188,11 +271,42 @@ func (s *Store) Reader(ctx context.Context, key string) (io.ReadSeekCloser, erro
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
+	if s.root != nil {
+		f, _, err := s.openLocal("read", key)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	r, err := s.b.NewReader(ctx, key, nil)
 	if err != nil {
 		return nil, s.wrap("read", key, err)
 	}
-	return r, nil
+	return &reader{Reader: r}, nil
+}
+
+// reader is a blob reader that ends at the end: a read after a seek to the end (or past it)
+// returns io.EOF rather than asking S3 for a range that starts there, which S3 refuses (416).
+type reader struct {
+	*blob.Reader
+	pos int64
+}
+
+func (r *reader) Seek(offset int64, whence int) (int64, error) {
+	pos, err := r.Reader.Seek(offset, whence)
+	if err == nil {
+		r.pos = pos
+	}
+	return pos, err
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.pos >= r.Reader.Size() {
+		return 0, io.EOF
+	}
+	n, err := r.Reader.Read(p)
+	r.pos += int64(n)
+	return n, err
 }
 
 // Writer streams a new content of key; it is in the store once Close returns nil, and not at
@@ -213,17 +327,47 @@ func (s *Store) Size(ctx context.Context, key string) (int64, error) {
 	if err := CheckKey(key); err != nil {
 		return 0, err
 	}
+	info, err := s.Stat(ctx, key)
+	return info.Size, err
+}
+
+// Info is what the store knows of a key besides its content.
+type Info struct {
+	Size     int64
+	Modified time.Time
+}
+
+// Stat is the size and last change of key.
+func (s *Store) Stat(ctx context.Context, key string) (Info, error) {
+	if err := CheckKey(key); err != nil {
+		return Info{}, err
+	}
+	if s.root != nil {
+		f, st, err := s.openLocal("look up", key)
+		if err != nil {
+			return Info{}, err
+		}
+		f.Close()
+		return Info{Size: st.Size(), Modified: st.ModTime()}, nil
+	}
 	a, err := s.b.Attributes(ctx, key)
 	if err != nil {
-		return 0, s.wrap("look up", key, err)
+		return Info{}, s.wrap("look up", key, err)
 	}
-	return a.Size, nil
+	return Info{Size: a.Size, Modified: a.ModTime}, nil
 }
 
 // Exists says whether the store holds key.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	if err := CheckKey(key); err != nil {
 		return false, err
+	}
+	if s.root != nil {
+		_, err := s.Stat(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 	ok, err := s.b.Exists(ctx, key)
 	if err != nil {

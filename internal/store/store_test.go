@@ -70,7 +70,19 @@ func TestStore(t *testing.T) {
 			tail, err := io.ReadAll(r)
 			require.NoError(t, err)
 			assert.Equal(t, "56789", string(tail))
+			// A dataset resumed at its very end (every row sent) reads nothing, on any store:
+			// S3 refuses a range that starts at the end.
 			require.NoError(t, r.Close())
+			for _, at := range []int64{10000, 10001} {
+				r, err := s.Reader(ctx, "datasets/big.csv")
+				require.NoError(t, err)
+				_, err = r.Seek(at, io.SeekStart)
+				require.NoError(t, err)
+				rest, err := io.ReadAll(r)
+				require.NoError(t, err, "read after a seek to %d", at)
+				assert.Empty(t, rest)
+				require.NoError(t, r.Close())
+			}
 
 			keys, err := s.List(ctx, "incidents/")
 			require.NoError(t, err)
@@ -145,4 +157,36 @@ func TestOpenErrorsNameTheFixAndNoSecret(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "SECRETSECRET")
 	assert.Contains(t, err.Error(), "s3://bucket")
+}
+
+// A symbolic link planted in a local store reaches nothing outside it: reading through a link
+// to a file outside finds nothing, and writing through a linked directory is refused; the
+// file outside is unchanged.
+func TestLocalStoreStaysInItsDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("worker secrets"), 0o600))
+	s, err := store.Local(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "incidents", "INC-20261128-7F3A"), 0o700))
+	require.NoError(t, os.Symlink(secret, filepath.Join(dir, "incidents", "INC-20261128-7F3A", "timeline.md")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "register")))
+
+	_, err = s.Get(ctx, "incidents/INC-20261128-7F3A/timeline.md")
+	require.Error(t, err)
+	_, err = s.Reader(ctx, "incidents/INC-20261128-7F3A/timeline.md")
+	require.Error(t, err)
+	_, err = s.Stat(ctx, "incidents/INC-20261128-7F3A/timeline.md")
+	require.Error(t, err)
+	_, err = s.Get(ctx, "register/secret")
+	require.Error(t, err)
+	require.Error(t, s.Put(ctx, "register/secret", []byte("overwritten")))
+	require.Error(t, s.Create(ctx, "register/new", []byte("planted")))
+	got, err := os.ReadFile(secret)
+	require.NoError(t, err)
+	require.Equal(t, "worker secrets", string(got))
+	_, err = os.Stat(filepath.Join(outside, "new"))
+	require.True(t, os.IsNotExist(err), "a key was written outside the store")
 }

@@ -19,10 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
+	"github.com/breachops/breach/internal/records"
 	"github.com/breachops/breach/internal/rules"
+	"github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/internal/subjects"
 )
 
@@ -178,13 +179,10 @@ func fixtures() map[string]incident.Status {
 func writeHome(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
-	draft, err := activities.IncidentPath(home, incOpen, "reports", "gdpr-art33-authority.draft.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	draft := filepath.Join(home, "incidents", incOpen, "reports", "gdpr-art33-authority.draft.md")
 	writeTestFile(t, draft, "# Notification of a personal data breach (GDPR Art. 33)\n\nStatus: DRAFT\n\n<script>alert('x')</script>\n\n- 1042 people affected\n")
-	ev, _ := activities.EvidencePath(home, incOpen)
-	writeTestFile(t, ev, `{"provider":"dry-run","action":"isolate","system":"shop-db","at":"2026-11-28T10:01:00Z","changes":["add rule inet breach drop ip saddr 198.51.100.21"]}`+"\n")
+	// Evidence as installations kept it before the store: one file, still read.
+	writeTestFile(t, filepath.Join(home, "incidents", incOpen, records.EvidenceLog), `{"provider":"dry-run","action":"isolate","system":"shop-db","at":"2026-11-28T10:01:00Z","changes":["add rule inet breach drop ip saddr 198.51.100.21"]}`+"\n")
 	rec := incident.IncidentRecord{IncidentID: incClosed, Title: "Misdirected payroll email", Source: "cli", DeclaredBy: "cli:ian",
 		AwareAt: time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC), ClosedAt: time.Date(2026, 10, 3, 8, 0, 0, 0, time.UTC), ClosedBy: "cli:ian",
 		Decision: &incident.Decision{Risk: "unlikely", Reasoning: "One recipient, who deleted it."},
@@ -194,13 +192,13 @@ func writeHome(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, _ := activities.RegisterPath(home, incClosed)
+	reg := filepath.Join(home, "register", incClosed+".json")
 	writeTestFile(t, reg, string(data))
 	drillRec := rec
 	drillRec.IncidentID, drillRec.Title, drillRec.Drill = "INC-20261002-EEEEEEEEEEEEEEEE", "Tabletop: lost USB stick", true
 	drillRec.Decision = &incident.Decision{Risk: "high", NotifyAuthority: true}
 	data, _ = json.Marshal(drillRec)
-	reg, _ = activities.RegisterPath(home, drillRec.IncidentID)
+	reg = filepath.Join(home, "register", drillRec.IncidentID+".json")
 	writeTestFile(t, reg, string(data))
 	return home
 }
@@ -233,7 +231,7 @@ func newBoard(t *testing.T, edit func(*Config)) *board {
 	}
 	ft := &fakeTemporal{statuses: fixtures()}
 	b := &board{t: t, temporal: ft, key: key, home: writeHome(t)}
-	cfg := Config{Temporal: ft, Home: b.home, Prefix: "/board", Roles: testRoles, SessionKey: []byte(strings.Repeat("k", 32)),
+	cfg := Config{Temporal: ft, Records: localStore(t, b.home), Prefix: "/board", Roles: testRoles, SessionKey: []byte(strings.Repeat("k", 32)),
 		Proxy:  &Proxy{UserHeader: proxyUser, GroupsHeader: proxyGroups, Issuer: testIssuer, Trusted: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}},
 		Signer: key, TemporalUI: "http://localhost:8233", Timezone: "Europe/Berlin", Now: func() time.Time { return testNow },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -322,4 +320,15 @@ func mustNotContain(t *testing.T, body string, unwanted ...string) {
 			t.Errorf("the answer contains %q, which it must not:\n%s", u, clip(body, 3000))
 		}
 	}
+}
+
+// localStore is the store the workers keep in home.
+func localStore(t *testing.T, home string) *store.Store {
+	t.Helper()
+	st, err := store.Local(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

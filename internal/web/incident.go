@@ -1,17 +1,13 @@
 package web
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,10 +16,10 @@ import (
 
 	"github.com/yuin/goldmark"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/infile"
 	"github.com/breachops/breach/internal/ingress"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 )
 
 // incidentPage is one incident: what the board shows of it, and its timeline, decision,
@@ -139,8 +135,8 @@ func (s *Server) status(ctx context.Context, id string) (incident.Status, bool, 
 	if !errors.Is(err, ingress.ErrNoIncident) {
 		return st, false, err
 	}
-	rec, err := s.registerEntry(id)
-	if errors.Is(err, fs.ErrNotExist) {
+	rec, err := s.registerEntry(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return st, false, errNotFound
 	}
 	if err != nil {
@@ -186,10 +182,10 @@ func (s *Server) incidentData(r *http.Request, v *Viewer, st incident.Status, fr
 	if !st.ClosedAt.IsZero() {
 		p.Closed = &closedView{At: at(st.ClosedAt, loc), By: st.ClosedBy, Summary: st.CloseSummary}
 	}
-	p.Reports, p.Records = s.documents(id, loc)
-	p.Evidence, p.EvidenceMore = s.evidence(id, loc)
+	p.Reports, p.Records = s.documents(r.Context(), id, loc)
+	p.Evidence, p.EvidenceMore = s.evidence(r.Context(), id, loc)
 	if len(p.Evidence) > 0 {
-		p.EvidenceFile = s.cfg.Prefix + "/incidents/" + id + "/records/" + evidenceFile + "/download"
+		p.EvidenceFile = s.cfg.Prefix + "/incidents/" + id + "/records/" + records.EvidenceLog + "/download"
 	}
 	if s.cfg.TemporalUI != "" {
 		p.TemporalLink = strings.TrimSuffix(s.cfg.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.cfg.Namespace) +
@@ -252,39 +248,51 @@ func counts(m map[string]int) []countRow {
 // request never names a path.
 var reportName = regexp.MustCompile(`^([a-z0-9][a-z0-9-]{0,79})(\.draft|\.supplement-([0-9]{1,4}))?\.md$`)
 
-const evidenceFile = "containment-evidence.jsonl"
-
 var recordNames = map[string]string{
 	"post-incident-report.md": "post-incident report",
 	"timeline.md":             "timeline",
-	evidenceFile:              "containment evidence",
+	records.EvidenceLog:       "containment evidence",
 }
 
 // maxDocument bounds a document read whole; reports take a few KiB.
 const maxDocument = 8 << 20
 
-// documentPath is where a document of an incident lives, or errNotFound for a name the board
+// documentKey is where a document of an incident is kept, or errNotFound for a name the board
 // does not serve.
-func (s *Server) documentPath(id, dir, name string) (string, error) {
+func (s *Server) documentKey(id, dir, name string) (string, error) {
 	switch {
 	case !incident.IsID(id):
 		return "", errNotFound
 	case dir == "reports" && reportName.MatchString(name):
-		return activities.IncidentPath(s.cfg.Home, id, "reports", name)
+		return records.ReportKey(id, name)
 	case dir == "records" && recordNames[name] != "":
-		return activities.IncidentPath(s.cfg.Home, id, name)
+		return records.Key(id, name)
 	}
 	return "", errNotFound
 }
 
-func (s *Server) documents(id string, loc *time.Location) (reports, records []documentRow) {
+// read reads key whole when it is no longer than max.
+func (s *Server) read(ctx context.Context, key string, max int64) ([]byte, error) {
+	info, err := s.cfg.Records.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d the board reads", s.cfg.Records.Where(key), info.Size, max)
+	}
+	return s.cfg.Records.Get(ctx, key)
+}
+
+func (s *Server) documents(ctx context.Context, id string, loc *time.Location) (reports, records_ []documentRow) {
 	base := s.cfg.Prefix + "/incidents/" + id
-	if dir, err := activities.ReportsDir(s.cfg.Home, id); err == nil {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			m := reportName.FindStringSubmatch(e.Name())
-			info, err := e.Info()
-			if m == nil || err != nil || !info.Mode().IsRegular() {
+	st := s.cfg.Records
+	if prefix, err := records.ReportsPrefix(id); err == nil {
+		keys, _ := st.List(ctx, prefix)
+		for _, k := range keys {
+			name := strings.TrimPrefix(k, prefix)
+			m := reportName.FindStringSubmatch(name)
+			info, err := st.Stat(ctx, k)
+			if m == nil || err != nil {
 				continue
 			}
 			kind := "filed"
@@ -294,44 +302,35 @@ func (s *Server) documents(id string, loc *time.Location) (reports, records []do
 			case m[3] != "":
 				kind = "supplement " + m[3]
 			}
-			reports = append(reports, documentRow{Name: e.Name(), Obligation: m[1], Kind: kind, Modified: at(info.ModTime(), loc),
-				Size: info.Size(), View: base + "/reports/" + e.Name(), Download: base + "/reports/" + e.Name() + "/download"})
+			reports = append(reports, documentRow{Name: name, Obligation: m[1], Kind: kind, Modified: at(info.Modified, loc),
+				Size: info.Size, View: base + "/reports/" + name, Download: base + "/reports/" + name + "/download"})
 		}
 	}
 	sort.SliceStable(reports, func(i, j int) bool { return reports[i].Obligation < reports[j].Obligation })
-	for _, name := range []string{"post-incident-report.md", "timeline.md"} {
-		p, err := activities.IncidentPath(s.cfg.Home, id, name)
+	for _, name := range []string{records.PostIncidentReport, records.Timeline} {
+		k, err := records.Key(id, name)
 		if err != nil {
 			continue
 		}
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
-			records = append(records, documentRow{Name: name, Kind: recordNames[name], Modified: at(info.ModTime(), loc), Size: info.Size(),
+		if info, err := st.Stat(ctx, k); err == nil {
+			records_ = append(records_, documentRow{Name: name, Kind: recordNames[name], Modified: at(info.Modified, loc), Size: info.Size,
 				View: base + "/records/" + name, Download: base + "/records/" + name + "/download"})
 		}
 	}
-	return reports, records
+	return reports, records_
 }
 
-// maxEvidenceShown is how many evidence entries the page shows, the latest; all are in the file.
+// maxEvidenceShown is how many evidence entries the page shows, the latest; all are in the
+// evidence log.
 const maxEvidenceShown = 200
 
-func (s *Server) evidence(id string, loc *time.Location) ([]evidenceRow, int) {
-	p, err := activities.EvidencePath(s.cfg.Home, id)
-	if err != nil {
-		return nil, 0
-	}
-	data, err := infile.ReadFile(p, maxDocument)
+func (s *Server) evidence(ctx context.Context, id string, loc *time.Location) ([]evidenceRow, int) {
+	evs, err := records.Evidence(ctx, s.cfg.Records, id)
 	if err != nil {
 		return nil, 0
 	}
 	var rows []evidenceRow
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), maxDocument)
-	for sc.Scan() {
-		var ev incident.Evidence
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
+	for _, ev := range evs {
 		rows = append(rows, evidenceRow{At: at(ev.At, loc), System: ev.System, Provider: ev.Provider, Action: ev.Action, InForce: ev.InForce, Changes: ev.Changes})
 	}
 	more := 0
@@ -355,15 +354,21 @@ type documentPage struct {
 
 func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) (id, dir, name string, data []byte, ok bool) {
 	id, dir, name = r.PathValue("id"), r.PathValue("dir"), r.PathValue("name")
-	p, err := s.documentPath(id, dir, name)
-	if err == nil {
-		data, err = infile.ReadFile(p, maxDocument)
+	key, err := s.documentKey(id, dir, name)
+	switch {
+	case err == nil && dir == "records" && name == records.EvidenceLog:
+		data, err = records.EvidenceLogOf(r.Context(), s.cfg.Records, id)
+		if err == nil && len(data) == 0 {
+			err = errNotFound
+		}
+	case err == nil:
+		data, err = s.read(r.Context(), key, maxDocument)
 	}
 	switch {
 	case err == nil:
 		return id, dir, name, data, true
-	case errors.Is(err, errNotFound) || errors.Is(err, fs.ErrNotExist):
-		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("There is no document %q of %s here. Reports appear once drafted; the board reads them from the workers' BREACH_HOME.", clip(name, 100), clip(id, incident.MaxIDLength)))
+	case errors.Is(err, errNotFound) || errors.Is(err, store.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("There is no document %q of %s here. Reports appear once drafted; the board reads them from the workers' store.", clip(name, 100), clip(id, incident.MaxIDLength)))
 	default:
 		s.cfg.Logger.Error("board: read a document", "incident", id, "name", name, "error", err)
 		s.fail(w, r, http.StatusInternalServerError, "The document could not be read.")

@@ -42,7 +42,7 @@ func newOIDCBoard(t *testing.T) *oidcBoard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Temporal: ft, Signer: key, Home: writeHome(t), Prefix: "/board", PublicURL: ts.URL + "/board",
+	srv, err := New(Config{Temporal: ft, Signer: key, Records: localStore(t, writeHome(t)), Prefix: "/board", PublicURL: ts.URL + "/board",
 		OIDC:  &OIDC{Issuer: p.Issuer(), ClientID: "breach-board", ClientSecret: "board-secret", Scopes: []string{"profile", "email"}, HTTPClient: p.Client()},
 		Roles: testRoles, SessionKey: []byte(strings.Repeat("s", 32)), Session: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

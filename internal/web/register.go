@@ -1,21 +1,21 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
-	"github.com/breachops/breach/internal/infile"
+	"github.com/breachops/breach/internal/records"
+	"github.com/breachops/breach/internal/store"
 )
 
 // The register lists the closed incidents from their breach-register entries (Art. 33(5)), which
@@ -25,13 +25,13 @@ import (
 const maxRegisterEntry = 16 << 20
 
 // registerEntry reads the register entry of one incident.
-func (s *Server) registerEntry(id string) (incident.IncidentRecord, error) {
+func (s *Server) registerEntry(ctx context.Context, id string) (incident.IncidentRecord, error) {
 	var rec incident.IncidentRecord
-	p, err := activities.RegisterPath(s.cfg.Home, id)
+	key, err := records.RegisterEntryKey(id)
 	if err != nil {
 		return rec, err
 	}
-	data, err := infile.ReadFile(p, maxRegisterEntry)
+	data, err := s.read(ctx, key, maxRegisterEntry)
 	if err != nil {
 		return rec, err
 	}
@@ -177,18 +177,18 @@ func (f registerFilter) encode() string {
 
 // register reads every entry that the filter keeps, latest closed first; entries that cannot be
 // read are named.
-func (s *Server) register(f registerFilter) ([]registerRow, []string) {
-	paths, _ := filepath.Glob(filepath.Join(activities.RegisterDir(s.cfg.Home), "INC-*.json"))
+func (s *Server) register(ctx context.Context, f registerFilter) ([]registerRow, []string) {
+	keys, _ := s.cfg.Records.List(ctx, records.RegisterEntriesPrefix)
 	var rows []registerRow
 	var unreadable []string
-	for _, p := range paths {
-		id := strings.TrimSuffix(filepath.Base(p), ".json")
-		if !incident.IsID(id) {
+	for _, k := range keys {
+		id := strings.TrimSuffix(strings.TrimPrefix(k, records.RegisterEntriesPrefix), ".json")
+		if !incident.IsID(id) || !strings.HasSuffix(k, ".json") {
 			continue
 		}
-		rec, err := s.registerEntry(id)
+		rec, err := s.registerEntry(ctx, id)
 		if err != nil {
-			if !os.IsNotExist(err) {
+			if !errors.Is(err, store.ErrNotFound) {
 				s.cfg.Logger.Warn("board: register entry", "incident", id, "error", err)
 				unreadable = append(unreadable, id)
 			}
@@ -219,7 +219,7 @@ type registerPage struct {
 
 func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	f, problems := parseFilter(r.URL.Query())
-	rows, unreadable := s.register(f)
+	rows, unreadable := s.register(r.Context(), f)
 	loc := s.zone(r)
 	for i := range rows {
 		rows[i].Aware, rows[i].Closed = at(rows[i].AwareAt, loc), at(rows[i].ClosedAt, loc)
@@ -240,7 +240,7 @@ func (s *Server) serveRegisterJSON(w http.ResponseWriter, r *http.Request, _ *Vi
 		s.fail(w, r, http.StatusBadRequest, strings.Join(problems, "; "))
 		return
 	}
-	rows, unreadable := s.register(f)
+	rows, unreadable := s.register(r.Context(), f)
 	writeJSON(w, http.StatusOK, map[string]any{"generated_at": s.now().UTC(), "entries": nonNil(rows), "unreadable": nonNil(unreadable)})
 }
 
@@ -252,7 +252,7 @@ func (s *Server) serveRegisterCSV(w http.ResponseWriter, r *http.Request, _ *Vie
 		s.fail(w, r, http.StatusBadRequest, strings.Join(problems, "; "))
 		return
 	}
-	rows, _ := s.register(f)
+	rows, _ := s.register(r.Context(), f)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="breach-register-`+s.now().UTC().Format("20060102")+`.csv"`)
 	cw := csv.NewWriter(w)

@@ -33,6 +33,7 @@ import (
 
 	"github.com/breachops/breach/incident"
 	"github.com/breachops/breach/internal/ingress"
+	"github.com/breachops/breach/internal/store"
 )
 
 // Temporal is what the board needs from the workflow engine: the ingress's adapter
@@ -50,9 +51,9 @@ type Temporal interface {
 // Config configures the board. Exactly one of OIDC, Proxy and Local says how people sign in.
 type Config struct {
 	Temporal Temporal
-	// Home is BREACH_HOME as the workers write it: reports, evidence and the register are read
-	// from there.
-	Home string
+	// Records is the installation's store, as the workers write it (internal/records): reports,
+	// evidence and the register are read from there.
+	Records *store.Store
 	// Prefix is the path the board is served under, e.g. /board.
 	Prefix string
 	// PublicURL is the board's address as people reach it (the prefix included): the OpenID
@@ -127,8 +128,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Temporal == nil {
 		return nil, errors.New("web: Temporal is required")
 	}
-	if cfg.Home == "" {
-		return nil, errors.New("web: Home (BREACH_HOME, where the workers write the reports) is required")
+	if cfg.Records == nil {
+		return nil, errors.New("web: Records (the store where the workers write the reports) is required")
 	}
 	if cfg.Prefix == "" || !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") {
 		return nil, fmt.Errorf("web: the prefix %q must start with / and not end with one, like /board", cfg.Prefix)

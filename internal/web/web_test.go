@@ -418,7 +418,7 @@ func TestFormsOnlyForThoseWhoMayAct(t *testing.T) {
 }
 
 func TestLocalDemoIsReadOnly(t *testing.T) {
-	if _, err := New(Config{Temporal: &fakeTemporal{}, Home: t.TempDir(), Prefix: "/board", Local: true, Signer: make([]byte, 64)}); err == nil {
+	if _, err := New(Config{Temporal: &fakeTemporal{}, Records: localStore(t, t.TempDir()), Prefix: "/board", Local: true, Signer: make([]byte, 64)}); err == nil {
 		t.Fatal("a board without sign-in took a signing key")
 	}
 	b := newBoard(t, func(c *Config) { c.Proxy, c.Local, c.Signer, c.SessionKey = nil, true, nil, nil })

@@ -4,10 +4,13 @@
 package storetest
 
 import (
+	"context"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/breachops/breach/internal/store"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
@@ -29,4 +32,19 @@ func S3(tb testing.TB, bucket string) string {
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	tb.Cleanup(srv.Close)
 	return "s3://" + bucket + "?endpoint=" + url.QueryEscape(srv.URL) + "&use_path_style=true&disable_https=true&region=us-east-1"
+}
+
+// Store sets Env for the test and opens a store on a new server's bucket.
+func Store(tb testing.TB, bucket string) *store.Store {
+	tb.Helper()
+	for _, kv := range Env {
+		k, v, _ := strings.Cut(kv, "=")
+		tb.Setenv(k, v)
+	}
+	st, err := store.Open(context.Background(), S3(tb, bucket), "")
+	if err != nil {
+		tb.Fatalf("open the test store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
 }
