@@ -29,6 +29,7 @@ import (
 	"github.com/breachops/breach/internal/firewall"
 	"github.com/breachops/breach/internal/mail"
 	"github.com/breachops/breach/internal/pseudonym"
+	recordstore "github.com/breachops/breach/internal/store"
 	"github.com/breachops/breach/worker"
 	"github.com/breachops/breach/workflows"
 )
@@ -115,6 +116,11 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 		b.Fatal(err)
 	}
 
+	// The records in BREACH_HOME, opened once, as `breach worker` does without BREACH_STORE_URL.
+	records, err := recordstore.Local(home)
+	if err != nil {
+		b.Fatal(err)
+	}
 	c := isoBenchDevServer(b, dir)
 	chat := &soakChat{inner: &console.Chat{Dir: home, Out: io.Discard}}
 	acts := &activities.Activities{
@@ -122,6 +128,7 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 		Mail:      mail.Outbox{Dir: filepath.Join(home, "outbox")},
 		Firewalls: firewall.NewRegistry(inventory, firewall.Options{DryRunPath: filepath.Join(home, "dry-run.jsonl")}),
 		Datasets:  activities.StoreDatasets{Store: store},
+		Records:   records,
 		Dir:       home,
 	}
 	if acts.Pseudonyms, err = pseudonym.Load(func(string) string { return "" }, home); err != nil {
@@ -156,6 +163,7 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 		}
 	}
 	errs := make(chan error, n)
+	refused := &soakRefusals{why: map[string]int{}}
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	for i := range decls {
@@ -164,7 +172,7 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs <- soakDeclareAndDecide(ctx, c, d)
+			errs <- soakDeclareAndDecide(ctx, c, d, refused)
 		}(decls[i])
 	}
 	wg.Wait()
@@ -175,6 +183,9 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 		}
 	}
 	setup := time.Since(setupStart)
+	if len(refused.why) > 0 {
+		fmt.Printf("decisions refused while a workflow task was retried, and tried again: %s\n", refused)
+	}
 
 	// The run: nobody does anything while the clocks run.
 	from := time.Now()
@@ -225,7 +236,7 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 
 // soakDeclareAndDecide starts one incident and, once its scope is assessed, decides it as the DPO
 // would: a risk to be reported to the authority, no customer notices.
-func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Declaration) error {
+func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Declaration, refused *soakRefusals) error {
 	wid := workflows.IncidentWorkflowID(d.IncidentID)
 	deadline := time.Now().Add(15 * time.Minute)
 	for {
@@ -257,14 +268,47 @@ func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Decla
 		// Refused before the scope is assessed, or before the first task registers the handlers.
 		var nf *serviceerror.NamespaceNotFound
 		early := strings.Contains(err.Error(), "no decision is pending yet") || strings.Contains(err.Error(), "unknown update") || errors.As(err, &nf)
+		if strings.Contains(err.Error(), "Workflow Task in failed state") {
+			// The server takes no Update while a workflow task is being retried: noted, and
+			// tried again.
+			refused.note(soakTaskFailure(ctx, c, wid))
+			early = true
+		}
 		if !early || time.Now().After(deadline) {
 			if desc, derr := c.DescribeWorkflowExecution(ctx, wid, ""); derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				err = fmt.Errorf("%w (the incident ended: %v)", err, c.GetWorkflow(ctx, wid, "").Get(ctx, nil))
+			}
+			if f := soakTaskFailure(ctx, c, wid); f != "" {
+				err = fmt.Errorf("%w (its last workflow task failed: %s)", err, f)
 			}
 			return fmt.Errorf("decide %s: %w", d.IncidentID, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// soakRefusals counts the decisions the server refused while the incident's workflow task was
+// being retried, by the failure of that task.
+type soakRefusals struct {
+	mu  sync.Mutex
+	why map[string]int
+}
+
+func (r *soakRefusals) note(failure string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.why[failure]++
+}
+
+func (r *soakRefusals) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for why, n := range r.why {
+		out = append(out, fmt.Sprintf("%d× %q", n, why))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }
 
 // soakCount is what the server holds at one moment.
@@ -584,4 +628,23 @@ func soakServerCPU() time.Duration {
 		}
 	}
 	return 0
+}
+
+// soakTaskFailure is the failure of the last failed workflow task of a workflow, if any.
+func soakTaskFailure(ctx context.Context, c client.Client, wid string) string {
+	it := c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	last := ""
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return last
+		}
+		if f := ev.GetWorkflowTaskFailedEventAttributes().GetFailure(); f != nil {
+			last = f.GetMessage()
+			if st := f.GetStackTrace(); st != "" {
+				last += "\n" + st
+			}
+		}
+	}
+	return last
 }
