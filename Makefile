@@ -15,7 +15,7 @@ export BREACH_TEMPORAL_BIN := $(BIN)/temporal
 export BREACH_TEMPORAL_SERVER_BIN := $(BIN)/temporal-server
 export BREACH_TEMPORAL_SQL_TOOL_BIN := $(BIN)/temporal-sql-tool
 
-.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify bench-scope deps fuzz clean
+.PHONY: all build temporal-server demo test unit lint compose-check bench bench-isolation bench-slack bench-notify bench-scope bench-soak deps fuzz clean
 
 all: build
 
@@ -96,6 +96,14 @@ bench-notify: build
 # BREACH_BENCH_SCOPE_ROWS=100000,1000000 chooses other sizes.
 bench-scope:
 	$(GO) test -run XXX -bench BenchmarkScope -benchtime 1x -timeout 60m ./activities
+
+# 1,000 drill incidents open at once (a running GDPR clock, a manual isolation nobody confirms) on
+# one worker in the benchmark's process and the dev server, at 10x, for ten minutes after they are
+# declared: the worker's peak RSS, how late escalations come, history events per incident per
+# simulated day. BREACH_SOAK_DURATION=2m (and BREACH_SOAK_INCIDENTS, BREACH_SOAK_SCALE) for a
+# quick look.
+bench-soak: build
+	$(GO) test -run XXX -bench BenchmarkSoak -benchtime 1x -timeout 60m ./e2e
 
 # Slack slash command acknowledgement: 200 signed commands from 20 clients.
 bench-slack:
