@@ -275,7 +275,7 @@ func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Decla
 			early = true
 		}
 		if !early || time.Now().After(deadline) {
-			if desc, derr := c.DescribeWorkflowExecution(ctx, wid, ""); derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			if desc, derr := c.DescribeWorkflow(ctx, wid, ""); derr == nil && desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				err = fmt.Errorf("%w (the incident ended: %v)", err, c.GetWorkflow(ctx, wid, "").Get(ctx, nil))
 			}
 			if f := soakTaskFailure(ctx, c, wid); f != "" {
@@ -358,12 +358,12 @@ func soakEvents(b *testing.B, c client.Client) soakCount {
 		go func() {
 			defer wg.Done()
 			for id := range next {
-				d, err := c.DescribeWorkflowExecution(ctx, id, "")
+				d, err := c.DescribeWorkflow(ctx, id, "")
 				var nf *serviceerror.NotFound
 				mu.Lock()
 				switch {
 				case err == nil:
-					out.events += d.GetWorkflowExecutionInfo().GetHistoryLength()
+					out.events += d.RawResponse.GetWorkflowExecutionInfo().GetHistoryLength()
 				case !errors.As(err, &nf) && firstErr == nil:
 					firstErr = fmt.Errorf("describe %s: %w", id, err)
 				}

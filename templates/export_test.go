@@ -11,8 +11,7 @@ func Fields(name, lang string) map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]bool{}
 	var walk func(n parse.Node)
-	var block func(name string)
-	block = func(name string) {
+	block := func(name string) {
 		if seen[name] {
 			return
 		}
