@@ -103,7 +103,7 @@ bench-scope:
 # simulated day. BREACH_SOAK_DURATION=2m (and BREACH_SOAK_INCIDENTS, BREACH_SOAK_SCALE) for a
 # quick look.
 bench-soak: build
-	$(GO) test -run XXX -bench BenchmarkSoak -benchtime 1x -timeout 60m ./e2e
+	$(GO) test -run XXX -bench BenchmarkSoak -benchtime 1x -timeout 90m ./e2e
 
 # Slack slash command acknowledgement: 200 signed commands from 20 clients.
 bench-slack:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -87,7 +88,7 @@ systems:
 	}
 	subjectsCSV := ds.Ref
 
-	c := isoBenchDevServer(b, dir)
+	c := isoBenchDevServer(b, dir, isoBenchQuietLogger{})
 	acts := &activities.Activities{
 		Chat:      &console.Chat{Dir: home, Out: io.Discard},
 		Mail:      mail.Outbox{Dir: filepath.Join(home, "outbox")},
@@ -257,7 +258,7 @@ func isoBenchPercentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 // isoBenchDevServer starts a dev server with the settings of the embedded one.
-func isoBenchDevServer(b *testing.B, dir string) client.Client {
+func isoBenchDevServer(b *testing.B, dir string, logger log.Logger) client.Client {
 	b.Helper()
 	bin := os.Getenv("BREACH_TEMPORAL_BIN")
 	if bin == "" {
@@ -285,7 +286,7 @@ func isoBenchDevServer(b *testing.B, dir string) client.Client {
 	dc := codec.NewDataConverter(keys)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := &client.Options{HostPort: addr, Namespace: "default", Logger: isoBenchQuietLogger{},
+	opts := &client.Options{HostPort: addr, Namespace: "default", Logger: logger,
 		DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)}
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  bin,

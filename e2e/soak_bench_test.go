@@ -17,13 +17,17 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/breachops/breach/activities"
 	"github.com/breachops/breach/incident"
+	"github.com/breachops/breach/internal/codec"
 	"github.com/breachops/breach/internal/console"
 	"github.com/breachops/breach/internal/datasets"
 	"github.com/breachops/breach/internal/firewall"
@@ -121,7 +125,17 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := isoBenchDevServer(b, dir)
+	logs := &soakLog{seen: map[string]int{}}
+	c := isoBenchDevServer(b, dir, logs)
+	// What the worker and the server complained of, whatever the outcome.
+	b.Cleanup(func() {
+		if s := logs.String(); s != "" {
+			fmt.Printf("worker warnings and errors:\n%s", s)
+		}
+		if t := tail(filepath.Join(dir, "temporal.log"), 10); strings.TrimSpace(t) != "" {
+			fmt.Printf("dev server log (tail):\n%s\n", t)
+		}
+	})
 	chat := &soakChat{inner: &console.Chat{Dir: home, Out: io.Discard}}
 	acts := &activities.Activities{
 		Chat:      chat,
@@ -140,7 +154,7 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 	}
 	b.Cleanup(w.Stop)
 
-	// Declare and decide every incident, 32 at a time.
+	// Declare and decide every incident (see soakParallel).
 	b.ResetTimer()
 	setupStart := time.Now()
 	// Each incident became aware at its own moment of the last 144 simulated hours: half the
@@ -162,30 +176,18 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 				Establishments: []string{"DE"}, DPOContact: "dpo@soak.test", MailFrom: "privacy@soak.test"},
 		}
 	}
-	errs := make(chan error, n)
-	refused := &soakRefusals{why: map[string]int{}}
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for i := range decls {
-		wg.Add(1)
-		go func(d incident.Declaration) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs <- soakDeclareAndDecide(ctx, c, d, refused)
-		}(decls[i])
+	keys, err := codec.Load(codec.Source{Home: dir})
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			b.Fatal(err)
-		}
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	su := &soakSetup{c: c, codec: codec.New(keys), background: bg, refused: map[string]int{}, late: map[string]bool{}, decided: map[string]bool{}}
+	su.declareAll(decls, soakParallel)
+	if err := su.err(); err != nil {
+		b.Fatal(err)
 	}
 	setup := time.Since(setupStart)
-	if len(refused.why) > 0 {
-		fmt.Printf("decisions refused while a workflow task was retried, and tried again: %s\n", refused)
-	}
 
 	// The run: nobody does anything while the clocks run.
 	from := time.Now()
@@ -209,6 +211,14 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 
 	// Lateness against the due instants the incidents' own statuses give.
 	statuses := soakStatuses(b, c, decls)
+	stopBackground()
+	if err := su.err(); err != nil {
+		b.Fatal(err)
+	}
+	phases := map[string]int{}
+	for _, st := range statuses {
+		phases[st.Phase]++
+	}
 	esc, rem, odd := chat.lateness(statuses, scale, from, to)
 	wall := to.Sub(from)
 	simDays := to.Sub(from).Seconds() * scale / 86400
@@ -216,6 +226,10 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 
 	fmt.Printf("\nsoak: %d incidents at %gx on one worker; declared and decided in %s; then %s of wall time (%.2f simulated days)\n",
 		n, scale, setup.Round(time.Second), to.Sub(from).Round(time.Second), simDays)
+	fmt.Print(su.report())
+	if phases[incident.PhaseNotify] != n {
+		fmt.Printf("  phases at the end: %v (an incident's GDPR clock runs from its decision, in phase notify)\n", phases)
+	}
 	fmt.Printf("  worker peak RSS (VmHWM): %.1f MiB; worker CPU %s user, %s system in all; dev server CPU in the run %s (%.0f%% of a core); load average at the end %s",
 		float64(peak)/(1<<20), time.Duration(ru.Utime.Nano()).Round(time.Second), time.Duration(ru.Stime.Nano()).Round(time.Second),
 		(serverTo - serverFrom).Round(time.Second), 100*(serverTo-serverFrom).Seconds()/wall.Seconds(), load)
@@ -234,14 +248,70 @@ func soakRun(b *testing.B, n int, scale float64, span time.Duration) {
 	b.ReportMetric(perDay, "events/incident/sim-day")
 }
 
-// soakDeclareAndDecide starts one incident and, once its scope is assessed, decides it as the DPO
-// would: a risk to be reported to the authority, no customer notices.
-func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Declaration, refused *soakRefusals) error {
+// soakParallel is how many incidents are declared and decided at once. More overload the dev
+// server on the shared machine: workflow tasks time out, history pages come back cut short, and
+// an activity the server hands the worker in its reply to a workflow task (eager execution) is
+// lost with a reply that times out, until its start-to-close timeout (30 minutes for the scope).
+const soakParallel = 8
+
+// soakDecideWait is how long the setup waits for an incident's decision before leaving it to be
+// decided in the background, while the run goes on.
+const soakDecideWait = 3 * time.Minute
+
+// soakSetup declares the incidents and decides them as the DPO would: a risk to be reported to
+// the authority, no customer notices.
+type soakSetup struct {
+	c          client.Client
+	codec      converter.PayloadCodec
+	background context.Context
+
+	mu sync.Mutex
+	// refused counts the decisions the server refused while the incident's workflow task was
+	// being retried, by the failure of that task.
+	refused map[string]int
+	// late names the incidents not decided within soakDecideWait; decided, those decided later.
+	late, decided map[string]bool
+	errs          []error
+}
+
+func (su *soakSetup) declareAll(decls []incident.Declaration, parallel int) {
+	next := make(chan incident.Declaration)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range next {
+				su.declareAndDecide(d)
+			}
+		}()
+	}
+	for _, d := range decls {
+		next <- d
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (su *soakSetup) fail(err error) {
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	su.errs = append(su.errs, err)
+}
+
+func (su *soakSetup) err() error {
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	return errors.Join(su.errs...)
+}
+
+func (su *soakSetup) declareAndDecide(d incident.Declaration) {
+	ctx := context.Background()
 	wid := incident.IncidentWorkflowID(d.IncidentID)
-	deadline := time.Now().Add(15 * time.Minute)
+	deadline := time.Now().Add(soakDecideWait)
 	for {
 		// A dev server under this load now and then misses its namespace for a moment.
-		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue,
+		_, err := su.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
 			workflows.IncidentWorkflow, workflows.IncidentInput{Declaration: d})
 		var nf *serviceerror.NamespaceNotFound
@@ -249,12 +319,31 @@ func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Decla
 			break
 		}
 		if !errors.As(err, &nf) || time.Now().After(deadline) {
-			return fmt.Errorf("declare %s: %w", d.IncidentID, err)
+			su.fail(fmt.Errorf("declare %s: %w", d.IncidentID, err))
+			return
 		}
 		time.Sleep(time.Second)
 	}
+	if su.decide(ctx, wid, deadline) {
+		return
+	}
+	su.mu.Lock()
+	su.late[d.IncidentID] = true
+	su.mu.Unlock()
+	go func() {
+		if su.decide(su.background, wid, time.Time{}) {
+			su.mu.Lock()
+			su.decided[d.IncidentID] = true
+			su.mu.Unlock()
+		}
+	}()
+}
+
+// decide tries the decision until it is taken, deadline passes (zero: until ctx ends) or it is
+// refused for a reason other than being early; it reports whether it was taken.
+func (su *soakSetup) decide(ctx context.Context, wid string, deadline time.Time) bool {
 	for {
-		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		h, err := su.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID: wid, UpdateName: incident.UpdateDecide, WaitForStage: client.WorkflowUpdateStageCompleted,
 			Args: []any{incident.Decision{By: soakDPO, Risk: "risk", NotifyAuthority: true,
 				Reasoning: "Contact data on a lost laptop; the disk was not encrypted.", Measures: "The laptop is reported lost."}},
@@ -263,52 +352,77 @@ func soakDeclareAndDecide(ctx context.Context, c client.Client, d incident.Decla
 			err = h.Get(ctx, nil)
 		}
 		if err == nil {
-			return nil
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 		// Refused before the scope is assessed, or before the first task registers the handlers.
 		var nf *serviceerror.NamespaceNotFound
 		early := strings.Contains(err.Error(), "no decision is pending yet") || strings.Contains(err.Error(), "unknown update") || errors.As(err, &nf)
 		if strings.Contains(err.Error(), "Workflow Task in failed state") {
-			// The server takes no Update while a workflow task is being retried: noted, and
-			// tried again.
-			refused.note(soakTaskFailure(ctx, c, wid))
+			// The server takes no Update while a workflow task is being retried.
+			su.mu.Lock()
+			su.refused[su.taskFailure(ctx, wid)]++
+			su.mu.Unlock()
 			early = true
 		}
-		if !early || time.Now().After(deadline) {
-			if desc, derr := c.DescribeWorkflow(ctx, wid, ""); derr == nil && desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				err = fmt.Errorf("%w (the incident ended: %v)", err, c.GetWorkflow(ctx, wid, "").Get(ctx, nil))
+		if !early {
+			if desc, derr := su.c.DescribeWorkflow(ctx, wid, ""); derr == nil && desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				err = fmt.Errorf("%w (the incident ended: %v)", err, su.c.GetWorkflow(ctx, wid, "").Get(ctx, nil))
 			}
-			if f := soakTaskFailure(ctx, c, wid); f != "" {
+			if f := su.taskFailure(ctx, wid); f != "" {
 				err = fmt.Errorf("%w (its last workflow task failed: %s)", err, f)
 			}
-			return fmt.Errorf("decide %s: %w", d.IncidentID, err)
+			su.fail(fmt.Errorf("decide %s: %w", wid, err))
+			return false
 		}
-		time.Sleep(500 * time.Millisecond)
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Second)
 	}
 }
 
-// soakRefusals counts the decisions the server refused while the incident's workflow task was
-// being retried, by the failure of that task.
-type soakRefusals struct {
-	mu  sync.Mutex
-	why map[string]int
+// taskFailure is the failure of the last failed workflow task of a workflow, decrypted, if any.
+func (su *soakSetup) taskFailure(ctx context.Context, wid string) string {
+	it := su.c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	last := ""
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return last
+		}
+		if ev.GetWorkflowTaskFailedEventAttributes().GetFailure() == nil {
+			continue
+		}
+		err = proxy.VisitPayloads(ctx, ev, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
+			Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+				return su.codec.Decode(ps)
+			}})
+		if err != nil {
+			last = "(undecryptable) " + err.Error()
+			continue
+		}
+		last = failureText(ev)
+	}
+	return last
 }
 
-func (r *soakRefusals) note(failure string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.why[failure]++
-}
-
-func (r *soakRefusals) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// report says what the setup met.
+func (su *soakSetup) report() string {
+	su.mu.Lock()
+	defer su.mu.Unlock()
 	var out []string
-	for why, n := range r.why {
-		out = append(out, fmt.Sprintf("%d× %q", n, why))
+	for why, n := range su.refused {
+		out = append(out, fmt.Sprintf("  %d decisions refused while a workflow task was retried (then tried again): %.300s\n", n, why))
 	}
 	sort.Strings(out)
-	return strings.Join(out, "; ")
+	if len(su.late) > 0 {
+		out = append(out, fmt.Sprintf("  %d incidents not ready for their decision within %s (a lost activity waits for its timeout); %d of them decided later, during the run\n",
+			len(su.late), soakDecideWait, len(su.decided)))
+	}
+	return strings.Join(out, "")
 }
 
 // soakCount is what the server holds at one moment.
@@ -630,21 +744,43 @@ func soakServerCPU() time.Duration {
 	return 0
 }
 
-// soakTaskFailure is the failure of the last failed workflow task of a workflow, if any.
-func soakTaskFailure(ctx context.Context, c client.Client, wid string) string {
-	it := c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	last := ""
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return last
-		}
-		if f := ev.GetWorkflowTaskFailedEventAttributes().GetFailure(); f != nil {
-			last = f.GetMessage()
-			if st := f.GetStackTrace(); st != "" {
-				last += "\n" + st
-			}
+// soakLog counts the worker's warnings and errors by message and error.
+type soakLog struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (l *soakLog) note(level, msg string, kv []any) {
+	key := level + " " + msg
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, _ := kv[i].(string); k == "Error" || k == "error" {
+			key += ": " + fmt.Sprint(kv[i+1])
 		}
 	}
-	return last
+	// One line for a kind of complaint, whatever incident or number it names.
+	key = soakDigits.ReplaceAllString(key, "N")
+	if len(key) > 200 {
+		key = key[:200] + "…"
+	}
+	l.mu.Lock()
+	l.seen[key]++
+	l.mu.Unlock()
+}
+
+var soakDigits = regexp.MustCompile(`[0-9]+`)
+
+func (l *soakLog) Debug(string, ...any)        {}
+func (l *soakLog) Info(string, ...any)         {}
+func (l *soakLog) Warn(msg string, kv ...any)  { l.note("warn", msg, kv) }
+func (l *soakLog) Error(msg string, kv ...any) { l.note("error", msg, kv) }
+
+func (l *soakLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for k, n := range l.seen {
+		out = append(out, fmt.Sprintf("  %6d× %s\n", n, k))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "")
 }
