@@ -232,7 +232,10 @@ func (p autoPilot) act(ctx context.Context, c client.Client, id string, step inc
 // pending steps through the auto-pilot until the incident closes.
 func drive(ctx context.Context, out io.Writer, c client.Client, id string, p autoPilot) (incident.Status, error) {
 	phase := ""
-	seen, lastSent := 0, -1
+	lastSent := -1
+	// Children report events a little after they happen, and the timeline keeps time order, so
+	// an event can arrive before ones already printed: each is printed once, whenever it comes.
+	printed := map[string]int{}
 	acted := map[string]bool{}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -256,8 +259,14 @@ func drive(ctx context.Context, out io.Writer, c client.Client, id string, p aut
 			phase = st.Phase
 			fmt.Fprintf(out, "== phase: %s ==\n", phase)
 		}
-		for ; seen < len(st.Timeline); seen++ {
-			e := st.Timeline[seen]
+		count := map[string]int{}
+		for _, e := range st.Timeline {
+			key := e.At.UTC().Format(time.RFC3339Nano) + "\x00" + e.Kind + "\x00" + e.Text
+			count[key]++
+			if count[key] <= printed[key] {
+				continue
+			}
+			printed[key]++
 			fmt.Fprintf(out, "  %s  %-18s %s\n", e.At.Local().Format("15:04:05"), e.Kind, e.Text)
 		}
 		if a := st.Alerts; a.State == incident.AlertsSending && a.Total > 0 && a.Sent != lastSent {
