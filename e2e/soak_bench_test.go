@@ -368,7 +368,7 @@ func (su *soakSetup) decide(ctx context.Context, wid string, deadline time.Time)
 			early = true
 		}
 		if !early {
-			if desc, derr := su.c.DescribeWorkflowExecution(ctx, wid, ""); derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			if desc, derr := su.c.DescribeWorkflow(ctx, wid, ""); derr == nil && desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				err = fmt.Errorf("%w (the incident ended: %v)", err, su.c.GetWorkflow(ctx, wid, "").Get(ctx, nil))
 			}
 			if f := su.taskFailure(ctx, wid); f != "" {
@@ -472,12 +472,12 @@ func soakEvents(b *testing.B, c client.Client) soakCount {
 		go func() {
 			defer wg.Done()
 			for id := range next {
-				d, err := c.DescribeWorkflowExecution(ctx, id, "")
+				d, err := c.DescribeWorkflow(ctx, id, "")
 				var nf *serviceerror.NotFound
 				mu.Lock()
 				switch {
 				case err == nil:
-					out.events += d.GetWorkflowExecutionInfo().GetHistoryLength()
+					out.events += d.RawResponse.GetWorkflowExecutionInfo().GetHistoryLength()
 				case !errors.As(err, &nf) && firstErr == nil:
 					firstErr = fmt.Errorf("describe %s: %w", id, err)
 				}
