@@ -302,23 +302,39 @@ func shutdownServe(hs *http.Server, srv *ingress.Server) {
 // signing.slack_ingress (or, with signing.trust_local_keys, the public key beside it), so the
 // two must agree before anything is served.
 func ingressKey(cfg *config.Config) (ed25519.PrivateKey, error) {
+	return serviceKey(cfg, serviceSigner{env: "BREACH_INGRESS_KEY_FILE", signer: incident.SlackIngress, name: "the Slack ingress's",
+		field: "signing.slack_ingress", purpose: "the Slack ingress signs every decision it forwards",
+		trusted: func(k incident.Keys) string { return k.SlackIngress }})
+}
+
+// serviceSigner describes a service that signs for the people it serves (the Slack ingress,
+// the board): where its key is, and which configured key incidents trust for it.
+type serviceSigner struct {
+	env, signer, name, field, purpose string
+	trusted                           func(incident.Keys) string
+}
+
+// serviceKey loads a service's signing key (the file its environment variable names, else its
+// key in BREACH_HOME/keys) and checks that incidents trust it, so that nothing is served whose
+// decisions every incident would refuse.
+func serviceKey(cfg *config.Config, s serviceSigner) (ed25519.PrivateKey, error) {
 	var k ed25519.PrivateKey
 	var err error
-	if p := os.Getenv("BREACH_INGRESS_KEY_FILE"); p != "" {
+	if p := os.Getenv(s.env); p != "" {
 		k, err = keys.Load(p)
 	} else {
-		k, err = keys.LoadSigner(cfg.Home, incident.SlackIngress)
+		k, err = keys.LoadSigner(cfg.Home, s.signer)
 	}
 	if err != nil {
-		return nil, usagef("the Slack ingress signs every decision it forwards: %v", err)
+		return nil, usagef("%s: %v", s.purpose, err)
 	}
 	trusted, err := signingKeys(cfg, incident.Roles{})
 	if err != nil {
 		return nil, err
 	}
 	pub := incident.EncodePublicKey(k.Public().(ed25519.PublicKey))
-	if trusted.SlackIngress != pub {
-		return nil, usagef("the Slack ingress's key (%s) is not the one incidents trust (signing.slack_ingress): set signing.slack_ingress: %q", incident.KeyID(k.Public().(ed25519.PublicKey)), pub)
+	if s.trusted(trusted) != pub {
+		return nil, usagef("%s key (%s) is not the one incidents trust (%s): set %s: %q", s.name, incident.KeyID(k.Public().(ed25519.PublicKey)), s.field, s.field, pub)
 	}
 	return k, nil
 }

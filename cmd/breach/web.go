@@ -240,25 +240,9 @@ func secretFromEnv(name string) (string, error) {
 // BREACH_HOME/keys/web.key. Incidents trust it only as signing.web (or, with
 // signing.trust_local_keys, the public key beside it), so the two must agree.
 func webKey(cfg *config.Config) (ed25519.PrivateKey, error) {
-	var k ed25519.PrivateKey
-	var err error
-	if p := os.Getenv("BREACH_WEB_KEY_FILE"); p != "" {
-		k, err = keys.Load(p)
-	} else {
-		k, err = keys.LoadSigner(cfg.Home, incident.WebDashboard)
-	}
-	if err != nil {
-		return nil, usagef("with web.actions the board signs what people approve: %v", err)
-	}
-	trusted, err := signingKeys(cfg, incident.Roles{})
-	if err != nil {
-		return nil, err
-	}
-	pub := incident.EncodePublicKey(k.Public().(ed25519.PublicKey))
-	if trusted.Web != pub {
-		return nil, usagef("the board's key (%s) is not the one incidents trust (signing.web): set signing.web: %q", incident.KeyID(k.Public().(ed25519.PublicKey)), pub)
-	}
-	return k, nil
+	return serviceKey(cfg, serviceSigner{env: "BREACH_WEB_KEY_FILE", signer: incident.WebDashboard, name: "the board's",
+		field: "signing.web", purpose: "with web.actions the board signs what people approve",
+		trusted: func(k incident.Keys) string { return k.Web }})
 }
 
 // serveDevBoard serves the board read-only on a loopback address for `breach dev`; it stops
