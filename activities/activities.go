@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/breachops/breach/incident"
@@ -62,6 +63,9 @@ type Activities struct {
 	Records *store.Store
 	// Dir is the local directory of the records when Records is nil, and of drill reports.
 	Dir string
+	// local is the store opened in Dir when Records is nil.
+	localMu sync.Mutex
+	local   *store.Store
 	// AutopilotKey signs what a drill's auto-pilot decides for the scenario's people.
 	AutopilotKey ed25519.PrivateKey
 	// SubjectLimits bound what one record of a subjects dataset may hold; the zero value is

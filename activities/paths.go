@@ -53,12 +53,22 @@ func pathError(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), incident.ErrTypeBadPath, nil)
 }
 
-// records is the store of the incident records: Records, else a local store in Dir.
+// records is the store of the incident records: Records, else a local store in Dir, opened
+// once.
 func (a *Activities) records() (*store.Store, error) {
 	if a.Records != nil {
 		return a.Records, nil
 	}
-	return store.Local(a.Dir)
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
+	if a.local == nil {
+		st, err := store.Local(a.Dir)
+		if err != nil {
+			return nil, err
+		}
+		a.local = st
+	}
+	return a.local, nil
 }
 
 // put writes data under key in the records store, whole or not at all (a retried activity
